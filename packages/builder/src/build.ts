@@ -1,0 +1,240 @@
+import { readFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import {
+  BUNDLE_FORMAT,
+  BUNDLE_FORMAT_VERSION,
+  type BundlePayload,
+  type Change,
+  defaultPatchId,
+  type FilePatch,
+  HotpatchError,
+  hotpatchVersion,
+  KEY_SCHEME,
+  type Severity,
+  sha256,
+  type Target,
+} from '@hotpatch/core';
+import { diffFile } from './diff-file.js';
+import { isCode, isDocLike, isMinified, listFiles, sourceTypeOf } from './files.js';
+import type { ResolvedSpec } from './spec.js';
+
+export const BUILDER_ID = 'hotpatch-builder/0.1.0';
+
+export interface BuildOptions {
+  from: ResolvedSpec;
+  to: ResolvedSpec;
+  advisories?: string[];
+  severity?: Severity;
+  title?: string;
+  patchId?: string;
+  level?: number;
+  supersedes?: string[];
+  /** FILE:FUNCTION selections; FILE is the path inside the target. */
+  only?: string[];
+  now?: Date;
+}
+
+export interface BuildResult {
+  /** The unsigned payload, or null when the fix needs a restart (or there is nothing to patch). */
+  payload: BundlePayload | null;
+  /** Every change found, with its verdict. */
+  changes: Array<Change & { file: string }>;
+  /** Why no bundle was produced. */
+  refusal: 'restart' | 'nothing' | null;
+}
+
+/** Turns two versions into a hotpatch payload with a verdict per change. Pure apart from reading files. */
+export function buildPatch(opts: BuildOptions): BuildResult {
+  const { from, to } = opts;
+  if (from.name !== to.name) {
+    throw new HotpatchError('E_TARGET_MISMATCH', `--from is ${from.name} but --to is ${to.name}: both must be versions of one package`);
+  }
+  const only = parseOnly(opts.only ?? []);
+  const filesA = new Set(listFiles(from.dir));
+  const filesB = new Set(listFiles(to.dir));
+  const changes: Array<Change & { file: string }> = [];
+  const patches: FilePatch[] = [];
+  const entryPoints = entryFiles(to.dir);
+  const reachable = reachableFiles(to.dir, entryPoints, filesB);
+  const note = (file: string, c: Change) => changes.push({ ...c, file });
+
+  for (const file of [...new Set([...filesA, ...filesB])].sort()) {
+    const inA = filesA.has(file);
+    const inB = filesB.has(file);
+    const a = inA ? readFileSync(join(from.dir, file)) : null;
+    const b = inB ? readFileSync(join(to.dir, file)) : null;
+    if (a && b && a.equals(b)) continue;
+    if (file === 'package.json') {
+      for (const c of packageJsonChanges(a, b)) note(file, c);
+      continue;
+    }
+    if (!isCode(file) || isDocLike(file)) {
+      note(file, { kind: 'not-code', name: file, verdict: 'ignored', reason: isCode(file) ? 'tests, docs or examples' : 'not JavaScript code' });
+      continue;
+    }
+    if (!a) {
+      const base = file.replace(/\.(c|m)?js$/, '').split('/').pop()!;
+      const needed = reachable.has(file);
+      note(file, needed
+        ? { kind: 'new-file', name: file, verdict: 'restart', reason: 'new module required by changed code: needs a restart' }
+        : { kind: 'new-file', name: file, verdict: 'deferred', reason: 'new module nobody running loads; available after the next baseline' });
+      continue;
+    }
+    if (!b) {
+      note(file, { kind: 'removed-file', name: file, verdict: 'deferred', reason: 'removed in the fix; a running copy stays loaded' });
+      continue;
+    }
+    const oldSource = a.toString('utf8');
+    const newSource = b.toString('utf8');
+    const fileOnly = only.size ? (only.get(file) ?? new Set<string>()) : undefined;
+    if (isMinified(file, newSource) && !entryPoints.has(file)) {
+      note(file, { kind: 'not-code', name: file, verdict: 'deferred', reason: 'minified build that Node entry points do not load; not patched' });
+      continue;
+    }
+    let diff: ReturnType<typeof diffFile>;
+    try {
+      diff = diffFile({
+        path: file,
+        sourceType: sourceTypeOf(to.dir, file, newSource),
+        oldSource,
+        newSource,
+        oldVersion: from.version,
+        newVersion: to.version,
+        ...(fileOnly ? { only: fileOnly } : {}),
+      });
+    } catch (e) {
+      note(file, { kind: 'parse-error', name: file, verdict: 'restart', reason: `cannot parse: ${(e as Error).message}` });
+      continue;
+    }
+    if (!diff.patch && diff.changes.some((c) => c.verdict === 'restart') && !reachable.has(file)) {
+      // Not loaded through the package's entry points (a browser build, a per-method module):
+      // processes that load it directly need the fixed release.
+      for (const c of diff.changes) {
+        note(file, c.verdict === 'restart' ? { ...c, verdict: 'deferred', reason: `${c.reason} (file not loaded through the package entry points; processes that load it directly need the fixed release)` } : c);
+      }
+      continue;
+    }
+    for (const c of diff.changes) note(file, c);
+    if (diff.patch) patches.push(diff.patch);
+  }
+
+  for (const [file, keys] of only) {
+    for (const key of keys) {
+      if (!changes.some((c) => c.file === file && c.name === key)) {
+        const known = changes.filter((c) => c.file === file && c.kind !== 'not-code').map((c) => c.name);
+        throw new HotpatchError('E_USAGE', `--only ${file}:${key}: no such changed function${known.length ? ` (changed in ${file}: ${known.slice(0, 8).join(', ')})` : ` (${file} has no code changes)`}`);
+      }
+    }
+  }
+
+  if (changes.some((c) => c.verdict === 'restart')) return { payload: null, changes, refusal: 'restart' };
+  if (patches.length === 0) return { payload: null, changes, refusal: 'nothing' };
+
+  const target: Target = from.kind === 'npm'
+    ? { kind: 'npm', name: from.name, version: from.version }
+    : { kind: 'app', name: from.name, baseline: from.version };
+  const level = opts.level ?? 1;
+  const advisories = opts.advisories ?? [];
+  const now = opts.now ?? new Date();
+  const body = { target, files: patches };
+  const contentHash = sha256(JSON.stringify(body));
+  const payload: BundlePayload = {
+    format: BUNDLE_FORMAT,
+    formatVersion: BUNDLE_FORMAT_VERSION,
+    keyScheme: KEY_SCHEME,
+    patchId: opts.patchId ?? defaultPatchId(now, contentHash),
+    version: hotpatchVersion(from.version, level),
+    level,
+    title: opts.title ?? `${from.name} ${from.version} → ${to.version}${advisories.length ? ` (${advisories.join(', ')})` : ''}`,
+    advisories,
+    severity: opts.severity ?? 'unknown',
+    classification: advisories.length ? 'security' : 'other',
+    createdAt: now.toISOString(),
+    builder: BUILDER_ID,
+    target,
+    fixedIn: to.version,
+    supersedes: opts.supersedes ?? [],
+    files: patches,
+    ignored: changes.filter((c) => !patches.some((p) => p.path === c.file)).map(({ file, ...c }) => ({ ...c, name: c.name === file ? file : `${file}: ${c.name}` })),
+  };
+  return { payload, changes, refusal: null };
+}
+
+/** Files reachable from the entry points through relative require()/import specifiers. */
+function reachableFiles(dir: string, entries: Set<string>, files: Set<string>): Set<string> {
+  const seen = new Set<string>();
+  const queue = [...entries].map((e) => resolveRelative(e, files)).filter((f): f is string => f !== null);
+  while (queue.length) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    let text: string;
+    try {
+      text = readFileSync(join(dir, file), 'utf8');
+    } catch {
+      continue;
+    }
+    for (const m of text.matchAll(/(?:require\s*\(\s*|from\s+|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]*)['"]/g)) {
+      const target = resolveRelative(posix.join(posix.dirname(file), m[1]!), files);
+      if (target && !seen.has(target)) queue.push(target);
+    }
+  }
+  return seen;
+}
+
+function resolveRelative(path: string, files: Set<string>): string | null {
+  const p = posix.normalize(path).replace(/^\.\//, '');
+  for (const c of [p, `${p}.js`, `${p}.cjs`, `${p}.mjs`, `${p}/index.js`]) if (files.has(c)) return c;
+  return null;
+}
+
+function parseOnly(list: string[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const item of list) {
+    const i = item.indexOf(':');
+    if (i <= 0 || i === item.length - 1) throw new HotpatchError('E_USAGE', `--only ${item}: expected FILE:FUNCTION, e.g. index.js:parse`);
+    const file = item.slice(0, i).replace(/^\.\//, '');
+    const set = out.get(file) ?? new Set<string>();
+    set.add(item.slice(i + 1));
+    out.set(file, set);
+  }
+  return out;
+}
+
+/** Files package.json points Node at (main, exports): never skipped as "minified builds". */
+function entryFiles(dir: string): Set<string> {
+  const out = new Set<string>();
+  try {
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { main?: string; exports?: unknown };
+    const add = (p: unknown) => {
+      if (typeof p === 'string') out.add(p.replace(/^\.\//, ''));
+      else if (p && typeof p === 'object') for (const v of Object.values(p)) add(v);
+    };
+    add(pkg.main ?? 'index.js');
+    add(pkg.exports);
+  } catch {
+    out.add('index.js');
+  }
+  return out;
+}
+
+function packageJsonChanges(a: Buffer | null, b: Buffer | null): Change[] {
+  const parse = (x: Buffer | null): Record<string, unknown> => {
+    try {
+      return x ? (JSON.parse(x.toString('utf8')) as Record<string, unknown>) : {};
+    } catch {
+      return {};
+    }
+  };
+  const pa = parse(a);
+  const pb = parse(b);
+  const out: Change[] = [];
+  for (const key of new Set([...Object.keys(pa), ...Object.keys(pb)])) {
+    if (JSON.stringify(pa[key]) === JSON.stringify(pb[key])) continue;
+    if (key === 'version') out.push({ kind: 'version-string', name: 'package.json version', verdict: 'ignored', reason: `${String(pa[key])} → ${String(pb[key])}` });
+    else if (/dependencies$/i.test(key)) out.push({ kind: 'dependency-range', name: `package.json ${key}`, verdict: 'deferred', reason: 'dependency ranges changed; they take effect at the next baseline (each dependency is hotpatched on its own)' });
+    else if (key === 'main' || key === 'exports' || key === 'type') out.push({ kind: 'export-shape', name: `package.json ${key}`, verdict: 'deferred', reason: 'entry points changed; take effect at the next baseline' });
+    else out.push({ kind: 'not-code', name: `package.json ${key}`, verdict: 'ignored', reason: 'package metadata' });
+  }
+  return out;
+}

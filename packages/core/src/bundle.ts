@@ -1,0 +1,235 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { BundleError } from './errors.js';
+import { sha256 } from './hash.js';
+import { type Signature, signPayload, type TrustStore, verifyPayload } from './signing.js';
+import type { KeyObject } from 'node:crypto';
+
+/**
+ * Hotpatch bundle format, version 1 (docs/bundle-format.md is the prose version of this file).
+ * One definition: the TypeBox schema below is both the validator and, through Static<>, the type
+ * every package uses.
+ */
+export const BUNDLE_FORMAT = 'hotpatch/bundle';
+export const BUNDLE_FORMAT_VERSION = 1;
+/** Version of the function-key scheme shared by the builder and the runtime (packages/instrument). */
+export const KEY_SCHEME = 1;
+
+export const Severity = Type.Union([
+  Type.Literal('critical'),
+  Type.Literal('high'),
+  Type.Literal('moderate'),
+  Type.Literal('low'),
+  Type.Literal('unknown'),
+]);
+export type Severity = Static<typeof Severity>;
+
+/** What the builder found, per change. `live` says whether it is applied in memory. */
+export const ChangeKind = Type.Union([
+  // applied live
+  Type.Literal('function-body'),
+  Type.Literal('nested-closure'),
+  Type.Literal('class-method'),
+  Type.Literal('class-constructor'),
+  Type.Literal('new-helper'),
+  Type.Literal('new-constant'),
+  Type.Literal('module-constant'),
+  // need a restart (a baseline)
+  Type.Literal('top-level-side-effect'),
+  Type.Literal('export-shape'),
+  Type.Literal('module-state'),
+  Type.Literal('new-dependency'),
+  Type.Literal('uncaptured-binding'),
+  Type.Literal('parameter-list'),
+  Type.Literal('unsupported-syntax'),
+  Type.Literal('new-file'),
+  Type.Literal('parse-error'),
+  // informational: not needed by the live changes, take effect at the next baseline
+  Type.Literal('removed-function'),
+  Type.Literal('removed-file'),
+  Type.Literal('dependency-range'),
+  Type.Literal('version-string'),
+  Type.Literal('comment-only'),
+  Type.Literal('not-code'),
+]);
+export type ChangeKind = Static<typeof ChangeKind>;
+
+export const Verdict = Type.Union([Type.Literal('live'), Type.Literal('restart'), Type.Literal('deferred'), Type.Literal('ignored')]);
+export type Verdict = Static<typeof Verdict>;
+
+export const Change = Type.Object({
+  kind: ChangeKind,
+  /** Function key (see packages/instrument) or binding / file name the change is about. */
+  name: Type.String(),
+  verdict: Verdict,
+  /** How it is applied (live) or why it cannot be (restart). One line. */
+  reason: Type.String(),
+  /** 1-based line in the new version, where known. */
+  line: Type.Optional(Type.Integer({ minimum: 1 })),
+});
+export type Change = Static<typeof Change>;
+
+/** A text replacement on the baseline source: [start, end) in UTF-16 code units. */
+export const Edit = Type.Object({
+  start: Type.Integer({ minimum: 0 }),
+  end: Type.Integer({ minimum: 0 }),
+  text: Type.String(),
+});
+export type Edit = Static<typeof Edit>;
+
+/** A replacement for one function, for the redirect engine. */
+export const FunctionPatch = Type.Object({
+  /** Function key in the baseline (stable across builder and runtime for KEY_SCHEME). */
+  key: Type.String(),
+  /** How the guard calls the replacement. */
+  call: Type.Union([
+    Type.Literal('apply'), // ordinary function or method: r.apply(this, arguments)
+    Type.Literal('arrow'), // arrow function: r.call(this, ...own parameter bindings)
+    Type.Literal('construct'), // derived class constructor: Reflect.construct(r, arguments, new.target)
+  ]),
+  /** A JavaScript expression evaluating to the replacement, compiled in the module's own scope. */
+  source: Type.String(),
+  /** True when `source` reaches enclosing (non-module) variables through the scope accessor. */
+  usesScope: Type.Boolean(),
+});
+export type FunctionPatch = Static<typeof FunctionPatch>;
+
+export const FilePatch = Type.Object({
+  /** Path relative to the target root, '/'-separated. */
+  path: Type.String({ minLength: 1 }),
+  sourceType: Type.Union([Type.Literal('commonjs'), Type.Literal('module')]),
+  /** sha256 of the exact baseline source this applies over. */
+  baselineSha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  /** sha256 of the baseline with `edits` applied: the source LiveEdit installs and fresh loads run. */
+  patchedSha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  edits: Type.Array(Edit),
+  functions: Type.Array(FunctionPatch),
+  changes: Type.Array(Change),
+});
+export type FilePatch = Static<typeof FilePatch>;
+
+export const Target = Type.Union([
+  Type.Object({ kind: Type.Literal('npm'), name: Type.String({ minLength: 1 }), version: Type.String({ minLength: 1 }) }),
+  Type.Object({ kind: Type.Literal('app'), name: Type.String({ minLength: 1 }), baseline: Type.String({ minLength: 1 }) }),
+]);
+export type Target = Static<typeof Target>;
+
+export const BundlePayload = Type.Object({
+  format: Type.Literal(BUNDLE_FORMAT),
+  formatVersion: Type.Literal(BUNDLE_FORMAT_VERSION),
+  keyScheme: Type.Integer({ minimum: 1 }),
+  /** Catalog identity, like a KB number. */
+  patchId: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$' }),
+  /** Version identifier shown per device: baseline version + hotpatch level, e.g. 4.17.20+hp.1. */
+  version: Type.String({ minLength: 1 }),
+  level: Type.Integer({ minimum: 1 }),
+  title: Type.String(),
+  advisories: Type.Array(Type.String({ minLength: 1 })),
+  severity: Severity,
+  classification: Type.Union([Type.Literal('security'), Type.Literal('other')]),
+  createdAt: Type.String(),
+  builder: Type.String(),
+  target: Target,
+  /** The release that carries the same fix with a restart (the `--to` version), if known. */
+  fixedIn: Type.Union([Type.String(), Type.Null()]),
+  /** Earlier cumulative hotpatches of the same baseline this one replaces. */
+  supersedes: Type.Array(Type.String()),
+  files: Type.Array(FilePatch),
+  /** Files that changed between the versions but need nothing live (docs, comments, versions). */
+  ignored: Type.Array(Change),
+});
+export type BundlePayload = Static<typeof BundlePayload>;
+
+const SignatureSchema = Type.Object({
+  alg: Type.Literal('Ed25519'),
+  keyId: Type.String({ pattern: '^[0-9a-f]{16}$' }),
+  value: Type.String({ minLength: 1 }),
+});
+
+export const Bundle = Type.Object({
+  payload: BundlePayload,
+  signature: Type.Optional(SignatureSchema),
+});
+export type Bundle = Static<typeof Bundle> & { signature?: Signature };
+
+/** Signs a payload into a bundle. */
+export function signBundle(payload: BundlePayload, privateKey: KeyObject): Bundle {
+  return { payload, signature: signPayload(payload, privateKey) };
+}
+
+export function serializeBundle(bundle: Bundle): string {
+  return `${JSON.stringify(bundle, null, 1)}\n`;
+}
+
+/**
+ * Parses and validates bundle bytes. Does not check the signature (see verifyBundle): `inspect`
+ * must be able to show an unsigned or untrusted bundle.
+ */
+export function parseBundle(data: string | Uint8Array, source = 'bundle'): Bundle {
+  const text = typeof data === 'string' ? data : Buffer.from(data).toString('utf8');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new BundleError(`${source} is not a hotpatch bundle: not valid JSON (${why}); truncated or corrupt?`);
+  }
+  if (typeof raw !== 'object' || raw === null || !('payload' in raw)) {
+    throw new BundleError(`${source} is not a hotpatch bundle: no payload`);
+  }
+  const payload = (raw as { payload: unknown }).payload as Record<string, unknown> | null;
+  if (payload && payload.format === BUNDLE_FORMAT && payload.formatVersion !== BUNDLE_FORMAT_VERSION) {
+    throw new BundleError(
+      `${source} uses bundle format version ${String(payload.formatVersion)}; this build reads version ${BUNDLE_FORMAT_VERSION}`,
+      'E_BUNDLE_VERSION',
+    );
+  }
+  if (!Value.Check(Bundle, raw)) {
+    const first = Value.Errors(Bundle, raw).First();
+    const where = first ? `${first.path || '/'}: ${first.message}` : 'invalid';
+    throw new BundleError(`${source} is not a valid hotpatch bundle: ${where}`);
+  }
+  const bundle = raw as Bundle;
+  for (const file of bundle.payload.files) checkEdits(file, source);
+  return bundle;
+}
+
+function checkEdits(file: FilePatch, source: string): void {
+  let last = 0;
+  for (const edit of file.edits) {
+    if (edit.end < edit.start || edit.start < last) {
+      throw new BundleError(`${source} is not a valid hotpatch bundle: edits of ${file.path} overlap or are out of order`);
+    }
+    last = edit.end;
+  }
+}
+
+/** Verifies the bundle's signature against trusted keys; throws SignatureError otherwise. */
+export function verifyBundle(bundle: Bundle, trust: TrustStore): void {
+  verifyPayload(bundle.payload, bundle.signature, trust);
+}
+
+/** Applies a file's edits to its baseline source and checks the result's hash. */
+export function applyEdits(baseline: string, file: Pick<FilePatch, 'edits' | 'path' | 'patchedSha256'>): string {
+  let out = '';
+  let pos = 0;
+  for (const edit of file.edits) {
+    if (edit.end > baseline.length) throw new BundleError(`edit beyond the end of ${file.path}`);
+    out += baseline.slice(pos, edit.start) + edit.text;
+    pos = edit.end;
+  }
+  out += baseline.slice(pos);
+  if (sha256(out) !== file.patchedSha256) {
+    throw new BundleError(`patched source of ${file.path} does not match its recorded sha256`);
+  }
+  return out;
+}
+
+/** Is the payload a security hotpatch the catalog may publish (advisory + security classification)? */
+export function isSecurityHotpatch(payload: BundlePayload): boolean {
+  return payload.classification === 'security' && payload.advisories.length > 0;
+}
+
+export function targetLabel(target: Target): string {
+  return target.kind === 'npm' ? `${target.name}@${target.version}` : `${target.name}@${target.baseline}`;
+}
