@@ -1,0 +1,158 @@
+import { type BuildResult, buildPatch, resolveSpec } from '@hotpatch/builder';
+import { HotpatchError, loadPrivateKey, type Severity, serializeBundle, signBundle } from '@hotpatch/core';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { checkOutputDir, collect, pad, readTextFile, writeFileAtomic } from './io.js';
+
+interface BuildCliOptions {
+  from: string;
+  to: string;
+  key: string;
+  out: string;
+  advisory?: string[];
+  only?: string[];
+  severity?: Severity;
+  title?: string;
+  id?: string;
+  level?: number;
+  supersedes?: string[];
+  json?: boolean;
+}
+
+const SEVERITIES = ['critical', 'high', 'moderate', 'low', 'unknown'];
+
+function parseLevel(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer >= 1');
+  return n;
+}
+
+/** `hotpatch build`: turns a fix (two versions of one package) into a signed hotpatch bundle. */
+export function registerBuildCommand(program: Command): void {
+  program
+    .command('build')
+    .summary('Build a signed hotpatch bundle from a fix (two versions of one package)')
+    .description(
+      'Build a signed hotpatch bundle from two versions of one package. SPEC is a directory or npm:NAME@VERSION ' +
+        '(fetched with npm, cached in $HOTPATCH_CACHE or ~/.cache/hotpatch). Exits 3 and writes nothing when the fix ' +
+        'needs a restart, 4 when there is nothing to hotpatch.',
+    )
+    .requiredOption('--from <spec>', 'the vulnerable baseline that is running (directory or npm:NAME@VERSION)')
+    .requiredOption('--to <spec>', 'the fixed version (directory or npm:NAME@VERSION)')
+    .requiredOption('--key <keyfile>', 'Ed25519 private key (PKCS8 PEM, from `hotpatch keygen`)')
+    .requiredOption('--out <file>', 'bundle file to write')
+    .option('--advisory <id>', 'advisory the fix addresses (CVE-… or GHSA-…); repeatable', collect)
+    .option('--only <file:function>', 'patch only this changed function (repeatable); other changes are deferred', collect)
+    .addOption(new Option('--severity <s>', 'advisory severity').choices(SEVERITIES))
+    .option('--title <text>', 'title shown in the catalog and by `inspect`')
+    .option('--id <patchid>', 'patch id (default HP-YYYYMMDD-<content hash>)')
+    .option('--level <n>', 'hotpatch level over the baseline (cumulative: 1, 2, …)', parseLevel)
+    .option('--supersedes <patchid>', 'earlier hotpatch of the same baseline this one replaces; repeatable', collect)
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (opts: BuildCliOptions) => {
+      // Check everything local before fetching anything.
+      const key = loadPrivateKey(readTextFile(opts.key, 'key file', 'E_KEY'), `key file ${opts.key}`);
+      checkOutputDir(opts.out);
+      const progress = (msg: string) => process.stderr.write(`${msg}\n`);
+      progress(`resolving --from ${opts.from}`);
+      const from = await resolveSpec(opts.from, progress);
+      progress(`resolving --to ${opts.to}`);
+      const to = await resolveSpec(opts.to, progress);
+      progress(`diffing ${from.name} ${from.version} → ${to.version}`);
+      const result = buildPatch({
+        from,
+        to,
+        ...(opts.advisory ? { advisories: opts.advisory } : {}),
+        ...(opts.only ? { only: opts.only } : {}),
+        ...(opts.severity ? { severity: opts.severity } : {}),
+        ...(opts.title !== undefined ? { title: opts.title } : {}),
+        ...(opts.id ? { patchId: opts.id } : {}),
+        ...(opts.level ? { level: opts.level } : {}),
+        ...(opts.supersedes ? { supersedes: opts.supersedes } : {}),
+      });
+
+      let written: { file: string; patchId: string; version: string; keyId: string } | null = null;
+      if (result.payload && !result.refusal) {
+        const bundle = signBundle(result.payload, key);
+        writeFileAtomic(opts.out, serializeBundle(bundle));
+        written = {
+          file: opts.out,
+          patchId: result.payload.patchId,
+          version: result.payload.version,
+          keyId: bundle.signature?.keyId ?? '',
+        };
+      }
+
+      if (opts.json) {
+        process.stdout.write(
+          `${JSON.stringify(
+            {
+              from: { spec: from.spec, name: from.name, version: from.version },
+              to: { spec: to.spec, name: to.name, version: to.version },
+              refusal: result.refusal,
+              bundle: written,
+              changes: result.changes,
+            },
+            null,
+            2,
+          )}\n`,
+        );
+      } else {
+        process.stdout.write(formatChanges(result));
+        if (written) {
+          process.stdout.write(
+            `\nwrote ${written.file}: ${written.patchId}, ${from.name} ${written.version} (fixed release ${to.version}), signed by key ${written.keyId}\n`,
+          );
+        }
+      }
+
+      if (result.refusal === 'restart') {
+        const reasons = result.changes
+          .filter((c) => c.verdict === 'restart')
+          .map((c) => `${c.file}:${c.name}: ${c.reason}`);
+        throw new HotpatchError(
+          'E_NOT_LIVE',
+          `this fix needs a restart (deploy ${to.name}@${to.version}); no bundle written. ${reasons.length} change(s) cannot be applied live: ${reasons.slice(0, 3).join('; ')}${reasons.length > 3 ? `; and ${reasons.length - 3} more (see the table)` : ''}`,
+          3,
+        );
+      }
+      if (result.refusal === 'nothing') {
+        throw new HotpatchError(
+          'E_NOT_LIVE',
+          `nothing to hotpatch between ${from.version} and ${to.version} (no code change needs applying; no bundle written)`,
+          4,
+        );
+      }
+    });
+}
+
+const VERDICT_ORDER = { restart: 0, live: 1, deferred: 2, ignored: 3 } as const;
+
+/** A plain-text table of changes, worst verdict first. */
+export function formatChanges(result: BuildResult): string {
+  const rows = [...result.changes].sort(
+    (a, b) => VERDICT_ORDER[a.verdict] - VERDICT_ORDER[b.verdict] || a.file.localeCompare(b.file),
+  );
+  if (rows.length === 0) return 'no changes\n';
+  const where = (c: BuildResult['changes'][number]) => {
+    const name = c.name === c.file ? c.file : `${c.file}:${oneLine(c.name, 60)}`;
+    return c.line ? `${name} (line ${c.line})` : name;
+  };
+  const wVerdict = Math.max(7, ...rows.map((c) => c.verdict.length));
+  const wKind = Math.max(4, ...rows.map((c) => c.kind.length));
+  const wWhere = Math.min(70, Math.max(5, ...rows.map((c) => where(c).length)));
+  const lines = [`${pad('VERDICT', wVerdict)}  ${pad('KIND', wKind)}  ${pad('WHERE', wWhere)}  REASON`];
+  for (const c of rows) {
+    lines.push(`${pad(c.verdict, wVerdict)}  ${pad(c.kind, wKind)}  ${pad(where(c), wWhere)}  ${oneLine(c.reason, 200)}`);
+  }
+  const count = (v: string) => rows.filter((c) => c.verdict === v).length;
+  lines.push('');
+  lines.push(
+    `${count('live')} live, ${count('restart')} need a restart, ${count('deferred')} deferred, ${count('ignored')} ignored`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}

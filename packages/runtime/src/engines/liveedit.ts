@@ -1,0 +1,109 @@
+import { Session } from 'node:inspector';
+import { fileURLToPath } from 'node:url';
+import { HotpatchError } from '@hotpatch/core';
+import { baselineSource, patchedSource } from './source.js';
+import type { Engine, FileWork, ModuleRecord, PrepareResult } from './types.js';
+
+type Result = { status?: string; exceptionDetails?: { text?: string } } & Record<string, unknown>;
+
+/**
+ * V8 LiveEdit through an in-process inspector session (no port is opened). Node 20-25.
+ * Debugger.enable runs once at start-up, when few scripts exist, so it never stalls a busy
+ * process later; script ids are tracked from Debugger.scriptParsed.
+ */
+export class LiveEditEngine implements Engine {
+  readonly name = 'liveedit' as const;
+  readonly #session = new Session();
+  readonly #scripts = new Map<string, string>(); // filename -> scriptId
+
+  constructor() {
+    this.#session.connect();
+    this.#session.on('Debugger.scriptParsed', (msg) => {
+      const url = (msg.params as { url: string }).url;
+      if (!url) return;
+      const file = url.startsWith('file://') ? fileURLToPath(url) : url;
+      this.#scripts.set(file, (msg.params as { scriptId: string }).scriptId);
+    });
+    this.#post('Debugger.enable', {});
+  }
+
+  /** In-process sessions answer synchronously; keep it that way so that applies are atomic. */
+  #post(method: string, params: Record<string, unknown>): Result {
+    let out: Result | undefined;
+    let error: Error | null = null;
+    this.#session.post(method, params, (err, res) => {
+      error = err;
+      out = res as Result;
+    });
+    if (error) throw new HotpatchError('E_ENGINE', `${method}: ${(error as Error).message}`);
+    if (!out) throw new HotpatchError('E_ENGINE', `${method} did not answer synchronously`);
+    return out;
+  }
+
+  /** Files V8 has compiled, for modules no load hook saw (ESM). */
+  files(): string[] {
+    return [...this.#scripts.keys()].filter((f) => f.startsWith('/'));
+  }
+
+  #scriptId(record: ModuleRecord): string {
+    const id = this.#scripts.get(record.filename);
+    if (!id) throw new HotpatchError('E_ENGINE', `no V8 script for ${record.filename}`);
+    return id;
+  }
+
+  #set(scriptId: string, source: string, dryRun: boolean): Result {
+    return this.#post('Debugger.setScriptSource', { scriptId, scriptSource: source, dryRun });
+  }
+
+  prepare(work: FileWork[]): PrepareResult {
+    const plan: Array<{ scriptId: string; next: string; previous: string }> = [];
+    for (const w of work) {
+      const scriptId = this.#scriptId(w.record);
+      const previous = this.#post('Debugger.getScriptSource', { scriptId }).scriptSource as string;
+      const next = patchedSource(baselineSource(w.record), w.file, w.namespace);
+      const res = this.#set(scriptId, next, true);
+      const status = res.status ?? 'Ok';
+      if (status !== 'Ok') {
+        const blocked = status.startsWith('BlockedByActive');
+        return {
+          ok: false,
+          pending: blocked,
+          reason: blocked
+            ? `${w.file.path}: a changed function is running or suspended (${status}); one of ${w.file.changes.filter((c) => c.verdict === 'live').map((c) => c.name).join(', ')}`
+            : `${w.file.path}: LiveEdit refused (${status}${res.exceptionDetails?.text ? `: ${res.exceptionDetails.text}` : ''})`,
+        };
+      }
+      plan.push({ scriptId, next, previous });
+    }
+    const done: typeof plan = [];
+    return {
+      ok: true,
+      commit: () => {
+        for (const p of plan) {
+          const res = this.#set(p.scriptId, p.next, false);
+          if ((res.status ?? 'Ok') !== 'Ok') {
+            for (const d of done) this.#set(d.scriptId, d.previous, false);
+            throw new HotpatchError('E_APPLY', `LiveEdit failed after a successful dry run (${res.status})`);
+          }
+          done.push(p);
+        }
+      },
+      rollback: () => {
+        for (const d of done.reverse()) this.#set(d.scriptId, d.previous, false);
+      },
+    };
+  }
+
+  revert(record: ModuleRecord): void {
+    const res = this.#set(this.#scriptId(record), baselineSource(record), false);
+    if ((res.status ?? 'Ok') !== 'Ok') {
+      throw new HotpatchError('E_APPLY', `cannot restore ${record.filename}: ${res.status}`);
+    }
+  }
+
+  verify(record: ModuleRecord, w: FileWork | null): string | null {
+    const running = this.#post('Debugger.getScriptSource', { scriptId: this.#scriptId(record) }).scriptSource as string;
+    const expected = w ? patchedSource(baselineSource(record), w.file, w.namespace) : baselineSource(record);
+    return running === expected ? null : `${record.filename}: running source differs from the ${w ? 'patched' : 'baseline'} source`;
+  }
+}

@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs';
+import { applyEdits, HotpatchError, sha256, type FilePatch } from '@hotpatch/core';
+import { MODULE_TOKEN } from '@hotpatch/instrument';
+import type { ModuleRecord } from './types.js';
+
+/** The baseline source of a record, re-read from disk and checked against what was loaded. */
+export function baselineSource(record: ModuleRecord): string {
+  let text: string;
+  try {
+    text = readFileSync(record.filename, 'utf8');
+  } catch {
+    throw new HotpatchError('E_BASELINE_MISMATCH', `${record.filename} can no longer be read`);
+  }
+  if (sha256(text) !== record.sha256) {
+    throw new HotpatchError('E_BASELINE_MISMATCH', `${record.filename} changed on disk since it was loaded`);
+  }
+  return text;
+}
+
+export function withNamespace(code: string, namespace: string): string {
+  return code.split(MODULE_TOKEN).join(namespace);
+}
+
+/** Patched source of a file (edits over the baseline), namespaced for this instance. */
+export function patchedSource(baseline: string, file: FilePatch, namespace: string): string {
+  return withNamespace(applyEdits(baseline, file), namespace);
+}

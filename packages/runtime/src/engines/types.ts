@@ -1,0 +1,45 @@
+import type { FilePatch } from '@hotpatch/core';
+
+/** One loaded instance of a module file the runtime can patch. */
+export interface ModuleRecord {
+  /** Unique per instance. */
+  id: string;
+  filename: string;
+  sourceType: 'commonjs' | 'module';
+  /** sha256 of the source as read from disk (the baseline it is). */
+  sha256: string;
+  pkgName: string | null;
+  pkgVersion: string | null;
+  /** Path inside the package, '/'-separated. */
+  relPath: string | null;
+  /** Patch the module currently runs, if any, and whether it was loaded already patched. */
+  patchId: string | null;
+  /** Redirect engine: slot holder and the module's own-scope gate. */
+  holder?: Record<number, unknown>;
+  gate?: (code: string) => unknown;
+  /** Redirect engine: slots this record's current patch filled. */
+  filled?: number[];
+}
+
+export interface FileWork {
+  record: ModuleRecord;
+  file: FilePatch;
+  /** Replaces MODULE_TOKEN in patch code: one namespace per module instance and patch. */
+  namespace: string;
+}
+
+export type EngineName = 'liveedit' | 'redirect';
+
+export type PrepareResult =
+  | { ok: true; commit: () => void; rollback: () => void }
+  | { ok: false; pending: boolean; reason: string };
+
+export interface Engine {
+  name: EngineName;
+  /** Checks everything and prepares; changes nothing until commit() (all files or none). */
+  prepare(work: FileWork[]): PrepareResult;
+  /** Restores the baseline code of a record. */
+  revert(record: ModuleRecord): void;
+  /** Checks that the record runs `file` patched (or the baseline when file is null). */
+  verify(record: ModuleRecord, file: FileWork | null): string | null;
+}

@@ -1,0 +1,9 @@
+import { fileURLToPath } from 'node:url';
+
+export { applyTo, listProcesses, request, revertIn, status } from './client.js';
+export type { ControlRequest, ControlResponse } from './control.js';
+export type { ApplyResult, PatchState, RuntimeStatus } from './runtime.js';
+export { hotpatchHome, socketPath } from './paths.js';
+
+/** Absolute path of the module to preload with `node --import`. */
+export const registerPath = fileURLToPath(new URL('./register.js', import.meta.url));

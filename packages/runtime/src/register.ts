@@ -1,0 +1,85 @@
+/**
+ * The runtime's entry point: `node --import @hotpatch/runtime/register app.js`, or what
+ * `hotpatch run` sets up. Installs the load hooks, picks the engine, starts the local control
+ * socket and re-applies the service's active patches as their modules load.
+ */
+import Module from 'node:module';
+import { dirname, extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
+import { GLOBAL } from '@hotpatch/instrument';
+import { startControlServer } from './control.js';
+import { LiveEditEngine } from './engines/liveedit.js';
+import { RedirectEngine } from './engines/redirect.js';
+import type { Engine } from './engines/types.js';
+import { serviceName } from './paths.js';
+import { HotpatchRuntime } from './runtime.js';
+import { trustFromEnv } from './trust.js';
+
+export function chooseEngine(): Engine {
+  const major = Number(process.versions.node.split('.')[0]);
+  const forced = process.env.HOTPATCH_ENGINE;
+  if (forced === 'redirect') return new RedirectEngine();
+  if (forced === 'liveedit') return new LiveEditEngine();
+  return major >= 26 ? new RedirectEngine() : new LiveEditEngine();
+}
+
+// Our own code (and its dependencies, loaded before the hooks) is never instrumented.
+const ownRoot = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+const exclude = (filename: string) => filename.startsWith(`${ownRoot}/`) || filename.includes('/node_modules/@hotpatch/');
+
+const runtime = new HotpatchRuntime({ engine: chooseEngine(), trust: trustFromEnv(), service: serviceName(), exclude });
+
+Object.defineProperty(globalThis, GLOBAL, {
+  value: Object.freeze({
+    c: Object.create(null) as Record<string, unknown>,
+    module: (holder: Record<number, unknown>, gate: (c: string) => unknown, meta: unknown) =>
+      runtime.registerModule(holder, gate, meta),
+    runtime,
+  }),
+  enumerable: false,
+  configurable: false,
+  writable: false,
+});
+
+type Compile = (this: unknown, content: string, filename: string, ...rest: unknown[]) => unknown;
+const proto = (Module as unknown as { prototype: { _compile: Compile } }).prototype;
+const compile = proto._compile;
+proto._compile = function hotpatchCompile(this: unknown, content: string, filename: string, ...rest: unknown[]) {
+  let code = content;
+  try {
+    const format = rest[0] === 'module' || extname(filename) === '.mjs' ? 'module' : 'commonjs';
+    code = runtime.onCompile(filename, content, format);
+  } catch (e) {
+    process.emitWarning(`hotpatch: ${filename} loads unpatched: ${(e as Error).message}`);
+  }
+  return compile.call(this, code, filename, ...rest);
+};
+
+if (typeof (Module as unknown as { register?: unknown }).register === 'function') {
+  Module.register('./esm-hooks.js', import.meta.url, {
+    data: { engine: runtime.engine.name, service: runtime.service, ownRoot },
+  });
+}
+
+if (runtime.engine instanceof LiveEditEngine) {
+  const engine = runtime.engine;
+  // ESM modules are not seen by the CommonJS hook: adopt them from V8's script list on demand.
+  const status = runtime.status.bind(runtime);
+  const apply = runtime.apply.bind(runtime);
+  const adoptAll = () => {
+    for (const f of engine.files()) if (/\.m?js$/.test(f)) runtime.adopt(f, f.endsWith('.mjs') ? 'module' : 'module');
+  };
+  runtime.status = () => {
+    adoptAll();
+    return status();
+  };
+  runtime.apply = (bytes, opts) => {
+    adoptAll();
+    return apply(bytes, opts);
+  };
+}
+
+if (isMainThread) startControlServer(runtime);
+
+export { runtime };

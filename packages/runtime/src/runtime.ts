@@ -1,0 +1,386 @@
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type Bundle,
+  type FilePatch,
+  HotpatchError,
+  KEY_SCHEME,
+  parseBundle,
+  sha256,
+  type TrustStore,
+  targetLabel,
+  verifyBundle,
+} from '@hotpatch/core';
+import { instrumentModule, type SourceType } from '@hotpatch/instrument';
+import { patchedSource } from './engines/source.js';
+import type { Engine, EngineName, FileWork, ModuleRecord } from './engines/types.js';
+import { packageOf, relativeTo } from './inventory.js';
+import { activeDir, ensurePrivateDir } from './paths.js';
+
+export type PatchState = 'applied' | 'staged' | 'pending';
+
+interface ActivePatch {
+  bundle: Bundle;
+  bytes: Buffer;
+  state: PatchState;
+  appliedAt: string | null;
+  /** Why it is pending (a running or suspended changed function). */
+  reason: string | null;
+}
+
+export interface ApplyResult {
+  patchId: string;
+  version: string;
+  target: string;
+  state: PatchState | 'already-applied';
+  modules: number;
+  reason?: string;
+}
+
+export interface RuntimeStatus {
+  pid: number;
+  service: string;
+  node: string;
+  engine: EngineName;
+  signatureEnforcement: boolean;
+  trustedKeys: string[];
+  startedAt: string;
+  patches: Array<{
+    patchId: string;
+    version: string;
+    target: string;
+    advisories: string[];
+    state: PatchState;
+    appliedAt: string | null;
+    reason: string | null;
+    modules: number;
+  }>;
+  packages: Array<{ name: string; version: string; files: Array<{ path: string; sha256: string; patchId: string | null }> }>;
+}
+
+export interface RuntimeOptions {
+  engine: Engine;
+  trust: TrustStore;
+  service: string;
+  /** Files never instrumented or patched (the runtime's own code). */
+  exclude?: (filename: string) => boolean;
+  /** Default time to keep retrying while a changed function is running. */
+  pendingDeadlineMs?: number;
+}
+
+/**
+ * The in-process hotpatch runtime: knows every module instance it can patch, applies signed
+ * bundles through an engine (all files or none, verified after), reverts, and keeps active
+ * patches on disk so that modules loaded later and restarted processes run the patched code.
+ */
+export class HotpatchRuntime {
+  readonly engine: Engine;
+  readonly trust: TrustStore;
+  readonly service: string;
+  readonly startedAt = new Date().toISOString();
+  readonly records: ModuleRecord[] = [];
+  readonly #byId = new Map<string, ModuleRecord>();
+  readonly #active = new Map<string, ActivePatch>(); // by target label
+  readonly #exclude: (f: string) => boolean;
+  readonly #deadline: number;
+  #retry: NodeJS.Timeout | null = null;
+
+  constructor(opts: RuntimeOptions) {
+    this.engine = opts.engine;
+    this.trust = opts.trust;
+    this.service = opts.service;
+    this.#exclude = opts.exclude ?? (() => false);
+    this.#deadline = opts.pendingDeadlineMs ?? 10_000;
+    this.#loadActive();
+  }
+
+  // ---------------------------------------------------------------- loading
+
+  /** CommonJS compile hook: returns the source to compile for this module. */
+  onCompile(filename: string, content: string, sourceType: SourceType): string {
+    if (this.#exclude(filename)) return content;
+    const record = this.#record(filename, content, sourceType);
+    const work = this.#workFor(record);
+    if (this.engine.name === 'liveedit') {
+      if (!work) return content;
+      record.patchId = work.patchId;
+      return patchedSource(content, work.file, this.#namespace(record, work.patchId));
+    }
+    return instrumentModule(content, sourceType, record.id).code;
+  }
+
+  /** Called by instrumented code at the top of each module (redirect engine). */
+  registerModule(holder: Record<number, unknown>, gate: (code: string) => unknown, meta: unknown): void {
+    const m = (typeof meta === 'string' ? { id: meta } : meta) as { id: string; filename?: string; sha256?: string; sourceType?: SourceType };
+    let record = this.#byId.get(m.id);
+    if (!record && m.filename && m.sha256) record = this.#recordFromMeta(m.id, m.filename, m.sha256, m.sourceType ?? 'module');
+    if (!record) return;
+    record.holder = holder;
+    record.gate = gate;
+    const work = this.#workFor(record);
+    if (!work) return;
+    const fw: FileWork = { record, file: work.file, namespace: this.#namespace(record, work.patchId) };
+    const prepared = this.engine.prepare([fw]);
+    if (prepared.ok) {
+      prepared.commit();
+      record.patchId = work.patchId;
+    }
+  }
+
+  #record(filename: string, content: string, sourceType: SourceType): ModuleRecord {
+    return this.#recordFromMeta(this.#uniqueId(filename), filename, sha256(content), sourceType);
+  }
+
+  #uniqueId(filename: string): string {
+    let id = filename;
+    for (let n = 2; this.#byId.has(id); n++) id = `${filename}#${n}`;
+    return id;
+  }
+
+  #recordFromMeta(id: string, filename: string, sha: string, sourceType: SourceType): ModuleRecord {
+    const pkg = packageOf(filename);
+    const record: ModuleRecord = {
+      id,
+      filename,
+      sourceType,
+      sha256: sha,
+      pkgName: pkg?.name ?? null,
+      pkgVersion: pkg?.version ?? null,
+      relPath: pkg ? relativeTo(pkg.root, filename) : null,
+      patchId: null,
+    };
+    this.records.push(record);
+    this.#byId.set(id, record);
+    return record;
+  }
+
+  /** Adds records for files the engine knows about but no hook saw (ESM under LiveEdit). */
+  adopt(filename: string, sourceType: SourceType): void {
+    if (this.#exclude(filename) || this.records.some((r) => r.filename === filename)) return;
+    try {
+      this.#record(filename, readFileSync(filename, 'utf8'), sourceType);
+    } catch {
+      // not a readable file (eval'd code, node: internals)
+    }
+  }
+
+  #namespace(record: ModuleRecord, patchId: string): string {
+    return `${record.id}@${patchId}`;
+  }
+
+  #matches(record: ModuleRecord, bundle: Bundle): boolean {
+    const t = bundle.payload.target;
+    const version = t.kind === 'npm' ? t.version : t.baseline;
+    return record.pkgName === t.name && record.pkgVersion === version;
+  }
+
+  /** The active patch's file for a record, when the record is exactly its baseline. */
+  #workFor(record: ModuleRecord): { patchId: string; file: FilePatch } | null {
+    for (const a of this.#active.values()) {
+      if (!this.#matches(record, a.bundle)) continue;
+      const file = a.bundle.payload.files.find((f) => f.path === record.relPath && f.baselineSha256 === record.sha256);
+      if (file) return { patchId: a.bundle.payload.patchId, file };
+    }
+    return null;
+  }
+
+  // ---------------------------------------------------------------- apply / revert
+
+  async apply(bytes: Buffer, opts: { deadlineMs?: number } = {}): Promise<ApplyResult> {
+    const bundle = parseBundle(bytes);
+    verifyBundle(bundle, this.trust);
+    const p = bundle.payload;
+    if (p.keyScheme !== KEY_SCHEME) {
+      throw new HotpatchError('E_ENGINE', `bundle uses function key scheme ${p.keyScheme}; this runtime knows ${KEY_SCHEME}`);
+    }
+    const label = targetLabel(p.target);
+    const current = this.#active.get(label);
+    if (current?.bundle.payload.patchId === p.patchId && current.state === 'applied') {
+      const problems = this.#verifyAll(current.bundle);
+      if (problems.length === 0) return this.#result(bundle, 'already-applied');
+    }
+    if (current && current.bundle.payload.patchId !== p.patchId && current.bundle.payload.level >= p.level) {
+      throw new HotpatchError('E_APPLY', `${label} already runs ${current.bundle.payload.patchId} (level ${current.bundle.payload.level}); ${p.patchId} is level ${p.level}`);
+    }
+    const work = this.#plan(bundle);
+    if (work.length === 0) {
+      this.#setActive(label, { bundle, bytes, state: 'staged', appliedAt: null, reason: 'target not loaded in this process' });
+      return this.#result(bundle, 'staged', 'target not loaded in this process; applies when it loads');
+    }
+    const deadline = Date.now() + (opts.deadlineMs ?? this.#deadline);
+    for (;;) {
+      const prepared = this.engine.prepare(work);
+      if (prepared.ok) {
+        prepared.commit();
+        const problems = work.map((w) => this.engine.verify(w.record, w)).filter((x): x is string => x !== null);
+        if (problems.length) {
+          prepared.rollback();
+          throw new HotpatchError('E_VERIFY', `applied code could not be verified, rolled back: ${problems[0]}`);
+        }
+        const previous = current?.bundle.payload.patchId;
+        for (const w of work) w.record.patchId = p.patchId;
+        // Files the older cumulative patch changed and this one does not: back to baseline.
+        for (const r of this.records) if (previous && r.patchId === previous) this.#revertRecord(r);
+        this.#setActive(label, { bundle, bytes, state: 'applied', appliedAt: new Date().toISOString(), reason: null });
+        return this.#result(bundle, 'applied');
+      }
+      if (!prepared.pending) throw new HotpatchError('E_APPLY', `not applied, nothing changed: ${prepared.reason}`);
+      if (Date.now() >= deadline) {
+        this.#setActive(label, { bundle, bytes, state: 'pending', appliedAt: null, reason: prepared.reason });
+        this.#scheduleRetry();
+        return this.#result(bundle, 'pending', prepared.reason);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  #plan(bundle: Bundle): FileWork[] {
+    const work: FileWork[] = [];
+    for (const file of bundle.payload.files) {
+      for (const record of this.records) {
+        if (!this.#matches(record, bundle) || record.relPath !== file.path) continue;
+        if (record.sha256 !== file.baselineSha256) {
+          throw new HotpatchError(
+            'E_BASELINE_MISMATCH',
+            `${record.filename} is not the baseline ${bundle.payload.patchId} applies over (sha256 ${record.sha256.slice(0, 12)}, expected ${file.baselineSha256.slice(0, 12)}); nothing changed`,
+          );
+        }
+        work.push({ record, file, namespace: this.#namespace(record, bundle.payload.patchId) });
+      }
+    }
+    return work;
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retry) return;
+    this.#retry = setInterval(() => {
+      const pending = [...this.#active.values()].filter((a) => a.state === 'pending');
+      if (pending.length === 0) {
+        clearInterval(this.#retry!);
+        this.#retry = null;
+        return;
+      }
+      for (const a of pending) {
+        this.apply(a.bytes, { deadlineMs: 0 }).catch((e: Error) => {
+          a.reason = e.message;
+        });
+      }
+    }, 1000);
+    this.#retry.unref();
+  }
+
+  revert(patchId: string): ApplyResult {
+    const entry = [...this.#active.entries()].find(([, a]) => a.bundle.payload.patchId === patchId);
+    if (!entry) throw new HotpatchError('E_NOT_FOUND', `no patch ${patchId} in this process`);
+    const [label, active] = entry;
+    let modules = 0;
+    for (const r of this.records) {
+      if (r.patchId !== patchId) continue;
+      this.#revertRecord(r);
+      const problem = this.engine.verify(r, null);
+      if (problem) throw new HotpatchError('E_VERIFY', `revert could not be verified: ${problem}`);
+      modules++;
+    }
+    this.#active.delete(label);
+    rmSync(this.#storeFile(label), { force: true });
+    return { ...this.#result(active.bundle, 'applied'), state: 'staged', modules, reason: 'reverted' };
+  }
+
+  #revertRecord(r: ModuleRecord): void {
+    this.engine.revert(r);
+    r.patchId = null;
+  }
+
+  #verifyAll(bundle: Bundle): string[] {
+    return this.#plan(bundle)
+      .map((w) => (w.record.patchId === bundle.payload.patchId ? this.engine.verify(w.record, w) : 'not applied'))
+      .filter((x): x is string => x !== null);
+  }
+
+  #result(bundle: Bundle, state: ApplyResult['state'], reason?: string): ApplyResult {
+    const p = bundle.payload;
+    return {
+      patchId: p.patchId,
+      version: p.version,
+      target: targetLabel(p.target),
+      state,
+      modules: this.records.filter((r) => r.patchId === p.patchId).length,
+      ...(reason ? { reason } : {}),
+    };
+  }
+
+  // ---------------------------------------------------------------- persistence
+
+  #storeFile(label: string): string {
+    return join(activeDir(this.service), `${encodeURIComponent(label)}.hpatch`);
+  }
+
+  #setActive(label: string, a: ActivePatch): void {
+    this.#active.set(label, a);
+    const dir = ensurePrivateDir(activeDir(this.service));
+    const file = this.#storeFile(label);
+    const tmp = join(dir, `.${process.pid}.tmp`);
+    writeFileSync(tmp, a.bytes, { mode: 0o600 });
+    renameSync(tmp, file);
+  }
+
+  #loadActive(): void {
+    const dir = activeDir(this.service);
+    if (!existsSync(dir)) return;
+    for (const name of readdirSync(dir)) {
+      if (!name.endsWith('.hpatch')) continue;
+      try {
+        const bytes = readFileSync(join(dir, name));
+        const bundle = parseBundle(bytes, name);
+        verifyBundle(bundle, this.trust);
+        this.#active.set(targetLabel(bundle.payload.target), { bundle, bytes, state: 'staged', appliedAt: null, reason: null });
+      } catch (e) {
+        process.emitWarning(`hotpatch: ignoring stored patch ${name}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Marks staged patches applied once their modules loaded patched. */
+  refreshStates(): void {
+    for (const a of this.#active.values()) {
+      if (a.state === 'staged' && this.records.some((r) => r.patchId === a.bundle.payload.patchId)) {
+        a.state = 'applied';
+        a.appliedAt ??= new Date().toISOString();
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- status
+
+  status(): RuntimeStatus {
+    this.refreshStates();
+    const packages = new Map<string, RuntimeStatus['packages'][number]>();
+    for (const r of this.records) {
+      if (!r.pkgName) continue;
+      const key = `${r.pkgName}@${r.pkgVersion}`;
+      const entry = packages.get(key) ?? { name: r.pkgName, version: r.pkgVersion ?? '', files: [] };
+      entry.files.push({ path: r.relPath ?? r.filename, sha256: r.sha256, patchId: r.patchId });
+      packages.set(key, entry);
+    }
+    return {
+      pid: process.pid,
+      service: this.service,
+      node: process.version,
+      engine: this.engine.name,
+      signatureEnforcement: true,
+      trustedKeys: this.trust.keyIds(),
+      startedAt: this.startedAt,
+      patches: [...this.#active.values()].map((a) => ({
+        patchId: a.bundle.payload.patchId,
+        version: a.bundle.payload.version,
+        target: targetLabel(a.bundle.payload.target),
+        advisories: a.bundle.payload.advisories,
+        state: a.state,
+        appliedAt: a.appliedAt,
+        reason: a.reason,
+        modules: this.records.filter((r) => r.patchId === a.bundle.payload.patchId).length,
+      })),
+      packages: [...packages.values()],
+    };
+  }
+}
