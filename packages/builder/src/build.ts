@@ -74,7 +74,7 @@ export function buildPatch(opts: BuildOptions): BuildResult {
     }
     if (!a) {
       const base = file.replace(/\.(c|m)?js$/, '').split('/').pop()!;
-      const needed = reachable.has(file);
+      const needed = from.kind === 'app' || reachable.has(file);
       note(file, needed
         ? { kind: 'new-file', name: file, verdict: 'restart', reason: 'new module required by changed code: needs a restart' }
         : { kind: 'new-file', name: file, verdict: 'deferred', reason: 'new module nobody running loads; available after the next baseline' });
@@ -106,7 +106,7 @@ export function buildPatch(opts: BuildOptions): BuildResult {
       note(file, { kind: 'parse-error', name: file, verdict: 'restart', reason: `cannot parse: ${(e as Error).message}` });
       continue;
     }
-    if (!diff.patch && diff.changes.some((c) => c.verdict === 'restart') && !reachable.has(file)) {
+    if (!diff.patch && diff.changes.some((c) => c.verdict === 'restart') && from.kind === 'npm' && !reachable.has(file)) {
       // Not loaded through the package's entry points (a browser build, a per-method module):
       // processes that load it directly need the fixed release.
       for (const c of diff.changes) {

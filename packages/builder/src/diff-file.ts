@@ -4,6 +4,7 @@ import {
   type AstNode,
   analyzeModule,
   bindingNames,
+  childrenOf,
   type FunctionInfo,
   GLOBAL,
   guardShape,
@@ -464,17 +465,9 @@ export function diffFile(input: DiffInput): FileDiff {
         continue;
       }
       if (shape.scope && reachable.get(oldName) === whereA) {
-        const write = r.isWrite();
-        const readWrite = r.isReadWrite();
-        if (readWrite) problems.push(`updates enclosing variable ${oldName} in place (x++, x += ...)`);
-        else if (write) {
-          const assign = assignmentOf(B, id.start);
-          if (!assign) problems.push(`writes enclosing variable ${oldName} in a destructuring pattern`);
-          else {
-            const rhs = B.source.slice((assign.right as AstNode).start, (assign.right as AstNode).end);
-            rewrites.push({ start: assign.start, end: assign.end, text: `__hp$sc(${JSON.stringify(oldName)}, (${rhs}), 1)`, redirectOnly: true });
-          }
-        } else rewrites.push({ start: id.start, end: id.end, text: `__hp$sc(${JSON.stringify(oldName)})`, redirectOnly: true });
+        const access = scopeAccess(B, id.start, oldName, r.isWrite(), r.isReadWrite());
+        if (typeof access === 'string') problems.push(access);
+        else for (const a of access) rewrites.push({ ...a, redirectOnly: true });
       }
     }
 
@@ -630,22 +623,54 @@ function hasPrivate(cls: AstNode | null): boolean {
   return ((cls.body as AstNode).body as AstNode[]).some((m) => (m.key as AstNode | undefined)?.type === 'PrivateIdentifier');
 }
 
-function assignmentOf(a: ModuleAnalysis, idStart: number): AstNode | null {
+/** The node whose direct child is the identifier at `idStart` (assignment, update, ...). */
+function parentOfIdentifier(a: ModuleAnalysis, idStart: number): AstNode | null {
   let found: AstNode | null = null;
   const visit = (n: AstNode): void => {
     if (n.start > idStart || n.end <= idStart) return;
-    if (n.type === 'AssignmentExpression' && n.operator === '=' && (n.left as AstNode).type === 'Identifier' && (n.left as AstNode).start === idStart) {
-      found = n;
-      return;
-    }
-    for (const key of Object.keys(n)) {
-      const v = n[key];
-      if (Array.isArray(v)) for (const c of v) if (c && typeof c === 'object' && 'type' in c) visit(c as AstNode);
-      if (v && typeof v === 'object' && 'type' in v) visit(v as AstNode);
+    for (const c of childrenOf(n)) {
+      if (c.type === 'Identifier' && c.start === idStart) {
+        found = n;
+        return;
+      }
+      visit(c);
+      if (found) return;
     }
   };
   visit(a.ast);
   return found;
+}
+
+/**
+ * How a replacement reaches an enclosing variable through the scope accessor
+ * `__hp$sc(name, value, w)`: w = 0 read, 1 assign, 2 ++x, 3 x++, 4 --x, 5 x-- (the same codes
+ * packages/instrument generates). Returns a rewrite, or a reason it cannot.
+ */
+function scopeAccess(
+  B: ModuleAnalysis,
+  idStart: number,
+  name: string,
+  write: boolean,
+  readWrite: boolean,
+): Array<{ start: number; end: number; text: string }> | string {
+  const q = JSON.stringify(name);
+  const idEnd = idStart + name.length;
+  if (!write) return [{ start: idStart, end: idEnd, text: `__hp$sc(${q})` }];
+  const p = parentOfIdentifier(B, idStart);
+  if (p?.type === 'UpdateExpression') {
+    const code = p.operator === '++' ? (p.prefix ? 2 : 3) : p.prefix ? 4 : 5;
+    return [{ start: p.start, end: p.end, text: `__hp$sc(${q}, undefined, ${code})` }];
+  }
+  if (p?.type === 'AssignmentExpression' && (p.left as AstNode).start === idStart) {
+    // Replace `x op=` and close after the right-hand side, so that rewrites inside it still apply.
+    const right = p.right as AstNode;
+    const op = p.operator as string;
+    const close = { start: right.end, end: right.end, text: '), 1)' };
+    if (op === '=') return [{ start: p.start, end: right.start, text: `__hp$sc(${q}, (` }, close];
+    if (!readWrite || /^(&&|\|\||\?\?)=$/.test(op)) return `assigns enclosing variable ${name} with ${op}`;
+    return [{ start: p.start, end: right.start, text: `__hp$sc(${q}, __hp$sc(${q}) ${op.slice(0, -1)} (` }, close];
+  }
+  return `writes enclosing variable ${name} in a destructuring pattern or loop head`;
 }
 
 function lazyExpr(

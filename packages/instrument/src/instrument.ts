@@ -90,7 +90,10 @@ function guardText(f: FunctionInfo): string {
 function accessorText(f: FunctionInfo): string {
   const name = accessorName(f)!;
   const outer = enclosingAccessor(f);
-  const cases = f.captured.map((v) => `case ${JSON.stringify(v)}: return w ? (${v} = v) : ${v};`).join(' ');
+  // w: 0 read, 1 assign, 2 ++x, 3 x++, 4 --x, 5 x-- (see ACCESS in the builder)
+  const cases = f.captured
+    .map((v) => `case ${JSON.stringify(v)}: return w === 1 ? (${v} = v) : w === 2 ? ++${v} : w === 3 ? ${v}++ : w === 4 ? --${v} : w === 5 ? ${v}-- : ${v};`)
+    .join(' ');
   const fallback = outer
     ? `return ${accessorName(outer)}(n, v, w);`
     : 'throw new ReferenceError(n + " is not reachable from hotpatch code");';
@@ -128,7 +131,7 @@ function directiveEnd(block: AstNode): { pos: number; afterDirective: boolean } 
 export function instrumentModule(
   source: string,
   sourceType: SourceType,
-  moduleId: string,
+  moduleId: string | Record<string, string>,
   analysis: ModuleAnalysis = analyzeModule(source, { sourceType }),
 ): InstrumentResult {
   const inserts: Array<{ pos: number; text: string; order: number }> = [];

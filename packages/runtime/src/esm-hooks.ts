@@ -1,20 +1,13 @@
 /**
- * ESM load hooks (module.register): the redirect engine instruments ES modules as they load;
- * under LiveEdit, modules with an active patch load already patched. Runs off the main thread,
- * so it reads active patches from disk, verifying their signatures itself.
+ * ESM load hooks for Node versions without module.registerHooks (Node 20): ES modules are
+ * instrumented for the redirect engine as they load. Runs off the main thread; the main thread
+ * learns about each module when its code registers, and fills its slots then.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseBundle, sha256, verifyBundle } from '@hotpatch/core';
+import { sha256 } from '@hotpatch/core';
 import { instrumentModule } from '@hotpatch/instrument';
-import { patchedSource } from './engines/source.js';
-import { packageOf, relativeTo } from './inventory.js';
-import { activeDir } from './paths.js';
-import { trustFromEnv } from './trust.js';
 
 interface Data {
-  engine: 'liveedit' | 'redirect';
   service: string;
   ownRoot: string;
 }
@@ -36,31 +29,10 @@ export async function load(url: string, context: unknown, nextLoad: NextLoad): P
   const source = typeof result.source === 'string' ? result.source : Buffer.from(result.source as Uint8Array).toString('utf8');
   const sha = sha256(source);
   try {
-    if (data.engine === 'redirect') {
-      const meta = { id: filename, filename, sha256: sha, sourceType: 'module' };
-      return { ...result, source: instrumentModule(source, 'module', JSON.stringify(meta)).code.replace(JSON.stringify(JSON.stringify(meta)), JSON.stringify(meta)) };
-    }
-    const patched = activePatchFor(filename, sha, source);
-    return patched === null ? result : { ...result, source: patched };
+    const meta = { id: filename, filename, sha256: sha, sourceType: 'module' };
+    return { ...result, source: instrumentModule(source, 'module', meta).code };
   } catch {
     return result;
   }
 }
 
-function activePatchFor(filename: string, sha: string, source: string): string | null {
-  const dir = activeDir(data!.service);
-  if (!existsSync(dir)) return null;
-  const pkg = packageOf(filename);
-  if (!pkg) return null;
-  const rel = relativeTo(pkg.root, filename);
-  for (const name of readdirSync(dir)) {
-    if (!name.endsWith('.hpatch')) continue;
-    const bundle = parseBundle(readFileSync(join(dir, name)));
-    verifyBundle(bundle, trustFromEnv());
-    const t = bundle.payload.target;
-    if (t.name !== pkg.name || (t.kind === 'npm' ? t.version : t.baseline) !== pkg.version) continue;
-    const file = bundle.payload.files.find((f) => f.path === rel && f.baselineSha256 === sha);
-    if (file) return patchedSource(source, file, `${filename}@${bundle.payload.patchId}`);
-  }
-  return null;
-}

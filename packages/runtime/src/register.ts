@@ -16,6 +16,7 @@ import { serviceName } from './paths.js';
 import { HotpatchRuntime } from './runtime.js';
 import { trustFromEnv } from './trust.js';
 
+/** LiveEdit for CommonJS where V8 still has it (Node <= 25), else the redirect engine. */
 export function chooseEngine(): Engine {
   const major = Number(process.versions.node.split('.')[0]);
   const forced = process.env.HOTPATCH_ENGINE;
@@ -28,7 +29,14 @@ export function chooseEngine(): Engine {
 const ownRoot = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 const exclude = (filename: string) => filename.startsWith(`${ownRoot}/`) || filename.includes('/node_modules/@hotpatch/');
 
-const runtime = new HotpatchRuntime({ engine: chooseEngine(), trust: trustFromEnv(), service: serviceName(), exclude });
+const engine = chooseEngine();
+const runtime = new HotpatchRuntime({
+  engine,
+  moduleEngine: engine instanceof RedirectEngine ? engine : new RedirectEngine(),
+  trust: trustFromEnv(),
+  service: serviceName(),
+  exclude,
+});
 
 Object.defineProperty(globalThis, GLOBAL, {
   value: Object.freeze({
@@ -56,28 +64,32 @@ proto._compile = function hotpatchCompile(this: unknown, content: string, filena
   return compile.call(this, code, filename, ...rest);
 };
 
-if (typeof (Module as unknown as { register?: unknown }).register === 'function') {
-  Module.register('./esm-hooks.js', import.meta.url, {
-    data: { engine: runtime.engine.name, service: runtime.service, ownRoot },
+type LoadResult = { format?: string | null; source?: string | ArrayBuffer | Uint8Array | null };
+type SyncHooks = {
+  load?: (url: string, context: unknown, next: (url: string, context?: unknown) => LoadResult) => LoadResult;
+};
+const registerHooks = (Module as unknown as { registerHooks?: (hooks: SyncHooks) => unknown }).registerHooks;
+if (typeof registerHooks === 'function') {
+  // Node 22.15+/23.5+: synchronous, in-thread hooks; ES modules go through the same runtime.
+  registerHooks({
+    load(url, context, next) {
+      const result = next(url, context);
+      if (result.format !== 'module' || !url.startsWith('file:') || result.source == null) return result;
+      const filename = fileURLToPath(url);
+      const source = typeof result.source === 'string' ? result.source : Buffer.from(result.source as Uint8Array).toString('utf8');
+      try {
+        return { ...result, source: runtime.onCompile(filename, source, 'module') };
+      } catch (e) {
+        process.emitWarning(`hotpatch: ${filename} loads unpatched: ${(e as Error).message}`);
+        return result;
+      }
+    },
   });
-}
-
-if (runtime.engine instanceof LiveEditEngine) {
-  const engine = runtime.engine;
-  // ESM modules are not seen by the CommonJS hook: adopt them from V8's script list on demand.
-  const status = runtime.status.bind(runtime);
-  const apply = runtime.apply.bind(runtime);
-  const adoptAll = () => {
-    for (const f of engine.files()) if (/\.m?js$/.test(f)) runtime.adopt(f, f.endsWith('.mjs') ? 'module' : 'module');
-  };
-  runtime.status = () => {
-    adoptAll();
-    return status();
-  };
-  runtime.apply = (bytes, opts) => {
-    adoptAll();
-    return apply(bytes, opts);
-  };
+} else if (typeof (Module as unknown as { register?: unknown }).register === 'function') {
+  // Node 20/22: off-thread hooks that read active patches from disk.
+  Module.register('./esm-hooks.js', import.meta.url, {
+    data: { service: runtime.service, ownRoot },
+  });
 }
 
 if (isMainThread) startControlServer(runtime);

@@ -13,7 +13,7 @@ import {
 } from '@hotpatch/core';
 import { instrumentModule, type SourceType } from '@hotpatch/instrument';
 import { patchedSource } from './engines/source.js';
-import type { Engine, EngineName, FileWork, ModuleRecord } from './engines/types.js';
+import type { Engine, EngineName, FileWork, ModuleRecord, PrepareResult } from './engines/types.js';
 import { packageOf, relativeTo } from './inventory.js';
 import { activeDir, ensurePrivateDir } from './paths.js';
 
@@ -41,7 +41,9 @@ export interface RuntimeStatus {
   pid: number;
   service: string;
   node: string;
+  /** Engine for CommonJS modules; ES modules always use the redirect engine. */
   engine: EngineName;
+  moduleEngine: EngineName;
   signatureEnforcement: boolean;
   trustedKeys: string[];
   startedAt: string;
@@ -59,7 +61,10 @@ export interface RuntimeStatus {
 }
 
 export interface RuntimeOptions {
+  /** Engine for CommonJS modules (LiveEdit where V8 has it). */
   engine: Engine;
+  /** Engine for ES modules, which are instrumented at load: V8 LiveEdit refuses many ESM changes. */
+  moduleEngine: Engine;
   trust: TrustStore;
   service: string;
   /** Files never instrumented or patched (the runtime's own code). */
@@ -75,6 +80,7 @@ export interface RuntimeOptions {
  */
 export class HotpatchRuntime {
   readonly engine: Engine;
+  readonly moduleEngine: Engine;
   readonly trust: TrustStore;
   readonly service: string;
   readonly startedAt = new Date().toISOString();
@@ -87,6 +93,7 @@ export class HotpatchRuntime {
 
   constructor(opts: RuntimeOptions) {
     this.engine = opts.engine;
+    this.moduleEngine = opts.moduleEngine;
     this.trust = opts.trust;
     this.service = opts.service;
     this.#exclude = opts.exclude ?? (() => false);
@@ -101,7 +108,7 @@ export class HotpatchRuntime {
     if (this.#exclude(filename)) return content;
     const record = this.#record(filename, content, sourceType);
     const work = this.#workFor(record);
-    if (this.engine.name === 'liveedit') {
+    if (this.engineOf(record).name === 'liveedit') {
       if (!work) return content;
       record.patchId = work.patchId;
       return patchedSource(content, work.file, this.#namespace(record, work.patchId));
@@ -120,7 +127,7 @@ export class HotpatchRuntime {
     const work = this.#workFor(record);
     if (!work) return;
     const fw: FileWork = { record, file: work.file, namespace: this.#namespace(record, work.patchId) };
-    const prepared = this.engine.prepare([fw]);
+    const prepared = this.engineOf(record).prepare([fw]);
     if (prepared.ok) {
       prepared.commit();
       record.patchId = work.patchId;
@@ -154,14 +161,9 @@ export class HotpatchRuntime {
     return record;
   }
 
-  /** Adds records for files the engine knows about but no hook saw (ESM under LiveEdit). */
-  adopt(filename: string, sourceType: SourceType): void {
-    if (this.#exclude(filename) || this.records.some((r) => r.filename === filename)) return;
-    try {
-      this.#record(filename, readFileSync(filename, 'utf8'), sourceType);
-    } catch {
-      // not a readable file (eval'd code, node: internals)
-    }
+  /** ES modules always use the module engine (instrumented at load); CommonJS the main one. */
+  engineOf(record: ModuleRecord): Engine {
+    return record.sourceType === 'module' ? this.moduleEngine : this.engine;
   }
 
   #namespace(record: ModuleRecord, patchId: string): string {
@@ -209,10 +211,10 @@ export class HotpatchRuntime {
     }
     const deadline = Date.now() + (opts.deadlineMs ?? this.#deadline);
     for (;;) {
-      const prepared = this.engine.prepare(work);
+      const prepared = this.#prepare(work);
       if (prepared.ok) {
         prepared.commit();
-        const problems = work.map((w) => this.engine.verify(w.record, w)).filter((x): x is string => x !== null);
+        const problems = work.map((w) => this.engineOf(w.record).verify(w.record, w)).filter((x): x is string => x !== null);
         if (problems.length) {
           prepared.rollback();
           throw new HotpatchError('E_VERIFY', `applied code could not be verified, rolled back: ${problems[0]}`);
@@ -232,6 +234,36 @@ export class HotpatchRuntime {
       }
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** Prepares on each engine involved; all of them or none. */
+  #prepare(work: FileWork[]): PrepareResult {
+    const parts: Array<Extract<PrepareResult, { ok: true }>> = [];
+    for (const engine of new Set([this.engine, this.moduleEngine])) {
+      const mine = work.filter((w) => this.engineOf(w.record) === engine);
+      if (mine.length === 0) continue;
+      const p = engine.prepare(mine);
+      if (!p.ok) return p;
+      parts.push(p);
+    }
+    const committed: typeof parts = [];
+    return {
+      ok: true,
+      commit: () => {
+        try {
+          for (const p of parts) {
+            p.commit();
+            committed.push(p);
+          }
+        } catch (e) {
+          for (const p of committed.reverse()) p.rollback();
+          throw e;
+        }
+      },
+      rollback: () => {
+        for (const p of parts.reverse()) p.rollback();
+      },
+    };
   }
 
   #plan(bundle: Bundle): FileWork[] {
@@ -277,7 +309,7 @@ export class HotpatchRuntime {
     for (const r of this.records) {
       if (r.patchId !== patchId) continue;
       this.#revertRecord(r);
-      const problem = this.engine.verify(r, null);
+      const problem = this.engineOf(r).verify(r, null);
       if (problem) throw new HotpatchError('E_VERIFY', `revert could not be verified: ${problem}`);
       modules++;
     }
@@ -287,13 +319,13 @@ export class HotpatchRuntime {
   }
 
   #revertRecord(r: ModuleRecord): void {
-    this.engine.revert(r);
+    this.engineOf(r).revert(r);
     r.patchId = null;
   }
 
   #verifyAll(bundle: Bundle): string[] {
     return this.#plan(bundle)
-      .map((w) => (w.record.patchId === bundle.payload.patchId ? this.engine.verify(w.record, w) : 'not applied'))
+      .map((w) => (w.record.patchId === bundle.payload.patchId ? this.engineOf(w.record).verify(w.record, w) : 'not applied'))
       .filter((x): x is string => x !== null);
   }
 
@@ -367,6 +399,7 @@ export class HotpatchRuntime {
       service: this.service,
       node: process.version,
       engine: this.engine.name,
+      moduleEngine: this.moduleEngine.name,
       signatureEnforcement: true,
       trustedKeys: this.trust.keyIds(),
       startedAt: this.startedAt,
