@@ -222,7 +222,9 @@ export class HotpatchRuntime {
         const previous = current?.bundle.payload.patchId;
         for (const w of work) w.record.patchId = p.patchId;
         // Files the older cumulative patch changed and this one does not: back to baseline.
-        for (const r of this.records) if (previous && r.patchId === previous) this.#revertRecord(r);
+        if (previous && previous !== p.patchId) {
+          for (const r of this.records) if (r.patchId === previous) this.#revertRecord(r);
+        }
         this.#setActive(label, { bundle, bytes, state: 'applied', appliedAt: new Date().toISOString(), reason: null });
         return this.#result(bundle, 'applied');
       }

@@ -1,0 +1,64 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildPatch, type BuildResult, resolveSpec } from '@hotpatch/builder';
+import { type KeyPairPem, loadPrivateKey, serializeBundle, signBundle } from '@hotpatch/core';
+import { repoRoot } from './nodes.js';
+
+export interface Advisory {
+  name: string;
+  vulnerable: string;
+  fixed: string;
+  advisory: string;
+  kind: string;
+}
+
+/** ../shared/corpus/advisories.tsv: real npm security fixes (the checkout's sibling folder). */
+export function readAdvisories(): Advisory[] {
+  const file = join(repoRoot, '..', 'shared', 'corpus', 'advisories.tsv');
+  const lines = readFileSync(file, 'utf8').trim().split('\n').slice(1);
+  return lines.map((l) => {
+    const [name, vulnerable, fixed, advisory, kind] = l.split('\t') as [string, string, string, string, string];
+    return { name, vulnerable, fixed, advisory, kind };
+  });
+}
+
+export const label = (a: Advisory) => `${a.name}@${a.vulnerable}`;
+
+/** Our exploit check for an advisory (corpus/exploits/NAME@VULNERABLE.cjs). */
+export function checkFile(a: Advisory): string {
+  return join(repoRoot, 'corpus', 'exploits', `${label(a)}.cjs`);
+}
+
+export function cacheDir(...parts: string[]): string {
+  const dir = join(repoRoot, '.cache', ...parts);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Installs NAME@VERSION (with its dependencies, from the npm registry) into a cached app dir. */
+export function installApp(name: string, version: string): string {
+  const dir = cacheDir('apps', `${name.replace('/', '+')}@${version}`);
+  const marker = join(dir, 'node_modules', name, 'package.json');
+  if (existsSync(marker) && (JSON.parse(readFileSync(marker, 'utf8')) as { version: string }).version === version) return dir;
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'hotpatch-probe-app', private: true }));
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', `${name}@${version}`], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return dir;
+}
+
+export interface SignedBuild {
+  bytes: Buffer;
+  result: BuildResult;
+}
+
+export async function buildSigned(a: Advisory, key: KeyPairPem, only?: string[]): Promise<SignedBuild> {
+  process.env.HOTPATCH_CACHE ??= cacheDir('builder');
+  const from = await resolveSpec(`npm:${a.name}@${a.vulnerable}`);
+  const to = await resolveSpec(`npm:${a.name}@${a.fixed}`);
+  const result = buildPatch({ from, to, advisories: [a.advisory], severity: 'high', ...(only ? { only } : {}) });
+  if (!result.payload) return { bytes: Buffer.alloc(0), result };
+  return { bytes: Buffer.from(serializeBundle(signBundle(result.payload, loadPrivateKey(key.privateKeyPem)))), result };
+}

@@ -1,0 +1,66 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const registerFile = fileURLToPath(import.meta.resolve('@hotpatch/runtime/register'));
+export const probeFile = fileURLToPath(new URL('./probe.js', import.meta.url));
+
+export interface CheckResult {
+  exploit: boolean;
+  normal: boolean;
+  ms: number;
+  pid: number;
+}
+
+/** A probe process running under the runtime. */
+export class Probe {
+  readonly child: ChildProcess;
+  #next = 1;
+  #waiting = new Map<number, (m: Record<string, unknown>) => void>();
+  readonly ready: Promise<void>;
+
+  constructor(nodeBin: string, env: NodeJS.ProcessEnv, opts: { runtime?: boolean } = {}) {
+    const args = [...(opts.runtime === false ? [] : ['--import', registerFile]), probeFile];
+    this.child = spawn(nodeBin, args, { env, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    let stderr = '';
+    this.child.stderr?.on('data', (d) => {
+      stderr += String(d);
+    });
+    this.ready = new Promise((resolve, reject) => {
+      this.child.once('exit', (code) => reject(new Error(`probe exited (${code}): ${stderr}`)));
+      this.child.on('message', (m: Record<string, unknown>) => {
+        if (m.ready) resolve();
+        const cb = this.#waiting.get(m.id as number);
+        if (cb) {
+          this.#waiting.delete(m.id as number);
+          cb(m);
+        }
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  async check(check: string, dir: string): Promise<CheckResult> {
+    await this.ready;
+    const id = this.#next++;
+    const reply = await new Promise<Record<string, unknown>>((resolve) => {
+      this.#waiting.set(id, resolve);
+      this.child.send({ id, op: 'check', check, dir });
+    });
+    if (reply.error) throw new Error(String(reply.error));
+    return reply as unknown as CheckResult;
+  }
+
+  alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.alive()) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGKILL');
+    await exited;
+  }
+}
