@@ -25,11 +25,18 @@ for (const pkg of readdirSync(join(root, 'packages')).sort()) {
 }
 const selected = files.sort().filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
 if (selected.length === 0) {
-  console.error(files.length ? 'no test file matches the filter' : 'no compiled tests found: run `npm run build` first');
+  console.error(
+    files.length ? 'no test file matches the filter' : 'no compiled tests found: run `npm run build` first',
+  );
   process.exit(1);
 }
-console.error(`running ${selected.length} test file(s):\n  ${selected.map((f) => relative(root, f)).join('\n  ')}`);
-const res = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...selected], { cwd: root, stdio: 'inherit' });
+console.error(
+  `running ${selected.length} test file(s):\n  ${selected.map((f) => relative(root, f)).join('\n  ')}`,
+);
+const res = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...selected], {
+  cwd: root,
+  stdio: 'inherit',
+});
 if (res.error) {
   console.error(res.error.message);
   process.exit(1);

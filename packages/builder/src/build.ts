@@ -47,7 +47,10 @@ export interface BuildResult {
 export function buildPatch(opts: BuildOptions): BuildResult {
   const { from, to } = opts;
   if (from.name !== to.name) {
-    throw new HotpatchError('E_TARGET_MISMATCH', `--from is ${from.name} but --to is ${to.name}: both must be versions of one package`);
+    throw new HotpatchError(
+      'E_TARGET_MISMATCH',
+      `--from is ${from.name} but --to is ${to.name}: both must be versions of one package`,
+    );
   }
   const only = parseOnly(opts.only ?? []);
   const filesA = new Set(listFiles(from.dir));
@@ -69,26 +72,53 @@ export function buildPatch(opts: BuildOptions): BuildResult {
       continue;
     }
     if (!isCode(file) || isDocLike(file)) {
-      note(file, { kind: 'not-code', name: file, verdict: 'ignored', reason: isCode(file) ? 'tests, docs or examples' : 'not JavaScript code' });
+      note(file, {
+        kind: 'not-code',
+        name: file,
+        verdict: 'ignored',
+        reason: isCode(file) ? 'tests, docs or examples' : 'not JavaScript code',
+      });
       continue;
     }
     if (!a) {
-      const base = file.replace(/\.(c|m)?js$/, '').split('/').pop()!;
       const needed = from.kind === 'app' || reachable.has(file);
-      note(file, needed
-        ? { kind: 'new-file', name: file, verdict: 'restart', reason: 'new module required by changed code: needs a restart' }
-        : { kind: 'new-file', name: file, verdict: 'deferred', reason: 'new module nobody running loads; available after the next baseline' });
+      note(
+        file,
+        needed
+          ? {
+              kind: 'new-file',
+              name: file,
+              verdict: 'restart',
+              reason: 'new module required by changed code: needs a restart',
+            }
+          : {
+              kind: 'new-file',
+              name: file,
+              verdict: 'deferred',
+              reason: 'new module nobody running loads; available after the next baseline',
+            },
+      );
       continue;
     }
     if (!b) {
-      note(file, { kind: 'removed-file', name: file, verdict: 'deferred', reason: 'removed in the fix; a running copy stays loaded' });
+      note(file, {
+        kind: 'removed-file',
+        name: file,
+        verdict: 'deferred',
+        reason: 'removed in the fix; a running copy stays loaded',
+      });
       continue;
     }
     const oldSource = a.toString('utf8');
     const newSource = b.toString('utf8');
     const fileOnly = only.size ? (only.get(file) ?? new Set<string>()) : undefined;
     if (isMinified(file, newSource) && !entryPoints.has(file)) {
-      note(file, { kind: 'not-code', name: file, verdict: 'deferred', reason: 'minified build that Node entry points do not load; not patched' });
+      note(file, {
+        kind: 'not-code',
+        name: file,
+        verdict: 'deferred',
+        reason: 'minified build that Node entry points do not load; not patched',
+      });
       continue;
     }
     let diff: ReturnType<typeof diffFile>;
@@ -103,14 +133,33 @@ export function buildPatch(opts: BuildOptions): BuildResult {
         ...(fileOnly ? { only: fileOnly } : {}),
       });
     } catch (e) {
-      note(file, { kind: 'parse-error', name: file, verdict: 'restart', reason: `cannot parse: ${(e as Error).message}` });
+      note(file, {
+        kind: 'parse-error',
+        name: file,
+        verdict: 'restart',
+        reason: `cannot parse: ${(e as Error).message}`,
+      });
       continue;
     }
-    if (!diff.patch && diff.changes.some((c) => c.verdict === 'restart') && from.kind === 'npm' && !reachable.has(file)) {
+    if (
+      !diff.patch &&
+      diff.changes.some((c) => c.verdict === 'restart') &&
+      from.kind === 'npm' &&
+      !reachable.has(file)
+    ) {
       // Not loaded through the package's entry points (a browser build, a per-method module):
       // processes that load it directly need the fixed release.
       for (const c of diff.changes) {
-        note(file, c.verdict === 'restart' ? { ...c, verdict: 'deferred', reason: `${c.reason} (file not loaded through the package entry points; processes that load it directly need the fixed release)` } : c);
+        note(
+          file,
+          c.verdict === 'restart'
+            ? {
+                ...c,
+                verdict: 'deferred',
+                reason: `${c.reason} (file not loaded through the package entry points; processes that load it directly need the fixed release)`,
+              }
+            : c,
+        );
       }
       continue;
     }
@@ -122,7 +171,10 @@ export function buildPatch(opts: BuildOptions): BuildResult {
     for (const key of keys) {
       if (!changes.some((c) => c.file === file && c.name === key)) {
         const known = changes.filter((c) => c.file === file && c.kind !== 'not-code').map((c) => c.name);
-        throw new HotpatchError('E_USAGE', `--only ${file}:${key}: no such changed function${known.length ? ` (changed in ${file}: ${known.slice(0, 8).join(', ')})` : ` (${file} has no code changes)`}`);
+        throw new HotpatchError(
+          'E_USAGE',
+          `--only ${file}:${key}: no such changed function${known.length ? ` (changed in ${file}: ${known.slice(0, 8).join(', ')})` : ` (${file} has no code changes)`}`,
+        );
       }
     }
   }
@@ -130,9 +182,10 @@ export function buildPatch(opts: BuildOptions): BuildResult {
   if (changes.some((c) => c.verdict === 'restart')) return { payload: null, changes, refusal: 'restart' };
   if (patches.length === 0) return { payload: null, changes, refusal: 'nothing' };
 
-  const target: Target = from.kind === 'npm'
-    ? { kind: 'npm', name: from.name, version: from.version }
-    : { kind: 'app', name: from.name, baseline: from.version };
+  const target: Target =
+    from.kind === 'npm'
+      ? { kind: 'npm', name: from.name, version: from.version }
+      : { kind: 'app', name: from.name, baseline: from.version };
   const level = opts.level ?? 1;
   const advisories = opts.advisories ?? [];
   const now = opts.now ?? new Date();
@@ -145,7 +198,9 @@ export function buildPatch(opts: BuildOptions): BuildResult {
     patchId: opts.patchId ?? defaultPatchId(now, contentHash),
     version: hotpatchVersion(from.version, level),
     level,
-    title: opts.title ?? `${from.name} ${from.version} → ${to.version}${advisories.length ? ` (${advisories.join(', ')})` : ''}`,
+    title:
+      opts.title ??
+      `${from.name} ${from.version} → ${to.version}${advisories.length ? ` (${advisories.join(', ')})` : ''}`,
     advisories,
     severity: opts.severity ?? 'unknown',
     classification: advisories.length ? 'security' : 'other',
@@ -155,7 +210,9 @@ export function buildPatch(opts: BuildOptions): BuildResult {
     fixedIn: to.version,
     supersedes: opts.supersedes ?? [],
     files: patches,
-    ignored: changes.filter((c) => !patches.some((p) => p.path === c.file)).map(({ file, ...c }) => ({ ...c, name: c.name === file ? file : `${file}: ${c.name}` })),
+    ignored: changes
+      .filter((c) => !patches.some((p) => p.path === c.file))
+      .map(({ file, ...c }) => ({ ...c, name: c.name === file ? file : `${file}: ${c.name}` })),
   };
   return { payload, changes, refusal: null };
 }
@@ -174,7 +231,9 @@ function reachableFiles(dir: string, entries: Set<string>, files: Set<string>): 
     } catch {
       continue;
     }
-    for (const m of text.matchAll(/(?:require\s*\(\s*|from\s+|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]*)['"]/g)) {
+    for (const m of text.matchAll(
+      /(?:require\s*\(\s*|from\s+|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]*)['"]/g,
+    )) {
       const target = resolveRelative(posix.join(posix.dirname(file), m[1]!), files);
       if (target && !seen.has(target)) queue.push(target);
     }
@@ -192,7 +251,8 @@ function parseOnly(list: string[]): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   for (const item of list) {
     const i = item.indexOf(':');
-    if (i <= 0 || i === item.length - 1) throw new HotpatchError('E_USAGE', `--only ${item}: expected FILE:FUNCTION, e.g. index.js:parse`);
+    if (i <= 0 || i === item.length - 1)
+      throw new HotpatchError('E_USAGE', `--only ${item}: expected FILE:FUNCTION, e.g. index.js:parse`);
     const file = item.slice(0, i).replace(/^\.\//, '');
     const set = out.get(file) ?? new Set<string>();
     set.add(item.slice(i + 1));
@@ -205,7 +265,10 @@ function parseOnly(list: string[]): Map<string, Set<string>> {
 function entryFiles(dir: string): Set<string> {
   const out = new Set<string>();
   try {
-    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { main?: string; exports?: unknown };
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+      main?: string;
+      exports?: unknown;
+    };
     const add = (p: unknown) => {
       if (typeof p === 'string') out.add(p.replace(/^\.\//, ''));
       else if (p && typeof p === 'object') for (const v of Object.values(p)) add(v);
@@ -231,10 +294,35 @@ function packageJsonChanges(a: Buffer | null, b: Buffer | null): Change[] {
   const out: Change[] = [];
   for (const key of new Set([...Object.keys(pa), ...Object.keys(pb)])) {
     if (JSON.stringify(pa[key]) === JSON.stringify(pb[key])) continue;
-    if (key === 'version') out.push({ kind: 'version-string', name: 'package.json version', verdict: 'ignored', reason: `${String(pa[key])} → ${String(pb[key])}` });
-    else if (/dependencies$/i.test(key)) out.push({ kind: 'dependency-range', name: `package.json ${key}`, verdict: 'deferred', reason: 'dependency ranges changed; they take effect at the next baseline (each dependency is hotpatched on its own)' });
-    else if (key === 'main' || key === 'exports' || key === 'type') out.push({ kind: 'export-shape', name: `package.json ${key}`, verdict: 'deferred', reason: 'entry points changed; take effect at the next baseline' });
-    else out.push({ kind: 'not-code', name: `package.json ${key}`, verdict: 'ignored', reason: 'package metadata' });
+    if (key === 'version')
+      out.push({
+        kind: 'version-string',
+        name: 'package.json version',
+        verdict: 'ignored',
+        reason: `${String(pa[key])} → ${String(pb[key])}`,
+      });
+    else if (/dependencies$/i.test(key))
+      out.push({
+        kind: 'dependency-range',
+        name: `package.json ${key}`,
+        verdict: 'deferred',
+        reason:
+          'dependency ranges changed; they take effect at the next baseline (each dependency is hotpatched on its own)',
+      });
+    else if (key === 'main' || key === 'exports' || key === 'type')
+      out.push({
+        kind: 'export-shape',
+        name: `package.json ${key}`,
+        verdict: 'deferred',
+        reason: 'entry points changed; take effect at the next baseline',
+      });
+    else
+      out.push({
+        kind: 'not-code',
+        name: `package.json ${key}`,
+        verdict: 'ignored',
+        reason: 'package metadata',
+      });
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import type { Change, Edit, FilePatch, FunctionPatch } from '@hotpatch/core';
 import { sha256 } from '@hotpatch/core';
+import type { Reference, Scope, Variable } from '@hotpatch/instrument';
 import {
   type AstNode,
   analyzeModule,
@@ -8,14 +9,13 @@ import {
   type FunctionInfo,
   GLOBAL,
   guardShape,
-  type ModuleAnalysis,
   MODULE_TOKEN,
+  type ModuleAnalysis,
   parse,
   reachableEnclosing,
   type SourceType,
   tokenTexts,
 } from '@hotpatch/instrument';
-import type { Reference, Scope, Variable } from '@hotpatch/instrument';
 
 /**
  * Function-level diff of one file between a baseline and a fixed version, and the builder's
@@ -87,7 +87,11 @@ function isPureExpr(node: AstNode | null, pureNames: Set<string>): boolean {
       return (node.elements as (AstNode | null)[]).every((e) => e === null || isPureExpr(e, pureNames));
     case 'ObjectExpression':
       return (node.properties as AstNode[]).every(
-        (p) => p.type === 'Property' && !p.computed && p.kind === 'init' && isPureExpr(p.value as AstNode, pureNames),
+        (p) =>
+          p.type === 'Property' &&
+          !p.computed &&
+          p.kind === 'init' &&
+          isPureExpr(p.value as AstNode, pureNames),
       );
     case 'NewExpression':
     case 'CallExpression':
@@ -115,7 +119,9 @@ function calleeName(node: AstNode): string | null {
 function isFunctionLike(node: AstNode | null): boolean {
   return (
     !!node &&
-    (node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression' || node.type === 'ClassExpression')
+    (node.type === 'FunctionExpression' ||
+      node.type === 'ArrowFunctionExpression' ||
+      node.type === 'ClassExpression')
   );
 }
 
@@ -131,7 +137,10 @@ function unitOf(fn: FunctionInfo | null, body: AstNode[]): Unit {
       if (stmt.type === 'VariableDeclaration') {
         for (const d of stmt.declarations as AstNode[]) {
           const id = d.id as AstNode;
-          if (id.type === 'Identifier' && (isFunctionLike(d.init as AstNode) || isPureExpr(d.init as AstNode, pureNames))) {
+          if (
+            id.type === 'Identifier' &&
+            (isFunctionLike(d.init as AstNode) || isPureExpr(d.init as AstNode, pureNames))
+          ) {
             pureNames.add(id.name as string);
           }
         }
@@ -146,7 +155,9 @@ function unitOf(fn: FunctionInfo | null, body: AstNode[]): Unit {
     }
     if (stmt.type === 'VariableDeclaration') {
       const ds = stmt.declarations as AstNode[];
-      const allPure = ds.every((d) => (d.id as AstNode).type === 'Identifier' && pureNames.has((d.id as AstNode).name as string));
+      const allPure = ds.every(
+        (d) => (d.id as AstNode).type === 'Identifier' && pureNames.has((d.id as AstNode).name as string),
+      );
       for (const d of ds) {
         for (const name of bindingNames(d.id as AstNode)) {
           const init = (d.init as AstNode | null) ?? null;
@@ -239,7 +250,17 @@ export function diffFile(input: DiffInput): FileDiff {
 
   const allSame = same(tokenTexts(A, 0, A.source.length), tokenTexts(B, 0, B.source.length));
   if (allSame) {
-    return { patch: null, changes: [{ kind: 'comment-only', name: file, verdict: 'ignored', reason: 'only comments or whitespace changed' }] };
+    return {
+      patch: null,
+      changes: [
+        {
+          kind: 'comment-only',
+          name: file,
+          verdict: 'ignored',
+          reason: 'only comments or whitespace changed',
+        },
+      ],
+    };
   }
 
   // 1. Match functions by key; detect renamed function declarations.
@@ -254,7 +275,8 @@ export function diffFile(input: DiffInput): FileDiff {
     if (matchA.has(fb) || fb.kind !== 'declaration') continue;
     const parentA = fb.parent ? matchA.get(fb.parent) : null;
     const candidates = unmatchedA.filter(
-      (fa) => fa.kind === 'declaration' && (fa.parent ?? null) === (parentA ?? null) && !renameNewToOld.has(fb.key),
+      (fa) =>
+        fa.kind === 'declaration' && (fa.parent ?? null) === (parentA ?? null) && !renameNewToOld.has(fb.key),
     );
     const best = candidates.find((fa) => similar(A, fa, B, fb));
     if (best) {
@@ -316,22 +338,61 @@ export function diffFile(input: DiffInput): FileDiff {
         continue; // changed functions are diffed as functions
       }
       if (db.kind === 'const') {
-        const initTokens = db.init ? ownTokens(B, db.init.start, db.init.end, [], keyInA, rename) : [];
-        const oldTokens = da?.init ? ownTokens(A, da.init.start, da.init.end, [], (f) => f.key) : [];
+        const initTokens = db.init
+          ? ownTokens(
+              B,
+              db.init.start,
+              db.init.end,
+              [],
+              keyInA,
+              rename,
+              input.oldVersion === undefined ? undefined : input.newVersion,
+            )
+          : [];
+        const oldTokens = da?.init
+          ? ownTokens(A, da.init.start, da.init.end, [], (f) => f.key, undefined, input.oldVersion)
+          : [];
         if (da && da.kind !== 'state' && same(initTokens, oldTokens)) continue;
         const v = varOf(B, ub, name);
         if (!v || !db.init) continue;
         if (da?.kind === 'state') {
-          refuse({ kind: 'module-state', name, reason: `${name} ${where} was state and became a constant`, line });
+          refuse({
+            kind: 'module-state',
+            name,
+            reason: `${name} ${where} was state and became a constant`,
+            line,
+          });
           continue;
         }
-        lazy.set(v, { cacheKey: `${unitKey}/${name}#${sha256(B.source.slice(db.init.start, db.init.end)).slice(0, 8)}`, init: db.init, decl: db, unitKey });
-        if (da) changes.push({ kind: 'module-constant', name, verdict: 'live', reason: `changed constant ${where}: every function using it gets the new value`, line });
+        lazy.set(v, {
+          cacheKey: `${unitKey}/${name}#${sha256(B.source.slice(db.init.start, db.init.end)).slice(0, 8)}`,
+          init: db.init,
+          decl: db,
+          unitKey,
+        });
+        if (da)
+          changes.push({
+            kind: 'module-constant',
+            name,
+            verdict: 'live',
+            reason: `changed constant ${where}: every function using it gets the new value`,
+            line,
+          });
       }
     }
     // Executable statements: compare in order.
     const execTok = (a: ModuleAnalysis, u: Unit, r?: (n: string) => string, ver?: string) =>
-      u.executable.map((s: AstNode) => ownTokens(a, s.start, s.end, a.functions.filter((f) => f.node.start >= s.start && f.node.end <= s.end && (f.parent === u.fn)), (f) => (a === B ? keyInA(f) : f.key), r, ver).join(' '));
+      u.executable.map((s: AstNode) =>
+        ownTokens(
+          a,
+          s.start,
+          s.end,
+          a.functions.filter((f) => f.node.start >= s.start && f.node.end <= s.end && f.parent === u.fn),
+          (f) => (a === B ? keyInA(f) : f.key),
+          r,
+          ver,
+        ).join(' '),
+      );
     const ea = execTok(A, ua, undefined, input.oldVersion);
     const eb = execTok(B, ub, rename, input.oldVersion === undefined ? undefined : input.newVersion);
     const eaSet = new Map<string, number>();
@@ -347,21 +408,70 @@ export function diffFile(input: DiffInput): FileDiff {
       const line = lineOf(B.source, stmt.start);
       const text = B.source.slice(stmt.start, Math.min(stmt.end, stmt.start + 60)).replace(/\s+/g, ' ');
       if (isExportAddition(stmt)) {
-        changes.push({ kind: 'export-shape', name: text, verdict: 'deferred', reason: `new export ${where}; not needed by the live changes, available after the next baseline`, line });
+        changes.push({
+          kind: 'export-shape',
+          name: text,
+          verdict: 'deferred',
+          reason: `new export ${where}; not needed by the live changes, available after the next baseline`,
+          line,
+        });
       } else if (isRequireDecl(stmt)) {
-        refuse({ kind: 'new-dependency', name: text, reason: `new dependency loaded ${where}: needs a restart`, line });
+        refuse({
+          kind: 'new-dependency',
+          name: text,
+          reason: `new dependency loaded ${where}: needs a restart`,
+          line,
+        });
       } else if (stmt.type === 'VariableDeclaration') {
-        refuse({ kind: 'module-state', name: text, reason: `new or changed state ${where} (initialised when the module loaded): needs a restart`, line });
+        refuse({
+          kind: 'module-state',
+          name: text,
+          reason: `new or changed state ${where} (initialised when the module loaded): needs a restart`,
+          line,
+        });
       } else if (/module\.exports|exports\./.test(text) || stmt.type.startsWith('Export')) {
-        refuse({ kind: 'export-shape', name: text, reason: `changed exports ${where}: needs a restart`, line });
+        refuse({
+          kind: 'export-shape',
+          name: text,
+          reason: `changed exports ${where}: needs a restart`,
+          line,
+        });
       } else {
-        refuse({ kind: 'top-level-side-effect', name: text, reason: `changed code that runs once ${where} (at load): needs a restart`, line });
+        refuse({
+          kind: 'top-level-side-effect',
+          name: text,
+          reason: `changed code that runs once ${where} (at load): needs a restart`,
+          line,
+        });
       }
     }
     for (const [t, n] of eaSet) {
       if (n <= 0) continue;
       // Removed executable statements: only harmless when they were declarations nobody uses now.
-      changes.push({ kind: 'top-level-side-effect', name: t.slice(0, 60), verdict: 'deferred', reason: `removed code that ran once ${where}; its effect stays until the next baseline`, line: undefined });
+      changes.push({
+        kind: 'top-level-side-effect',
+        name: t.slice(0, 60),
+        verdict: 'deferred',
+        reason: `removed code that ran once ${where}; its effect stays until the next baseline`,
+        line: undefined,
+      });
+    }
+  }
+
+  // Version literals (exports.version = '1.2.3') are left as they are: a hotpatched process keeps
+  // reporting its baseline version, and its patch level separately (1.2.3+hp.1).
+  if (input.oldVersion && input.newVersion && input.oldVersion !== input.newVersion) {
+    const quoted = (v: string) => new Set([`'${v}'`, `"${v}"`]);
+    const inA = A.tokens.some((t) => quoted(input.oldVersion!).has(A.source.slice(t.start, t.end)));
+    const inB = B.tokens.some((t) => quoted(input.newVersion!).has(B.source.slice(t.start, t.end)));
+    if (inA && inB) {
+      changes.push({
+        kind: 'version-string',
+        name: `'${input.oldVersion}' → '${input.newVersion}'`,
+        verdict: 'ignored',
+        reason:
+          'version literal left as is: the process keeps reporting its baseline version, with its hotpatch level',
+      });
     }
   }
 
@@ -370,14 +480,36 @@ export function diffFile(input: DiffInput): FileDiff {
     const fa = matchA.get(fb);
     if (!fa) continue;
     if (fb.once) continue; // run-once bodies are handled as units above
-    const ta = ownTokens(A, fa.node.start, fa.node.end, fa.children, (f) => f.key, undefined, input.oldVersion);
-    const tb = ownTokens(B, fb.node.start, fb.node.end, fb.children, keyInA, rename, input.oldVersion === undefined ? undefined : input.newVersion);
+    const ta = ownTokens(
+      A,
+      fa.node.start,
+      fa.node.end,
+      fa.children,
+      (f) => f.key,
+      undefined,
+      input.oldVersion,
+    );
+    const tb = ownTokens(
+      B,
+      fb.node.start,
+      fb.node.end,
+      fb.children,
+      keyInA,
+      rename,
+      input.oldVersion === undefined ? undefined : input.newVersion,
+    );
     if (same(ta, tb)) continue;
     changedFns.set(fb, { kind: kindOf(fa), reason: 'changed code' });
   }
   // Removed functions: harmless unless still referenced (then the new code would not have them).
   for (const fa of unmatchedA) {
-    changes.push({ kind: 'removed-function', name: fa.key, verdict: 'deferred', reason: 'removed in the fix; the old code stays unused in memory', line: lineOf(A.source, fa.node.start) });
+    changes.push({
+      kind: 'removed-function',
+      name: fa.key,
+      verdict: 'deferred',
+      reason: 'removed in the fix; the old code stays unused in memory',
+      line: lineOf(A.source, fa.node.start),
+    });
   }
 
   // 4. Users of changed constants and new helpers are changed too.
@@ -386,11 +518,20 @@ export function diffFile(input: DiffInput): FileDiff {
       if (r.init) continue;
       const user = innermostFunction(B, r.identifier.start);
       if (!user) continue;
-      if (info.decl.init && r.identifier.start >= info.decl.init.start && r.identifier.end <= info.decl.init.end) continue;
+      if (
+        info.decl.init &&
+        r.identifier.start >= info.decl.init.start &&
+        r.identifier.end <= info.decl.init.end
+      )
+        continue;
       let target: FunctionInfo | null = user;
       while (target && !matchA.has(target)) target = target.parent;
       if (!target || target.once) continue;
-      if (!changedFns.has(target)) changedFns.set(target, { kind: kindOf(matchA.get(target)!), reason: `uses ${v.name}, changed ${info.unitKey ? `in ${info.unitKey}` : 'at module level'}` });
+      if (!changedFns.has(target))
+        changedFns.set(target, {
+          kind: kindOf(matchA.get(target)!),
+          reason: `uses ${v.name}, changed ${info.unitKey ? `in ${info.unitKey}` : 'at module level'}`,
+        });
     }
   }
 
@@ -400,7 +541,13 @@ export function diffFile(input: DiffInput): FileDiff {
       const key = keyInA(fb);
       if (!input.only.has(key)) {
         changedFns.delete(fb);
-        changes.push({ kind: kindOf(matchA.get(fb)!), name: key, verdict: 'deferred', reason: 'not selected with --only', line: lineOf(B.source, fb.node.start) });
+        changes.push({
+          kind: kindOf(matchA.get(fb)!),
+          name: key,
+          verdict: 'deferred',
+          reason: 'not selected with --only',
+          line: lineOf(B.source, fb.node.start),
+        });
       }
     }
     // Restart verdicts outside the selection are deferred too.
@@ -444,7 +591,8 @@ export function diffFile(input: DiffInput): FileDiff {
       if (oldName !== newName) rewrites.push({ start: id.start, end: id.end, text: oldName });
       if (where === null) {
         // Module level: must exist in the baseline and be retained by some closure there.
-        if (!A.moduleScope.set.has(oldName)) problems.push(`needs ${newName}, which the running module does not have`);
+        if (!A.moduleScope.set.has(oldName))
+          problems.push(`needs ${newName}, which the running module does not have`);
         else if (!A.moduleCaptured.has(oldName) && !isFunctionDecl(A, oldName)) {
           problems.push(`needs module variable ${oldName}, which no running function retains`);
         }
@@ -472,37 +620,65 @@ export function diffFile(input: DiffInput): FileDiff {
     }
 
     if (fb.isArrow && fb.usesArguments) problems.push('arrow function uses the enclosing `arguments`');
-    if (fb.usesSuper && !(fb.kind === 'constructor')) problems.push('uses `super` in a method (the redirect engine cannot rebind it)');
+    if (fb.usesSuper && !(fb.kind === 'constructor'))
+      problems.push('uses `super` in a method (the redirect engine cannot rebind it)');
     if (fb.usesNewTarget && fb.kind !== 'constructor') problems.push('uses `new.target`');
-    if (fa.isArrow !== fb.isArrow || fa.isGenerator !== fb.isGenerator || fa.isAsync !== fb.isAsync || fa.kind !== fb.kind) {
+    if (
+      fa.isArrow !== fb.isArrow ||
+      fa.isGenerator !== fb.isGenerator ||
+      fa.isAsync !== fb.isAsync ||
+      fa.kind !== fb.kind
+    ) {
       problems.push('changed the kind of function (arrow, async, generator, method)');
     }
     if (fb.isArrow) {
       const pa = tokenTexts(A, fa.paramsRange[0], fa.paramsRange[1]);
       const pb = tokenTexts(B, fb.paramsRange[0], fb.paramsRange[1], [], rename);
-      if (fa.simpleParams && fb.simpleParams ? fa.paramNames.length !== fb.paramNames.length : !same(pa, pb)) {
+      if (
+        fa.simpleParams && fb.simpleParams ? fa.paramNames.length !== fb.paramNames.length : !same(pa, pb)
+      ) {
         problems.push('changed the parameters of an arrow function');
       }
     }
-    if (shape.call === 'construct' && shape.scope) problems.push('derived-class constructor inside another function');
+    if (shape.call === 'construct' && shape.scope)
+      problems.push('derived-class constructor inside another function');
     if (shape.call === 'construct' && hasPrivate(fb.classNode)) problems.push('class with private fields');
-    if (staleClosures.length && !isCallbackArgument(B, fb)) {
-      problems.push(`closures made before the patch cannot reach new variable(s) ${staleClosures.join(', ')} of ${keyInA(fb.parent!)}`);
+    if (staleClosures.length && !isCallbackArgument(fb)) {
+      problems.push(
+        `closures made before the patch cannot reach new variable(s) ${staleClosures.join(', ')} of ${keyInA(fb.parent!)}`,
+      );
     }
-    if (input.newSource.includes(MODULE_TOKEN) || input.oldSource.includes(MODULE_TOKEN)) problems.push(`source contains ${MODULE_TOKEN}`);
+    if (input.newSource.includes(MODULE_TOKEN) || input.oldSource.includes(MODULE_TOKEN))
+      problems.push(`source contains ${MODULE_TOKEN}`);
 
     const name = fa.key;
     if (problems.length) {
-      refuse({ kind: problems.some((p) => p.includes('parameters')) ? 'parameter-list' : problems.some((p) => p.includes('retain') || p.includes('does not have')) ? 'uncaptured-binding' : 'unsupported-syntax', name, reason: problems.join('; '), line });
+      refuse({
+        kind: problems.some((p) => p.includes('parameters'))
+          ? 'parameter-list'
+          : problems.some((p) => p.includes('retain') || p.includes('does not have'))
+            ? 'uncaptured-binding'
+            : 'unsupported-syntax',
+        name,
+        reason: problems.join('; '),
+        line,
+      });
       continue;
     }
     const how = describe(fa, info.reason, staleClosures.length > 0);
     changes.push({ kind: info.kind, name, verdict: 'live', reason: how, line });
 
-    const liveText = rewriteRange(B.source, fb.node.start, fb.node.end, rewrites.filter((r) => !r.redirectOnly));
+    const liveText = rewriteRange(
+      B.source,
+      fb.node.start,
+      fb.node.end,
+      rewrites.filter((r) => !r.redirectOnly),
+    );
     if (outermost.includes(fb)) edits.push({ start: fa.node.start, end: fa.node.end, text: liveText });
     if (staleClosures.length) continue; // reached only through its (changed) parent
-    const redirectRewrites = rewrites.filter((r) => r.redirectOnly || !rewrites.some((o) => o.redirectOnly && o.start <= r.start && o.end >= r.end));
+    const redirectRewrites = rewrites.filter(
+      (r) => r.redirectOnly || !rewrites.some((o) => o.redirectOnly && o.start <= r.start && o.end >= r.end),
+    );
     functions.push({
       key: fa.key,
       call: shape.call,
@@ -518,7 +694,13 @@ export function diffFile(input: DiffInput): FileDiff {
     if (changes.some((c) => c.name === v.name && c.kind === 'module-constant')) continue;
     if (lazyUsed.has(v)) {
       const where = info.unitKey ? `in ${info.unitKey}` : 'at module level';
-      changes.push({ kind, name: v.name, verdict: 'live', reason: `new ${kind === 'new-helper' ? 'helper' : 'constant'} ${where}, created once on first use`, line });
+      changes.push({
+        kind,
+        name: v.name,
+        verdict: 'live',
+        reason: `new ${kind === 'new-helper' ? 'helper' : 'constant'} ${where}, created once on first use`,
+        line,
+      });
     } else {
       changes.push({ kind, name: v.name, verdict: 'deferred', reason: 'not used by any live change', line });
     }
@@ -539,14 +721,22 @@ export function diffFile(input: DiffInput): FileDiff {
   try {
     parse(patched, input.sourceType);
   } catch (e) {
-    refuse({ kind: 'parse-error', name: file, reason: `builder produced invalid code (${(e as Error).message}); please report` });
+    refuse({
+      kind: 'parse-error',
+      name: file,
+      reason: `builder produced invalid code (${(e as Error).message}); please report`,
+    });
     return { patch: null, changes };
   }
   for (const f of functions) {
     try {
       parse(`(${f.source});`, 'commonjs');
     } catch (e) {
-      refuse({ kind: 'parse-error', name: f.key, reason: `builder produced an invalid replacement (${(e as Error).message}); please report` });
+      refuse({
+        kind: 'parse-error',
+        name: f.key,
+        reason: `builder produced an invalid replacement (${(e as Error).message}); please report`,
+      });
       return { patch: null, changes };
     }
   }
@@ -568,7 +758,10 @@ function isFunctionDecl(a: ModuleAnalysis, name: string): boolean {
   // Function declarations at module level are always reachable when referenced by name from
   // another function: the reference itself makes them captured in the patched code only if
   // they were captured before; a declaration referenced only at top level is not.
-  return a.topLevel.some((f) => f.kind === 'declaration' && (f.node.id as AstNode | null)?.name === name) && a.moduleCaptured.has(name);
+  return (
+    a.topLevel.some((f) => f.kind === 'declaration' && (f.node.id as AstNode | null)?.name === name) &&
+    a.moduleCaptured.has(name)
+  );
 }
 
 function similar(A: ModuleAnalysis, fa: FunctionInfo, B: ModuleAnalysis, fb: FunctionInfo): boolean {
@@ -589,7 +782,8 @@ function similar(A: ModuleAnalysis, fa: FunctionInfo, B: ModuleAnalysis, fb: Fun
 
 function kindOf(fa: FunctionInfo): Change['kind'] {
   if (fa.kind === 'constructor') return 'class-constructor';
-  if (fa.kind === 'method' || fa.kind === 'getter' || fa.kind === 'setter') return fa.classNode || fa.key.includes('#') ? 'class-method' : 'function-body';
+  if (fa.kind === 'method' || fa.kind === 'getter' || fa.kind === 'setter')
+    return fa.classNode || fa.key.includes('#') ? 'class-method' : 'function-body';
   if (fa.parent && !fa.parent.once) return 'nested-closure';
   return 'function-body';
 }
@@ -614,13 +808,15 @@ function innermostFunction(a: ModuleAnalysis, pos: number): FunctionInfo | null 
   return best;
 }
 
-function isCallbackArgument(a: ModuleAnalysis, f: FunctionInfo): boolean {
+function isCallbackArgument(f: FunctionInfo): boolean {
   return /:arg\d+(@\d+)?$/.test(f.key) || f.key.endsWith('<iife>');
 }
 
 function hasPrivate(cls: AstNode | null): boolean {
   if (!cls) return false;
-  return ((cls.body as AstNode).body as AstNode[]).some((m) => (m.key as AstNode | undefined)?.type === 'PrivateIdentifier');
+  return ((cls.body as AstNode).body as AstNode[]).some(
+    (m) => (m.key as AstNode | undefined)?.type === 'PrivateIdentifier',
+  );
 }
 
 /** The node whose direct child is the identifier at `idStart` (assignment, update, ...). */
@@ -668,7 +864,10 @@ function scopeAccess(
     const close = { start: right.end, end: right.end, text: '), 1)' };
     if (op === '=') return [{ start: p.start, end: right.start, text: `__hp$sc(${q}, (` }, close];
     if (!readWrite || /^(&&|\|\||\?\?)=$/.test(op)) return `assigns enclosing variable ${name} with ${op}`;
-    return [{ start: p.start, end: right.start, text: `__hp$sc(${q}, __hp$sc(${q}) ${op.slice(0, -1)} (` }, close];
+    return [
+      { start: p.start, end: right.start, text: `__hp$sc(${q}, __hp$sc(${q}) ${op.slice(0, -1)} (` },
+      close,
+    ];
   }
   return `writes enclosing variable ${name} in a destructuring pattern or loop head`;
 }
@@ -693,7 +892,11 @@ function lazyExpr(
     const other = lazy.get(v);
     if (other) {
       used.add(v);
-      inner.push({ start: r.identifier.start, end: r.identifier.end, text: lazyExpr(B, other, lazy, rename, used, problems, depth + 1) });
+      inner.push({
+        start: r.identifier.start,
+        end: r.identifier.end,
+        text: lazyExpr(B, other, lazy, rename, used, problems, depth + 1),
+      });
     } else if (rename(v.name) !== v.name) {
       inner.push({ start: r.identifier.start, end: r.identifier.end, text: rename(v.name) });
     }
@@ -704,7 +907,12 @@ function lazyExpr(
   return `(${GLOBAL}.c[${key}] ??= (${text}))`;
 }
 
-function rewriteRange(source: string, start: number, end: number, rewrites: Array<{ start: number; end: number; text: string }>): string {
+function rewriteRange(
+  source: string,
+  start: number,
+  end: number,
+  rewrites: Array<{ start: number; end: number; text: string }>,
+): string {
   const sorted = [...rewrites].sort((a, b) => a.start - b.start);
   let out = '';
   let pos = start;
@@ -734,7 +942,10 @@ function replacementSource(
     const heritage = B.source.slice((cls.superClass as AstNode).start, (cls.superClass as AstNode).end);
     const fields = ((cls.body as AstNode).body as AstNode[])
       .filter((m) => m.type === 'PropertyDefinition' && !m.static)
-      .map((m) => `${B.source.slice(m.start, m.end)}${B.source.slice(m.start, m.end).trim().endsWith(';') ? '' : ';'}`)
+      .map(
+        (m) =>
+          `${B.source.slice(m.start, m.end)}${B.source.slice(m.start, m.end).trim().endsWith(';') ? '' : ';'}`,
+      )
       .join(' ');
     return `(class extends (${heritage}) { ${fields} constructor(${params}) ${body} })`;
   }
@@ -756,7 +967,11 @@ function isExportAddition(stmt: AstNode): boolean {
   if (stmt.type === 'ExportNamedDeclaration') return true;
   if (stmt.type !== 'ExpressionStatement') return false;
   const e = stmt.expression as AstNode;
-  return e.type === 'AssignmentExpression' && (e.left as AstNode).type === 'MemberExpression' && (e.right as AstNode).type === 'Identifier';
+  return (
+    e.type === 'AssignmentExpression' &&
+    (e.left as AstNode).type === 'MemberExpression' &&
+    (e.right as AstNode).type === 'Identifier'
+  );
 }
 
 function isRequireDecl(stmt: AstNode): boolean {

@@ -3,7 +3,8 @@ import { dirname, join, relative, sep } from 'node:path';
 import { detectSourceType, type SourceType } from '@hotpatch/instrument';
 
 export const CODE_EXT = /\.(?:c|m)?js$/;
-const NOT_CODE = /(?:\.d\.(?:c|m)?ts|\.map|\.md|\.markdown|\.txt|LICEN[CS]E[^/]*|CHANGELOG[^/]*|\.ya?ml|\.eslintrc[^/]*|\.npmignore|\.editorconfig)$/i;
+const NOT_CODE =
+  /(?:\.d\.(?:c|m)?ts|\.map|\.md|\.markdown|\.txt|LICEN[CS]E[^/]*|CHANGELOG[^/]*|\.ya?ml|\.eslintrc[^/]*|\.npmignore|\.editorconfig)$/i;
 
 /** All files under a directory, '/'-separated, without node_modules and VCS folders. */
 export function listFiles(root: string): string[] {
@@ -40,7 +41,8 @@ export function isMinified(path: string, source: string): boolean {
  */
 export function sourceTypeOf(root: string, path: string, source?: string): SourceType {
   const byNode = nodeSourceType(root, path);
-  if (byNode === 'commonjs' && source !== undefined && !path.endsWith('.cjs')) return detectSourceType(source);
+  if (byNode === 'commonjs' && source !== undefined && !path.endsWith('.cjs'))
+    return detectSourceType(source);
   return byNode;
 }
 

@@ -17,7 +17,7 @@ export interface ResolvedSpec {
 }
 
 export function cacheRoot(): string {
-  return process.env.HOTPATCH_CACHE ?? join(homedir(), '.cache', 'hotpatch');
+  return process.env.HOTPATCH_CACHE || join(homedir(), '.cache', 'hotpatch');
 }
 
 const NPM_SPEC = /^npm:((?:@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*)@(.+)$/i;
@@ -28,7 +28,10 @@ export async function resolveSpec(spec: string, onProgress?: (msg: string) => vo
   if (npm) {
     const [, name, version] = npm as unknown as [string, string, string];
     if (!EXACT_VERSION.test(version)) {
-      throw new HotpatchError('E_SPEC', `${spec}: give an exact version (npm:NAME@1.2.3), not a range or tag`);
+      throw new HotpatchError(
+        'E_SPEC',
+        `${spec}: give an exact version (npm:NAME@1.2.3), not a range or tag`,
+      );
     }
     const dir = await fetchNpm(name, version, onProgress);
     return { spec, dir, name, version, kind: 'npm' };
@@ -36,7 +39,10 @@ export async function resolveSpec(spec: string, onProgress?: (msg: string) => vo
   if (spec.startsWith('npm:')) throw new HotpatchError('E_SPEC', `${spec}: expected npm:NAME@VERSION`);
   const dir = resolve(spec);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new HotpatchError('E_SPEC', `${spec}: no such directory (a SPEC is a directory or npm:NAME@VERSION)`);
+    throw new HotpatchError(
+      'E_SPEC',
+      `${spec}: no such directory (a SPEC is a directory or npm:NAME@VERSION)`,
+    );
   }
   const pkgFile = join(dir, 'package.json');
   let name = dir.split('/').pop() ?? 'app';
@@ -63,25 +69,41 @@ async function fetchNpm(name: string, version: string, onProgress?: (msg: string
     onProgress?.(`fetching ${name}@${version} from the npm registry`);
     let stdout: string;
     try {
-      ({ stdout } = await run('npm', ['pack', `${name}@${version}`, '--json', '--pack-destination', tmp, '--ignore-scripts'], {
-        cwd: tmp,
-        timeout: 120_000,
-        maxBuffer: 16 << 20,
-      }));
+      ({ stdout } = await run(
+        'npm',
+        ['pack', `${name}@${version}`, '--json', '--pack-destination', tmp, '--ignore-scripts'],
+        {
+          cwd: tmp,
+          timeout: 120_000,
+          maxBuffer: 16 << 20,
+        },
+      ));
     } catch (e) {
       const err = e as { stderr?: string; message: string };
       const text = `${err.stderr ?? ''} ${err.message}`;
       if (/E404|404 Not Found|No matching version|ETARGET/i.test(text)) {
-        throw new HotpatchError('E_SPEC', `npm:${name}@${version}: no such package version in the npm registry`);
+        throw new HotpatchError(
+          'E_SPEC',
+          `npm:${name}@${version}: no such package version in the npm registry`,
+        );
       }
       const line = text.split('\n').find((l) => /ERR!|error/i.test(l)) ?? text.split('\n')[0] ?? '';
-      throw new HotpatchError('E_REGISTRY', `cannot fetch ${name}@${version} from the npm registry: ${line.trim()}`);
+      throw new HotpatchError(
+        'E_REGISTRY',
+        `cannot fetch ${name}@${version} from the npm registry: ${line.trim()}`,
+      );
     }
     const packed = JSON.parse(stdout) as Array<{ filename: string }>;
     const tgz = join(tmp, packed[0]!.filename.replace(/^@[^/]+\//, '').replace('/', '-'));
     const out = join(tmp, 'x');
     mkdirSync(out);
-    await run('tar', ['xzf', existsSync(tgz) ? tgz : join(tmp, packed[0]!.filename), '-C', out, '--strip-components=1']);
+    await run('tar', [
+      'xzf',
+      existsSync(tgz) ? tgz : join(tmp, packed[0]!.filename),
+      '-C',
+      out,
+      '--strip-components=1',
+    ]);
     rmSync(target, { recursive: true, force: true });
     renameSync(out, target);
     return target;

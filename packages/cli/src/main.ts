@@ -1,5 +1,5 @@
-import { Command, CommanderError } from 'commander';
 import { isHotpatchError } from '@hotpatch/core';
+import { Command, CommanderError } from 'commander';
 import { registerBuildCommand } from './commands/build.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerKeygenCommand } from './commands/keygen.js';
@@ -70,6 +70,9 @@ function exitCodeOf(e: unknown): number {
   const err = e instanceof Error ? e : new Error(String(e));
   process.stderr.write(`hotpatch: unexpected error: ${err.message}\n`);
   if (process.env.HOTPATCH_DEBUG) process.stderr.write(`${err.stack ?? ''}\n`);
-  else process.stderr.write('hotpatch: (set HOTPATCH_DEBUG=1 for a stack trace; this is a bug, please report it)\n');
+  else
+    process.stderr.write(
+      'hotpatch: (set HOTPATCH_DEBUG=1 for a stack trace; this is a bug, please report it)\n',
+    );
   return 1;
 }

@@ -46,11 +46,15 @@ function samplePayload(): BundlePayload {
         baselineSha256: sha256(baseline),
         patchedSha256: sha256(patched),
         edits: [{ start: 0, end: baseline.indexOf('\n'), text: fixedBody }],
-        functions: [{ key: 'f', call: 'apply', source: '(function f(a) { return a + 2; })', usesScope: false }],
+        functions: [
+          { key: 'f', call: 'apply', source: '(function f(a) { return a + 2; })', usesScope: false },
+        ],
         changes: [{ kind: 'function-body', name: 'f', verdict: 'live', reason: 'changed code', line: 1 }],
       },
     ],
-    ignored: [{ kind: 'version-string', name: 'package.json version', verdict: 'ignored', reason: '1.0.0 → 1.0.1' }],
+    ignored: [
+      { kind: 'version-string', name: 'package.json version', verdict: 'ignored', reason: '1.0.0 → 1.0.1' },
+    ],
   };
 }
 
@@ -120,37 +124,62 @@ describe('bundle format v1', () => {
     const tampered = text.replace('return a + 2; /* fixed', 'return a + 3; /* fixed');
     assert.notEqual(tampered, text);
     const bundle = parseBundle(tampered);
-    assert.equal(codeOf(() => verifyBundle(bundle, trust)), 'E_SIGNATURE_INVALID');
+    assert.equal(
+      codeOf(() => verifyBundle(bundle, trust)),
+      'E_SIGNATURE_INVALID',
+    );
   });
 
   it('detects tampering of metadata (severity) and of the signature value', () => {
     const b1 = parseBundle(signedText());
     b1.payload.severity = 'low';
-    assert.equal(codeOf(() => verifyBundle(b1, trust)), 'E_SIGNATURE_INVALID');
+    assert.equal(
+      codeOf(() => verifyBundle(b1, trust)),
+      'E_SIGNATURE_INVALID',
+    );
     const b2 = parseBundle(signedText());
     const sig = Buffer.from(b2.signature!.value, 'base64');
     sig[0] = (sig[0] ?? 0) ^ 1;
     b2.signature!.value = sig.toString('base64');
-    assert.equal(codeOf(() => verifyBundle(b2, trust)), 'E_SIGNATURE_INVALID');
+    assert.equal(
+      codeOf(() => verifyBundle(b2, trust)),
+      'E_SIGNATURE_INVALID',
+    );
   });
 
   it('refuses a bundle signed by a key that is not trusted', () => {
     const other = generateSigningKey();
     const otherTrust = new TrustStore([loadPublicKey(other.publicKeyPem)]);
     const bundle = parseBundle(signedText());
-    assert.equal(codeOf(() => verifyBundle(bundle, otherTrust)), 'E_UNTRUSTED_KEY');
-    assert.equal(codeOf(() => verifyBundle(bundle, new TrustStore())), 'E_UNTRUSTED_KEY');
+    assert.equal(
+      codeOf(() => verifyBundle(bundle, otherTrust)),
+      'E_UNTRUSTED_KEY',
+    );
+    assert.equal(
+      codeOf(() => verifyBundle(bundle, new TrustStore())),
+      'E_UNTRUSTED_KEY',
+    );
   });
 
   it('refuses an unsigned bundle', () => {
     const bundle = parseBundle(serializeBundle({ payload: samplePayload() }));
     assert.equal(bundle.signature, undefined);
-    assert.equal(codeOf(() => verifyBundle(bundle, trust)), 'E_SIGNATURE_MISSING');
+    assert.equal(
+      codeOf(() => verifyBundle(bundle, trust)),
+      'E_SIGNATURE_MISSING',
+    );
   });
 
   it('rejects truncated or corrupt files with a BundleError (exit 2)', () => {
     const text = signedText();
-    for (const bad of [text.slice(0, Math.floor(text.length / 2)), '', 'null', '[]', '{"payload":{}}', 'garbage']) {
+    for (const bad of [
+      text.slice(0, Math.floor(text.length / 2)),
+      '',
+      'null',
+      '[]',
+      '{"payload":{}}',
+      'garbage',
+    ]) {
       assert.throws(
         () => parseBundle(bad, 'x.hpatch'),
         (e: unknown) => e instanceof BundleError && e.exitCode === 2 && !e.message.includes('\n'),
@@ -167,12 +196,21 @@ describe('bundle format v1', () => {
     const badSha = mutate((p) => {
       (p.files as Array<Record<string, unknown>>)[0]!.baselineSha256 = 'abc';
     });
-    assert.equal(codeOf(() => parseBundle(badSha)), 'E_BUNDLE_CORRUPT');
-    assert.equal(codeOf(() => parseBundle(mutate((p) => void (p.patchId = '../etc')))), 'E_BUNDLE_CORRUPT');
+    assert.equal(
+      codeOf(() => parseBundle(badSha)),
+      'E_BUNDLE_CORRUPT',
+    );
+    assert.equal(
+      codeOf(() => parseBundle(mutate((p) => void (p.patchId = '../etc')))),
+      'E_BUNDLE_CORRUPT',
+    );
     const badVerdict = mutate((p) => {
       (p.ignored as Array<Record<string, unknown>>)[0]!.verdict = 'maybe';
     });
-    assert.equal(codeOf(() => parseBundle(badVerdict)), 'E_BUNDLE_CORRUPT');
+    assert.equal(
+      codeOf(() => parseBundle(badVerdict)),
+      'E_BUNDLE_CORRUPT',
+    );
   });
 
   it('rejects overlapping or out-of-order edits', () => {
@@ -181,13 +219,19 @@ describe('bundle format v1', () => {
       { start: 5, end: 10, text: 'a' },
       { start: 2, end: 4, text: 'b' },
     ];
-    assert.equal(codeOf(() => parseBundle(JSON.stringify(raw))), 'E_BUNDLE_CORRUPT');
+    assert.equal(
+      codeOf(() => parseBundle(JSON.stringify(raw))),
+      'E_BUNDLE_CORRUPT',
+    );
   });
 
   it('rejects another format version with E_BUNDLE_VERSION', () => {
     const raw = JSON.parse(signedText()) as { payload: Record<string, unknown> };
     raw.payload.formatVersion = 2;
-    assert.equal(codeOf(() => parseBundle(JSON.stringify(raw))), 'E_BUNDLE_VERSION');
+    assert.equal(
+      codeOf(() => parseBundle(JSON.stringify(raw))),
+      'E_BUNDLE_VERSION',
+    );
   });
 
   it('applyEdits produces the patched source and checks its hash', () => {
@@ -203,13 +247,22 @@ describe('bundle format v1', () => {
     };
     assert.equal(applyEdits(prefix + baseline, shifted), prefix + patched);
     // A different baseline (outside the edited range) gives a different result: hash mismatch.
-    assert.equal(codeOf(() => applyEdits(baseline.replace('exports = f', 'exports = g'), file)), 'E_BUNDLE_CORRUPT');
+    assert.equal(
+      codeOf(() => applyEdits(baseline.replace('exports = f', 'exports = g'), file)),
+      'E_BUNDLE_CORRUPT',
+    );
     assert.throws(() => applyEdits('short', file), BundleError);
   });
 
   it('loads keys strictly', () => {
-    assert.equal(codeOf(() => loadPrivateKey('not a key')), 'E_KEY');
-    assert.equal(codeOf(() => loadPublicKey(keys.privateKeyPem.replace(/PRIVATE/g, 'PUBLIC'))), 'E_KEY');
+    assert.equal(
+      codeOf(() => loadPrivateKey('not a key')),
+      'E_KEY',
+    );
+    assert.equal(
+      codeOf(() => loadPublicKey(keys.privateKeyPem.replace(/PRIVATE/g, 'PUBLIC'))),
+      'E_KEY',
+    );
   });
 });
 

@@ -1,9 +1,9 @@
+import type { KeyObject } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { BundleError } from './errors.js';
 import { sha256 } from './hash.js';
 import { type Signature, signPayload, type TrustStore, verifyPayload } from './signing.js';
-import type { KeyObject } from 'node:crypto';
 
 /**
  * Hotpatch bundle format, version 1 (docs/bundle-format.md is the prose version of this file).
@@ -54,7 +54,12 @@ export const ChangeKind = Type.Union([
 ]);
 export type ChangeKind = Static<typeof ChangeKind>;
 
-export const Verdict = Type.Union([Type.Literal('live'), Type.Literal('restart'), Type.Literal('deferred'), Type.Literal('ignored')]);
+export const Verdict = Type.Union([
+  Type.Literal('live'),
+  Type.Literal('restart'),
+  Type.Literal('deferred'),
+  Type.Literal('ignored'),
+]);
 export type Verdict = Static<typeof Verdict>;
 
 export const Change = Type.Object({
@@ -109,8 +114,16 @@ export const FilePatch = Type.Object({
 export type FilePatch = Static<typeof FilePatch>;
 
 export const Target = Type.Union([
-  Type.Object({ kind: Type.Literal('npm'), name: Type.String({ minLength: 1 }), version: Type.String({ minLength: 1 }) }),
-  Type.Object({ kind: Type.Literal('app'), name: Type.String({ minLength: 1 }), baseline: Type.String({ minLength: 1 }) }),
+  Type.Object({
+    kind: Type.Literal('npm'),
+    name: Type.String({ minLength: 1 }),
+    version: Type.String({ minLength: 1 }),
+  }),
+  Type.Object({
+    kind: Type.Literal('app'),
+    name: Type.String({ minLength: 1 }),
+    baseline: Type.String({ minLength: 1 }),
+  }),
 ]);
 export type Target = Static<typeof Target>;
 
@@ -172,7 +185,9 @@ export function parseBundle(data: string | Uint8Array, source = 'bundle'): Bundl
     raw = JSON.parse(text);
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
-    throw new BundleError(`${source} is not a hotpatch bundle: not valid JSON (${why}); truncated or corrupt?`);
+    throw new BundleError(
+      `${source} is not a hotpatch bundle: not valid JSON (${why}); truncated or corrupt?`,
+    );
   }
   if (typeof raw !== 'object' || raw === null || !('payload' in raw)) {
     throw new BundleError(`${source} is not a hotpatch bundle: no payload`);
@@ -198,7 +213,9 @@ function checkEdits(file: FilePatch, source: string): void {
   let last = 0;
   for (const edit of file.edits) {
     if (edit.end < edit.start || edit.start < last) {
-      throw new BundleError(`${source} is not a valid hotpatch bundle: edits of ${file.path} overlap or are out of order`);
+      throw new BundleError(
+        `${source} is not a valid hotpatch bundle: edits of ${file.path} overlap or are out of order`,
+      );
     }
     last = edit.end;
   }
@@ -210,7 +227,10 @@ export function verifyBundle(bundle: Bundle, trust: TrustStore): void {
 }
 
 /** Applies a file's edits to its baseline source and checks the result's hash. */
-export function applyEdits(baseline: string, file: Pick<FilePatch, 'edits' | 'path' | 'patchedSha256'>): string {
+export function applyEdits(
+  baseline: string,
+  file: Pick<FilePatch, 'edits' | 'path' | 'patchedSha256'>,
+): string {
   let out = '';
   let pos = 0;
   for (const edit of file.edits) {

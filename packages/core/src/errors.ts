@@ -42,7 +42,10 @@ export class BundleError extends HotpatchError {
 }
 
 export class SignatureError extends HotpatchError {
-  constructor(code: 'E_SIGNATURE_MISSING' | 'E_SIGNATURE_INVALID' | 'E_UNTRUSTED_KEY' | 'E_KEY', message: string) {
+  constructor(
+    code: 'E_SIGNATURE_MISSING' | 'E_SIGNATURE_INVALID' | 'E_UNTRUSTED_KEY' | 'E_KEY',
+    message: string,
+  ) {
     super(code, message, 2);
     this.name = 'SignatureError';
   }

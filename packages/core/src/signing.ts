@@ -1,10 +1,10 @@
 import {
   createPrivateKey,
   createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
   sign as edSign,
   verify as edVerify,
+  generateKeyPairSync,
+  type KeyObject,
 } from 'node:crypto';
 import { canonicalBytes } from './canonical.js';
 import { SignatureError } from './errors.js';
@@ -103,12 +103,22 @@ export function verifyPayload(payload: unknown, signature: Signature | undefined
     throw new SignatureError('E_SIGNATURE_MISSING', 'bundle is not signed');
   }
   if (signature.alg !== 'Ed25519') {
-    throw new SignatureError('E_SIGNATURE_INVALID', `unsupported signature algorithm ${String(signature.alg)}`);
+    throw new SignatureError(
+      'E_SIGNATURE_INVALID',
+      `unsupported signature algorithm ${String(signature.alg)}`,
+    );
   }
   const key = trust.get(signature.keyId);
   if (!key) {
-    throw new SignatureError('E_UNTRUSTED_KEY', `bundle is signed by key ${signature.keyId}, which is not trusted`);
+    throw new SignatureError(
+      'E_UNTRUSTED_KEY',
+      `bundle is signed by key ${signature.keyId}, which is not trusted`,
+    );
   }
   const ok = edVerify(null, canonicalBytes(payload), key, Buffer.from(signature.value, 'base64'));
-  if (!ok) throw new SignatureError('E_SIGNATURE_INVALID', `bad signature by key ${signature.keyId}: bundle was altered`);
+  if (!ok)
+    throw new SignatureError(
+      'E_SIGNATURE_INVALID',
+      `bad signature by key ${signature.keyId}: bundle was altered`,
+    );
 }

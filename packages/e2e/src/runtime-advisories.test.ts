@@ -55,51 +55,70 @@ function envFor(service: string): NodeJS.ProcessEnv {
 
 for (const node of nodeBinaries()) {
   describe(`Node ${node.major}`, () => {
-    test('real advisories are fixed live, same pid; revert and restart behave', { timeout: 600_000 }, async () => {
-      assert.ok(cases.length >= 8, `at least 8 advisories build live with an exploit check (got ${cases.length})`);
-      const service = `e2e-node${node.major}`;
-      const probe = new Probe(node.bin, envFor(service));
-      try {
-        await probe.ready;
-        const pid = probe.pid;
-        for (const c of cases) {
-          const before = await probe.check(c.check, c.dir);
-          assert.equal(before.exploit, true, `${label(c.advisory)}: exploit works before the patch`);
-          assert.equal(before.normal, true, `${label(c.advisory)}: normal behaviour before the patch`);
-          const res = await applyTo(pid, c.build.bytes);
-          assert.equal(res.state, 'applied', `${label(c.advisory)}: ${res.state} ${res.reason ?? ''}`);
-          const afterPatch = await probe.check(c.check, c.dir);
-          assert.equal(afterPatch.pid, pid, 'same process');
-          assert.equal(afterPatch.exploit, false, `${label(c.advisory)}: reported applied but the exploit still works`);
-          assert.equal(afterPatch.normal, true, `${label(c.advisory)}: normal behaviour after the patch`);
-        }
-        const s = await status(pid);
-        assert.equal(s.engine, node.major >= 26 ? 'redirect' : 'liveedit');
-        assert.equal(s.patches.filter((p) => p.state === 'applied').length, cases.length);
+    test(
+      'real advisories are fixed live, same pid; revert and restart behave',
+      { timeout: 600_000 },
+      async () => {
+        assert.ok(
+          cases.length >= 8,
+          `at least 8 advisories build live with an exploit check (got ${cases.length})`,
+        );
+        const service = `e2e-node${node.major}`;
+        const probe = new Probe(node.bin, envFor(service));
+        try {
+          await probe.ready;
+          const pid = probe.pid;
+          for (const c of cases) {
+            const before = await probe.check(c.check, c.dir);
+            assert.equal(before.exploit, true, `${label(c.advisory)}: exploit works before the patch`);
+            assert.equal(before.normal, true, `${label(c.advisory)}: normal behaviour before the patch`);
+            const res = await applyTo(pid, c.build.bytes);
+            assert.equal(res.state, 'applied', `${label(c.advisory)}: ${res.state} ${res.reason ?? ''}`);
+            const afterPatch = await probe.check(c.check, c.dir);
+            assert.equal(afterPatch.pid, pid, 'same process');
+            assert.equal(
+              afterPatch.exploit,
+              false,
+              `${label(c.advisory)}: reported applied but the exploit still works`,
+            );
+            assert.equal(afterPatch.normal, true, `${label(c.advisory)}: normal behaviour after the patch`);
+          }
+          const s = await status(pid);
+          assert.equal(s.engine, node.major >= 26 ? 'redirect' : 'liveedit');
+          assert.equal(s.patches.filter((p) => p.state === 'applied').length, cases.length);
 
-        // Revert restores exactly the code before: the exploit is back.
-        const first = cases[0]!;
-        const id = first.build.result.payload!.patchId;
-        await revertIn(pid, id);
-        assert.equal((await probe.check(first.check, first.dir)).exploit, true, 'revert brings the old code back');
-        assert.equal((await applyTo(pid, first.build.bytes)).state, 'applied');
-        assert.equal((await probe.check(first.check, first.dir)).exploit, false, 're-applied');
-        assert.ok(probe.alive());
-      } finally {
-        await probe.stop();
-      }
-
-      // A restarted process runs the patched code from its first call (patches kept locally).
-      const restarted = new Probe(node.bin, envFor(service));
-      try {
-        for (const c of cases) {
-          const r = await restarted.check(c.check, c.dir);
-          assert.equal(r.exploit, false, `${label(c.advisory)}: restarted process is patched from its first call`);
-          assert.equal(r.normal, true, `${label(c.advisory)}: normal behaviour after restart`);
+          // Revert restores exactly the code before: the exploit is back.
+          const first = cases[0]!;
+          const id = first.build.result.payload!.patchId;
+          await revertIn(pid, id);
+          assert.equal(
+            (await probe.check(first.check, first.dir)).exploit,
+            true,
+            'revert brings the old code back',
+          );
+          assert.equal((await applyTo(pid, first.build.bytes)).state, 'applied');
+          assert.equal((await probe.check(first.check, first.dir)).exploit, false, 're-applied');
+          assert.ok(probe.alive());
+        } finally {
+          await probe.stop();
         }
-      } finally {
-        await restarted.stop();
-      }
-    });
+
+        // A restarted process runs the patched code from its first call (patches kept locally).
+        const restarted = new Probe(node.bin, envFor(service));
+        try {
+          for (const c of cases) {
+            const r = await restarted.check(c.check, c.dir);
+            assert.equal(
+              r.exploit,
+              false,
+              `${label(c.advisory)}: restarted process is patched from its first call`,
+            );
+            assert.equal(r.normal, true, `${label(c.advisory)}: normal behaviour after restart`);
+          }
+        } finally {
+          await restarted.stop();
+        }
+      },
+    );
   });
 }

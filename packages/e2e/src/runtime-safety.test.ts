@@ -8,9 +8,16 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type Bundle, generateSigningKey, loadPrivateKey, parseBundle, serializeBundle, signBundle } from '@hotpatch/core';
-import { applyTo, status } from '@hotpatch/runtime';
 import { buildPatch, resolveSpec } from '@hotpatch/builder';
+import {
+  type Bundle,
+  generateSigningKey,
+  loadPrivateKey,
+  parseBundle,
+  serializeBundle,
+  signBundle,
+} from '@hotpatch/core';
+import { applyTo, status } from '@hotpatch/runtime';
 import { buildSigned, installApp } from './testing/advisories.js';
 import { nodeBinaries } from './testing/nodes.js';
 import { Probe } from './testing/processes.js';
@@ -20,7 +27,13 @@ process.env.HOTPATCH_HOME = home;
 const key = generateSigningKey();
 const keyFile = join(home, 'trusted.pub');
 const checkPath = join(home, 'minimist-check.cjs');
-const minimist = { name: 'minimist', vulnerable: '1.2.5', fixed: '1.2.6', advisory: 'CVE-2021-44906', kind: '' };
+const minimist = {
+  name: 'minimist',
+  vulnerable: '1.2.5',
+  fixed: '1.2.6',
+  advisory: 'CVE-2021-44906',
+  kind: '',
+};
 let good: Buffer;
 let dir: string;
 
@@ -52,7 +65,12 @@ function resign(bundle: Bundle, edit: (b: Bundle) => void, signer = key): Buffer
 for (const node of nodeBinaries().filter((n) => n.major === 20 || n.major === 26)) {
   describe(`Node ${node.major}`, () => {
     test('tampered, untrusted, unsigned and wrong-baseline bundles are refused; nothing changes', async () => {
-      const probe = new Probe(node.bin, { ...process.env, HOTPATCH_HOME: home, HOTPATCH_TRUSTED_KEYS: keyFile, HOTPATCH_SERVICE: `refusals-${node.major}` });
+      const probe = new Probe(node.bin, {
+        ...process.env,
+        HOTPATCH_HOME: home,
+        HOTPATCH_TRUSTED_KEYS: keyFile,
+        HOTPATCH_SERVICE: `refusals-${node.major}`,
+      });
       try {
         assert.equal((await probe.check(checkPath, dir)).exploit, true);
         const bundle = parseBundle(good);
@@ -60,20 +78,32 @@ for (const node of nodeBinaries().filter((n) => n.major === 20 || n.major === 26
         const tampered = JSON.parse(good.toString()) as Bundle;
         const edit = tampered.payload.files[0]!.edits[0]!;
         edit.text += ' ';
-        await assert.rejects(applyTo(probe.pid, Buffer.from(JSON.stringify(tampered))), { code: 'E_SIGNATURE_INVALID' });
+        await assert.rejects(applyTo(probe.pid, Buffer.from(JSON.stringify(tampered))), {
+          code: 'E_SIGNATURE_INVALID',
+        });
 
         const stranger = generateSigningKey();
-        await assert.rejects(applyTo(probe.pid, resign(bundle, () => {}, stranger)), { code: 'E_UNTRUSTED_KEY' });
+        await assert.rejects(
+          applyTo(
+            probe.pid,
+            resign(bundle, () => {}, stranger),
+          ),
+          { code: 'E_UNTRUSTED_KEY' },
+        );
 
         const unsigned = { payload: bundle.payload };
-        await assert.rejects(applyTo(probe.pid, Buffer.from(JSON.stringify(unsigned))), { code: 'E_SIGNATURE_MISSING' });
+        await assert.rejects(applyTo(probe.pid, Buffer.from(JSON.stringify(unsigned))), {
+          code: 'E_SIGNATURE_MISSING',
+        });
 
         const otherBaseline = resign(bundle, (b) => {
           b.payload.files[0]!.baselineSha256 = 'a'.repeat(64);
         });
         await assert.rejects(applyTo(probe.pid, otherBaseline), { code: 'E_BASELINE_MISMATCH' });
 
-        await assert.rejects(applyTo(probe.pid, Buffer.from(good.toString().slice(0, 200))), { code: 'E_BUNDLE_CORRUPT' });
+        await assert.rejects(applyTo(probe.pid, Buffer.from(good.toString().slice(0, 200))), {
+          code: 'E_BUNDLE_CORRUPT',
+        });
 
         const after = await probe.check(checkPath, dir);
         assert.equal(after.exploit, true, 'nothing changed');
@@ -99,18 +129,28 @@ async function handle(ms) {
 }
 module.exports = { handle };
 `;
-  for (const [v, word] of [['v1', 'old'], ['v2', 'new']] as const) {
+  for (const [v, word] of [
+    ['v1', 'old'],
+    ['v2', 'new'],
+  ] as const) {
     mkdirSync(join(root, v), { recursive: true });
     writeFileSync(join(root, v, 'package.json'), JSON.stringify({ name: 'pending-app', version: '1.0.0' }));
     writeFileSync(join(root, v, 'lib.js'), lib(word));
   }
   const check = join(root, 'check.cjs');
   // exploit(): the old code answers; normal(): starts a 1.5 s call that stays in flight.
-  writeFileSync(check, `module.exports = {
+  writeFileSync(
+    check,
+    `module.exports = {
     async exploit(load) { return (await load('./lib.js').handle(0)) === 'old'; },
     normal(load) { globalThis.inflight = load('./lib.js').handle(1500); return true; },
-  };`);
-  const result = buildPatch({ from: await resolveSpec(join(root, 'v1')), to: await resolveSpec(join(root, 'v2')), advisories: ['GHSA-test-pend-ing0'] });
+  };`,
+  );
+  const result = buildPatch({
+    from: await resolveSpec(join(root, 'v1')),
+    to: await resolveSpec(join(root, 'v2')),
+    advisories: ['GHSA-test-pend-ing0'],
+  });
   assert.ok(result.payload, 'fixture builds live');
   const bundle = Buffer.from(serializeBundle(signBundle(result.payload, loadPrivateKey(key.privateKeyPem))));
   return { dir: join(root, 'v1'), check, bundle };
@@ -120,7 +160,12 @@ describe('a changed function in flight', () => {
   for (const node of nodeBinaries().filter((n) => n.major === 20 || n.major === 26)) {
     test(`Node ${node.major}: pending while it runs (LiveEdit), applied once it is done`, async () => {
       const fx = await pendingFixture();
-      const probe = new Probe(node.bin, { ...process.env, HOTPATCH_HOME: home, HOTPATCH_TRUSTED_KEYS: keyFile, HOTPATCH_SERVICE: `pending-${node.major}` });
+      const probe = new Probe(node.bin, {
+        ...process.env,
+        HOTPATCH_HOME: home,
+        HOTPATCH_TRUSTED_KEYS: keyFile,
+        HOTPATCH_SERVICE: `pending-${node.major}`,
+      });
       try {
         assert.equal((await probe.check(fx.check, fx.dir)).exploit, true); // starts the in-flight call too
         const res = await applyTo(probe.pid, fx.bundle, 300);

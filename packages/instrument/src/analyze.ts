@@ -1,7 +1,7 @@
 import * as acorn from 'acorn';
 import { analyze as analyzeScopes } from 'eslint-scope';
-import type { Scope, ScopeManager, Variable } from './scope-types.js';
 import { KEYS } from 'eslint-visitor-keys';
+import type { Scope, ScopeManager, Variable } from './scope-types.js';
 
 /**
  * Source analysis shared by the builder and the runtime. Both must name functions identically
@@ -19,7 +19,14 @@ export interface AstNode {
   [key: string]: unknown;
 }
 
-export type FunctionKind = 'declaration' | 'expression' | 'arrow' | 'method' | 'getter' | 'setter' | 'constructor';
+export type FunctionKind =
+  | 'declaration'
+  | 'expression'
+  | 'arrow'
+  | 'method'
+  | 'getter'
+  | 'setter'
+  | 'constructor';
 
 export interface FunctionInfo {
   /** Position in source order (pre-order): the redirect engine's slot number. */
@@ -99,7 +106,9 @@ export function detectSourceType(source: string, hint?: SourceType): SourceType 
 
 export function isFunctionNode(node: AstNode): boolean {
   return (
-    node.type === 'FunctionDeclaration' || node.type === 'FunctionExpression' || node.type === 'ArrowFunctionExpression'
+    node.type === 'FunctionDeclaration' ||
+    node.type === 'FunctionExpression' ||
+    node.type === 'ArrowFunctionExpression'
   );
 }
 
@@ -173,7 +182,11 @@ interface WalkFrame {
 }
 
 /** Name a function gets from where it stands (declaration, assignment, property, call argument...). */
-function baseName(fn: AstNode, stack: WalkFrame[], className: (cls: AstNode, s: WalkFrame[]) => string): string {
+function baseName(
+  fn: AstNode,
+  stack: WalkFrame[],
+  className: (cls: AstNode, s: WalkFrame[]) => string,
+): string {
   const parent = stack[stack.length - 1]?.node ?? null;
   if (fn.type === 'FunctionDeclaration' && fn.id) return (fn.id as AstNode).name as string;
   if (parent) {
@@ -204,7 +217,10 @@ function baseName(fn: AstNode, stack: WalkFrame[], className: (cls: AstNode, s: 
     const short = callee ? callee.split(/[.#]/).pop() : 'call';
     return `${short}:arg${i}`;
   }
-  if (parent?.type === 'ReturnStatement' || (parent?.type === 'ArrowFunctionExpression' && parent.body === fn)) {
+  if (
+    parent?.type === 'ReturnStatement' ||
+    (parent?.type === 'ArrowFunctionExpression' && parent.body === fn)
+  ) {
     return '<return>';
   }
   return '<anon>';
@@ -223,7 +239,11 @@ function assignedName(node: AstNode, stack: WalkFrame[]): string | null {
       return (p.left as AstNode).name as string;
     }
     if (p.type === 'PropertyDefinition' && p.value === child) return null;
-    if (p.type === 'LogicalExpression' || p.type === 'ConditionalExpression' || p.type === 'SequenceExpression') {
+    if (
+      p.type === 'LogicalExpression' ||
+      p.type === 'ConditionalExpression' ||
+      p.type === 'SequenceExpression'
+    ) {
       child = p;
       continue;
     }
@@ -244,7 +264,10 @@ function objectName(obj: AstNode, stack: WalkFrame[]): string | null {
 function isOnce(fn: AstNode, stack: WalkFrame[]): boolean {
   let child = fn;
   let i = stack.length - 1;
-  while (i >= 0 && (stack[i]!.node.type === 'ParenthesizedExpression' || stack[i]!.node.type === 'SequenceExpression')) {
+  while (
+    i >= 0 &&
+    (stack[i]!.node.type === 'ParenthesizedExpression' || stack[i]!.node.type === 'SequenceExpression')
+  ) {
     child = stack[i]!.node;
     i--;
   }
@@ -299,7 +322,8 @@ export function analyzeModule(source: string, options: AnalyzeOptions): ModuleAn
       const key = n === 1 ? full : `${full}@${n}`;
       const parentNode = stack[stack.length - 1]?.node;
       const methodLike =
-        parentNode && (parentNode.type === 'MethodDefinition' || (parentNode.type === 'Property' && parentNode.method));
+        parentNode &&
+        (parentNode.type === 'MethodDefinition' || (parentNode.type === 'Property' && parentNode.method));
       const accessor =
         parentNode &&
         (parentNode.type === 'MethodDefinition' || parentNode.type === 'Property') &&
@@ -335,7 +359,9 @@ export function analyzeModule(source: string, options: AnalyzeOptions): ModuleAn
         once: isOnce(node, stack),
         paramNames: params.flatMap((p) => bindingNames(p)),
         simpleParams: params.every((p) => p.type === 'Identifier'),
-        paramsRange: params.length ? [params[0]!.start, params[params.length - 1]!.end] : [node.start, node.start],
+        paramsRange: params.length
+          ? [params[0]!.start, params[params.length - 1]!.end]
+          : [node.start, node.start],
         body: node.body as AstNode,
         bodyIsExpression: Boolean(node.expression) || (node.body as AstNode).type !== 'BlockStatement',
         usesArguments: false,
@@ -369,8 +395,10 @@ export function analyzeModule(source: string, options: AnalyzeOptions): ModuleAn
   const scopeOf = new Map<AstNode, Scope>();
   let moduleScope: Scope = scopes.globalScope;
   for (const scope of scopes.scopes) {
-    if (scope.type === 'function' && scope.block.type !== 'Program') scopeOf.set(scope.block as AstNode, scope);
-    if (scope.type === 'module' || (scope.type === 'function' && scope.block.type === 'Program')) moduleScope = scope;
+    if (scope.type === 'function' && scope.block.type !== 'Program')
+      scopeOf.set(scope.block as AstNode, scope);
+    if (scope.type === 'module' || (scope.type === 'function' && scope.block.type === 'Program'))
+      moduleScope = scope;
   }
   const moduleCaptured = new Set<string>();
   for (const v of moduleScope.variables) if (isCaptured(v)) moduleCaptured.add(v.name);

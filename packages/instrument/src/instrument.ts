@@ -1,4 +1,10 @@
-import { type AstNode, analyzeModule, type FunctionInfo, type ModuleAnalysis, type SourceType } from './analyze.js';
+import {
+  type AstNode,
+  analyzeModule,
+  type FunctionInfo,
+  type ModuleAnalysis,
+  type SourceType,
+} from './analyze.js';
 
 /**
  * Load-time instrumentation for the redirect engine (the engine that works where V8 LiveEdit is
@@ -92,7 +98,10 @@ function accessorText(f: FunctionInfo): string {
   const outer = enclosingAccessor(f);
   // w: 0 read, 1 assign, 2 ++x, 3 x++, 4 --x, 5 x-- (see ACCESS in the builder)
   const cases = f.captured
-    .map((v) => `case ${JSON.stringify(v)}: return w === 1 ? (${v} = v) : w === 2 ? ++${v} : w === 3 ? ${v}++ : w === 4 ? --${v} : w === 5 ? ${v}-- : ${v};`)
+    .map(
+      (v) =>
+        `case ${JSON.stringify(v)}: return w === 1 ? (${v} = v) : w === 2 ? ++${v} : w === 3 ? ${v}++ : w === 4 ? --${v} : w === 5 ? ${v}-- : ${v};`,
+    )
     .join(' ');
   const fallback = outer
     ? `return ${accessorName(outer)}(n, v, w);`
@@ -139,8 +148,7 @@ export function instrumentModule(
   const add = (pos: number, text: string) => inserts.push({ pos, text, order: order++ });
 
   const program = analysis.ast;
-  const prologue =
-    `function ${GATE}() {} ${GLOBAL}.module(${GATE}, (c) => eval(c), ${JSON.stringify(moduleId)});`;
+  const prologue = `function ${GATE}() {} ${GLOBAL}.module(${GATE}, (c) => eval(c), ${JSON.stringify(moduleId)});`;
   const top = directiveEnd(program);
   if (!top.afterDirective && source.startsWith('#!')) {
     // A hashbang line stays first: insert after it, on the same line as the first code.

@@ -39,8 +39,13 @@ export function request(pid: number, req: ControlRequest, timeoutMs = 60_000): P
 
 export const status = (pid: number) => request(pid, { op: 'status' }) as Promise<RuntimeStatus>;
 export const applyTo = (pid: number, bundle: Buffer, deadlineMs?: number) =>
-  request(pid, { op: 'apply', bundle: bundle.toString('base64'), ...(deadlineMs === undefined ? {} : { deadlineMs }) }) as Promise<ApplyResult>;
-export const revertIn = (pid: number, patchId: string) => request(pid, { op: 'revert', patchId }) as Promise<ApplyResult>;
+  request(pid, {
+    op: 'apply',
+    bundle: bundle.toString('base64'),
+    ...(deadlineMs === undefined ? {} : { deadlineMs }),
+  }) as Promise<ApplyResult>;
+export const revertIn = (pid: number, patchId: string) =>
+  request(pid, { op: 'revert', patchId }) as Promise<ApplyResult>;
 
 /** Processes on this host running the runtime (stale sockets are cleaned up). */
 export function listProcesses(): number[] {

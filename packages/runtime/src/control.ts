@@ -60,10 +60,18 @@ async function handle(runtime: HotpatchRuntime, line: string): Promise<ControlRe
       case 'status':
         return { ok: true, result: runtime.status() };
       case 'apply':
-        if (typeof req.bundle !== 'string') return { ok: false, code: 'E_USAGE', error: 'apply needs bundle (base64)' };
-        return { ok: true, result: await runtime.apply(Buffer.from(req.bundle, 'base64'), req.deadlineMs === undefined ? {} : { deadlineMs: req.deadlineMs }) };
+        if (typeof req.bundle !== 'string')
+          return { ok: false, code: 'E_USAGE', error: 'apply needs bundle (base64)' };
+        return {
+          ok: true,
+          result: await runtime.apply(
+            Buffer.from(req.bundle, 'base64'),
+            req.deadlineMs === undefined ? {} : { deadlineMs: req.deadlineMs },
+          ),
+        };
       case 'revert':
-        if (typeof req.patchId !== 'string') return { ok: false, code: 'E_USAGE', error: 'revert needs patchId' };
+        if (typeof req.patchId !== 'string')
+          return { ok: false, code: 'E_USAGE', error: 'revert needs patchId' };
         return { ok: true, result: runtime.revert(req.patchId) };
       default:
         return { ok: false, code: 'E_USAGE', error: `unknown op ${String((req as { op?: unknown }).op)}` };

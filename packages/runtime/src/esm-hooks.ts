@@ -18,7 +18,11 @@ export function initialize(d: Data): void {
   data = d;
 }
 
-type LoadResult = { format?: string | null; source?: string | ArrayBuffer | Uint8Array | null; shortCircuit?: boolean };
+type LoadResult = {
+  format?: string | null;
+  source?: string | ArrayBuffer | Uint8Array | null;
+  shortCircuit?: boolean;
+};
 type NextLoad = (url: string, context: unknown) => Promise<LoadResult>;
 
 export async function load(url: string, context: unknown, nextLoad: NextLoad): Promise<LoadResult> {
@@ -26,7 +30,10 @@ export async function load(url: string, context: unknown, nextLoad: NextLoad): P
   if (!data || result.format !== 'module' || !url.startsWith('file:') || result.source == null) return result;
   const filename = fileURLToPath(url);
   if (filename.startsWith(`${data.ownRoot}/`) || filename.includes('/node_modules/@hotpatch/')) return result;
-  const source = typeof result.source === 'string' ? result.source : Buffer.from(result.source as Uint8Array).toString('utf8');
+  const source =
+    typeof result.source === 'string'
+      ? result.source
+      : Buffer.from(result.source as Uint8Array).toString('utf8');
   const sha = sha256(source);
   try {
     const meta = { id: filename, filename, sha256: sha, sourceType: 'module' };
@@ -35,4 +42,3 @@ export async function load(url: string, context: unknown, nextLoad: NextLoad): P
     return result;
   }
 }
-

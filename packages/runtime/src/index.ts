@@ -2,8 +2,8 @@ import { fileURLToPath } from 'node:url';
 
 export { applyTo, listProcesses, request, revertIn, status } from './client.js';
 export type { ControlRequest, ControlResponse } from './control.js';
-export type { ApplyResult, PatchState, RuntimeStatus } from './runtime.js';
 export { hotpatchHome, socketPath } from './paths.js';
+export type { ApplyResult, PatchState, RuntimeStatus } from './runtime.js';
 
 /** Absolute path of the module to preload with `node --import`. */
 export const registerPath = fileURLToPath(new URL('./register.js', import.meta.url));

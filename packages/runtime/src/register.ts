@@ -27,7 +27,8 @@ export function chooseEngine(): Engine {
 
 // Our own code (and its dependencies, loaded before the hooks) is never instrumented.
 const ownRoot = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
-const exclude = (filename: string) => filename.startsWith(`${ownRoot}/`) || filename.includes('/node_modules/@hotpatch/');
+const exclude = (filename: string) =>
+  filename.startsWith(`${ownRoot}/`) || filename.includes('/node_modules/@hotpatch/');
 
 const engine = chooseEngine();
 const runtime = new HotpatchRuntime({
@@ -53,11 +54,19 @@ Object.defineProperty(globalThis, GLOBAL, {
 type Compile = (this: unknown, content: string, filename: string, ...rest: unknown[]) => unknown;
 const proto = (Module as unknown as { prototype: { _compile: Compile } }).prototype;
 const compile = proto._compile;
-proto._compile = function hotpatchCompile(this: unknown, content: string, filename: string, ...rest: unknown[]) {
+proto._compile = function hotpatchCompile(
+  this: unknown,
+  content: string,
+  filename: string,
+  ...rest: unknown[]
+) {
   let code = content;
+  // ES modules reaching here (require(esm), the main entry on newer Node) are handled by the ESM
+  // load hook; transforming them here too would instrument them twice.
+  if (rest[0] === 'module' || extname(filename) === '.mjs')
+    return compile.call(this, content, filename, ...rest);
   try {
-    const format = rest[0] === 'module' || extname(filename) === '.mjs' ? 'module' : 'commonjs';
-    code = runtime.onCompile(filename, content, format);
+    code = runtime.onCompile(filename, content, 'commonjs');
   } catch (e) {
     process.emitWarning(`hotpatch: ${filename} loads unpatched: ${(e as Error).message}`);
   }
@@ -76,7 +85,10 @@ if (typeof registerHooks === 'function') {
       const result = next(url, context);
       if (result.format !== 'module' || !url.startsWith('file:') || result.source == null) return result;
       const filename = fileURLToPath(url);
-      const source = typeof result.source === 'string' ? result.source : Buffer.from(result.source as Uint8Array).toString('utf8');
+      const source =
+        typeof result.source === 'string'
+          ? result.source
+          : Buffer.from(result.source as Uint8Array).toString('utf8');
       try {
         return { ...result, source: runtime.onCompile(filename, source, 'module') };
       } catch (e) {

@@ -57,7 +57,11 @@ export interface RuntimeStatus {
     reason: string | null;
     modules: number;
   }>;
-  packages: Array<{ name: string; version: string; files: Array<{ path: string; sha256: string; patchId: string | null }> }>;
+  packages: Array<{
+    name: string;
+    version: string;
+    files: Array<{ path: string; sha256: string; patchId: string | null }>;
+  }>;
 }
 
 export interface RuntimeOptions {
@@ -118,9 +122,15 @@ export class HotpatchRuntime {
 
   /** Called by instrumented code at the top of each module (redirect engine). */
   registerModule(holder: Record<number, unknown>, gate: (code: string) => unknown, meta: unknown): void {
-    const m = (typeof meta === 'string' ? { id: meta } : meta) as { id: string; filename?: string; sha256?: string; sourceType?: SourceType };
+    const m = (typeof meta === 'string' ? { id: meta } : meta) as {
+      id: string;
+      filename?: string;
+      sha256?: string;
+      sourceType?: SourceType;
+    };
     let record = this.#byId.get(m.id);
-    if (!record && m.filename && m.sha256) record = this.#recordFromMeta(m.id, m.filename, m.sha256, m.sourceType ?? 'module');
+    if (!record && m.filename && m.sha256)
+      record = this.#recordFromMeta(m.id, m.filename, m.sha256, m.sourceType ?? 'module');
     if (!record) return;
     record.holder = holder;
     record.gate = gate;
@@ -180,7 +190,9 @@ export class HotpatchRuntime {
   #workFor(record: ModuleRecord): { patchId: string; file: FilePatch } | null {
     for (const a of this.#active.values()) {
       if (!this.#matches(record, a.bundle)) continue;
-      const file = a.bundle.payload.files.find((f) => f.path === record.relPath && f.baselineSha256 === record.sha256);
+      const file = a.bundle.payload.files.find(
+        (f) => f.path === record.relPath && f.baselineSha256 === record.sha256,
+      );
       if (file) return { patchId: a.bundle.payload.patchId, file };
     }
     return null;
@@ -193,7 +205,10 @@ export class HotpatchRuntime {
     verifyBundle(bundle, this.trust);
     const p = bundle.payload;
     if (p.keyScheme !== KEY_SCHEME) {
-      throw new HotpatchError('E_ENGINE', `bundle uses function key scheme ${p.keyScheme}; this runtime knows ${KEY_SCHEME}`);
+      throw new HotpatchError(
+        'E_ENGINE',
+        `bundle uses function key scheme ${p.keyScheme}; this runtime knows ${KEY_SCHEME}`,
+      );
     }
     const label = targetLabel(p.target);
     const current = this.#active.get(label);
@@ -202,11 +217,20 @@ export class HotpatchRuntime {
       if (problems.length === 0) return this.#result(bundle, 'already-applied');
     }
     if (current && current.bundle.payload.patchId !== p.patchId && current.bundle.payload.level >= p.level) {
-      throw new HotpatchError('E_APPLY', `${label} already runs ${current.bundle.payload.patchId} (level ${current.bundle.payload.level}); ${p.patchId} is level ${p.level}`);
+      throw new HotpatchError(
+        'E_APPLY',
+        `${label} already runs ${current.bundle.payload.patchId} (level ${current.bundle.payload.level}); ${p.patchId} is level ${p.level}`,
+      );
     }
     const work = this.#plan(bundle);
     if (work.length === 0) {
-      this.#setActive(label, { bundle, bytes, state: 'staged', appliedAt: null, reason: 'target not loaded in this process' });
+      this.#setActive(label, {
+        bundle,
+        bytes,
+        state: 'staged',
+        appliedAt: null,
+        reason: 'target not loaded in this process',
+      });
       return this.#result(bundle, 'staged', 'target not loaded in this process; applies when it loads');
     }
     const deadline = Date.now() + (opts.deadlineMs ?? this.#deadline);
@@ -214,10 +238,15 @@ export class HotpatchRuntime {
       const prepared = this.#prepare(work);
       if (prepared.ok) {
         prepared.commit();
-        const problems = work.map((w) => this.engineOf(w.record).verify(w.record, w)).filter((x): x is string => x !== null);
+        const problems = work
+          .map((w) => this.engineOf(w.record).verify(w.record, w))
+          .filter((x): x is string => x !== null);
         if (problems.length) {
           prepared.rollback();
-          throw new HotpatchError('E_VERIFY', `applied code could not be verified, rolled back: ${problems[0]}`);
+          throw new HotpatchError(
+            'E_VERIFY',
+            `applied code could not be verified, rolled back: ${problems[0]}`,
+          );
         }
         const previous = current?.bundle.payload.patchId;
         for (const w of work) w.record.patchId = p.patchId;
@@ -225,10 +254,17 @@ export class HotpatchRuntime {
         if (previous && previous !== p.patchId) {
           for (const r of this.records) if (r.patchId === previous) this.#revertRecord(r);
         }
-        this.#setActive(label, { bundle, bytes, state: 'applied', appliedAt: new Date().toISOString(), reason: null });
+        this.#setActive(label, {
+          bundle,
+          bytes,
+          state: 'applied',
+          appliedAt: new Date().toISOString(),
+          reason: null,
+        });
         return this.#result(bundle, 'applied');
       }
-      if (!prepared.pending) throw new HotpatchError('E_APPLY', `not applied, nothing changed: ${prepared.reason}`);
+      if (!prepared.pending)
+        throw new HotpatchError('E_APPLY', `not applied, nothing changed: ${prepared.reason}`);
       if (Date.now() >= deadline) {
         this.#setActive(label, { bundle, bytes, state: 'pending', appliedAt: null, reason: prepared.reason });
         this.#scheduleRetry();
@@ -327,7 +363,11 @@ export class HotpatchRuntime {
 
   #verifyAll(bundle: Bundle): string[] {
     return this.#plan(bundle)
-      .map((w) => (w.record.patchId === bundle.payload.patchId ? this.engineOf(w.record).verify(w.record, w) : 'not applied'))
+      .map((w) =>
+        w.record.patchId === bundle.payload.patchId
+          ? this.engineOf(w.record).verify(w.record, w)
+          : 'not applied',
+      )
       .filter((x): x is string => x !== null);
   }
 
@@ -367,7 +407,13 @@ export class HotpatchRuntime {
         const bytes = readFileSync(join(dir, name));
         const bundle = parseBundle(bytes, name);
         verifyBundle(bundle, this.trust);
-        this.#active.set(targetLabel(bundle.payload.target), { bundle, bytes, state: 'staged', appliedAt: null, reason: null });
+        this.#active.set(targetLabel(bundle.payload.target), {
+          bundle,
+          bytes,
+          state: 'staged',
+          appliedAt: null,
+          reason: null,
+        });
       } catch (e) {
         process.emitWarning(`hotpatch: ignoring stored patch ${name}: ${(e as Error).message}`);
       }

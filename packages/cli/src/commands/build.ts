@@ -36,17 +36,28 @@ export function registerBuildCommand(program: Command): void {
         '(fetched with npm, cached in $HOTPATCH_CACHE or ~/.cache/hotpatch). Exits 3 and writes nothing when the fix ' +
         'needs a restart, 4 when there is nothing to hotpatch.',
     )
-    .requiredOption('--from <spec>', 'the vulnerable baseline that is running (directory or npm:NAME@VERSION)')
+    .requiredOption(
+      '--from <spec>',
+      'the vulnerable baseline that is running (directory or npm:NAME@VERSION)',
+    )
     .requiredOption('--to <spec>', 'the fixed version (directory or npm:NAME@VERSION)')
     .requiredOption('--key <keyfile>', 'Ed25519 private key (PKCS8 PEM, from `hotpatch keygen`)')
     .requiredOption('--out <file>', 'bundle file to write')
     .option('--advisory <id>', 'advisory the fix addresses (CVE-… or GHSA-…); repeatable', collect)
-    .option('--only <file:function>', 'patch only this changed function (repeatable); other changes are deferred', collect)
+    .option(
+      '--only <file:function>',
+      'patch only this changed function (repeatable); other changes are deferred',
+      collect,
+    )
     .addOption(new Option('--severity <s>', 'advisory severity').choices(SEVERITIES))
     .option('--title <text>', 'title shown in the catalog and by `inspect`')
     .option('--id <patchid>', 'patch id (default HP-YYYYMMDD-<content hash>)')
     .option('--level <n>', 'hotpatch level over the baseline (cumulative: 1, 2, …)', parseLevel)
-    .option('--supersedes <patchid>', 'earlier hotpatch of the same baseline this one replaces; repeatable', collect)
+    .option(
+      '--supersedes <patchid>',
+      'earlier hotpatch of the same baseline this one replaces; repeatable',
+      collect,
+    )
     .option('--json', 'print the result as JSON on stdout')
     .action(async (opts: BuildCliOptions) => {
       // Check everything local before fetching anything.
@@ -134,7 +145,10 @@ export function formatChanges(result: BuildResult): string {
   );
   if (rows.length === 0) return 'no changes\n';
   const where = (c: BuildResult['changes'][number]) => {
-    const name = c.name === c.file ? c.file : `${c.file}:${oneLine(c.name, 60)}`;
+    const name =
+      c.name === c.file || c.name.startsWith(`${c.file} `)
+        ? oneLine(c.name, 60)
+        : `${c.file}:${oneLine(c.name, 60)}`;
     return c.line ? `${name} (line ${c.line})` : name;
   };
   const wVerdict = Math.max(7, ...rows.map((c) => c.verdict.length));
@@ -142,7 +156,9 @@ export function formatChanges(result: BuildResult): string {
   const wWhere = Math.min(70, Math.max(5, ...rows.map((c) => where(c).length)));
   const lines = [`${pad('VERDICT', wVerdict)}  ${pad('KIND', wKind)}  ${pad('WHERE', wWhere)}  REASON`];
   for (const c of rows) {
-    lines.push(`${pad(c.verdict, wVerdict)}  ${pad(c.kind, wKind)}  ${pad(where(c), wWhere)}  ${oneLine(c.reason, 200)}`);
+    lines.push(
+      `${pad(c.verdict, wVerdict)}  ${pad(c.kind, wKind)}  ${pad(where(c), wWhere)}  ${oneLine(c.reason, 200)}`,
+    );
   }
   const count = (v: string) => rows.filter((c) => c.verdict === v).length;
   lines.push('');

@@ -30,7 +30,11 @@ export function signatureReport(bundle: Bundle, trust: TrustStore | null): Signa
   const sig = bundle.signature;
   if (!sig) return { state: 'unsigned', keyId: null, text: 'unsigned' };
   if (!trust) {
-    return { state: 'unverified', keyId: sig.keyId, text: `signed by key ${sig.keyId}, not verified (no --trust)` };
+    return {
+      state: 'unverified',
+      keyId: sig.keyId,
+      text: `signed by key ${sig.keyId}, not verified (no --trust)`,
+    };
   }
   try {
     verifyBundle(bundle, trust);
@@ -60,7 +64,8 @@ export function registerInspectCommand(program: Command): void {
       let trust: TrustStore | null = null;
       if (opts.trust?.length) {
         trust = new TrustStore();
-        for (const f of opts.trust) trust.add(loadPublicKey(readTextFile(f, 'public key', 'E_KEY'), `public key ${f}`));
+        for (const f of opts.trust)
+          trust.add(loadPublicKey(readTextFile(f, 'public key', 'E_KEY'), `public key ${f}`));
       }
       const bundle = parseBundle(readTextFile(file, 'bundle'), file);
       const sig = signatureReport(bundle, trust);
@@ -100,7 +105,11 @@ export function registerInspectCommand(program: Command): void {
       }
       if (trust && sig.state !== 'valid') {
         throw new HotpatchError(
-          sig.state === 'unsigned' ? 'E_SIGNATURE_MISSING' : sig.state === 'untrusted' ? 'E_UNTRUSTED_KEY' : 'E_SIGNATURE_INVALID',
+          sig.state === 'unsigned'
+            ? 'E_SIGNATURE_MISSING'
+            : sig.state === 'untrusted'
+              ? 'E_UNTRUSTED_KEY'
+              : 'E_SIGNATURE_INVALID',
           `${file}: signature ${sig.text}`,
         );
       }
@@ -117,7 +126,10 @@ export function formatBundle(bundle: Bundle, sig: SignatureReport): string {
   field('advisories', p.advisories.length ? p.advisories.join(', ') : '(none)');
   field('severity', `${p.severity} (${p.classification})`);
   field('target', `${p.target.kind} ${targetLabel(p.target)}`);
-  field('fixed in', p.fixedIn ? `${p.fixedIn} (the release with the same fix; needs a restart)` : '(unknown)');
+  field(
+    'fixed in',
+    p.fixedIn ? `${p.fixedIn} (the release with the same fix; needs a restart)` : '(unknown)',
+  );
   if (p.supersedes.length) field('supersedes', p.supersedes.join(', '));
   field('created', `${p.createdAt} by ${p.builder}`);
   field('signature', sig.text);
@@ -128,13 +140,16 @@ export function formatBundle(bundle: Bundle, sig: SignatureReport): string {
       `  ${f.path}  baseline sha256 ${f.baselineSha256.slice(0, 12)}…  ${f.edits.length} edit(s), ${f.functions.length} function(s)`,
     );
     for (const c of f.changes) {
-      out.push(`    ${pad(c.verdict, 8)} ${pad(c.kind, 18)} ${c.name}${c.line ? ` (line ${c.line})` : ''} — ${c.reason}`);
+      out.push(
+        `    ${pad(c.verdict, 8)} ${pad(c.kind, 18)} ${c.name}${c.line ? ` (line ${c.line})` : ''} — ${c.reason}`,
+      );
     }
   }
   if (p.ignored.length) {
     out.push('');
     out.push(`not patched (${p.ignored.length}):`);
-    for (const c of p.ignored) out.push(`    ${pad(c.verdict, 8)} ${pad(c.kind, 18)} ${c.name} — ${c.reason}`);
+    for (const c of p.ignored)
+      out.push(`    ${pad(c.verdict, 8)} ${pad(c.kind, 18)} ${c.name} — ${c.reason}`);
   }
   return `${out.join('\n')}\n`;
 }

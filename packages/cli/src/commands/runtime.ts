@@ -7,9 +7,9 @@ import {
   type ApplyResult,
   applyTo,
   listProcesses,
+  type RuntimeStatus,
   registerPath,
   revertIn,
-  type RuntimeStatus,
   status,
 } from '@hotpatch/runtime';
 import { type Command, InvalidArgumentError } from 'commander';
@@ -59,7 +59,9 @@ export function formatStatus(s: RuntimeStatus): string {
   lines.push(`loaded packages: ${s.packages.length}`);
   for (const pkg of [...s.packages].sort((a, b) => a.name.localeCompare(b.name))) {
     const patched = pkg.files.find((f) => f.patchId)?.patchId;
-    lines.push(`  ${pkg.name}@${pkg.version}  ${pkg.files.length} file(s)${patched ? `  hotpatched by ${patched}` : ''}`);
+    lines.push(
+      `  ${pkg.name}@${pkg.version}  ${pkg.files.length} file(s)${patched ? `  hotpatched by ${patched}` : ''}`,
+    );
   }
   return lines.join('\n');
 }
@@ -89,7 +91,9 @@ export function registerRuntimeCommands(program: Command): void {
         env.HOTPATCH_TRUSTED_KEYS = opts.trust.map((f) => resolve(f)).join(':');
       }
       if (!env.HOTPATCH_TRUSTED_KEYS) {
-        process.stderr.write('hotpatch: warning: no trusted keys (--trust or HOTPATCH_TRUSTED_KEYS): every patch will be refused\n');
+        process.stderr.write(
+          'hotpatch: warning: no trusted keys (--trust or HOTPATCH_TRUSTED_KEYS): every patch will be refused\n',
+        );
       }
       if (opts.service) env.HOTPATCH_SERVICE = opts.service;
       if (opts.engine) env.HOTPATCH_ENGINE = opts.engine;
@@ -165,7 +169,12 @@ export function registerRuntimeCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (patchId: string, opts: { pid: number; json?: boolean }) => {
       const result = await revertIn(opts.pid, patchId);
-      print(Boolean(opts.json), result, () => `reverted ${result.patchId} on ${result.target}: ${result.modules} module instance(s) back to the baseline`);
+      print(
+        Boolean(opts.json),
+        result,
+        () =>
+          `reverted ${result.patchId} on ${result.target}: ${result.modules} module instance(s) back to the baseline`,
+      );
     });
 
   program

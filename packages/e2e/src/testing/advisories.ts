@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildPatch, type BuildResult, resolveSpec } from '@hotpatch/builder';
+import { type BuildResult, buildPatch, resolveSpec } from '@hotpatch/builder';
 import { type KeyPairPem, loadPrivateKey, serializeBundle, signBundle } from '@hotpatch/core';
 import { repoRoot } from './nodes.js';
 
@@ -18,7 +18,13 @@ export function readAdvisories(): Advisory[] {
   const file = join(repoRoot, '..', 'shared', 'corpus', 'advisories.tsv');
   const lines = readFileSync(file, 'utf8').trim().split('\n').slice(1);
   return lines.map((l) => {
-    const [name, vulnerable, fixed, advisory, kind] = l.split('\t') as [string, string, string, string, string];
+    const [name, vulnerable, fixed, advisory, kind] = l.split('\t') as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     return { name, vulnerable, fixed, advisory, kind };
   });
 }
@@ -40,12 +46,20 @@ export function cacheDir(...parts: string[]): string {
 export function installApp(name: string, version: string): string {
   const dir = cacheDir('apps', `${name.replace('/', '+')}@${version}`);
   const marker = join(dir, 'node_modules', name, 'package.json');
-  if (existsSync(marker) && (JSON.parse(readFileSync(marker, 'utf8')) as { version: string }).version === version) return dir;
+  if (
+    existsSync(marker) &&
+    (JSON.parse(readFileSync(marker, 'utf8')) as { version: string }).version === version
+  )
+    return dir;
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'hotpatch-probe-app', private: true }));
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', `${name}@${version}`], {
-    cwd: dir,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  execFileSync(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', `${name}@${version}`],
+    {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   return dir;
 }
 
@@ -58,7 +72,16 @@ export async function buildSigned(a: Advisory, key: KeyPairPem, only?: string[])
   process.env.HOTPATCH_CACHE ??= cacheDir('builder');
   const from = await resolveSpec(`npm:${a.name}@${a.vulnerable}`);
   const to = await resolveSpec(`npm:${a.name}@${a.fixed}`);
-  const result = buildPatch({ from, to, advisories: [a.advisory], severity: 'high', ...(only ? { only } : {}) });
+  const result = buildPatch({
+    from,
+    to,
+    advisories: [a.advisory],
+    severity: 'high',
+    ...(only ? { only } : {}),
+  });
   if (!result.payload) return { bytes: Buffer.alloc(0), result };
-  return { bytes: Buffer.from(serializeBundle(signBundle(result.payload, loadPrivateKey(key.privateKeyPem)))), result };
+  return {
+    bytes: Buffer.from(serializeBundle(signBundle(result.payload, loadPrivateKey(key.privateKeyPem)))),
+    result,
+  };
 }

@@ -69,7 +69,10 @@ export class LiveEditEngine implements Engine {
           ok: false,
           pending: blocked,
           reason: blocked
-            ? `${w.file.path}: a changed function is running or suspended (${status}); one of ${w.file.changes.filter((c) => c.verdict === 'live').map((c) => c.name).join(', ')}`
+            ? `${w.file.path}: a changed function is running or suspended (${status}); one of ${w.file.changes
+                .filter((c) => c.verdict === 'live')
+                .map((c) => c.name)
+                .join(', ')}`
             : `${w.file.path}: LiveEdit refused (${status}${res.exceptionDetails?.text ? `: ${res.exceptionDetails.text}` : ''})`,
         };
       }
@@ -102,8 +105,11 @@ export class LiveEditEngine implements Engine {
   }
 
   verify(record: ModuleRecord, w: FileWork | null): string | null {
-    const running = this.#post('Debugger.getScriptSource', { scriptId: this.#scriptId(record) }).scriptSource as string;
+    const running = this.#post('Debugger.getScriptSource', { scriptId: this.#scriptId(record) })
+      .scriptSource as string;
     const expected = w ? patchedSource(baselineSource(record), w.file, w.namespace) : baselineSource(record);
-    return running === expected ? null : `${record.filename}: running source differs from the ${w ? 'patched' : 'baseline'} source`;
+    return running === expected
+      ? null
+      : `${record.filename}: running source differs from the ${w ? 'patched' : 'baseline'} source`;
   }
 }

@@ -16,31 +16,56 @@ export class RedirectEngine implements Engine {
     for (const w of work) {
       const { record, file } = w;
       if (!record.holder || !record.gate) {
-        return { ok: false, pending: false, reason: `${record.filename} was loaded before the runtime and is not instrumented` };
+        return {
+          ok: false,
+          pending: false,
+          reason: `${record.filename} was loaded before the runtime and is not instrumented`,
+        };
       }
       const analysis = analyzeModule(baselineSource(record), { sourceType: record.sourceType });
       const fills = new Map<number, unknown>();
       for (const fp of file.functions) {
         const fn = analysis.byKey.get(fp.key);
-        if (!fn) return { ok: false, pending: false, reason: `${file.path}: no function ${fp.key} in the running code` };
+        if (!fn)
+          return {
+            ok: false,
+            pending: false,
+            reason: `${file.path}: no function ${fp.key} in the running code`,
+          };
         const shape = guardShape(fn);
         if (shape.call !== fp.call || (shape.scope !== null) !== fp.usesScope) {
-          return { ok: false, pending: false, reason: `${file.path}: ${fp.key} does not have the shape the bundle expects` };
+          return {
+            ok: false,
+            pending: false,
+            reason: `${file.path}: ${fp.key} does not have the shape the bundle expects`,
+          };
         }
         let compiled: unknown;
         try {
           compiled = record.gate(`(${withNamespace(fp.source, w.namespace)})`);
         } catch (e) {
-          return { ok: false, pending: false, reason: `${file.path}: ${fp.key} does not compile here: ${(e as Error).message}` };
+          return {
+            ok: false,
+            pending: false,
+            reason: `${file.path}: ${fp.key} does not compile here: ${(e as Error).message}`,
+          };
         }
         if (typeof compiled !== 'function') {
-          return { ok: false, pending: false, reason: `${file.path}: ${fp.key} did not compile to a function` };
+          return {
+            ok: false,
+            pending: false,
+            reason: `${file.path}: ${fp.key} did not compile to a function`,
+          };
         }
         fills.set(fn.index, compiled);
       }
       plan.push({ record, fills });
     }
-    const previous = plan.map((p) => ({ record: p.record, filled: p.record.filled ?? [], values: (p.record.filled ?? []).map((i) => p.record.holder![i]) }));
+    const previous = plan.map((p) => ({
+      record: p.record,
+      filled: p.record.filled ?? [],
+      values: (p.record.filled ?? []).map((i) => p.record.holder![i]),
+    }));
     return {
       ok: true,
       commit: () => {
@@ -72,8 +97,14 @@ export class RedirectEngine implements Engine {
   verify(record: ModuleRecord, w: FileWork | null): string | null {
     if (!record.holder) return `${record.filename} is not instrumented`;
     const filled = record.filled ?? [];
-    if (!w) return filled.some((i) => record.holder![i] !== undefined) ? `${record.filename}: slots still redirected` : null;
-    if (filled.length !== w.file.functions.length) return `${record.filename}: ${filled.length} of ${w.file.functions.length} functions redirected`;
-    return filled.every((i) => typeof record.holder![i] === 'function') ? null : `${record.filename}: a slot is empty`;
+    if (!w)
+      return filled.some((i) => record.holder![i] !== undefined)
+        ? `${record.filename}: slots still redirected`
+        : null;
+    if (filled.length !== w.file.functions.length)
+      return `${record.filename}: ${filled.length} of ${w.file.functions.length} functions redirected`;
+    return filled.every((i) => typeof record.holder![i] === 'function')
+      ? null
+      : `${record.filename}: a slot is empty`;
   }
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { applyEdits, HotpatchError, sha256, type FilePatch } from '@hotpatch/core';
+import { applyEdits, type FilePatch, HotpatchError, sha256 } from '@hotpatch/core';
 import { MODULE_TOKEN } from '@hotpatch/instrument';
 import type { ModuleRecord } from './types.js';
 

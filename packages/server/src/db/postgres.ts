@@ -1,0 +1,62 @@
+import pg from 'pg';
+import type { Database, Row, Sql } from './types.js';
+
+/**
+ * PostgreSQL through a pool. `schema` (optional) isolates a tenant or a test run; the NOTIFY
+ * channel is per schema so that replicas of one deployment hear each other and nobody else.
+ */
+export async function openPostgres(url: string, schema?: string): Promise<Database> {
+  const options = schema ? `-c search_path=${schema}` : undefined;
+  const pool = new pg.Pool({ connectionString: url, max: 10, ...(options ? { options } : {}) });
+  pool.on('error', () => {}); // idle client errors surface on the next query
+  const channel = `hotpatch_${(schema ?? 'public').replace(/[^a-z0-9_]/gi, '_')}`.toLowerCase();
+  let listener: pg.Client | null = null;
+  const handlers: Array<(p: string) => void> = [];
+  const wrap = (c: { query: pg.Pool['query'] }): Sql => ({
+    async query<T extends Row = Row>(text: string, params: readonly unknown[] = []) {
+      const r = await c.query<T>(text, params as unknown[]);
+      return r.rows;
+    },
+  });
+  const base = wrap(pool);
+  await pool.query('SELECT 1');
+  return {
+    kind: 'postgres',
+    query: base.query,
+    async exec(text) {
+      await pool.query(text);
+    },
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const out = await fn(wrap(client));
+        await client.query('COMMIT');
+        return out;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw e;
+      } finally {
+        client.release();
+      }
+    },
+    async listen(fn) {
+      handlers.push(fn);
+      if (listener) return;
+      listener = new pg.Client({ connectionString: url, ...(options ? { options } : {}) });
+      listener.on('error', () => {});
+      listener.on('notification', (n) => {
+        for (const h of handlers) h(n.payload ?? '');
+      });
+      await listener.connect();
+      await listener.query(`LISTEN ${channel}`);
+    },
+    async notify(payload, tx) {
+      await (tx ?? base).query('SELECT pg_notify($1, $2)', [channel, payload]);
+    },
+    async close() {
+      if (listener) await listener.end().catch(() => {});
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,18 @@
+/** The one storage interface: PGlite (embedded) and PostgreSQL speak the same SQL. */
+export type Row = Record<string, unknown>;
+
+export interface Sql {
+  query<T extends Row = Row>(text: string, params?: readonly unknown[]): Promise<T[]>;
+}
+
+export interface Database extends Sql {
+  readonly kind: 'pglite' | 'postgres';
+  /** Runs several statements (no parameters): migrations. */
+  exec(text: string): Promise<void>;
+  /** Runs fn in one transaction: all of it is written or none. */
+  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  /** Cross-replica messages (PostgreSQL LISTEN/NOTIFY; in-process for PGlite). */
+  listen(fn: (payload: string) => void): Promise<void>;
+  notify(payload: string, tx?: Sql): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,15 @@
+export { loadMigrations, migrate } from './db/migrate.js';
+export type { Database, Sql } from './db/types.js';
+export {
+  ApiError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  UnauthorizedError,
+  ValidationError,
+} from './errors.js';
+export { decide } from './fleet/decide.js';
+export { placeDevice } from './fleet/placement.js';
+export { type AgentMessage, PROTOCOL_VERSION, type ServerMessage } from './fleet/protocol.js';
+export { exposureReport, hotpatchReport, restartsReport } from './reports.js';
+export { createServer, type HotpatchServer, runServer, type ServerOptions } from './server.js';

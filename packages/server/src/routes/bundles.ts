@@ -1,0 +1,156 @@
+import {
+  isSecurityHotpatch,
+  parseBundle,
+  serializeBundle,
+  sha256,
+  targetLabel,
+  verifyBundle,
+} from '@hotpatch/core';
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import { audit } from '../audit.js';
+import { actorName, type Ctx } from '../context.js';
+import { ApiError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { getBundle, getBundleBody, toBundle } from '../store.js';
+
+const PublishQuery = Type.Object(
+  { advisoryPublishedAt: Type.Optional(Type.String({ format: 'date-time' })) },
+  { additionalProperties: false },
+);
+const PatchParams = Type.Object({ patchId: Type.String({ minLength: 1 }) });
+const BaselineBody = Type.Object(
+  { target: Type.String({ minLength: 1 }), version: Type.String({ minLength: 1 }) },
+  { additionalProperties: false },
+);
+
+/** The catalog: signed security hotpatches (verified against the server's trusted keys) and baselines per target. */
+export function bundlesPlugin(ctx: Ctx): FastifyPluginAsync {
+  return async (app) => {
+    app.post<{ Body: unknown; Querystring: Static<typeof PublishQuery> }>(
+      '/v1/bundles',
+      {
+        preHandler: ctx.requireRole('operator'),
+        bodyLimit: 16 * 1024 * 1024,
+        schema: { querystring: PublishQuery, body: Type.Object({ payload: Type.Any() }) },
+      },
+      async (req, reply) => {
+        const bundle = parseBundle(JSON.stringify(req.body), 'body');
+        verifyBundle(bundle, ctx.trust);
+        const p = bundle.payload;
+        if (!isSecurityHotpatch(p)) {
+          throw new ApiError(
+            422,
+            'E_NOT_HOTPATCH',
+            'only security fixes with an advisory are accepted as hotpatches (classification "security", advisories not empty); ship other changes as a baseline',
+            'payload.classification',
+          );
+        }
+        if (p.files.length === 0)
+          throw new ValidationError('payload.files', 'a hotpatch must change at least one file');
+        const body = serializeBundle(bundle);
+        const digest = sha256(body);
+        const targetName = p.target.name;
+        const baseline = p.target.kind === 'npm' ? p.target.version : p.target.baseline;
+        const created = await ctx.db.transaction(async (tx) => {
+          const prev = (
+            await tx.query<{ sha256: string }>('SELECT sha256 FROM bundles WHERE patch_id = $1', [p.patchId])
+          )[0];
+          if (prev) {
+            if (prev.sha256 === digest) return false; // same bundle again: idempotent
+            throw new ConflictError(
+              `patch ${p.patchId} is already published with different content`,
+              'payload.patchId',
+            );
+          }
+          await tx.query(
+            `INSERT INTO bundles (patch_id, version, level, title, severity, advisories, target_name, target_baseline, fixed_in, files, key_id, sha256, body, published_by, advisory_published_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+            [
+              p.patchId,
+              p.version,
+              p.level,
+              p.title,
+              p.severity,
+              JSON.stringify(p.advisories),
+              targetName,
+              baseline,
+              p.fixedIn,
+              JSON.stringify(p.files.map((f) => ({ path: f.path, baselineSha256: f.baselineSha256 }))),
+              bundle.signature?.keyId ?? '',
+              digest,
+              body,
+              actorName(req),
+              req.query.advisoryPublishedAt ?? null,
+            ],
+          );
+          await tx.query(
+            `INSERT INTO baselines (target, version, is_current) VALUES ($1, $2, NOT EXISTS (SELECT 1 FROM baselines WHERE target = $1 AND is_current))
+             ON CONFLICT (target, version) DO NOTHING`,
+            [targetName, baseline],
+          );
+          await audit(tx, actorName(req), 'bundle.publish', p.patchId, {
+            version: p.version,
+            target: targetLabel(p.target),
+            advisories: p.advisories,
+            sha256: digest,
+          });
+          return true;
+        });
+        const meta = await getBundle(ctx.db, p.patchId);
+        return reply.status(created ? 201 : 200).send({ bundle: meta, created });
+      },
+    );
+    app.get('/v1/bundles', { preHandler: ctx.requireRole('viewer') }, async () => ({
+      bundles: (
+        await ctx.db.query(
+          'SELECT patch_id, version, level, title, severity, advisories, target_name, target_baseline, fixed_in, files, key_id, sha256, published_at, published_by, advisory_published_at FROM bundles ORDER BY published_at',
+        )
+      ).map(toBundle),
+    }));
+    app.get<{ Params: Static<typeof PatchParams> }>(
+      '/v1/bundles/:patchId',
+      { preHandler: ctx.requireRole('viewer'), schema: { params: PatchParams } },
+      async (req) => {
+        const b = await getBundle(ctx.db, req.params.patchId);
+        if (!b) throw new NotFoundError(`patch ${req.params.patchId}`, 'patchId');
+        return { bundle: b };
+      },
+    );
+    app.get<{ Params: Static<typeof PatchParams> }>(
+      '/v1/bundles/:patchId/download',
+      { preHandler: ctx.requireRole('viewer'), schema: { params: PatchParams } },
+      async (req, reply) => {
+        const body = await getBundleBody(ctx.db, req.params.patchId);
+        if (body === null) throw new NotFoundError(`patch ${req.params.patchId}`, 'patchId');
+        return reply.type('application/json').send(body);
+      },
+    );
+    app.get('/v1/baselines', { preHandler: ctx.requireRole('viewer') }, async () => ({
+      baselines: (
+        await ctx.db.query(
+          'SELECT target, version, is_current, recorded_at FROM baselines ORDER BY target, recorded_at',
+        )
+      ).map((r) => ({
+        target: r.target,
+        version: r.version,
+        current: r.is_current,
+        recordedAt: r.recorded_at,
+      })),
+    }));
+    app.post<{ Body: Static<typeof BaselineBody> }>(
+      '/v1/baselines',
+      { preHandler: ctx.requireRole('operator'), schema: { body: BaselineBody } },
+      async (req, reply) => {
+        await ctx.db.transaction(async (tx) => {
+          await tx.query('UPDATE baselines SET is_current = false WHERE target = $1', [req.body.target]);
+          await tx.query(
+            'INSERT INTO baselines (target, version, is_current) VALUES ($1, $2, true) ON CONFLICT (target, version) DO UPDATE SET is_current = true',
+            [req.body.target, req.body.version],
+          );
+          await audit(tx, actorName(req), 'baseline.set-current', `${req.body.target}@${req.body.version}`);
+        });
+        return reply.status(201).send({ target: req.body.target, version: req.body.version, current: true });
+      },
+    );
+  };
+}

@@ -1,0 +1,248 @@
+import { hotpatchEligibility } from '@hotpatch/core';
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import { audit } from '../audit.js';
+import { actorName, type Ctx } from '../context.js';
+import type { Sql } from '../db/types.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import { decide } from '../fleet/decide.js';
+import { DEVICE_STATES, type Deployment, type DeploymentDevice, TERMINAL_STATES } from '../fleet/model.js';
+import { placeDevice } from '../fleet/placement.js';
+import { newId } from '../secrets.js';
+import {
+  deploymentRows,
+  getBundle,
+  getDeployment,
+  getPolicyByName,
+  listDevices,
+  listPolicies,
+  toDeployment,
+  upsertRow,
+} from '../store.js';
+
+const CreateBody = Type.Object(
+  {
+    patchId: Type.String({ minLength: 1 }),
+    policy: Type.String({ minLength: 1 }),
+    expedite: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
+const WaitQuery = Type.Object(
+  {
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })),
+    since: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+export function summarize(rows: readonly DeploymentDevice[]) {
+  const counts = Object.fromEntries(DEVICE_STATES.map((s) => [s, 0])) as Record<
+    (typeof DEVICE_STATES)[number],
+    number
+  >;
+  for (const r of rows) counts[r.state]++;
+  const settled = rows.every((r) => TERMINAL_STATES.has(r.state));
+  return { total: rows.length, counts, settled };
+}
+
+/** Rows for every device in the policy, from stored facts, at creation (connected devices refine them). */
+async function plan(tx: Sql, dep: Deployment): Promise<void> {
+  const policies = await listPolicies(tx);
+  const bundle = await getBundle(tx, dep.patchId);
+  const policy = policies.find((p) => p.id === dep.policyId);
+  if (!bundle || !policy) return;
+  for (const device of await listDevices(tx)) {
+    if (device.revokedAt) continue;
+    const place = placeDevice(device, policies);
+    if (place?.policy.id !== policy.id) continue;
+    const eligibility = hotpatchEligibility(
+      device.facts,
+      { name: policy.name, allowHotpatch: policy.allowHotpatch },
+      {
+        name: bundle.targetName,
+        baseline: bundle.targetBaseline,
+        files: bundle.files,
+        fixedIn: bundle.fixedIn,
+      },
+    );
+    const d = decide({
+      deployment: dep,
+      policy,
+      ring: place.ring,
+      eligibility,
+      row: null,
+      instanceId: null,
+      devicePatch: device.facts?.patches.find((p) => p.patchId === dep.patchId)?.state ?? null,
+      alreadySent: false,
+      now: new Date(),
+    });
+    await upsertRow(tx, {
+      deploymentId: dep.id,
+      deviceId: device.id,
+      state: d.state,
+      ring: place.ring?.name ?? null,
+      reason: d.reason,
+      action: d.action,
+      scheduledFor: d.scheduledFor,
+      instanceId: null,
+    });
+  }
+}
+
+/** Deployments: a patch to a policy's rings; per-device states, live; wait, expedite, fleet-wide revert. */
+export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
+  return async (app) => {
+    const find = async (id: string) => {
+      const d = await getDeployment(ctx.db, id);
+      if (!d) throw new NotFoundError(`deployment ${id}`, 'id');
+      return d;
+    };
+    const view = async (d: Deployment) => {
+      const rows = await deploymentRows(ctx.db, d.id);
+      const names = new Map(
+        (
+          await ctx.db.query<{ id: string; host: string; service: string }>(
+            'SELECT id, host, service FROM devices',
+          )
+        ).map((r) => [r.id, `${r.host}/${r.service}`]),
+      );
+      const policy = (await listPolicies(ctx.db)).find((p) => p.id === d.policyId);
+      return {
+        deployment: {
+          ...d,
+          policy: policy?.name ?? null,
+          paused: policy?.paused ?? false,
+          policyId: undefined,
+        },
+        summary: summarize(rows),
+        devices: rows.map((r) => ({
+          ...r,
+          device: names.get(r.deviceId) ?? r.deviceId,
+          deploymentId: undefined,
+        })),
+      };
+    };
+    app.post<{ Body: Static<typeof CreateBody> }>(
+      '/v1/deployments',
+      { preHandler: ctx.requireRole('operator'), schema: { body: CreateBody } },
+      async (req, reply) => {
+        const bundle = await getBundle(ctx.db, req.body.patchId);
+        if (!bundle) throw new NotFoundError(`patch ${req.body.patchId}`, 'body.patchId');
+        const policy = await getPolicyByName(ctx.db, req.body.policy);
+        if (!policy) throw new NotFoundError(`policy ${req.body.policy}`, 'body.policy');
+        const result = await ctx.db.transaction(async (tx) => {
+          await tx.query('SELECT pg_advisory_xact_lock(7245002)');
+          const existing = (
+            await tx.query(
+              "SELECT * FROM deployments WHERE patch_id = $1 AND policy_id = $2 AND state = 'active'",
+              [bundle.patchId, policy.id],
+            )
+          )[0];
+          if (existing) return { dep: toDeployment(existing), created: false };
+          const id = newId('dep_');
+          const rows = await tx.query(
+            'INSERT INTO deployments (id, patch_id, policy_id, state, expedite, created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *',
+            [id, bundle.patchId, policy.id, 'active', req.body.expedite ?? false, actorName(req)],
+          );
+          const dep = toDeployment(rows[0] as Record<string, unknown>);
+          await plan(tx, dep);
+          await audit(tx, actorName(req), 'deployment.create', id, {
+            patchId: bundle.patchId,
+            policy: policy.name,
+            expedite: req.body.expedite ?? false,
+          });
+          return { dep, created: true };
+        });
+        if (result.created) await ctx.bus.publish({ kind: 'deployment', id: result.dep.id });
+        return reply
+          .status(result.created ? 201 : 200)
+          .send({ ...(await view(result.dep)), created: result.created });
+      },
+    );
+    app.get('/v1/deployments', { preHandler: ctx.requireRole('viewer') }, async () => {
+      const deps = (await ctx.db.query('SELECT * FROM deployments ORDER BY created_at DESC')).map(
+        toDeployment,
+      );
+      const out = [];
+      for (const d of deps) {
+        const v = await view(d);
+        out.push({ ...v.deployment, summary: v.summary });
+      }
+      return { deployments: out };
+    });
+    app.get<{ Params: Static<typeof IdParams> }>(
+      '/v1/deployments/:id',
+      { preHandler: ctx.requireRole('viewer'), schema: { params: IdParams } },
+      async (req) => view(await find(req.params.id)),
+    );
+    // Long poll: answers when the deployment's device states change (any replica) or after timeoutMs.
+    app.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof WaitQuery> }>(
+      '/v1/deployments/:id/wait',
+      { preHandler: ctx.requireRole('viewer'), schema: { params: IdParams, querystring: WaitQuery } },
+      async (req) => {
+        const d = await find(req.params.id);
+        const first = await view(d);
+        const fingerprint = (v: typeof first) =>
+          JSON.stringify([v.deployment.state, v.devices.map((r) => [r.deviceId, r.state, r.reason])]);
+        if (req.query.since === undefined || req.query.since !== fingerprint(first))
+          return { ...first, fingerprint: fingerprint(first) };
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, req.query.timeoutMs ?? 10_000);
+          function done() {
+            clearTimeout(timer);
+            ctx.bus.off('event', on);
+            req.raw.off('close', done);
+            resolve();
+          }
+          const on = (e: { kind: string; deploymentId?: string; id?: string }) => {
+            if ((e.kind === 'state' && e.deploymentId === d.id) || (e.kind === 'deployment' && e.id === d.id))
+              done();
+          };
+          ctx.bus.on('event', on);
+          req.raw.on('close', done);
+        });
+        const v = await view(await find(d.id));
+        return { ...v, fingerprint: fingerprint(v) };
+      },
+    );
+    app.post<{ Params: Static<typeof IdParams> }>(
+      '/v1/deployments/:id/expedite',
+      { preHandler: ctx.requireRole('operator'), schema: { params: IdParams } },
+      async (req) => {
+        const d = await find(req.params.id);
+        if (d.state !== 'active') throw new ConflictError(`deployment ${d.id} is ${d.state}`, 'id');
+        await ctx.db.transaction(async (tx) => {
+          await tx.query('UPDATE deployments SET expedite = true WHERE id = $1', [d.id]);
+          await audit(tx, actorName(req), 'deployment.expedite', d.id);
+        });
+        await ctx.bus.publish({ kind: 'deployment', id: d.id });
+        return view(await find(d.id));
+      },
+    );
+    app.post<{ Params: Static<typeof IdParams> }>(
+      '/v1/deployments/:id/revert',
+      { preHandler: ctx.requireRole('operator'), schema: { params: IdParams } },
+      async (req) => {
+        const d = await find(req.params.id);
+        if (d.state === 'active') {
+          await ctx.db.transaction(async (tx) => {
+            await tx.query(
+              "UPDATE deployments SET state = 'reverted', reverted_at = now(), revert_reason = $2 WHERE id = $1 AND state = 'active'",
+              [d.id, `reverted by ${actorName(req)}`],
+            );
+            // Rows that never reached a device are settled now; applied ones settle when devices confirm.
+            await tx.query(
+              "UPDATE deployment_devices SET state = 'reverted', reason = 'deployment reverted before it reached the device', updated_at = now() WHERE deployment_id = $1 AND state = 'scheduled'",
+              [d.id],
+            );
+            await audit(tx, actorName(req), 'deployment.revert', d.id);
+          });
+          await ctx.bus.publish({ kind: 'deployment', id: d.id });
+        }
+        return view(await find(d.id));
+      },
+    );
+  };
+}

@@ -1,0 +1,140 @@
+import { deviceReasons } from '@hotpatch/core';
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import { audit } from '../audit.js';
+import { actorName, type Ctx } from '../context.js';
+import { NotFoundError } from '../errors.js';
+import type { Device, Policy } from '../fleet/model.js';
+import { placeDevice } from '../fleet/placement.js';
+import { getDevice, getPolicyByName, listDevices, listPolicies } from '../store.js';
+
+const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
+const DevicePatch = Type.Object(
+  {
+    labels: Type.Optional(
+      Type.Record(Type.String({ minLength: 1, maxLength: 63 }), Type.String({ maxLength: 200 })),
+    ),
+    policy: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+
+/** A device as the API shows it: identity, placement, eligibility and patch level (baseline + hotpatch). */
+export function deviceView(d: Device, policies: readonly Policy[]) {
+  const place = placeDevice(d, policies);
+  const f = d.facts;
+  const reasons = deviceReasons(
+    f,
+    place ? { name: place.policy.name, allowHotpatch: place.policy.allowHotpatch } : null,
+  );
+  return {
+    id: d.id,
+    host: d.host,
+    service: d.service,
+    labels: d.labels,
+    policy: place?.policy.name ?? null,
+    ring: place?.ring?.name ?? null,
+    connected: d.connected,
+    lastSeen: d.lastSeen,
+    enrolledAt: d.enrolledAt,
+    revoked: d.revokedAt !== null,
+    instance: f ? { pid: f.pid, startedAt: f.startedAt } : null,
+    node: f?.node ?? null,
+    engine: f?.engine ?? null,
+    signatureEnforcement: f?.signatureEnforcement ?? null,
+    eligible: reasons.length === 0,
+    reasons,
+    components: (f?.packages ?? []).map((p) => {
+      const patches = (f?.patches ?? []).filter((x) => x.target === `${p.name}@${p.version}`);
+      const top = patches.at(-1);
+      return {
+        name: p.name,
+        baseline: p.version,
+        version: top?.version ?? p.version,
+        patches: patches.map((x) => ({ patchId: x.patchId, version: x.version, state: x.state })),
+      };
+    }),
+  };
+}
+
+export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
+  return async (app) => {
+    app.get('/v1/devices', { preHandler: ctx.requireRole('viewer') }, async () => {
+      const policies = await listPolicies(ctx.db);
+      return { devices: (await listDevices(ctx.db)).map((d) => deviceView(d, policies)) };
+    });
+    const find = async (id: string) => {
+      const d = await getDevice(ctx.db, id);
+      if (!d) throw new NotFoundError(`device ${id}`, 'id');
+      return d;
+    };
+    app.get<{ Params: Static<typeof IdParams> }>(
+      '/v1/devices/:id',
+      { preHandler: ctx.requireRole('viewer'), schema: { params: IdParams } },
+      async (req) => {
+        const d = await find(req.params.id);
+        const instances = await ctx.db.query(
+          'SELECT pid, started_at, first_seen, last_seen, node FROM instances WHERE device_id = $1 ORDER BY started_at',
+          [d.id],
+        );
+        return { device: deviceView(d, await listPolicies(ctx.db)), instances, facts: d.facts };
+      },
+    );
+    app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof DevicePatch> }>(
+      '/v1/devices/:id',
+      { preHandler: ctx.requireRole('admin'), schema: { params: IdParams, body: DevicePatch } },
+      async (req) => {
+        const d = await find(req.params.id);
+        let policyId = d.policyId;
+        if (req.body.policy !== undefined) {
+          if (req.body.policy === null) policyId = null;
+          else {
+            const p = await getPolicyByName(ctx.db, req.body.policy);
+            if (!p) throw new NotFoundError(`policy ${req.body.policy}`, 'body.policy');
+            policyId = p.id;
+          }
+        }
+        await ctx.db.transaction(async (tx) => {
+          await tx.query('UPDATE devices SET labels = $2, policy_id = $3 WHERE id = $1', [
+            d.id,
+            JSON.stringify(req.body.labels ?? d.labels),
+            policyId,
+          ]);
+          await audit(tx, actorName(req), 'device.update', d.id, req.body as Record<string, unknown>);
+        });
+        await ctx.bus.publish({ kind: 'device', id: d.id });
+        return { device: deviceView(await find(d.id), await listPolicies(ctx.db)) };
+      },
+    );
+    app.post<{ Params: Static<typeof IdParams> }>(
+      '/v1/devices/:id/revoke',
+      { preHandler: ctx.requireRole('admin'), schema: { params: IdParams } },
+      async (req) => {
+        const d = await find(req.params.id);
+        await ctx.db.transaction(async (tx) => {
+          await tx.query('UPDATE devices SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1', [d.id]);
+          await tx.query(
+            'UPDATE device_credentials SET revoked_at = coalesce(revoked_at, now()) WHERE device_id = $1',
+            [d.id],
+          );
+          await audit(tx, actorName(req), 'device.revoke', d.id, { host: d.host, service: d.service });
+        });
+        await ctx.bus.publish({ kind: 'device', id: d.id });
+        return { revoked: d.id };
+      },
+    );
+    app.delete<{ Params: Static<typeof IdParams> }>(
+      '/v1/devices/:id',
+      { preHandler: ctx.requireRole('admin'), schema: { params: IdParams } },
+      async (req) => {
+        const d = await find(req.params.id);
+        await ctx.db.transaction(async (tx) => {
+          await tx.query('DELETE FROM devices WHERE id = $1', [d.id]);
+          await audit(tx, actorName(req), 'device.delete', d.id, { host: d.host, service: d.service });
+        });
+        await ctx.bus.publish({ kind: 'device', id: d.id });
+        return { deleted: d.id };
+      },
+    );
+  };
+}

@@ -1,0 +1,194 @@
+import { policyCalendar } from '@hotpatch/core';
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import { audit } from '../audit.js';
+import { actorName, type Ctx } from '../context.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import type { Policy } from '../fleet/model.js';
+import { newId } from '../secrets.js';
+import { getPolicyByName, listPolicies } from '../store.js';
+
+const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$' });
+const RingSchema = Type.Object(
+  {
+    name: Name,
+    selector: Type.Record(Type.String({ minLength: 1 }), Type.String()),
+    deferralDays: Type.Number({ minimum: 0, maximum: 365 }),
+  },
+  { additionalProperties: false },
+);
+const Rollback = Type.Object(
+  {
+    maxFailures: Type.Optional(Type.Integer({ minimum: 1 })),
+    maxErrors: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+const PolicyBody = Type.Object(
+  {
+    name: Name,
+    allowHotpatch: Type.Boolean(),
+    rings: Type.Array(RingSchema, { minItems: 1, maxItems: 20 }),
+    deadlineDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 365 })),
+    rollback: Type.Optional(Rollback),
+    isDefault: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+const PolicyPatch = Type.Partial(Type.Omit(PolicyBody, ['name']), { additionalProperties: false });
+const NameParams = Type.Object({ name: Type.String({ minLength: 1 }) });
+
+function checkRings(rings: ReadonlyArray<{ name: string }>): void {
+  const seen = new Set<string>();
+  rings.forEach((r, i) => {
+    if (seen.has(r.name))
+      throw new ValidationError(`body.rings.${i}.name`, `ring name ${r.name} is used twice`);
+    seen.add(r.name);
+  });
+}
+
+export function publicPolicy(p: Policy) {
+  return {
+    name: p.name,
+    allowHotpatch: p.allowHotpatch,
+    rings: p.rings,
+    deadlineDays: p.deadlineDays,
+    paused: p.paused,
+    rollback: p.rollback,
+    isDefault: p.isDefault,
+    createdAt: p.createdAt,
+    updatedAt: p.updatedAt,
+  };
+}
+
+/** Policies: rings with deferrals, deadline, pause/resume, rollback rule; one is the tenant default. */
+export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
+  return async (app) => {
+    const find = async (name: string) => {
+      const p = await getPolicyByName(ctx.db, name);
+      if (!p) throw new NotFoundError(`policy ${name}`, 'name');
+      return p;
+    };
+    app.get('/v1/policies', { preHandler: ctx.requireRole('viewer') }, async () => ({
+      policies: (await listPolicies(ctx.db)).map(publicPolicy),
+    }));
+    app.get<{ Params: Static<typeof NameParams> }>(
+      '/v1/policies/:name',
+      { preHandler: ctx.requireRole('viewer'), schema: { params: NameParams } },
+      async (req) => ({
+        policy: publicPolicy(await find(req.params.name)),
+      }),
+    );
+    app.get<{ Params: Static<typeof NameParams>; Querystring: { count?: number } }>(
+      '/v1/policies/:name/calendar',
+      {
+        preHandler: ctx.requireRole('viewer'),
+        schema: {
+          params: NameParams,
+          querystring: Type.Object({ count: Type.Optional(Type.Integer({ minimum: 1, maximum: 36 })) }),
+        },
+      },
+      async (req) => {
+        const p = await find(req.params.name);
+        return { policy: p.name, ...policyCalendar(p.rings, new Date(), req.query.count ?? 6, ctx.calendar) };
+      },
+    );
+    app.post<{ Body: Static<typeof PolicyBody> }>(
+      '/v1/policies',
+      { preHandler: ctx.requireRole('admin'), schema: { body: PolicyBody } },
+      async (req, reply) => {
+        const b = req.body;
+        checkRings(b.rings);
+        const id = newId('pol_');
+        await ctx.db.transaction(async (tx) => {
+          if ((await tx.query('SELECT 1 FROM policies WHERE name = $1', [b.name])).length > 0)
+            throw new ConflictError(`policy ${b.name} exists`, 'body.name');
+          if (b.isDefault) await tx.query('UPDATE policies SET is_default = false WHERE is_default');
+          await tx.query(
+            'INSERT INTO policies (id, name, allow_hotpatch, rings, deadline_days, rollback, is_default) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+            [
+              id,
+              b.name,
+              b.allowHotpatch,
+              JSON.stringify(b.rings),
+              b.deadlineDays ?? 7,
+              JSON.stringify(b.rollback ?? {}),
+              b.isDefault ?? false,
+            ],
+          );
+          await audit(tx, actorName(req), 'policy.create', b.name, b as unknown as Record<string, unknown>);
+        });
+        await ctx.bus.publish({ kind: 'policy', id });
+        return reply.status(201).send({ policy: publicPolicy(await find(b.name)) });
+      },
+    );
+    app.patch<{ Params: Static<typeof NameParams>; Body: Static<typeof PolicyPatch> }>(
+      '/v1/policies/:name',
+      { preHandler: ctx.requireRole('admin'), schema: { params: NameParams, body: PolicyPatch } },
+      async (req) => {
+        const p = await find(req.params.name);
+        const b = req.body;
+        if (b.rings) checkRings(b.rings);
+        await ctx.db.transaction(async (tx) => {
+          if (b.isDefault)
+            await tx.query('UPDATE policies SET is_default = false WHERE is_default AND id <> $1', [p.id]);
+          await tx.query(
+            `UPDATE policies SET allow_hotpatch = $2, rings = $3, deadline_days = $4, rollback = $5, is_default = $6, updated_at = now() WHERE id = $1`,
+            [
+              p.id,
+              b.allowHotpatch ?? p.allowHotpatch,
+              JSON.stringify(b.rings ?? p.rings),
+              b.deadlineDays ?? p.deadlineDays,
+              JSON.stringify(b.rollback ?? p.rollback),
+              b.isDefault ?? p.isDefault,
+            ],
+          );
+          await audit(tx, actorName(req), 'policy.update', p.name, b as unknown as Record<string, unknown>);
+        });
+        await ctx.bus.publish({ kind: 'policy', id: p.id });
+        return { policy: publicPolicy(await find(p.name)) };
+      },
+    );
+    for (const [verb, paused] of [
+      ['pause', true],
+      ['resume', false],
+    ] as const) {
+      app.post<{ Params: Static<typeof NameParams> }>(
+        `/v1/policies/:name/${verb}`,
+        { preHandler: ctx.requireRole('operator'), schema: { params: NameParams } },
+        async (req) => {
+          const p = await find(req.params.name);
+          await ctx.db.transaction(async (tx) => {
+            await tx.query('UPDATE policies SET paused = $2, updated_at = now() WHERE id = $1', [
+              p.id,
+              paused,
+            ]);
+            await audit(tx, actorName(req), `policy.${verb}`, p.name);
+          });
+          await ctx.bus.publish({ kind: 'policy', id: p.id });
+          return { policy: publicPolicy(await find(p.name)) };
+        },
+      );
+    }
+    app.delete<{ Params: Static<typeof NameParams> }>(
+      '/v1/policies/:name',
+      { preHandler: ctx.requireRole('admin'), schema: { params: NameParams } },
+      async (req) => {
+        const p = await find(req.params.name);
+        if (p.isDefault)
+          throw new ConflictError(
+            'the default policy cannot be deleted; make another policy the default first',
+            'name',
+          );
+        await ctx.db.transaction(async (tx) => {
+          if ((await tx.query('SELECT 1 FROM deployments WHERE policy_id = $1 LIMIT 1', [p.id])).length > 0) {
+            throw new ConflictError(`policy ${p.name} has deployments; pause it instead`, 'name');
+          }
+          await tx.query('DELETE FROM policies WHERE id = $1', [p.id]);
+          await audit(tx, actorName(req), 'policy.delete', p.name);
+        });
+        return { deleted: p.name };
+      },
+    );
+  };
+}

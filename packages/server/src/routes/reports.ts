@@ -1,0 +1,63 @@
+import { baselineMonths, policyCalendar } from '@hotpatch/core';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Ctx } from '../context.js';
+import { exposureReport, hotpatchReport, restartsReport } from '../reports.js';
+import { listDevices, listPolicies, toBundle, toDeployment, toDeploymentDevice } from '../store.js';
+
+export function reportsPlugin(ctx: Ctx): FastifyPluginAsync {
+  return async (app) => {
+    const load = async () => {
+      const [devices, policies, rows, deployments, bundles] = await Promise.all([
+        listDevices(ctx.db),
+        listPolicies(ctx.db),
+        ctx.db.query('SELECT * FROM deployment_devices').then((r) => r.map(toDeploymentDevice)),
+        ctx.db.query('SELECT * FROM deployments').then((r) => r.map(toDeployment)),
+        ctx.db
+          .query(
+            'SELECT patch_id, version, level, title, severity, advisories, target_name, target_baseline, fixed_in, files, key_id, sha256, published_at, published_by, advisory_published_at FROM bundles',
+          )
+          .then((r) => r.map(toBundle)),
+      ]);
+      return { devices, policies, rows, deployments, bundles };
+    };
+    const restarts = async (
+      devices: Awaited<ReturnType<typeof load>>['devices'],
+      rows: Awaited<ReturnType<typeof load>>['rows'],
+    ) => {
+      const instances = (
+        await ctx.db.query<{ device_id: string; started_at: unknown }>(
+          'SELECT device_id, started_at FROM instances',
+        )
+      ).map((r) => ({
+        deviceId: r.device_id,
+        startedAt: r.started_at instanceof Date ? r.started_at.toISOString() : String(r.started_at),
+      }));
+      const applied = new Map<string, number>();
+      for (const r of rows) if (r.appliedAt) applied.set(r.deviceId, (applied.get(r.deviceId) ?? 0) + 1);
+      return restartsReport(devices, instances, applied, baselineMonths(ctx.calendar).length);
+    };
+    const viewer = { preHandler: ctx.requireRole('viewer') };
+    app.get('/v1/reports/hotpatch', viewer, async () => {
+      const d = await load();
+      return { policies: hotpatchReport(d.devices, d.policies, d.rows, d.deployments) };
+    });
+    app.get('/v1/reports/exposure', viewer, async () => {
+      const d = await load();
+      return { advisories: exposureReport(d.bundles, d.rows, d.deployments) };
+    });
+    app.get('/v1/reports/restarts', viewer, async () => {
+      const d = await load();
+      return { devices: await restarts(d.devices, d.rows) };
+    });
+    app.get('/v1/report', viewer, async () => {
+      const d = await load();
+      return {
+        generatedAt: new Date().toISOString(),
+        policies: hotpatchReport(d.devices, d.policies, d.rows, d.deployments),
+        advisories: exposureReport(d.bundles, d.rows, d.deployments),
+        restarts: await restarts(d.devices, d.rows),
+        calendar: policyCalendar([], new Date(), 6, ctx.calendar),
+      };
+    });
+  };
+}

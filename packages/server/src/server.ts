@@ -1,0 +1,147 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import websocket from '@fastify/websocket';
+import type { CalendarOptions } from '@hotpatch/core';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { type BootstrapResult, bootstrap } from './bootstrap.js';
+import type { Ctx } from './context.js';
+import { openDatabase } from './db/open.js';
+import type { Database } from './db/types.js';
+import { Bus } from './fleet/bus.js';
+import { Hub } from './fleet/hub.js';
+import { roleGuard } from './plugins/auth.js';
+import { installErrorHandler } from './plugins/errors.js';
+import { bundlesPlugin } from './routes/bundles.js';
+import { deploymentsPlugin } from './routes/deployments.js';
+import { devicesPlugin } from './routes/devices.js';
+import { enrollPlugin } from './routes/enroll.js';
+import { policiesPlugin } from './routes/policies.js';
+import { reportsPlugin } from './routes/reports.js';
+import { tokensPlugin } from './routes/tokens.js';
+import { loadTrust } from './trust.js';
+
+export interface ServerOptions {
+  /** Data directory: PGlite files (unless databaseUrl), the first admin and enrollment tokens. */
+  dataDir: string;
+  /** PostgreSQL URL; several replicas may share one database. */
+  databaseUrl?: string;
+  /** PostgreSQL schema (default: the connection's search_path). */
+  databaseSchema?: string;
+  host?: string;
+  port?: number;
+  /** HTTPS: PEM file paths. */
+  cert?: string;
+  key?: string;
+  /** Publisher public keys (PEM files or text) bundles must be signed with. */
+  trustedKeys?: readonly string[];
+  calendar?: CalendarOptions;
+  /** How often connected devices are re-checked for due ring deferrals. */
+  tickMs?: number;
+  logger?: boolean | { level: string };
+}
+
+export interface HotpatchServer {
+  app: FastifyInstance;
+  db: Database;
+  /** Base URL once listening, e.g. http://127.0.0.1:4242. */
+  url: string;
+  bootstrap: BootstrapResult;
+  close(): Promise<void>;
+}
+
+/** Starts the control plane: storage + migrations, first-start tokens, HTTP API, device WebSocket, scheduler. */
+export async function createServer(opts: ServerOptions): Promise<HotpatchServer> {
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const db = await openDatabase(opts);
+  const https = opts.cert && opts.key ? { cert: readFileSync(opts.cert), key: readFileSync(opts.key) } : null;
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    ...(https ? { https } : {}),
+    forceCloseConnections: true,
+    ajv: { customOptions: { allErrors: false, removeAdditional: false, coerceTypes: 'array' } },
+  }) as unknown as FastifyInstance;
+  let hub: Hub | null = null;
+  try {
+    const boot = await bootstrap(db, opts.dataDir);
+    const bus = new Bus(db);
+    await bus.start();
+    hub = new Hub(db, bus, app.log, opts.tickMs ?? 10_000);
+    const ctx: Ctx = {
+      db,
+      bus,
+      hub,
+      trust: loadTrust(opts.trustedKeys ?? []),
+      dataDir: opts.dataDir,
+      calendar: opts.calendar ?? {},
+      requireRole: roleGuard(db),
+    };
+    app.decorateRequest('actor', null);
+    installErrorHandler(app);
+    await app.register(websocket, { options: { maxPayload: 32 * 1024 * 1024 } });
+    app.get('/healthz', async () => ({
+      ok: true,
+      storage: db.kind,
+      devicesConnected: ctx.hub.connectedCount,
+    }));
+    await app.register(enrollPlugin(ctx));
+    await app.register(tokensPlugin(ctx));
+    await app.register(devicesPlugin(ctx));
+    await app.register(bundlesPlugin(ctx));
+    await app.register(policiesPlugin(ctx));
+    await app.register(deploymentsPlugin(ctx));
+    await app.register(reportsPlugin(ctx));
+    hub.start();
+    await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 4242 });
+    const addr = app.server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    const url = `${https ? 'https' : 'http'}://${host}:${addr.port}`;
+    let closing: Promise<void> | null = null;
+    return {
+      app,
+      db,
+      url,
+      bootstrap: boot,
+      close() {
+        closing ??= (async () => {
+          await hub?.close();
+          await app.close();
+          await db.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (e) {
+    await hub?.close().catch(() => {});
+    await app.close().catch(() => {});
+    await db.close().catch(() => {});
+    throw e;
+  }
+}
+
+/** Runs until SIGTERM/SIGINT, then closes cleanly (devices reconnect to another replica or later). */
+export async function runServer(
+  opts: ServerOptions,
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<HotpatchServer> {
+  const srv = await createServer(opts);
+  log(
+    `hotpatch server listening on ${srv.url} (storage: ${srv.db.kind}${opts.databaseUrl ? '' : ` in ${opts.dataDir}`})`,
+  );
+  if (srv.bootstrap.adminTokenFile)
+    log(`first start: admin API token written to ${srv.bootstrap.adminTokenFile}`);
+  if (srv.bootstrap.enrollTokenFile)
+    log(`first start: device enrollment token written to ${srv.bootstrap.enrollTokenFile}`);
+  const stop = (signal: string) => {
+    log(`hotpatch server: ${signal}, shutting down`);
+    srv.close().then(
+      () => process.exit(0),
+      (e: Error) => {
+        log(`hotpatch server: shutdown failed: ${e.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  return srv;
+}
