@@ -72,7 +72,8 @@ export interface AgentOptions {
   log?: (line: string) => void;
 }
 
-export interface Agent extends EventEmitter<{ connected: []; disconnected: []; state: [StateMessage]; revoked: [] }> {
+export interface Agent
+  extends EventEmitter<{ connected: []; disconnected: []; state: [StateMessage]; revoked: [] }> {
   readonly deviceId: string | null;
   readonly connected: boolean;
   stop(): Promise<void>;
@@ -92,13 +93,22 @@ export function agentOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Agent
     ...(env.HOTPATCH_ENROLL_TOKEN ? { enrollToken: env.HOTPATCH_ENROLL_TOKEN } : {}),
     labels,
     ...(env.HOTPATCH_HOST ? { host: env.HOTPATCH_HOST } : {}),
-    ...(num(env.HOTPATCH_AGENT_BACKOFF_MAX_MS) !== undefined ? { backoffMaxMs: num(env.HOTPATCH_AGENT_BACKOFF_MAX_MS) } : {}),
-    ...(num(env.HOTPATCH_AGENT_FACTS_MS) !== undefined ? { factsIntervalMs: num(env.HOTPATCH_AGENT_FACTS_MS) } : {}),
+    ...(num(env.HOTPATCH_AGENT_BACKOFF_MAX_MS) !== undefined
+      ? { backoffMaxMs: num(env.HOTPATCH_AGENT_BACKOFF_MAX_MS) }
+      : {}),
+    ...(num(env.HOTPATCH_AGENT_FACTS_MS) !== undefined
+      ? { factsIntervalMs: num(env.HOTPATCH_AGENT_FACTS_MS) }
+      : {}),
   };
 }
 
 /** Exponential backoff with full jitter: a random delay in [base/2, base], base = min(max, initial * 2^attempt). */
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  initialMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const base = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
   return Math.round(base / 2 + (random() * base) / 2);
 }
@@ -116,7 +126,12 @@ class HttpStatusError extends Error {
 // ------------------------------------------------------------------ minimal WebSocket client
 
 /** A client WebSocket (RFC 6455): text frames, ping/pong, close; masked sends. */
-export class MiniWebSocket extends EventEmitter<{ open: []; message: [string]; close: [number]; error: [Error] }> {
+export class MiniWebSocket extends EventEmitter<{
+  open: [];
+  message: [string];
+  close: [number];
+  error: [Error];
+}> {
   #socket: Duplex | null = null;
   #buf: Buffer = Buffer.alloc(0);
   #frag: Buffer[] = [];
@@ -131,7 +146,13 @@ export class MiniWebSocket extends EventEmitter<{ open: []; message: [string]; c
       host: u.hostname,
       port: u.port || (secure ? 443 : 80),
       path: `${u.pathname}${u.search}`,
-      headers: { ...headers, Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Key': key, 'Sec-WebSocket-Version': '13' },
+      headers: {
+        ...headers,
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Key': key,
+        'Sec-WebSocket-Version': '13',
+      },
     });
     req.on('upgrade', (res, socket, head) => {
       const expect = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
@@ -154,7 +175,14 @@ export class MiniWebSocket extends EventEmitter<{ open: []; message: [string]; c
       res.on('data', (c: string) => {
         body += c;
       });
-      res.on('end', () => this.#fail(new HttpStatusError(res.statusCode ?? 0, `WebSocket refused: HTTP ${res.statusCode} ${body.slice(0, 200)}`)));
+      res.on('end', () =>
+        this.#fail(
+          new HttpStatusError(
+            res.statusCode ?? 0,
+            `WebSocket refused: HTTP ${res.statusCode} ${body.slice(0, 200)}`,
+          ),
+        ),
+      );
     });
     req.on('socket', (s) => s.unref());
     req.on('error', (e) => this.#fail(e));
@@ -279,17 +307,31 @@ interface Credential {
 }
 
 function credentialFile(dir: string, server: string, host: string, service: string): string {
-  const key = createHash('sha256').update(`${new URL(server).origin}\n${host}\n${service}`).digest('hex').slice(0, 24);
+  const key = createHash('sha256')
+    .update(`${new URL(server).origin}\n${host}\n${service}`)
+    .digest('hex')
+    .slice(0, 24);
   return join(dir, `device-${key}.json`);
 }
 
-async function postJson(url: string, token: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+async function postJson(
+  url: string,
+  token: string,
+  body: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const u = new URL(url);
   const data = Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
     const req = (u.protocol === 'https:' ? https : http).request(
       u,
-      { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': String(data.length) } },
+      {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'content-length': String(data.length),
+        },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
@@ -318,9 +360,13 @@ export function startAgent(runtime: AgentRuntime, opts: AgentOptions): Agent {
   return new AgentImpl(runtime, opts);
 }
 
-class AgentImpl extends EventEmitter<{ connected: []; disconnected: []; state: [StateMessage]; revoked: [] }> implements Agent {
+class AgentImpl
+  extends EventEmitter<{ connected: []; disconnected: []; state: [StateMessage]; revoked: [] }>
+  implements Agent
+{
   readonly #rt: AgentRuntime;
-  readonly #opts: Required<Pick<AgentOptions, 'backoffInitialMs' | 'backoffMaxMs' | 'factsIntervalMs'>> & AgentOptions;
+  readonly #opts: Required<Pick<AgentOptions, 'backoffInitialMs' | 'backoffMaxMs' | 'factsIntervalMs'>> &
+    AgentOptions;
   readonly #host: string;
   readonly #credFile: string;
   #cred: Credential | null = null;
@@ -346,7 +392,8 @@ class AgentImpl extends EventEmitter<{ connected: []; disconnected: []; state: [
     this.#credFile = credentialFile(dir, opts.server, this.#host, runtime.service);
     try {
       ensurePrivateDir(dir);
-      if (existsSync(this.#credFile)) this.#cred = JSON.parse(readFileSync(this.#credFile, 'utf8')) as Credential;
+      if (existsSync(this.#credFile))
+        this.#cred = JSON.parse(readFileSync(this.#credFile, 'utf8')) as Credential;
     } catch (e) {
       this.#log(`cannot read stored credential: ${(e as Error).message}`);
     }
@@ -396,7 +443,8 @@ class AgentImpl extends EventEmitter<{ connected: []; disconnected: []; state: [
   }
 
   async #enroll(): Promise<Credential> {
-    if (!this.#opts.enrollToken) throw new Error('no stored credential and no HOTPATCH_ENROLL_TOKEN to enroll with');
+    if (!this.#opts.enrollToken)
+      throw new Error('no stored credential and no HOTPATCH_ENROLL_TOKEN to enroll with');
     const r = await postJson(new URL('/v1/enroll', this.#opts.server).href, this.#opts.enrollToken, {
       host: this.#host,
       service: this.#rt.service,
@@ -404,7 +452,10 @@ class AgentImpl extends EventEmitter<{ connected: []; disconnected: []; state: [
     });
     if (r.status !== 200 && r.status !== 201) {
       const err = (r.json.error ?? {}) as { code?: string; message?: string };
-      throw new HttpStatusError(r.status, `enrollment refused: HTTP ${r.status} ${err.code ?? ''} ${err.message ?? ''}`.trim());
+      throw new HttpStatusError(
+        r.status,
+        `enrollment refused: HTTP ${r.status} ${err.code ?? ''} ${err.message ?? ''}`.trim(),
+      );
     }
     const cred: Credential = {
       server: this.#opts.server,
@@ -499,13 +550,21 @@ class AgentImpl extends EventEmitter<{ connected: []; disconnected: []; state: [
       if (done?.state !== 'applied') this.#report({ ...base, state: 'applying' });
       try {
         const r = await this.#rt.apply(Buffer.from(msg.bundle, 'base64'));
-        if (r.state === 'applied' || r.state === 'already-applied') this.#report({ ...base, state: 'applied' });
+        if (r.state === 'applied' || r.state === 'already-applied')
+          this.#report({ ...base, state: 'applied' });
         else {
-          this.#report({ ...base, state: 'pending', reason: r.reason ?? (r.state === 'staged' ? 'target not loaded yet' : 'a changed function is running') });
+          this.#report({
+            ...base,
+            state: 'pending',
+            reason:
+              r.reason ?? (r.state === 'staged' ? 'target not loaded yet' : 'a changed function is running'),
+          });
           this.#watchPending(base);
         }
       } catch (e) {
-        const error = isHotpatchError(e) ? { code: e.code, message: e.message } : { code: 'E_APPLY', message: (e as Error).message };
+        const error = isHotpatchError(e)
+          ? { code: e.code, message: e.message }
+          : { code: 'E_APPLY', message: (e as Error).message };
         this.#report({ ...base, state: 'failed', error });
       }
       this.#sendFacts(true);
@@ -543,7 +602,9 @@ class AgentImpl extends EventEmitter<{ connected: []; disconnected: []; state: [
       if (held) this.#rt.revert(msg.patchId);
       this.#report({ ...base, state: 'reverted' });
     } catch (e) {
-      const error = isHotpatchError(e) ? { code: e.code, message: e.message } : { code: 'E_APPLY', message: (e as Error).message };
+      const error = isHotpatchError(e)
+        ? { code: e.code, message: e.message }
+        : { code: 'E_APPLY', message: (e as Error).message };
       this.#report({ ...base, state: 'failed', error });
     }
     this.#sendFacts(true);

@@ -5,5 +5,5 @@ export type { ControlRequest, ControlResponse } from './control.js';
 export { hotpatchHome, socketPath } from './paths.js';
 export type { ApplyResult, PatchState, RuntimeStatus } from './runtime.js';
 
-/** Absolute path of the module to preload with `node --import`. */
-export const registerPath = fileURLToPath(new URL('./register.js', import.meta.url));
+/** Absolute path of the module to preload with `node --import` (one bundled file: loads in ~0.1 s, not ~0.5 s). */
+export const registerPath = fileURLToPath(new URL('./bundle/register.js', import.meta.url));

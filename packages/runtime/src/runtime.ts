@@ -11,9 +11,10 @@ import {
   targetLabel,
   verifyBundle,
 } from '@hotpatch/core';
-import { instrumentModule, type SourceType } from '@hotpatch/instrument';
+import type { SourceType } from '@hotpatch/instrument';
 import { patchedSource } from './engines/source.js';
 import type { Engine, EngineName, FileWork, ModuleRecord, PrepareResult } from './engines/types.js';
+import { instrumentCached } from './instrument-cache.js';
 import { packageOf, relativeTo } from './inventory.js';
 import { activeDir, ensurePrivateDir } from './paths.js';
 
@@ -117,7 +118,7 @@ export class HotpatchRuntime {
       record.patchId = work.patchId;
       return patchedSource(content, work.file, this.#namespace(record, work.patchId));
     }
-    return instrumentModule(content, sourceType, record.id).code;
+    return instrumentCached(content, record.sha256, sourceType, record.id);
   }
 
   /** Called by instrumented code at the top of each module (redirect engine). */
@@ -138,10 +139,7 @@ export class HotpatchRuntime {
     if (!work) return;
     const fw: FileWork = { record, file: work.file, namespace: this.#namespace(record, work.patchId) };
     const prepared = this.engineOf(record).prepare([fw]);
-    if (prepared.ok) {
-      prepared.commit();
-      record.patchId = work.patchId;
-    }
+    if (prepared.ok && prepared.commit() === null) record.patchId = work.patchId;
   }
 
   #record(filename: string, content: string, sourceType: SourceType): ModuleRecord {
@@ -235,9 +233,12 @@ export class HotpatchRuntime {
     }
     const deadline = Date.now() + (opts.deadlineMs ?? this.#deadline);
     for (;;) {
-      const prepared = this.#prepare(work);
+      let prepared = this.#prepare(work);
       if (prepared.ok) {
-        prepared.commit();
+        const refused = prepared.commit();
+        if (refused) prepared = refused;
+      }
+      if (prepared.ok) {
         const problems = work
           .map((w) => this.engineOf(w.record).verify(w.record, w))
           .filter((x): x is string => x !== null);
@@ -274,9 +275,10 @@ export class HotpatchRuntime {
     }
   }
 
-  /** Prepares on each engine involved; all of them or none. */
+  /** Prepares on each engine involved; commits all of them or none. */
   #prepare(work: FileWork[]): PrepareResult {
     const parts: Array<Extract<PrepareResult, { ok: true }>> = [];
+    // LiveEdit first: it is the one whose commit can still be refused.
     for (const engine of new Set([this.engine, this.moduleEngine])) {
       const mine = work.filter((w) => this.engineOf(w.record) === engine);
       if (mine.length === 0) continue;
@@ -288,15 +290,15 @@ export class HotpatchRuntime {
     return {
       ok: true,
       commit: () => {
-        try {
-          for (const p of parts) {
-            p.commit();
-            committed.push(p);
+        for (const p of parts) {
+          const refused = p.commit();
+          if (refused) {
+            for (const c of committed.reverse()) c.rollback();
+            return refused;
           }
-        } catch (e) {
-          for (const p of committed.reverse()) p.rollback();
-          throw e;
+          committed.push(p);
         }
+        return null;
       },
       rollback: () => {
         for (const p of parts.reverse()) p.rollback();

@@ -56,44 +56,45 @@ export class LiveEditEngine implements Engine {
   }
 
   prepare(work: FileWork[]): PrepareResult {
-    const plan: Array<{ scriptId: string; next: string; previous: string }> = [];
-    for (const w of work) {
+    // No dry run: setScriptSource costs ~30 ms plus a walk of the heap (~80 ms with 1,000
+    // modules), and a refused call changes nothing, so the real call is the check.
+    const plan = work.map((w) => {
       const scriptId = this.#scriptId(w.record);
-      const previous = this.#post('Debugger.getScriptSource', { scriptId }).scriptSource as string;
-      const next = patchedSource(baselineSource(w.record), w.file, w.namespace);
-      const res = this.#set(scriptId, next, true);
-      const status = res.status ?? 'Ok';
-      if (status !== 'Ok') {
-        const blocked = status.startsWith('BlockedByActive');
-        return {
-          ok: false,
-          pending: blocked,
-          reason: blocked
-            ? `${w.file.path}: a changed function is running or suspended (${status}); one of ${w.file.changes
-                .filter((c) => c.verdict === 'live')
-                .map((c) => c.name)
-                .join(', ')}`
-            : `${w.file.path}: LiveEdit refused (${status}${res.exceptionDetails?.text ? `: ${res.exceptionDetails.text}` : ''})`,
-        };
-      }
-      plan.push({ scriptId, next, previous });
-    }
+      return {
+        w,
+        scriptId,
+        previous: this.#post('Debugger.getScriptSource', { scriptId }).scriptSource as string,
+        next: patchedSource(baselineSource(w.record), w.file, w.namespace),
+      };
+    });
     const done: typeof plan = [];
+    const undo = () => {
+      for (const d of done.reverse()) this.#set(d.scriptId, d.previous, false);
+      done.length = 0;
+    };
     return {
       ok: true,
       commit: () => {
         for (const p of plan) {
           const res = this.#set(p.scriptId, p.next, false);
-          if ((res.status ?? 'Ok') !== 'Ok') {
-            for (const d of done) this.#set(d.scriptId, d.previous, false);
-            throw new HotpatchError('E_APPLY', `LiveEdit failed after a successful dry run (${res.status})`);
+          const status = res.status ?? 'Ok';
+          if (status !== 'Ok') {
+            undo();
+            const blocked = status.startsWith('BlockedByActive');
+            const live = p.w.file.changes.filter((c) => c.verdict === 'live').map((c) => c.name);
+            return {
+              ok: false,
+              pending: blocked,
+              reason: blocked
+                ? `${p.w.file.path}: a changed function is running or suspended (${status}); one of ${live.join(', ')}`
+                : `${p.w.file.path}: LiveEdit refused (${status}${res.exceptionDetails?.text ? `: ${res.exceptionDetails.text}` : ''})`,
+            };
           }
           done.push(p);
         }
+        return null;
       },
-      rollback: () => {
-        for (const d of done.reverse()) this.#set(d.scriptId, d.previous, false);
-      },
+      rollback: undo,
     };
   }
 

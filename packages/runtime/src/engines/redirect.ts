@@ -75,6 +75,7 @@ export class RedirectEngine implements Engine {
           for (const [i, fn] of fills) record.holder![i] = fn;
           record.filled = [...fills.keys()];
         }
+        return null;
       },
       rollback: () => {
         for (const p of previous) {

@@ -30,9 +30,13 @@ export interface FileWork {
 
 export type EngineName = 'liveedit' | 'redirect';
 
-export type PrepareResult =
-  | { ok: true; commit: () => void; rollback: () => void }
-  | { ok: false; pending: boolean; reason: string };
+export type Refusal = { ok: false; pending: boolean; reason: string };
+
+/**
+ * prepare() checks and compiles without changing anything; commit() then changes the running
+ * code synchronously, and either succeeds or restores everything it touched and says why.
+ */
+export type PrepareResult = { ok: true; commit: () => Refusal | null; rollback: () => void } | Refusal;
 
 export interface Engine {
   name: EngineName;

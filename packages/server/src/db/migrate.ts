@@ -23,9 +23,13 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
  * the migrations table. Replicas starting together serialize on an advisory lock.
  */
 export async function migrate(db: Database, migrations = loadMigrations()): Promise<string[]> {
-  await db.exec(
-    'CREATE TABLE IF NOT EXISTS schema_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
-  );
+  await db.transaction(async (tx) => {
+    // Replicas starting together: CREATE TABLE IF NOT EXISTS alone races; the lock makes it safe.
+    await tx.query('SELECT pg_advisory_xact_lock(7245001)');
+    await tx.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+  });
   const applied: string[] = [];
   for (const m of migrations) {
     await db.transaction(async (tx) => {
