@@ -380,6 +380,12 @@ export function diffFile(input: DiffInput): FileDiff {
           });
       }
     }
+    // A new `const X = <expression>` whose expression is exactly that of an existing const in the
+    // same scope (bundlers emit such duplicates, e.g. URL$1) is the same value: an alias.
+    for (const stmt of ub.executable) {
+      const alias = aliasOf(A, ua, B, stmt, rename);
+      if (alias) renameNewToOld.set(alias.newName, alias.oldName);
+    }
     // Executable statements: compare in order.
     const execTok = (a: ModuleAnalysis, u: Unit, r?: (n: string) => string, ver?: string) =>
       u.executable.map((s: AstNode) =>
@@ -394,6 +400,8 @@ export function diffFile(input: DiffInput): FileDiff {
         ).join(' '),
       );
     const ea = execTok(A, ua, undefined, input.oldVersion);
+    const aliasStmts = new Set(ub.executable.filter((st) => aliasOf(A, ua, B, st, rename) !== null));
+    ub.executable = ub.executable.filter((st) => !aliasStmts.has(st));
     const eb = execTok(B, ub, rename, input.oldVersion === undefined ? undefined : input.newVersion);
     const eaSet = new Map<string, number>();
     for (const t of ea) eaSet.set(t, (eaSet.get(t) ?? 0) + 1);
@@ -568,27 +576,28 @@ export function diffFile(input: DiffInput): FileDiff {
     const info = changedFns.get(fb)!;
     const line = lineOf(B.source, fb.node.start);
     const problems: string[] = [];
-    const rewrites: Array<{ start: number; end: number; text: string; redirectOnly?: boolean }> = [];
+    const rewrites: Rewrite[] = [];
     const shape = guardShape(fa);
     const reachable = reachableEnclosing(fa);
     const parentChanged = fb.parent ? changedFns.has(fb.parent) : false;
     const staleClosures: string[] = [];
 
-    for (const r of freeRefs(B, fb.node)) {
+    /** Resolves one reference of new code run from inside `fb` (its own, or a helper's). */
+    const resolveRef = (r: Reference, out: Rewrite[], allowStale: boolean): void => {
       const v = r.resolved!;
       const id = r.identifier;
       const lz = lazy.get(v);
       if (lz) {
         lazyUsed.add(v);
-        const expr = lazyExpr(B, lz, lazy, rename, lazyUsed, problems);
         if (r.isWrite()) problems.push(`assigns ${v.name}, a changed declaration`);
-        rewrites.push({ start: id.start, end: id.end, text: expr });
-        continue;
+        const expr = lazyExpr(B, lz, lazy, lazyUsed, problems, (ref, inner) => resolveRef(ref, inner, false));
+        out.push({ start: id.start, end: id.end, text: expr.live, redirectText: expr.redirect });
+        return;
       }
       const newName = v.name;
       const oldName = rename(newName);
       const where = declaringFunction(B, v);
-      if (oldName !== newName) rewrites.push({ start: id.start, end: id.end, text: oldName });
+      if (oldName !== newName) out.push({ start: id.start, end: id.end, text: oldName });
       if (where === null) {
         // Module level: must exist in the baseline and be retained by some closure there.
         if (!A.moduleScope.set.has(oldName))
@@ -596,28 +605,31 @@ export function diffFile(input: DiffInput): FileDiff {
         else if (!A.moduleCaptured.has(oldName) && !isFunctionDecl(A, oldName)) {
           problems.push(`needs module variable ${oldName}, which no running function retains`);
         }
-        continue;
+        return;
       }
       if (where === 'block') {
-        if (v.scope.type === 'class' || v.scope.type === 'function-expression-name') continue;
+        if (v.scope.type === 'class' || v.scope.type === 'function-expression-name') return;
         problems.push(`needs ${newName}, a block-scoped variable outside the function`);
-        continue;
+        return;
       }
       const whereA = matchA.get(where);
       if (!whereA || !whereA.captured.includes(oldName)) {
-        if (parentChanged && fb.parent === where) {
+        if (allowStale && parentChanged && fb.parent === where) {
           staleClosures.push(oldName);
-          continue;
+          return;
         }
         problems.push(`needs ${newName} from ${keyInA(where)}, which running closures do not retain`);
-        continue;
+        return;
       }
-      if (shape.scope && reachable.get(oldName) === whereA) {
-        const access = scopeAccess(B, id.start, oldName, r.isWrite(), r.isReadWrite());
-        if (typeof access === 'string') problems.push(access);
-        else for (const a of access) rewrites.push({ ...a, redirectOnly: true });
+      if (reachable.get(oldName) !== whereA) {
+        problems.push(`needs ${oldName} from ${whereA.key}, shadowed by a nearer variable of the same name`);
+        return;
       }
-    }
+      const access = scopeAccess(B, id.start, oldName, r.isWrite(), r.isReadWrite());
+      if (typeof access === 'string') problems.push(access);
+      else for (const a of access) out.push({ ...a, redirectOnly: true });
+    };
+    for (const r of freeRefs(B, fb.node)) resolveRef(r, rewrites, true);
 
     if (fb.isArrow && fb.usesArguments) problems.push('arrow function uses the enclosing `arguments`');
     if (fb.usesSuper && !(fb.kind === 'constructor'))
@@ -668,22 +680,14 @@ export function diffFile(input: DiffInput): FileDiff {
     const how = describe(fa, info.reason, staleClosures.length > 0);
     changes.push({ kind: info.kind, name, verdict: 'live', reason: how, line });
 
-    const liveText = rewriteRange(
-      B.source,
-      fb.node.start,
-      fb.node.end,
-      rewrites.filter((r) => !r.redirectOnly),
-    );
+    const liveText = rewriteRange(B.source, fb.node.start, fb.node.end, liveRewrites(rewrites));
     if (outermost.includes(fb)) edits.push({ start: fa.node.start, end: fa.node.end, text: liveText });
     if (staleClosures.length) continue; // reached only through its (changed) parent
-    const redirectRewrites = rewrites.filter(
-      (r) => r.redirectOnly || !rewrites.some((o) => o.redirectOnly && o.start <= r.start && o.end >= r.end),
-    );
     functions.push({
       key: fa.key,
       call: shape.call,
       usesScope: shape.scope !== null,
-      source: replacementSource(B, fb, fa, shape, redirectRewrites),
+      source: replacementSource(B, fb, fa, shape, redirectRewrites(rewrites)),
     });
   }
 
@@ -872,39 +876,70 @@ function scopeAccess(
   return `writes enclosing variable ${name} in a destructuring pattern or loop head`;
 }
 
+/**
+ * The expression that reaches a new or changed declaration from patched code: evaluated once,
+ * at first use, and kept in the per-module cache. Returns the LiveEdit text and the redirect
+ * text (which reaches enclosing variables through the scope accessor).
+ */
 function lazyExpr(
   B: ModuleAnalysis,
-  lz: { cacheKey: string; init: AstNode; decl: { kind: string } },
+  lz: { cacheKey: string; init: AstNode },
   lazy: Map<Variable, { cacheKey: string; init: AstNode; decl: Decl; unitKey: string }>,
-  rename: (n: string) => string,
   used: Set<Variable>,
   problems: string[],
+  resolve: (r: Reference, out: Rewrite[]) => void,
   depth = 0,
-): string {
+): { live: string; redirect: string } {
   if (depth > 8) {
     problems.push('new helpers refer to each other in a cycle');
-    return 'undefined';
+    return { live: 'undefined', redirect: 'undefined' };
   }
   const init = lz.init;
-  const inner: Array<{ start: number; end: number; text: string }> = [];
+  const inner: Rewrite[] = [];
   for (const r of freeRefs(B, init)) {
-    const v = r.resolved!;
-    const other = lazy.get(v);
+    const other = lazy.get(r.resolved!);
     if (other) {
-      used.add(v);
+      used.add(r.resolved!);
+      const e = lazyExpr(B, other, lazy, used, problems, resolve, depth + 1);
       inner.push({
         start: r.identifier.start,
         end: r.identifier.end,
-        text: lazyExpr(B, other, lazy, rename, used, problems, depth + 1),
+        text: e.live,
+        redirectText: e.redirect,
       });
-    } else if (rename(v.name) !== v.name) {
-      inner.push({ start: r.identifier.start, end: r.identifier.end, text: rename(v.name) });
+    } else {
+      resolve(r, inner);
     }
   }
   // A declaration's text is also a valid named function expression.
-  const text = rewriteRange(B.source, init.start, init.end, inner);
   const key = JSON.stringify(`${MODULE_TOKEN}#${lz.cacheKey}`);
-  return `(${GLOBAL}.c[${key}] ??= (${text}))`;
+  const wrap = (text: string) => `(${GLOBAL}.c[${key}] ??= (${text}))`;
+  return {
+    live: wrap(rewriteRange(B.source, init.start, init.end, liveRewrites(inner))),
+    redirect: wrap(rewriteRange(B.source, init.start, init.end, redirectRewrites(inner))),
+  };
+}
+
+interface Rewrite {
+  start: number;
+  end: number;
+  text: string;
+  /** Text for the redirect engine when it differs (scope accessor inside). */
+  redirectText?: string;
+  /** Only in the redirect engine's replacement (scope accessor calls). */
+  redirectOnly?: boolean;
+}
+
+function liveRewrites(rs: Rewrite[]): Rewrite[] {
+  return rs.filter((r) => !r.redirectOnly);
+}
+
+/** Redirect form: accessor rewrites win over plain ones of the same identifier. */
+function redirectRewrites(rs: Rewrite[]): Rewrite[] {
+  const acc = rs.filter((r) => r.redirectOnly);
+  return rs
+    .filter((r) => r.redirectOnly || !acc.some((o) => o.start <= r.start && o.end >= r.end))
+    .map((r) => (r.redirectText === undefined ? r : { ...r, text: r.redirectText }));
 }
 
 function rewriteRange(
@@ -982,4 +1017,43 @@ function isRequireDecl(stmt: AstNode): boolean {
     while (init && init.type === 'MemberExpression') init = init.object as AstNode;
     return init?.type === 'CallExpression' && calleeName(init.callee as AstNode) === 'require';
   });
+}
+
+/** Only identifiers, member reads and logical/conditional operators: same text, same value. */
+function isPlainRead(node: AstNode): boolean {
+  switch (node.type) {
+    case 'Identifier':
+    case 'Literal':
+      return true;
+    case 'MemberExpression':
+      return !node.computed && isPlainRead(node.object as AstNode);
+    case 'LogicalExpression':
+      return isPlainRead(node.left as AstNode) && isPlainRead(node.right as AstNode);
+    default:
+      return false;
+  }
+}
+
+function aliasOf(
+  A: ModuleAnalysis,
+  ua: Unit,
+  B: ModuleAnalysis,
+  stmt: AstNode,
+  rename: (n: string) => string,
+): { newName: string; oldName: string } | null {
+  if (stmt.type !== 'VariableDeclaration' || stmt.kind !== 'const') return null;
+  const decls = stmt.declarations as AstNode[];
+  if (decls.length !== 1) return null;
+  const d = decls[0]!;
+  const id = d.id as AstNode;
+  const init = d.init as AstNode | null;
+  if (id.type !== 'Identifier' || !init || !isPlainRead(init)) return null;
+  const name = id.name as string;
+  if (ua.decls.has(name)) return null;
+  const want = tokenTexts(B, init.start, init.end, [], rename).join(' ');
+  for (const [oldName, da] of ua.decls) {
+    if (!da.init || da.stmt.type !== 'VariableDeclaration' || da.stmt.kind !== 'const') continue;
+    if (tokenTexts(A, da.init.start, da.init.end).join(' ') === want) return { newName: name, oldName };
+  }
+  return null;
 }
