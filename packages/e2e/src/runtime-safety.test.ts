@@ -193,3 +193,32 @@ describe('a changed function in flight', () => {
     });
   }
 });
+
+describe('worker threads', () => {
+  for (const node of nodeBinaries().filter((n) => n.major === 20 || n.major === 26)) {
+    test(`Node ${node.major}: a patch reaches the package loaded in a worker thread`, async () => {
+      const probe = new Probe(node.bin, {
+        ...process.env,
+        HOTPATCH_HOME: home,
+        HOTPATCH_TRUSTED_KEYS: keyFile,
+        HOTPATCH_SERVICE: `workers-${node.major}`,
+      });
+      try {
+        const before = await probe.check(checkPath, dir, { inWorker: true });
+        assert.equal(before.main, false, 'ran in a worker');
+        assert.equal(before.exploit, true);
+        const res = await applyTo(probe.pid, good);
+        assert.equal(res.state, 'applied', res.reason);
+        const after = await probe.check(checkPath, dir, { inWorker: true });
+        assert.equal(after.exploit, false, 'the worker runs the patched code');
+        assert.equal(after.normal, true);
+        const s = (await status(probe.pid)) as Awaited<ReturnType<typeof status>> & {
+          threads: Array<{ ok: boolean }>;
+        };
+        assert.equal(s.threads.length, 1);
+      } finally {
+        await probe.stop();
+      }
+    });
+  }
+});

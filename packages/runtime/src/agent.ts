@@ -611,8 +611,7 @@ class AgentImpl
   }
 
   #facts(): RuntimeStatus {
-    const s = this.#rt.status();
-    return { ...s, trustedKeys: s.trustedKeys };
+    return this.#rt.status();
   }
 
   #sendFacts(force: boolean): void {

@@ -14,6 +14,7 @@ import { RedirectEngine } from './engines/redirect.js';
 import type { Engine } from './engines/types.js';
 import { serviceName } from './paths.js';
 import { HotpatchRuntime } from './runtime.js';
+import { Threads } from './threads.js';
 import { trustFromEnv } from './trust.js';
 
 /** LiveEdit for CommonJS where V8 still has it (Node <= 25), else the redirect engine. */
@@ -104,6 +105,7 @@ if (typeof registerHooks === 'function') {
   });
 }
 
-if (isMainThread) startControlServer(runtime);
+const threads = new Threads(runtime);
+if (isMainThread) startControlServer(runtime, threads);
 
 export { runtime };

@@ -5,18 +5,19 @@
  */
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 
 interface Check {
   exploit(load: (spec: string) => unknown): Promise<boolean> | boolean;
   normal(load: (spec: string) => unknown): Promise<boolean> | boolean;
 }
 
-type Message = { id: number; op: 'check'; check: string; dir: string } | { id: number; op: 'exit' };
+type Message =
+  | { id: number; op: 'check'; check: string; dir: string; inWorker?: boolean }
+  | { id: number; op: 'exit' };
 
-const send = (m: unknown) => process.send?.(m);
-
-process.on('message', async (m: Message) => {
-  if (m.op === 'exit') process.exit(0);
+async function runCheck(m: Extract<Message, { op: 'check' }>): Promise<Record<string, unknown>> {
   try {
     const req = createRequire(join(m.dir, 'noop.js'));
     const check = createRequire(import.meta.url)(m.check) as Check;
@@ -24,9 +25,40 @@ process.on('message', async (m: Message) => {
     const t0 = performance.now();
     const exploit = await check.exploit(load);
     const normal = await check.normal(load);
-    send({ id: m.id, exploit, normal, ms: Math.round(performance.now() - t0), pid: process.pid });
+    return {
+      id: m.id,
+      exploit,
+      normal,
+      ms: Math.round(performance.now() - t0),
+      pid: process.pid,
+      main: isMainThread,
+    };
   } catch (e) {
-    send({ id: m.id, error: (e as Error).stack ?? String(e) });
+    return { id: m.id, error: (e as Error).stack ?? String(e) };
   }
-});
-send({ ready: true, pid: process.pid });
+}
+
+if (isMainThread) {
+  // Checks run here, or in a worker thread of this process (started on first use).
+  let worker: Worker | null = null;
+  const inWorker = (m: Extract<Message, { op: 'check' }>) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      worker ??= new Worker(fileURLToPath(import.meta.url));
+      const on = (r: Record<string, unknown>) => {
+        if (r.id !== m.id) return;
+        worker?.off('message', on);
+        resolve(r);
+      };
+      worker.on('message', on);
+      worker.postMessage(m);
+    });
+  process.on('message', async (m: Message) => {
+    if (m.op === 'exit') process.exit(0);
+    process.send?.(m.inWorker ? await inWorker(m) : await runCheck(m));
+  });
+  process.send?.({ ready: true, pid: process.pid });
+} else {
+  parentPort?.on('message', async (m: Extract<Message, { op: 'check' }>) =>
+    parentPort?.postMessage(await runCheck(m)),
+  );
+}

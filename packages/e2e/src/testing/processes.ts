@@ -9,6 +9,8 @@ export interface CheckResult {
   normal: boolean;
   ms: number;
   pid: number;
+  /** False when the check ran in a worker thread. */
+  main: boolean;
 }
 
 /** A probe process running under the runtime. */
@@ -42,12 +44,12 @@ export class Probe {
     return this.child.pid!;
   }
 
-  async check(check: string, dir: string): Promise<CheckResult> {
+  async check(check: string, dir: string, opts: { inWorker?: boolean } = {}): Promise<CheckResult> {
     await this.ready;
     const id = this.#next++;
     const reply = await new Promise<Record<string, unknown>>((resolve) => {
       this.#waiting.set(id, resolve);
-      this.child.send({ id, op: 'check', check, dir });
+      this.child.send({ id, op: 'check', check, dir, inWorker: Boolean(opts.inWorker) });
     });
     if (reply.error) throw new Error(String(reply.error));
     return reply as unknown as CheckResult;
