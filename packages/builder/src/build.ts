@@ -31,6 +31,8 @@ export interface BuildOptions {
   supersedes?: string[];
   /** FILE:FUNCTION selections; FILE is the path inside the target. */
   only?: string[];
+  /** FILE or FILE:NAME (function key or top-level binding) to leave out: deferred to the next baseline. */
+  exclude?: string[];
   now?: Date;
 }
 
@@ -53,6 +55,7 @@ export function buildPatch(opts: BuildOptions): BuildResult {
     );
   }
   const only = parseOnly(opts.only ?? []);
+  const exclude = parseExclude(opts.exclude ?? []);
   const filesA = new Set(listFiles(from.dir));
   const filesB = new Set(listFiles(to.dir));
   const changes: Array<Change & { file: string }> = [];
@@ -112,6 +115,11 @@ export function buildPatch(opts: BuildOptions): BuildResult {
     const oldSource = a.toString('utf8');
     const newSource = b.toString('utf8');
     const fileOnly = only.size ? (only.get(file) ?? new Set<string>()) : undefined;
+    const fileExclude = exclude.get(file);
+    if (fileExclude === null) {
+      note(file, { kind: 'not-code', name: file, verdict: 'deferred', reason: 'left out with --exclude' });
+      continue;
+    }
     if (isMinified(file, newSource) && !entryPoints.has(file)) {
       note(file, {
         kind: 'not-code',
@@ -131,6 +139,7 @@ export function buildPatch(opts: BuildOptions): BuildResult {
         oldVersion: from.version,
         newVersion: to.version,
         ...(fileOnly ? { only: fileOnly } : {}),
+        ...(fileExclude ? { exclude: fileExclude } : {}),
       });
     } catch (e) {
       note(file, {
@@ -256,6 +265,25 @@ function parseOnly(list: string[]): Map<string, Set<string>> {
     const file = item.slice(0, i).replace(/^\.\//, '');
     const set = out.get(file) ?? new Set<string>();
     set.add(item.slice(i + 1));
+    out.set(file, set);
+  }
+  return out;
+}
+
+/** --exclude FILE (null: the whole file) or FILE:NAME. */
+function parseExclude(list: string[]): Map<string, Set<string> | null> {
+  const out = new Map<string, Set<string> | null>();
+  for (const item of list) {
+    const i = item.indexOf(':');
+    const file = (i === -1 ? item : item.slice(0, i)).replace(/^\.\//, '');
+    if (!file || i === item.length - 1)
+      throw new HotpatchError('E_USAGE', `--exclude ${item}: expected FILE or FILE:NAME`);
+    if (i === -1) {
+      out.set(file, null);
+      continue;
+    }
+    const set = out.get(file) ?? new Set<string>();
+    if (set !== null) set.add(item.slice(i + 1));
     out.set(file, set);
   }
   return out;

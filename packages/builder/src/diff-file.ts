@@ -38,6 +38,8 @@ export interface DiffInput {
   newVersion?: string;
   /** When set, only these function keys (and what they need) are patched. */
   only?: Set<string>;
+  /** Function keys or top-level binding names left out (--exclude): deferred to the next baseline. */
+  exclude?: Set<string>;
 }
 
 export interface FileDiff {
@@ -308,7 +310,7 @@ export function diffFile(input: DiffInput): FileDiff {
   const unitA = (ub: Unit): Unit | undefined => unitsA.get(ub.fn ? (matchA.get(ub.fn) ?? null) : null);
 
   // Declarations reached lazily: name -> key in the per-module cache, and the init node in B.
-  const lazy = new Map<Variable, { cacheKey: string; init: AstNode; decl: Decl; unitKey: string }>();
+  const lazy = new Map<Variable, Lazy>();
   const varOf = (a: ModuleAnalysis, unit: Unit, name: string): Variable | undefined => {
     const scope = unit.fn ? a.scopeOf.get(unit.fn.node) : a.moduleScope;
     return scope?.set.get(name);
@@ -316,6 +318,10 @@ export function diffFile(input: DiffInput): FileDiff {
   const changedFns = new Map<FunctionInfo, { kind: Change['kind']; reason: string }>();
   let restart = false;
   const refuse = (change: Omit<Change, 'verdict'>) => {
+    if (input.exclude?.has(change.name)) {
+      changes.push({ ...change, verdict: 'deferred', reason: `${change.reason} (left out with --exclude)` });
+      return;
+    }
     changes.push({ ...change, verdict: 'restart' });
     restart = true;
   };
@@ -333,7 +339,8 @@ export function diffFile(input: DiffInput): FileDiff {
       if (db.kind === 'function') {
         if (!da) {
           const v = varOf(B, ub, name);
-          if (v) lazy.set(v, { cacheKey: `${unitKey}/${name}`, init: db.init!, decl: db, unitKey });
+          if (v)
+            lazy.set(v, { cacheKey: `${unitKey}/${name}`, init: db.init!, decl: db, unitKey, cell: false });
         }
         continue; // changed functions are diffed as functions
       }
@@ -354,7 +361,7 @@ export function diffFile(input: DiffInput): FileDiff {
           : [];
         if (da && da.kind !== 'state' && same(initTokens, oldTokens)) continue;
         const v = varOf(B, ub, name);
-        if (!v || !db.init) continue;
+        if (!v) continue;
         if (da?.kind === 'state') {
           refuse({
             kind: 'module-state',
@@ -364,11 +371,24 @@ export function diffFile(input: DiffInput): FileDiff {
           });
           continue;
         }
+        // A new `let`/`var` the patched code writes is new state: a cell in the per-module cache.
+        const mutable = db.stmt.kind !== 'const' && v.references.some((r) => r.isWrite() && !r.init);
+        if (da && mutable) {
+          refuse({
+            kind: 'module-state',
+            name,
+            reason: `changed initial value of ${name} ${where}, which running code mutates`,
+            line,
+          });
+          continue;
+        }
+        if (!da && !db.init && !mutable) continue;
         lazy.set(v, {
-          cacheKey: `${unitKey}/${name}#${sha256(B.source.slice(db.init.start, db.init.end)).slice(0, 8)}`,
+          cacheKey: `${unitKey}/${name}#${sha256(db.init ? B.source.slice(db.init.start, db.init.end) : '').slice(0, 8)}`,
           init: db.init,
           decl: db,
           unitKey,
+          cell: mutable,
         });
         if (da)
           changes.push({
@@ -397,7 +417,10 @@ export function diffFile(input: DiffInput): FileDiff {
           (f) => (a === B ? keyInA(f) : f.key),
           r,
           ver,
-        ).join(' '),
+        )
+          .join(' ')
+          // `var x = ...` → `const x = ...` changes nothing for code already running.
+          .replace(/^(?:var|let|const) /, '<declare> '),
       );
     const ea = execTok(A, ua, undefined, input.oldVersion);
     const aliasStmts = new Set(ub.executable.filter((st) => aliasOf(A, ua, B, st, rename) !== null));
@@ -414,7 +437,11 @@ export function diffFile(input: DiffInput): FileDiff {
       }
       const stmt = ub.executable[i]!;
       const line = lineOf(B.source, stmt.start);
-      const text = B.source.slice(stmt.start, Math.min(stmt.end, stmt.start + 60)).replace(/\s+/g, ' ');
+      // Declarations are named by what they declare (what --exclude takes); others by their text.
+      const text =
+        stmt.type === 'VariableDeclaration'
+          ? (stmt.declarations as AstNode[]).flatMap((d) => bindingNames(d.id as AstNode)).join(', ')
+          : B.source.slice(stmt.start, Math.min(stmt.end, stmt.start + 60)).replace(/\s+/g, ' ');
       if (isExportAddition(stmt)) {
         changes.push({
           kind: 'export-shape',
@@ -544,6 +571,18 @@ export function diffFile(input: DiffInput): FileDiff {
   }
 
   // 5. Selective build.
+  for (const fb of [...changedFns.keys()]) {
+    const key = keyInA(fb);
+    if (!input.exclude?.has(key)) continue;
+    changedFns.delete(fb);
+    changes.push({
+      kind: kindOf(matchA.get(fb)!),
+      name: key,
+      verdict: 'deferred',
+      reason: 'left out with --exclude',
+      line: lineOf(B.source, fb.node.start),
+    });
+  }
   if (input.only) {
     for (const fb of [...changedFns.keys()]) {
       const key = keyInA(fb);
@@ -589,9 +628,18 @@ export function diffFile(input: DiffInput): FileDiff {
       const lz = lazy.get(v);
       if (lz) {
         lazyUsed.add(v);
-        if (r.isWrite()) problems.push(`assigns ${v.name}, a changed declaration`);
         const expr = lazyExpr(B, lz, lazy, lazyUsed, problems, (ref, inner) => resolveRef(ref, inner, false));
-        out.push({ start: id.start, end: id.end, text: expr.live, redirectText: expr.redirect });
+        if (!r.isWrite()) {
+          out.push({ start: id.start, end: id.end, text: expr.live, redirectText: expr.redirect });
+          return;
+        }
+        if (!lz.cell) {
+          problems.push(`assigns ${v.name}, a changed declaration`);
+          return;
+        }
+        const write = cellWrite(B, id.start, lz, expr);
+        if (typeof write === 'string') problems.push(write);
+        else out.push(...write);
         return;
       }
       const newName = v.name;
@@ -698,6 +746,16 @@ export function diffFile(input: DiffInput): FileDiff {
     if (changes.some((c) => c.name === v.name && c.kind === 'module-constant')) continue;
     if (lazyUsed.has(v)) {
       const where = info.unitKey ? `in ${info.unitKey}` : 'at module level';
+      if (info.cell) {
+        changes.push({
+          kind: 'new-constant',
+          name: v.name,
+          verdict: 'live',
+          reason: `new state ${where}, kept in the module's hotpatch cache from first use`,
+          line,
+        });
+        continue;
+      }
       changes.push({
         kind,
         name: v.name,
@@ -883,8 +941,8 @@ function scopeAccess(
  */
 function lazyExpr(
   B: ModuleAnalysis,
-  lz: { cacheKey: string; init: AstNode },
-  lazy: Map<Variable, { cacheKey: string; init: AstNode; decl: Decl; unitKey: string }>,
+  lz: Lazy,
+  lazy: Map<Variable, Lazy>,
   used: Set<Variable>,
   problems: string[],
   resolve: (r: Reference, out: Rewrite[]) => void,
@@ -895,6 +953,10 @@ function lazyExpr(
     return { live: 'undefined', redirect: 'undefined' };
   }
   const init = lz.init;
+  const key = cacheKeyOf(lz);
+  const wrap = (text: string) =>
+    `(${key} in ${GLOBAL}.c ? ${GLOBAL}.c[${key}] : (${GLOBAL}.c[${key}] = (${text})))`;
+  if (!init) return { live: wrap('undefined'), redirect: wrap('undefined') };
   const inner: Rewrite[] = [];
   for (const r of freeRefs(B, init)) {
     const other = lazy.get(r.resolved!);
@@ -912,12 +974,60 @@ function lazyExpr(
     }
   }
   // A declaration's text is also a valid named function expression.
-  const key = JSON.stringify(`${MODULE_TOKEN}#${lz.cacheKey}`);
-  const wrap = (text: string) => `(${GLOBAL}.c[${key}] ??= (${text}))`;
   return {
     live: wrap(rewriteRange(B.source, init.start, init.end, liveRewrites(inner))),
     redirect: wrap(rewriteRange(B.source, init.start, init.end, redirectRewrites(inner))),
   };
+}
+
+interface Lazy {
+  cacheKey: string;
+  /** Initializer (or the function declaration itself); null for `let x;`. */
+  init: AstNode | null;
+  decl: Decl;
+  unitKey: string;
+  /** New mutable state: patched code writes it (assignments go to the cache cell). */
+  cell: boolean;
+}
+
+function cacheKeyOf(lz: Lazy): string {
+  return JSON.stringify(`${MODULE_TOKEN}#${lz.cacheKey}`);
+}
+
+/** Rewrites a write to a new state cell: `x = v` stores into the cache; updates read it first. */
+function cellWrite(
+  B: ModuleAnalysis,
+  idStart: number,
+  lz: Lazy,
+  read: { live: string; redirect: string },
+): Rewrite[] | string {
+  const cell = `${GLOBAL}.c[${cacheKeyOf(lz)}]`;
+  const p = parentOfIdentifier(B, idStart);
+  if (p?.type === 'UpdateExpression') {
+    const op = p.operator === '++' ? '+' : '-';
+    const undo = p.operator === '++' ? '-' : '+';
+    const make = (r: string) =>
+      p.prefix ? `(${cell} = ${r} ${op} 1)` : `((${cell} = ${r} ${op} 1) ${undo} 1)`;
+    return [{ start: p.start, end: p.end, text: make(read.live), redirectText: make(read.redirect) }];
+  }
+  if (p?.type === 'AssignmentExpression' && (p.left as AstNode).start === idStart) {
+    const right = p.right as AstNode;
+    const op = p.operator as string;
+    const close = { start: right.end, end: right.end, text: '))' };
+    if (op === '=') return [{ start: p.start, end: right.start, text: `(${cell} = (` }, close];
+    if (/^(&&|\|\||\?\?)=$/.test(op)) return `assigns ${lz.decl.name} with ${op}`;
+    const bin = op.slice(0, -1);
+    return [
+      {
+        start: p.start,
+        end: right.start,
+        text: `(${cell} = ${read.live} ${bin} (`,
+        redirectText: `(${cell} = ${read.redirect} ${bin} (`,
+      },
+      close,
+    ];
+  }
+  return `writes ${lz.decl.name} in a destructuring pattern or loop head`;
 }
 
 interface Rewrite {
@@ -1002,10 +1112,11 @@ function isExportAddition(stmt: AstNode): boolean {
   if (stmt.type === 'ExportNamedDeclaration') return true;
   if (stmt.type !== 'ExpressionStatement') return false;
   const e = stmt.expression as AstNode;
+  const right = e.right as AstNode;
   return (
     e.type === 'AssignmentExpression' &&
     (e.left as AstNode).type === 'MemberExpression' &&
-    (e.right as AstNode).type === 'Identifier'
+    (right.type === 'Identifier' || (right.type === 'MemberExpression' && isPlainRead(right)))
   );
 }
 

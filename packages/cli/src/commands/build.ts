@@ -10,6 +10,7 @@ interface BuildCliOptions {
   out: string;
   advisory?: string[];
   only?: string[];
+  exclude?: string[];
   severity?: Severity;
   title?: string;
   id?: string;
@@ -49,6 +50,11 @@ export function registerBuildCommand(program: Command): void {
       'patch only this changed function (repeatable); other changes are deferred',
       collect,
     )
+    .option(
+      '--exclude <file[:name]>',
+      'leave out a file, or a changed function or top-level binding of it (repeatable): deferred to the next baseline',
+      collect,
+    )
     .addOption(new Option('--severity <s>', 'advisory severity').choices(SEVERITIES))
     .option('--title <text>', 'title shown in the catalog and by `inspect`')
     .option('--id <patchid>', 'patch id (default HP-YYYYMMDD-<content hash>)')
@@ -74,6 +80,7 @@ export function registerBuildCommand(program: Command): void {
         to,
         ...(opts.advisory ? { advisories: opts.advisory } : {}),
         ...(opts.only ? { only: opts.only } : {}),
+        ...(opts.exclude ? { exclude: opts.exclude } : {}),
         ...(opts.severity ? { severity: opts.severity } : {}),
         ...(opts.title !== undefined ? { title: opts.title } : {}),
         ...(opts.id ? { patchId: opts.id } : {}),
