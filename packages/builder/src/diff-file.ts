@@ -226,8 +226,9 @@ function freeRefs(a: ModuleAnalysis, node: AstNode): Reference[] {
       if (!v) continue;
       // `arguments` of the function itself (or, for arrows, of the enclosing one: flagged apart).
       if (v.name === 'arguments' && v.defs.length === 0) continue;
-      const decl = v.defs[0]?.name;
-      if (decl && decl.start >= node.start && decl.end <= node.end) continue;
+      // Declared inside when its scope is (a function declaration's own name is not: it binds outside).
+      const block = v.scope.block;
+      if (block.start >= node.start && block.end <= node.end) continue;
       out.push(r);
     }
   }
@@ -678,6 +679,29 @@ export function diffFile(input: DiffInput): FileDiff {
       else for (const a of access) out.push({ ...a, redirectOnly: true });
     };
     for (const r of freeRefs(B, fb.node)) resolveRef(r, rewrites, true);
+    // A renamed function declaration keeps its running name.
+    const ownId = fb.kind === 'declaration' ? (fb.node.id as AstNode | null) : null;
+    if (ownId && rename(ownId.name as string) !== ownId.name) {
+      rewrites.push({ start: ownId.start, end: ownId.end, text: rename(ownId.name as string) });
+    }
+    // V8 keeps existing closures on their old code, silently, when a change alters the variable
+    // layout of an enclosing scope; dropping the last reference to a captured variable does. So
+    // the new code keeps referring (in dead code) to every enclosing variable the old code used.
+    if (outermost.includes(fb)) {
+      const still = new Set(
+        freeRefs(B, fb.node)
+          .filter((r) => !lazy.has(r.resolved!))
+          .map((r) => rename(r.resolved!.name)),
+      );
+      const dropped = [
+        ...new Set(
+          freeRefs(A, fa.node)
+            .filter((r) => !still.has(r.resolved!.name) && isRetained(A, r.resolved!))
+            .map((r) => r.resolved!.name),
+        ),
+      ];
+      if (dropped.length) rewrites.push(retention(fb, dropped));
+    }
 
     if (fb.isArrow && fb.usesArguments) problems.push('arrow function uses the enclosing `arguments`');
     if (fb.usesSuper && !(fb.kind === 'constructor'))
@@ -788,6 +812,11 @@ export function diffFile(input: DiffInput): FileDiff {
       name: file,
       reason: `builder produced invalid code (${(e as Error).message}); please report`,
     });
+    return { patch: null, changes };
+  }
+  const layout = layoutChanges(A, analyzeModule(patched, { sourceType: input.sourceType }), edits);
+  if (layout) {
+    refuse({ kind: 'uncaptured-binding', name: file, reason: `${layout}: V8 would keep running closures on the old code` });
     return { patch: null, changes };
   }
   for (const f of functions) {
@@ -1165,6 +1194,52 @@ function aliasOf(
   for (const [oldName, da] of ua.decls) {
     if (!da.init || da.stmt.type !== 'VariableDeclaration' || da.stmt.kind !== 'const') continue;
     if (tokenTexts(A, da.init.start, da.init.end).join(' ') === want) return { newName: name, oldName };
+  }
+  return null;
+}
+
+/** Captured (context-allocated) in the baseline: a closure refers to it. */
+function isRetained(A: ModuleAnalysis, v: Variable): boolean {
+  if (v.scope === A.moduleScope) return A.moduleCaptured.has(v.name);
+  const owner = A.functions.find((f) => f.node === v.scope.variableScope.block);
+  return owner?.captured.includes(v.name) ?? false;
+}
+
+/** A dead reference to variables, at the start of the function body. */
+function retention(fb: FunctionInfo, names: string[]): Rewrite {
+  const list = names.join(', ');
+  if (fb.bodyIsExpression) {
+    return { start: fb.body.start, end: fb.body.start, text: `0 && void [${list}], ` };
+  }
+  let at = fb.body.start + 1;
+  for (const st of fb.body.body as AstNode[]) {
+    if (st.type === 'ExpressionStatement' && typeof st.directive === 'string') at = st.end;
+    else break;
+  }
+  return { start: at, end: at, text: ` if (0) void [${list}];` };
+}
+
+/**
+ * Checks that the patched source keeps the variable layout of every scope enclosing an edit
+ * (module scope and outer functions): what V8 LiveEdit needs to update running closures.
+ */
+function layoutChanges(A: ModuleAnalysis, P: ModuleAnalysis, edits: Edit[]): string | null {
+  const same = (x: Iterable<string>, y: Iterable<string>) => {
+    const a = [...x].sort().join(',');
+    const b = [...y].sort().join(',');
+    return a === b ? null : `captured {${a}} became {${b}}`;
+  };
+  const moduleDiff = same(A.moduleCaptured, P.moduleCaptured);
+  if (moduleDiff) return `module scope: ${moduleDiff}`;
+  for (const fa of A.functions) {
+    // Only scopes that enclose an edit and are not themselves rewritten.
+    const encloses = edits.some((e) => fa.node.start < e.start && e.end <= fa.node.end);
+    const inside = edits.some((e) => e.start <= fa.node.start && fa.node.end <= e.end);
+    if (!encloses || inside) continue;
+    const fp = P.byKey.get(fa.key);
+    if (!fp) return `${fa.key} is missing from the patched source`;
+    const d = same(fa.captured, fp.captured);
+    if (d) return `${fa.key}: ${d}`;
   }
   return null;
 }

@@ -68,7 +68,11 @@ export interface SignedBuild {
   result: BuildResult;
 }
 
-export async function buildSigned(a: Advisory, key: KeyPairPem, only?: string[]): Promise<SignedBuild> {
+export async function buildSigned(
+  a: Advisory,
+  key: KeyPairPem,
+  selection: { only?: string[]; exclude?: string[] } = {},
+): Promise<SignedBuild> {
   process.env.HOTPATCH_CACHE ??= cacheDir('builder');
   const from = await resolveSpec(`npm:${a.name}@${a.vulnerable}`);
   const to = await resolveSpec(`npm:${a.name}@${a.fixed}`);
@@ -77,7 +81,8 @@ export async function buildSigned(a: Advisory, key: KeyPairPem, only?: string[])
     to,
     advisories: [a.advisory],
     severity: 'high',
-    ...(only ? { only } : {}),
+    ...(selection.only ? { only: selection.only } : {}),
+    ...(selection.exclude ? { exclude: selection.exclude } : {}),
   });
   if (!result.payload) return { bytes: Buffer.alloc(0), result };
   return {

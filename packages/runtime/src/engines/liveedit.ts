@@ -1,4 +1,5 @@
 import { Session } from 'node:inspector';
+import Module from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { HotpatchError } from '@hotpatch/core';
 import { baselineSource, patchedSource } from './source.js';
@@ -113,4 +114,37 @@ export class LiveEditEngine implements Engine {
       ? null
       : `${record.filename}: running source differs from the ${w ? 'patched' : 'baseline'} source`;
   }
+}
+
+function exportsOf(filename: string): unknown {
+  const cache = (Module as unknown as { _cache: Record<string, { exports?: unknown } | undefined> })._cache;
+  return cache[filename]?.exports;
+}
+
+/** Functions reachable from a value (own properties, prototypes), bounded; getters are not called. */
+export function reachableFunctions(root: unknown, limit = 5000): Function[] {
+  const seen = new Set<unknown>([Object.prototype, Function.prototype, Array.prototype]);
+  const out: Function[] = [];
+  const visit = (v: unknown, depth: number): void => {
+    if (out.length >= limit || depth > 3 || v === null || (typeof v !== 'object' && typeof v !== 'function') || seen.has(v)) return;
+    seen.add(v);
+    if (typeof v === 'function') out.push(v);
+    let keys: string[];
+    try {
+      keys = Object.getOwnPropertyNames(v);
+    } catch {
+      return;
+    }
+    for (const key of keys) {
+      const d = Object.getOwnPropertyDescriptor(v, key);
+      if (!d) continue;
+      if ('value' in d) visit(d.value, depth + 1);
+      else {
+        visit(d.get, depth + 1);
+        visit(d.set, depth + 1);
+      }
+    }
+  };
+  visit(root, 0);
+  return out;
 }
