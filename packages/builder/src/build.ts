@@ -14,7 +14,8 @@ import {
   sha256,
   type Target,
 } from '@hotpatch/core';
-import { diffFile } from './diff-file.js';
+import { type AstNode, parse } from '@hotpatch/instrument';
+import { changedExportedLiterals, diffFile } from './diff-file.js';
 import { isCode, isDocLike, isMinified, listFiles, sourceTypeOf } from './files.js';
 import type { ResolvedSpec } from './spec.js';
 
@@ -64,12 +65,16 @@ export function buildPatch(opts: BuildOptions): BuildResult {
   const reachable = reachableFiles(to.dir, entryPoints, filesB);
   const note = (file: string, c: Change) => changes.push({ ...c, file });
 
+  // Exported constants the fix changed (module.exports = { MAX_LENGTH: 10000 }), and the files
+  // that copied them into module-level bindings at load: those get the new values live.
+  const imported = importedConstantChanges(from.dir, to.dir, filesA, filesB);
+
   for (const file of [...new Set([...filesA, ...filesB])].sort()) {
     const inA = filesA.has(file);
     const inB = filesB.has(file);
     const a = inA ? readFileSync(join(from.dir, file)) : null;
     const b = inB ? readFileSync(join(to.dir, file)) : null;
-    if (a && b && a.equals(b)) continue;
+    if (a && b && a.equals(b) && !imported.has(file)) continue;
     if (file === 'package.json') {
       for (const c of packageJsonChanges(a, b)) note(file, c);
       continue;
@@ -140,6 +145,7 @@ export function buildPatch(opts: BuildOptions): BuildResult {
         newVersion: to.version,
         ...(fileOnly ? { only: fileOnly } : {}),
         ...(fileExclude ? { exclude: fileExclude } : {}),
+        ...(imported.has(file) ? { importedConstants: imported.get(file)! } : {}),
       });
     } catch (e) {
       note(file, {
@@ -266,6 +272,62 @@ function parseOnly(list: string[]): Map<string, Set<string>> {
     const set = out.get(file) ?? new Set<string>();
     set.add(item.slice(i + 1));
     out.set(file, set);
+  }
+  return out;
+}
+
+/** For each importing file: local binding -> the new value of the exported constant it copied. */
+function importedConstantChanges(
+  fromDir: string,
+  toDir: string,
+  filesA: Set<string>,
+  filesB: Set<string>,
+): Map<string, Map<string, { text: string; from: string }>> {
+  const changedExports = new Map<string, Map<string, string>>();
+  for (const file of filesB) {
+    if (!isCode(file) || !filesA.has(file)) continue;
+    const a = readFileSync(join(fromDir, file), 'utf8');
+    const b = readFileSync(join(toDir, file), 'utf8');
+    if (a === b) continue;
+    const changed = changedExportedLiterals(a, b, sourceTypeOf(toDir, file, b));
+    if (changed) changedExports.set(file, changed);
+  }
+  const out = new Map<string, Map<string, { text: string; from: string }>>();
+  if (changedExports.size === 0) return out;
+  for (const file of filesB) {
+    if (!isCode(file) || isDocLike(file) || !filesA.has(file)) continue;
+    const source = readFileSync(join(toDir, file), 'utf8');
+    if (!source.includes('require')) continue;
+    let ast: AstNode;
+    try {
+      ast = parse(source, 'commonjs');
+    } catch {
+      continue;
+    }
+    for (const stmt of ast.body as AstNode[]) {
+      if (stmt.type !== 'VariableDeclaration') continue;
+      for (const d of stmt.declarations as AstNode[]) {
+        const init = d.init as AstNode | null;
+        const id = d.id as AstNode;
+        if (id.type !== 'ObjectPattern' || init?.type !== 'CallExpression') continue;
+        const callee = init.callee as AstNode;
+        const arg = (init.arguments as AstNode[])[0];
+        if (callee.type !== 'Identifier' || callee.name !== 'require' || arg?.type !== 'Literal') continue;
+        const target = resolveRelative(posix.join(posix.dirname(file), String(arg.value)), filesB);
+        const changed = target ? changedExports.get(target) : undefined;
+        if (!changed) continue;
+        for (const p of id.properties as AstNode[]) {
+          if (p.type !== 'Property' || p.computed) continue;
+          const key = (p.key as AstNode).name as string;
+          const local = p.value as AstNode;
+          const text = changed.get(key);
+          if (text === undefined || local.type !== 'Identifier') continue;
+          const m = out.get(file) ?? new Map<string, { text: string; from: string }>();
+          m.set(local.name as string, { text, from: `${target}'s ${key}` });
+          out.set(file, m);
+        }
+      }
+    }
   }
   return out;
 }

@@ -40,6 +40,11 @@ export interface DiffInput {
   only?: Set<string>;
   /** Function keys or top-level binding names left out (--exclude): deferred to the next baseline. */
   exclude?: Set<string>;
+  /**
+   * Module-level bindings copied at load from another file's exported constants that the fix
+   * changed (`const { MAX } = require('./constants')`): local name -> new value's source text.
+   */
+  importedConstants?: Map<string, { text: string; from: string }>;
 }
 
 export interface FileDiff {
@@ -252,7 +257,7 @@ export function diffFile(input: DiffInput): FileDiff {
   const file = input.path;
 
   const allSame = same(tokenTexts(A, 0, A.source.length), tokenTexts(B, 0, B.source.length));
-  if (allSame) {
+  if (allSame && !input.importedConstants?.size) {
     return {
       patch: null,
       changes: [
@@ -326,6 +331,26 @@ export function diffFile(input: DiffInput): FileDiff {
     changes.push({ ...change, verdict: 'restart' });
     restart = true;
   };
+
+  for (const [name, imported] of input.importedConstants ?? []) {
+    const v = B.moduleScope.set.get(name);
+    const stmt = v?.defs[0]?.parent as AstNode | undefined;
+    if (!v || !stmt || !A.moduleScope.set.has(name)) continue;
+    lazy.set(v, {
+      cacheKey: `/${name}#${sha256(imported.text).slice(0, 8)}`,
+      init: null,
+      initText: imported.text,
+      decl: { name, stmt, init: null, kind: 'const' },
+      unitKey: '',
+      cell: false,
+    });
+    changes.push({
+      kind: 'module-constant',
+      name,
+      verdict: 'live',
+      reason: `constant copied at load from ${imported.from}, which the fix changed: every function using it gets the new value`,
+    });
+  }
 
   for (const [fnB, ub] of unitsB) {
     const ua = unitA(ub);
@@ -443,6 +468,18 @@ export function diffFile(input: DiffInput): FileDiff {
         stmt.type === 'VariableDeclaration'
           ? (stmt.declarations as AstNode[]).flatMap((d) => bindingNames(d.id as AstNode)).join(', ')
           : B.source.slice(stmt.start, Math.min(stmt.end, stmt.start + 60)).replace(/\s+/g, ' ');
+      const literalChanges = exportedLiteralChanges(A, ua, B, stmt);
+      if (literalChanges) {
+        changes.push({
+          kind: 'module-constant',
+          name: literalChanges.join(', '),
+          verdict: 'deferred',
+          reason:
+            'exported constants changed: this module keeps its exports object; code that copied them at load gets the new values live (see the importing files)',
+          line,
+        });
+        continue;
+      }
       if (isExportAddition(stmt)) {
         changes.push({
           kind: 'export-shape',
@@ -603,6 +640,19 @@ export function diffFile(input: DiffInput): FileDiff {
     restart = changes.some((c) => c.verdict === 'restart');
   }
 
+  // Where ExpressionStatements start (ASI hazards for rewrites that begin with '(').
+  const statementStarts = new Set<number>();
+  const collectStatements = (n: AstNode): void => {
+    if (n.type === 'ExpressionStatement') statementStarts.add(n.start);
+    for (const c of childrenOf(n)) collectStatements(c);
+  };
+  collectStatements(B.ast);
+  const statementStartOf = (pos: number): number => {
+    if (statementStarts.has(pos)) return pos;
+    const p = parentOfIdentifier(B, pos);
+    return p && statementStarts.has(p.start) ? p.start : pos;
+  };
+
   // 6. Produce replacement text per changed function and check it can run where it will.
   const edits: Edit[] = [];
   const functions: FunctionPatch[] = [];
@@ -630,6 +680,14 @@ export function diffFile(input: DiffInput): FileDiff {
       if (lz) {
         lazyUsed.add(v);
         const expr = lazyExpr(B, lz, lazy, lazyUsed, problems, (ref, inner) => resolveRef(ref, inner, false));
+        // Our expression starts with '(': at the start of a statement after a line without a
+        // semicolon it would call the previous line's value. `void` makes it a statement of its own.
+        if (
+          statementStarts.has(id.start) ||
+          (r.isWrite() && statementStarts.has(parentOfIdentifier(B, id.start)?.start ?? -1))
+        ) {
+          out.push({ start: statementStartOf(id.start), end: statementStartOf(id.start), text: 'void ' });
+        }
         if (!r.isWrite()) {
           out.push({ start: id.start, end: id.end, text: expr.live, redirectText: expr.redirect });
           return;
@@ -816,7 +874,11 @@ export function diffFile(input: DiffInput): FileDiff {
   }
   const layout = layoutChanges(A, analyzeModule(patched, { sourceType: input.sourceType }), edits);
   if (layout) {
-    refuse({ kind: 'uncaptured-binding', name: file, reason: `${layout}: V8 would keep running closures on the old code` });
+    refuse({
+      kind: 'uncaptured-binding',
+      name: file,
+      reason: `${layout}: V8 would keep running closures on the old code`,
+    });
     return { patch: null, changes };
   }
   for (const f of functions) {
@@ -985,7 +1047,7 @@ function lazyExpr(
   const key = cacheKeyOf(lz);
   const wrap = (text: string) =>
     `(${key} in ${GLOBAL}.c ? ${GLOBAL}.c[${key}] : (${GLOBAL}.c[${key}] = (${text})))`;
-  if (!init) return { live: wrap('undefined'), redirect: wrap('undefined') };
+  if (!init) return { live: wrap(lz.initText ?? 'undefined'), redirect: wrap(lz.initText ?? 'undefined') };
   const inner: Rewrite[] = [];
   for (const r of freeRefs(B, init)) {
     const other = lazy.get(r.resolved!);
@@ -1013,6 +1075,8 @@ interface Lazy {
   cacheKey: string;
   /** Initializer (or the function declaration itself); null for `let x;`. */
   init: AstNode | null;
+  /** Source text of the value when it does not stand in this file (imported constants). */
+  initText?: string;
   decl: Decl;
   unitKey: string;
   /** New mutable state: patched code writes it (assignments go to the cache cell). */
@@ -1242,4 +1306,84 @@ function layoutChanges(A: ModuleAnalysis, P: ModuleAnalysis, edits: Edit[]): str
     if (d) return `${fa.key}: ${d}`;
   }
   return null;
+}
+
+/** The module.exports = { ... } object literal of a statement, if that is what it is. */
+function exportsObject(stmt: AstNode): AstNode | null {
+  if (stmt.type !== 'ExpressionStatement') return null;
+  const e = stmt.expression as AstNode;
+  if (e.type !== 'AssignmentExpression' || e.operator !== '=') return null;
+  const left = e.left as AstNode;
+  const isModuleExports =
+    left.type === 'MemberExpression' &&
+    (left.object as AstNode).type === 'Identifier' &&
+    (left.object as AstNode).name === 'module' &&
+    (left.property as AstNode).name === 'exports';
+  return isModuleExports && (e.right as AstNode).type === 'ObjectExpression' ? (e.right as AstNode) : null;
+}
+
+/** Literal values of `module.exports = { KEY: literal, ... }` by key. */
+export function exportedLiterals(a: ModuleAnalysis, obj: AstNode): Map<string, string> | null {
+  const out = new Map<string, string>();
+  for (const p of obj.properties as AstNode[]) {
+    if (p.type !== 'Property' || p.computed || p.kind !== 'init') return null;
+    const key =
+      (p.key as AstNode).type === 'Identifier'
+        ? ((p.key as AstNode).name as string)
+        : String((p.key as AstNode).value);
+    const value = p.value as AstNode;
+    if (!isPureExpr(value, new Set())) return null;
+    out.set(key, a.source.slice(value.start, value.end));
+  }
+  return out;
+}
+
+/** Keys whose literal values changed, when that is the only difference of an exports object. */
+function exportedLiteralChanges(
+  A: ModuleAnalysis,
+  ua: Unit,
+  B: ModuleAnalysis,
+  stmt: AstNode,
+): string[] | null {
+  const objB = exportsObject(stmt);
+  if (!objB) return null;
+  const stmtA = ua.executable.find((s) => exportsObject(s) !== null);
+  const objA = stmtA ? exportsObject(stmtA) : null;
+  if (!objA) return null;
+  const la = exportedLiterals(A, objA);
+  const lb = exportedLiterals(B, objB);
+  if (!la || !lb || la.size !== lb.size) return null;
+  const changed: string[] = [];
+  for (const [k, v] of lb) {
+    const old = la.get(k);
+    if (old === undefined) return null;
+    if (old.replace(/\s+/g, '') !== v.replace(/\s+/g, '')) changed.push(k);
+  }
+  return changed.length ? changed : null;
+}
+
+/** The changed literal exports of a file (for importers): key -> new value text. */
+export function changedExportedLiterals(
+  oldSource: string,
+  newSource: string,
+  sourceType: SourceType,
+): Map<string, string> | null {
+  let A: ModuleAnalysis;
+  let B: ModuleAnalysis;
+  try {
+    A = analyzeModule(oldSource, { sourceType });
+    B = analyzeModule(newSource, { sourceType });
+  } catch {
+    return null;
+  }
+  const objA = (A.ast.body as AstNode[]).map(exportsObject).find((o) => o !== null);
+  const objB = (B.ast.body as AstNode[]).map(exportsObject).find((o) => o !== null);
+  if (!objA || !objB) return null;
+  const la = exportedLiterals(A, objA);
+  const lb = exportedLiterals(B, objB);
+  if (!la || !lb) return null;
+  const out = new Map<string, string>();
+  for (const [k, v] of lb)
+    if (la.get(k) !== undefined && la.get(k)!.replace(/\s+/g, '') !== v.replace(/\s+/g, '')) out.set(k, v);
+  return out.size ? out : null;
 }

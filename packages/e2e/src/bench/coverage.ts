@@ -8,6 +8,7 @@
  * Writes .cache/bench/coverage.json and docs/coverage.md.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKey } from '@hotpatch/core';
@@ -41,13 +42,17 @@ const arg = (name: string) => {
 };
 const wantNodes = arg('--node')?.split(',').map(Number);
 const wantOnly = arg('--only')?.split(',');
+const require_ = createRequire(import.meta.url);
 
 interface Selection {
   only?: string[];
   exclude?: string[];
   why: string;
 }
-const selections = JSON.parse(readFileSync(join(repoRoot, 'corpus', 'selections.json'), 'utf8')) as Record<string, Selection>;
+const selections = JSON.parse(readFileSync(join(repoRoot, 'corpus', 'selections.json'), 'utf8')) as Record<
+  string,
+  Selection
+>;
 
 async function main(): Promise<void> {
   const home = mkdtempSync(join(tmpdir(), 'hotpatch-coverage-'));
@@ -57,22 +62,42 @@ async function main(): Promise<void> {
   writeFileSync(keyFile, key.publicKeyPem);
 
   const advisories = readAdvisories().filter((a) => !wantOnly || wantOnly.includes(label(a)));
-  const builds = new Map<string, { build: SignedBuild; dir: string; selection?: Selection }>();
+  const builds = new Map<string, Built>();
   for (const a of advisories) {
     const selection = selections[label(a)];
-    process.stderr.write(`building ${label(a)} → ${a.fixed}${selection ? ' (with a selection)' : ''}\n`);
-    const build = await buildSigned(a, key, selection);
-    builds.set(label(a), { build, dir: installApp(a.name, a.vulnerable), ...(selection ? { selection } : {}) });
+    // A check may know that the advisory's fixed version is incomplete upstream (it still shows
+    // the exploit) and name the release that really fixes it: build against that one.
+    const realFix = existsSync(checkFile(a))
+      ? (require_(checkFile(a)) as { realFix?: string }).realFix
+      : undefined;
+    const target = { ...a, fixed: realFix ?? a.fixed };
+    process.stderr.write(`building ${label(a)} → ${target.fixed}${selection ? ' (with a selection)' : ''}\n`);
+    const build = await buildSigned(target, key, selection);
+    builds.set(label(a), {
+      build,
+      dir: installApp(a.name, a.vulnerable),
+      fixedDir: installApp(a.name, target.fixed),
+      fixed: target.fixed,
+      ...(realFix ? { realFix } : {}),
+      ...(selection ? { selection } : {}),
+    });
   }
 
   const rows: Row[] = [];
   for (const node of nodeBinaries().filter((n) => !wantNodes || wantNodes.includes(n.major))) {
-    const probe = new Probe(node.bin, { ...process.env, HOTPATCH_HOME: home, HOTPATCH_TRUSTED_KEYS: keyFile, HOTPATCH_SERVICE: `coverage-${node.major}` });
+    const probe = new Probe(node.bin, {
+      ...process.env,
+      HOTPATCH_HOME: home,
+      HOTPATCH_TRUSTED_KEYS: keyFile,
+      HOTPATCH_SERVICE: `coverage-${node.major}`,
+    });
     await probe.ready;
     for (const a of advisories) {
       const row = await runOne(a, node.major, probe, builds.get(label(a))!);
       rows.push(row);
-      process.stderr.write(`node ${node.major}  ${label(a).padEnd(24)} ${row.outcome.padEnd(17)} ${row.detail}\n`);
+      process.stderr.write(
+        `node ${node.major}  ${label(a).padEnd(24)} ${row.outcome.padEnd(17)} ${row.detail}\n`,
+      );
     }
     await probe.stop();
   }
@@ -83,15 +108,35 @@ async function main(): Promise<void> {
   }
 }
 
-async function runOne(a: Advisory, node: number, probe: Probe, b: { build: SignedBuild; dir: string; selection?: Selection }): Promise<Row> {
+interface Built {
+  build: SignedBuild;
+  dir: string;
+  /** The fixed release installed too: the check must not fire there (control). */
+  fixedDir: string;
+  fixed: string;
+  realFix?: string;
+  selection?: Selection;
+}
+
+async function runOne(a: Advisory, node: number, probe: Probe, b: Built): Promise<Row> {
   const base = { advisory: label(a), cve: a.advisory, node };
   const check = checkFile(a);
   if (!existsSync(check)) return { ...base, outcome: 'failed', detail: 'no exploit check' };
   try {
     const before = await probe.check(check, b.dir);
-    if (!before.exploit) return { ...base, outcome: 'failed', detail: 'exploit check does not fire on the vulnerable version' };
+    if (!before.exploit)
+      return { ...base, outcome: 'failed', detail: 'exploit check does not fire on the vulnerable version' };
+    const control = await probe.check(check, b.fixedDir);
+    if (control.exploit)
+      return {
+        ...base,
+        outcome: 'failed',
+        detail: `the fixed release ${b.fixed} still shows the exploit (upstream fix incomplete)`,
+      };
     if (!b.build.result.payload) {
-      const why = b.build.result.changes.filter((c) => c.verdict === 'restart').map((c) => `${c.file}: ${c.name}: ${c.reason}`);
+      const why = b.build.result.changes
+        .filter((c) => c.verdict === 'restart')
+        .map((c) => `${c.file}: ${c.name}: ${c.reason}`);
       return { ...base, outcome: 'refused: restart', detail: why[0] ?? b.build.result.refusal ?? '' };
     }
     const t0 = performance.now();
@@ -100,12 +145,28 @@ async function runOne(a: Advisory, node: number, probe: Probe, b: { build: Signe
     const after = await probe.check(check, b.dir);
     if (after.pid !== probe.pid) return { ...base, outcome: 'failed', detail: 'process changed' };
     if (res.state !== 'applied') {
-      return { ...base, outcome: after.exploit ? 'failed' : 'FALSE SUCCESS', detail: `${res.state}: ${res.reason ?? ''}` };
+      return {
+        ...base,
+        outcome: after.exploit ? 'failed' : 'FALSE SUCCESS',
+        detail: `${res.state}: ${res.reason ?? ''}`,
+      };
     }
-    if (after.exploit) return { ...base, outcome: 'FALSE SUCCESS', detail: 'applied and verified, but the exploit still works', applyMs };
-    if (!after.normal) return { ...base, outcome: 'failed', detail: 'exploit gone but ordinary behaviour broke', applyMs };
-    const sel = b.selection ? ` (selection: ${b.selection.why})` : '';
-    return { ...base, outcome: 'fixed live', detail: `${res.modules} module instance(s), same pid${sel}`, applyMs };
+    if (after.exploit)
+      return {
+        ...base,
+        outcome: 'FALSE SUCCESS',
+        detail: 'applied and verified, but the exploit still works',
+        applyMs,
+      };
+    if (!after.normal)
+      return { ...base, outcome: 'failed', detail: 'exploit gone but ordinary behaviour broke', applyMs };
+    const sel = `${b.selection ? ` (selection: ${b.selection.why})` : ''}${b.realFix ? ` (built against ${b.realFix}: ${a.fixed} is an incomplete fix)` : ''}`;
+    return {
+      ...base,
+      outcome: 'fixed live',
+      detail: `${res.modules} module instance(s), same pid${sel}`,
+      applyMs,
+    };
   } catch (e) {
     return { ...base, outcome: 'failed', detail: (e as Error).message.split('\n')[0] ?? '' };
   }
@@ -125,7 +186,9 @@ function report(rows: Row[], advisories: Advisory[]): void {
   ];
   for (const a of advisories) {
     const mine = rows.filter((r) => r.advisory === label(a));
-    const notes = [...new Set(mine.filter((r) => r.outcome !== 'fixed live').map((r) => r.detail))].join('; ');
+    const notes = [...new Set(mine.filter((r) => r.outcome !== 'fixed live').map((r) => r.detail))].join(
+      '; ',
+    );
     const sel = selections[label(a)];
     lines.push(
       `| ${label(a)} → ${a.fixed} | ${a.advisory} | ${nodes.map((n) => mine.find((r) => r.node === n)?.outcome ?? '-').join(' | ')} | ${[sel ? `selection: ${sel.why}` : '', notes].filter(Boolean).join('; ').replaceAll('|', '\\|')} |`,
@@ -135,7 +198,9 @@ function report(rows: Row[], advisories: Advisory[]): void {
   for (const n of nodes) {
     const mine = rows.filter((r) => r.node === n);
     const count = (o: Outcome) => mine.filter((r) => r.outcome === o).length;
-    lines.push(`- Node ${n}: ${count('fixed live')} fixed live, ${count('refused: restart')} refused as needing a restart, ${count('failed')} failed, ${count('FALSE SUCCESS')} falsely reported fixed (of ${mine.length})`);
+    lines.push(
+      `- Node ${n}: ${count('fixed live')} fixed live, ${count('refused: restart')} refused as needing a restart, ${count('failed')} failed, ${count('FALSE SUCCESS')} falsely reported fixed (of ${mine.length})`,
+    );
   }
   const md = `${lines.join('\n')}\n`;
   writeFileSync(join(repoRoot, 'docs', 'coverage.md'), md);

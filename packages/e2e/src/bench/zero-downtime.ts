@@ -26,7 +26,14 @@ writeFileSync(keyFile, key.publicKeyPem);
 
 function start(node: string, dir: string): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(node, ['--import', registerFile, appFile], {
-    env: { ...process.env, BENCH_APP_DIR: dir, BENCH_MODULES: '0', HOTPATCH_HOME: home, HOTPATCH_TRUSTED_KEYS: keyFile, HOTPATCH_SERVICE: `zdt-${node}` },
+    env: {
+      ...process.env,
+      BENCH_APP_DIR: dir,
+      BENCH_MODULES: '0',
+      HOTPATCH_HOME: home,
+      HOTPATCH_TRUSTED_KEYS: keyFile,
+      HOTPATCH_SERVICE: `zdt-${node}`,
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {
@@ -43,7 +50,12 @@ const pct = (xs: number[], p: number) => {
 
 async function main(): Promise<void> {
   const dir = installApp('express', '4.19.2');
-  const bundle = (await buildSigned({ name: 'express', vulnerable: '4.19.2', fixed: '4.20.0', advisory: 'CVE-2024-43796', kind: '' }, key)).bytes;
+  const bundle = (
+    await buildSigned(
+      { name: 'express', vulnerable: '4.19.2', fixed: '4.20.0', advisory: 'CVE-2024-43796', kind: '' },
+      key,
+    )
+  ).bytes;
   const rows: Record<string, unknown>[] = [];
   for (const node of nodeBinaries().filter((n) => n.major === 20 || n.major === 26)) {
     const { child, port } = await start(node.bin, dir);
@@ -52,12 +64,15 @@ async function main(): Promise<void> {
     let applyAt = 0;
     let applyMs = 0;
     let applyState = '';
-    const applyTimer = setTimeout(async () => {
-      applyAt = performance.now() - t0;
-      const r = await applyTo(child.pid!, bundle);
-      applyMs = performance.now() - t0 - applyAt;
-      applyState = r.state;
-    }, (seconds * 1000) / 2);
+    const applyTimer = setTimeout(
+      async () => {
+        applyAt = performance.now() - t0;
+        const r = await applyTo(child.pid!, bundle);
+        applyMs = performance.now() - t0 - applyAt;
+        applyState = r.state;
+      },
+      (seconds * 1000) / 2,
+    );
     const out = await autocannon({
       url: `http://127.0.0.1:${port}/`,
       connections: 20,
@@ -90,7 +105,10 @@ async function main(): Promise<void> {
     await exited;
     if (failed !== 0 || applyState !== 'applied') process.exitCode = 1;
   }
-  writeFileSync(join(cacheDir('bench'), 'zero-downtime.json'), `${JSON.stringify({ seconds, rows }, null, 2)}\n`);
+  writeFileSync(
+    join(cacheDir('bench'), 'zero-downtime.json'),
+    `${JSON.stringify({ seconds, rows }, null, 2)}\n`,
+  );
 }
 
 main().catch((e) => {

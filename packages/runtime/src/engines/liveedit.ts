@@ -126,7 +126,14 @@ export function reachableFunctions(root: unknown, limit = 5000): Function[] {
   const seen = new Set<unknown>([Object.prototype, Function.prototype, Array.prototype]);
   const out: Function[] = [];
   const visit = (v: unknown, depth: number): void => {
-    if (out.length >= limit || depth > 3 || v === null || (typeof v !== 'object' && typeof v !== 'function') || seen.has(v)) return;
+    if (
+      out.length >= limit ||
+      depth > 3 ||
+      v === null ||
+      (typeof v !== 'object' && typeof v !== 'function') ||
+      seen.has(v)
+    )
+      return;
     seen.add(v);
     if (typeof v === 'function') out.push(v);
     let keys: string[];
