@@ -217,16 +217,15 @@ function lineOf(source: string, pos: number): number {
   return n;
 }
 
-/** Every scope inside a node (its own and nested). */
-function scopesWithin(a: ModuleAnalysis, node: AstNode): Scope[] {
-  return a.scopes.scopes.filter((s) => s.block.start >= node.start && s.block.end <= node.end);
-}
-
 /** References made from inside `node` to bindings declared outside it. */
 function freeRefs(a: ModuleAnalysis, node: AstNode): Reference[] {
   const out: Reference[] = [];
-  for (const s of scopesWithin(a, node)) {
+  for (const s of a.scopes.scopes) {
+    // A scope that ends before the node or starts after it holds no reference inside it.
+    if (s.block.end <= node.start || s.block.start >= node.end) continue;
     for (const r of s.references) {
+      const at = r.identifier.start;
+      if (at < node.start || at >= node.end) continue;
       const v = r.resolved;
       if (!v) continue;
       // `arguments` of the function itself (or, for arrows, of the enclosing one: flagged apart).

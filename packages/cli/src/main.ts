@@ -1,6 +1,7 @@
 import { isHotpatchError } from '@hotpatch/core';
 import { Command, CommanderError } from 'commander';
 import { registerBuildCommand } from './commands/build.js';
+import { registerFleetCommands } from './commands/fleet.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerKeygenCommand } from './commands/keygen.js';
 import { registerRuntimeCommands } from './commands/runtime.js';
@@ -33,6 +34,7 @@ export function createProgram(): Command {
   registerKeygenCommand(program);
   registerInspectCommand(program);
   registerRuntimeCommands(program);
+  registerFleetCommands(program);
   // Commands added with addCommand() do not inherit settings: make every one behave the same.
   const visit = (cmd: Command) => {
     for (const sub of cmd.commands) {

@@ -11,15 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateSigningKey, type KeyPairPem } from '@hotpatch/core';
 import { applyTo, revertIn, status } from '@hotpatch/runtime';
-import {
-  type Advisory,
-  buildSigned,
-  checkFile,
-  installApp,
-  label,
-  readAdvisories,
-  type SignedBuild,
-} from './testing/advisories.js';
+import { checkFile, label, type PreparedCase, prepareCase, readAdvisories } from './testing/advisories.js';
 import { nodeBinaries } from './testing/nodes.js';
 import { Probe } from './testing/processes.js';
 
@@ -28,22 +20,16 @@ process.env.HOTPATCH_HOME = home;
 const key: KeyPairPem = generateSigningKey();
 const keyFile = join(home, 'trusted.pub');
 
-interface Case {
-  advisory: Advisory;
-  dir: string;
-  check: string;
-  build: SignedBuild;
-}
-const cases: Case[] = [];
+const cases: PreparedCase[] = [];
 
 before(async () => {
   const { writeFileSync } = await import('node:fs');
   writeFileSync(keyFile, key.publicKeyPem);
   for (const a of readAdvisories()) {
     if (!existsSync(checkFile(a))) continue;
-    const build = await buildSigned(a, key);
-    if (!build.result.payload) continue; // refused by the builder: covered by the coverage benchmark
-    cases.push({ advisory: a, dir: installApp(a.name, a.vulnerable), check: checkFile(a), build });
+    const c = await prepareCase(a, key);
+    if (!c.build.result.payload) continue; // refused by the builder: the coverage benchmark reports those
+    cases.push(c);
   }
 });
 

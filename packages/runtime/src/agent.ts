@@ -374,6 +374,8 @@ class AgentImpl
   #attempt = 0;
   #timer: NodeJS.Timeout | null = null;
   #factsTimer: NodeJS.Timeout | null = null;
+  #loadTimer: NodeJS.Timeout | null = null;
+  #modules = -1;
   #stopped = false;
   #lastFacts = '';
   /** Latest state per deployment, re-sent after every (re)connect: the server's upsert is idempotent. */
@@ -401,6 +403,16 @@ class AgentImpl
     process.on('uncaughtExceptionMonitor', this.#onError);
     this.#factsTimer = setInterval(() => this.#sendFacts(false), this.#opts.factsIntervalMs);
     this.#factsTimer.unref();
+    // Modules load after the agent starts (it runs before the app): send facts soon after the
+    // set of loaded modules changes, so the server sees the components the app really runs.
+    this.#loadTimer = setInterval(() => {
+      const n = this.#rt.records?.length ?? 0;
+      if (n !== this.#modules && this.connected) {
+        this.#modules = n;
+        this.#sendFacts(false);
+      }
+    }, 500);
+    this.#loadTimer.unref();
     this.#schedule(0);
   }
 
@@ -416,6 +428,7 @@ class AgentImpl
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#factsTimer) clearInterval(this.#factsTimer);
+    if (this.#loadTimer) clearInterval(this.#loadTimer);
     for (const t of this.#watch.values()) clearInterval(t);
     process.off('uncaughtExceptionMonitor', this.#onError);
     this.#ws?.close(1000);
@@ -478,8 +491,10 @@ class AgentImpl
     this.#ws = ws;
     ws.on('open', () => {
       this.#attempt = 0;
-      this.#lastFacts = '';
-      ws.send(JSON.stringify({ type: 'hello', protocol: AGENT_PROTOCOL_VERSION, facts: this.#facts() }));
+      const facts = this.#facts();
+      this.#lastFacts = JSON.stringify(facts);
+      this.#modules = this.#rt.records?.length ?? 0;
+      ws.send(JSON.stringify({ type: 'hello', protocol: AGENT_PROTOCOL_VERSION, facts }));
       for (const m of this.#outbox.values()) ws.send(JSON.stringify(m));
       this.emit('connected');
     });

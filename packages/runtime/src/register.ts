@@ -8,6 +8,7 @@ import { dirname, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { GLOBAL } from '@hotpatch/instrument';
+import { agentOptionsFromEnv, startAgent } from './agent.js';
 import { startControlServer } from './control.js';
 import { LiveEditEngine } from './engines/liveedit.js';
 import { RedirectEngine } from './engines/redirect.js';
@@ -107,5 +108,10 @@ if (typeof registerHooks === 'function') {
 
 const threads = new Threads(runtime);
 if (isMainThread) startControlServer(runtime, threads);
+// Fleet: HOTPATCH_SERVER (+ HOTPATCH_ENROLL_TOKEN, HOTPATCH_LABELS=k=v,..., HOTPATCH_HOST) connects to the control plane.
+if (isMainThread) {
+  const agentOptions = agentOptionsFromEnv();
+  if (agentOptions) startAgent(runtime, agentOptions);
+}
 
 export { runtime };

@@ -10,11 +10,13 @@ import type { Database } from './db/types.js';
 import { Bus } from './fleet/bus.js';
 import { Hub } from './fleet/hub.js';
 import { roleGuard } from './plugins/auth.js';
+import { dashboardPlugin } from './plugins/dashboard.js';
 import { installErrorHandler } from './plugins/errors.js';
 import { bundlesPlugin } from './routes/bundles.js';
 import { deploymentsPlugin } from './routes/deployments.js';
 import { devicesPlugin } from './routes/devices.js';
 import { enrollPlugin } from './routes/enroll.js';
+import { eventsPlugin } from './routes/events.js';
 import { policiesPlugin } from './routes/policies.js';
 import { reportsPlugin } from './routes/reports.js';
 import { tokensPlugin } from './routes/tokens.js';
@@ -90,6 +92,8 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
     await app.register(policiesPlugin(ctx));
     await app.register(deploymentsPlugin(ctx));
     await app.register(reportsPlugin(ctx));
+    await app.register(eventsPlugin(ctx));
+    await app.register(dashboardPlugin());
     hub.start();
     await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 4242 });
     const addr = app.server.address() as AddressInfo;
@@ -133,8 +137,12 @@ export async function runServer(
     log(`first start: device enrollment token written to ${srv.bootstrap.enrollTokenFile}`);
   const stop = (signal: string) => {
     log(`hotpatch server: ${signal}, shutting down`);
+    const t0 = Date.now();
     srv.close().then(
-      () => process.exit(0),
+      () => {
+        log(`hotpatch server: stopped in ${Date.now() - t0} ms`);
+        process.exit(0);
+      },
       (e: Error) => {
         log(`hotpatch server: shutdown failed: ${e.message}`);
         process.exit(1);

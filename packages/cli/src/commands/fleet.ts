@@ -151,6 +151,7 @@ interface DeploymentView {
   devices: Array<{
     device: string;
     state: string;
+    scheduledFor?: string | null;
     ring: string | null;
     reason: string | null;
     action: string | null;
@@ -176,6 +177,19 @@ function deploymentText(v: DeploymentView): string {
       [d.reason, d.action ? `-> ${d.action}` : null].filter(Boolean).join(' '),
     ]);
   return `${progressLine(v)}\npatch ${v.deployment.patchId}, policy ${v.deployment.policy}${v.deployment.revertReason ? `, reverted: ${v.deployment.revertReason}` : ''}\n${table(rows)}`;
+}
+
+const SETTLED = new Set(['not-applicable', 'ineligible', 'applied', 'failed', 'reverted']);
+
+/** `deploy --wait` stops when every device settled or waits for a later ring (or a paused policy). */
+function nothingDueNow(v: DeploymentView): boolean {
+  const now = Date.now();
+  return v.devices.every(
+    (d) =>
+      SETTLED.has(d.state) ||
+      (d.state === 'scheduled' &&
+        ((d.scheduledFor && Date.parse(d.scheduledFor) > now) || d.reason === 'policy paused')),
+  );
 }
 
 /** Follows a deployment through the server's long poll until every device settled (or timeout). */
@@ -521,8 +535,13 @@ export function registerFleetCommands(program: Command): void {
           policy: o.policy,
           ...(o.expedite ? { expedite: true } : {}),
         })) as unknown as DeploymentView;
-        if (o.wait) v = await follow(o, v.deployment.id, o.timeout, (x) => x.summary.settled);
-        print(o.json, v, () => deploymentText(v));
+        if (o.wait) v = await follow(o, v.deployment.id, o.timeout, nothingDueNow);
+        const later = v.devices.filter((d) => d.state === 'scheduled').length;
+        print(o.json, v, () =>
+          later > 0
+            ? `${deploymentText(v)}\n${later} device(s) wait for their ring's deferral (or a resume)`
+            : deploymentText(v),
+        );
         if (o.wait && (v.summary.counts.failed ?? 0) > 0) process.exitCode = 3;
       },
     );

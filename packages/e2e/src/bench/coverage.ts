@@ -7,21 +7,20 @@
  *   node packages/e2e/dist/bench/coverage.js [--node 20,26] [--only name@version,...]
  * Writes .cache/bench/coverage.json and docs/coverage.md.
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKey } from '@hotpatch/core';
 import { applyTo } from '@hotpatch/runtime';
 import {
   type Advisory,
-  buildSigned,
   cacheDir,
   checkFile,
-  installApp,
   label,
+  type PreparedCase,
+  prepareCase,
   readAdvisories,
-  type SignedBuild,
+  readSelections,
 } from '../testing/advisories.js';
 import { nodeBinaries, repoRoot } from '../testing/nodes.js';
 import { Probe } from '../testing/processes.js';
@@ -42,17 +41,8 @@ const arg = (name: string) => {
 };
 const wantNodes = arg('--node')?.split(',').map(Number);
 const wantOnly = arg('--only')?.split(',');
-const require_ = createRequire(import.meta.url);
 
-interface Selection {
-  only?: string[];
-  exclude?: string[];
-  why: string;
-}
-const selections = JSON.parse(readFileSync(join(repoRoot, 'corpus', 'selections.json'), 'utf8')) as Record<
-  string,
-  Selection
->;
+const selections = readSelections();
 
 async function main(): Promise<void> {
   const home = mkdtempSync(join(tmpdir(), 'hotpatch-coverage-'));
@@ -62,25 +52,10 @@ async function main(): Promise<void> {
   writeFileSync(keyFile, key.publicKeyPem);
 
   const advisories = readAdvisories().filter((a) => !wantOnly || wantOnly.includes(label(a)));
-  const builds = new Map<string, Built>();
+  const builds = new Map<string, PreparedCase>();
   for (const a of advisories) {
-    const selection = selections[label(a)];
-    // A check may know that the advisory's fixed version is incomplete upstream (it still shows
-    // the exploit) and name the release that really fixes it: build against that one.
-    const realFix = existsSync(checkFile(a))
-      ? (require_(checkFile(a)) as { realFix?: string }).realFix
-      : undefined;
-    const target = { ...a, fixed: realFix ?? a.fixed };
-    process.stderr.write(`building ${label(a)} → ${target.fixed}${selection ? ' (with a selection)' : ''}\n`);
-    const build = await buildSigned(target, key, selection);
-    builds.set(label(a), {
-      build,
-      dir: installApp(a.name, a.vulnerable),
-      fixedDir: installApp(a.name, target.fixed),
-      fixed: target.fixed,
-      ...(realFix ? { realFix } : {}),
-      ...(selection ? { selection } : {}),
-    });
+    process.stderr.write(`building ${label(a)}\n`);
+    builds.set(label(a), await prepareCase(a, key, selections));
   }
 
   const rows: Row[] = [];
@@ -108,17 +83,7 @@ async function main(): Promise<void> {
   }
 }
 
-interface Built {
-  build: SignedBuild;
-  dir: string;
-  /** The fixed release installed too: the check must not fire there (control). */
-  fixedDir: string;
-  fixed: string;
-  realFix?: string;
-  selection?: Selection;
-}
-
-async function runOne(a: Advisory, node: number, probe: Probe, b: Built): Promise<Row> {
+async function runOne(a: Advisory, node: number, probe: Probe, b: PreparedCase): Promise<Row> {
   const base = { advisory: label(a), cve: a.advisory, node };
   const check = checkFile(a);
   if (!existsSync(check)) return { ...base, outcome: 'failed', detail: 'no exploit check' };

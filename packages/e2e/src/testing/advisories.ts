@@ -1,9 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { type BuildResult, buildPatch, resolveSpec } from '@hotpatch/builder';
 import { type KeyPairPem, loadPrivateKey, serializeBundle, signBundle } from '@hotpatch/core';
 import { repoRoot } from './nodes.js';
+
+const requireCjs = createRequire(import.meta.url);
 
 export interface Advisory {
   name: string;
@@ -88,5 +91,56 @@ export async function buildSigned(
   return {
     bytes: Buffer.from(serializeBundle(signBundle(result.payload, loadPrivateKey(key.privateKeyPem)))),
     result,
+  };
+}
+
+export interface Selection {
+  only?: string[];
+  exclude?: string[];
+  why: string;
+}
+
+/** corpus/selections.json: --only/--exclude a person chose for an advisory, with the reason. */
+export function readSelections(): Record<string, Selection> {
+  return JSON.parse(readFileSync(join(repoRoot, 'corpus', 'selections.json'), 'utf8')) as Record<
+    string,
+    Selection
+  >;
+}
+
+export interface PreparedCase {
+  advisory: Advisory;
+  build: SignedBuild;
+  /** The vulnerable version installed with its dependencies. */
+  dir: string;
+  /** The release the hotpatch is built against, installed too (a control for the check). */
+  fixed: string;
+  fixedDir: string;
+  check: string;
+  /** The check says the advisory's fixed version is incomplete and names the real fix. */
+  realFix?: string;
+  selection?: Selection;
+}
+
+/** Builds the signed hotpatch for an advisory the way the coverage benchmark and tests do. */
+export async function prepareCase(
+  a: Advisory,
+  key: KeyPairPem,
+  selections = readSelections(),
+): Promise<PreparedCase> {
+  const check = checkFile(a);
+  const realFix = existsSync(check) ? (requireCjs(check) as { realFix?: string }).realFix : undefined;
+  const fixed = realFix ?? a.fixed;
+  const selection = selections[label(a)];
+  const build = await buildSigned({ ...a, fixed }, key, selection);
+  return {
+    advisory: a,
+    build,
+    dir: installApp(a.name, a.vulnerable),
+    fixed,
+    fixedDir: installApp(a.name, fixed),
+    check,
+    ...(realFix ? { realFix } : {}),
+    ...(selection ? { selection } : {}),
   };
 }

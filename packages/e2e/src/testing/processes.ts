@@ -19,16 +19,17 @@ export class Probe {
   #next = 1;
   #waiting = new Map<number, (m: Record<string, unknown>) => void>();
   readonly ready: Promise<void>;
+  /** What the process wrote to stderr (kept for failure messages). */
+  stderr = '';
 
   constructor(nodeBin: string, env: NodeJS.ProcessEnv, opts: { runtime?: boolean } = {}) {
     const args = [...(opts.runtime === false ? [] : ['--import', registerFile]), probeFile];
     this.child = spawn(nodeBin, args, { env, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
-    let stderr = '';
     this.child.stderr?.on('data', (d) => {
-      stderr += String(d);
+      this.stderr += String(d);
     });
     this.ready = new Promise((resolve, reject) => {
-      this.child.once('exit', (code) => reject(new Error(`probe exited (${code}): ${stderr}`)));
+      this.child.once('exit', (code) => reject(new Error(`probe exited (${code}): ${this.stderr}`)));
       this.child.on('message', (m: Record<string, unknown>) => {
         if (m.ready) resolve();
         const cb = this.#waiting.get(m.id as number);
@@ -47,8 +48,16 @@ export class Probe {
   async check(check: string, dir: string, opts: { inWorker?: boolean } = {}): Promise<CheckResult> {
     await this.ready;
     const id = this.#next++;
-    const reply = await new Promise<Record<string, unknown>>((resolve) => {
-      this.#waiting.set(id, resolve);
+    const reply = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const onExit = (code: number | null, signal: string | null) =>
+        reject(
+          new Error(`probe process exited (${code ?? signal}) during a check: ${this.stderr.slice(-2000)}`),
+        );
+      this.child.once('exit', onExit);
+      this.#waiting.set(id, (m) => {
+        this.child.off('exit', onExit);
+        resolve(m);
+      });
       this.child.send({ id, op: 'check', check, dir, inWorker: Boolean(opts.inWorker) });
     });
     if (reply.error) throw new Error(String(reply.error));

@@ -107,14 +107,29 @@ export class LiveEditEngine implements Engine {
   }
 
   verify(record: ModuleRecord, w: FileWork | null): string | null {
-    const running = this.#post('Debugger.getScriptSource', { scriptId: this.#scriptId(record) })
-      .scriptSource as string;
-    const expected = w ? patchedSource(baselineSource(record), w.file, w.namespace) : baselineSource(record);
-    return running === expected
-      ? null
-      : `${record.filename}: running source differs from the ${w ? 'patched' : 'baseline'} source`;
+    const scriptId = this.#scriptId(record);
+    const running = this.#post('Debugger.getScriptSource', { scriptId }).scriptSource as string;
+    const baseline = baselineSource(record);
+    const expected = w ? patchedSource(baseline, w.file, w.namespace) : baseline;
+    if (running !== expected) {
+      return `${record.filename}: running source differs from the ${w ? 'patched' : 'baseline'} source`;
+    }
+    // The script source can change while V8 keeps existing closures on the old code (it does so,
+    // silently, when a scope's variable layout changes): look at the functions the module exports.
+    if (w) {
+      const old = w.file.edits.map((e) => baseline.slice(e.start, e.end).trim()).filter((t) => t.length > 0);
+      for (const fn of reachableFunctions(exportsOf(record.filename))) {
+        const text = Function.prototype.toString.call(fn);
+        if (old.some((o) => text.endsWith(o))) {
+          return `${record.filename}: ${fn.name || 'a function'} still runs the old code after LiveEdit`;
+        }
+      }
+    }
+    return null;
   }
 }
+
+type AnyFunction = (...args: never[]) => unknown;
 
 function exportsOf(filename: string): unknown {
   const cache = (Module as unknown as { _cache: Record<string, { exports?: unknown } | undefined> })._cache;
@@ -122,9 +137,9 @@ function exportsOf(filename: string): unknown {
 }
 
 /** Functions reachable from a value (own properties, prototypes), bounded; getters are not called. */
-export function reachableFunctions(root: unknown, limit = 5000): Function[] {
+export function reachableFunctions(root: unknown, limit = 5000): AnyFunction[] {
   const seen = new Set<unknown>([Object.prototype, Function.prototype, Array.prototype]);
-  const out: Function[] = [];
+  const out: AnyFunction[] = [];
   const visit = (v: unknown, depth: number): void => {
     if (
       out.length >= limit ||
@@ -135,7 +150,7 @@ export function reachableFunctions(root: unknown, limit = 5000): Function[] {
     )
       return;
     seen.add(v);
-    if (typeof v === 'function') out.push(v);
+    if (typeof v === 'function') out.push(v as AnyFunction);
     let keys: string[];
     try {
       keys = Object.getOwnPropertyNames(v);

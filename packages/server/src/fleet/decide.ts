@@ -3,7 +3,8 @@ import type { Deployment, DeploymentDevice, DeviceState, Policy, Ring } from './
 
 export interface DecideInput {
   deployment: Pick<Deployment, 'state' | 'expedite' | 'createdAt' | 'patchId'>;
-  policy: Pick<Policy, 'paused'>;
+  /** deadlineDays: how long after its ring's date an ineligible device has to take the fixed release. */
+  policy: Pick<Policy, 'paused'> & Partial<Pick<Policy, 'deadlineDays'>>;
   ring: Ring | null;
   eligibility: Eligibility;
   row: Pick<DeploymentDevice, 'state' | 'instanceId' | 'reason'> | null;
@@ -71,7 +72,16 @@ export function decide(input: DecideInput): Decision {
     return {
       state: 'ineligible',
       reason: eligibility.reasons.map((r) => `${r.code}: ${r.message}`).join('; '),
-      action: eligibility.action,
+      action:
+        input.policy.deadlineDays === undefined
+          ? eligibility.action
+          : `${eligibility.action} by ${new Date(
+              Date.parse(deployment.createdAt) +
+                ((deployment.expedite ? 0 : (input.ring?.deferralDays ?? 0)) + input.policy.deadlineDays) *
+                  DAY,
+            )
+              .toISOString()
+              .slice(0, 10)} (policy deadline)`,
       scheduledFor: null,
       send: null,
     };

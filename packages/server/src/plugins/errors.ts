@@ -53,10 +53,8 @@ export function installErrorHandler(app: FastifyInstance): void {
     void reply.status(status).send(body);
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply
-      .status(404)
-      .send({
-        error: { code: 'E_NOT_FOUND', message: `no route ${req.method} ${req.url}` },
-      } satisfies ErrorBody);
+    void reply.status(404).send({
+      error: { code: 'E_NOT_FOUND', message: `no route ${req.method} ${req.url}` },
+    } satisfies ErrorBody);
   });
 }

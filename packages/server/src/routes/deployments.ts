@@ -1,4 +1,4 @@
-import { hotpatchEligibility } from '@hotpatch/core';
+import { hotpatchEligibility, sha256 } from '@hotpatch/core';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { audit } from '../audit.js';
@@ -37,13 +37,16 @@ const WaitQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export function summarize(rows: readonly DeploymentDevice[]) {
+/** Counts per state; settled when no device has anything left to do (reverted: nothing still applied). */
+export function summarize(rows: readonly DeploymentDevice[], state: Deployment['state'] = 'active') {
   const counts = Object.fromEntries(DEVICE_STATES.map((s) => [s, 0])) as Record<
     (typeof DEVICE_STATES)[number],
     number
   >;
   for (const r of rows) counts[r.state]++;
-  const settled = rows.every((r) => TERMINAL_STATES.has(r.state));
+  const settled = rows.every(
+    (r) => TERMINAL_STATES.has(r.state) && !(state === 'reverted' && r.state === 'applied'),
+  );
   return { total: rows.length, counts, settled };
 }
 
@@ -116,7 +119,7 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
           paused: policy?.paused ?? false,
           policyId: undefined,
         },
-        summary: summarize(rows),
+        summary: summarize(rows, d.state),
         devices: rows.map((r) => ({
           ...r,
           device: names.get(r.deviceId) ?? r.deviceId,
@@ -185,7 +188,9 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
         const d = await find(req.params.id);
         const first = await view(d);
         const fingerprint = (v: typeof first) =>
-          JSON.stringify([v.deployment.state, v.devices.map((r) => [r.deviceId, r.state, r.reason])]);
+          sha256(
+            JSON.stringify([v.deployment.state, v.devices.map((r) => [r.deviceId, r.state, r.reason])]),
+          ).slice(0, 32);
         if (req.query.since === undefined || req.query.since !== fingerprint(first))
           return { ...first, fingerprint: fingerprint(first) };
         await new Promise<void>((resolve) => {

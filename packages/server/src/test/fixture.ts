@@ -31,7 +31,10 @@ export interface Fixture {
 function npmInstall(dir: string, spec: string): void {
   mkdirSync(dir, { recursive: true });
   if (!existsSync(join(dir, 'package.json'))) writeFileSync(join(dir, 'package.json'), '{"private":true}\n');
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', '--silent', spec], { cwd: dir, stdio: 'ignore' });
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', '--silent', spec], {
+    cwd: dir,
+    stdio: 'ignore',
+  });
 }
 
 let cached: Fixture | null = null;
@@ -61,8 +64,20 @@ srv.listen(0, '127.0.0.1', () => console.log('PORT', srv.address().port));
 `,
   );
   const r = buildPatch({
-    from: { spec: 'minimist@1.2.5', dir: join(from, 'node_modules/minimist'), name: 'minimist', version: '1.2.5', kind: 'npm' },
-    to: { spec: 'minimist@1.2.6', dir: join(to, 'node_modules/minimist'), name: 'minimist', version: '1.2.6', kind: 'npm' },
+    from: {
+      spec: 'minimist@1.2.5',
+      dir: join(from, 'node_modules/minimist'),
+      name: 'minimist',
+      version: '1.2.5',
+      kind: 'npm',
+    },
+    to: {
+      spec: 'minimist@1.2.6',
+      dir: join(to, 'node_modules/minimist'),
+      name: 'minimist',
+      version: '1.2.6',
+      kind: 'npm',
+    },
     advisories: ['CVE-2021-44906'],
   });
   const payload = r.payload;
@@ -85,7 +100,11 @@ if (o) startAgent(runtime, o);
     dir,
     appDir,
     bundle: Buffer.from(serializeBundle(signBundle(payload, loadPrivateKey(key.privateKeyPem)))),
-    otherBundle: Buffer.from(serializeBundle(signBundle({ ...payload, patchId: 'other-key-patch' }, loadPrivateKey(other.privateKeyPem)))),
+    otherBundle: Buffer.from(
+      serializeBundle(
+        signBundle({ ...payload, patchId: 'other-key-patch' }, loadPrivateKey(other.privateKeyPem)),
+      ),
+    ),
     patchId: payload.patchId,
     publicKeyPem: key.publicKeyPem,
     publicKeyFile,
@@ -104,7 +123,14 @@ export interface AppProcess {
 
 export async function startApp(
   fx: Fixture,
-  opts: { server: string; enrollToken: string; host: string; service: string; labels?: Record<string, string>; home: string },
+  opts: {
+    server: string;
+    enrollToken: string;
+    host: string;
+    service: string;
+    labels?: Record<string, string>;
+    home: string;
+  },
 ): Promise<AppProcess> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -119,7 +145,11 @@ export async function startApp(
       .join(','),
     HOTPATCH_AGENT_BACKOFF_MAX_MS: '400',
   };
-  const child = spawn(process.execPath, ['--import', registerJs, '--import', fx.bootFile, 'app.js'], { cwd: fx.appDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', registerJs, '--import', fx.bootFile, 'app.js'], {
+    cwd: fx.appDir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr += String(d);
@@ -137,7 +167,11 @@ export async function startApp(
     port,
     pid: child.pid as number,
     async get() {
-      return (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { polluted: boolean; pid: number; normal: string };
+      return (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as {
+        polluted: boolean;
+        pid: number;
+        normal: string;
+      };
     },
     stop() {
       return new Promise((resolve) => {
@@ -165,9 +199,13 @@ export function client(base: string, token: string) {
   const call = async (method: string, path: string, body?: unknown, raw?: string) => {
     const res = await fetch(`${base}${path}`, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(raw !== undefined ? { body: raw } : body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
+    // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary response JSON
     const json = (await res.json()) as Record<string, any>;
     return { status: res.status, json };
   };
@@ -181,7 +219,11 @@ export function client(base: string, token: string) {
 }
 
 /** Polls fn until it returns a truthy value (no fixed sleeps: it returns as soon as the condition holds). */
-export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -205,12 +247,25 @@ type Api = ReturnType<typeof client>;
 export interface DeploymentView {
   deployment: { id: string; state: string; expedite: boolean; revertReason: string | null };
   summary: { total: number; counts: Record<string, number>; settled: boolean };
-  devices: Array<{ deviceId: string; device: string; state: string; ring: string | null; reason: string | null; action: string | null; scheduledFor: string | null }>;
+  devices: Array<{
+    deviceId: string;
+    device: string;
+    state: string;
+    ring: string | null;
+    reason: string | null;
+    action: string | null;
+    scheduledFor: string | null;
+  }>;
   fingerprint?: string;
 }
 
 /** Waits on the server's long poll (device state change events) until pred holds. */
-export async function waitDeployment(api: Api, id: string, pred: (v: DeploymentView) => boolean, timeoutMs = 30_000): Promise<DeploymentView> {
+export async function waitDeployment(
+  api: Api,
+  id: string,
+  pred: (v: DeploymentView) => boolean,
+  timeoutMs = 30_000,
+): Promise<DeploymentView> {
   const end = Date.now() + timeoutMs;
   let since: string | undefined;
   for (;;) {

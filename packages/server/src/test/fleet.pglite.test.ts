@@ -4,7 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { createServer, type HotpatchServer } from '../index.js';
-import { type AppProcess, client, fixture, freePort, readToken, startApp, until, waitDeployment } from './fixture.js';
+import {
+  type AppProcess,
+  client,
+  fixture,
+  freePort,
+  readToken,
+  startApp,
+  until,
+  waitDeployment,
+} from './fixture.js';
 
 const fx = fixture();
 const dataDir = mkdtempSync(join(tmpdir(), 'hotpatch-pglite-'));
@@ -32,7 +41,10 @@ test('first start: admin + enrollment token files, default policy, health', asyn
   const h = (await (await fetch(`${srv.url}/healthz`)).json()) as { storage: string };
   assert.equal(h.storage, 'pglite');
   const p = await admin.get('/v1/policies');
-  assert.deepEqual(p.json.policies.map((x: { name: string }) => x.name), ['default']);
+  assert.deepEqual(
+    p.json.policies.map((x: { name: string }) => x.name),
+    ['default'],
+  );
 });
 
 test('bad tokens and bad bodies get 4xx JSON naming the field; nothing half-written', async () => {
@@ -50,13 +62,24 @@ test('bad tokens and bad bodies get 4xx JSON naming the field; nothing half-writ
   assert.equal(f.status, 403);
   assert.equal(f.json.error.code, 'E_FORBIDDEN');
   // schema errors name the field
-  const e1 = await admin.post('/v1/policies', { name: 'p1', allowHotpatch: true, rings: [{ name: 'a', selector: {}, deferralDays: -1 }] });
+  const e1 = await admin.post('/v1/policies', {
+    name: 'p1',
+    allowHotpatch: true,
+    rings: [{ name: 'a', selector: {}, deferralDays: -1 }],
+  });
   assert.equal(e1.status, 400);
   assert.equal(e1.json.error.field, 'body.rings.0.deferralDays');
   const e2 = await admin.post('/v1/policies', { allowHotpatch: true, rings: [] });
   assert.equal(e2.status, 400);
   assert.match(e2.json.error.field, /^body\.(name|rings)/);
-  const e3 = await admin.post('/v1/policies', { name: 'dup', allowHotpatch: true, rings: [{ name: 'a', selector: {}, deferralDays: 0 }, { name: 'a', selector: {}, deferralDays: 1 }] });
+  const e3 = await admin.post('/v1/policies', {
+    name: 'dup',
+    allowHotpatch: true,
+    rings: [
+      { name: 'a', selector: {}, deferralDays: 0 },
+      { name: 'a', selector: {}, deferralDays: 1 },
+    ],
+  });
   assert.equal(e3.status, 400);
   assert.equal(e3.json.error.field, 'body.rings.1.name');
   assert.equal((await admin.get('/v1/policies/dup')).status, 404);
@@ -67,9 +90,20 @@ test('bad tokens and bad bodies get 4xx JSON naming the field; nothing half-writ
   assert.equal(e5.status, 404);
   assert.equal(e5.json.error.field, 'body.patchId');
   // enrollment: bad token, bad body
-  const en = await fetch(`${srv.url}/v1/enroll`, { method: 'POST', headers: { authorization: 'Bearer hpe_000000000000_xxxxxxxxxxxxxxxxxxxxxxxx', 'content-type': 'application/json' }, body: JSON.stringify({ host: 'h', service: 's' }) });
+  const en = await fetch(`${srv.url}/v1/enroll`, {
+    method: 'POST',
+    headers: {
+      authorization: 'Bearer hpe_000000000000_xxxxxxxxxxxxxxxxxxxxxxxx',
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ host: 'h', service: 's' }),
+  });
   assert.equal(en.status, 401);
-  const en2 = await fetch(`${srv.url}/v1/enroll`, { method: 'POST', headers: { authorization: `Bearer ${enrollToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ host: '' }) });
+  const en2 = await fetch(`${srv.url}/v1/enroll`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${enrollToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ host: '' }),
+  });
   assert.equal(en2.status, 400);
   // bundles: untrusted key, not a security hotpatch
   const u = await admin.postRaw('/v1/bundles', fx.otherBundle.toString());
@@ -97,15 +131,39 @@ test('publish -> policy with two rings -> applied in memory on enrolled runtimes
   });
   assert.equal(pol.status, 201, JSON.stringify(pol.json));
 
-  const a = await startApp(fx, { server: srv.url, enrollToken, host: 'host-a', service: 'web', labels: { ring: 'canary' }, home: join(dataDir, 'home-a') });
-  const b = await startApp(fx, { server: srv.url, enrollToken, host: 'host-b', service: 'web', labels: { ring: 'broad' }, home: join(dataDir, 'home-b') });
+  const a = await startApp(fx, {
+    server: srv.url,
+    enrollToken,
+    host: 'host-a',
+    service: 'web',
+    labels: { ring: 'canary' },
+    home: join(dataDir, 'home-a'),
+  });
+  const b = await startApp(fx, {
+    server: srv.url,
+    enrollToken,
+    host: 'host-b',
+    service: 'web',
+    labels: { ring: 'broad' },
+    home: join(dataDir, 'home-b'),
+  });
   apps.push(a, b);
   assert.equal((await a.get()).polluted, true, 'the exploit works before the hotpatch');
 
   const devices = await until('two devices connected with facts', async () => {
     const r = await admin.get('/v1/devices');
-    const ds = r.json.devices as Array<{ host: string; connected: boolean; components: Array<{ name: string }>; policy: string; ring: string; eligible: boolean; id: string }>;
-    return ds.length === 2 && ds.every((d) => d.connected && d.components.some((c) => c.name === 'minimist')) ? ds : null;
+    const ds = r.json.devices as Array<{
+      host: string;
+      connected: boolean;
+      components: Array<{ name: string }>;
+      policy: string;
+      ring: string;
+      eligible: boolean;
+      id: string;
+    }>;
+    return ds.length === 2 && ds.every((d) => d.connected && d.components.some((c) => c.name === 'minimist'))
+      ? ds
+      : null;
   });
   const byHost = Object.fromEntries(devices.map((d) => [d.host, d]));
   assert.equal(byHost['host-a']?.policy, 'prod');
@@ -116,9 +174,19 @@ test('publish -> policy with two rings -> applied in memory on enrolled runtimes
   const dep = await admin.post('/v1/deployments', { patchId: fx.patchId, policy: 'prod' });
   assert.equal(dep.status, 201, JSON.stringify(dep.json));
   const id = dep.json.deployment.id as string;
-  assert.equal((await admin.post('/v1/deployments', { patchId: fx.patchId, policy: 'prod' })).json.deployment.id, id, 'deploy is idempotent');
+  assert.equal(
+    (await admin.post('/v1/deployments', { patchId: fx.patchId, policy: 'prod' })).json.deployment.id,
+    id,
+    'deploy is idempotent',
+  );
 
-  let v = await waitDeployment(admin, id, (x) => x.devices.find((d) => d.device === 'host-a/web')?.state === 'applied' && x.devices.find((d) => d.device === 'host-b/web')?.state === 'scheduled');
+  let v = await waitDeployment(
+    admin,
+    id,
+    (x) =>
+      x.devices.find((d) => d.device === 'host-a/web')?.state === 'applied' &&
+      x.devices.find((d) => d.device === 'host-b/web')?.state === 'scheduled',
+  );
   const bRow = v.devices.find((d) => d.device === 'host-b/web');
   assert.match(bRow?.reason ?? '', /deferral/);
   const pa = await a.get();
@@ -135,8 +203,14 @@ test('publish -> policy with two rings -> applied in memory on enrolled runtimes
   // Pause holds the ring even when expedited; resume releases it.
   assert.equal((await admin.post('/v1/policies/prod/pause')).status, 200);
   await admin.post(`/v1/deployments/${id}/expedite`);
-  v = await waitDeployment(admin, id, (x) => x.devices.find((d) => d.device === 'host-b/web')?.reason === 'policy paused');
-  const paused = (await admin.get('/v1/reports/hotpatch')).json.policies.find((p: { policy: string }) => p.policy === 'prod');
+  v = await waitDeployment(
+    admin,
+    id,
+    (x) => x.devices.find((d) => d.device === 'host-b/web')?.reason === 'policy paused',
+  );
+  const paused = (await admin.get('/v1/reports/hotpatch')).json.policies.find(
+    (p: { policy: string }) => p.policy === 'prod',
+  );
   assert.equal(paused.paused, 1);
   await admin.post('/v1/policies/prod/resume');
   v = await waitDeployment(admin, id, (x) => x.devices.every((d) => d.state === 'applied'));
@@ -154,14 +228,22 @@ test('publish -> policy with two rings -> applied in memory on enrolled runtimes
   assert.equal(srv.bootstrap.adminTokenFile, null, 'no new admin token on restart');
   await until('both devices reconnected', async () => {
     const r = await admin.get('/v1/devices');
-    return (r.json.devices as Array<{ connected: boolean }>).every((d) => d.connected) && ((await (await fetch(`${srv.url}/healthz`)).json()) as { devicesConnected: number }).devicesConnected === 2;
+    return (
+      (r.json.devices as Array<{ connected: boolean }>).every((d) => d.connected) &&
+      ((await (await fetch(`${srv.url}/healthz`)).json()) as { devicesConnected: number })
+        .devicesConnected === 2
+    );
   });
   assert.equal((await admin.get(`/v1/deployments/${id}`)).json.summary.counts.applied, 2);
 
   // Fleet-wide revert: both devices run the baseline again (the exploit is back), same pids.
   const rv = await admin.post(`/v1/deployments/${id}/revert`);
   assert.equal(rv.status, 200);
-  await waitDeployment(admin, id, (x) => x.deployment.state === 'reverted' && x.devices.every((d) => d.state === 'reverted'));
+  await waitDeployment(
+    admin,
+    id,
+    (x) => x.deployment.state === 'reverted' && x.devices.every((d) => d.state === 'reverted'),
+  );
   assert.equal((await a.get()).polluted, true);
   assert.equal((await b.get()).pid, b.pid);
 
@@ -171,9 +253,22 @@ test('publish -> policy with two rings -> applied in memory on enrolled runtimes
   const adv = report.json.advisories.find((x: { advisory: string }) => x.advisory === 'CVE-2021-44906');
   assert.equal(adv.devicesApplied, 2);
   assert.ok(adv.exposureHours.p50 >= 0 && adv.exposureHours.p95 >= adv.exposureHours.p50);
-  const rs = report.json.restarts as Array<{ instanceStarts: number; monthlyRestartsPerYear: number; cadenceRestartsPerYear: number; hotpatchesAppliedWithoutRestart: number }>;
+  const rs = report.json.restarts as Array<{
+    instanceStarts: number;
+    monthlyRestartsPerYear: number;
+    cadenceRestartsPerYear: number;
+    hotpatchesAppliedWithoutRestart: number;
+  }>;
   assert.equal(rs.length, 2);
-  assert.ok(rs.every((x) => x.instanceStarts === 1 && x.monthlyRestartsPerYear === 12 && x.cadenceRestartsPerYear === 4 && x.hotpatchesAppliedWithoutRestart === 1));
+  assert.ok(
+    rs.every(
+      (x) =>
+        x.instanceStarts === 1 &&
+        x.monthlyRestartsPerYear === 12 &&
+        x.cadenceRestartsPerYear === 4 &&
+        x.hotpatchesAppliedWithoutRestart === 1,
+    ),
+  );
   const cal = await admin.get('/v1/policies/prod/calendar');
   assert.equal(cal.json.restartsPerYear, 4);
   assert.equal(cal.json.next[0].rings[1].ring, 'broad');
@@ -188,6 +283,10 @@ test('revoked device: credential refused, agent stops', async () => {
     const d = (await admin.get(`/v1/devices/${a.id}`)).json.device;
     return d.revoked && !d.connected;
   });
-  const again = await fetch(`${srv.url}/v1/enroll`, { method: 'POST', headers: { authorization: `Bearer ${enrollToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ host: 'host-a', service: 'web' }) });
+  const again = await fetch(`${srv.url}/v1/enroll`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${enrollToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ host: 'host-a', service: 'web' }),
+  });
   assert.equal(again.status, 403);
 });

@@ -6,7 +6,16 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import { createServer, type HotpatchServer } from '../index.js';
-import { type AppProcess, client, fixture, freePort, readToken, startApp, until, waitDeployment } from './fixture.js';
+import {
+  type AppProcess,
+  client,
+  fixture,
+  freePort,
+  readToken,
+  startApp,
+  until,
+  waitDeployment,
+} from './fixture.js';
 
 const url = process.env.HOTPATCH_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schema = `hp_test_${randomBytes(5).toString('hex')}`;
@@ -20,8 +29,22 @@ before(async () => {
   const trustedKeys = [fx.publicKeyFile];
   // Two replicas start together on one database: migrations and first-start bootstrap serialize.
   [a, b] = await Promise.all([
-    createServer({ dataDir: join(base, 'a'), databaseUrl: url, databaseSchema: schema, port: 0, trustedKeys, tickMs: 200 }),
-    createServer({ dataDir: join(base, 'b'), databaseUrl: url, databaseSchema: schema, port: 0, trustedKeys, tickMs: 200 }),
+    createServer({
+      dataDir: join(base, 'a'),
+      databaseUrl: url,
+      databaseSchema: schema,
+      port: 0,
+      trustedKeys,
+      tickMs: 200,
+    }),
+    createServer({
+      dataDir: join(base, 'b'),
+      databaseUrl: url,
+      databaseSchema: schema,
+      port: 0,
+      trustedKeys,
+      tickMs: 200,
+    }),
   ]);
 });
 
@@ -57,7 +80,14 @@ test('two replicas on one PostgreSQL: device on A, deployment made on B reaches 
   });
   assert.equal(pol.status, 201);
 
-  const app = await startApp(fx, { server: a.url, enrollToken: readToken(enrollFile), host: 'pg-host', service: 'api', labels: { ring: 'canary' }, home: join(base, 'home') });
+  const app = await startApp(fx, {
+    server: a.url,
+    enrollToken: readToken(enrollFile),
+    host: 'pg-host',
+    service: 'api',
+    labels: { ring: 'canary' },
+    home: join(base, 'home'),
+  });
   apps.push(app);
   assert.equal((await app.get()).polluted, true);
   await until('device connected to A', async () => {
@@ -82,13 +112,28 @@ test('two replicas on one PostgreSQL: device on A, deployment made on B reaches 
   // Restart replica A on its port: the device reconnects; nothing lost.
   const port = Number(new URL(a.url).port);
   await a.close();
-  a = await createServer({ dataDir: join(base, 'a'), databaseUrl: url, databaseSchema: schema, port, trustedKeys: [fx.publicKeyFile], tickMs: 200 });
-  await until('device reconnected to A', async () => ((await (await fetch(`${a.url}/healthz`)).json()) as { devicesConnected: number }).devicesConnected === 1);
+  a = await createServer({
+    dataDir: join(base, 'a'),
+    databaseUrl: url,
+    databaseSchema: schema,
+    port,
+    trustedKeys: [fx.publicKeyFile],
+    tickMs: 200,
+  });
+  await until(
+    'device reconnected to A',
+    async () =>
+      ((await (await fetch(`${a.url}/healthz`)).json()) as { devicesConnected: number }).devicesConnected ===
+      1,
+  );
   const audit = await onB.get('/v1/audit');
   assert.ok(audit.json.entries.some((e: { action: string }) => e.action === 'deployment.revert'));
 });
 
 test('bad token on a PostgreSQL replica', async () => {
-  assert.equal((await client(b.url, 'hpt_abcdefabcdef_xxxxxxxxxxxxxxxxxxxxxxxxxxxxx').get('/v1/devices')).status, 401);
+  assert.equal(
+    (await client(b.url, 'hpt_abcdefabcdef_xxxxxxxxxxxxxxxxxxxxxxxxxxxxx').get('/v1/devices')).status,
+    401,
+  );
   void freePort;
 });

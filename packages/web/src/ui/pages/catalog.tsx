@@ -1,0 +1,319 @@
+import { useState } from 'react';
+import type { Bundle, Policy } from '../../api.js';
+import {
+  Badge,
+  Empty,
+  ErrorBox,
+  fmtTime,
+  Link,
+  Loaded,
+  navigate,
+  PageHead,
+  useData,
+  useSession,
+} from '../kit.js';
+
+export function CatalogPage() {
+  const d = useData(
+    async (api) => {
+      const [bundles, baselines] = await Promise.all([api.bundles(), api.baselines()]);
+      return { bundles, baselines };
+    },
+    [],
+    { live: (e) => e.kind === 'deployment' },
+  );
+  return (
+    <>
+      <PageHead
+        title="Catalog"
+        sub="Signed security hotpatches (each with its patch ID, like a KB number) and the baselines they apply over."
+      />
+      <Loaded d={d}>
+        {({ bundles, baselines }) => (
+          <>
+            <div className="card">
+              <h2>Hotpatches</h2>
+              {bundles.length === 0 ? (
+                <Empty title="No hotpatches published">
+                  Build one with <code>hotpatch build</code> and upload it with{' '}
+                  <code>hotpatch publish FILE</code>.
+                </Empty>
+              ) : (
+                <table className="table" data-testid="bundles">
+                  <thead>
+                    <tr>
+                      <th>Patch ID</th>
+                      <th>Title</th>
+                      <th>Advisories</th>
+                      <th>Severity</th>
+                      <th>Target</th>
+                      <th>Version identifier</th>
+                      <th>Fixed release</th>
+                      <th>Signature</th>
+                      <th>Published</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {[...bundles].reverse().map((b) => (
+                      <tr key={b.patchId}>
+                        <td>
+                          <Link to={`/catalog/${encodeURIComponent(b.patchId)}`} className="mono">
+                            {b.patchId}
+                          </Link>
+                        </td>
+                        <td>{b.title}</td>
+                        <td>{b.advisories.join(', ')}</td>
+                        <td>
+                          <Badge value={b.severity} />
+                        </td>
+                        <td className="mono">
+                          {b.targetName}@{b.targetBaseline}
+                        </td>
+                        <td className="mono">{b.version}</td>
+                        <td className="mono">{b.fixedIn ?? '—'}</td>
+                        <td>
+                          <Signature b={b} />
+                        </td>
+                        <td className="muted">{fmtTime(b.publishedAt)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </div>
+            <div className="card">
+              <h2>Baselines</h2>
+              {baselines.length === 0 ? (
+                <Empty title="No baselines recorded">
+                  A baseline is recorded per target when its first hotpatch is published.
+                </Empty>
+              ) : (
+                <table className="table compact">
+                  <thead>
+                    <tr>
+                      <th>Target</th>
+                      <th>Version</th>
+                      <th>Current</th>
+                      <th>Recorded</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {baselines.map((b) => (
+                      <tr key={`${b.target}@${b.version}`}>
+                        <td>{b.target}</td>
+                        <td className="mono">{b.version}</td>
+                        <td>
+                          {b.current ? (
+                            <Badge value="applied" label="current" />
+                          ) : (
+                            <span className="muted">older</span>
+                          )}
+                        </td>
+                        <td className="muted">{fmtTime(b.recordedAt)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </div>
+          </>
+        )}
+      </Loaded>
+    </>
+  );
+}
+
+function Signature({ b }: { b: Bundle }) {
+  return b.keyId ? (
+    <span title={`Ed25519, key ${b.keyId}; verified against the server's trusted keys when published`}>
+      <Badge value="applied" label="verified" />{' '}
+      <span className="mono small muted">{b.keyId.slice(0, 12)}</span>
+    </span>
+  ) : (
+    <Badge value="failed" label="unsigned" />
+  );
+}
+
+export function PatchPage({ patchId }: { patchId: string }) {
+  const { can } = useSession();
+  const d = useData(
+    async (api) => {
+      const [doc, bundles, policies, deployments] = await Promise.all([
+        api.bundleDocument(patchId),
+        api.bundles(),
+        api.policies(),
+        api.deployments(),
+      ]);
+      const bundle = bundles.find((b) => b.patchId === patchId);
+      if (!bundle) throw new Error(`patch ${patchId} is not in the catalog`);
+      return { doc, bundle, policies, deployments: deployments.filter((x) => x.patchId === patchId) };
+    },
+    [patchId],
+    { live: (e) => e.kind === 'deployment' || e.kind === 'state' },
+  );
+  return (
+    <Loaded d={d}>
+      {({ doc, bundle: b, policies, deployments }) => {
+        const changes = doc.payload.files.flatMap((f) => f.changes.map((c) => ({ ...c, path: f.path })));
+        return (
+          <>
+            <PageHead
+              title={b.patchId}
+              sub={
+                <>
+                  <Link to="/catalog">Catalog</Link> · {b.title}
+                </>
+              }
+            >
+              {can('operator') && <DeployForm patchId={b.patchId} policies={policies} />}
+            </PageHead>
+            <section className="grid2">
+              <div className="card">
+                <h2>Release</h2>
+                <dl className="kv">
+                  <dt>Advisories</dt>
+                  <dd>{b.advisories.join(', ')}</dd>
+                  <dt>Severity</dt>
+                  <dd>
+                    <Badge value={b.severity} />
+                  </dd>
+                  <dt>Target (baseline)</dt>
+                  <dd className="mono">
+                    {b.targetName}@{b.targetBaseline}
+                  </dd>
+                  <dt>Version identifier</dt>
+                  <dd className="mono">
+                    <strong>{b.version}</strong> (hotpatch level {b.level})
+                  </dd>
+                  <dt>Fixed release (restart)</dt>
+                  <dd className="mono">{b.fixedIn ?? '—'}</dd>
+                  <dt>Signature</dt>
+                  <dd>
+                    <Signature b={b} /> {doc.signature ? '' : '(no signature in the stored bundle)'}
+                  </dd>
+                  <dt>sha256</dt>
+                  <dd className="mono small">{b.sha256}</dd>
+                  <dt>Advisory published</dt>
+                  <dd>{fmtTime(b.advisoryPublishedAt)}</dd>
+                  <dt>Hotpatch published</dt>
+                  <dd>
+                    {fmtTime(b.publishedAt)} <span className="muted">by {b.publishedBy}</span>
+                  </dd>
+                </dl>
+              </div>
+              <div className="card">
+                <h2>Deployments</h2>
+                {deployments.length === 0 ? (
+                  <Empty title="Not deployed yet">
+                    {can('operator') ? 'Pick a policy above and deploy.' : null}
+                  </Empty>
+                ) : (
+                  <ul className="timeline">
+                    {deployments.map((x) => (
+                      <li key={x.id}>
+                        <Link to={`/deployments/${x.id}`}>{x.policy}</Link> <Badge value={x.state} />{' '}
+                        <span className="muted small">
+                          {x.summary.counts.applied}/{x.summary.total} applied · {fmtTime(x.createdAt)}
+                        </span>
+                      </li>
+                    ))}
+                  </ul>
+                )}
+              </div>
+            </section>
+            <div className="card">
+              <h2>The builder's change list</h2>
+              <p className="muted small">
+                Every change between the baseline and the fixed release, with the builder's verdict: live
+                (applied in memory), restart (needs a baseline), deferred or ignored (takes effect at the next
+                baseline).
+              </p>
+              {changes.length === 0 ? (
+                <Empty title="No changes listed" />
+              ) : (
+                <table className="table compact" data-testid="changes">
+                  <thead>
+                    <tr>
+                      <th>File</th>
+                      <th>Change</th>
+                      <th>Name</th>
+                      <th>Verdict</th>
+                      <th>Why</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {changes.map((c, i) => (
+                      <tr key={`${c.path}-${c.name}-${i}`}>
+                        <td className="mono small">
+                          {c.path}
+                          {c.line ? `:${c.line}` : ''}
+                        </td>
+                        <td>{c.kind}</td>
+                        <td className="mono small">{c.name}</td>
+                        <td>
+                          <Badge
+                            value={
+                              c.verdict === 'live'
+                                ? 'applied'
+                                : c.verdict === 'restart'
+                                  ? 'failed'
+                                  : 'reverted'
+                            }
+                            label={c.verdict}
+                          />
+                        </td>
+                        <td className="small">{c.reason}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </div>
+          </>
+        );
+      }}
+    </Loaded>
+  );
+}
+
+function DeployForm({ patchId, policies }: { patchId: string; policies: Policy[] }) {
+  const { api } = useSession();
+  const [policy, setPolicy] = useState(policies.find((p) => !p.isDefault)?.name ?? policies[0]?.name ?? '');
+  const [expedite, setExpedite] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<Error | null>(null);
+  return (
+    <form
+      className="inline-form"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setBusy(true);
+        setError(null);
+        try {
+          const r = await api.deploy(patchId, policy, expedite);
+          navigate(`/deployments/${r.deployment.id}`);
+        } catch (err) {
+          setError(err as Error);
+          setBusy(false);
+        }
+      }}
+    >
+      <select value={policy} onChange={(e) => setPolicy(e.target.value)} aria-label="Policy to deploy to">
+        {policies.map((p) => (
+          <option key={p.name} value={p.name}>
+            {p.name}
+            {p.paused ? ' (paused)' : ''}
+          </option>
+        ))}
+      </select>
+      <label className="check">
+        <input type="checkbox" checked={expedite} onChange={(e) => setExpedite(e.target.checked)} /> Expedite
+        (skip deferrals)
+      </label>
+      <button type="submit" className="btn primary" disabled={busy || !policy} data-testid="deploy">
+        {busy ? 'Deploying…' : 'Deploy'}
+      </button>
+      {error && <ErrorBox error={error} />}
+    </form>
+  );
+}
