@@ -1,6 +1,7 @@
 import { isHotpatchError } from '@hotpatch/core';
 import { Command, CommanderError } from 'commander';
 import { registerBuildCommand } from './commands/build.js';
+import { registerDemoCommand } from './commands/demo.js';
 import { registerFleetCommands } from './commands/fleet.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerKeygenCommand } from './commands/keygen.js';
@@ -35,6 +36,7 @@ export function createProgram(): Command {
   registerInspectCommand(program);
   registerRuntimeCommands(program);
   registerFleetCommands(program);
+  registerDemoCommand(program);
   // Commands added with addCommand() do not inherit settings: make every one behave the same.
   const visit = (cmd: Command) => {
     for (const sub of cmd.commands) {
