@@ -13,8 +13,8 @@ import { buildPatch } from '@hotpatch/builder';
 import { generateSigningKey, loadPrivateKey, serializeBundle, signBundle } from '@hotpatch/core';
 
 const runtimeDist = fileURLToPath(new URL('../../../runtime/dist/', import.meta.url));
-export const registerJs = join(runtimeDist, 'register.js');
-export const agentJs = join(runtimeDist, 'agent.js');
+/** The preload users get (`@hotpatch/runtime/register`): it starts the fleet agent when HOTPATCH_SERVER is set. */
+export const registerJs = join(runtimeDist, 'bundle', 'register.js');
 
 export interface Fixture {
   dir: string;
@@ -25,7 +25,6 @@ export interface Fixture {
   publicKeyFile: string;
   /** A second, unrelated key (for untrusted-signature tests). */
   otherBundle: Buffer;
-  bootFile: string;
 }
 
 function npmInstall(dir: string, spec: string): void {
@@ -86,16 +85,6 @@ srv.listen(0, '127.0.0.1', () => console.log('PORT', srv.address().port));
   const other = generateSigningKey();
   const publicKeyFile = join(dir, 'publisher.pub');
   writeFileSync(publicKeyFile, key.publicKeyPem);
-  // What register.ts will do once it starts the agent (HOTPATCH_SERVER set).
-  const bootFile = join(dir, 'agent-boot.mjs');
-  writeFileSync(
-    bootFile,
-    `import { runtime } from ${JSON.stringify(registerJs)};
-import { agentOptionsFromEnv, startAgent } from ${JSON.stringify(agentJs)};
-const o = agentOptionsFromEnv();
-if (o) startAgent(runtime, o);
-`,
-  );
   cached = {
     dir,
     appDir,
@@ -108,7 +97,6 @@ if (o) startAgent(runtime, o);
     patchId: payload.patchId,
     publicKeyPem: key.publicKeyPem,
     publicKeyFile,
-    bootFile,
   };
   return cached;
 }
@@ -145,7 +133,7 @@ export async function startApp(
       .join(','),
     HOTPATCH_AGENT_BACKOFF_MAX_MS: '400',
   };
-  const child = spawn(process.execPath, ['--import', registerJs, '--import', fx.bootFile, 'app.js'], {
+  const child = spawn(process.execPath, ['--import', registerJs, 'app.js'], {
     cwd: fx.appDir,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
