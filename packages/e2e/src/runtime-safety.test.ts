@@ -222,3 +222,52 @@ describe('worker threads', () => {
     });
   }
 });
+
+describe('staging, cumulative levels, socket permissions', () => {
+  test('a patch for a module not loaded yet applies when it loads; level 2 replaces level 1; the socket is private', async () => {
+    const { statSync } = await import('node:fs');
+    const { socketPath } = await import('@hotpatch/runtime');
+    const level1 = parseBundle(good);
+    const level2 = resignPayload({
+      ...structuredClone(level1.payload),
+      patchId: `${level1.payload.patchId}-2`,
+      level: 2,
+      version: level1.payload.version.replace('+hp.1', '+hp.2'),
+      supersedes: [level1.payload.patchId],
+    });
+    const probe = new Probe(process.execPath, {
+      ...process.env,
+      HOTPATCH_HOME: home,
+      HOTPATCH_TRUSTED_KEYS: keyFile,
+      HOTPATCH_SERVICE: 'staging',
+    });
+    try {
+      await probe.ready;
+      // Only the owner can reach the control socket.
+      assert.equal(statSync(socketPath(probe.pid)).mode & 0o777, 0o600);
+      assert.equal(statSync(join(home, 'run')).mode & 0o777, 0o700);
+      // minimist is not loaded yet: the patch is staged, and the first load runs patched code.
+      const staged = await applyTo(probe.pid, good);
+      assert.equal(staged.state, 'staged');
+      const first = await probe.check(checkPath, dir);
+      assert.equal(first.exploit, false, 'loaded after the patch arrived: patched from its first call');
+      assert.equal((await status(probe.pid)).patches[0]?.state, 'applied');
+      // A cumulative level 2 replaces level 1; going back to level 1 is refused.
+      const r2 = await applyTo(probe.pid, level2);
+      assert.equal(r2.state, 'applied');
+      const s = await status(probe.pid);
+      assert.deepEqual(
+        s.patches.map((p) => [p.patchId, p.state]),
+        [[`${level1.payload.patchId}-2`, 'applied']],
+      );
+      assert.equal((await probe.check(checkPath, dir)).exploit, false);
+      await assert.rejects(applyTo(probe.pid, good), { code: 'E_APPLY' });
+    } finally {
+      await probe.stop();
+    }
+  });
+});
+
+function resignPayload(payload: Bundle['payload']): Buffer {
+  return Buffer.from(serializeBundle(signBundle(payload, loadPrivateKey(key.privateKeyPem))));
+}
