@@ -2,8 +2,11 @@ import { Session } from 'node:inspector';
 import Module from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { HotpatchError } from '@hotpatch/core';
-import { baselineSource, patchedSource } from './source.js';
-import type { Engine, FileWork, ModuleRecord, PrepareResult } from './types.js';
+import { baselineSource, patchedSource, spliceEdits, withNamespace } from './source.js';
+import type { Engine, FileWork, ModuleRecord, PrepareResult, Refusal } from './types.js';
+
+/** Edits closer than this (in characters of unchanged text) go to different LiveEdit steps. */
+const STEP_GAP = 200;
 
 type Result = { status?: string; exceptionDetails?: { text?: string } } & Record<string, unknown>;
 
@@ -56,42 +59,83 @@ export class LiveEditEngine implements Engine {
     return this.#post('Debugger.setScriptSource', { scriptId, scriptSource: source, dryRun });
   }
 
+  /**
+   * V8 maps the functions of the old and new script through a text diff; when changed functions
+   * sit close together the diff can misalign them, and V8 then leaves their running closures on
+   * the old code, reporting Ok. So edits are applied in steps whose edits are far apart (one
+   * step in the common case), and the result is checked; when closures stayed on the old code,
+   * it is undone and redone one function per step.
+   */
   prepare(work: FileWork[]): PrepareResult {
-    // No dry run: setScriptSource costs ~30 ms plus a walk of the heap (~80 ms with 1,000
-    // modules), and a refused call changes nothing, so the real call is the check.
-    const plan = work.map((w) => {
+    const jobs = work.map((w) => {
       const scriptId = this.#scriptId(w.record);
+      const baseline = baselineSource(w.record);
       return {
         w,
         scriptId,
-        previous: this.#post('Debugger.getScriptSource', { scriptId }).scriptSource as string,
-        next: patchedSource(baselineSource(w.record), w.file, w.namespace),
+        baseline,
+        current: this.#post('Debugger.getScriptSource', { scriptId }).scriptSource as string,
       };
     });
-    const done: typeof plan = [];
+    const done: Array<{
+      record: ModuleRecord;
+      scriptId: string;
+      path: string[];
+      before: string[] | undefined;
+    }> = [];
     const undo = () => {
-      for (const d of done.reverse()) this.#set(d.scriptId, d.previous, false);
+      for (const d of done.reverse()) {
+        this.#walk(d.scriptId, [...d.path].reverse().slice(1));
+        d.record.liveEditPath = d.before;
+      }
       done.length = 0;
     };
     return {
       ok: true,
       commit: () => {
-        for (const p of plan) {
-          const res = this.#set(p.scriptId, p.next, false);
-          const status = res.status ?? 'Ok';
-          if (status !== 'Ok') {
-            undo();
-            const blocked = status.startsWith('BlockedByActive');
-            const live = p.w.file.changes.filter((c) => c.verdict === 'live').map((c) => c.name);
-            return {
+        for (const job of jobs) {
+          let refused: Refusal | null = null;
+          for (const minGap of [STEP_GAP, Number.POSITIVE_INFINITY]) {
+            const path = this.#path(job.w.record, job.current, job.baseline, job.w, minGap);
+            const failed = this.#walk(job.scriptId, path.slice(1));
+            if (failed) {
+              this.#walk(
+                job.scriptId,
+                path
+                  .slice(0, failed.index + 1)
+                  .reverse()
+                  .slice(1),
+              );
+              const live = job.w.file.changes.filter((c) => c.verdict === 'live').map((c) => c.name);
+              refused = {
+                ...failed.refusal,
+                reason: `${job.w.file.path}: ${failed.refusal.reason}${failed.refusal.pending ? `; one of ${live.join(', ')}` : ''}`,
+              };
+              break;
+            }
+            const stale = this.#staleFunction(job.w.record, job.baseline, job.w);
+            if (!stale) {
+              refused = null;
+              done.push({
+                record: job.w.record,
+                scriptId: job.scriptId,
+                path,
+                before: job.w.record.liveEditPath,
+              });
+              job.w.record.liveEditPath = path.slice(path.indexOf(job.baseline));
+              break;
+            }
+            this.#walk(job.scriptId, [...path].reverse().slice(1));
+            refused = {
               ok: false,
-              pending: blocked,
-              reason: blocked
-                ? `${p.w.file.path}: a changed function is running or suspended (${status}); one of ${live.join(', ')}`
-                : `${p.w.file.path}: LiveEdit refused (${status}${res.exceptionDetails?.text ? `: ${res.exceptionDetails.text}` : ''})`,
+              pending: false,
+              reason: `${job.w.file.path}: V8 LiveEdit left ${stale} on the old code`,
             };
           }
-          done.push(p);
+          if (refused) {
+            undo();
+            return refused;
+          }
         }
         return null;
       },
@@ -99,11 +143,75 @@ export class LiveEditEngine implements Engine {
     };
   }
 
-  revert(record: ModuleRecord): void {
-    const res = this.#set(this.#scriptId(record), baselineSource(record), false);
-    if ((res.status ?? 'Ok') !== 'Ok') {
-      throw new HotpatchError('E_APPLY', `cannot restore ${record.filename}: ${res.status}`);
+  /** Sources from what runs now to the patched source: back to the baseline, then edit groups. */
+  #path(record: ModuleRecord, current: string, baseline: string, w: FileWork, minGap: number): string[] {
+    // Back to the baseline the way the current patch came, when there is one.
+    const back =
+      record.liveEditPath && record.liveEditPath[record.liveEditPath.length - 1] === current
+        ? [...record.liveEditPath].reverse()
+        : current === baseline
+          ? [current]
+          : [current, baseline];
+    const path = [...back];
+    const groups: Array<typeof w.file.edits> = [];
+    for (const e of w.file.edits) {
+      const group = groups.find((g) => e.start - g[g.length - 1]!.end >= minGap);
+      if (group) group.push(e);
+      else groups.push([e]);
     }
+    let applied: typeof w.file.edits = [];
+    for (const g of groups) {
+      applied = [...applied, ...g].sort((x, y) => x.start - y.start);
+      path.push(withNamespace(spliceEdits(baseline, applied), w.namespace));
+    }
+    const last = path[path.length - 1];
+    if (last !== patchedSource(baseline, w.file, w.namespace))
+      throw new HotpatchError('E_ENGINE', 'step plan does not reach the patched source');
+    return path;
+  }
+
+  /** Sets each source in turn; on a refusal says at which step (the ones before are applied). */
+  #walk(scriptId: string, sources: string[]): { index: number; refusal: Refusal } | null {
+    for (let i = 0; i < sources.length; i++) {
+      const res = this.#set(scriptId, sources[i]!, false);
+      const status = res.status ?? 'Ok';
+      if (status === 'Ok') continue;
+      const blocked = status.startsWith('BlockedByActive');
+      return {
+        index: i,
+        refusal: {
+          ok: false,
+          pending: blocked,
+          reason: blocked
+            ? `a changed function is running or suspended (${status})`
+            : `LiveEdit refused (${status}${res.exceptionDetails?.text ? `: ${res.exceptionDetails.text}` : ''})`,
+        },
+      };
+    }
+    return null;
+  }
+
+  /** A function reachable from the module's exports that still has the code an edit replaced. */
+  #staleFunction(record: ModuleRecord, baseline: string, w: FileWork): string | null {
+    const old = w.file.edits.map((e) => baseline.slice(e.start, e.end).trim()).filter((t) => t.length > 0);
+    for (const fn of reachableFunctions(exportsOf(record.filename))) {
+      const text = Function.prototype.toString.call(fn);
+      if (old.some((o) => text.endsWith(o))) return fn.name || 'a function';
+    }
+    return null;
+  }
+
+  revert(record: ModuleRecord): void {
+    const scriptId = this.#scriptId(record);
+    const current = this.#post('Debugger.getScriptSource', { scriptId }).scriptSource as string;
+    const baseline = baselineSource(record);
+    const path = record.liveEditPath;
+    // The same steps backwards (V8 maps functions best the way it mapped them coming).
+    const steps = path && path[path.length - 1] === current ? [...path].reverse().slice(1) : [baseline];
+    const failed = this.#walk(scriptId, steps);
+    if (failed)
+      throw new HotpatchError('E_APPLY', `cannot restore ${record.filename}: ${failed.refusal.reason}`);
+    record.liveEditPath = undefined;
   }
 
   verify(record: ModuleRecord, w: FileWork | null): string | null {
@@ -114,16 +222,11 @@ export class LiveEditEngine implements Engine {
     if (running !== expected) {
       return `${record.filename}: running source differs from the ${w ? 'patched' : 'baseline'} source`;
     }
-    // The script source can change while V8 keeps existing closures on the old code (it does so,
-    // silently, when a scope's variable layout changes): look at the functions the module exports.
+    // The script source can change while V8 keeps existing closures on the old code: look at the
+    // functions the module exports.
     if (w) {
-      const old = w.file.edits.map((e) => baseline.slice(e.start, e.end).trim()).filter((t) => t.length > 0);
-      for (const fn of reachableFunctions(exportsOf(record.filename))) {
-        const text = Function.prototype.toString.call(fn);
-        if (old.some((o) => text.endsWith(o))) {
-          return `${record.filename}: ${fn.name || 'a function'} still runs the old code after LiveEdit`;
-        }
-      }
+      const stale = this.#staleFunction(record, baseline, w);
+      if (stale) return `${record.filename}: ${stale} still runs the old code after LiveEdit`;
     }
     return null;
   }

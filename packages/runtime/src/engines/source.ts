@@ -25,3 +25,17 @@ export function withNamespace(code: string, namespace: string): string {
 export function patchedSource(baseline: string, file: FilePatch, namespace: string): string {
   return withNamespace(applyEdits(baseline, file), namespace);
 }
+
+/** The baseline with some edits applied (no hash check: intermediate LiveEdit steps). */
+export function spliceEdits(
+  baseline: string,
+  edits: ReadonlyArray<{ start: number; end: number; text: string }>,
+): string {
+  let out = '';
+  let pos = 0;
+  for (const e of edits) {
+    out += baseline.slice(pos, e.start) + e.text;
+    pos = e.end;
+  }
+  return out + baseline.slice(pos);
+}

@@ -19,6 +19,8 @@ export interface ModuleRecord {
   gate?: (code: string) => unknown;
   /** Redirect engine: slots this record's current patch filled. */
   filled?: number[];
+  /** LiveEdit engine: the sources it went through from the baseline (undone in reverse). */
+  liveEditPath?: string[];
 }
 
 export interface FileWork {
