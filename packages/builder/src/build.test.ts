@@ -71,6 +71,29 @@ function assertRestart(r: BuildResult): void {
 }
 
 describe('buildPatch verdicts: applied live', () => {
+  it('parameter-list: a function that gains a parameter needs a restart (the guard passes the old ones)', async () => {
+    const r = await build(
+      js('function f(a) { return a + 1; }\nmodule.exports = f;\n'),
+      js('function f(a, b) { return a + (b || 2); }\nmodule.exports = f;\n'),
+    );
+    assert.equal(r.refusal, 'restart');
+    assert.ok(
+      r.changes.some((c) => c.kind === 'parameter-list' && c.name === 'f' && c.verdict === 'restart'),
+    );
+  });
+
+  it('apply shape: a function that uses arguments keeps receiving all of them', async () => {
+    const r = await build(
+      js('function f() { return arguments.length; }\nmodule.exports = f;\n'),
+      js('function f() { return arguments.length + 1; }\nmodule.exports = f;\n'),
+    );
+    assertLive(r);
+    assert.deepEqual(
+      r.payload!.files[0]!.functions.map((f) => f.call),
+      ['apply'],
+    );
+  });
+
   it('function-body: a changed top-level function', async () => {
     const r = await build(
       js('function f(a) { return a + 1; }\nmodule.exports = f;\n'),
@@ -86,7 +109,7 @@ describe('buildPatch verdicts: applied live', () => {
     assert.equal(file.sourceType, 'commonjs');
     assert.deepEqual(
       file.functions.map((f) => [f.key, f.call]),
-      [['f', 'apply']],
+      [['f', 'params']],
     );
     assert.equal(r.payload!.version, '1.0.0+hp.1');
     assert.equal(r.payload!.fixedIn, '1.0.1');

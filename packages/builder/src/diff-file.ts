@@ -772,14 +772,17 @@ export function diffFile(input: DiffInput): FileDiff {
     ) {
       problems.push('changed the kind of function (arrow, async, generator, method)');
     }
-    if (fb.isArrow) {
+    if (shape.call === 'arrow' || shape.call === 'params') {
+      // The guard passes the baseline's parameters: the new code must take the same ones.
       const pa = tokenTexts(A, fa.paramsRange[0], fa.paramsRange[1]);
       const pb = tokenTexts(B, fb.paramsRange[0], fb.paramsRange[1], [], rename);
       if (
         fa.simpleParams && fb.simpleParams ? fa.paramNames.length !== fb.paramNames.length : !same(pa, pb)
       ) {
-        problems.push('changed the parameters of an arrow function');
+        problems.push(`changed the parameters of ${fb.isArrow ? 'an arrow function' : 'the function'}`);
       }
+      if (!fb.isArrow && fb.usesArguments)
+        problems.push('the new code uses `arguments`, which the running function does not');
     }
     if (shape.call === 'construct' && shape.scope)
       problems.push('derived-class constructor inside another function');
@@ -1186,10 +1189,12 @@ function replacementSource(
       .join(' ');
     return `(class extends (${heritage}) { ${fields} constructor(${params}) ${body} })`;
   }
-  if (shape.call === 'arrow') {
+  if (shape.call === 'arrow' || shape.call === 'params') {
     const names = fb.simpleParams ? fb.paramNames : fa.paramNames;
     const list = [...(shape.scope ? ['__hp$sc'] : []), ...names].join(', ');
-    return `(${asyncKw}function (${list}) ${body})`;
+    const selfName =
+      fb.kind === 'expression' && fb.node.id ? ` ${(fb.node.id as AstNode).name as string}` : '';
+    return `(${asyncKw}function${star}${selfName} (${list}) ${body})`;
   }
   const selfName = fb.kind === 'expression' && fb.node.id ? ` ${(fb.node.id as AstNode).name as string}` : '';
   const fn = `${asyncKw}function${star}${selfName}(${params}) ${body}`;

@@ -88,7 +88,8 @@ export const FunctionPatch = Type.Object({
   key: Type.String(),
   /** How the guard calls the replacement. */
   call: Type.Union([
-    Type.Literal('apply'), // ordinary function or method: r.apply(this, arguments)
+    Type.Literal('params'), // function or method that does not use `arguments`: r.call(this, ...own parameter bindings)
+    Type.Literal('apply'), // function that uses `arguments`: r.apply(this, arguments)
     Type.Literal('arrow'), // arrow function: r.call(this, ...own parameter bindings)
     Type.Literal('construct'), // derived class constructor: Reflect.construct(r, arguments, new.target)
   ]),

@@ -10,10 +10,10 @@ import {
  * Load-time instrumentation for the redirect engine (the engine that works where V8 LiveEdit is
  * gone, Node 26). Every function gets a guard at entry:
  *
- *   const __hp$r = __hp$s[7]; if (__hp$r !== undefined) return __hp$r.apply(this, arguments);
+ *   const __hp$r = __hp$s[7]; if (__hp$r !== undefined) return __hp$r.call(this, a, b);
  *
- * `__hp$s` is a hoisted, per-module function object whose indexed properties are the slots; the
- * runtime fills a slot with a replacement compiled in the module's own scope through one gate
+ * `__hp$s` is the module's slot array (a plain packed array: the cheapest thing for V8 to read at
+ * every call); the runtime fills a slot with a replacement compiled in the module's own scope through one gate
  * per module, `(c) => eval(c)` at top level (a direct eval inside ordinary functions would make
  * them ~5x slower; at top level it runs once). Functions nested in other functions reach their
  * enclosing variables through a per-scope accessor, `__hp$a<depth>(name, value, write)`, which
@@ -22,6 +22,7 @@ import {
  * Line numbers are preserved: nothing here inserts a newline.
  */
 
+/** The module's slot array (a hoisted `var`: undefined until the module's first line runs). */
 export const GATE = '__hp$s';
 export const RESULT = '__hp$r';
 export const ACCESSOR_PREFIX = '__hp$a';
@@ -29,7 +30,7 @@ export const GLOBAL = '__hotpatch$';
 /** Placeholder the runtime replaces with a module instance id inside patch code. */
 export const MODULE_TOKEN = '__HOTPATCH_MODULE__';
 
-export type CallShape = 'apply' | 'arrow' | 'construct';
+export type CallShape = 'params' | 'apply' | 'arrow' | 'construct';
 
 export interface GuardShape {
   call: CallShape;
@@ -57,7 +58,16 @@ export function enclosingAccessor(f: FunctionInfo): FunctionInfo | null {
 
 export function guardShape(f: FunctionInfo): GuardShape {
   const outer = enclosingAccessor(f);
-  const call: CallShape = f.isArrow ? 'arrow' : f.kind === 'constructor' && f.derived ? 'construct' : 'apply';
+  // Referring to `arguments` makes V8 allocate an arguments object on every call (in the tiers
+  // below the optimizing compiler), so the guard passes the parameters themselves unless the
+  // function uses `arguments` anyway.
+  const call: CallShape = f.isArrow
+    ? 'arrow'
+    : f.kind === 'constructor' && f.derived
+      ? 'construct'
+      : f.usesArguments
+        ? 'apply'
+        : 'params';
   return { call, scope: outer ? accessorName(outer) : null };
 }
 
@@ -79,15 +89,15 @@ export interface InstrumentResult {
 
 function guardText(f: FunctionInfo): string {
   const shape = guardShape(f);
-  const slot = `${GATE}[${f.index}]`;
+  const slot = `${GATE}?.[${f.index}]`;
   const head = `const ${RESULT} = ${slot}; if (${RESULT} !== undefined) `;
   const yieldStar = f.isGenerator ? 'yield* ' : '';
   if (shape.call === 'construct') {
     return `${head}return Reflect.construct(${RESULT}, arguments, new.target);`;
   }
-  if (shape.call === 'arrow') {
+  if (shape.call === 'arrow' || shape.call === 'params') {
     const args = [...(shape.scope ? [shape.scope] : []), ...f.paramNames].join(', ');
-    return `${head}return ${RESULT}.call(this${args ? `, ${args}` : ''});`;
+    return `${head}return ${yieldStar}${RESULT}.call(this${args ? `, ${args}` : ''});`;
   }
   if (shape.scope) return `${head}return ${yieldStar}${RESULT}.call(this, ${shape.scope}, arguments);`;
   return `${head}return ${yieldStar}${RESULT}.apply(this, arguments);`;
@@ -148,7 +158,7 @@ export function instrumentModule(
   const add = (pos: number, text: string) => inserts.push({ pos, text, order: order++ });
 
   const program = analysis.ast;
-  const prologue = `function ${GATE}() {} ${GLOBAL}.module(${GATE}, (c) => eval(c), ${JSON.stringify(moduleId)});`;
+  const prologue = `var ${GATE} = ${GLOBAL}.module((c) => eval(c), ${JSON.stringify(moduleId)}, ${analysis.functions.length});`;
   const top = directiveEnd(program);
   if (!top.afterDirective && source.startsWith('#!')) {
     // A hashbang line stays first: insert after it, on the same line as the first code.

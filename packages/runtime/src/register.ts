@@ -44,8 +44,8 @@ const runtime = new HotpatchRuntime({
 Object.defineProperty(globalThis, GLOBAL, {
   value: Object.freeze({
     c: Object.create(null) as Record<string, unknown>,
-    module: (holder: Record<number, unknown>, gate: (c: string) => unknown, meta: unknown) =>
-      runtime.registerModule(holder, gate, meta),
+    module: (gate: (c: string) => unknown, meta: unknown, functions: number) =>
+      runtime.registerModule(gate, meta, functions),
     runtime,
   }),
   enumerable: false,

@@ -122,7 +122,9 @@ export class HotpatchRuntime {
   }
 
   /** Called by instrumented code at the top of each module (redirect engine). */
-  registerModule(holder: Record<number, unknown>, gate: (code: string) => unknown, meta: unknown): void {
+  registerModule(gate: (code: string) => unknown, meta: unknown, functions: number): unknown[] {
+    // Packed, filled with undefined: what the guards read on every call.
+    const holder: unknown[] = new Array(Math.max(0, functions | 0)).fill(undefined);
     const m = (typeof meta === 'string' ? { id: meta } : meta) as {
       id: string;
       filename?: string;
@@ -132,14 +134,15 @@ export class HotpatchRuntime {
     let record = this.#byId.get(m.id);
     if (!record && m.filename && m.sha256)
       record = this.#recordFromMeta(m.id, m.filename, m.sha256, m.sourceType ?? 'module');
-    if (!record) return;
+    if (!record) return holder;
     record.holder = holder;
     record.gate = gate;
     const work = this.#workFor(record);
-    if (!work) return;
+    if (!work) return holder;
     const fw: FileWork = { record, file: work.file, namespace: this.#namespace(record, work.patchId) };
     const prepared = this.engineOf(record).prepare([fw]);
     if (prepared.ok && prepared.commit() === null) record.patchId = work.patchId;
+    return holder;
   }
 
   #record(filename: string, content: string, sourceType: SourceType): ModuleRecord {

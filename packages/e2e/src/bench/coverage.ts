@@ -102,7 +102,12 @@ async function runOne(a: Advisory, node: number, probe: Probe, b: PreparedCase):
       const why = b.build.result.changes
         .filter((c) => c.verdict === 'restart')
         .map((c) => `${c.file}: ${c.name}: ${c.reason}`);
-      return { ...base, outcome: 'refused: restart', detail: why[0] ?? b.build.result.refusal ?? '' };
+      const shown = why.length > 2 ? [...why.slice(0, 2), `and ${why.length - 2} more`] : why;
+      return {
+        ...base,
+        outcome: 'refused: restart',
+        detail: shown.join('; ') || (b.build.result.refusal ?? ''),
+      };
     }
     const t0 = performance.now();
     const res = await applyTo(probe.pid, b.build.bytes);

@@ -20,6 +20,10 @@ import { nodeBinaries } from '../testing/nodes.js';
 import { registerFile } from '../testing/processes.js';
 
 const quick = process.argv.includes('--quick');
+const onlyNode = process.argv.includes('--node')
+  ? Number(process.argv[process.argv.indexOf('--node') + 1])
+  : null;
+const onlyThroughput = process.argv.includes('--throughput-only');
 const MODULES = 1000;
 const appFile = fileURLToPath(new URL('./app.js', import.meta.url));
 const home = mkdtempSync(join(tmpdir(), 'hotpatch-bench-'));
@@ -98,38 +102,42 @@ async function main(): Promise<void> {
     )
   ).bytes;
   if (bundle.length === 0) throw new Error('express bundle did not build');
-  const nodes = nodeBinaries().filter((n) => n.major === 20 || n.major === 26);
+  const nodes = nodeBinaries().filter((n) =>
+    onlyNode ? n.major === onlyNode : n.major === 20 || n.major === 26,
+  );
   const results: Record<string, unknown> = { machine: machine(), modules: MODULES };
 
   for (const node of nodes) {
     const tag = `node${node.major}`;
     // 1. apply latency and event-loop stall
-    const app = await start(node.bin, dir, true, `bench-${tag}`);
-    const applyMs: number[] = [];
-    const stallMs: number[] = [];
-    const patchId = JSON.parse(bundle.toString()).payload.patchId as string;
-    for (let i = 0; i < (quick ? 3 : 10); i++) {
-      await ask(app.child, 'gap-reset');
-      const t0 = performance.now();
-      const res = await applyTo(app.child.pid!, bundle);
-      applyMs.push(performance.now() - t0);
-      if (res.state !== 'applied') throw new Error(`apply: ${res.state} ${res.reason ?? ''}`);
-      await new Promise((r) => setTimeout(r, 20));
-      stallMs.push((await ask(app.child, 'gap-read')).maxGap!);
-      await revertIn(app.child.pid!, patchId);
+    if (!onlyThroughput) {
+      const app = await start(node.bin, dir, true, `bench-${tag}`);
+      const applyMs: number[] = [];
+      const stallMs: number[] = [];
+      const patchId = JSON.parse(bundle.toString()).payload.patchId as string;
+      for (let i = 0; i < (quick ? 3 : 10); i++) {
+        await ask(app.child, 'gap-reset');
+        const t0 = performance.now();
+        const res = await applyTo(app.child.pid!, bundle);
+        applyMs.push(performance.now() - t0);
+        if (res.state !== 'applied') throw new Error(`apply: ${res.state} ${res.reason ?? ''}`);
+        await new Promise((r) => setTimeout(r, 20));
+        stallMs.push((await ask(app.child, 'gap-read')).maxGap!);
+        await revertIn(app.child.pid!, patchId);
+      }
+      await stop(app.child);
+      results[`${tag}.apply`] = {
+        loadedModules: app.modules,
+        applyMedianMs: round(median(applyMs)),
+        applyMaxMs: round(Math.max(...applyMs)),
+        stallMedianMs: round(median(stallMs)),
+        stallMaxMs: round(Math.max(...stallMs)),
+      };
+      console.log(
+        `${tag} apply (express/lib/response.js, ${app.modules} modules loaded):`,
+        results[`${tag}.apply`],
+      );
     }
-    await stop(app.child);
-    results[`${tag}.apply`] = {
-      loadedModules: app.modules,
-      applyMedianMs: round(median(applyMs)),
-      applyMaxMs: round(Math.max(...applyMs)),
-      stallMedianMs: round(median(stallMs)),
-      stallMaxMs: round(Math.max(...stallMs)),
-    };
-    console.log(
-      `${tag} apply (express/lib/response.js, ${app.modules} modules loaded):`,
-      results[`${tag}.apply`],
-    );
 
     // 2. throughput with vs without, alternating to spread the machine's noise
     const rounds = quick ? 1 : 3;
@@ -159,6 +167,7 @@ async function main(): Promise<void> {
     };
     console.log(`${tag} throughput:`, results[`${tag}.throughput`]);
 
+    if (onlyThroughput) continue;
     // 3. start-up and memory
     const st: Record<'with' | 'without', { ms: number[]; rss: number[] }> = {
       with: { ms: [], rss: [] },

@@ -71,7 +71,7 @@ export class RedirectEngine implements Engine {
       commit: () => {
         // Synchronous: no call can observe a half-applied bundle.
         for (const { record, fills } of plan) {
-          for (const i of record.filled ?? []) delete record.holder![i];
+          for (const i of record.filled ?? []) record.holder![i] = undefined;
           for (const [i, fn] of fills) record.holder![i] = fn;
           record.filled = [...fills.keys()];
         }
@@ -79,7 +79,7 @@ export class RedirectEngine implements Engine {
       },
       rollback: () => {
         for (const p of previous) {
-          for (const i of p.record.filled ?? []) delete p.record.holder![i];
+          for (const i of p.record.filled ?? []) p.record.holder![i] = undefined;
           p.filled.forEach((i, k) => {
             p.record.holder![i] = p.values[k];
           });
@@ -91,7 +91,7 @@ export class RedirectEngine implements Engine {
 
   revert(record: ModuleRecord): void {
     if (!record.holder) throw new HotpatchError('E_ENGINE', `${record.filename} is not instrumented`);
-    for (const i of record.filled ?? []) delete record.holder[i];
+    for (const i of record.filled ?? []) record.holder[i] = undefined;
     record.filled = [];
   }
 

@@ -15,7 +15,7 @@ export interface ModuleRecord {
   /** Patch the module currently runs, if any, and whether it was loaded already patched. */
   patchId: string | null;
   /** Redirect engine: slot holder and the module's own-scope gate. */
-  holder?: Record<number, unknown>;
+  holder?: unknown[];
   gate?: (code: string) => unknown;
   /** Redirect engine: slots this record's current patch filled. */
   filled?: number[];
