@@ -43,5 +43,8 @@ process.on('message', (m: { op: string }) => {
     last = performance.now();
     process.send?.({ op: 'gap-reset' });
   } else if (m.op === 'gap-read') process.send?.({ op: 'gap-read', maxGap, rss: process.memoryUsage().rss });
-  else if (m.op === 'exit') process.exit(0);
+  else if (m.op === 'cpu') {
+    const u = process.cpuUsage();
+    process.send?.({ op: 'cpu', micros: u.user + u.system });
+  } else if (m.op === 'exit') process.exit(0);
 });

@@ -156,9 +156,12 @@ function report(rows: Row[], advisories: Advisory[]): void {
   ];
   for (const a of advisories) {
     const mine = rows.filter((r) => r.advisory === label(a));
-    const notes = [...new Set(mine.filter((r) => r.outcome !== 'fixed live').map((r) => r.detail))].join(
-      '; ',
-    );
+    const notes = [
+      ...new Set([
+        ...mine.filter((r) => r.outcome !== 'fixed live').map((r) => r.detail),
+        ...mine.flatMap((r) => (/built against [^)]*/.exec(r.detail) ?? []).map(String)),
+      ]),
+    ].join('; ');
     const sel = selections[label(a)];
     lines.push(
       `| ${label(a)} → ${a.fixed} | ${a.advisory} | ${nodes.map((n) => mine.find((r) => r.node === n)?.outcome ?? '-').join(' | ')} | ${[sel ? `selection: ${sel.why}` : '', notes].filter(Boolean).join('; ').replaceAll('|', '\\|')} |`,
