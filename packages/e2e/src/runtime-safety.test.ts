@@ -18,7 +18,7 @@ import {
   signBundle,
 } from '@hotpatch/core';
 import { applyTo, status } from '@hotpatch/runtime';
-import { buildSigned, installApp } from './testing/advisories.js';
+import { advisoryOf, buildSigned, installApp } from './testing/advisories.js';
 import { nodeBinaries } from './testing/nodes.js';
 import { Probe } from './testing/processes.js';
 
@@ -27,13 +27,7 @@ process.env.HOTPATCH_HOME = home;
 const key = generateSigningKey();
 const keyFile = join(home, 'trusted.pub');
 const checkPath = join(home, 'minimist-check.cjs');
-const minimist = {
-  name: 'minimist',
-  vulnerable: '1.2.5',
-  fixed: '1.2.6',
-  advisory: 'CVE-2021-44906',
-  kind: '',
-};
+const minimist = advisoryOf('minimist@1.2.5');
 let good: Buffer;
 let dir: string;
 

@@ -1,5 +1,5 @@
 /**
- * Coverage benchmark (issue 6): every pair in ../shared/corpus/advisories.tsv, on Node 20, 22,
+ * Coverage benchmark (issue 6): every pair in corpus/advisories.tsv, on Node 20, 22,
  * 24 and 26. For each: a process under the runtime loads the vulnerable version and shows the
  * exploit; the builder makes the hotpatch from the two registry versions; it is applied live;
  * the exploit must be gone and ordinary behaviour intact, same pid. A success report while the

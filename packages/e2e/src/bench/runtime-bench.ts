@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { generateSigningKey } from '@hotpatch/core';
 import { applyTo, revertIn } from '@hotpatch/runtime';
 import autocannon from 'autocannon';
-import { buildSigned, cacheDir, installApp } from '../testing/advisories.js';
+import { advisoryOf, buildSigned, cacheDir, installApp } from '../testing/advisories.js';
 import { nodeBinaries } from '../testing/nodes.js';
 import { registerFile } from '../testing/processes.js';
 
@@ -95,12 +95,7 @@ const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 async function main(): Promise<void> {
   const dir = prepareApp();
-  const bundle = (
-    await buildSigned(
-      { name: 'express', vulnerable: '4.19.2', fixed: '4.20.0', advisory: 'CVE-2024-43796', kind: '' },
-      key,
-    )
-  ).bytes;
+  const bundle = (await buildSigned(advisoryOf('express@4.19.2'), key)).bytes;
   if (bundle.length === 0) throw new Error('express bundle did not build');
   const nodes = nodeBinaries().filter((n) =>
     onlyNode ? n.major === onlyNode : n.major === 20 || n.major === 26,

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { generateSigningKey } from '@hotpatch/core';
 import { applyTo } from '@hotpatch/runtime';
 import autocannon from 'autocannon';
-import { buildSigned, cacheDir, installApp } from '../testing/advisories.js';
+import { advisoryOf, buildSigned, cacheDir, installApp } from '../testing/advisories.js';
 import { nodeBinaries } from '../testing/nodes.js';
 import { registerFile } from '../testing/processes.js';
 
@@ -50,12 +50,7 @@ const pct = (xs: number[], p: number) => {
 
 async function main(): Promise<void> {
   const dir = installApp('express', '4.19.2');
-  const bundle = (
-    await buildSigned(
-      { name: 'express', vulnerable: '4.19.2', fixed: '4.20.0', advisory: 'CVE-2024-43796', kind: '' },
-      key,
-    )
-  ).bytes;
+  const bundle = (await buildSigned(advisoryOf('express@4.19.2'), key)).bytes;
   const rows: Record<string, unknown>[] = [];
   for (const node of nodeBinaries().filter((n) => n.major === 20 || n.major === 26)) {
     const { child, port } = await start(node.bin, dir);

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -14,22 +15,52 @@ export interface Advisory {
   fixed: string;
   advisory: string;
   kind: string;
+  /** How the package is published: cjs, esm (ES modules only) or dual. */
+  format: string;
+  /** What produced the published code: source, tsc, babel, esbuild, rollup, webpack, umd, ... */
+  build: string;
+  /** Where the fix is (changed method, nested closure, new file, new module state, ...). */
+  shape: string;
+  /** seed: the first 19 pairs, tuned on; new: added later (see corpusSet). */
+  origin: string;
 }
 
-/** ../shared/corpus/advisories.tsv: real npm security fixes (the checkout's sibling folder). */
+/** corpus/advisories.tsv: real npm security fixes, vulnerable and first fixed release. */
 export function readAdvisories(): Advisory[] {
-  const file = join(repoRoot, '..', 'shared', 'corpus', 'advisories.tsv');
-  const lines = readFileSync(file, 'utf8').trim().split('\n').slice(1);
-  return lines.map((l) => {
-    const [name, vulnerable, fixed, advisory, kind] = l.split('\t') as [
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
-    return { name, vulnerable, fixed, advisory, kind };
+  return parseAdvisories(readFileSync(join(repoRoot, 'corpus', 'advisories.tsv'), 'utf8'));
+}
+
+export function parseAdvisories(text: string): Advisory[] {
+  const [head, ...lines] = text.trim().split('\n');
+  const columns = head!.split('\t');
+  return lines.map((line) => {
+    const cells = line.split('\t');
+    const get = (c: string) => cells[columns.indexOf(c)] ?? '';
+    return {
+      name: get('package'),
+      vulnerable: get('vulnerable'),
+      fixed: get('fixed'),
+      advisory: get('advisory'),
+      kind: get('kind'),
+      format: get('format'),
+      build: get('build'),
+      shape: get('shape'),
+      origin: get('origin'),
+    };
   });
+}
+
+/**
+ * Which part of the corpus a pair belongs to: `seed` (the 19 pairs the builder was developed on),
+ * `holdout` (about a quarter of the rest, set aside by a hash of the pair's label, so the choice
+ * was made before any result was seen and cannot drift) or `tune`.
+ */
+export function corpusSet(a: Advisory): 'seed' | 'tune' | 'holdout' {
+  if (a.origin === 'seed') return 'seed';
+  const h = createHash('sha256')
+    .update(`hotpatch-holdout-v1\0${label(a)}`)
+    .digest();
+  return h[0]! < 64 ? 'holdout' : 'tune';
 }
 
 export const label = (a: Advisory) => `${a.name}@${a.vulnerable}`;
@@ -143,4 +174,11 @@ export async function prepareCase(
     ...(realFix ? { realFix } : {}),
     ...(selection ? { selection } : {}),
   };
+}
+
+/** One pair of the corpus by its label (`name@vulnerable`). */
+export function advisoryOf(which: string): Advisory {
+  const a = readAdvisories().find((x) => label(x) === which);
+  if (!a) throw new Error(`no pair ${which} in corpus/advisories.tsv`);
+  return a;
 }

@@ -4,14 +4,21 @@
  * show the exploit, patch the process in memory, and show it gone, same pid.
  */
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 
+type Load = (spec: string) => unknown;
+type Import = (spec: string) => Promise<unknown>;
 interface Check {
-  exploit(load: (spec: string) => unknown): Promise<boolean> | boolean;
-  normal(load: (spec: string) => unknown): Promise<boolean> | boolean;
+  exploit(load: Load, imp: Import): Promise<boolean> | boolean;
+  normal(load: Load, imp: Import): Promise<boolean> | boolean;
 }
+
+const requireHere = createRequire(import.meta.url);
+// corpus/exploits/lib/load.cjs: require() and import() from the install directory, as run-check.cjs.
+const loadLib = requireHere('../../../../corpus/exploits/lib/load.cjs') as {
+  loaders(dir: string): { load: Load; imp: Import };
+};
 
 type Message =
   | { id: number; op: 'check'; check: string; dir: string; inWorker?: boolean }
@@ -19,12 +26,11 @@ type Message =
 
 async function runCheck(m: Extract<Message, { op: 'check' }>): Promise<Record<string, unknown>> {
   try {
-    const req = createRequire(join(m.dir, 'noop.js'));
-    const check = createRequire(import.meta.url)(m.check) as Check;
-    const load = (spec: string) => req(spec);
+    const check = requireHere(m.check) as Check;
+    const { load, imp } = loadLib.loaders(m.dir);
     const t0 = performance.now();
-    const exploit = await check.exploit(load);
-    const normal = await check.normal(load);
+    const exploit = await check.exploit(load, imp);
+    const normal = await check.normal(load, imp);
     return {
       id: m.id,
       exploit,
