@@ -65,9 +65,9 @@ export function corpusSet(a: Advisory): 'seed' | 'tune' | 'holdout' {
 
 export const label = (a: Advisory) => `${a.name}@${a.vulnerable}`;
 
-/** Our exploit check for an advisory (corpus/exploits/NAME@VULNERABLE.cjs). */
+/** Our exploit check for an advisory (corpus/exploits/NAME@VULNERABLE.cjs, `@scope+name@...` when scoped). */
 export function checkFile(a: Advisory): string {
-  return join(repoRoot, 'corpus', 'exploits', `${label(a)}.cjs`);
+  return join(repoRoot, 'corpus', 'exploits', `${label(a).replace('/', '+')}.cjs`);
 }
 
 export function cacheDir(...parts: string[]): string {
