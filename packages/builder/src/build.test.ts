@@ -32,9 +32,10 @@ async function build(
   b: Files,
   opts: Partial<BuildOptions> = {},
   names = ['demo', 'demo'],
+  kind: 'app' | 'npm' = 'app',
 ): Promise<BuildResult> {
-  const from = await resolveSpec(writeVersion(a, names[0]!, '1.0.0'));
-  const to = await resolveSpec(writeVersion(b, names[1]!, '1.0.1'));
+  const from = { ...(await resolveSpec(writeVersion(a, names[0]!, '1.0.0'))), kind };
+  const to = { ...(await resolveSpec(writeVersion(b, names[1]!, '1.0.1'))), kind };
   const result = buildPatch({ from, to, advisories: ['CVE-2099-0001'], ...opts });
   // Whatever the verdicts, every change explains itself, and any payload applies over its baseline.
   for (const c of result.changes) assert.ok(c.reason.length > 0, `empty reason for ${c.file}:${c.name}`);
@@ -56,7 +57,7 @@ function codeChanges(r: BuildResult): Array<Change & { file: string }> {
 
 function find(r: BuildResult, name: string): Change & { file: string } {
   const c = r.changes.find((x) => x.name === name);
-  assert.ok(c, `no change named ${name}; got ${r.changes.map((x) => `${x.kind}:${x.name}`).join(', ')}`);
+  assert.ok(c, `no change named ${name}; got ${r.changes.map((x) => `${x.id}:${x.name}`).join(', ')}`);
   return c;
 }
 
@@ -70,39 +71,20 @@ function assertRestart(r: BuildResult): void {
   assert.equal(r.payload, null);
 }
 
-describe('buildPatch verdicts: applied live', () => {
-  it('parameter-list: a function that gains a parameter needs a restart (the guard passes the old ones)', async () => {
-    const r = await build(
-      js('function f(a) { return a + 1; }\nmodule.exports = f;\n'),
-      js('function f(a, b) { return a + (b || 2); }\nmodule.exports = f;\n'),
-    );
-    assert.equal(r.refusal, 'restart');
-    assert.ok(
-      r.changes.some((c) => c.kind === 'parameter-list' && c.name === 'f' && c.verdict === 'restart'),
-    );
-  });
-
-  it('apply shape: a function that uses arguments keeps receiving all of them', async () => {
-    const r = await build(
-      js('function f() { return arguments.length; }\nmodule.exports = f;\n'),
-      js('function f() { return arguments.length + 1; }\nmodule.exports = f;\n'),
-    );
-    assertLive(r);
-    assert.deepEqual(
-      r.payload!.files[0]!.functions.map((f) => f.call),
-      ['apply'],
-    );
-  });
-
-  it('function-body: a changed top-level function', async () => {
+/**
+ * Whole-package builds: files, package.json, selections, new files, author migrations and the
+ * payload. Verdicts about code inside one file are table-tested in diff/verdicts.test.ts.
+ */
+describe('buildPatch: the payload', () => {
+  it('a changed function: target, version identifier, fixed-in release, classification', async () => {
     const r = await build(
       js('function f(a) { return a + 1; }\nmodule.exports = f;\n'),
       js('function f(a) { return a + 2; }\nmodule.exports = f;\n'),
     );
     assertLive(r);
     assert.deepEqual(
-      codeChanges(r).map((c) => [c.kind, c.name, c.verdict]),
-      [['function-body', 'f', 'live']],
+      codeChanges(r).map((c) => [c.id, c.name, c.verdict]),
+      [['function-changed', 'f', 'live']],
     );
     const file = r.payload!.files[0]!;
     assert.equal(file.path, 'index.js');
@@ -111,345 +93,176 @@ describe('buildPatch verdicts: applied live', () => {
       file.functions.map((f) => [f.key, f.call]),
       [['f', 'params']],
     );
+    assert.equal(file.liveEdit, null, 'LiveEdit can take a plain function change');
     assert.equal(r.payload!.version, '1.0.0+hp.1');
     assert.equal(r.payload!.fixedIn, '1.0.1');
     assert.equal(r.payload!.classification, 'security');
+    assert.equal(r.payload!.convention, 2);
     assert.deepEqual(r.payload!.target, { kind: 'app', name: 'demo', baseline: '1.0.0' });
-    assert.ok(r.payload!.ignored.some((c) => c.kind === 'version-string'));
+    assert.ok(r.payload!.ignored.some((c) => c.id === 'package-version'));
   });
 
-  it('function-body: an ES module export', async () => {
+  it('an ES module package: files are ES modules', async () => {
     const pkg = (v: string) => JSON.stringify({ name: 'demo', version: v, type: 'module', main: 'index.js' });
     const r = await build(
       { 'package.json': pkg('1.0.0'), 'index.js': 'export function f(a) { return a + 1; }\n' },
       { 'package.json': pkg('1.0.1'), 'index.js': 'export function f(a) { return a + 2; }\n' },
     );
     assertLive(r);
-    assert.equal(find(r, 'f').kind, 'function-body');
     assert.equal(r.payload!.files[0]!.sourceType, 'module');
   });
 
-  it('nested-closure: a function made by a factory', async () => {
-    const r = await build(
-      js('function make(n) { return function inner(x) { return x + n; }; }\nmodule.exports = make;\n'),
-      js('function make(n) { return function inner(x) { return x - n; }; }\nmodule.exports = make;\n'),
-    );
-    assertLive(r);
-    const c = find(r, 'make/inner');
-    assert.equal(c.kind, 'nested-closure');
-    assert.equal(c.verdict, 'live');
-    assert.equal(r.payload!.files[0]!.functions[0]!.usesScope, true);
-  });
-
-  it('class-method', async () => {
-    const r = await build(
-      js('class A { m(x) { return x + 1; } }\nmodule.exports = A;\n'),
-      js('class A { m(x) { return x + 2; } }\nmodule.exports = A;\n'),
-    );
-    assertLive(r);
-    assert.equal(find(r, 'A#m').kind, 'class-method');
-  });
-
-  it('class-constructor of a derived class', async () => {
-    const r = await build(
-      js('class B {}\nclass A extends B { constructor(x) { super(); this.y = x; } }\nmodule.exports = A;\n'),
-      js(
-        'class B {}\nclass A extends B { constructor(x) { super(); this.y = String(x); } }\nmodule.exports = A;\n',
-      ),
-    );
-    assertLive(r);
-    assert.equal(find(r, 'A#constructor').kind, 'class-constructor');
-    assert.equal(r.payload!.files[0]!.functions[0]!.call, 'construct');
-  });
-
-  it('new-helper: a new module-level function used by the fix', async () => {
-    const r = await build(
-      js('function f(a) { return a; }\nmodule.exports = f;\n'),
-      js(
-        "function check(a) { if (a === '__proto__') throw new Error('no'); }\nfunction f(a) { check(a); return a; }\nmodule.exports = f;\n",
-      ),
-    );
-    assertLive(r);
-    assert.equal(find(r, 'check').kind, 'new-helper');
-    assert.equal(find(r, 'check').verdict, 'live');
-    assert.equal(find(r, 'f').verdict, 'live');
-  });
-
-  it('new-constant: a new module-level constant used by the fix', async () => {
-    const r = await build(
-      js('function f(a) { return a.length < 10; }\nmodule.exports = f;\n'),
-      js('const MAX = 5;\nfunction f(a) { return a.length < MAX; }\nmodule.exports = f;\n'),
-    );
-    assertLive(r);
-    assert.equal(find(r, 'MAX').kind, 'new-constant');
-    assert.equal(find(r, 'MAX').verdict, 'live');
-  });
-
-  it('module-constant: a changed module-level regex (glob-parent style)', async () => {
-    const r = await build(
-      js('const RE = /(a+)+b/;\nfunction f(a) { return RE.test(a); }\nmodule.exports = f;\n'),
-      js('const RE = /a+b/;\nfunction f(a) { return RE.test(a); }\nmodule.exports = f;\n'),
-    );
-    assertLive(r);
-    assert.equal(find(r, 'RE').kind, 'module-constant');
-    assert.equal(find(r, 'RE').verdict, 'live');
-    // The unchanged user of the constant is redirected too, so it sees the new value.
-    assert.equal(find(r, 'f').verdict, 'live');
-  });
-
-  it('renamed function: matched to the running one by content', async () => {
-    const r = await build(
-      js(
-        'function oldName(a) { return a + 1; }\nfunction g(a) { return oldName(a); }\nmodule.exports = g;\n',
-      ),
-      js(
-        'function newName(a) { return a + 2; }\nfunction g(a) { return newName(a); }\nmodule.exports = g;\n',
-      ),
-    );
-    assertLive(r);
-    const c = find(r, 'oldName');
-    assert.equal(c.kind, 'function-body');
-    assert.equal(c.verdict, 'live');
-    assert.deepEqual(
-      r.payload!.files[0]!.functions.map((f) => f.key),
-      ['oldName'],
-    );
-  });
-
   it('edits use UTF-16 offsets (astral characters before the change)', async () => {
+    const base = "const s = '𝒳𝒳';\nfunction f(a) { return s + a + 1; }\nmodule.exports = f;\n";
+    const r = await build(js(base), js(base.replace('a + 1', 'a + 2')));
+    assertLive(r);
+    assert.equal(applyEdits(base, r.payload!.files[0]!), base.replace('a + 1', 'a + 2'));
+  });
+
+  it('module state set up at apply: LiveEdit says it cannot take it', async () => {
     const r = await build(
-      js("const s = '𝒳𝒳';\nfunction f(a) { return s + a + 1; }\nmodule.exports = f;\n"),
-      js("const s = '𝒳𝒳';\nfunction f(a) { return s + a + 2; }\nmodule.exports = f;\n"),
+      js('function f(a) { return a; }\nfunction g() {}\nmodule.exports = { f };\n'),
+      js('function f(a) { return a; }\nfunction g() {}\nmodule.exports = { f, g };\n'),
     );
     assertLive(r);
-    const base = "const s = '𝒳𝒳';\nfunction f(a) { return s + a + 1; }\nmodule.exports = f;\n";
-    assert.equal(applyEdits(base, r.payload!.files[0]!), base.replace('a + 1', 'a + 2'));
+    const file = r.payload!.files[0]!;
+    assert.deepEqual(
+      file.migrations.map((m) => [m.kind, m.target, m.key]),
+      [['assign', 'module.exports', '"g"']],
+    );
+    assert.match(file.liveEdit ?? '', /redirect engine/);
+    assert.deepEqual(file.edits, []);
   });
 });
 
-describe('buildPatch verdicts: need a restart (no payload)', () => {
-  it('top-level-side-effect: changed code that runs at load', async () => {
-    const r = await build(
-      js("function f(a) { return a; }\nprocess.env.X = 'a';\nmodule.exports = f;\n"),
-      js("function f(a) { return a; }\nprocess.env.X = 'b';\nmodule.exports = f;\n"),
-    );
-    assertRestart(r);
-    assert.ok(r.changes.some((c) => c.kind === 'top-level-side-effect' && c.verdict === 'restart'));
-  });
-
-  it('export-shape: changed module.exports', async () => {
-    const r = await build(
-      js('function f(a) { return a; }\nfunction g(a) { return a; }\nmodule.exports = { f };\n'),
-      js('function f(a) { return a; }\nfunction g(a) { return a; }\nmodule.exports = { f, g };\n'),
-    );
-    assertRestart(r);
-    assert.ok(r.changes.some((c) => c.kind === 'export-shape' && c.verdict === 'restart'));
-  });
-
-  it('module-state: new state initialised at load', async () => {
-    const r = await build(
-      js('function f(a) { return a; }\nmodule.exports = f;\n'),
-      js('const seen = new Map();\nfunction f(a) { seen.set(a, 1); return a; }\nmodule.exports = f;\n'),
-    );
-    assertRestart(r);
-    assert.ok(r.changes.some((c) => c.kind === 'module-state' && c.verdict === 'restart'));
-  });
-
-  it('new-dependency: a new require()', async () => {
-    const r = await build(
-      js('function f(a) { return String(a); }\nmodule.exports = f;\n'),
-      js(
-        "const util = require('node:util');\nfunction f(a) { return util.inspect(a); }\nmodule.exports = f;\n",
-      ),
-    );
-    assertRestart(r);
-    assert.ok(r.changes.some((c) => c.kind === 'new-dependency' && c.verdict === 'restart'));
-  });
-
-  it('new-file required by the changed code', async () => {
+describe('buildPatch: files', () => {
+  it('a new file required by the changed code is carried in the bundle', async () => {
     const r = await build(js('function f(a) { return a; }\nmodule.exports = f;\n'), {
       'index.js': "const h = require('./helper');\nfunction f(a) { return h(a); }\nmodule.exports = f;\n",
       'helper.js': 'module.exports = (a) => a;\n',
     });
-    assertRestart(r);
-    assert.equal(find(r, 'helper.js').kind, 'new-file');
-    assert.equal(find(r, 'helper.js').verdict, 'restart');
+    assertLive(r);
+    assert.equal(find(r, 'helper.js').id, 'file-added');
+    assert.deepEqual(
+      r.payload!.newFiles.map((f) => [f.path, f.sourceType, f.sha256]),
+      [['helper.js', 'commonjs', sha256('module.exports = (a) => a;\n')]],
+    );
   });
 
-  it('uncaptured-binding: a closure needs a variable running closures do not retain', async () => {
+  it('a new file nothing loads is not carried', async () => {
+    const pkg = (v: string) => JSON.stringify({ name: 'demo', version: v, main: 'index.js' });
     const r = await build(
-      js(
-        'function make() { let count = 0; return function inner(x) { return x; }; }\nmodule.exports = make;\n',
-      ),
-      js(
-        'function make() { let count = 0; return function inner(x) { return x + count; }; }\nmodule.exports = make;\n',
-      ),
+      { 'package.json': pkg('1.0.0'), 'index.js': 'function f(a) { return a + 1; }\nmodule.exports = f;\n' },
+      {
+        'package.json': pkg('1.0.1'),
+        'index.js': 'function f(a) { return a + 2; }\nmodule.exports = f;\n',
+        'extra/tool.js': 'module.exports = 1;\n',
+      },
+      {},
+      ['demo', 'demo'],
+      'npm',
     );
-    assertRestart(r);
-    const c = find(r, 'make/inner');
-    assert.equal(c.kind, 'uncaptured-binding');
-    assert.equal(c.verdict, 'restart');
+    assertLive(r);
+    assert.equal(find(r, 'extra/tool.js').id, 'new-file-unused');
+    assert.deepEqual(r.payload!.newFiles, []);
   });
 
-  it('parameter-list: an arrow function gained a parameter', async () => {
+  it('a removed file is deferred; docs and tests are ignored', async () => {
     const r = await build(
-      js('const f = (a) => a + 1;\nmodule.exports = f;\n'),
-      js('const f = (a, b) => a + b;\nmodule.exports = f;\n'),
+      { 'index.js': 'module.exports = 1;\n', 'old.js': 'x();\n', 'README.md': 'a', 'test/a.js': 'a();\n' },
+      { 'index.js': 'module.exports = 1;\n', 'README.md': 'b', 'test/a.js': 'b();\n' },
     );
-    assertRestart(r);
-    assert.equal(find(r, 'f').kind, 'parameter-list');
+    assert.equal(r.refusal, 'nothing');
+    assert.equal(find(r, 'old.js').id, 'removed-file');
+    assert.equal(find(r, 'README.md').id, 'not-code');
+    assert.equal(find(r, 'test/a.js').id, 'docs-or-tests');
   });
 
-  it('unsupported-syntax: super in a method, private fields in a derived constructor', async () => {
-    const r1 = await build(
-      js(
-        'class B { m() { return 1; } }\nclass A extends B { m() { return super.m() + 1; } }\nmodule.exports = A;\n',
-      ),
-      js(
-        'class B { m() { return 1; } }\nclass A extends B { m() { return super.m() + 2; } }\nmodule.exports = A;\n',
-      ),
+  it('a minified build Node does not load is deferred', async () => {
+    const min = (n: number) => `!function(){${'var a=1;'.repeat(3000)}return ${n}}();`;
+    const r = await build(
+      { 'index.js': 'module.exports = 1;\n', 'dist/x.min.js': min(1) },
+      { 'index.js': 'module.exports = 1;\n', 'dist/x.min.js': min(2) },
     );
-    assertRestart(r1);
-    assert.equal(find(r1, 'A#m').kind, 'unsupported-syntax');
-    const r2 = await build(
-      js(
-        'class B {}\nclass A extends B { #p = 1; constructor() { super(); this.x = 1; } }\nmodule.exports = A;\n',
-      ),
-      js(
-        'class B {}\nclass A extends B { #p = 1; constructor() { super(); this.x = 2; } }\nmodule.exports = A;\n',
-      ),
-    );
-    assertRestart(r2);
-    assert.equal(find(r2, 'A#constructor').kind, 'unsupported-syntax');
+    assert.equal(find(r, 'dist/x.min.js').id, 'minified-build');
   });
 
-  it('parse-error: the fixed version does not parse', async () => {
+  it('a file the entry points do not load: its restart verdicts are deferred', async () => {
+    const pkg = (v: string) => JSON.stringify({ name: 'demo', version: v, main: 'index.js' });
+    const r = await build(
+      {
+        'package.json': pkg('1.0.0'),
+        'index.js': 'module.exports = 1;\n',
+        'browser.js': "window.x = 'a';\n",
+      },
+      {
+        'package.json': pkg('1.0.1'),
+        'index.js': 'module.exports = 1;\n',
+        'browser.js': "window.x = 'b';\n",
+      },
+      {},
+      ['demo', 'demo'],
+      'npm',
+    );
+    assert.equal(r.refusal, 'nothing');
+    assert.ok(
+      r.changes.some(
+        (c) => c.file === 'browser.js' && c.id === 'file-not-loaded' && c.verdict === 'deferred',
+      ),
+    );
+  });
+
+  it('the fixed version does not parse: parse-error', async () => {
     const r = await build(
       js('function f(a) { return a; }\nmodule.exports = f;\n'),
       js('function f(a) { return a +; }\n'),
     );
     assertRestart(r);
-    assert.equal(find(r, 'index.js').kind, 'parse-error');
+    assert.equal(find(r, 'index.js').id, 'parse-error');
   });
-});
 
-describe('buildPatch verdicts: ignored and deferred', () => {
-  it('comment-only and whitespace changes: nothing to hotpatch', async () => {
+  it('comment-only changes: nothing to hotpatch', async () => {
     const r = await build(
       js('// v1\nfunction f(a) { return a; }\nmodule.exports = f;\n'),
       js('// v2, a better comment\nfunction f(a) {\n  return a;\n}\nmodule.exports = f;\n'),
     );
     assert.equal(r.refusal, 'nothing');
-    assert.equal(r.payload, null);
-    assert.equal(find(r, 'index.js').kind, 'comment-only');
-    assert.equal(find(r, 'index.js').verdict, 'ignored');
+    assert.equal(find(r, 'index.js').id, 'comment-only');
   });
+});
 
-  it('version-string: package.json version is ignored', async () => {
-    const r = await build(js('module.exports = 1;\n'), js('module.exports = 1;\n'));
-    assert.equal(r.refusal, 'nothing');
-    const c = find(r, 'package.json version');
-    assert.equal(c.kind, 'version-string');
-    assert.equal(c.verdict, 'ignored');
-  });
-
-  it('version-string in code: a version literal in module code is not a change', async () => {
-    const r = await build(
-      js("exports.version = '1.0.0';\nexports.f = function f(a) { return a; };\n"),
-      js("exports.version = '1.0.1';\nexports.f = function f(a) { return a; };\n"),
-    );
-    assert.equal(r.refusal, 'nothing');
-  });
-
-  it('version-string in code is reported as an ignored version-string change', async () => {
-    const r = await build(
-      js("exports.version = '1.0.0';\nexports.f = function f(a) { return a; };\n"),
-      js("exports.version = '1.0.1';\nexports.f = function f(a) { return a; };\n"),
-    );
-    assert.ok(
-      r.changes.some((c) => c.file === 'index.js' && c.kind === 'version-string' && c.verdict === 'ignored'),
-    );
-  });
-
-  it('version-string in a module constant is ignored, not patched live', async () => {
-    const r = await build(
-      js("const VERSION = '1.0.0';\nfunction v() { return VERSION; }\nmodule.exports = v;\n"),
-      js("const VERSION = '1.0.1';\nfunction v() { return VERSION; }\nmodule.exports = v;\n"),
-    );
-    assert.equal(r.refusal, 'nothing');
-    assert.ok(!r.changes.some((c) => c.name === 'VERSION' && c.verdict === 'live'), 'not patched live');
-    assert.ok(
-      r.changes.some((c) => c.file === 'index.js' && c.kind === 'version-string' && c.verdict === 'ignored'),
-    );
-  });
-
-  it('not-code: docs, readme and tests are ignored', async () => {
-    const r = await build(
-      { 'index.js': 'module.exports = 1;\n', 'README.md': 'a', 'test/a.js': 'a();\n' },
-      { 'index.js': 'module.exports = 1;\n', 'README.md': 'b', 'test/a.js': 'b();\n' },
-    );
-    assert.equal(r.refusal, 'nothing');
-    for (const name of ['README.md', 'test/a.js']) {
-      assert.equal(find(r, name).kind, 'not-code');
-      assert.equal(find(r, name).verdict, 'ignored');
-    }
-  });
-
-  it('dependency-range: changed dependencies are deferred', async () => {
-    const pkg = (v: string, dep: string) =>
-      JSON.stringify({ name: 'demo', version: v, dependencies: { x: dep } });
+describe('buildPatch: package.json', () => {
+  it('version ignored, dependency ranges and entry points deferred, metadata ignored', async () => {
+    const pkg = (v: string, dep: string, main: string, desc: string) =>
+      JSON.stringify({ name: 'demo', version: v, main, description: desc, dependencies: { x: dep } });
     const r = await build(
       {
-        'package.json': pkg('1.0.0', '^1.0.0'),
+        'package.json': pkg('1.0.0', '^1.0.0', 'index.js', 'a'),
         'index.js': 'function f(a) { return a + 1; }\nmodule.exports = f;\n',
       },
       {
-        'package.json': pkg('1.0.1', '^1.0.1'),
+        'package.json': pkg('1.0.1', '^1.0.1', './index.js', 'b'),
         'index.js': 'function f(a) { return a + 2; }\nmodule.exports = f;\n',
       },
     );
     assertLive(r);
-    assert.equal(find(r, 'package.json dependencies').kind, 'dependency-range');
-    assert.equal(find(r, 'package.json dependencies').verdict, 'deferred');
+    assert.equal(find(r, 'package.json version').id, 'package-version');
+    assert.equal(find(r, 'package.json dependencies').id, 'dependency-range');
+    assert.equal(find(r, 'package.json main').id, 'entry-points-changed');
+    assert.equal(find(r, 'package.json description').id, 'package-metadata');
   });
+});
 
-  it('removed-function: deferred', async () => {
-    const r = await build(
-      js('function old(a) { return a; }\nfunction f(a) { return a; }\nmodule.exports = f;\n'),
-      js('function f(a) { return a + 1; }\nmodule.exports = f;\n'),
-    );
-    assertLive(r);
-    assert.equal(find(r, 'old').kind, 'removed-function');
-    assert.equal(find(r, 'old').verdict, 'deferred');
-  });
-
-  it('--only: the selected function is live, an unrelated change is deferred', async () => {
-    const r = await build(
-      js('function f(a) { return a + 1; }\nfunction g(a) { return a * 1; }\nmodule.exports = { f, g };\n'),
-      js('function f(a) { return a + 2; }\nfunction g(a) { return a * 2; }\nmodule.exports = { f, g };\n'),
-      { only: ['index.js:f'] },
-    );
-    assertLive(r);
-    assert.equal(find(r, 'f').verdict, 'live');
-    assert.equal(find(r, 'g').verdict, 'deferred');
-    assert.deepEqual(
-      r.payload!.files[0]!.functions.map((f) => f.key),
-      ['f'],
-    );
-  });
-
-  it('--only: restart-needing changes outside the selection are deferred', async () => {
+describe('buildPatch: selections and author migrations', () => {
+  it('--only across files: restart verdicts outside the selection are deferred', async () => {
     const r = await build(
       js('function f(a) { return a + 1; }\nmodule.exports = { f };\n'),
-      js(
-        "const util = require('node:util');\nfunction f(a) { return a + 2; }\nfunction g(a) { return util.inspect(a); }\nmodule.exports = { f, g };\n",
-      ),
+      js("process.on('x', () => {});\nfunction f(a) { return a + 2; }\nmodule.exports = { f };\n"),
       { only: ['index.js:f'] },
     );
     assertLive(r);
     assert.equal(find(r, 'f').verdict, 'live');
     assert.ok(!r.changes.some((c) => c.verdict === 'restart'));
-    assert.ok(r.changes.some((c) => c.kind === 'new-dependency' && c.verdict === 'deferred'));
   });
 
   it('--only: an unknown function is a usage error naming what changed', async () => {
@@ -461,6 +274,35 @@ describe('buildPatch verdicts: ignored and deferred', () => {
       ),
       (e: unknown) =>
         e instanceof HotpatchError && e.code === 'E_USAGE' && e.message.includes('changed in index.js: f'),
+    );
+  });
+
+  it('--migrate: an author migration makes the bundle author-assisted', async () => {
+    const r = await build(
+      js(
+        'let limit = 10;\nfunction f(a) { return a.length < limit; }\nexports.f = f;\nexports.set = (n) => { limit = n; };\n',
+      ),
+      js(
+        'let limit = 5;\nfunction f(a) { return a.length < limit; }\nexports.f = f;\nexports.set = (n) => { limit = n; };\n',
+      ),
+      { exclude: ['index.js:limit'], migrate: [{ file: 'index.js', source: 'if (limit > 5) limit = 5;' }] },
+    );
+    assertLive(r);
+    const file = r.payload!.files[0]!;
+    assert.deepEqual(
+      file.migrations.map((m) => [m.kind, m.author]),
+      [['script', true]],
+    );
+    assert.equal(find(r, 'index.js').id, 'migration-author');
+    assert.equal(find(r, 'index.js').verdict, 'live');
+  });
+
+  it('--migrate on a file without changes is a usage error', async () => {
+    await assert.rejects(
+      build(js('module.exports = 1;\n'), js('module.exports = 1;\n'), {
+        migrate: [{ file: 'nope.js', source: 'x = 1;' }],
+      }),
+      (e: unknown) => e instanceof HotpatchError && e.code === 'E_USAGE',
     );
   });
 

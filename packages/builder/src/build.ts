@@ -5,17 +5,19 @@ import {
   BUNDLE_FORMAT_VERSION,
   type BundlePayload,
   type Change,
+  changeOf,
   defaultPatchId,
   type FilePatch,
   HotpatchError,
   hotpatchVersion,
   KEY_SCHEME,
+  type NewFile,
   type Severity,
   sha256,
   type Target,
 } from '@hotpatch/core';
-import { type AstNode, parse } from '@hotpatch/instrument';
-import { changedExportedLiterals, diffFile } from './diff-file.js';
+import { type AstNode, CONVENTION_VERSION, parse } from '@hotpatch/instrument';
+import { changedExportedLiterals, diffFile } from './diff/index.js';
 import { isCode, isDocLike, isMinified, listFiles, sourceTypeOf } from './files.js';
 import type { ResolvedSpec } from './spec.js';
 
@@ -34,6 +36,12 @@ export interface BuildOptions {
   only?: string[];
   /** FILE or FILE:NAME (function key or top-level binding) to leave out: deferred to the next baseline. */
   exclude?: string[];
+  /**
+   * State migrations written by the patch author (`--migrate FILE:SCRIPT`): statements run once at
+   * apply in the module FILE (with optional `revert` statements), for what the builder cannot
+   * derive itself. The bundle is then marked author-assisted.
+   */
+  migrate?: Array<{ file: string; source: string; revert?: string }>;
   now?: Date;
 }
 
@@ -64,6 +72,7 @@ export function buildPatch(opts: BuildOptions): BuildResult {
   const entryPoints = entryFiles(to.dir);
   const reachable = reachableFiles(to.dir, entryPoints, filesB);
   const note = (file: string, c: Change) => changes.push({ ...c, file });
+  const newFiles: NewFile[] = [];
 
   // Exported constants the fix changed (module.exports = { MAX_LENGTH: 10000 }), and the files
   // that copied them into module-level bindings at load: those get the new values live.
@@ -79,42 +88,28 @@ export function buildPatch(opts: BuildOptions): BuildResult {
       for (const c of packageJsonChanges(a, b)) note(file, c);
       continue;
     }
+    if (!a && b && (isCode(file) || file.endsWith('.json')) && !isDocLike(file)) {
+      // A file the fix adds: carried in the bundle and loaded as a module of the package the
+      // first time patched code requires or imports it (nothing loads it otherwise).
+      if (from.kind === 'app' || reachable.has(file)) {
+        const source = b.toString('utf8');
+        newFiles.push({
+          path: file,
+          sourceType: file.endsWith('.json') ? 'commonjs' : sourceTypeOf(to.dir, file, source),
+          source,
+          sha256: sha256(source),
+        });
+        note(file, changeOf('file-added', file));
+      } else note(file, changeOf('new-file-unused', file));
+      continue;
+    }
     if (!isCode(file) || isDocLike(file)) {
-      note(file, {
-        kind: 'not-code',
-        name: file,
-        verdict: 'ignored',
-        reason: isCode(file) ? 'tests, docs or examples' : 'not JavaScript code',
-      });
+      note(file, changeOf(isCode(file) ? 'docs-or-tests' : 'not-code', file));
       continue;
     }
-    if (!a) {
-      const needed = from.kind === 'app' || reachable.has(file);
-      note(
-        file,
-        needed
-          ? {
-              kind: 'new-file',
-              name: file,
-              verdict: 'restart',
-              reason: 'new module required by changed code: needs a restart',
-            }
-          : {
-              kind: 'new-file',
-              name: file,
-              verdict: 'deferred',
-              reason: 'new module nobody running loads; available after the next baseline',
-            },
-      );
-      continue;
-    }
+    if (!a) continue; // unreachable: a new code file is handled above
     if (!b) {
-      note(file, {
-        kind: 'removed-file',
-        name: file,
-        verdict: 'deferred',
-        reason: 'removed in the fix; a running copy stays loaded',
-      });
+      note(file, changeOf('removed-file', file));
       continue;
     }
     const oldSource = a.toString('utf8');
@@ -122,16 +117,11 @@ export function buildPatch(opts: BuildOptions): BuildResult {
     const fileOnly = only.size ? (only.get(file) ?? new Set<string>()) : undefined;
     const fileExclude = exclude.get(file);
     if (fileExclude === null) {
-      note(file, { kind: 'not-code', name: file, verdict: 'deferred', reason: 'left out with --exclude' });
+      note(file, changeOf('excluded', file, { detail: 'file' }));
       continue;
     }
     if (isMinified(file, newSource) && !entryPoints.has(file)) {
-      note(file, {
-        kind: 'not-code',
-        name: file,
-        verdict: 'deferred',
-        reason: 'minified build that Node entry points do not load; not patched',
-      });
+      note(file, changeOf('minified-build', file));
       continue;
     }
     let diff: ReturnType<typeof diffFile>;
@@ -148,12 +138,7 @@ export function buildPatch(opts: BuildOptions): BuildResult {
         ...(imported.has(file) ? { importedConstants: imported.get(file)! } : {}),
       });
     } catch (e) {
-      note(file, {
-        kind: 'parse-error',
-        name: file,
-        verdict: 'restart',
-        reason: `cannot parse: ${(e as Error).message}`,
-      });
+      note(file, changeOf('parse-error', file, { detail: (e as Error).message }));
       continue;
     }
     if (
@@ -164,22 +149,51 @@ export function buildPatch(opts: BuildOptions): BuildResult {
     ) {
       // Not loaded through the package's entry points (a browser build, a per-method module):
       // processes that load it directly need the fixed release.
-      for (const c of diff.changes) {
+      for (const c of diff.changes)
         note(
           file,
-          c.verdict === 'restart'
-            ? {
-                ...c,
-                verdict: 'deferred',
-                reason: `${c.reason} (file not loaded through the package entry points; processes that load it directly need the fixed release)`,
-              }
-            : c,
+          c.verdict === 'restart' ? changeOf('file-not-loaded', c.name, { detail: c.reason }, c.line) : c,
         );
-      }
       continue;
     }
     for (const c of diff.changes) note(file, c);
     if (diff.patch) patches.push(diff.patch);
+  }
+
+  for (const m of opts.migrate ?? []) {
+    const file = m.file.replace(/^\.\//, '');
+    let patch = patches.find((p) => p.path === file);
+    if (!patch) {
+      // A migration can be the whole fix for a file (state the builder cannot carry over).
+      if (!filesA.has(file) || !isCode(file))
+        throw new HotpatchError('E_USAGE', `--migrate ${m.file}: no such code file in ${from.spec}`);
+      const source = readFileSync(join(from.dir, file), 'utf8');
+      const sha = sha256(source);
+      patch = {
+        path: file,
+        sourceType: sourceTypeOf(from.dir, file, source),
+        baselineSha256: sha,
+        patchedSha256: sha,
+        edits: [],
+        liveEdit: null,
+        functions: [],
+        migrations: [],
+        changes: [],
+      };
+      patches.push(patch);
+    }
+    patch.migrations.push({
+      kind: 'script',
+      source: m.source,
+      ...(m.revert ? { revert: m.revert } : {}),
+      author: true,
+    });
+    patch.liveEdit ??= 'the patch runs an author migration, which only the redirect engine runs';
+    if (patch.liveEdit) {
+      patch.edits = [];
+      patch.patchedSha256 = patch.baselineSha256;
+    }
+    note(file, changeOf('migration-author', file));
   }
 
   for (const [file, keys] of only) {
@@ -196,6 +210,7 @@ export function buildPatch(opts: BuildOptions): BuildResult {
 
   if (changes.some((c) => c.verdict === 'restart')) return { payload: null, changes, refusal: 'restart' };
   if (patches.length === 0) return { payload: null, changes, refusal: 'nothing' };
+  // New files only matter to the live changes that load them: without any, nothing is carried.
 
   const target: Target =
     from.kind === 'npm'
@@ -204,12 +219,13 @@ export function buildPatch(opts: BuildOptions): BuildResult {
   const level = opts.level ?? 1;
   const advisories = opts.advisories ?? [];
   const now = opts.now ?? new Date();
-  const body = { target, files: patches };
+  const body = { target, files: patches, newFiles };
   const contentHash = sha256(JSON.stringify(body));
   const payload: BundlePayload = {
     format: BUNDLE_FORMAT,
     formatVersion: BUNDLE_FORMAT_VERSION,
     keyScheme: KEY_SCHEME,
+    convention: CONVENTION_VERSION,
     patchId: opts.patchId ?? defaultPatchId(now, contentHash),
     version: hotpatchVersion(from.version, level),
     level,
@@ -225,6 +241,7 @@ export function buildPatch(opts: BuildOptions): BuildResult {
     fixedIn: to.version,
     supersedes: opts.supersedes ?? [],
     files: patches,
+    newFiles,
     ignored: changes
       .filter((c) => !patches.some((p) => p.path === c.file))
       .map(({ file, ...c }) => ({ ...c, name: c.name === file ? file : `${file}: ${c.name}` })),
@@ -385,34 +402,15 @@ function packageJsonChanges(a: Buffer | null, b: Buffer | null): Change[] {
   for (const key of new Set([...Object.keys(pa), ...Object.keys(pb)])) {
     if (JSON.stringify(pa[key]) === JSON.stringify(pb[key])) continue;
     if (key === 'version')
-      out.push({
-        kind: 'version-string',
-        name: 'package.json version',
-        verdict: 'ignored',
-        reason: `${String(pa[key])} → ${String(pb[key])}`,
-      });
-    else if (/dependencies$/i.test(key))
-      out.push({
-        kind: 'dependency-range',
-        name: `package.json ${key}`,
-        verdict: 'deferred',
-        reason:
-          'dependency ranges changed; they take effect at the next baseline (each dependency is hotpatched on its own)',
-      });
+      out.push(
+        changeOf('package-version', 'package.json version', {
+          detail: `${String(pa[key])} → ${String(pb[key])}`,
+        }),
+      );
+    else if (/dependencies$/i.test(key)) out.push(changeOf('dependency-range', `package.json ${key}`));
     else if (key === 'main' || key === 'exports' || key === 'type')
-      out.push({
-        kind: 'export-shape',
-        name: `package.json ${key}`,
-        verdict: 'deferred',
-        reason: 'entry points changed; take effect at the next baseline',
-      });
-    else
-      out.push({
-        kind: 'not-code',
-        name: `package.json ${key}`,
-        verdict: 'ignored',
-        reason: 'package metadata',
-      });
+      out.push(changeOf('entry-points-changed', `package.json ${key}`));
+    else out.push(changeOf('package-metadata', `package.json ${key}`));
   }
   return out;
 }

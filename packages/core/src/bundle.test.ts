@@ -27,6 +27,7 @@ function samplePayload(): BundlePayload {
     format: BUNDLE_FORMAT,
     formatVersion: BUNDLE_FORMAT_VERSION,
     keyScheme: KEY_SCHEME,
+    convention: 2,
     patchId: 'HP-20250101-abcdef',
     version: hotpatchVersion('1.0.0', 1),
     level: 1,
@@ -46,14 +47,30 @@ function samplePayload(): BundlePayload {
         baselineSha256: sha256(baseline),
         patchedSha256: sha256(patched),
         edits: [{ start: 0, end: baseline.indexOf('\n'), text: fixedBody }],
-        functions: [
-          { key: 'f', call: 'apply', source: '(function f(a) { return a + 2; })', usesScope: false },
+        liveEdit: null,
+        functions: [{ key: 'f', call: 'apply', params: [], source: '(function f(a) { return a + 2; })' }],
+        migrations: [],
+        changes: [
+          {
+            id: 'function-changed',
+            kind: 'function-body',
+            name: 'f',
+            verdict: 'live',
+            reason: 'changed code',
+            line: 1,
+          },
         ],
-        changes: [{ kind: 'function-body', name: 'f', verdict: 'live', reason: 'changed code', line: 1 }],
       },
     ],
+    newFiles: [],
     ignored: [
-      { kind: 'version-string', name: 'package.json version', verdict: 'ignored', reason: '1.0.0 → 1.0.1' },
+      {
+        id: 'package-version',
+        kind: 'version-string',
+        name: 'package.json version',
+        verdict: 'ignored',
+        reason: '1.0.0 → 1.0.1',
+      },
     ],
   };
 }
@@ -227,7 +244,7 @@ describe('bundle format v1', () => {
 
   it('rejects another format version with E_BUNDLE_VERSION', () => {
     const raw = JSON.parse(signedText()) as { payload: Record<string, unknown> };
-    raw.payload.formatVersion = 2;
+    raw.payload.formatVersion = BUNDLE_FORMAT_VERSION + 1;
     assert.equal(
       codeOf(() => parseBundle(JSON.stringify(raw))),
       'E_BUNDLE_VERSION',

@@ -4,14 +4,15 @@ import { Value } from '@sinclair/typebox/value';
 import { BundleError } from './errors.js';
 import { sha256 } from './hash.js';
 import { type Signature, signPayload, type TrustStore, verifyPayload } from './signing.js';
+import { VERDICT_IDS, VERDICTS, type VerdictId, verdictMessage } from './verdicts.js';
 
 /**
- * Hotpatch bundle format, version 1 (docs/bundle-format.md is the prose version of this file).
+ * Hotpatch bundle format, version 2 (docs/bundle-format.md is the prose version of this file).
  * One definition: the TypeBox schema below is both the validator and, through Static<>, the type
  * every package uses.
  */
 export const BUNDLE_FORMAT = 'hotpatch/bundle';
-export const BUNDLE_FORMAT_VERSION = 1;
+export const BUNDLE_FORMAT_VERSION = 2;
 /** Version of the function-key scheme shared by the builder and the runtime (packages/instrument). */
 export const KEY_SCHEME = 1;
 
@@ -24,35 +25,11 @@ export const Severity = Type.Union([
 ]);
 export type Severity = Static<typeof Severity>;
 
-/** What the builder found, per change. `live` says whether it is applied in memory. */
-export const ChangeKind = Type.Union([
-  // applied live
-  Type.Literal('function-body'),
-  Type.Literal('nested-closure'),
-  Type.Literal('class-method'),
-  Type.Literal('class-constructor'),
-  Type.Literal('new-helper'),
-  Type.Literal('new-constant'),
-  Type.Literal('module-constant'),
-  // need a restart (a baseline)
-  Type.Literal('top-level-side-effect'),
-  Type.Literal('export-shape'),
-  Type.Literal('module-state'),
-  Type.Literal('new-dependency'),
-  Type.Literal('uncaptured-binding'),
-  Type.Literal('parameter-list'),
-  Type.Literal('unsupported-syntax'),
-  Type.Literal('new-file'),
-  Type.Literal('parse-error'),
-  // informational: not needed by the live changes, take effect at the next baseline
-  Type.Literal('removed-function'),
-  Type.Literal('removed-file'),
-  Type.Literal('dependency-range'),
-  Type.Literal('version-string'),
-  Type.Literal('comment-only'),
-  Type.Literal('not-code'),
-]);
-export type ChangeKind = Static<typeof ChangeKind>;
+/** What kind of code a change is about (the catalogue's `kind`; verdicts.ts). */
+export const ChangeKind = Type.Union(
+  [...new Set(Object.values(VERDICTS).map((v) => v.kind))].map((k) => Type.Literal(k)),
+);
+export type ChangeKind = (typeof VERDICTS)[VerdictId]['kind'];
 
 export const Verdict = Type.Union([
   Type.Literal('live'),
@@ -63,6 +40,8 @@ export const Verdict = Type.Union([
 export type Verdict = Static<typeof Verdict>;
 
 export const Change = Type.Object({
+  /** Verdict id in the catalogue (verdicts.ts): what was found, and what it means. */
+  id: Type.Union(VERDICT_IDS.map((id) => Type.Literal(id))),
   kind: ChangeKind,
   /** Function key (see packages/instrument) or binding / file name the change is about. */
   name: Type.String(),
@@ -72,7 +51,25 @@ export const Change = Type.Object({
   /** 1-based line in the new version, where known. */
   line: Type.Optional(Type.Integer({ minimum: 1 })),
 });
-export type Change = Static<typeof Change>;
+export type Change = Omit<Static<typeof Change>, 'id' | 'kind'> & { id: VerdictId; kind: ChangeKind };
+
+/** A change with its catalogue verdict and message. */
+export function changeOf(
+  id: VerdictId,
+  name: string,
+  place: { where?: string; detail?: string } = {},
+  line?: number,
+): Change {
+  const v = VERDICTS[id];
+  return {
+    id,
+    kind: v.kind,
+    name,
+    verdict: v.verdict,
+    reason: verdictMessage(id, { name, ...place }),
+    ...(line ? { line } : {}),
+  };
+}
 
 /** A text replacement on the baseline source: [start, end) in UTF-16 code units. */
 export const Edit = Type.Object({
@@ -82,23 +79,62 @@ export const Edit = Type.Object({
 });
 export type Edit = Static<typeof Edit>;
 
-/** A replacement for one function, for the redirect engine. */
+/**
+ * A replacement for one function, for the redirect engine (packages/instrument/src/convention.ts
+ * is the calling convention it is built against).
+ */
 export const FunctionPatch = Type.Object({
   /** Function key in the baseline (stable across builder and runtime for KEY_SCHEME). */
-  key: Type.String(),
+  key: Type.String({ minLength: 1 }),
   /** How the guard calls the replacement. */
   call: Type.Union([
-    Type.Literal('params'), // function or method that does not use `arguments`: r.call(this, ...own parameter bindings)
-    Type.Literal('apply'), // function that uses `arguments`: r.apply(this, arguments)
-    Type.Literal('arrow'), // arrow function: r.call(this, ...own parameter bindings)
+    Type.Literal('params'), // r.call(this, [self], [scope], ...own parameter bindings)
+    Type.Literal('apply'), // uses `arguments`: r.apply(this, arguments), or r.call(this, [self], [scope], arguments)
+    Type.Literal('arrow'), // arrow function: like params
     Type.Literal('construct'), // derived class constructor: Reflect.construct(r, arguments, new.target)
   ]),
+  /** The replacement's parameters as the guard passes them (convention's replacementParams). */
+  params: Type.Array(Type.String()),
   /** A JavaScript expression evaluating to the replacement, compiled in the module's own scope. */
-  source: Type.String(),
-  /** True when `source` reaches enclosing (non-module) variables through the scope accessor. */
-  usesScope: Type.Boolean(),
+  source: Type.String({ minLength: 1 }),
 });
 export type FunctionPatch = Static<typeof FunctionPatch>;
+
+/**
+ * Module state set up when a patch is applied, in the module's own scope, in order, before any
+ * replacement is reachable (kpatch's pre-patch callbacks; Erlang's code_change). All of a file's
+ * migrations run, or none stays: each is undone on failure and on revert.
+ *  - `cell`: a new or changed module-level value; `source` creates it in the module's hotpatch
+ *    state (replacements also create it on first use, e.g. in modules loaded after the patch);
+ *  - `import`: an ES module the new code imports, loaded with import() from the module (`source`
+ *    is the specifier) into the cell `key`;
+ *  - `assign`: a module-level assignment (`target[key] = source`, e.g. `exports.x = …`) re-run
+ *    with the new value; revert restores the property as it was;
+ *  - `define`: `Object.defineProperty(target, key, source)` (`source` is a property descriptor:
+ *    e.g. a method added to a class); revert restores the property as it was;
+ *  (`target` and `key` are expressions: the object, and the property key, e.g. `"x"`)
+ *  - `script`: statements written by the patch author (`hotpatch build --migrate`), with `revert`
+ *    statements if the author gave them.
+ * `scope`: key of the run-once function (a UMD/IIFE wrapper) whose variables the code reaches
+ * through the scope accessor; absent for module-level code.
+ */
+export const Migration = Type.Object({
+  kind: Type.Union([
+    Type.Literal('cell'),
+    Type.Literal('import'),
+    Type.Literal('assign'),
+    Type.Literal('define'),
+    Type.Literal('script'),
+  ]),
+  key: Type.Optional(Type.String({ minLength: 1 })),
+  target: Type.Optional(Type.String({ minLength: 1 })),
+  source: Type.String({ minLength: 1 }),
+  revert: Type.Optional(Type.String()),
+  scope: Type.Optional(Type.String({ minLength: 1 })),
+  /** Written by a person, not derived by the builder: the bundle is author-assisted. */
+  author: Type.Boolean(),
+});
+export type Migration = Static<typeof Migration>;
 
 export const FilePatch = Type.Object({
   /** Path relative to the target root, '/'-separated. */
@@ -106,13 +142,26 @@ export const FilePatch = Type.Object({
   sourceType: Type.Union([Type.Literal('commonjs'), Type.Literal('module')]),
   /** sha256 of the exact baseline source this applies over. */
   baselineSha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
-  /** sha256 of the baseline with `edits` applied: the source LiveEdit installs and fresh loads run. */
+  /** sha256 of the baseline with `edits` applied: the source LiveEdit installs. */
   patchedSha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  /** For the LiveEdit engine; empty when `liveEdit` says why it cannot take this patch. */
   edits: Type.Array(Edit),
+  /** Null when LiveEdit can apply `edits`; else why not (the redirect engine still can). */
+  liveEdit: Type.Union([Type.Null(), Type.String()]),
   functions: Type.Array(FunctionPatch),
+  migrations: Type.Array(Migration),
   changes: Type.Array(Change),
 });
 export type FilePatch = Static<typeof FilePatch>;
+
+/** A file the fix adds, carried whole: loaded as a module of the package when first required or imported. */
+export const NewFile = Type.Object({
+  path: Type.String({ minLength: 1 }),
+  sourceType: Type.Union([Type.Literal('commonjs'), Type.Literal('module')]),
+  source: Type.String(),
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+});
+export type NewFile = Static<typeof NewFile>;
 
 export const Target = Type.Union([
   Type.Object({
@@ -132,6 +181,8 @@ export const BundlePayload = Type.Object({
   format: Type.Literal(BUNDLE_FORMAT),
   formatVersion: Type.Literal(BUNDLE_FORMAT_VERSION),
   keyScheme: Type.Integer({ minimum: 1 }),
+  /** Version of the redirect engine's calling convention the replacements were built against. */
+  convention: Type.Integer({ minimum: 1 }),
   /** Catalog identity, like a KB number. */
   patchId: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$' }),
   /** Version identifier shown per device: baseline version + hotpatch level, e.g. 4.17.20+hp.1. */
@@ -149,6 +200,8 @@ export const BundlePayload = Type.Object({
   /** Earlier cumulative hotpatches of the same baseline this one replaces. */
   supersedes: Type.Array(Type.String()),
   files: Type.Array(FilePatch),
+  /** Files the fix adds that patched code loads. */
+  newFiles: Type.Array(NewFile),
   /** Files that changed between the versions but need nothing live (docs, comments, versions). */
   ignored: Type.Array(Change),
 });

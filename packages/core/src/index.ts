@@ -5,4 +5,5 @@ export * from './eligibility.js';
 export * from './errors.js';
 export * from './hash.js';
 export * from './signing.js';
+export * from './verdicts.js';
 export * from './version-id.js';

@@ -43,7 +43,9 @@ export interface FunctionInfo {
   derived: boolean;
   /** The class node, for constructors (its heritage and fields matter to a replacement). */
   classNode: AstNode | null;
-  /** Runs at most once: an immediately-invoked function or a UMD factory. */
+  /** The class a method, getter, setter or constructor is defined in. */
+  ownerClass: AstNode | null;
+  /** Runs once per module load: an immediately-invoked function or a UMD factory at module level. */
   once: boolean;
   /** Identifiers bound by the parameter list, in order. */
   paramNames: string[];
@@ -59,6 +61,13 @@ export interface FunctionInfo {
   usesNewTarget: boolean;
   /** Variables declared in this function's own scope that nested functions reference. */
   captured: string[];
+  /** Every variable declared in this function's own scope (parameters included, not `arguments`). */
+  declared: string[];
+  /**
+   * A named function expression's own name, when its body sees it (no parameter or variable of
+   * the same name): what the name means inside the function is the function itself.
+   */
+  selfName: string | null;
   /** Functions directly nested in this one. */
   children: FunctionInfo[];
 }
@@ -331,7 +340,9 @@ export function analyzeModule(source: string, options: AnalyzeOptions): ModuleAn
           ? (parentNode.kind as 'get' | 'set')
           : null;
       const isCtor = parentNode?.type === 'MethodDefinition' && parentNode.kind === 'constructor';
-      const classNode = isCtor ? (stack[stack.length - 3]?.node ?? null) : null;
+      const ownerClass =
+        parentNode?.type === 'MethodDefinition' ? (stack[stack.length - 3]?.node ?? null) : null;
+      const classNode = isCtor ? ownerClass : null;
       const params = node.params as AstNode[];
       info = {
         index: functions.length,
@@ -356,7 +367,9 @@ export function analyzeModule(source: string, options: AnalyzeOptions): ModuleAn
         isGenerator: Boolean(node.generator),
         derived: Boolean(isCtor && classNode && classNode.superClass),
         classNode,
-        once: isOnce(node, stack),
+        ownerClass,
+        // Once per module load: an IIFE or UMD factory at module level (or in another such one).
+        once: isOnce(node, stack) && (owner === null || owner.once),
         paramNames: params.flatMap((p) => bindingNames(p)),
         simpleParams: params.every((p) => p.type === 'Identifier'),
         paramsRange: params.length
@@ -369,6 +382,8 @@ export function analyzeModule(source: string, options: AnalyzeOptions): ModuleAn
         usesSuper: false,
         usesNewTarget: false,
         captured: [],
+        declared: [],
+        selfName: null,
         children: [],
       };
       functions.push(info);
@@ -402,10 +417,25 @@ export function analyzeModule(source: string, options: AnalyzeOptions): ModuleAn
   }
   const moduleCaptured = new Set<string>();
   for (const v of moduleScope.variables) if (isCaptured(v)) moduleCaptured.add(v.name);
+  const nameScopes = new Map<AstNode, Scope>();
+  for (const scope of scopes.scopes)
+    if (scope.type === 'function-expression-name') nameScopes.set(scope.block as AstNode, scope);
   for (const info of functions) {
     const scope = scopeOf.get(info.node);
     if (!scope) continue;
-    info.captured = scope.variables.filter((v) => v.name !== 'arguments' && isCaptured(v)).map((v) => v.name);
+    const own = scope.variables.filter((v) => v.name !== 'arguments');
+    info.captured = own.filter(isCaptured).map((v) => v.name);
+    info.declared = own.map((v) => v.name);
+    const id = info.node.type === 'FunctionExpression' ? (info.node.id as AstNode | null) : null;
+    if (id && !scope.set.has(id.name as string)) {
+      info.selfName = id.name as string;
+      // Closures inside it that call it by name reach it through its accessor.
+      const selfVar = nameScopes.get(info.node)?.set.get(info.selfName);
+      if (selfVar?.references.some((r) => r.from.variableScope !== scope)) {
+        info.captured.push(info.selfName);
+        info.declared.push(info.selfName);
+      }
+    }
   }
 
   const byKey = new Map(functions.map((f) => [f.key, f]));

@@ -1,3 +1,5 @@
 export * from './analyze.js';
+export * from './check.js';
+export * from './convention.js';
 export * from './instrument.js';
 export type * from './scope-types.js';

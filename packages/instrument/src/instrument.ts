@@ -6,111 +6,65 @@ import {
   type SourceType,
 } from './analyze.js';
 
+import {
+  ACCESS,
+  accessorName,
+  enclosingAccessor,
+  GLOBAL,
+  guardShape,
+  type ModuleTable,
+  moduleTable,
+  READY,
+  RESERVED_PREFIX,
+  RESULT,
+  SCOPE_REGISTER,
+  SLOTS,
+  scopeVariables,
+} from './convention.js';
+
 /**
- * Load-time instrumentation for the redirect engine (the engine that works where V8 LiveEdit is
- * gone, Node 26). Every function gets a guard at entry:
- *
- *   const __hp$r = __hp$s[7]; if (__hp$r !== undefined) return __hp$r.call(this, a, b);
- *
- * `__hp$s` is the module's slot array (a plain packed array: the cheapest thing for V8 to read at
- * every call); the runtime fills a slot with a replacement compiled in the module's own scope through one gate
- * per module, `(c) => eval(c)` at top level (a direct eval inside ordinary functions would make
- * them ~5x slower; at top level it runs once). Functions nested in other functions reach their
- * enclosing variables through a per-scope accessor, `__hp$a<depth>(name, value, write)`, which
- * lists only variables some closure already captures, so no variable changes storage.
- *
- * Line numbers are preserved: nothing here inserts a newline.
+ * Load-time instrumentation for the redirect engine: a gate at the top of the module, a guard at
+ * the entry of every function, and scope accessors where nested code may need them, as
+ * convention.ts defines them. Line numbers are preserved: nothing here inserts a newline.
  */
 
-/** The module's slot array (a hoisted `var`: undefined until the module's first line runs). */
-export const GATE = '__hp$s';
-export const RESULT = '__hp$r';
-export const ACCESSOR_PREFIX = '__hp$a';
-export const GLOBAL = '__hotpatch$';
-/** Placeholder the runtime replaces with a module instance id inside patch code. */
-export const MODULE_TOKEN = '__HOTPATCH_MODULE__';
-
-export type CallShape = 'params' | 'apply' | 'arrow' | 'construct';
-
-export interface GuardShape {
-  call: CallShape;
-  /** Name of the nearest enclosing accessor passed to the replacement, or null at module level. */
-  scope: string | null;
-}
-
-/** The accessor a function declares for its children, if any of its variables are captured. */
-export function accessorName(f: FunctionInfo): string | null {
-  if (f.captured.length === 0) return null;
-  return `${ACCESSOR_PREFIX}${depthOf(f)}`;
-}
-
-function depthOf(f: FunctionInfo): number {
-  let d = 0;
-  for (let p: FunctionInfo | null = f; p; p = p.parent) d++;
-  return d;
-}
-
-/** Nearest enclosing function that declares an accessor. */
-export function enclosingAccessor(f: FunctionInfo): FunctionInfo | null {
-  for (let p = f.parent; p; p = p.parent) if (accessorName(p)) return p;
-  return null;
-}
-
-export function guardShape(f: FunctionInfo): GuardShape {
-  const outer = enclosingAccessor(f);
-  // Referring to `arguments` makes V8 allocate an arguments object on every call (in the tiers
-  // below the optimizing compiler), so the guard passes the parameters themselves unless the
-  // function uses `arguments` anyway.
-  const call: CallShape = f.isArrow
-    ? 'arrow'
-    : f.kind === 'constructor' && f.derived
-      ? 'construct'
-      : f.usesArguments
-        ? 'apply'
-        : 'params';
-  return { call, scope: outer ? accessorName(outer) : null };
-}
-
-/** Names reachable through the accessor chain visible from inside `f` (innermost first). */
-export function reachableEnclosing(f: FunctionInfo): Map<string, FunctionInfo> {
-  const out = new Map<string, FunctionInfo>();
-  for (let p = f.parent; p; p = p.parent) {
-    for (const name of p.captured) if (!out.has(name)) out.set(name, p);
-  }
-  return out;
+/** An import an active patch adds to an ES module: the specifier, and the cell key it fills. */
+export interface PatchImport {
+  specifier: string;
+  cell: string;
 }
 
 export interface InstrumentResult {
   code: string;
-  /** Function key -> slot index. */
-  slots: Map<string, number>;
+  /** What the runtime checks replacements against (see convention.ts). */
+  table: ModuleTable;
   analysis: ModuleAnalysis;
 }
 
 function guardText(f: FunctionInfo): string {
   const shape = guardShape(f);
-  const slot = `${GATE}?.[${f.index}]`;
-  const head = `const ${RESULT} = ${slot}; if (${RESULT} !== undefined) `;
+  const head = `const ${RESULT} = ${SLOTS}?.[${f.index}]; if (${RESULT} !== undefined) `;
   const yieldStar = f.isGenerator ? 'yield* ' : '';
   if (shape.call === 'construct') {
     return `${head}return Reflect.construct(${RESULT}, arguments, new.target);`;
   }
-  if (shape.call === 'arrow' || shape.call === 'params') {
-    const args = [...(shape.scope ? [shape.scope] : []), ...f.paramNames].join(', ');
-    return `${head}return ${yieldStar}${RESULT}.call(this${args ? `, ${args}` : ''});`;
+  const lead = [...(shape.self ? [shape.self] : []), ...(shape.scope ? [shape.scope] : [])];
+  if (shape.call === 'apply') {
+    if (lead.length === 0) return `${head}return ${yieldStar}${RESULT}.apply(this, arguments);`;
+    return `${head}return ${yieldStar}${RESULT}.call(this, ${lead.join(', ')}, arguments);`;
   }
-  if (shape.scope) return `${head}return ${yieldStar}${RESULT}.call(this, ${shape.scope}, arguments);`;
-  return `${head}return ${yieldStar}${RESULT}.apply(this, arguments);`;
+  const args = [...lead, ...shape.params].join(', ');
+  return `${head}return ${yieldStar}${RESULT}.call(this${args ? `, ${args}` : ''});`;
 }
 
 function accessorText(f: FunctionInfo): string {
   const name = accessorName(f)!;
   const outer = enclosingAccessor(f);
-  // w: 0 read, 1 assign, 2 ++x, 3 x++, 4 --x, 5 x-- (see ACCESS in the builder)
-  const cases = f.captured
+  const A = ACCESS;
+  const cases = scopeVariables(f)
     .map(
       (v) =>
-        `case ${JSON.stringify(v)}: return w === 1 ? (${v} = v) : w === 2 ? ++${v} : w === 3 ? ${v}++ : w === 4 ? --${v} : w === 5 ? ${v}-- : ${v};`,
+        `case ${JSON.stringify(v)}: return w === ${A.assign} ? (${v} = v) : w === ${A.preIncrement} ? ++${v} : w === ${A.postIncrement} ? ${v}++ : w === ${A.preDecrement} ? --${v} : w === ${A.postDecrement} ? ${v}-- : ${v};`,
     )
     .join(' ');
   const fallback = outer
@@ -152,13 +106,22 @@ export function instrumentModule(
   sourceType: SourceType,
   moduleId: string | Record<string, string>,
   analysis: ModuleAnalysis = analyzeModule(source, { sourceType }),
+  imports: PatchImport[] = [],
 ): InstrumentResult {
   const inserts: Array<{ pos: number; text: string; order: number }> = [];
   let order = 0;
   const add = (pos: number, text: string) => inserts.push({ pos, text, order: order++ });
 
   const program = analysis.ast;
-  const prologue = `var ${GATE} = ${GLOBAL}.module((c) => eval(c), ${JSON.stringify(moduleId)}, ${analysis.functions.length});`;
+  // Imports an active patch adds (ES modules loading after it applied): static, so they are
+  // loaded before the module's first line, where their cells are set.
+  const cellsSet = imports
+    .map((im, i) => `${GLOBAL}.c[${JSON.stringify(im.cell)}] = ${RESERVED_PREFIX}i${i};`)
+    .join(' ');
+  const importDecls = imports
+    .map((im, i) => ` import * as ${RESERVED_PREFIX}i${i} from ${JSON.stringify(im.specifier)};`)
+    .join('');
+  const prologue = `${cellsSet}var ${SLOTS} = ${GLOBAL}.module((c) => eval(c), ${JSON.stringify(moduleId)}, ${analysis.functions.length});${importDecls}`;
   const top = directiveEnd(program);
   if (!top.afterDirective && source.startsWith('#!')) {
     // A hashbang line stays first: insert after it, on the same line as the first code.
@@ -170,7 +133,11 @@ export function instrumentModule(
 
   for (const f of analysis.functions) {
     const guard = guardText(f);
-    const acc = accessorName(f) ? accessorText(f) : '';
+    const name = accessorName(f);
+    // A run-once wrapper hands its accessor to the runtime: migrations of its state run with it.
+    const acc = name
+      ? `${accessorText(f)}${f.once ? ` ${GLOBAL}.${SCOPE_REGISTER}(${SLOTS}, ${f.index}, ${name});` : ''}`
+      : '';
     if (f.bodyIsExpression) {
       add(arrowBodyStart(analysis, f), ` { ${guard} ${acc} return (`);
       add(f.node.end, ') }');
@@ -180,6 +147,9 @@ export function instrumentModule(
     }
   }
 
+  // After the module's own code has run (on a line of its own, past any trailing line comment).
+  add(source.length, `\n;${GLOBAL}.${READY}(${SLOTS});`);
+
   inserts.sort((a, b) => a.pos - b.pos || a.order - b.order);
   let code = '';
   let pos = 0;
@@ -188,6 +158,5 @@ export function instrumentModule(
     pos = ins.pos;
   }
   code += source.slice(pos);
-  const slots = new Map(analysis.functions.map((f) => [f.key, f.index]));
-  return { code, slots, analysis };
+  return { code, table: moduleTable(analysis), analysis };
 }

@@ -1,15 +1,24 @@
 /**
- * ESM load hooks for Node versions without module.registerHooks (Node 20): ES modules are
- * instrumented for the redirect engine as they load. Runs off the main thread; the main thread
- * learns about each module when its code registers, and fills its slots then.
+ * ESM hooks for Node versions without module.registerHooks (Node 20, early 22): ES modules are
+ * instrumented for the redirect engine as they load, and files a hotpatch adds to a package are
+ * served from the service's active patches on disk (written there, verified, before they apply).
+ * Runs off the main thread; the main thread learns about each module when its code registers.
  */
-import { fileURLToPath } from 'node:url';
-import { sha256 } from '@hotpatch/core';
-import { instrumentModule } from '@hotpatch/instrument';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type Bundle, type NewFile, parseBundle, sha256, verifyBundle } from '@hotpatch/core';
+import { instrumentModule, type PatchImport } from '@hotpatch/instrument';
+import { patchImports } from './engines/source.js';
+import { packageOf } from './inventory.js';
+import { candidates } from './new-files.js';
+import { trustFromEnv } from './trust.js';
 
 interface Data {
   service: string;
   ownRoot: string;
+  home: string;
+  trustedKeys: string;
 }
 
 let data: Data | null = null;
@@ -18,15 +27,80 @@ export function initialize(d: Data): void {
   data = d;
 }
 
+/** The service's active hotpatches for the package of `filename`, read and verified from the store on disk. */
+function activeFor(filename: string): { bundles: Bundle[]; rel: string } | null {
+  if (!data) return null;
+  const pkg = packageOf(filename);
+  if (!pkg) return null;
+  const rel = relative(pkg.root, filename).split(sep).join('/');
+  const dir = join(data.home, 'active', encodeURIComponent(data.service));
+  if (!existsSync(dir)) return null;
+  const bundles: Bundle[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith('.hpatch')) continue;
+    try {
+      const bundle = parseBundle(readFileSync(join(dir, name)), name);
+      verifyBundle(bundle, trustFromEnv({ HOTPATCH_TRUSTED_KEYS: data.trustedKeys }));
+      const t = bundle.payload.target;
+      const version = t.kind === 'npm' ? t.version : t.baseline;
+      if (t.name === pkg.name && version === pkg.version) bundles.push(bundle);
+    } catch {
+      // an unreadable or untrusted store entry adds nothing
+    }
+  }
+  return { bundles, rel };
+}
+
+/** A file the service's active hotpatches add. */
+function newFileOnDisk(filename: string): NewFile | null {
+  const found = activeFor(filename);
+  for (const bundle of found?.bundles ?? []) {
+    const file = bundle.payload.newFiles.find((f) => f.path === found!.rel && f.sourceType === 'module');
+    if (file && sha256(file.source) === file.sha256) return file;
+  }
+  return null;
+}
+
+/** Imports an active patch of this module adds (see patchImports): loaded statically with it. */
+function importsOnDisk(filename: string, sha: string): PatchImport[] {
+  const found = activeFor(filename);
+  for (const bundle of found?.bundles ?? []) {
+    const file = bundle.payload.files.find((f) => f.path === found!.rel && f.baselineSha256 === sha);
+    if (file) return patchImports(file, `${filename}@${bundle.payload.patchId}`);
+  }
+  return [];
+}
+
 type LoadResult = {
   format?: string | null;
   source?: string | ArrayBuffer | Uint8Array | null;
   shortCircuit?: boolean;
 };
 type NextLoad = (url: string, context: unknown) => Promise<LoadResult>;
+type ResolveResult = { url: string; format?: string | null; shortCircuit?: boolean };
+type NextResolve = (specifier: string, context: { parentURL?: string }) => Promise<ResolveResult>;
+
+export async function resolve(
+  specifier: string,
+  context: { parentURL?: string },
+  next: NextResolve,
+): Promise<ResolveResult> {
+  try {
+    return await next(specifier, context);
+  } catch (e) {
+    if (context.parentURL?.startsWith('file:')) {
+      for (const c of candidates(specifier, dirname(fileURLToPath(context.parentURL))))
+        if (newFileOnDisk(c)) return { url: pathToFileURL(c).href, format: 'module', shortCircuit: true };
+    }
+    throw e;
+  }
+}
 
 export async function load(url: string, context: unknown, nextLoad: NextLoad): Promise<LoadResult> {
-  const result = await nextLoad(url, context);
+  const added = url.startsWith('file:') ? newFileOnDisk(fileURLToPath(url)) : null;
+  const result: LoadResult = added
+    ? { format: 'module', source: added.source, shortCircuit: true }
+    : await nextLoad(url, context);
   if (!data || result.format !== 'module' || !url.startsWith('file:') || result.source == null) return result;
   const filename = fileURLToPath(url);
   if (filename.startsWith(`${data.ownRoot}/`) || filename.includes('/node_modules/@hotpatch/')) return result;
@@ -37,7 +111,10 @@ export async function load(url: string, context: unknown, nextLoad: NextLoad): P
   const sha = sha256(source);
   try {
     const meta = { id: filename, filename, sha256: sha, sourceType: 'module' };
-    return { ...result, source: instrumentModule(source, 'module', meta).code };
+    return {
+      ...result,
+      source: instrumentModule(source, 'module', meta, undefined, importsOnDisk(filename, sha)).code,
+    };
   } catch {
     return result;
   }

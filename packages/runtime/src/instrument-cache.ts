@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { instrumentModule, type SourceType } from '@hotpatch/instrument';
+import { instrumentModule, type ModuleTable, type SourceType } from '@hotpatch/instrument';
 import { hotpatchHome } from './paths.js';
 
 /**
@@ -8,32 +8,42 @@ import { hotpatchHome } from './paths.js';
  * the redirect engine's main start-up cost, and a module's instrumented form depends only on
  * its text. The module id is not part of the cached text: a marker stands in for it.
  */
-const VERSION = 3;
+const VERSION = 4;
 const MARKER = '\u0000hotpatch-module-id';
 const QUOTED_MARKER = JSON.stringify(MARKER);
 
+/** Instrumented code for a module, and its table when it was computed here (else derived at apply). */
 export function instrumentCached(
   source: string,
   sha: string,
   sourceType: SourceType,
   moduleId: string,
-): string {
-  if (source.includes(QUOTED_MARKER)) return instrumentModule(source, sourceType, moduleId).code;
+): { code: string; table: ModuleTable | null } {
+  if (source.includes(QUOTED_MARKER)) {
+    const r = instrumentModule(source, sourceType, moduleId);
+    return { code: r.code, table: r.table };
+  }
   const dir = join(hotpatchHome(), 'instrumented', `v${VERSION}`);
   const file = join(dir, `${sha}.${sourceType === 'module' ? 'mjs' : 'cjs'}`);
   let code: string | null = null;
+  let table: ModuleTable | null = null;
   try {
     code = readFileSync(file, 'utf8');
+    table = JSON.parse(readFileSync(`${file}.json`, 'utf8')) as ModuleTable;
   } catch {
-    code = instrumentModule(source, sourceType, MARKER).code;
+    const r = instrumentModule(source, sourceType, MARKER);
+    code = r.code;
+    table = r.table;
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify(table), { mode: 0o600 });
+      renameSync(tmp, `${file}.json`);
       writeFileSync(tmp, code, { mode: 0o600 });
       renameSync(tmp, file);
     } catch {
       // a read-only home only costs speed
     }
   }
-  return code.replace(QUOTED_MARKER, JSON.stringify(moduleId));
+  return { code: code.replace(QUOTED_MARKER, JSON.stringify(moduleId)), table };
 }

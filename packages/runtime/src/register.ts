@@ -5,26 +5,30 @@
  */
 import Module from 'node:module';
 import { dirname, extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
-import { GLOBAL } from '@hotpatch/instrument';
+import { GLOBAL, READY, SCOPE_REGISTER } from '@hotpatch/instrument';
 import { agentOptionsFromEnv, startAgent } from './agent.js';
 import { startControlServer } from './control.js';
 import { LiveEditEngine } from './engines/liveedit.js';
 import { RedirectEngine } from './engines/redirect.js';
 import type { Engine } from './engines/types.js';
-import { serviceName } from './paths.js';
+import { candidates, installRequireHooks } from './new-files.js';
+import { hotpatchHome, serviceName } from './paths.js';
 import { HotpatchRuntime } from './runtime.js';
 import { Threads } from './threads.js';
 import { trustFromEnv } from './trust.js';
 
-/** LiveEdit for CommonJS where V8 still has it (Node <= 25), else the redirect engine. */
+/**
+ * The redirect engine by default, on every Node version: applying is a slot swap (no event-loop
+ * stall), reverting too, and one calling convention means the same fixes go live everywhere.
+ * HOTPATCH_ENGINE=liveedit picks V8 LiveEdit for CommonJS where V8 still has it (Node <= 25): no
+ * guards in the code, but a stall of tens of milliseconds per apply and fewer fixes it can take.
+ */
 export function chooseEngine(): Engine {
   const major = Number(process.versions.node.split('.')[0]);
-  const forced = process.env.HOTPATCH_ENGINE;
-  if (forced === 'redirect') return new RedirectEngine();
-  if (forced === 'liveedit') return new LiveEditEngine();
-  return major >= 26 ? new RedirectEngine() : new LiveEditEngine();
+  if (process.env.HOTPATCH_ENGINE === 'liveedit' && major < 26) return new LiveEditEngine();
+  return new RedirectEngine();
 }
 
 // Our own code (and its dependencies, loaded before the hooks) is never instrumented.
@@ -46,6 +50,9 @@ Object.defineProperty(globalThis, GLOBAL, {
     c: Object.create(null) as Record<string, unknown>,
     module: (gate: (c: string) => unknown, meta: unknown, functions: number) =>
       runtime.registerModule(gate, meta, functions),
+    [SCOPE_REGISTER]: (holder: unknown[], index: number, accessor: unknown) =>
+      runtime.registerScope(holder, index, accessor),
+    [READY]: (holder: unknown[]) => runtime.moduleReady(holder),
     runtime,
   }),
   enumerable: false,
@@ -75,16 +82,49 @@ proto._compile = function hotpatchCompile(
   return compile.call(this, code, filename, ...rest);
 };
 
-type LoadResult = { format?: string | null; source?: string | ArrayBuffer | Uint8Array | null };
+installRequireHooks((filename) => runtime.newFile(filename));
+
+type LoadResult = {
+  format?: string | null;
+  source?: string | ArrayBuffer | Uint8Array | null;
+  shortCircuit?: boolean;
+};
+type ResolveResult = { url: string; format?: string | null; shortCircuit?: boolean };
+type ResolveContext = { parentURL?: string };
 type SyncHooks = {
+  resolve?: (
+    specifier: string,
+    context: ResolveContext,
+    next: (specifier: string, context?: ResolveContext) => ResolveResult,
+  ) => ResolveResult;
   load?: (url: string, context: unknown, next: (url: string, context?: unknown) => LoadResult) => LoadResult;
 };
+
+/** An ES module a hotpatch added (not on disk), for the import() of patched code. */
+function newModuleUrl(specifier: string, parentURL: string | undefined): string | null {
+  if (!parentURL?.startsWith('file:')) return null;
+  for (const c of candidates(specifier, dirname(fileURLToPath(parentURL))))
+    if (runtime.newFile(c)?.sourceType === 'module') return pathToFileURL(c).href;
+  return null;
+}
 const registerHooks = (Module as unknown as { registerHooks?: (hooks: SyncHooks) => unknown }).registerHooks;
 if (typeof registerHooks === 'function') {
   // Node 22.15+/23.5+: synchronous, in-thread hooks; ES modules go through the same runtime.
   registerHooks({
+    resolve(specifier, context, next) {
+      try {
+        return next(specifier, context);
+      } catch (e) {
+        const url = newModuleUrl(specifier, context.parentURL);
+        if (url) return { url, format: 'module', shortCircuit: true };
+        throw e;
+      }
+    },
     load(url, context, next) {
-      const result = next(url, context);
+      const added = url.startsWith('file:') ? runtime.newFile(fileURLToPath(url)) : null;
+      const result = added
+        ? { format: 'module', source: added.source, shortCircuit: true }
+        : next(url, context);
       if (result.format !== 'module' || !url.startsWith('file:') || result.source == null) return result;
       const filename = fileURLToPath(url);
       const source =
@@ -102,7 +142,12 @@ if (typeof registerHooks === 'function') {
 } else if (typeof (Module as unknown as { register?: unknown }).register === 'function') {
   // Node 20/22: off-thread hooks that read active patches from disk.
   Module.register('./esm-hooks.js', import.meta.url, {
-    data: { service: runtime.service, ownRoot },
+    data: {
+      service: runtime.service,
+      ownRoot,
+      home: hotpatchHome(),
+      trustedKeys: process.env.HOTPATCH_TRUSTED_KEYS ?? '',
+    },
   });
 }
 

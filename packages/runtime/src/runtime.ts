@@ -5,14 +5,16 @@ import {
   type FilePatch,
   HotpatchError,
   KEY_SCHEME,
+  type NewFile,
   parseBundle,
   sha256,
   type TrustStore,
   targetLabel,
   verifyBundle,
 } from '@hotpatch/core';
-import type { SourceType } from '@hotpatch/instrument';
-import { patchedSource } from './engines/source.js';
+import { GLOBAL, instrumentModule, type SourceType } from '@hotpatch/instrument';
+import { RedirectEngine } from './engines/redirect.js';
+import { patchedSource, patchImports } from './engines/source.js';
 import type { Engine, EngineName, FileWork, ModuleRecord, PrepareResult } from './engines/types.js';
 import { instrumentCached } from './instrument-cache.js';
 import { packageOf, relativeTo } from './inventory.js';
@@ -91,6 +93,9 @@ export class HotpatchRuntime {
   readonly startedAt = new Date().toISOString();
   readonly records: ModuleRecord[] = [];
   readonly #byId = new Map<string, ModuleRecord>();
+  readonly #byHolder = new WeakMap<unknown[], ModuleRecord>();
+  /** The bundle being applied: its new files load while its migrations run. */
+  #applying: Bundle | null = null;
   readonly #active = new Map<string, ActivePatch>(); // by target label
   readonly #exclude: (f: string) => boolean;
   readonly #deadline: number;
@@ -118,7 +123,15 @@ export class HotpatchRuntime {
       record.patchId = work.patchId;
       return patchedSource(content, work.file, this.#namespace(record, work.patchId));
     }
-    return instrumentCached(content, record.sha256, sourceType, record.id);
+    const imports = work ? patchImports(work.file, this.#namespace(record, work.patchId)) : [];
+    if (imports.length) {
+      const r = instrumentModule(content, sourceType, record.id, undefined, imports);
+      record.table = r.table;
+      return r.code;
+    }
+    const { code, table } = instrumentCached(content, record.sha256, sourceType, record.id);
+    if (table) record.table = table;
+    return code;
   }
 
   /** Called by instrumented code at the top of each module (redirect engine). */
@@ -137,12 +150,55 @@ export class HotpatchRuntime {
     if (!record) return holder;
     record.holder = holder;
     record.gate = gate;
+    this.#byHolder.set(holder, record);
     const work = this.#workFor(record);
-    if (!work) return holder;
-    const fw: FileWork = { record, file: work.file, namespace: this.#namespace(record, work.patchId) };
-    const prepared = this.engineOf(record).prepare([fw]);
-    if (prepared.ok && prepared.commit() === null) record.patchId = work.patchId;
+    // A patch with module-level migrations waits for the module's own code to run (ready).
+    if (work && !work.file.migrations.some((m) => m.kind !== 'cell')) this.#applyAtLoad(record, work, 'load');
     return holder;
+  }
+
+  /** A run-once wrapper's scope accessor (instrumentation calls this as the wrapper starts). */
+  registerScope(holder: unknown[], index: number, accessor: unknown): void {
+    const record = this.#byHolder.get(holder);
+    if (!record) return;
+    record.scopes ??= new Map();
+    record.scopes.set(index, accessor);
+  }
+
+  /** The module's own code has run (its last line): patches active before it loaded finish applying. */
+  moduleReady(holder: unknown[]): void {
+    const record = this.#byHolder.get(holder);
+    if (!record || record.patchId) return;
+    const work = this.#workFor(record);
+    if (work) this.#applyAtLoad(record, work, 'ready');
+  }
+
+  #applyAtLoad(
+    record: ModuleRecord,
+    work: { patchId: string; file: FilePatch },
+    phase: 'load' | 'ready',
+  ): void {
+    const fw: FileWork = { record, file: work.file, namespace: this.#namespace(record, work.patchId) };
+    const engine = this.engineOf(record);
+    const done = (prepared: PrepareResult) => {
+      if (prepared.ok && prepared.commit() === null) record.patchId = work.patchId;
+      else if (!prepared.ok)
+        process.emitWarning(`hotpatch: ${record.filename} loads unpatched: ${prepared.reason}`);
+    };
+    if (!(engine instanceof RedirectEngine)) {
+      done(engine.prepare([fw]));
+      return;
+    }
+    // ES module imports the patch adds load asynchronously, unless the module imported them
+    // statically as it loaded (patchImports): the slots fill once they have.
+    const cells = (globalThis as unknown as Record<string, { c: Record<string, unknown> }>)[GLOBAL]!.c;
+    if (patchImports(work.file, fw.namespace).some((im) => !(im.cell in cells))) {
+      engine
+        .prepareAsync([fw])
+        .then(done, (e: Error) => done({ ok: false, pending: false, reason: e.message }));
+      return;
+    }
+    done(engine.prepareAtLoad(fw, phase));
   }
 
   #record(filename: string, content: string, sourceType: SourceType): ModuleRecord {
@@ -199,6 +255,23 @@ export class HotpatchRuntime {
     return null;
   }
 
+  /** A file an active hotpatch adds to a package this process has loaded, by absolute path. */
+  newFile(filename: string): NewFile | null {
+    const bundles = [...this.#active.values()].map((a) => a.bundle);
+    if (this.#applying) bundles.push(this.#applying);
+    for (const bundle of bundles) {
+      const files = bundle.payload.newFiles;
+      if (files.length === 0) continue;
+      for (const r of this.records) {
+        if (!r.relPath || !this.#matches(r, bundle)) continue;
+        const root = r.filename.slice(0, r.filename.length - r.relPath.length);
+        const found = files.find((f) => root + f.path === filename);
+        if (found) return found;
+      }
+    }
+    return null;
+  }
+
   // ---------------------------------------------------------------- apply / revert
 
   async apply(bytes: Buffer, opts: { deadlineMs?: number } = {}): Promise<ApplyResult> {
@@ -236,7 +309,12 @@ export class HotpatchRuntime {
     }
     const deadline = Date.now() + (opts.deadlineMs ?? this.#deadline);
     for (;;) {
-      let prepared = this.#prepare(work);
+      this.#applying = bundle;
+      const staging = this.#stageNewModules(bundle, bytes);
+      let prepared = await this.#prepare(work).finally(() => {
+        this.#applying = null;
+        if (staging) rmSync(staging, { force: true });
+      });
       if (prepared.ok) {
         const refused = prepared.commit();
         if (refused) prepared = refused;
@@ -279,14 +357,17 @@ export class HotpatchRuntime {
   }
 
   /** Prepares on each engine involved; commits all of them or none. */
-  #prepare(work: FileWork[]): PrepareResult {
+  async #prepare(work: FileWork[]): Promise<PrepareResult> {
     const parts: Array<Extract<PrepareResult, { ok: true }>> = [];
     // LiveEdit first: it is the one whose commit can still be refused.
     for (const engine of new Set([this.engine, this.moduleEngine])) {
       const mine = work.filter((w) => this.engineOf(w.record) === engine);
       if (mine.length === 0) continue;
-      const p = engine.prepare(mine);
-      if (!p.ok) return p;
+      const p = engine instanceof RedirectEngine ? await engine.prepareAsync(mine) : engine.prepare(mine);
+      if (!p.ok) {
+        for (const done of parts) done.rollback();
+        return p;
+      }
       parts.push(p);
     }
     const committed: typeof parts = [];
@@ -324,6 +405,18 @@ export class HotpatchRuntime {
       }
     }
     return work;
+  }
+
+  /**
+   * ES modules a bundle adds are served by the module hooks, which on Node 20 run on another
+   * thread and read the service's store: the bundle is staged there while it applies.
+   */
+  #stageNewModules(bundle: Bundle, bytes: Buffer): string | null {
+    if (!bundle.payload.newFiles.some((f) => f.sourceType === 'module')) return null;
+    const dir = ensurePrivateDir(activeDir(this.service));
+    const file = join(dir, `.applying-${process.pid}.hpatch`);
+    writeFileSync(file, bytes, { mode: 0o600 });
+    return file;
   }
 
   #scheduleRetry(): void {

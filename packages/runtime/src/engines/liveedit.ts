@@ -67,6 +67,13 @@ export class LiveEditEngine implements Engine {
    * it is undone and redone one function per step.
    */
   prepare(work: FileWork[]): PrepareResult {
+    const unfit = work.find((w) => w.file.liveEdit !== null);
+    if (unfit)
+      return {
+        ok: false,
+        pending: false,
+        reason: `${unfit.file.path}: this hotpatch needs the redirect engine (${unfit.file.liveEdit}); run the process with HOTPATCH_ENGINE=redirect`,
+      };
     const jobs = work.map((w) => {
       const scriptId = this.#scriptId(w.record);
       const baseline = baselineSource(w.record);

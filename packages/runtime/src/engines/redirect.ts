@@ -1,111 +1,274 @@
-import { HotpatchError } from '@hotpatch/core';
-import { analyzeModule, guardShape } from '@hotpatch/instrument';
-import { baselineSource, withNamespace } from './source.js';
-import type { Engine, FileWork, ModuleRecord, PrepareResult } from './types.js';
+import type { Migration } from '@hotpatch/core';
+import { checkReplacement, GLOBAL, MODULE_TOKEN, type ModuleTable, SCOPE_PARAM } from '@hotpatch/instrument';
+import { withNamespace } from './source.js';
+import { tableOf } from './table.js';
+import type { Engine, FileWork, ModuleRecord, PrepareResult, Refusal } from './types.js';
+
+type Cells = Record<string, unknown>;
+
+const cells = (): Cells => (globalThis as unknown as Record<string, { c: Cells }>)[GLOBAL]!.c;
+
+/** A change a migration made to module state, and how to take it back (and to make it again). */
+interface Effect {
+  undo(): void;
+  redo(): void;
+}
+
+/** What a committed patch changed in a module besides its slots. */
+export interface Committed {
+  effects: Effect[];
+  /** Its cells: keys starting with this are its own. */
+  cellPrefix: string;
+}
+
+/** A migration computed at prepare; `apply` makes its change at commit and says how to undo it. */
+type Step = () => Effect;
 
 /**
  * The redirect engine: modules were instrumented when they loaded (packages/instrument), so a
- * patch is a set of replacement functions compiled through the module's own gate and put in
- * its slots. Works on every Node version, including 26 where LiveEdit is gone.
+ * patch is a set of replacement functions compiled through the module's own gate and put in its
+ * slots, and migrations run in the module's scope. Works on every Node version.
+ *
+ * Before anything changes, every replacement is checked against the running module's calling
+ * convention (check.ts: the guard passes what it takes, every name it needs resolves there),
+ * compiled, and every migration's value computed; commit then only swaps slots and properties,
+ * synchronously, so no call can observe a half-applied patch; if a step fails, everything it
+ * changed is put back.
  */
 export class RedirectEngine implements Engine {
   readonly name = 'redirect' as const;
 
   prepare(work: FileWork[]): PrepareResult {
-    const plan: Array<{ record: ModuleRecord; fills: Map<number, unknown> }> = [];
+    return this.#prepare(work, 'apply');
+  }
+
+  /** At apply: ES module imports the patch adds are loaded first (asynchronously). */
+  async prepareAsync(work: FileWork[]): Promise<PrepareResult> {
+    const loaded: string[] = [];
+    const drop = () => {
+      for (const k of loaded) delete cells()[k];
+    };
+    for (const w of work) {
+      for (const m of w.file.migrations) {
+        if (m.kind !== 'import') continue;
+        if (!w.record.gate) return notInstrumented(w.record);
+        const key = withNamespace(`${MODULE_TOKEN}#${m.key!}`, w.namespace);
+        try {
+          cells()[key] = await (w.record.gate(`import(${JSON.stringify(m.source)})`) as Promise<unknown>);
+          loaded.push(key);
+        } catch (e) {
+          drop();
+          return refusal(`${w.file.path}: cannot import ${m.source}: ${(e as Error).message}`);
+        }
+      }
+    }
+    const prepared = this.#prepare(work, 'apply');
+    if (!prepared.ok) drop();
+    return prepared;
+  }
+
+  /**
+   * A module loading with a patch already active: at its first line when the patch has only
+   * replacements and cells (slots filled before its first call), else once its own code has run.
+   */
+  prepareAtLoad(w: FileWork, phase: 'load' | 'ready'): PrepareResult {
+    return this.#prepare([w], phase);
+  }
+
+  #prepare(work: FileWork[], phase: 'apply' | 'load' | 'ready'): PrepareResult {
+    const plans: Array<{ w: FileWork; fills: Map<number, unknown>; steps: Step[] }> = [];
+    const made: string[] = [];
+    const fail = (r: Refusal) => {
+      for (const k of made) delete cells()[k];
+      return r;
+    };
     for (const w of work) {
       const { record, file } = w;
-      if (!record.holder || !record.gate) {
-        return {
-          ok: false,
-          pending: false,
-          reason: `${record.filename} was loaded before the runtime and is not instrumented`,
-        };
-      }
-      const analysis = analyzeModule(baselineSource(record), { sourceType: record.sourceType });
+      if (!record.holder || !record.gate) return fail(notInstrumented(record));
+      const table = tableOf(record);
       const fills = new Map<number, unknown>();
       for (const fp of file.functions) {
-        const fn = analysis.byKey.get(fp.key);
-        if (!fn)
-          return {
-            ok: false,
-            pending: false,
-            reason: `${file.path}: no function ${fp.key} in the running code`,
-          };
-        const shape = guardShape(fn);
-        if (shape.call !== fp.call || (shape.scope !== null) !== fp.usesScope) {
-          return {
-            ok: false,
-            pending: false,
-            reason: `${file.path}: ${fp.key} does not have the shape the bundle expects`,
-          };
-        }
+        const problem = checkReplacement(table, fp, (n) => n in globalThis);
+        if (problem) return fail(refusal(`${file.path}: ${problem}`));
         let compiled: unknown;
         try {
           compiled = record.gate(`(${withNamespace(fp.source, w.namespace)})`);
         } catch (e) {
-          return {
-            ok: false,
-            pending: false,
-            reason: `${file.path}: ${fp.key} does not compile here: ${(e as Error).message}`,
-          };
+          return fail(refusal(`${file.path}: ${fp.key} does not compile here: ${(e as Error).message}`));
         }
-        if (typeof compiled !== 'function') {
-          return {
-            ok: false,
-            pending: false,
-            reason: `${file.path}: ${fp.key} did not compile to a function`,
-          };
-        }
-        fills.set(fn.index, compiled);
+        if (typeof compiled !== 'function')
+          return fail(refusal(`${file.path}: ${fp.key} did not compile to a function`));
+        fills.set(
+          table.functions.findIndex((f) => f.key === fp.key),
+          compiled,
+        );
       }
-      plan.push({ record, fills });
+      const steps: Step[] = [];
+      for (const m of file.migrations) {
+        if (m.kind === 'import') continue; // prepareAsync, or static imports at load
+        if (phase === 'load' && m.kind !== 'cell') continue; // when the module's own code has run
+        const result = this.#migration(w, table, m, made);
+        if (typeof result === 'string') return fail(refusal(`${file.path}: ${result}`));
+        if (result) steps.push(result);
+      }
+      plans.push({ w, fills, steps });
     }
-    const previous = plan.map((p) => ({
-      record: p.record,
-      filled: p.record.filled ?? [],
-      values: (p.record.filled ?? []).map((i) => p.record.holder![i]),
-    }));
+    // What commit did, newest last, to put back if a later step fails (rollback).
+    const journal: Array<() => void> = [];
+    const rollback = () => {
+      for (const back of journal.reverse()) back();
+      journal.length = 0;
+      for (const k of made) delete cells()[k];
+    };
     return {
       ok: true,
       commit: () => {
-        // Synchronous: no call can observe a half-applied bundle.
-        for (const { record, fills } of plan) {
-          for (const i of record.filled ?? []) record.holder![i] = undefined;
+        for (const { w, fills, steps } of plans) {
+          const { record } = w;
+          const before = {
+            holder: [...record.holder!],
+            filled: record.filled,
+            compiled: record.compiled,
+            committed: record.committed,
+          };
+          journal.push(() => {
+            before.holder.forEach((v, i) => {
+              record.holder![i] = v;
+            });
+            record.filled = before.filled;
+            record.compiled = before.compiled;
+            record.committed = before.committed;
+          });
+          // A cumulative patch first takes the one it replaces back to the baseline.
+          for (const e of [...(before.committed?.effects ?? [])].reverse()) {
+            e.undo();
+            journal.push(() => e.redo());
+          }
+          const effects: Effect[] = [];
+          try {
+            for (const step of steps) {
+              const e = step();
+              effects.push(e);
+              journal.push(() => e.undo());
+            }
+          } catch (e) {
+            rollback();
+            return refusal(`${w.file.path}: a migration failed: ${(e as Error).message}`);
+          }
+          record.holder!.fill(undefined);
           for (const [i, fn] of fills) record.holder![i] = fn;
           record.filled = [...fills.keys()];
+          record.compiled = fills;
+          record.committed = { effects, cellPrefix: withNamespace(`${MODULE_TOKEN}#`, w.namespace) };
         }
         return null;
       },
-      rollback: () => {
-        for (const p of previous) {
-          for (const i of p.record.filled ?? []) p.record.holder![i] = undefined;
-          p.filled.forEach((i, k) => {
-            p.record.holder![i] = p.values[k];
-          });
-          p.record.filled = p.filled;
-        }
-      },
+      rollback,
     };
   }
 
+  /**
+   * Computes a migration in the module's scope (with its run-once wrapper's accessor when it has
+   * one). Cells are created now (their keys are this patch's own); property changes and author
+   * scripts become steps for commit.
+   */
+  #migration(w: FileWork, table: ModuleTable, m: Migration, made: string[]): Step | string | null {
+    const { record } = w;
+    let scope: unknown;
+    if (m.scope !== undefined) {
+      const index = table.functions.findIndex((f) => f.key === m.scope);
+      scope = record.scopes?.get(index);
+      if (typeof scope !== 'function')
+        return `${m.scope} has not run in this module; its state cannot be set up`;
+    }
+    const run = (code: string): unknown => {
+      const fn = record.gate!(
+        `(function (${SCOPE_PARAM}) { return (${withNamespace(code, w.namespace)}); })`,
+      ) as (s: unknown) => unknown;
+      return fn(scope);
+    };
+    try {
+      if (m.kind === 'cell') {
+        const key = withNamespace(`${MODULE_TOKEN}#${m.key!}`, w.namespace);
+        const had = key in cells();
+        run(m.source);
+        if (!had) made.push(key);
+        return null;
+      }
+      if (m.kind === 'assign' || m.kind === 'define') {
+        const { object, key } = target(m, run);
+        const value = run(m.source);
+        return () => {
+          const before = Object.getOwnPropertyDescriptor(object, key);
+          const set = () => {
+            if (m.kind === 'define') Object.defineProperty(object, key, value as PropertyDescriptor);
+            else (object as Record<PropertyKey, unknown>)[key] = value;
+          };
+          set();
+          return { undo: () => setDescriptor(object, key, before), redo: set };
+        };
+      }
+      if (m.kind === 'script') {
+        const source = () => run(`(() => { ${m.source}\n})()`);
+        const revert = () => {
+          if (m.revert) run(`(() => { ${m.revert}\n})()`);
+        };
+        return () => {
+          source();
+          return { undo: revert, redo: source };
+        };
+      }
+    } catch (e) {
+      return `${m.kind} migration ${m.key ?? m.target ?? ''} failed: ${(e as Error).message}`;
+    }
+    return null;
+  }
+
   revert(record: ModuleRecord): void {
-    if (!record.holder) throw new HotpatchError('E_ENGINE', `${record.filename} is not instrumented`);
-    for (const i of record.filled ?? []) record.holder[i] = undefined;
+    if (!record.holder) throw new Error(`${record.filename} is not instrumented`);
+    // Slots first: from here no call reaches the patch's code or state.
+    record.holder.fill(undefined);
+    const c = record.committed;
+    if (c) {
+      for (const e of [...c.effects].reverse()) e.undo();
+      for (const k of Object.keys(cells())) if (k.startsWith(c.cellPrefix)) delete cells()[k];
+    }
     record.filled = [];
+    record.compiled = undefined;
+    record.committed = undefined;
   }
 
   verify(record: ModuleRecord, w: FileWork | null): string | null {
     if (!record.holder) return `${record.filename} is not instrumented`;
-    const filled = record.filled ?? [];
     if (!w)
-      return filled.some((i) => record.holder![i] !== undefined)
-        ? `${record.filename}: slots still redirected`
-        : null;
-    if (filled.length !== w.file.functions.length)
-      return `${record.filename}: ${filled.length} of ${w.file.functions.length} functions redirected`;
-    return filled.every((i) => typeof record.holder![i] === 'function')
-      ? null
-      : `${record.filename}: a slot is empty`;
+      return record.holder.some((x) => x !== undefined) ? `${record.filename}: slots still redirected` : null;
+    const compiled = record.compiled ?? new Map<number, unknown>();
+    if (compiled.size !== w.file.functions.length)
+      return `${record.filename}: ${compiled.size} of ${w.file.functions.length} functions redirected`;
+    for (const [i, fn] of compiled)
+      if (record.holder[i] !== fn)
+        return `${record.filename}: slot ${i} does not hold the replacement compiled for it`;
+    return null;
   }
+}
+
+/** The object and key an assign or define migration changes, evaluated in the module. */
+function target(m: Migration, run: (code: string) => unknown): { object: object; key: PropertyKey } {
+  const object = run(m.target!);
+  if ((typeof object !== 'object' && typeof object !== 'function') || object === null)
+    throw new Error(`${m.target} is not an object`);
+  return { object, key: run(m.key!) as PropertyKey };
+}
+
+function setDescriptor(object: object, key: PropertyKey, descriptor: PropertyDescriptor | undefined): void {
+  if (descriptor) Object.defineProperty(object, key, descriptor);
+  else delete (object as Record<PropertyKey, unknown>)[key];
+}
+
+function refusal(reason: string): Refusal {
+  return { ok: false, pending: false, reason };
+}
+
+function notInstrumented(record: ModuleRecord): Refusal {
+  return refusal(`${record.filename} was loaded before the runtime and is not instrumented`);
 }

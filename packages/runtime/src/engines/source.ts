@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { applyEdits, type FilePatch, HotpatchError, sha256 } from '@hotpatch/core';
-import { MODULE_TOKEN } from '@hotpatch/instrument';
+import { MODULE_TOKEN, type PatchImport } from '@hotpatch/instrument';
 import type { ModuleRecord } from './types.js';
 
 /** The baseline source of a record, re-read from disk and checked against what was loaded. */
@@ -38,4 +38,11 @@ export function spliceEdits(
     pos = e.end;
   }
   return out + baseline.slice(pos);
+}
+
+/** The ES module imports a file patch adds, with the cells (in this instance's namespace) they fill. */
+export function patchImports(file: FilePatch, namespace: string): PatchImport[] {
+  return file.migrations
+    .filter((m) => m.kind === 'import')
+    .map((m) => ({ specifier: m.source, cell: withNamespace(`${MODULE_TOKEN}#${m.key!}`, namespace) }));
 }

@@ -17,8 +17,15 @@ export interface ModuleRecord {
   /** Redirect engine: slot holder and the module's own-scope gate. */
   holder?: unknown[];
   gate?: (code: string) => unknown;
-  /** Redirect engine: slots this record's current patch filled. */
+  /** Redirect engine: slots this record's current patch filled, and what it put there. */
   filled?: number[];
+  compiled?: Map<number, unknown>;
+  /** Redirect engine: what the current patch's migrations changed (taken back on revert). */
+  committed?: import('./redirect.js').Committed;
+  /** Redirect engine: the calling convention of the code as loaded (instrumentation's table). */
+  table?: import('@hotpatch/instrument').ModuleTable;
+  /** Redirect engine: scope accessors of run-once wrappers, by slot index (for migrations). */
+  scopes?: Map<number, unknown>;
   /** LiveEdit engine: the sources it went through from the baseline (undone in reverse). */
   liveEditPath?: string[];
 }

@@ -1,0 +1,81 @@
+import { type Change, changeOf, type VerdictId, verdictMessage } from '@hotpatch/core';
+import { type FunctionInfo, type ModuleAnalysis, type SourceType, tokenTexts } from '@hotpatch/instrument';
+import type { Matching } from './match.js';
+
+export interface DiffInput {
+  path: string;
+  sourceType: SourceType;
+  oldSource: string;
+  newSource: string;
+  oldVersion?: string;
+  newVersion?: string;
+  /** When set, only these function keys (and what they need) are patched. */
+  only?: Set<string>;
+  /** Function keys or top-level binding names left out (--exclude): deferred to the next baseline. */
+  exclude?: Set<string>;
+  /**
+   * Module-level bindings copied at load from another file's exported constants that the fix
+   * changed (`const { MAX } = require('./constants')`): local name -> new value's source text.
+   */
+  importedConstants?: Map<string, { text: string; from: string }>;
+  /** Files the fix adds (paths in the package): a require()/import of one is loaded live. */
+  newFiles?: Set<string>;
+}
+
+/** Where a verdict's words go: `{where}` in the catalogue's messages. */
+export interface Place {
+  where?: string;
+  detail?: string;
+}
+
+/** What every phase reads, and where verdicts are recorded. */
+export class DiffContext {
+  readonly changes: Change[] = [];
+  restart = false;
+
+  constructor(
+    readonly input: DiffInput,
+    readonly A: ModuleAnalysis,
+    readonly B: ModuleAnalysis,
+    readonly m: Matching,
+  ) {}
+
+  /** Records a change with its catalogue verdict. */
+  note(id: VerdictId, name: string, place: Place = {}, line?: number): void {
+    this.changes.push(changeOf(id, name, place, line));
+  }
+
+  /** A change that needs a restart, unless the user left it out with --exclude. */
+  refuse(id: VerdictId, name: string, place: Place = {}, line?: number): void {
+    if (this.input.exclude?.has(name)) {
+      this.note('excluded', name, { detail: verdictMessage(id, { name, ...place }) }, line);
+      return;
+    }
+    this.note(id, name, place, line);
+    this.restart = true;
+  }
+
+  /** Version literals compare equal across the two versions (see the version-literal verdict). */
+  #versioned(a: ModuleAnalysis): string | undefined {
+    if (this.input.oldVersion === undefined) return undefined;
+    return a === this.A ? this.input.oldVersion : this.input.newVersion;
+  }
+
+  /**
+   * Tokens of a range of A or B, with nested functions replaced by their keys (in A's naming),
+   * B's renamed bindings in their running names, and the version literal neutralised.
+   */
+  tokens(a: ModuleAnalysis, start: number, end: number, nested: FunctionInfo[] = []): string[] {
+    const keyOf = (f: FunctionInfo) => (a === this.B ? this.m.keyInA(f) : f.key);
+    const holes = nested.map((f) => ({ start: f.node.start, end: f.node.end, label: `ƒ${keyOf(f)}` }));
+    const toks = tokenTexts(a, start, end, holes, a === this.B ? this.m.rename : undefined);
+    const version = this.#versioned(a);
+    if (!version) return toks;
+    const quoted = new Set([`'${version}'`, `"${version}"`]);
+    return toks.map((t) => (quoted.has(t) ? '<version>' : t));
+  }
+}
+
+export function sameTokens(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((t, i) => t === b[i]);
+}

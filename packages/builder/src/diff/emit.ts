@@ -1,0 +1,144 @@
+import type { Edit, FilePatch, FunctionPatch, Migration } from '@hotpatch/core';
+import {
+  ARGS_PARAM,
+  type AstNode,
+  type FunctionInfo,
+  type GuardShape,
+  type ModuleAnalysis,
+  replacementParams,
+} from '@hotpatch/instrument';
+import { type Rewrite, redirectRewrites, rewriteRange } from './references.js';
+import type { StatementPatch } from './state.js';
+
+/**
+ * Phase 5, emission: the texts a bundle carries — replacements shaped for the calling convention,
+ * migrations, and the LiveEdit form of the patched source.
+ */
+
+/**
+ * The replacement the redirect engine compiles in the module's scope for `fb` (fixed version),
+ * taking what the baseline's guard passes. `home` is the prototype `super` resolves against,
+ * for methods that use it.
+ */
+export function replacement(
+  B: ModuleAnalysis,
+  fb: FunctionInfo,
+  shape: GuardShape,
+  rewrites: Rewrite[],
+  home: string | null,
+): FunctionPatch {
+  const params = B.source.slice(fb.paramsRange[0], fb.paramsRange[1]);
+  let body = rewriteRange(B.source, fb.body.start, fb.body.end, redirectRewrites(rewrites));
+  if (fb.bodyIsExpression) body = `{ return (${body}); }`;
+  const asyncKw = fb.isAsync ? 'async ' : '';
+  const star = fb.isGenerator ? '*' : '';
+  const base = { key: '', call: shape.call };
+  if (shape.call === 'construct') {
+    const cls = fb.classNode!;
+    const heritage = B.source.slice((cls.superClass as AstNode).start, (cls.superClass as AstNode).end);
+    const fields = ((cls.body as AstNode).body as AstNode[])
+      .filter((m) => m.type === 'PropertyDefinition' && !m.static)
+      .map((m) => {
+        const text = B.source.slice(m.start, m.end);
+        return text.trim().endsWith(';') ? text : `${text};`;
+      })
+      .join(' ');
+    return {
+      ...base,
+      params: [],
+      source: `(class extends (${heritage}) { ${fields} constructor(${params}) ${body} })`,
+    };
+  }
+  const lead = replacementParams(shape);
+  if (shape.call === 'apply') {
+    const own = `${asyncKw}function${star} (${params}) ${body}`;
+    if (lead.length === 0) {
+      if (home) return { ...base, params: [], source: method(home, `${asyncKw}${star}`, params, body) };
+      return { ...base, params: [], source: `(${own})` };
+    }
+    // The guard passes the scope (and/or the function itself) first, then `arguments`.
+    const wrapper = fb.isGenerator ? `${asyncKw}function*` : 'function';
+    const call = `${fb.isGenerator ? 'yield* ' : ''}(${own}).apply(this, ${ARGS_PARAM})`;
+    return { ...base, params: lead, source: `(${wrapper} (${lead.join(', ')}) { return ${call}; })` };
+  }
+  // params / arrow: the guard passes the parameter bindings one by one, after the lead.
+  const names = fb.simpleParams ? fb.paramNames : shape.params;
+  const list = [...lead.slice(0, lead.length - shape.params.length), ...names];
+  if (home)
+    return { ...base, params: list, source: method(home, `${asyncKw}${star}`, list.join(', '), body) };
+  return { ...base, params: list, source: `(${asyncKw}function${star} (${list.join(', ')}) ${body})` };
+}
+
+/** A method whose `super` resolves against `home`: defined in an object literal with that prototype. */
+function method(home: string, prefix: string, params: string, body: string): string {
+  return `({ __proto__: ${home}, ${prefix}m(${params}) ${body} }).m`;
+}
+
+/** Migration texts for statements re-run at apply. */
+export function statementMigration(
+  B: ModuleAnalysis,
+  s: StatementPatch,
+  target: Rewrite[],
+  value: Rewrite[],
+  scope: string | undefined,
+): Migration {
+  const text = (n: AstNode, rs: Rewrite[]) => rewriteRange(B.source, n.start, n.end, redirectRewrites(rs));
+  const object = s.targetText ?? text(s.target!, target);
+  const scoped = scope === undefined ? {} : { scope };
+  if (s.kind === 'assign')
+    return {
+      kind: 'assign',
+      target: object,
+      key: s.key,
+      source: s.valueText ?? text(s.value, value),
+      author: false,
+      ...scoped,
+    };
+  if (s.descriptorOf) {
+    // A class member: the descriptor an object literal gives it, made non-enumerable as in a class.
+    const member = text(s.descriptorOf.member, value).replace(/^static\s+/, '');
+    return {
+      kind: 'define',
+      target: s.descriptorOf.isStatic ? object : `${object}.prototype`,
+      key: s.key,
+      source: `Object.assign(Object.getOwnPropertyDescriptor({ ${member} }, ${s.key}), { enumerable: false })`,
+      author: false,
+      ...scoped,
+    };
+  }
+  return {
+    kind: 'define',
+    target: object,
+    key: s.key,
+    source: text(s.value, value),
+    author: false,
+    ...scoped,
+  };
+}
+
+/** Applies edits to the baseline (the LiveEdit form of the patched source). */
+export function applyEditsTo(source: string, edits: Edit[]): string {
+  let out = '';
+  let pos = 0;
+  for (const e of [...edits].sort((x, y) => x.start - y.start)) {
+    out += source.slice(pos, e.start) + e.text;
+    pos = e.end;
+  }
+  return out + source.slice(pos);
+}
+
+/** A dead reference to variables, at the start of the function body (keeps V8's scope layout). */
+export function retention(fb: FunctionInfo, names: string[]): Rewrite {
+  const list = names.join(', ');
+  if (fb.bodyIsExpression) {
+    return { start: fb.body.start, end: fb.body.start, text: `0 && void [${list}], `, liveOnly: true };
+  }
+  let at = fb.body.start + 1;
+  for (const st of fb.body.body as AstNode[]) {
+    if (st.type === 'ExpressionStatement' && typeof st.directive === 'string') at = st.end;
+    else break;
+  }
+  return { start: at, end: at, text: ` if (0) void [${list}];`, liveOnly: true };
+}
+
+export type { FilePatch };

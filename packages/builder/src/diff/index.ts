@@ -1,0 +1,385 @@
+import {
+  type Change,
+  type Edit,
+  type FilePatch,
+  type FunctionPatch,
+  type Migration,
+  sha256,
+} from '@hotpatch/core';
+import {
+  type AstNode,
+  analyzeModule,
+  type FunctionInfo,
+  guardShape,
+  MODULE_TOKEN,
+  RESERVED_PREFIX,
+  tokenTexts,
+} from '@hotpatch/instrument';
+import { DiffContext, type DiffInput, sameTokens } from './context.js';
+import { applyEditsTo, replacement, retention, statementMigration } from './emit.js';
+import { changedFunctions } from './functions.js';
+import { matchFunctions } from './match.js';
+import { moduleLevel, unitPairs } from './module-level.js';
+import { liveRewrites, type Problem, Resolver, type Rewrite, rewriteRange, type Site } from './references.js';
+import { declaringFunction, freeRefs, isReassigned, lineOf, statementStarts } from './scope.js';
+import { selfCheck } from './self-check.js';
+import type { Cell } from './state.js';
+
+export type { DiffInput } from './context.js';
+export { changedExportedLiterals } from './exports.js';
+
+export interface FileDiff {
+  patch: FilePatch | null;
+  changes: Change[];
+}
+
+/**
+ * Function-level diff of one file between a baseline (A) and a fixed version (B), and the
+ * builder's verdict on every change, in phases: matching (match.ts), module level
+ * (module-level.ts), functions (functions.ts), references (references.ts), emission (emit.ts),
+ * self-check (self-check.ts). The output serves both engines: `functions` and `migrations` for
+ * the redirect engine, `edits` for LiveEdit where it can take them (`liveEdit` says why not).
+ */
+export function diffFile(input: DiffInput): FileDiff {
+  const A = analyzeModule(input.oldSource, { sourceType: input.sourceType });
+  const B = analyzeModule(input.newSource, { sourceType: input.sourceType });
+  const m = matchFunctions(A, B);
+  const ctx = new DiffContext(input, A, B, m);
+
+  const allSame = sameTokens(tokenTexts(A, 0, A.source.length), tokenTexts(B, 0, B.source.length));
+  if (allSame && !input.importedConstants?.size) {
+    ctx.note('comment-only', input.path);
+    return { patch: null, changes: ctx.changes };
+  }
+  if (input.newSource.includes(RESERVED_PREFIX) || input.newSource.includes(MODULE_TOKEN)) {
+    ctx.refuse('reserved-name', input.path, { detail: `${RESERVED_PREFIX}… or ${MODULE_TOKEN}` });
+    return { patch: null, changes: ctx.changes };
+  }
+
+  // Phases 2 and 3.
+  const level = moduleLevel(ctx, unitPairs(ctx));
+  versionLiteral(ctx);
+  const changed = changedFunctions(ctx, level.cells);
+
+  // Phase 4 and 5, per changed function.
+  const resolver = new Resolver(ctx, level.cells, statementStarts(B));
+  const edits: Edit[] = [];
+  const functions: FunctionPatch[] = [];
+  let liveEdit: string | null = null;
+  const outermost = new Set(
+    [...changed.keys()].filter((fb) => {
+      for (let p = fb.parent; p; p = p.parent) if (changed.has(p)) return false;
+      return true;
+    }),
+  );
+  for (const fb of [...changed.keys()].sort((x, y) => x.node.start - y.node.start)) {
+    const fa = m.toA.get(fb)!;
+    const info = changed.get(fb)!;
+    const line = lineOf(B.source, fb.node.start);
+    const shape = guardShape(fa);
+    const site: Site = {
+      kind: 'function',
+      fb,
+      fa,
+      parentChanged: fb.parent ? changed.has(fb.parent) : false,
+      callback: /:arg\d+(@\d+)?$/.test(fb.key) || fb.key.endsWith('<iife>'),
+    };
+    const res = resolver.resolve(fb.node, site);
+    const rewrites = res.rewrites;
+    // A renamed function declaration keeps its running name.
+    const ownId = fb.kind === 'declaration' ? (fb.node.id as AstNode | null) : null;
+    if (ownId && m.rename(ownId.name as string) !== ownId.name)
+      rewrites.push({ start: ownId.start, end: ownId.end, text: m.rename(ownId.name as string) });
+    if (outermost.has(fb)) keepLayout(ctx, fb, fa, level.cells, rewrites);
+    const problems = [...res.problems, ...functionProblems(ctx, fb, fa, shape)];
+    if (res.stale.length && !site.callback)
+      problems.push({
+        id: 'stale-closure-state',
+        detail: `${res.stale.join(', ')} of ${m.keyInA(fb.parent!)}`,
+      });
+    const home = fb.usesSuper && fb.kind === 'method' ? homeObject(ctx, fb) : null;
+    if (fb.usesSuper && fb.kind !== 'constructor' && !home)
+      problems.push({
+        id: 'unsupported-syntax',
+        detail: '`super` in a method of a class that is not a module-level binding',
+      });
+    if (problems.length) {
+      refuseWith(ctx, fa.key, problems, line);
+      continue;
+    }
+    ctx.note(
+      res.stale.length ? 'callback-in-changed-function' : info.id,
+      fa.key,
+      { detail: info.detail ?? '' },
+      line,
+    );
+    liveEdit ??= res.liveEditNote;
+    if (outermost.has(fb)) {
+      const text = rewriteRange(B.source, fb.node.start, fb.node.end, liveRewrites(rewrites));
+      edits.push({ start: fa.node.start, end: fa.node.end, text });
+    }
+    if (res.stale.length) continue; // reached only through its (changed) parent
+    functions.push({ ...replacement(B, fb, shape, rewrites, home), key: fa.key });
+  }
+
+  // Module state the live changes use, and statements re-run at apply.
+  const migrations: Migration[] = [];
+  cellsUsed(ctx, resolver, level.cells, migrations);
+  for (const s of level.statements) {
+    const site: Site = { kind: 'unit', unitB: s.unit, unitA: s.unit ? (m.toA.get(s.unit) ?? null) : null };
+    const target = s.target
+      ? resolver.resolve(s.target, site)
+      : { rewrites: [] as Rewrite[], problems: [] as Problem[] };
+    const value = s.valueText
+      ? { rewrites: [] as Rewrite[], problems: [] as Problem[] }
+      : resolver.resolve(s.value, site);
+    const problems = [...target.problems, ...value.problems, ...unstableReads(ctx, s.value)];
+    if (problems.length) {
+      refuseWith(ctx, s.name, problems, s.line);
+      continue;
+    }
+    migrations.push(statementMigration(B, s, target.rewrites, value.rewrites, site.unitA?.key));
+    ctx.note('export-assigned', s.name, { detail: s.name }, s.line);
+  }
+
+  if (input.only) {
+    // Restart verdicts outside the selection are deferred.
+    for (const c of ctx.changes)
+      if (c.verdict === 'restart' && c.kind !== 'parse-error') c.verdict = 'deferred';
+    ctx.restart = ctx.changes.some((c) => c.verdict === 'restart');
+  }
+  if (ctx.restart || (functions.length === 0 && migrations.length === 0))
+    return { patch: null, changes: ctx.changes };
+
+  if (migrations.some((x) => x.kind !== 'cell'))
+    liveEdit ??= 'the patch sets up module state at apply (migrations), which only the redirect engine runs';
+  const patched = applyEditsTo(A.source, edits);
+  const check = selfCheck(ctx, patched, edits, functions, migrations);
+  if (check.invalid) {
+    ctx.refuse('invalid-output', input.path, { detail: check.invalid });
+    return { patch: null, changes: ctx.changes };
+  }
+  liveEdit ??= check.liveEdit;
+  return {
+    patch: {
+      path: input.path,
+      sourceType: input.sourceType,
+      baselineSha256: sha256(A.source),
+      patchedSha256: sha256(liveEdit ? A.source : patched),
+      edits: liveEdit ? [] : edits.sort((x, y) => x.start - y.start),
+      liveEdit,
+      functions,
+      migrations,
+      changes: ctx.changes,
+    },
+    changes: ctx.changes,
+  };
+}
+
+/** One restart verdict for a function or statement, with every reason. */
+function refuseWith(ctx: DiffContext, name: string, problems: Problem[], line: number): void {
+  const first = problems[0]!;
+  const rest = problems.slice(1).map((p) => p.detail);
+  ctx.refuse(first.id, name, { detail: [first.detail, ...rest].join('; ') }, line);
+}
+
+/** What the redirect engine cannot do for this function, whatever it references. */
+function functionProblems(
+  ctx: DiffContext,
+  fb: FunctionInfo,
+  fa: FunctionInfo,
+  shape: ReturnType<typeof guardShape>,
+): Problem[] {
+  const { A, B, m } = ctx;
+  const out: Problem[] = [];
+  if (fb.isArrow && fb.usesArguments)
+    out.push({ id: 'unsupported-syntax', detail: 'arrow function uses the enclosing `arguments`' });
+  if (fb.usesNewTarget && fb.kind !== 'constructor')
+    out.push({ id: 'unsupported-syntax', detail: 'uses `new.target`' });
+  if (
+    fa.isArrow !== fb.isArrow ||
+    fa.isGenerator !== fb.isGenerator ||
+    fa.isAsync !== fb.isAsync ||
+    fa.kind !== fb.kind
+  ) {
+    const what = (f: FunctionInfo) =>
+      `${f.isAsync ? 'async ' : ''}${f.isGenerator ? 'generator ' : ''}${f.kind}`;
+    out.push({ id: 'function-kind-changed', detail: `${what(fa)} → ${what(fb)}` });
+  }
+  if (shape.call === 'arrow' || shape.call === 'params') {
+    // The guard passes the baseline's parameters: the new code must take the same ones.
+    const pa = tokenTexts(A, fa.paramsRange[0], fa.paramsRange[1]);
+    const pb = tokenTexts(B, fb.paramsRange[0], fb.paramsRange[1], [], m.rename);
+    const differ =
+      fa.simpleParams && fb.simpleParams
+        ? fa.paramNames.length !== fb.paramNames.length
+        : !sameTokens(pa, pb);
+    if (differ) out.push({ id: 'parameters-changed', detail: '' });
+    if (!fb.isArrow && fb.usesArguments) out.push({ id: 'arguments-added', detail: '' });
+  }
+  if (shape.call === 'construct' && shape.scope)
+    out.push({ id: 'unsupported-syntax', detail: 'derived-class constructor inside another function' });
+  if (shape.call === 'construct' && hasPrivate(fb.classNode))
+    out.push({
+      id: 'unsupported-syntax',
+      detail: 'derived-class constructor of a class with private members',
+    });
+  if (shape.call !== 'construct' && usesPrivate(fb.body))
+    out.push({
+      id: 'unsupported-syntax',
+      detail: 'uses private members (#name), which only the class body can reach',
+    });
+  return out;
+}
+
+function hasPrivate(cls: AstNode | null): boolean {
+  if (!cls) return false;
+  return ((cls.body as AstNode).body as AstNode[]).some(
+    (x) => (x.key as AstNode | undefined)?.type === 'PrivateIdentifier',
+  );
+}
+
+function usesPrivate(node: AstNode): boolean {
+  if (node.type === 'PrivateIdentifier') return true;
+  for (const [k, v] of Object.entries(node)) {
+    if (k === 'type') continue;
+    if (Array.isArray(v)) {
+      for (const x of v)
+        if (x && typeof x === 'object' && 'type' in x && usesPrivate(x as AstNode)) return true;
+    } else if (v && typeof v === 'object' && 'type' in (v as object) && usesPrivate(v as AstNode))
+      return true;
+  }
+  return false;
+}
+
+/** The prototype `super` resolves against in a method of a module-level class, as an expression. */
+function homeObject(ctx: DiffContext, fb: FunctionInfo): string | null {
+  const cls = fb.ownerClass;
+  const id = cls?.id as AstNode | undefined;
+  if (!cls || cls.type !== 'ClassDeclaration' || !id || !cls.superClass) return null;
+  const v = ctx.B.moduleScope.set.get(id.name as string);
+  if (!v || declaringFunction(ctx.B, v) !== null || isReassigned(v)) return null;
+  const name = ctx.m.rename(id.name as string);
+  const isStatic = ctx.B.functions.includes(fb) && isStaticMember(cls, fb);
+  return isStatic ? `Object.getPrototypeOf(${name})` : `Object.getPrototypeOf(${name}.prototype)`;
+}
+
+function isStaticMember(cls: AstNode, fb: FunctionInfo): boolean {
+  return ((cls.body as AstNode).body as AstNode[]).some((x) => x.value === fb.node && Boolean(x.static));
+}
+
+/**
+ * V8 LiveEdit keeps existing closures on their old code, silently, when a change alters the
+ * variable layout of an enclosing scope; dropping the last reference to a captured variable does.
+ * So the LiveEdit form keeps referring (in dead code) to every enclosing variable the old code used.
+ */
+function keepLayout(
+  ctx: DiffContext,
+  fb: FunctionInfo,
+  fa: FunctionInfo,
+  cells: Map<unknown, Cell>,
+  rewrites: Rewrite[],
+): void {
+  const { A, B, m } = ctx;
+  const still = new Set(
+    freeRefs(B, fb.node)
+      .filter((r) => !cells.has(r.resolved!))
+      .map((r) => m.rename(r.resolved!.name)),
+  );
+  const retained = (v: NonNullable<ReturnType<typeof freeRefs>[number]['resolved']>) => {
+    if (v.scope === A.moduleScope) return A.moduleCaptured.has(v.name);
+    const owner = A.functions.find((f) => f.node === v.scope.variableScope.block);
+    return owner?.captured.includes(v.name) ?? false;
+  };
+  const dropped = [
+    ...new Set(
+      freeRefs(A, fa.node)
+        .filter((r) => !still.has(r.resolved!.name) && retained(r.resolved!))
+        .map((r) => r.resolved!.name),
+    ),
+  ];
+  if (dropped.length) rewrites.push(retention(fb, dropped));
+}
+
+/** Reports cells the live changes use, and turns those that can be computed at apply into migrations. */
+function cellsUsed(ctx: DiffContext, resolver: Resolver, cells: Map<unknown, Cell>, out: Migration[]): void {
+  const { m } = ctx;
+  const imported = new Set<string>();
+  for (const cell of cells.values()) {
+    const where = cell.unit ? `in ${m.keyInA(cell.unit)}` : 'at module level';
+    if (!cell.used) {
+      if (cell.id !== 'constant-changed' && cell.id !== 'imported-constant-changed')
+        ctx.note('declaration-unused', cell.name, {}, cell.line);
+      continue;
+    }
+    if (cell.importSpec !== undefined) {
+      if (!imported.has(cell.importSpec)) {
+        imported.add(cell.importSpec);
+        out.push({ kind: 'import', key: cell.key, source: cell.importSpec, author: false });
+        ctx.note('import-added', cell.name, { where, detail: cell.importSpec }, cell.line);
+      }
+      continue;
+    }
+    if (cell.id !== 'constant-changed' && cell.id !== 'imported-constant-changed') {
+      const detail = cell.init
+        ? ctx.B.source.slice(cell.init.start, Math.min(cell.init.end, cell.init.start + 40))
+        : '';
+      ctx.note(cell.id, cell.name, { where, detail }, cell.line);
+    }
+    const unstable = cell.init ? unstableReads(ctx, cell.init) : [];
+    if (unstable.length) {
+      refuseWith(ctx, cell.name, unstable, cell.line);
+      continue;
+    }
+    // Created at apply, so that an initializer that throws refuses the patch with nothing changed.
+    const unitA = cell.unit ? (m.toA.get(cell.unit) ?? null) : null;
+    const res = {
+      rewrites: [] as Rewrite[],
+      problems: [] as Problem[],
+      stale: [] as string[],
+      liveEditNote: null,
+    };
+    const expr = resolver.cellExpr(cell, { kind: 'unit', unitB: cell.unit, unitA }, res);
+    if (res.problems.length) continue; // the users report it
+    out.push({
+      kind: 'cell',
+      key: cell.key,
+      source: expr.redirect,
+      author: false,
+      ...(unitA ? { scope: unitA.key } : {}),
+    });
+  }
+}
+
+/**
+ * Module-level variables an initializer reads that running code reassigns: its value at apply
+ * could differ from the value a fresh load computes.
+ */
+function unstableReads(ctx: DiffContext, node: AstNode): Problem[] {
+  const out: Problem[] = [];
+  for (const r of freeRefs(ctx.B, node)) {
+    const v = r.resolved!;
+    if (declaringFunction(ctx.B, v) !== null) continue;
+    const va = ctx.A.moduleScope.set.get(ctx.m.rename(v.name));
+    if (va && isReassigned(va) && !isInsideFunction(ctx, r.identifier.start, node))
+      out.push({ id: 'state-initialised-at-load', detail: `${v.name}, which running code changes` });
+  }
+  return out;
+}
+
+/** References inside a function of the initializer run later (when called), not at apply. */
+function isInsideFunction(ctx: DiffContext, pos: number, node: AstNode): boolean {
+  return ctx.B.functions.some(
+    (f) => f.node.start >= node.start && f.node.end <= node.end && f.node.start <= pos && pos < f.node.end,
+  );
+}
+
+/** Version literals (exports.version = '1.2.3') stay as they are: the process keeps reporting its baseline version. */
+function versionLiteral(ctx: DiffContext): void {
+  const { A, B, input } = ctx;
+  if (!input.oldVersion || !input.newVersion || input.oldVersion === input.newVersion) return;
+  const quoted = (v: string) => new Set([`'${v}'`, `"${v}"`]);
+  const inA = A.tokens.some((t) => quoted(input.oldVersion!).has(A.source.slice(t.start, t.end)));
+  const inB = B.tokens.some((t) => quoted(input.newVersion!).has(B.source.slice(t.start, t.end)));
+  if (inA && inB) ctx.note('version-literal', `'${input.oldVersion}' → '${input.newVersion}'`);
+}

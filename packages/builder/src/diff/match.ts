@@ -1,0 +1,65 @@
+import { type AstNode, type FunctionInfo, type ModuleAnalysis, tokenTexts } from '@hotpatch/instrument';
+
+/**
+ * Phase 1, matching: which function of the fixed version (B) is which function of the baseline
+ * (A). By key first (packages/instrument names functions by where they stand); a function
+ * declaration that has no match by key is matched to an unmatched declaration of the same parent
+ * with mostly the same tokens (a rename).
+ */
+export interface Matching {
+  /** B function -> its A counterpart. */
+  toA: Map<FunctionInfo, FunctionInfo>;
+  /** A functions with no counterpart (removed in the fix). */
+  unmatchedA: FunctionInfo[];
+  /** Key of a B function in A's naming (new functions get a `+` marker). */
+  keyInA(fb: FunctionInfo): string;
+  /** New binding name -> running one (renamed declarations, bundler aliases). */
+  renames: Map<string, string>;
+  rename(name: string): string;
+}
+
+export function matchFunctions(A: ModuleAnalysis, B: ModuleAnalysis): Matching {
+  const renames = new Map<string, string>();
+  const toA = new Map<FunctionInfo, FunctionInfo>();
+  for (const fb of B.functions) {
+    const fa = A.byKey.get(fb.key);
+    if (fa) toA.set(fb, fa);
+  }
+  const matched = new Set(toA.values());
+  const unmatchedA = A.functions.filter((f) => !matched.has(f));
+  for (const fb of B.functions) {
+    if (toA.has(fb) || fb.kind !== 'declaration') continue;
+    const parentA = fb.parent ? toA.get(fb.parent) : null;
+    const candidates = unmatchedA.filter(
+      (fa) => fa.kind === 'declaration' && (fa.parent ?? null) === (parentA ?? null),
+    );
+    const best = candidates.find((fa) => similar(A, fa, B, fb));
+    if (!best) continue;
+    renames.set((fb.node.id as AstNode).name as string, (best.node.id as AstNode).name as string);
+    toA.set(fb, best);
+    unmatchedA.splice(unmatchedA.indexOf(best), 1);
+  }
+  const keyInA = (fb: FunctionInfo): string => {
+    const fa = toA.get(fb);
+    if (fa) return fa.key;
+    return fb.parent ? `${keyInA(fb.parent)}/+${fb.key.split('/').pop()}` : `+${fb.key}`;
+  };
+  return { toA, unmatchedA, keyInA, renames, rename: (name) => renames.get(name) ?? name };
+}
+
+/** At least half of the tokens in common: the same function under another name. */
+function similar(A: ModuleAnalysis, fa: FunctionInfo, B: ModuleAnalysis, fb: FunctionInfo): boolean {
+  const ta = tokenTexts(A, fa.node.start, fa.node.end);
+  const tb = tokenTexts(B, fb.node.start, fb.node.end);
+  const setA = new Map<string, number>();
+  for (const t of ta) setA.set(t, (setA.get(t) ?? 0) + 1);
+  let common = 0;
+  for (const t of tb) {
+    const n = setA.get(t) ?? 0;
+    if (n > 0) {
+      common++;
+      setA.set(t, n - 1);
+    }
+  }
+  return common / Math.max(ta.length, tb.length) >= 0.5;
+}

@@ -1,0 +1,668 @@
+import { sha256 } from '@hotpatch/core';
+import { type AstNode, bindingNames, type FunctionInfo, type Variable } from '@hotpatch/instrument';
+import { type DiffContext, sameTokens } from './context.js';
+import { declaringFunction, isReassigned, lineOf } from './scope.js';
+import type { Cell, StatementPatch } from './state.js';
+import { bodyStatements, calleeName, type Decl, isPureExpr, type Unit, unitOf } from './units.js';
+
+/**
+ * Phase 2, module level: what changed in the code that runs once — the module's top level and
+ * run-once wrappers (IIFE, UMD factories). New and changed declarations become cells (values in
+ * the module's hotpatch state, see state.ts); changed module-level assignments and property
+ * definitions become statements re-run at apply; everything else that ran at load and changed
+ * needs a restart.
+ */
+
+export interface UnitPair {
+  ub: Unit;
+  ua: Unit;
+  /** Key of the unit's function in A's naming ('' for the module). */
+  unitKey: string;
+  /** `at module level` / `in KEY`, for messages. */
+  where: string;
+}
+
+export interface ModuleLevel {
+  /** By variable of the fixed version. */
+  cells: Map<Variable, Cell>;
+  /** In source order. */
+  statements: StatementPatch[];
+}
+
+/** The module and every run-once function present in both versions. */
+export function unitPairs(ctx: DiffContext): UnitPair[] {
+  const { A, B, m } = ctx;
+  const pairs: UnitPair[] = [
+    {
+      ub: unitOf(null, bodyStatements(B, null)),
+      ua: unitOf(null, bodyStatements(A, null)),
+      unitKey: '',
+      where: 'at module level',
+    },
+  ];
+  for (const fb of B.functions) {
+    const fa = m.toA.get(fb);
+    if (!fb.once || !fa?.once || hostedBy(ctx, 'B', fb) || hostedBy(ctx, 'A', fa)) continue;
+    pairs.push({
+      ub: unitOf(fb, bodyStatements(B, fb)),
+      ua: unitOf(fa, bodyStatements(A, fa)),
+      unitKey: fa.key,
+      where: `in ${fa.key}`,
+    });
+  }
+  return pairs;
+}
+
+export function moduleLevel(ctx: DiffContext, pairs: UnitPair[]): ModuleLevel {
+  const out: ModuleLevel = { cells: new Map(), statements: [] };
+  importedConstants(ctx, out);
+  for (const pair of pairs) {
+    if (pair.ub.fn === null && ctx.input.sourceType === 'module') imports(ctx, pair, out);
+    declarations(ctx, pair, out);
+    aliases(ctx, pair);
+    statements(ctx, pair, out);
+  }
+  return out;
+}
+
+function varOf(ctx: DiffContext, side: 'A' | 'B', unit: Unit, name: string): Variable | undefined {
+  const a = side === 'A' ? ctx.A : ctx.B;
+  const scope = unit.fn ? a.scopeOf.get(unit.fn.node) : a.moduleScope;
+  return scope?.set.get(name);
+}
+
+/** Functions directly inside `node` that belong to the unit (their bodies are diffed on their own). */
+function nestedIn(ctx: DiffContext, side: 'A' | 'B', unit: Unit, node: AstNode): FunctionInfo[] {
+  const a = side === 'A' ? ctx.A : ctx.B;
+  const inside = (f: FunctionInfo) => f.node.start >= node.start && f.node.end <= node.end;
+  const hosted = (f: FunctionInfo | null): boolean =>
+    f !== null && f.once && inside(f) && hostedBy(ctx, side, f) !== null;
+  return a.functions.filter((f) => inside(f) && !hosted(f) && (f.parent === unit.fn || hosted(f.parent)));
+}
+
+/**
+ * The module-level assignment whose value an IIFE computes (`exports.x = (function () { … })()`),
+ * if that is where it stands: its own code belongs to the statement, re-run at apply as a whole.
+ */
+function hostedBy(ctx: DiffContext, side: 'A' | 'B', f: FunctionInfo): AstNode | null {
+  const a = side === 'A' ? ctx.A : ctx.B;
+  let owner: FunctionInfo = f;
+  while (owner.parent?.once) owner = owner.parent;
+  if (!owner.once) return null;
+  const stmt = bodyStatements(a, owner.parent).find((s) => s.start <= f.node.start && f.node.end <= s.end);
+  if (!stmt || stmt.type !== 'ExpressionStatement') return null;
+  const e = stmt.expression as AstNode;
+  if (e.type !== 'AssignmentExpression' || (e.left as AstNode).type !== 'MemberExpression') return null;
+  const right = e.right as AstNode;
+  return right.start <= f.node.start && f.node.end <= right.end ? stmt : null;
+}
+
+function short(hash: string): string {
+  return sha256(hash).slice(0, 8);
+}
+
+function importedConstants(ctx: DiffContext, out: ModuleLevel): void {
+  const { A, B } = ctx;
+  for (const [name, imported] of ctx.input.importedConstants ?? []) {
+    const v = B.moduleScope.set.get(name);
+    if (!v || !A.moduleScope.set.has(name)) continue;
+    const stmt = v.defs[0]?.parent as AstNode | undefined;
+    out.cells.set(v, {
+      key: `/${name}#${short(imported.text)}`,
+      name,
+      init: null,
+      initText: imported.text,
+      unit: null,
+      mutable: false,
+      id: 'imported-constant-changed',
+      line: stmt ? lineOf(B.source, stmt.start) : 1,
+      used: false,
+    });
+    ctx.note('imported-constant-changed', name, { detail: imported.from });
+  }
+}
+
+interface ImportBinding {
+  source: string;
+  imported: string | null; // null: namespace
+}
+
+function importBindings(body: AstNode[]): Map<string, ImportBinding & { node: AstNode }> {
+  const out = new Map<string, ImportBinding & { node: AstNode }>();
+  for (const stmt of body) {
+    if (stmt.type !== 'ImportDeclaration') continue;
+    const source = String((stmt.source as AstNode).value);
+    for (const s of stmt.specifiers as AstNode[]) {
+      const local = (s.local as AstNode).name as string;
+      const imported =
+        s.type === 'ImportNamespaceSpecifier'
+          ? null
+          : s.type === 'ImportDefaultSpecifier'
+            ? 'default'
+            : (((s.imported as AstNode).name ?? (s.imported as AstNode).value) as string);
+      out.set(local, { source, imported, node: stmt });
+    }
+  }
+  return out;
+}
+
+/** ES module imports the fix adds: loaded at apply (Migration import), read through a cell. */
+function imports(ctx: DiffContext, pair: UnitPair, out: ModuleLevel): void {
+  const { B, m } = ctx;
+  const before = importBindings(pair.ua.body);
+  const after = importBindings(pair.ub.body);
+  for (const [local, b] of after) {
+    const a = before.get(m.rename(local));
+    if (a && a.source === b.source && a.imported === b.imported) continue;
+    const line = lineOf(B.source, b.node.start);
+    if (a) {
+      ctx.refuse(
+        'dependency-unloadable',
+        local,
+        { where: pair.where, detail: `${local} now comes from ${b.source}` },
+        line,
+      );
+      continue;
+    }
+    const v = B.moduleScope.set.get(local);
+    if (!v) continue;
+    out.cells.set(v, {
+      key: `import:${b.source}`,
+      name: local,
+      init: null,
+      importSpec: b.source,
+      ...(b.imported === null ? {} : { member: b.imported }),
+      unit: null,
+      mutable: false,
+      id: 'import-added',
+      line,
+      used: false,
+    });
+  }
+  const sideEffects = (body: AstNode[]) =>
+    body
+      .filter((s) => s.type === 'ImportDeclaration' && (s.specifiers as AstNode[]).length === 0)
+      .map((s) => String((s.source as AstNode).value));
+  const had = new Set(sideEffects(pair.ua.body));
+  for (const spec of sideEffects(pair.ub.body))
+    if (!had.has(spec))
+      ctx.refuse('dependency-unloadable', spec, {
+        where: pair.where,
+        detail: `import '${spec}' for its effects at load`,
+      });
+}
+
+function declarations(ctx: DiffContext, pair: UnitPair, out: ModuleLevel): void {
+  const { A, B, m } = ctx;
+  const { ua, ub, unitKey, where } = pair;
+  for (const [name, db] of ub.decls) {
+    const oldName = m.rename(name);
+    const da = ua.decls.get(oldName);
+    const vB = varOf(ctx, 'B', ub, name);
+    if (!vB) continue;
+    const line = lineOf(B.source, db.stmt.start);
+    if (db.kind === 'function') {
+      if (!da)
+        out.cells.set(vB, {
+          key: `${unitKey}/${name}`,
+          name,
+          init: db.init,
+          unit: ub.fn,
+          mutable: false,
+          id: 'new-helper',
+          line,
+          used: false,
+        });
+      continue; // a changed function is diffed as a function
+    }
+    const textB = db.init ? ctx.tokens(B, db.init.start, db.init.end, nestedIn(ctx, 'B', ub, db.init)) : [];
+    const textA = da?.init ? ctx.tokens(A, da.init.start, da.init.end, nestedIn(ctx, 'A', ua, da.init)) : [];
+    if (da && sameTokens(textA, textB) && samePattern(ctx, da, db)) continue;
+    const vA = varOf(ctx, 'A', ua, oldName);
+    if (da?.init?.type === 'ClassDeclaration' && db.init?.type === 'ClassDeclaration') {
+      classChange(ctx, pair, da, db, out);
+      continue;
+    }
+    const mutable = isReassigned(vB);
+    if (da && (mutable || (vA && isReassigned(vA)))) {
+      ctx.refuse('state-mutated-changed', name, { where }, line);
+      continue;
+    }
+    if (!da && !db.init && !mutable) continue; // `let x;` nobody assigns: nothing to carry
+    const member = patternMember(db, name);
+    if (member === false) {
+      ctx.refuse('state-initialised-at-load', name, { where, detail: 'a destructuring pattern' }, line);
+      continue;
+    }
+    const initText = db.init ? B.source.slice(db.init.start, db.init.end) : '';
+    out.cells.set(vB, {
+      key: `${unitKey}/${name}#${short(initText)}${member === null ? '' : `.${member}`}`,
+      name,
+      init: db.init,
+      ...(member === null ? {} : { member }),
+      unit: ub.fn,
+      mutable,
+      id: da ? 'constant-changed' : cellVerdict(db, mutable),
+      line,
+      used: false,
+    });
+    if (da) ctx.note('constant-changed', name, { where }, line);
+  }
+  // Declarations the fix removed: their bindings stay in memory, unused.
+  for (const [name, da] of ua.decls) {
+    if (ub.decls.has(name) || [...m.renames.values()].includes(name)) continue;
+    if (da.kind === 'function') continue; // reported as removed functions
+    ctx.note('removed-statement', name, { where }, lineOf(A.source, da.stmt.start));
+  }
+}
+
+function cellVerdict(db: Decl, mutable: boolean): Cell['id'] {
+  if (mutable) return 'new-state';
+  if (isRequireCall(db.init)) return 'dependency-added';
+  if (db.init?.type === 'ClassDeclaration' || db.init?.type === 'ClassExpression') return 'new-helper';
+  return 'new-constant';
+}
+
+function isRequireCall(node: AstNode | null): boolean {
+  let n = node;
+  while (n && (n.type === 'MemberExpression' || n.type === 'CallExpression')) {
+    if (n.type === 'CallExpression' && calleeName(n.callee as AstNode) === 'require') return true;
+    n = (n.type === 'MemberExpression' ? n.object : n.callee) as AstNode;
+  }
+  return false;
+}
+
+/** The binding pattern of a declaration: `const x = …` (null), `const { a: x } = …` ('a'), or false. */
+function patternMember(d: Decl, name: string): string | null | false {
+  if (d.stmt.type !== 'VariableDeclaration' && d.stmt.type !== 'ExportNamedDeclaration') return null;
+  const decl = declaratorOf(d, name);
+  if (!decl) return null;
+  const id = decl.id as AstNode;
+  if (id.type === 'Identifier') return null;
+  if (id.type !== 'ObjectPattern') return false;
+  for (const p of id.properties as AstNode[]) {
+    if (p.type !== 'Property' || p.computed) return false;
+    const value = p.value as AstNode;
+    if (value.type !== 'Identifier') return false;
+    if (value.name === name) {
+      const key = p.key as AstNode;
+      return (key.type === 'Identifier' ? key.name : key.value) as string;
+    }
+  }
+  return false;
+}
+
+function declaratorOf(d: Decl, name: string): AstNode | null {
+  const stmt = d.stmt.type === 'ExportNamedDeclaration' ? (d.stmt.declaration as AstNode) : d.stmt;
+  if (stmt.type !== 'VariableDeclaration') return null;
+  return (stmt.declarations as AstNode[]).find((x) => bindingNames(x.id as AstNode).includes(name)) ?? null;
+}
+
+/** Same destructuring shape (an unchanged initializer with a changed pattern is a change). */
+function samePattern(ctx: DiffContext, da: Decl, db: Decl): boolean {
+  const pa = declaratorOf(da, da.name)?.id as AstNode | undefined;
+  const pb = declaratorOf(db, db.name)?.id as AstNode | undefined;
+  if (!pa || !pb) return true;
+  return sameTokens(ctx.tokens(ctx.A, pa.start, pa.end), ctx.tokens(ctx.B, pb.start, pb.end));
+}
+
+/**
+ * A class the fix changed beyond its methods' bodies: live when it only gains methods, getters or
+ * setters (defined on the running class at apply: instances made before the patch get them too).
+ */
+function classChange(ctx: DiffContext, pair: UnitPair, da: Decl, db: Decl, out: ModuleLevel): void {
+  const problem = classAdditions(ctx, pair, da, db, out);
+  if (problem)
+    ctx.refuse(
+      'side-effect-changed',
+      db.name,
+      { where: `${pair.where} (class ${db.name}: ${problem})` },
+      lineOf(ctx.B.source, db.init!.start),
+    );
+}
+
+/** Statements defining the methods a class gained, or why the class change needs a restart. */
+function classAdditions(
+  ctx: DiffContext,
+  pair: UnitPair,
+  da: Decl,
+  db: Decl,
+  out: ModuleLevel,
+): string | null {
+  const { A, B } = ctx;
+  const ca = da.init!;
+  const cb = db.init!;
+  const heritage = (a: typeof A, c: AstNode) =>
+    c.superClass ? ctx.tokens(a, (c.superClass as AstNode).start, (c.superClass as AstNode).end) : [];
+  const members = (c: AstNode) => (c.body as AstNode).body as AstNode[];
+  const keyText = (a: typeof A, mbr: AstNode) =>
+    `${mbr.static ? 'static ' : ''}${mbr.kind ?? ''} ${ctx.tokens(a, (mbr.key as AstNode).start, (mbr.key as AstNode).end).join(' ')}`;
+  if (!sameTokens(heritage(A, ca), heritage(B, cb))) return 'its superclass changed';
+  const before = new Map(members(ca).map((x) => [keyText(A, x), x]));
+  for (const mb of members(cb)) {
+    const k = keyText(B, mb);
+    const ma = before.get(k);
+    before.delete(k);
+    if (ma) {
+      if (mb.type === 'MethodDefinition' && ma.type === 'MethodDefinition') continue; // bodies: functions phase
+      const same = sameTokens(
+        ctx.tokens(A, ma.start, ma.end, nestedIn(ctx, 'A', pair.ua, ma)),
+        ctx.tokens(B, mb.start, mb.end, nestedIn(ctx, 'B', pair.ub, mb)),
+      );
+      if (!same) return `member ${k.trim()} changed`;
+      continue;
+    }
+    if (mb.type !== 'MethodDefinition' || mb.computed || (mb.key as AstNode).type === 'PrivateIdentifier')
+      return `new ${mb.type === 'MethodDefinition' ? 'private or computed method' : 'field or block'} ${k.trim()}`;
+    if (usesSuperOrPrivate(mb)) return `new method ${k.trim()} uses super or private members`;
+    const v = B.moduleScope.set.get(db.name);
+    if (!v || declaringFunction(B, v) !== null) return 'not a module-level class';
+    const keyNode = mb.key as AstNode;
+    const key = keyNode.type === 'Identifier' ? (keyNode.name as string) : String(keyNode.value);
+    out.statements.push({
+      kind: 'define',
+      target: cb.id as AstNode,
+      key: JSON.stringify(key),
+      value: mb,
+      descriptorOf: { member: mb, isStatic: Boolean(mb.static) },
+      name: `${db.name}${mb.static ? '.' : '#'}${key}`,
+      unit: pair.ub.fn,
+      line: lineOf(B.source, mb.start),
+    });
+  }
+  const removed = [...before.keys()][0];
+  return removed ? `member ${removed.trim()} removed` : null;
+}
+
+function usesSuperOrPrivate(node: AstNode): boolean {
+  if (node.type === 'Super' || node.type === 'PrivateIdentifier') return true;
+  for (const value of Object.values(node)) {
+    if (Array.isArray(value)) {
+      for (const v of value)
+        if (v && typeof v === 'object' && 'type' in v && usesSuperOrPrivate(v as AstNode)) return true;
+    } else if (value && typeof value === 'object' && 'type' in (value as object)) {
+      if (usesSuperOrPrivate(value as AstNode)) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * A new `const X = <plain read>` whose expression is exactly that of an existing const of the
+ * same unit (bundlers emit such duplicates, e.g. URL$1) is the same value: an alias.
+ */
+function aliases(ctx: DiffContext, pair: UnitPair): void {
+  const { A, B, m } = ctx;
+  for (const [name, db] of pair.ub.decls) {
+    if (
+      pair.ua.decls.has(m.rename(name)) ||
+      db.stmt.type !== 'VariableDeclaration' ||
+      db.stmt.kind !== 'const'
+    )
+      continue;
+    if (!db.init || !isPlainRead(db.init)) continue;
+    const want = ctx.tokens(B, db.init.start, db.init.end).join(' ');
+    for (const [oldName, da] of pair.ua.decls) {
+      if (!da.init || da.stmt.type !== 'VariableDeclaration' || da.stmt.kind !== 'const') continue;
+      if (ctx.tokens(A, da.init.start, da.init.end).join(' ') === want) {
+        m.renames.set(name, oldName);
+        break;
+      }
+    }
+  }
+}
+
+/** Only identifiers, member reads and logical operators: same text, same value. */
+function isPlainRead(node: AstNode): boolean {
+  switch (node.type) {
+    case 'Identifier':
+    case 'Literal':
+      return true;
+    case 'MemberExpression':
+      return !node.computed && isPlainRead(node.object as AstNode);
+    case 'LogicalExpression':
+      return isPlainRead(node.left as AstNode) && isPlainRead(node.right as AstNode);
+    default:
+      return false;
+  }
+}
+
+const DECLARATION = new Set([
+  'VariableDeclaration',
+  'ClassDeclaration',
+  'FunctionDeclaration',
+  'ImportDeclaration',
+]);
+
+function isDeclarationStatement(stmt: AstNode): boolean {
+  if (DECLARATION.has(stmt.type)) return true;
+  return stmt.type === 'ExportNamedDeclaration' && stmt.declaration != null;
+}
+
+/** The statements that ran at load (not declarations), compared in order as multisets. */
+function statements(ctx: DiffContext, pair: UnitPair, out: ModuleLevel): void {
+  const { A, B } = ctx;
+  const { ua, ub, where } = pair;
+  const text = (side: 'A' | 'B', unit: Unit, stmt: AstNode) =>
+    ctx.tokens(side === 'A' ? A : B, stmt.start, stmt.end, nestedIn(ctx, side, unit, stmt)).join(' ');
+  const execA = ua.executable.filter((s) => !isDeclarationStatement(s));
+  const execB = ub.executable.filter((s) => !isDeclarationStatement(s));
+  const remaining = new Map<string, number>();
+  for (const s of execA) {
+    const t = text('A', ua, s);
+    remaining.set(t, (remaining.get(t) ?? 0) + 1);
+  }
+  for (const stmt of execB) {
+    const t = text('B', ub, stmt);
+    const n = remaining.get(t) ?? 0;
+    if (n > 0) {
+      remaining.set(t, n - 1);
+      continue;
+    }
+    changedStatement(ctx, pair, stmt, execA, out);
+  }
+  for (const [t, n] of remaining) {
+    if (n > 0) ctx.note('removed-statement', t.slice(0, 60), { where });
+  }
+}
+
+function statementName(ctx: DiffContext, stmt: AstNode): string {
+  return ctx.B.source.slice(stmt.start, Math.min(stmt.end, stmt.start + 60)).replace(/\s+/g, ' ');
+}
+
+function changedStatement(
+  ctx: DiffContext,
+  pair: UnitPair,
+  stmt: AstNode,
+  execA: AstNode[],
+  out: ModuleLevel,
+): void {
+  const { B } = ctx;
+  const { where } = pair;
+  const line = lineOf(B.source, stmt.start);
+  const name = statementName(ctx, stmt);
+  if (stmt.type === 'ExportNamedDeclaration' || stmt.type === 'ExportAllDeclaration') {
+    ctx.note('export-added-unused', name, { where }, line);
+    return;
+  }
+  if (stmt.type === 'ExportDefaultDeclaration') {
+    ctx.refuse('export-changed', name, { where, detail: 'a changed default export' }, line);
+    return;
+  }
+  if (stmt.type !== 'ExpressionStatement') {
+    ctx.refuse('side-effect-changed', name, { where }, line);
+    return;
+  }
+  const e = stmt.expression as AstNode;
+  if (e.type === 'AssignmentExpression' && e.operator === '=') {
+    assignment(ctx, pair, stmt, e, execA, out);
+    return;
+  }
+  if (e.type === 'CallExpression' && calleeName(e.callee as AstNode) === 'Object.defineProperty') {
+    const [target, key, descriptor] = e.arguments as AstNode[];
+    if (target && key?.type === 'Literal' && descriptor && isStateRoot(ctx, target)) {
+      out.statements.push({
+        kind: 'define',
+        target,
+        key: JSON.stringify(String(key.value)),
+        value: descriptor,
+        name: `${B.source.slice(target.start, target.end)}.${String(key.value)}`,
+        unit: pair.ub.fn,
+        line,
+      });
+      return;
+    }
+  }
+  ctx.refuse('side-effect-changed', name, { where }, line);
+}
+
+/** `exports.x = …`, `module.exports.x = …`, `Foo.prototype.x = …`: re-run at apply with the new value. */
+function assignment(
+  ctx: DiffContext,
+  pair: UnitPair,
+  stmt: AstNode,
+  e: AstNode,
+  execA: AstNode[],
+  out: ModuleLevel,
+): void {
+  const { B } = ctx;
+  const { where } = pair;
+  const line = lineOf(B.source, stmt.start);
+  const name = statementName(ctx, stmt);
+  const targets: AstNode[] = [];
+  let value: AstNode = e;
+  while (value.type === 'AssignmentExpression' && value.operator === '=') {
+    targets.push(value.left as AstNode);
+    value = value.right as AstNode;
+  }
+  const isVoid =
+    (value.type === 'UnaryExpression' &&
+      value.operator === 'void' &&
+      isPureExpr(value.argument as AstNode, new Set())) ||
+    (value.type === 'Identifier' && value.name === 'undefined');
+  if (isVoid && targets.every((t) => t.type === 'MemberExpression')) {
+    // tsc's `exports.a = exports.b = void 0;`: slots for exports assigned later; nothing to carry.
+    ctx.note('export-added-unused', name, { where }, line);
+    return;
+  }
+  if (targets.length !== 1) {
+    ctx.refuse('side-effect-changed', name, { where }, line);
+    return;
+  }
+  const target = targets[0]!;
+  if (isModuleExports(target)) {
+    if (value.type !== 'ObjectExpression') {
+      ctx.refuse('export-changed', name, { where, detail: "it replaces the module's exports object" }, line);
+      return;
+    }
+    exportsObject(ctx, pair, stmt, value, execA, out);
+    return;
+  }
+  if (target.type !== 'MemberExpression' || !isStateRoot(ctx, target)) {
+    ctx.refuse('side-effect-changed', name, { where }, line);
+    return;
+  }
+  const property = target.property as AstNode;
+  out.statements.push({
+    kind: 'assign',
+    target: target.object as AstNode,
+    key: target.computed ? B.source.slice(property.start, property.end) : JSON.stringify(property.name),
+    value,
+    name: B.source.slice(target.start, target.end),
+    unit: pair.ub.fn,
+    line,
+  });
+}
+
+function isModuleExports(n: AstNode): boolean {
+  return (
+    n.type === 'MemberExpression' &&
+    !n.computed &&
+    (n.object as AstNode).type === 'Identifier' &&
+    (n.object as AstNode).name === 'module' &&
+    (n.property as AstNode).name === 'exports'
+  );
+}
+
+/** Member targets rooted in module state: `exports`, `module.exports`, or a binding of the module or of a run-once unit. */
+function isStateRoot(ctx: DiffContext, target: AstNode): boolean {
+  let root = target;
+  while (root.type === 'MemberExpression') {
+    if (root.computed && (root.property as AstNode).type !== 'Literal') return false;
+    root = root.object as AstNode;
+  }
+  if (root.type !== 'Identifier') return false;
+  const name = root.name as string;
+  if (ctx.input.sourceType === 'commonjs' && (name === 'exports' || name === 'module')) return true;
+  for (const s of ctx.B.scopes.scopes) {
+    const ref = s.references.find((r) => r.identifier.start === root.start);
+    if (!ref) continue;
+    const v = ref.resolved;
+    if (!v) return false;
+    const at = declaringFunction(ctx.B, v);
+    return at === null || (at !== 'block' && at.once);
+  }
+  return false;
+}
+
+/** `module.exports = { … }` changed: new or changed properties are assigned on the running exports object. */
+function exportsObject(
+  ctx: DiffContext,
+  pair: UnitPair,
+  stmt: AstNode,
+  obj: AstNode,
+  execA: AstNode[],
+  out: ModuleLevel,
+): void {
+  const { A, B } = ctx;
+  const line = lineOf(B.source, stmt.start);
+  const objA = execA
+    .map((s) => (s.type === 'ExpressionStatement' ? (s.expression as AstNode) : null))
+    .find((x) => x?.type === 'AssignmentExpression' && isModuleExports(x.left as AstNode))?.right as
+    | AstNode
+    | undefined;
+  const props = (o: AstNode) => {
+    const m = new Map<string, AstNode>();
+    for (const p of o.properties as AstNode[]) {
+      if (p.type !== 'Property' || p.computed || p.kind !== 'init' || p.method) return null;
+      const k = p.key as AstNode;
+      m.set((k.type === 'Identifier' ? k.name : String(k.value)) as string, p.value as AstNode);
+    }
+    return m;
+  };
+  const before = objA?.type === 'ObjectExpression' ? props(objA) : null;
+  const after = props(obj);
+  if (!before || !after) {
+    ctx.refuse(
+      'export-changed',
+      statementName(ctx, stmt),
+      { where: pair.where, detail: 'a changed exports object' },
+      line,
+    );
+    return;
+  }
+  for (const [key, value] of after) {
+    const old = before.get(key);
+    const nestedB = nestedIn(ctx, 'B', pair.ub, value);
+    if (
+      old &&
+      sameTokens(
+        ctx.tokens(A, old.start, old.end, nestedIn(ctx, 'A', pair.ua, old)),
+        ctx.tokens(B, value.start, value.end, nestedB),
+      )
+    )
+      continue;
+    out.statements.push({
+      kind: 'assign',
+      target: null,
+      targetText: 'module.exports',
+      key: JSON.stringify(key),
+      value,
+      name: `module.exports.${key}`,
+      unit: pair.ub.fn,
+      line: lineOf(B.source, value.start),
+    });
+  }
+  for (const key of before.keys())
+    if (!after.has(key)) ctx.note('removed-statement', `module.exports.${key}`, { where: pair.where }, line);
+}

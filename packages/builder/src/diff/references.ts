@@ -1,0 +1,398 @@
+import type { VerdictId } from '@hotpatch/core';
+import {
+  ACCESS,
+  type AstNode,
+  cellExpression,
+  type FunctionInfo,
+  GLOBAL,
+  type Reference,
+  reachableEnclosing,
+  SCOPE_PARAM,
+  SELF_PARAM,
+  scopeVariables,
+  type Variable,
+} from '@hotpatch/instrument';
+import type { DiffContext } from './context.js';
+import { declaringFunction, freeRefs, isReassigned, outerClassBinding, parentOfIdentifier } from './scope.js';
+import type { Cell } from './state.js';
+import { isPureExpr } from './units.js';
+
+/**
+ * Phase 4, references: how new code reaches every binding it names, from where it will run.
+ * A replacement is compiled in the module's scope (it sees module-level bindings directly) and
+ * reaches the variables of enclosing functions through the scope accessor the guard passes; a
+ * migration runs in the module's scope too, with the accessor of its run-once wrapper. Each
+ * reference becomes a rewrite, or a problem (a restart verdict) when it cannot be reached.
+ */
+
+export interface Rewrite {
+  start: number;
+  end: number;
+  /** Text for the LiveEdit form (the code stays where it is, its scopes intact). */
+  text: string;
+  /** Text for the redirect form when it differs. */
+  redirectText?: string;
+  /** Only in the redirect form (scope accessor calls). */
+  redirectOnly?: boolean;
+  /** Only in the LiveEdit form (dead references that keep V8's scope layout). */
+  liveOnly?: boolean;
+}
+
+export interface Problem {
+  id: VerdictId;
+  detail: string;
+}
+
+/** Where new code will run. */
+export type Site =
+  | { kind: 'function'; fb: FunctionInfo; fa: FunctionInfo; parentChanged: boolean; callback: boolean }
+  | { kind: 'unit'; unitB: FunctionInfo | null; unitA: FunctionInfo | null };
+
+export interface Resolution {
+  rewrites: Rewrite[];
+  problems: Problem[];
+  /** Variables of a changed parent that only closures made after the patch can reach. */
+  stale: string[];
+  /** The new code refers to LiveEdit-unfriendly state (a module variable no closure retains). */
+  liveEditNote: string | null;
+}
+
+export class Resolver {
+  readonly #starts: Set<number>;
+
+  constructor(
+    readonly ctx: DiffContext,
+    readonly cells: Map<Variable, Cell>,
+    statementStarts: Set<number>,
+  ) {
+    this.#starts = statementStarts;
+  }
+
+  /** Resolves every free reference inside `node` (a changed function or a migration's expression). */
+  resolve(node: AstNode, site: Site): Resolution {
+    const out: Resolution = { rewrites: [], problems: [], stale: [], liveEditNote: null };
+    for (const r of freeRefs(this.ctx.B, node)) this.#ref(r, site, out, out.rewrites, 0);
+    return out;
+  }
+
+  /** Names reachable through the accessor chain from `site`, with the A function declaring each. */
+  #reachable(site: Site): Map<string, FunctionInfo> {
+    if (site.kind === 'function') return reachableEnclosing(site.fa);
+    const out = new Map<string, FunctionInfo>();
+    for (let p = site.unitA; p; p = p.parent) {
+      for (const name of scopeVariables(p)) if (!out.has(name)) out.set(name, p);
+    }
+    return out;
+  }
+
+  #ref(r: Reference, site: Site, res: Resolution, into: Rewrite[], depth: number): void {
+    const { A, B, m } = this.ctx;
+    let v = r.resolved!;
+    const id = r.identifier;
+    const cell = this.cells.get(v);
+    if (cell) {
+      this.#cellRef(r, cell, site, res, into, depth);
+      return;
+    }
+    // A class declaration's inner name is the same class as its outer binding.
+    const outer = outerClassBinding(v);
+    if (outer) v = outer;
+    const newName = v.name;
+    const oldName = m.rename(newName);
+    const where = declaringFunction(B, v);
+    if (oldName !== newName) into.push({ start: id.start, end: id.end, text: oldName });
+    if (where === null) {
+      // Module level: the gate sees every module-level binding of the running module.
+      const va = A.moduleScope.set.get(oldName);
+      if (!va) {
+        res.problems.push({ id: 'binding-missing', detail: newName });
+        return;
+      }
+      if (!A.moduleCaptured.has(oldName) && !isFunctionDeclaration(va))
+        res.liveEditNote ??= `the new code needs module variable ${oldName}, which no running closure retains`;
+      return;
+    }
+    if (where === 'block') {
+      if (v.scope.type === 'function-expression-name') {
+        this.#selfRef(r, v, site, res, into);
+        return;
+      }
+      if (v.scope.type === 'class') {
+        res.problems.push({ id: 'binding-inner-name', detail: newName });
+        return;
+      }
+      res.problems.push({
+        id: 'binding-unreachable',
+        detail: `${newName}, a block-scoped variable outside the code`,
+      });
+      return;
+    }
+    const whereA = m.toA.get(where);
+    const inScope = whereA ? scopeVariables(whereA).includes(oldName) : false;
+    if (!whereA || !inScope) {
+      if (site.kind === 'function' && site.parentChanged && site.fb.parent === where && depth === 0) {
+        res.stale.push(oldName);
+        return;
+      }
+      const literal = inlinableLiteral(B.source, v);
+      if (literal !== null && !r.isWrite()) {
+        into.push({ start: id.start, end: id.end, text: `(${literal})` });
+        return;
+      }
+      res.problems.push({
+        id: 'binding-unreachable',
+        detail: `${newName} from ${whereA ? whereA.key : m.keyInA(where)}`,
+      });
+      return;
+    }
+    if (this.#reachable(site).get(oldName) !== whereA) {
+      res.problems.push({ id: 'binding-shadowed', detail: `${oldName} from ${whereA.key}` });
+      return;
+    }
+    const access = scopeAccess(this.ctx, id, oldName, r.isWrite(), r.isReadWrite());
+    if (typeof access === 'string') res.problems.push({ id: 'write-unsupported', detail: access });
+    else for (const a of access) into.push({ ...a, redirectOnly: true });
+  }
+
+  /** The function's own name (named function expressions), or an enclosing one's. */
+  #selfRef(r: Reference, v: Variable, site: Site, res: Resolution, into: Rewrite[]): void {
+    const { m } = this.ctx;
+    const named = this.ctx.B.functions.find((f) => f.node === (v.scope.block as unknown as AstNode));
+    const namedA = named ? m.toA.get(named) : undefined;
+    if (site.kind === 'function' && named === site.fb && namedA?.selfName === m.rename(v.name)) {
+      if (r.isWrite()) {
+        res.problems.push({ id: 'write-unsupported', detail: `the function's own name ${v.name}` });
+        return;
+      }
+      // Recursion goes through the running function (its guard), which passes itself.
+      into.push({ start: r.identifier.start, end: r.identifier.end, text: v.name, redirectText: SELF_PARAM });
+      return;
+    }
+    if (namedA && scopeVariables(namedA).includes(m.rename(v.name)) && !r.isWrite()) {
+      const access = scopeAccess(this.ctx, r.identifier, m.rename(v.name), false, false);
+      if (typeof access !== 'string') {
+        if (this.#reachable(site).get(m.rename(v.name)) === namedA) {
+          for (const a of access) into.push({ ...a, redirectOnly: true });
+          return;
+        }
+      }
+    }
+    res.problems.push({ id: 'binding-inner-name', detail: v.name });
+  }
+
+  #cellRef(r: Reference, cell: Cell, site: Site, res: Resolution, into: Rewrite[], depth: number): void {
+    const { B } = this.ctx;
+    const id = r.identifier;
+    cell.used = true;
+    const expr = this.cellExpr(cell, site, res, depth);
+    // Our expression starts with '(': at the start of a statement after a line without a
+    // semicolon it would call the previous line's value. `void` makes it a statement of its own.
+    const start = this.#statementStartOf(id.start);
+    if (
+      this.#starts.has(id.start) ||
+      (r.isWrite() && this.#starts.has(parentOfIdentifier(B, id.start)?.start ?? -1))
+    )
+      into.push({ start, end: start, text: 'void ' });
+    if (!r.isWrite()) {
+      into.push({ start: id.start, end: id.end, text: expr.live, redirectText: expr.redirect });
+      return;
+    }
+    if (!cell.mutable) {
+      res.problems.push({ id: 'write-unsupported', detail: `${cell.name}, a changed declaration` });
+      return;
+    }
+    const write = cellWrite(this.ctx, id.start, cell, expr);
+    if (typeof write === 'string') res.problems.push({ id: 'write-unsupported', detail: write });
+    else into.push(...write);
+  }
+
+  #statementStartOf(pos: number): number {
+    if (this.#starts.has(pos)) return pos;
+    const p = parentOfIdentifier(this.ctx.B, pos);
+    return p && this.#starts.has(p.start) ? p.start : pos;
+  }
+
+  /**
+   * The expression that reaches a cell from new code at `site`: created once, at first use, and
+   * kept in the module's hotpatch state. LiveEdit and redirect texts differ where the cell's
+   * initializer reaches enclosing variables.
+   */
+  cellExpr(cell: Cell, site: Site, res: Resolution, depth = 0): { live: string; redirect: string } {
+    const slot = cellExpression(cell.key);
+    if (cell.importSpec !== undefined) {
+      // Loaded at apply (Migration import): always there when a replacement runs.
+      const member = cell.member === undefined ? '' : `[${JSON.stringify(cell.member)}]`;
+      return { live: `${slot}${member}`, redirect: `${slot}${member}` };
+    }
+    const key = slot.slice(`${GLOBAL}.c[`.length, -1); // the quoted key
+    const wrap = (text: string) => {
+      const value = `(${key} in ${GLOBAL}.c ? ${slot} : (${slot} = (${text})))`;
+      return cell.member === undefined ? value : `${value}[${JSON.stringify(cell.member)}]`;
+    };
+    if (depth > 8) {
+      res.problems.push({
+        id: 'unsupported-syntax',
+        detail: 'new declarations refer to each other in a cycle',
+      });
+      return { live: 'undefined', redirect: 'undefined' };
+    }
+    if (!cell.init) {
+      const text = cell.initText ?? 'undefined';
+      return { live: wrap(text), redirect: wrap(text) };
+    }
+    const inner: Rewrite[] = [];
+    const innerRes: Resolution = { rewrites: inner, problems: res.problems, stale: [], liveEditNote: null };
+    for (const r of freeRefs(this.ctx.B, cell.init)) this.#ref(r, site, innerRes, inner, depth + 1);
+    if (innerRes.stale.length)
+      res.problems.push({ id: 'stale-closure-state', detail: innerRes.stale.join(', ') });
+    res.liveEditNote ??= innerRes.liveEditNote;
+    // A declaration's text is also a valid expression (function and class declarations become
+    // named function/class expressions).
+    const text = (rs: Rewrite[]) => rewriteRange(this.ctx.B.source, cell.init!.start, cell.init!.end, rs);
+    return { live: wrap(text(liveRewrites(inner))), redirect: wrap(text(redirectRewrites(inner))) };
+  }
+}
+
+function isFunctionDeclaration(v: Variable): boolean {
+  return v.defs.some((d) => d.type === 'FunctionName');
+}
+
+/**
+ * The literal a variable is bound to, when it is one and nothing reassigns it: the same value
+ * wherever it is read, so new code may use the literal instead of a binding it cannot reach.
+ */
+function inlinableLiteral(source: string, v: Variable): string | null {
+  if (v.defs.length !== 1 || isReassigned(v)) return null;
+  const def = v.defs[0]!;
+  const declarator = def.node as unknown as AstNode;
+  if (def.type !== 'Variable' || declarator.type !== 'VariableDeclarator') return null;
+  if ((declarator.id as AstNode).type !== 'Identifier') return null;
+  const init = declarator.init as AstNode | null;
+  if (!init || !isPureExpr(init, new Set()) || hasIdentifier(init)) return null;
+  return source.slice(init.start, init.end);
+}
+
+function hasIdentifier(node: AstNode): boolean {
+  if (node.type === 'Identifier') return true;
+  for (const k of Object.keys(node)) {
+    const v = node[k];
+    if (Array.isArray(v)) {
+      if (v.some((x) => x && typeof x === 'object' && 'type' in x && hasIdentifier(x as AstNode)))
+        return true;
+    } else if (v && typeof v === 'object' && 'type' in (v as object) && k !== 'parent') {
+      if (hasIdentifier(v as AstNode)) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * How a replacement reaches an enclosing variable through the scope accessor
+ * `__hp$sc(name, value, w)` (convention ACCESS codes). Returns rewrites, or a reason it cannot.
+ */
+function scopeAccess(
+  ctx: DiffContext,
+  id: { start: number; end: number },
+  name: string,
+  write: boolean,
+  readWrite: boolean,
+): Array<{ start: number; end: number; text: string }> | string {
+  const q = JSON.stringify(name);
+  const idStart = id.start;
+  if (!write) return [{ start: id.start, end: id.end, text: `${SCOPE_PARAM}(${q})` }];
+  const p = parentOfIdentifier(ctx.B, idStart);
+  if (p?.type === 'UpdateExpression') {
+    const code =
+      p.operator === '++'
+        ? p.prefix
+          ? ACCESS.preIncrement
+          : ACCESS.postIncrement
+        : p.prefix
+          ? ACCESS.preDecrement
+          : ACCESS.postDecrement;
+    return [{ start: p.start, end: p.end, text: `${SCOPE_PARAM}(${q}, undefined, ${code})` }];
+  }
+  if (p?.type === 'AssignmentExpression' && (p.left as AstNode).start === idStart) {
+    // Replace `x op=` and close after the right-hand side, so that rewrites inside it still apply.
+    const right = p.right as AstNode;
+    const op = p.operator as string;
+    const close = { start: right.end, end: right.end, text: `), ${ACCESS.assign})` };
+    if (op === '=') return [{ start: p.start, end: right.start, text: `${SCOPE_PARAM}(${q}, (` }, close];
+    if (!readWrite || /^(&&|\|\||\?\?)=$/.test(op)) return `enclosing variable ${name} with ${op}`;
+    return [
+      {
+        start: p.start,
+        end: right.start,
+        text: `${SCOPE_PARAM}(${q}, ${SCOPE_PARAM}(${q}) ${op.slice(0, -1)} (`,
+      },
+      close,
+    ];
+  }
+  return `enclosing variable ${name} in a destructuring pattern or loop head`;
+}
+
+/** Rewrites a write to a state cell: `x = v` stores into the cell; updates read it first. */
+function cellWrite(
+  ctx: DiffContext,
+  idStart: number,
+  cell: Cell,
+  read: { live: string; redirect: string },
+): Rewrite[] | string {
+  const slot = cellExpression(cell.key);
+  const p = parentOfIdentifier(ctx.B, idStart);
+  if (p?.type === 'UpdateExpression') {
+    const op = p.operator === '++' ? '+' : '-';
+    const undo = p.operator === '++' ? '-' : '+';
+    const make = (r: string) =>
+      p.prefix ? `(${slot} = ${r} ${op} 1)` : `((${slot} = ${r} ${op} 1) ${undo} 1)`;
+    return [{ start: p.start, end: p.end, text: make(read.live), redirectText: make(read.redirect) }];
+  }
+  if (p?.type === 'AssignmentExpression' && (p.left as AstNode).start === idStart) {
+    const right = p.right as AstNode;
+    const op = p.operator as string;
+    const close = { start: right.end, end: right.end, text: '))' };
+    if (op === '=') return [{ start: p.start, end: right.start, text: `(${slot} = (` }, close];
+    if (/^(&&|\|\||\?\?)=$/.test(op)) return `${cell.name} with ${op}`;
+    const bin = op.slice(0, -1);
+    return [
+      {
+        start: p.start,
+        end: right.start,
+        text: `(${slot} = ${read.live} ${bin} (`,
+        redirectText: `(${slot} = ${read.redirect} ${bin} (`,
+      },
+      close,
+    ];
+  }
+  return `${cell.name} in a destructuring pattern or loop head`;
+}
+
+export function liveRewrites(rs: Rewrite[]): Rewrite[] {
+  return rs.filter((r) => !r.redirectOnly);
+}
+
+/** Redirect form: accessor rewrites win over plain ones of the same identifier. */
+export function redirectRewrites(rs: Rewrite[]): Rewrite[] {
+  const acc = rs.filter((r) => r.redirectOnly);
+  return rs
+    .filter((r) => !r.liveOnly)
+    .filter((r) => r.redirectOnly || !acc.some((o) => o.start <= r.start && o.end >= r.end))
+    .map((r) => (r.redirectText === undefined ? r : { ...r, text: r.redirectText }));
+}
+
+export function rewriteRange(
+  source: string,
+  start: number,
+  end: number,
+  rewrites: Array<{ start: number; end: number; text: string }>,
+): string {
+  const sorted = [...rewrites].sort((a, b) => a.start - b.start || a.end - b.end);
+  let out = '';
+  let pos = start;
+  for (const r of sorted) {
+    if (r.start < pos) continue; // nested in an earlier rewrite
+    out += source.slice(pos, r.start) + r.text;
+    pos = r.end;
+  }
+  return out + source.slice(pos, end);
+}

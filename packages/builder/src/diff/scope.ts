@@ -1,0 +1,110 @@
+import {
+  type AstNode,
+  childrenOf,
+  type FunctionInfo,
+  type ModuleAnalysis,
+  type Reference,
+  type Scope,
+  type Variable,
+} from '@hotpatch/instrument';
+
+/** Scope queries over one analysed version of a file. */
+
+export function lineOf(source: string, pos: number): number {
+  let n = 1;
+  for (let i = 0; i < pos && i < source.length; i++) if (source.charCodeAt(i) === 10) n++;
+  return n;
+}
+
+/** References made from inside `node` to bindings declared outside it. */
+export function freeRefs(a: ModuleAnalysis, node: AstNode): Reference[] {
+  const out: Reference[] = [];
+  for (const s of a.scopes.scopes) {
+    // A scope that ends before the node or starts after it holds no reference inside it.
+    if (s.block.end <= node.start || s.block.start >= node.end) continue;
+    for (const r of s.references) {
+      const at = r.identifier.start;
+      if (at < node.start || at >= node.end) continue;
+      const v = r.resolved;
+      if (!v) continue;
+      // `arguments` of the function itself (or, for arrows, of the enclosing one: flagged apart).
+      if (v.name === 'arguments' && v.defs.length === 0) continue;
+      // Declared inside when its scope is (a function declaration's own name is not: it binds
+      // outside; a function expression's own name is not either: a replacement is unnamed).
+      const block = v.scope.block;
+      const ownName = v.scope.type === 'function-expression-name' && block.start === node.start;
+      if (block.start >= node.start && block.end <= node.end && !ownName) continue;
+      out.push(r);
+    }
+  }
+  return out;
+}
+
+/** Names used inside `node` that no scope of the file declares (globals). */
+export function globalRefs(a: ModuleAnalysis, node: AstNode): string[] {
+  const out = new Set<string>();
+  for (const r of a.scopes.globalScope.through) {
+    if (r.identifier.start >= node.start && r.identifier.end <= node.end) out.add(r.identifier.name);
+  }
+  return [...out];
+}
+
+/**
+ * Where a variable lives: null for the module scope, the function whose scope declares it, or
+ * 'block' (a block scope, a class's inner name, a function expression's own name).
+ */
+export function declaringFunction(a: ModuleAnalysis, v: Variable): FunctionInfo | null | 'block' {
+  const scope: Scope = v.scope;
+  if (scope.type === 'class' || scope.type === 'function-expression-name') return 'block';
+  if (scope === a.moduleScope) return null;
+  if (scope.type !== 'function') return 'block';
+  return a.functions.find((f) => f.node === scope.variableScope.block) ?? 'block';
+}
+
+/** Written anywhere after its declaration (assignments, updates): running code changes it. */
+export function isReassigned(v: Variable): boolean {
+  return v.references.some((r) => r.isWrite() && !r.init);
+}
+
+export function innermostFunction(a: ModuleAnalysis, pos: number): FunctionInfo | null {
+  let best: FunctionInfo | null = null;
+  for (const f of a.functions) if (f.node.start <= pos && pos < f.node.end) best = f;
+  return best;
+}
+
+/** The node whose direct child is the identifier at `idStart` (assignment, update, ...). */
+export function parentOfIdentifier(a: ModuleAnalysis, idStart: number): AstNode | null {
+  let found: AstNode | null = null;
+  const visit = (n: AstNode): void => {
+    if (n.start > idStart || n.end <= idStart) return;
+    for (const c of childrenOf(n)) {
+      if (c.type === 'Identifier' && c.start === idStart) {
+        found = n;
+        return;
+      }
+      visit(c);
+      if (found) return;
+    }
+  };
+  visit(a.ast);
+  return found;
+}
+
+/** Starts of expression statements (ASI hazards for rewrites that begin with '('). */
+export function statementStarts(a: ModuleAnalysis): Set<number> {
+  const out = new Set<number>();
+  const collect = (n: AstNode): void => {
+    if (n.type === 'ExpressionStatement') out.add(n.start);
+    for (const c of childrenOf(n)) collect(c);
+  };
+  collect(a.ast);
+  return out;
+}
+
+/** The variable a class declaration's inner name stands for outside the class (same class object). */
+export function outerClassBinding(v: Variable): Variable | null {
+  if (v.scope.type !== 'class') return null;
+  const cls = v.scope.block as unknown as AstNode;
+  if (cls.type !== 'ClassDeclaration') return null;
+  return v.scope.upper?.set.get(v.name) ?? null;
+}

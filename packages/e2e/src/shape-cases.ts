@@ -1,0 +1,299 @@
+import type { ShapeCase } from './testing/shapes.js';
+
+/**
+ * Fix shapes, one mechanism each, written the way real packages are (hand-written CommonJS, ES
+ * modules, UMD bundles, tsc/Babel output). Live cases must apply and fix the behaviour in running
+ * processes; restart cases must be refused with the named verdict.
+ */
+const umd = (body: string) => `(function (global, factory) {
+  typeof exports === 'object' && typeof module !== 'undefined' ? factory(exports) :
+  typeof define === 'function' && define.amd ? define(['exports'], factory) :
+  (global = typeof globalThis !== 'undefined' ? globalThis : global || self, factory(global.demo = {}));
+})(this, (function (exports) { 'use strict';
+${body}
+}));
+`;
+
+export const SHAPE_CASES: ShapeCase[] = [
+  {
+    name: 'recursive named function expression returned by a factory in a rollup UMD bundle',
+    a: {
+      'index.js': umd(`
+  var NAME = 'demo';
+  function createParser(options) {
+    var depth = options.depth || 2;
+    return function parse(text, level) {
+      level = level || 0;
+      var parts = text.split('.');
+      return { name: NAME, parts: parts, depth: depth, sub: parts.length > 1 && level < 1 ? parse(parts.slice(1).join('.'), level + 1) : null };
+    };
+  }
+  exports.createParser = createParser;`),
+    },
+    b: {
+      'index.js': umd(`
+  var NAME = 'demo';
+  function createParser(options) {
+    var depth = options.depth || 2;
+    return function parse(text, level) {
+      level = level || 0;
+      var parts = text.split('.').slice(0, depth);
+      return { name: NAME, parts: parts, depth: depth, sub: parts.length > 1 && level < 1 ? parse(parts.slice(1).join('.'), level + 1) : null };
+    };
+  }
+  exports.createParser = createParser;`),
+    },
+    old: `return pkg.createParser({ depth: 2 })('a.b.c.d').parts.length > 2;`,
+    normal: `const r = pkg.createParser({})('a.b'); return r.name === 'demo' && r.parts.join() === 'a,b' && r.sub.parts.join() === 'b';`,
+    expect: 'live',
+    verdicts: ['closure-changed'],
+  },
+  {
+    name: 'a literal inside a UMD wrapper that no running closure captured',
+    a: {
+      'index.js': umd(
+        `  var LIMIT = 3;\n  var max = LIMIT;\n  exports.check = function check(s) { return s.length < 100; };\n  exports.max = max;`,
+      ),
+    },
+    b: {
+      'index.js': umd(
+        `  var LIMIT = 3;\n  var max = LIMIT;\n  exports.check = function check(s) { return s.length <= LIMIT; };\n  exports.max = max;`,
+      ),
+    },
+    old: `return pkg.check('abcdef');`,
+    normal: `return pkg.check('ab') && pkg.max === 3;`,
+    expect: 'live',
+  },
+  {
+    name: 'new module-level helper and regex used by the fix',
+    a: { 'index.js': `'use strict';\nfunction clean(s) { return s.trim(); }\nmodule.exports = { clean };\n` },
+    b: {
+      'index.js': `'use strict';\nconst CONTROL = /[\\u0000-\\u001f]/g;\nfunction strip(s) { return s.replace(CONTROL, ''); }\nfunction clean(s) { return strip(s).trim(); }\nmodule.exports = { clean };\n`,
+    },
+    old: `return pkg.clean('a\\u0001b') !== 'ab';`,
+    normal: `return pkg.clean('  x ') === 'x';`,
+    expect: 'live',
+    verdicts: ['new-helper', 'new-constant'],
+  },
+  {
+    name: 'changed constant read by an unchanged function',
+    a: {
+      'index.js': `const MAX = 1000;\nfunction limit(n) { return Math.min(n, MAX); }\nmodule.exports = { limit };\n`,
+    },
+    b: {
+      'index.js': `const MAX = 10;\nfunction limit(n) { return Math.min(n, MAX); }\nmodule.exports = { limit };\n`,
+    },
+    old: `return pkg.limit(500) === 500;`,
+    normal: `return pkg.limit(5) === 5;`,
+    expect: 'live',
+    verdicts: ['constant-changed', 'uses-changed-state'],
+  },
+  {
+    name: 'new require() of an existing file of the package',
+    a: {
+      'index.js': `exports.escape = function (s) { return s.replace(/</g, '&lt;'); };\n`,
+      'entities.js': `module.exports = { '>': '&gt;', '"': '&quot;' };\n`,
+    },
+    b: {
+      'index.js': `const entities = require('./entities');\nexports.escape = function (s) { return s.replace(/</g, '&lt;').replace(/[>"]/g, (c) => entities[c]); };\n`,
+      'entities.js': `module.exports = { '>': '&gt;', '"': '&quot;' };\n`,
+    },
+    old: `return pkg.escape('<a href="x">').includes('"');`,
+    normal: `return pkg.escape('<b') === '&lt;b';`,
+    expect: 'live',
+    verdicts: ['dependency-added'],
+  },
+  {
+    name: 'a new file required by the changed code',
+    a: { 'index.js': `exports.isSafe = function (url) { return !url.startsWith('javascript:'); };\n` },
+    b: {
+      'index.js': `const { BLOCKED } = require('./lib/schemes');\nexports.isSafe = function (url) { return !BLOCKED.some((s) => url.trim().toLowerCase().startsWith(s)); };\n`,
+      'lib/schemes.js': `exports.BLOCKED = ['javascript:', 'data:', 'vbscript:'];\n`,
+    },
+    old: `return pkg.isSafe(' JavaScript:alert(1)');`,
+    normal: `return pkg.isSafe('https://example.com') && !pkg.isSafe('javascript:x');`,
+    expect: 'live',
+    verdicts: ['file-added', 'dependency-added'],
+  },
+  {
+    name: 'a module variable no running closure retains (a config object)',
+    a: {
+      'index.js': `const config = require('./config');\nconst banner = config.name;\nexports.banner = banner;\nexports.size = function (s) { return s.length; };\n`,
+      'config.js': `module.exports = { name: 'x', maxSize: 4 };\n`,
+    },
+    b: {
+      'index.js': `const config = require('./config');\nconst banner = config.name;\nexports.banner = banner;\nexports.size = function (s) { if (s.length > config.maxSize) throw new Error('too long'); return s.length; };\n`,
+      'config.js': `module.exports = { name: 'x', maxSize: 4 };\n`,
+    },
+    old: `try { pkg.size('abcdefgh'); return true; } catch { return false; }`,
+    normal: `return pkg.size('ab') === 2 && pkg.banner === 'x';`,
+    expect: 'live',
+  },
+  {
+    name: 'a new export, assigned at apply, used by the fix',
+    a: { 'index.js': `function parse(s) { return JSON.parse(s); }\nexports.parse = parse;\n` },
+    b: {
+      'index.js': `class ParseError extends Error {}\nfunction parse(s) { if (s.includes('__proto__')) throw new ParseError('forbidden key'); return JSON.parse(s); }\nexports.parse = parse;\nexports.ParseError = ParseError;\n`,
+    },
+    old: `if (typeof pkg.ParseError !== 'function') return true; try { pkg.parse('{"__proto__": {"x": 1}}'); return true; } catch (e) { return !(e instanceof pkg.ParseError); }`,
+    normal: `return pkg.parse('{"a":1}').a === 1;`,
+    expect: 'live',
+    verdicts: ['export-assigned', 'new-helper'],
+  },
+  {
+    name: 'module.exports object gains a property',
+    a: { 'index.js': `function a() { return 1; }\nmodule.exports = { a };\n` },
+    b: { 'index.js': `function a() { return 1; }\nfunction b() { return 2; }\nmodule.exports = { a, b };\n` },
+    old: `return typeof pkg.b !== 'function';`,
+    normal: `return pkg.a() === 1;`,
+    expect: 'live',
+    verdicts: ['export-assigned'],
+  },
+  {
+    name: 'a method that calls super',
+    a: {
+      'index.js': `class Base { check(v) { return typeof v === 'string'; } }\nclass Strict extends Base { check(v) { return super.check(v); } }\nmodule.exports = { Strict };\n`,
+    },
+    b: {
+      'index.js': `class Base { check(v) { return typeof v === 'string'; } }\nclass Strict extends Base { check(v) { return super.check(v) && v.length < 5; } }\nmodule.exports = { Strict };\n`,
+    },
+    old: `return new pkg.Strict().check('abcdefgh');`,
+    normal: `return new pkg.Strict().check('ab') && !new pkg.Strict().check(3);`,
+    expect: 'live',
+    verdicts: ['method-changed'],
+  },
+  {
+    name: 'a method added to a class and called by the changed one',
+    a: {
+      'index.js': `class Cookie {\n  constructor(name) { this.name = name; }\n  serialize() { return this.name + '='; }\n}\nmodule.exports = { Cookie };\n`,
+    },
+    b: {
+      'index.js': `class Cookie {\n  constructor(name) { this.name = name; }\n  validate() { if (!/^[\\w-]+$/.test(this.name)) throw new TypeError('invalid name'); }\n  serialize() { this.validate(); return this.name + '='; }\n}\nmodule.exports = { Cookie };\n`,
+    },
+    old: `try { new pkg.Cookie('a;b').serialize(); return true; } catch { return false; }`,
+    normal: `const c = new pkg.Cookie('sid'); return c.serialize() === 'sid=' && !Object.keys(Object.getPrototypeOf(c)).includes('validate');`,
+    expect: 'live',
+    verdicts: ['export-assigned', 'method-changed'],
+  },
+  {
+    name: 'a getter and a Symbol.iterator method (computed key) in an esbuild-style bundle',
+    a: {
+      'index.js': `var __defProp = Object.defineProperty;\nvar List = class {\n  constructor(items) { this.items = items; }\n  get size() { return this.items.length; }\n  *[Symbol.iterator]() { for (const i of this.items) yield i; }\n};\nmodule.exports = { List };\n`,
+    },
+    b: {
+      'index.js': `var __defProp = Object.defineProperty;\nvar List = class {\n  constructor(items) { this.items = items; }\n  get size() { return Math.min(this.items.length, 3); }\n  *[Symbol.iterator]() { let n = 0; for (const i of this.items) { if (n++ >= 3) return; yield i; } }\n};\nmodule.exports = { List };\n`,
+    },
+    old: `const l = new pkg.List([1, 2, 3, 4, 5]); return l.size > 3 || [...l].length > 3;`,
+    normal: `const l = new pkg.List([1, 2]); return l.size === 2 && [...l].join() === '1,2';`,
+    expect: 'live',
+  },
+  {
+    name: 'async function and async generator',
+    a: {
+      'index.js': `async function fetchAll(xs) { return xs.map((x) => x * 2); }\nasync function* stream(xs) { for (const x of xs) yield x; }\nmodule.exports = { fetchAll, stream };\n`,
+    },
+    b: {
+      'index.js': `async function fetchAll(xs) { if (xs.length > 3) throw new Error('too many'); return xs.map((x) => x * 2); }\nasync function* stream(xs) { for (const x of xs.slice(0, 3)) yield x; }\nmodule.exports = { fetchAll, stream };\n`,
+    },
+    old: `const out = []; for await (const x of pkg.stream([1, 2, 3, 4])) out.push(x); let threw = false; try { await pkg.fetchAll([1, 2, 3, 4]); } catch { threw = true; } return out.length > 3 || !threw;`,
+    normal: `const out = []; for await (const x of pkg.stream([1, 2])) out.push(x); return out.join() === '1,2' && (await pkg.fetchAll([1])).join() === '2';`,
+    expect: 'live',
+  },
+  {
+    name: 'tsc output: a new prototype method on an ES5 class, and a changed one',
+    a: {
+      'index.js': `"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\nexports.Router = void 0;\nvar Router = /** @class */ (function () {\n    function Router() { this.routes = []; }\n    Router.prototype.add = function (path) { this.routes.push(path); return this; };\n    return Router;\n}());\nexports.Router = Router;\n`,
+    },
+    b: {
+      'index.js': `"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\nexports.Router = void 0;\nvar Router = /** @class */ (function () {\n    function Router() { this.routes = []; }\n    Router.prototype.normalize = function (path) { return path.replace(/\\/\\.\\.(?=\\/|$)/g, ''); };\n    Router.prototype.add = function (path) { this.routes.push(this.normalize(path)); return this; };\n    return Router;\n}());\nexports.Router = Router;\n`,
+    },
+    old: `return new pkg.Router().add('/a/../etc').routes[0].includes('..');`,
+    normal: `return new pkg.Router().add('/a/b').routes[0] === '/a/b';`,
+    expect: 'live',
+  },
+  {
+    name: 'ES module: changed exported function using a new import of an existing file',
+    esm: true,
+    a: {
+      'index.js': `export function render(s) { return '<p>' + s + '</p>'; }\n`,
+      'escape.js': `export function escapeHtml(s) { return s.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c]); }\n`,
+    },
+    b: {
+      'index.js': `import { escapeHtml } from './escape.js';\nexport function render(s) { return '<p>' + escapeHtml(s) + '</p>'; }\n`,
+      'escape.js': `export function escapeHtml(s) { return s.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c]); }\n`,
+    },
+    old: `return pkg.render('<script>').includes('<script>');`,
+    normal: `return pkg.render('hi') === '<p>hi</p>';`,
+    expect: 'live',
+    verdicts: ['import-added'],
+  },
+  {
+    name: 'ES module: a new file imported by the changed code',
+    esm: true,
+    a: { 'index.js': `export function isAllowed(host) { return host !== 'localhost'; }\n` },
+    b: {
+      'index.js': `import { isPrivate } from './net.js';\nexport function isAllowed(host) { return !isPrivate(host); }\n`,
+      'net.js': `export function isPrivate(host) { return host === 'localhost' || host.startsWith('127.') || host.startsWith('10.'); }\n`,
+    },
+    old: `return pkg.isAllowed('127.0.0.1');`,
+    normal: `return pkg.isAllowed('example.com') && !pkg.isAllowed('localhost');`,
+    expect: 'live',
+    verdicts: ['file-added', 'import-added'],
+  },
+  {
+    name: 'ES module: new module-level constant (a regex table) in the module scope',
+    esm: true,
+    a: {
+      'index.js': `const TOKEN = /^[a-z]+$/;\nexport function valid(s) { return TOKEN.test(s) || s.includes('\\n'); }\n`,
+    },
+    b: {
+      'index.js': `const TOKEN = /^[a-z]+$/;\nconst NEWLINE = /[\\r\\n]/;\nexport function valid(s) { return TOKEN.test(s) && !NEWLINE.test(s); }\n`,
+    },
+    old: `return pkg.valid('a\\nb');`,
+    normal: `return pkg.valid('abc') && !pkg.valid('A1');`,
+    expect: 'live',
+  },
+  // ---- need a restart
+  {
+    name: 'changed initial value of state that running code mutates',
+    a: { 'index.js': `let seen = 0;\nexports.hit = function () { return ++seen; };\n` },
+    b: { 'index.js': `let seen = 100;\nexports.hit = function () { return ++seen; };\n` },
+    old: `return true;`,
+    normal: `return true;`,
+    expect: 'state-mutated-changed',
+  },
+  {
+    name: 'a function that gains a parameter',
+    a: { 'index.js': `function f(a) { return a + 1; }\nmodule.exports = f;\n` },
+    b: { 'index.js': `function f(a, b) { return a + (b || 2); }\nmodule.exports = f;\n` },
+    old: `return true;`,
+    normal: `return true;`,
+    expect: 'parameters-changed',
+  },
+  {
+    name: 'new code that runs once at load (a process listener)',
+    a: { 'index.js': `exports.x = 1;\n` },
+    b: { 'index.js': `process.on('warning', () => {});\nexports.x = 1;\n` },
+    old: `return true;`,
+    normal: `return true;`,
+    expect: 'side-effect-changed',
+  },
+  {
+    name: 'a method using a private field',
+    a: { 'index.js': `class Box { #v = 1; get() { return this.#v; } }\nmodule.exports = { Box };\n` },
+    b: { 'index.js': `class Box { #v = 1; get() { return this.#v + 0; } }\nmodule.exports = { Box };\n` },
+    old: `return true;`,
+    normal: `return true;`,
+    expect: 'unsupported-syntax',
+  },
+  {
+    name: 'a new value computed from state running code changes',
+    a: { 'index.js': `let mode = 'a';\nexports.setMode = (m) => { mode = m; };\nexports.get = () => 1;\n` },
+    b: {
+      'index.js': `let mode = 'a';\nconst LABEL = mode.toUpperCase();\nexports.setMode = (m) => { mode = m; };\nexports.get = () => LABEL;\n`,
+    },
+    old: `return true;`,
+    normal: `return true;`,
+    expect: 'state-initialised-at-load',
+  },
+];

@@ -1,0 +1,194 @@
+import type { FunctionInfo, ModuleAnalysis, SourceType } from './analyze.js';
+
+/**
+ * The redirect engine's calling convention: the one definition of how instrumented code, the
+ * builder's replacements and the runtime meet. The builder emits replacements against it, the
+ * runtime instruments modules with it and checks every replacement against it before filling a
+ * slot, and a bundle names the version it was built for (`convention` in the payload): a runtime
+ * refuses a bundle of another version, with nothing changed.
+ *
+ * At the top of each module:
+ *   var __hp$s = __hotpatch$.module((c) => eval(c), <id>, <functions>);
+ * `__hp$s` is the module's slot array (one per function, in source order); the arrow is the
+ * module's gate: replacements are compiled through it, so they see every module-level binding (a
+ * direct eval makes V8 keep all of them in the module's context, whether a closure uses them or not).
+ *
+ * At the entry of every function (a guard; `__hp$r` is undefined until a patch fills the slot):
+ *   const __hp$r = __hp$s?.[7]; if (__hp$r !== undefined) return __hp$r.call(this, <args>);
+ * where <args> are, in order: the function's own name when it is a named function expression
+ * (SELF_PARAM: recursion must go through the guard, not straight into the replacement), the
+ * nearest enclosing scope accessor when there is one (SCOPE_PARAM), then the function's parameter
+ * bindings (`params`) — or `arguments` itself (`apply`) when the function reads `arguments`.
+ *
+ * At the end of the module, `__hotpatch$.ready(__hp$s)`: its own code has run, so migrations of a
+ * patch that was active before it loaded can run now.
+ *
+ * A function whose variables nested functions can reach declares a scope accessor:
+ *   function __hp$a3(n, v, w) { switch (n) { case "x": return w === 1 ? (x = v) : ... ; default: <outer> } }
+ * listing `scopeVariables(f)`, with `w` one of ACCESS; a name it does not list goes to the next
+ * accessor outward, and past the last one it throws a ReferenceError. A run-once wrapper also
+ * registers its accessor: `__hotpatch$.scope(__hp$s, <index>, __hp$a2)`.
+ */
+export const CONVENTION_VERSION = 2;
+
+export const SLOTS = '__hp$s';
+export const RESULT = '__hp$r';
+export const ACCESSOR_PREFIX = '__hp$a';
+/** Replacement parameter: the scope accessor the guard passes. */
+export const SCOPE_PARAM = '__hp$sc';
+/** Replacement parameter: the running function itself (named function expressions). */
+export const SELF_PARAM = '__hp$self';
+/** Replacement parameter: the `arguments` object (`apply` shape with a scope or self). */
+export const ARGS_PARAM = '__hp$args';
+/** The runtime's global: `module()` registers a module, `c` holds per-module hotpatch state cells. */
+export const GLOBAL = '__hotpatch$';
+/** `__hotpatch$.scope(slots, index, accessor)`: a run-once wrapper registers its accessor. */
+export const SCOPE_REGISTER = 'scope';
+/** `__hotpatch$.ready(slots)`: the module's own code has run (last line of the module). */
+export const READY = 'ready';
+/** Placeholder the runtime replaces with a module instance id inside patch code. */
+export const MODULE_TOKEN = '__HOTPATCH_MODULE__';
+/** Every name the convention puts into code starts with this; sources that contain it are refused. */
+export const RESERVED_PREFIX = '__hp$';
+
+/** How a scope accessor is asked to touch a variable (its third argument). */
+export const ACCESS = {
+  read: 0,
+  assign: 1,
+  preIncrement: 2,
+  postIncrement: 3,
+  preDecrement: 4,
+  postDecrement: 5,
+} as const;
+
+export type CallShape = 'params' | 'apply' | 'arrow' | 'construct';
+
+export interface GuardShape {
+  call: CallShape;
+  /** Name of the nearest enclosing accessor passed to the replacement, or null. */
+  scope: string | null;
+  /** The function's own name, passed first, for named function expressions that can see it. */
+  self: string | null;
+  /** Parameter bindings passed (`params` and `arrow` shapes), in order. */
+  params: string[];
+}
+
+/** Depth of a function (1 for module-level functions): accessor names are unique along a chain. */
+function depthOf(f: FunctionInfo): number {
+  let d = 0;
+  for (let p: FunctionInfo | null = f; p; p = p.parent) d++;
+  return d;
+}
+
+/**
+ * Variables a function's accessor lists: those nested functions already capture (no variable
+ * changes storage), and, for functions that run once (IIFE and UMD wrappers: their variables are
+ * the module's state), every variable they declare, so that new code can reach state no running
+ * closure happened to capture.
+ */
+export function scopeVariables(f: FunctionInfo): string[] {
+  return f.once ? f.declared : f.captured;
+}
+
+/** The accessor a function declares for its children, if any. */
+export function accessorName(f: FunctionInfo): string | null {
+  if (scopeVariables(f).length === 0) return null;
+  return `${ACCESSOR_PREFIX}${depthOf(f)}`;
+}
+
+/** Nearest enclosing function that declares an accessor. */
+export function enclosingAccessor(f: FunctionInfo): FunctionInfo | null {
+  for (let p = f.parent; p; p = p.parent) if (accessorName(p)) return p;
+  return null;
+}
+
+export function guardShape(f: FunctionInfo): GuardShape {
+  const outer = enclosingAccessor(f);
+  // Referring to `arguments` makes V8 allocate an arguments object on every call (in the tiers
+  // below the optimizing compiler), so the guard passes the parameters themselves unless the
+  // function uses `arguments` anyway.
+  const call: CallShape = f.isArrow
+    ? 'arrow'
+    : f.kind === 'constructor' && f.derived
+      ? 'construct'
+      : f.usesArguments
+        ? 'apply'
+        : 'params';
+  return {
+    call,
+    scope: outer ? accessorName(outer) : null,
+    self: call === 'construct' ? null : f.selfName,
+    params: call === 'params' || call === 'arrow' ? f.paramNames : [],
+  };
+}
+
+/** What the guard passes after `this`, as the replacement's parameter names. */
+export function replacementParams(shape: GuardShape): string[] {
+  return [
+    ...(shape.self ? [SELF_PARAM] : []),
+    ...(shape.scope ? [SCOPE_PARAM] : []),
+    ...(shape.call === 'apply' && (shape.self || shape.scope) ? [ARGS_PARAM] : []),
+    ...shape.params,
+  ];
+}
+
+/** Names reachable through the accessor chain visible from inside `f` (innermost first). */
+export function reachableEnclosing(f: FunctionInfo): Map<string, FunctionInfo> {
+  const out = new Map<string, FunctionInfo>();
+  for (let p = f.parent; p; p = p.parent) {
+    for (const name of scopeVariables(p)) if (!out.has(name)) out.set(name, p);
+  }
+  return out;
+}
+
+/** The expression of a per-module state cell, keyed within a module instance. */
+export function cellExpression(key: string): string {
+  return `${GLOBAL}.c[${JSON.stringify(`${MODULE_TOKEN}#${key}`)}]`;
+}
+
+/**
+ * What the runtime needs to know about an instrumented module to check a replacement against it
+ * without parsing the module again: one row per function (slot index = position), the accessors'
+ * variables, and the module-level bindings the gate sees. Plain JSON, kept beside the
+ * instrumented source in the runtime's cache.
+ */
+export interface ModuleTable {
+  convention: number;
+  sourceType: SourceType;
+  /** By slot index. `scopeOwner`: the function whose accessor the guard passes. */
+  functions: Array<{ key: string; scopeOwner: number | null } & GuardShape>;
+  /** By the index of the function declaring it: its variables and the next accessor outward. */
+  accessors: Record<string, { vars: string[]; outer: number | null }>;
+  moduleVars: string[];
+}
+
+export function moduleTable(a: ModuleAnalysis): ModuleTable {
+  const accessors: ModuleTable['accessors'] = {};
+  for (const f of a.functions) {
+    if (!accessorName(f)) continue;
+    accessors[`${f.index}`] = { vars: scopeVariables(f), outer: enclosingAccessor(f)?.index ?? null };
+  }
+  return {
+    convention: CONVENTION_VERSION,
+    sourceType: a.sourceType,
+    functions: a.functions.map((f) => ({
+      key: f.key,
+      scopeOwner: enclosingAccessor(f)?.index ?? null,
+      ...guardShape(f),
+    })),
+    accessors,
+    moduleVars: [...a.moduleScope.set.keys()],
+  };
+}
+
+/** Variable names the accessor chain handed to slot `index` can reach, innermost owner first. */
+export function tableReachable(table: ModuleTable, index: number): Set<string> {
+  const out = new Set<string>();
+  for (let owner = table.functions[index]?.scopeOwner ?? null; owner !== null; ) {
+    const acc = table.accessors[`${owner}`];
+    if (!acc) break;
+    for (const v of acc.vars) out.add(v);
+    owner = acc.outer;
+  }
+  return out;
+}
