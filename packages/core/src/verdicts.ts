@@ -114,6 +114,12 @@ export const VERDICTS = {
     verdict: 'restart',
     message: 'changed code that runs once {where} (at load)',
   },
+  'changed-at-load': {
+    kind: 'top-level-side-effect',
+    verdict: 'restart',
+    message:
+      'code that runs once {where} (at load) calls {detail}, which the fix changed: the state it built then is the old version’s',
+  },
   'export-changed': {
     kind: 'export-shape',
     verdict: 'restart',

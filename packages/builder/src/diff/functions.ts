@@ -16,19 +16,28 @@ export interface ChangedFunction {
   detail?: string;
 }
 
+/** Functions (of the fixed version) whose own code changed; run-once bodies are units instead. */
+export function textChanged(ctx: DiffContext): Set<FunctionInfo> {
+  const { A, B, m } = ctx;
+  const out = new Set<FunctionInfo>();
+  for (const fb of B.functions) {
+    const fa = m.toA.get(fb);
+    if (!fa || fb.once) continue;
+    const ta = ctx.tokens(A, fa.node.start, fa.node.end, fa.children);
+    const tb = ctx.tokens(B, fb.node.start, fb.node.end, fb.children);
+    if (!sameTokens(ta, tb)) out.add(fb);
+  }
+  return out;
+}
+
 export function changedFunctions(
   ctx: DiffContext,
   cells: Map<Variable, Cell>,
+  own: Set<FunctionInfo>,
 ): Map<FunctionInfo, ChangedFunction> {
   const { A, B, m } = ctx;
   const changed = new Map<FunctionInfo, ChangedFunction>();
-  for (const fb of B.functions) {
-    const fa = m.toA.get(fb);
-    if (!fa || fb.once) continue; // run-once bodies are units (module-level phase)
-    const ta = ctx.tokens(A, fa.node.start, fa.node.end, fa.children);
-    const tb = ctx.tokens(B, fb.node.start, fb.node.end, fb.children);
-    if (!sameTokens(ta, tb)) changed.set(fb, { id: changeId(fa) });
-  }
+  for (const fb of own) changed.set(fb, { id: changeId(m.toA.get(fb)!) });
   for (const fa of m.unmatchedA) ctx.note('removed-function', fa.key, {}, lineOf(A.source, fa.node.start));
 
   // Users of cells read the new value: they run changed code too.

@@ -14,14 +14,22 @@ import {
   MODULE_TOKEN,
   RESERVED_PREFIX,
   tokenTexts,
+  type Variable,
 } from '@hotpatch/instrument';
 import { DiffContext, type DiffInput, sameTokens } from './context.js';
 import { applyEditsTo, replacement, retention, statementMigration } from './emit.js';
-import { changedFunctions } from './functions.js';
+import { changedFunctions, textChanged } from './functions.js';
 import { matchFunctions } from './match.js';
 import { moduleLevel, unitPairs } from './module-level.js';
 import { liveRewrites, type Problem, Resolver, type Rewrite, rewriteRange, type Site } from './references.js';
-import { declaringFunction, freeRefs, isReassigned, lineOf, statementStarts } from './scope.js';
+import {
+  declaringFunction,
+  freeRefs,
+  innermostFunction,
+  isReassigned,
+  lineOf,
+  statementStarts,
+} from './scope.js';
 import { selfCheck } from './self-check.js';
 import type { Cell } from './state.js';
 
@@ -57,9 +65,10 @@ export function diffFile(input: DiffInput): FileDiff {
   }
 
   // Phases 2 and 3.
-  const level = moduleLevel(ctx, unitPairs(ctx));
+  const own = textChanged(ctx);
+  const level = moduleLevel(ctx, unitPairs(ctx), own);
   versionLiteral(ctx);
-  const changed = changedFunctions(ctx, level.cells);
+  const changed = changedFunctions(ctx, level.cells, own);
 
   // Phase 4 and 5, per changed function.
   const resolver = new Resolver(ctx, level.cells, statementStarts(B));
@@ -361,10 +370,19 @@ function unstableReads(ctx: DiffContext, node: AstNode): Problem[] {
     const v = r.resolved!;
     if (declaringFunction(ctx.B, v) !== null) continue;
     const va = ctx.A.moduleScope.set.get(ctx.m.rename(v.name));
-    if (va && isReassigned(va) && !isInsideFunction(ctx, r.identifier.start, node))
+    if (va && changedAfterLoad(ctx, va) && !isInsideFunction(ctx, r.identifier.start, node))
       out.push({ id: 'state-initialised-at-load', detail: `${v.name}, which running code changes` });
   }
   return out;
+}
+
+/** Written by functions that run after load (writes at the top level, or in run-once wrappers, are done by then). */
+function changedAfterLoad(ctx: DiffContext, v: Variable): boolean {
+  return v.references.some((r) => {
+    if (!r.isWrite() || r.init) return false;
+    const f = innermostFunction(ctx.A, r.identifier.start);
+    return f !== null && !f.once;
+  });
 }
 
 /** References inside a function of the initializer run later (when called), not at apply. */

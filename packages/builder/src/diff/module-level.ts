@@ -1,6 +1,7 @@
 import { sha256 } from '@hotpatch/core';
 import { type AstNode, bindingNames, type FunctionInfo, type Variable } from '@hotpatch/instrument';
 import { type DiffContext, sameTokens } from './context.js';
+import { LoadCalls } from './load-calls.js';
 import { declaringFunction, isReassigned, lineOf } from './scope.js';
 import type { Cell, StatementPatch } from './state.js';
 import { bodyStatements, calleeName, type Decl, isPureExpr, type Unit, unitOf } from './units.js';
@@ -53,14 +54,21 @@ export function unitPairs(ctx: DiffContext): UnitPair[] {
   return pairs;
 }
 
-export function moduleLevel(ctx: DiffContext, pairs: UnitPair[]): ModuleLevel {
+/** Changed functions, and who calls them at load. */
+interface Load {
+  calls: LoadCalls;
+  changed: Set<FunctionInfo>;
+}
+
+export function moduleLevel(ctx: DiffContext, pairs: UnitPair[], changed: Set<FunctionInfo>): ModuleLevel {
   const out: ModuleLevel = { cells: new Map(), statements: [] };
+  const load: Load = { calls: new LoadCalls(ctx.B), changed };
   importedConstants(ctx, out);
   for (const pair of pairs) {
     if (pair.ub.fn === null && ctx.input.sourceType === 'module') imports(ctx, pair, out);
-    declarations(ctx, pair, out);
+    declarations(ctx, pair, out, load);
     aliases(ctx, pair);
-    statements(ctx, pair, out);
+    statements(ctx, pair, out, load);
   }
   return out;
 }
@@ -192,7 +200,7 @@ function imports(ctx: DiffContext, pair: UnitPair, out: ModuleLevel): void {
       });
 }
 
-function declarations(ctx: DiffContext, pair: UnitPair, out: ModuleLevel): void {
+function declarations(ctx: DiffContext, pair: UnitPair, out: ModuleLevel, load: Load): void {
   const { A, B, m } = ctx;
   const { ua, ub, unitKey, where } = pair;
   for (const [name, db] of ub.decls) {
@@ -217,7 +225,10 @@ function declarations(ctx: DiffContext, pair: UnitPair, out: ModuleLevel): void 
     }
     const textB = db.init ? ctx.tokens(B, db.init.start, db.init.end, nestedIn(ctx, 'B', ub, db.init)) : [];
     const textA = da?.init ? ctx.tokens(A, da.init.start, da.init.end, nestedIn(ctx, 'A', ua, da.init)) : [];
-    if (da && sameTokens(textA, textB) && samePattern(ctx, da, db)) continue;
+    // Same text, but a function it calls at load changed: it has another value now.
+    const calls =
+      db.init && db.init.type !== 'ClassDeclaration' ? load.calls.reached(db.init, load.changed) : [];
+    if (da && sameTokens(textA, textB) && samePattern(ctx, da, db) && calls.length === 0) continue;
     const vA = varOf(ctx, 'A', ua, oldName);
     if (da?.init?.type === 'ClassDeclaration' && db.init?.type === 'ClassDeclaration') {
       classChange(ctx, pair, da, db, out);
@@ -440,7 +451,7 @@ function isDeclarationStatement(stmt: AstNode): boolean {
 }
 
 /** The statements that ran at load (not declarations), compared in order as multisets. */
-function statements(ctx: DiffContext, pair: UnitPair, out: ModuleLevel): void {
+function statements(ctx: DiffContext, pair: UnitPair, out: ModuleLevel, load: Load): void {
   const { A, B } = ctx;
   const { ua, ub, where } = pair;
   const text = (side: 'A' | 'B', unit: Unit, stmt: AstNode) =>
@@ -452,18 +463,43 @@ function statements(ctx: DiffContext, pair: UnitPair, out: ModuleLevel): void {
     const t = text('A', ua, s);
     remaining.set(t, (remaining.get(t) ?? 0) + 1);
   }
+  // Unchanged statements that call a changed function at load: one verdict per function called.
+  const stale = new Map<FunctionInfo, AstNode[]>();
   for (const stmt of execB) {
     const t = text('B', ub, stmt);
     const n = remaining.get(t) ?? 0;
     if (n > 0) {
       remaining.set(t, n - 1);
+      const calls = load.calls.reached(stmt, load.changed);
+      if (calls.length === 0) continue;
+      if (isReRunnable(stmt)) changedStatement(ctx, pair, stmt, execA, out, calls);
+      else for (const f of calls) stale.set(f, [...(stale.get(f) ?? []), stmt]);
       continue;
     }
-    changedStatement(ctx, pair, stmt, execA, out);
+    changedStatement(ctx, pair, stmt, execA, out, []);
+  }
+  for (const [f, stmts] of stale) {
+    const name = stmts.length === 1 ? statementName(ctx, stmts[0]!) : `${stmts.length} statements`;
+    ctx.refuse(
+      'changed-at-load',
+      name,
+      { where, detail: ctx.m.keyInA(f) },
+      lineOf(B.source, stmts[0]!.start),
+    );
   }
   for (const [t, n] of remaining) {
     if (n > 0) ctx.note('removed-statement', t.slice(0, 60), { where });
   }
+}
+
+/** A statement that can be run again at apply: a module-level assignment or property definition. */
+function isReRunnable(stmt: AstNode): boolean {
+  if (stmt.type !== 'ExpressionStatement') return false;
+  const e = stmt.expression as AstNode;
+  return (
+    (e.type === 'AssignmentExpression' && e.operator === '=') ||
+    (e.type === 'CallExpression' && calleeName(e.callee as AstNode) === 'Object.defineProperty')
+  );
 }
 
 function statementName(ctx: DiffContext, stmt: AstNode): string {
@@ -476,11 +512,21 @@ function changedStatement(
   stmt: AstNode,
   execA: AstNode[],
   out: ModuleLevel,
+  calls: FunctionInfo[],
 ): void {
   const { B } = ctx;
   const { where } = pair;
   const line = lineOf(B.source, stmt.start);
   const name = statementName(ctx, stmt);
+  const sideEffect = () =>
+    calls.length
+      ? ctx.refuse(
+          'changed-at-load',
+          name,
+          { where, detail: calls.map((f) => ctx.m.keyInA(f)).join(', ') },
+          line,
+        )
+      : ctx.refuse('side-effect-changed', name, { where }, line);
   if (stmt.type === 'ExportNamedDeclaration' || stmt.type === 'ExportAllDeclaration') {
     ctx.note('export-added-unused', name, { where }, line);
     return;
@@ -490,7 +536,7 @@ function changedStatement(
     return;
   }
   if (stmt.type !== 'ExpressionStatement') {
-    ctx.refuse('side-effect-changed', name, { where }, line);
+    sideEffect();
     return;
   }
   const e = stmt.expression as AstNode;
@@ -513,7 +559,7 @@ function changedStatement(
       return;
     }
   }
-  ctx.refuse('side-effect-changed', name, { where }, line);
+  sideEffect();
 }
 
 /** `exports.x = …`, `module.exports.x = …`, `Foo.prototype.x = …`: re-run at apply with the new value. */

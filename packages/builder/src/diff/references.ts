@@ -186,13 +186,14 @@ export class Resolver {
     cell.used = true;
     const expr = this.cellExpr(cell, site, res, depth);
     // Our expression starts with '(': at the start of a statement after a line without a
-    // semicolon it would call the previous line's value. `void` makes it a statement of its own.
+    // semicolon it would call the previous line's value. A leading `0, ` keeps it a statement of
+    // its own, and still an expression whose member can be assigned (`0, (cell)[i] = v`).
     const start = this.#statementStartOf(id.start);
     if (
       this.#starts.has(id.start) ||
       (r.isWrite() && this.#starts.has(parentOfIdentifier(B, id.start)?.start ?? -1))
     )
-      into.push({ start, end: start, text: 'void ' });
+      into.push({ start, end: start, text: '0, ' });
     if (!r.isWrite()) {
       into.push({ start: id.start, end: id.end, text: expr.live, redirectText: expr.redirect });
       return;
