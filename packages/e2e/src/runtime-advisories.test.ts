@@ -70,7 +70,7 @@ for (const node of nodeBinaries()) {
             assert.equal(afterPatch.normal, true, `${label(c.advisory)}: normal behaviour after the patch`);
           }
           const s = await status(pid);
-          assert.equal(s.engine, node.major >= 26 ? 'redirect' : 'liveedit');
+          assert.equal(s.engine, 'redirect');
           assert.equal(s.patches.filter((p) => p.state === 'applied').length, cases.length);
 
           // Revert restores exactly the code before: the exploit is back.
@@ -107,4 +107,55 @@ for (const node of nodeBinaries()) {
       },
     );
   });
+}
+
+// The LiveEdit engine (HOTPATCH_ENGINE=liveedit, Node <= 25): fixes whose bundle LiveEdit can
+// take apply through it; the others are refused with nothing changed and a pointer to the
+// redirect engine.
+const liveEditNode = nodeBinaries().find((n) => n.major < 26);
+if (liveEditNode) {
+  test(
+    `Node ${liveEditNode.major}, LiveEdit engine: real advisories apply or are refused with nothing changed`,
+    { timeout: 600_000 },
+    async () => {
+      const probe = new Probe(liveEditNode.bin, {
+        ...envFor(`e2e-liveedit-${liveEditNode.major}`),
+        HOTPATCH_ENGINE: 'liveedit',
+      });
+      try {
+        await probe.ready;
+        assert.equal((await status(probe.pid)).engine, 'liveedit');
+        let applied = 0;
+        for (const c of cases) {
+          assert.equal(
+            (await probe.check(c.check, c.dir)).exploit,
+            true,
+            `${label(c.advisory)}: exploit before`,
+          );
+          const fits = c.build.result.payload!.files.every((f) => f.liveEdit === null);
+          if (!fits) {
+            await assert.rejects(applyTo(probe.pid, c.build.bytes), /redirect engine/, label(c.advisory));
+            assert.equal(
+              (await probe.check(c.check, c.dir)).exploit,
+              true,
+              `${label(c.advisory)}: nothing changed`,
+            );
+            continue;
+          }
+          const res = await applyTo(probe.pid, c.build.bytes);
+          assert.equal(res.state, 'applied', `${label(c.advisory)}: ${res.reason ?? ''}`);
+          const r = await probe.check(c.check, c.dir);
+          assert.deepEqual(
+            [r.exploit, r.normal],
+            [false, true],
+            `${label(c.advisory)}: fixed under LiveEdit`,
+          );
+          applied++;
+        }
+        assert.ok(applied >= 8, `LiveEdit applies at least 8 real fixes (got ${applied})`);
+      } finally {
+        await probe.stop();
+      }
+    },
+  );
 }

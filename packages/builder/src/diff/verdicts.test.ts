@@ -235,6 +235,12 @@ const restart: Case[] = [
     expect: [['side-effect-changed']],
   },
   {
+    name: 'a function the module calls at load changed (the state it built is old)',
+    a: "const table = [];\nfunction add(x) { table.push(x); }\nadd('a');\nadd('b');\nexports.has = (x) => table.includes(x);\n",
+    b: "const table = [];\nfunction add(x) { table.push(x.toLowerCase()); }\nadd('a');\nadd('b');\nexports.has = (x) => table.includes(x);\n",
+    expect: [['changed-at-load', '2 statements']],
+  },
+  {
     name: 'a replaced exports object',
     a: 'function f(a) { return a; }\nmodule.exports = f;\n',
     b: 'function f(a) { return a; }\nmodule.exports = { f };\n',

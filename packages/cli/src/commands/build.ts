@@ -159,12 +159,12 @@ export function formatChanges(result: BuildResult): string {
     return c.line ? `${name} (line ${c.line})` : name;
   };
   const wVerdict = Math.max(7, ...rows.map((c) => c.verdict.length));
-  const wKind = Math.max(4, ...rows.map((c) => c.kind.length));
+  const wId = Math.max(2, ...rows.map((c) => c.id.length));
   const wWhere = Math.min(70, Math.max(5, ...rows.map((c) => where(c).length)));
-  const lines = [`${pad('VERDICT', wVerdict)}  ${pad('KIND', wKind)}  ${pad('WHERE', wWhere)}  REASON`];
+  const lines = [`${pad('VERDICT', wVerdict)}  ${pad('ID', wId)}  ${pad('WHERE', wWhere)}  REASON`];
   for (const c of rows) {
     lines.push(
-      `${pad(c.verdict, wVerdict)}  ${pad(c.kind, wKind)}  ${pad(where(c), wWhere)}  ${oneLine(c.reason, 200)}`,
+      `${pad(c.verdict, wVerdict)}  ${pad(c.id, wId)}  ${pad(where(c), wWhere)}  ${oneLine(c.reason, 200)}`,
     );
   }
   const count = (v: string) => rows.filter((c) => c.verdict === v).length;
