@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { bundleProblem } from './bundle-checks.js';
 import { BundleError } from './errors.js';
 import { sha256 } from './hash.js';
 import { type Signature, signPayload, type TrustStore, verifyPayload } from './signing.js';
@@ -65,7 +66,7 @@ export type Verdict = Static<typeof Verdict>;
 export const Change = Type.Object({
   kind: ChangeKind,
   /** Function key (see packages/instrument) or binding / file name the change is about. */
-  name: Type.String(),
+  name: Type.String({ minLength: 1 }),
   verdict: Verdict,
   /** How it is applied (live) or why it cannot be (restart). One line. */
   reason: Type.String(),
@@ -85,7 +86,7 @@ export type Edit = Static<typeof Edit>;
 /** A replacement for one function, for the redirect engine. */
 export const FunctionPatch = Type.Object({
   /** Function key in the baseline (stable across builder and runtime for KEY_SCHEME). */
-  key: Type.String(),
+  key: Type.String({ minLength: 1 }),
   /** How the guard calls the replacement. */
   call: Type.Union([
     Type.Literal('params'), // function or method that does not use `arguments`: r.call(this, ...own parameter bindings)
@@ -94,7 +95,7 @@ export const FunctionPatch = Type.Object({
     Type.Literal('construct'), // derived class constructor: Reflect.construct(r, arguments, new.target)
   ]),
   /** A JavaScript expression evaluating to the replacement, compiled in the module's own scope. */
-  source: Type.String(),
+  source: Type.String({ minLength: 1 }),
   /** True when `source` reaches enclosing (non-module) variables through the scope accessor. */
   usesScope: Type.Boolean(),
 });
@@ -147,7 +148,7 @@ export const BundlePayload = Type.Object({
   /** The release that carries the same fix with a restart (the `--to` version), if known. */
   fixedIn: Type.Union([Type.String(), Type.Null()]),
   /** Earlier cumulative hotpatches of the same baseline this one replaces. */
-  supersedes: Type.Array(Type.String()),
+  supersedes: Type.Array(Type.String({ minLength: 1 })),
   files: Type.Array(FilePatch),
   /** Files that changed between the versions but need nothing live (docs, comments, versions). */
   ignored: Type.Array(Change),
@@ -206,20 +207,9 @@ export function parseBundle(data: string | Uint8Array, source = 'bundle'): Bundl
     throw new BundleError(`${source} is not a valid hotpatch bundle: ${where}`);
   }
   const bundle = raw as Bundle;
-  for (const file of bundle.payload.files) checkEdits(file, source);
+  const problem = bundleProblem(bundle.payload);
+  if (problem) throw new BundleError(`${source} is not a valid hotpatch bundle: ${problem}`);
   return bundle;
-}
-
-function checkEdits(file: FilePatch, source: string): void {
-  let last = 0;
-  for (const edit of file.edits) {
-    if (edit.end < edit.start || edit.start < last) {
-      throw new BundleError(
-        `${source} is not a valid hotpatch bundle: edits of ${file.path} overlap or are out of order`,
-      );
-    }
-    last = edit.end;
-  }
 }
 
 /** Verifies the bundle's signature against trusted keys; throws SignatureError otherwise. */
