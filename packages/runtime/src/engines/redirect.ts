@@ -1,4 +1,4 @@
-import { HotpatchError } from '@hotpatch/core';
+import { applyEdits } from '@hotpatch/core';
 import { analyzeModule, guardShape } from '@hotpatch/instrument';
 import { baselineSource, withNamespace } from './source.js';
 import type { Engine, FileWork, ModuleRecord, PrepareResult } from './types.js';
@@ -22,7 +22,11 @@ export class RedirectEngine implements Engine {
           reason: `${record.filename} was loaded before the runtime and is not instrumented`,
         };
       }
-      const analysis = analyzeModule(baselineSource(record), { sourceType: record.sourceType });
+      const baseline = baselineSource(record);
+      // The same check LiveEdit makes: a bundle whose edits do not give patchedSha256 over this
+      // baseline is refused on every engine alike (throws BundleError; nothing changed yet).
+      applyEdits(baseline, file);
+      const analysis = analyzeModule(baseline, { sourceType: record.sourceType });
       const fills = new Map<number, unknown>();
       for (const fp of file.functions) {
         const fn = analysis.byKey.get(fp.key);
@@ -61,38 +65,15 @@ export class RedirectEngine implements Engine {
       }
       plan.push({ record, fills });
     }
-    const previous = plan.map((p) => ({
-      record: p.record,
-      filled: p.record.filled ?? [],
-      values: (p.record.filled ?? []).map((i) => p.record.holder![i]),
-    }));
-    return {
-      ok: true,
-      commit: () => {
-        // Synchronous: no call can observe a half-applied bundle.
-        for (const { record, fills } of plan) {
-          for (const i of record.filled ?? []) record.holder![i] = undefined;
-          for (const [i, fn] of fills) record.holder![i] = fn;
-          record.filled = [...fills.keys()];
-        }
-        return null;
-      },
-      rollback: () => {
-        for (const p of previous) {
-          for (const i of p.record.filled ?? []) p.record.holder![i] = undefined;
-          p.filled.forEach((i, k) => {
-            p.record.holder![i] = p.values[k];
-          });
-          p.record.filled = p.filled;
-        }
-      },
-    };
+    return slotChange(plan);
   }
 
-  revert(record: ModuleRecord): void {
-    if (!record.holder) throw new HotpatchError('E_ENGINE', `${record.filename} is not instrumented`);
-    for (const i of record.filled ?? []) record.holder[i] = undefined;
-    record.filled = [];
+  prepareRevert(records: ModuleRecord[]): PrepareResult {
+    for (const record of records) {
+      if (!record.holder)
+        return { ok: false, pending: false, reason: `${record.filename} is not instrumented` };
+    }
+    return slotChange(records.map((record) => ({ record, fills: new Map<number, unknown>() })));
   }
 
   verify(record: ModuleRecord, w: FileWork | null): string | null {
@@ -108,4 +89,36 @@ export class RedirectEngine implements Engine {
       ? null
       : `${record.filename}: a slot is empty`;
   }
+}
+
+/**
+ * Sets the slots of each record to exactly `fills` (all others empty), synchronously: no call can
+ * observe a half-applied change. rollback() puts back the slots as they were at prepare.
+ */
+function slotChange(plan: Array<{ record: ModuleRecord; fills: Map<number, unknown> }>): PrepareResult {
+  const previous = plan.map(({ record }) => ({
+    record,
+    filled: record.filled ?? [],
+    values: (record.filled ?? []).map((i) => record.holder![i]),
+  }));
+  return {
+    ok: true,
+    commit: () => {
+      for (const { record, fills } of plan) {
+        for (const i of record.filled ?? []) record.holder![i] = undefined;
+        for (const [i, fn] of fills) record.holder![i] = fn;
+        record.filled = [...fills.keys()];
+      }
+      return null;
+    },
+    rollback: () => {
+      for (const p of previous) {
+        for (const i of p.record.filled ?? []) p.record.holder![i] = undefined;
+        p.filled.forEach((i, k) => {
+          p.record.holder![i] = p.values[k];
+        });
+        p.record.filled = p.filled;
+      }
+    },
+  };
 }
