@@ -272,37 +272,41 @@ describe('3. a full disk in HOTPATCH_HOME: stored first, or nothing changes', ()
     test(`Node ${node.major}: ENOSPC refuses the apply with nothing changed and no temp file; a restart finds what was stored`, async () => {
       const service = `full-${node.major}`;
       const e = { ...env(service), HOTPATCH_HOME: mnt };
-      const probe = new Probe(node.bin, e);
       const filler = join(mnt, `filler-${node.major}`);
       process.env.HOTPATCH_HOME = mnt;
       try {
-        await code(probe, singleChecks, single.v1);
-        // Fill the file system to the last block.
-        execFileSync('sh', ['-c', `dd if=/dev/zero of=${filler} bs=4k 2>/dev/null; true`]);
-        await assert.rejects(applyTo(probe.pid, singleBundle), (err: Error & { code?: string }) => {
-          assert.equal(err.code, 'E_IO');
-          assert.match(err.message, /ENOSPC \(no space left on device\)/);
-          return true;
-        });
-        assert.deepEqual(await code(probe, singleChecks, single.v1), ['old-b', 'old-a'], 'not applied');
-        assert.deepEqual((await status(probe.pid)).patches, []);
-        const stored = join(mnt, 'active', service);
-        assert.deepEqual(existsSync(stored) ? readdirSync(stored) : [], [], 'no file, no temp file');
+        const probe = new Probe(node.bin, e);
+        try {
+          await code(probe, singleChecks, single.v1);
+          // Fill the file system to the last block.
+          execFileSync('sh', ['-c', `dd if=/dev/zero of=${filler} bs=4k 2>/dev/null; true`]);
+          const refused = await applyTo(probe.pid, singleBundle).then(
+            (r) => assert.fail(`applied on a full disk: ${JSON.stringify(r)}`),
+            (err: Error & { code?: string }) => err,
+          );
+          assert.deepEqual(await code(probe, singleChecks, single.v1), ['old-b', 'old-a'], 'not applied');
+          assert.deepEqual((await status(probe.pid)).patches, []);
+          const stored = join(mnt, 'active', service);
+          assert.deepEqual(existsSync(stored) ? readdirSync(stored) : [], [], 'no file, no temp file');
+          assert.equal(refused.code, 'E_IO');
+          assert.match(refused.message, /ENOSPC \(no space left on device\)/);
 
-        rmSync(filler);
-        assert.equal((await applyTo(probe.pid, singleBundle)).state, 'applied');
-        assert.equal(readdirSync(stored).length, 1);
+          rmSync(filler);
+          assert.equal((await applyTo(probe.pid, singleBundle)).state, 'applied');
+          assert.equal(readdirSync(stored).length, 1);
+        } finally {
+          rmSync(filler, { force: true });
+          await probe.stop();
+        }
+        // Restarted, the service comes back patched from its first call.
+        const again = new Probe(node.bin, e);
+        try {
+          assert.deepEqual(await code(again, singleChecks, single.v1), ['new-b', 'new-a']);
+          assert.equal((await status(again.pid)).patches[0]?.state, 'applied');
+        } finally {
+          await again.stop();
+        }
       } finally {
-        rmSync(filler, { force: true });
-        await probe.stop();
-      }
-      // Restarted, the service comes back patched from its first call.
-      const again = new Probe(node.bin, e);
-      try {
-        assert.deepEqual(await code(again, singleChecks, single.v1), ['new-b', 'new-a']);
-        assert.equal((await status(again.pid)).patches[0]?.state, 'applied');
-      } finally {
-        await again.stop();
         process.env.HOTPATCH_HOME = home;
       }
     });

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
@@ -21,9 +21,29 @@ export function activeDir(service: string): string {
 }
 
 export function ensurePrivateDir(dir: string): string {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw whyNotCreated(dir, e as NodeJS.ErrnoException);
+  }
   chmodSync(dir, 0o700);
   return dir;
+}
+
+/**
+ * A recursive mkdir on a read-only or unwritable parent reports ENOENT for the missing part;
+ * the useful reason is why the nearest existing directory cannot be written.
+ */
+function whyNotCreated(dir: string, e: NodeJS.ErrnoException): NodeJS.ErrnoException {
+  if (e.code !== 'ENOENT') return e;
+  let up = dirname(dir);
+  while (!existsSync(up) && dirname(up) !== up) up = dirname(up);
+  try {
+    accessSync(up, constants.W_OK);
+  } catch (denied) {
+    return denied as NodeJS.ErrnoException;
+  }
+  return e;
 }
 
 /** Left by `hotpatch run` beside the sockets: names the app's pid for its own. */
