@@ -48,7 +48,8 @@ function unreachable(pid: number, e: NodeJS.ErrnoException, path: string): Hotpa
 function launcherChild(pid: number): number | null {
   try {
     const child = Number(JSON.parse(readFileSync(launcherFile(pid), 'utf8')).child);
-    return Number.isInteger(child) && child > 0 ? child : null;
+    // A note left by a launcher that was killed says nothing about a process that reuses its pid.
+    return Number.isInteger(child) && child > 0 && alive(child) ? child : null;
   } catch {
     return null;
   }
