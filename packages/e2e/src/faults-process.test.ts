@@ -225,17 +225,18 @@ describe('5. the control socket', () => {
     const answer = JSON.parse(r.lines[0]!) as { ok: boolean; code: string };
     assert.equal(answer.ok, false);
     assert.equal(answer.code, 'E_BUNDLE_CORRUPT');
-    // Quadratic buffering took about 7 s for 16 MiB here; decoding 20 MiB of JSON and base64 takes ~1.5 s.
-    assert.ok(r.ms < 5000, `answered in ${r.ms} ms`);
+    // Quadratic buffering took about 7 s for 16 MiB here (66 s for 40 MiB); decoding 20 MiB of JSON
+    // and base64 takes ~1.5 s. The bounds leave room for a busy shared machine.
+    assert.ok(r.ms < 8000, `answered in ${r.ms} ms`);
     const huge = Buffer.alloc(40 << 20, 0x61);
     const r2 = await raw(app.pid, huge, 1);
     const answer2 = JSON.parse(r2.lines[0]!) as { ok: boolean; error: string };
     assert.match(answer2.error, /request too large: more than 32 MiB/);
-    assert.ok(r2.ms < 5000, `refused in ${r2.ms} ms`);
+    assert.ok(r2.ms < 8000, `refused in ${r2.ms} ms`);
     stop = true;
     await pinger;
     // The app is held up while the request is decoded, not for as long as it takes to arrive.
-    assert.ok(worst < Math.max(2500, r.ms), `the app stalled ${worst} ms`);
+    assert.ok(worst < Math.max(4000, r.ms), `the app stalled ${worst} ms`);
   });
 
   test('pipelined requests get their ids back', async () => {
