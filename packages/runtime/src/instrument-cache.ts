@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { instrumentModule, type SourceType } from '@hotpatch/instrument';
 import { hotpatchHome } from './paths.js';
@@ -26,13 +26,14 @@ export function instrumentCached(
     code = readFileSync(file, 'utf8');
   } catch {
     code = instrumentModule(source, sourceType, MARKER).code;
+    const tmp = `${file}.${process.pid}.tmp`;
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const tmp = `${file}.${process.pid}.tmp`;
       writeFileSync(tmp, code, { mode: 0o600 });
       renameSync(tmp, file);
     } catch {
-      // a read-only home only costs speed
+      // a read-only or full home only costs speed; leave no partial file behind
+      rmSync(tmp, { force: true });
     }
   }
   return code.replace(QUOTED_MARKER, JSON.stringify(moduleId));

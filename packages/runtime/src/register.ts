@@ -101,7 +101,11 @@ function install(problems: string[]): HotpatchRuntime | null {
   // Fleet: HOTPATCH_SERVER (+ HOTPATCH_ENROLL_TOKEN, HOTPATCH_LABELS=k=v,..., HOTPATCH_HOST) connects to the control plane.
   try {
     const agentOptions = agentOptionsFromEnv();
-    if (agentOptions) startAgent(runtime, agentOptions);
+    // An 'error' event nobody listens to would be thrown into the app: record it instead.
+    if (agentOptions) {
+      const agent = startAgent(runtime, agentOptions) as unknown as NodeJS.EventEmitter;
+      agent.on('error', (e: Error) => runtime.problems.push(`fleet agent: ${e?.message ?? String(e)}`));
+    }
   } catch (e) {
     runtime.problems.push(`fleet agent not started: ${(e as Error).message}`);
   }
