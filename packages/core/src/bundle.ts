@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { bundleProblem } from './bundle-checks.js';
 import { BundleError } from './errors.js';
 import { sha256 } from './hash.js';
 import { type Signature, signPayload, type TrustStore, verifyPayload } from './signing.js';
@@ -44,7 +45,7 @@ export const Change = Type.Object({
   id: Type.Union(VERDICT_IDS.map((id) => Type.Literal(id))),
   kind: ChangeKind,
   /** Function key (see packages/instrument) or binding / file name the change is about. */
-  name: Type.String(),
+  name: Type.String({ minLength: 1 }),
   verdict: Verdict,
   /** How it is applied (live) or why it cannot be (restart). One line. */
   reason: Type.String(),
@@ -198,7 +199,7 @@ export const BundlePayload = Type.Object({
   /** The release that carries the same fix with a restart (the `--to` version), if known. */
   fixedIn: Type.Union([Type.String(), Type.Null()]),
   /** Earlier cumulative hotpatches of the same baseline this one replaces. */
-  supersedes: Type.Array(Type.String()),
+  supersedes: Type.Array(Type.String({ minLength: 1 })),
   files: Type.Array(FilePatch),
   /** Files the fix adds that patched code loads. */
   newFiles: Type.Array(NewFile),
@@ -259,20 +260,9 @@ export function parseBundle(data: string | Uint8Array, source = 'bundle'): Bundl
     throw new BundleError(`${source} is not a valid hotpatch bundle: ${where}`);
   }
   const bundle = raw as Bundle;
-  for (const file of bundle.payload.files) checkEdits(file, source);
+  const problem = bundleProblem(bundle.payload);
+  if (problem) throw new BundleError(`${source} is not a valid hotpatch bundle: ${problem}`);
   return bundle;
-}
-
-function checkEdits(file: FilePatch, source: string): void {
-  let last = 0;
-  for (const edit of file.edits) {
-    if (edit.end < edit.start || edit.start < last) {
-      throw new BundleError(
-        `${source} is not a valid hotpatch bundle: edits of ${file.path} overlap or are out of order`,
-      );
-    }
-    last = edit.end;
-  }
 }
 
 /** Verifies the bundle's signature against trusted keys; throws SignatureError otherwise. */

@@ -115,10 +115,28 @@ export function verifyPayload(payload: unknown, signature: Signature | undefined
       `bundle is signed by key ${signature.keyId}, which is not trusted`,
     );
   }
-  const ok = edVerify(null, canonicalBytes(payload), key, Buffer.from(signature.value, 'base64'));
+  const bytes = signatureBytes(signature.value);
+  if (!bytes) {
+    throw new SignatureError(
+      'E_SIGNATURE_INVALID',
+      `bad signature by key ${signature.keyId}: not the canonical base64 of a 64-byte Ed25519 signature`,
+    );
+  }
+  const ok = edVerify(null, canonicalBytes(payload), key, bytes);
   if (!ok)
     throw new SignatureError(
       'E_SIGNATURE_INVALID',
       `bad signature by key ${signature.keyId}: bundle was altered`,
     );
+}
+
+/**
+ * The 64 signature bytes, only from their one canonical base64 form. Node's base64 decoder skips
+ * characters it does not know and ignores padding bits, so many strings decode to the same bytes:
+ * accepting only the form we would write ourselves makes a signed bundle's bytes unique.
+ */
+export function signatureBytes(value: string): Buffer | null {
+  if (!/^[A-Za-z0-9+/]{86}==$/.test(value)) return null;
+  const bytes = Buffer.from(value, 'base64');
+  return bytes.length === 64 && bytes.toString('base64') === value ? bytes : null;
 }

@@ -40,7 +40,7 @@ function activeFor(filename: string): { bundles: Bundle[]; rel: string } | null 
     if (!name.endsWith('.hpatch')) continue;
     try {
       const bundle = parseBundle(readFileSync(join(dir, name)), name);
-      verifyBundle(bundle, trustFromEnv({ HOTPATCH_TRUSTED_KEYS: data.trustedKeys }));
+      verifyBundle(bundle, trustFromEnv({ HOTPATCH_TRUSTED_KEYS: data.trustedKeys }).trust);
       const t = bundle.payload.target;
       const version = t.kind === 'npm' ? t.version : t.baseline;
       if (t.name === pkg.name && version === pkg.version) bundles.push(bundle);

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { instrumentModule, type ModuleTable, type SourceType } from '@hotpatch/instrument';
 import { hotpatchHome } from './paths.js';
@@ -34,15 +34,20 @@ export function instrumentCached(
     const r = instrumentModule(source, sourceType, MARKER);
     code = r.code;
     table = r.table;
+    const tmp = `${file}.${process.pid}.tmp`;
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const tmp = `${file}.${process.pid}.tmp`;
       writeFileSync(tmp, JSON.stringify(table), { mode: 0o600 });
       renameSync(tmp, `${file}.json`);
       writeFileSync(tmp, code, { mode: 0o600 });
       renameSync(tmp, file);
     } catch {
-      // a read-only home only costs speed
+      // a read-only or full home only costs speed; leave no partial file behind
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        // the directory itself is unusable: nothing was written
+      }
     }
   }
   return { code: code.replace(QUOTED_MARKER, JSON.stringify(moduleId)), table };

@@ -2,6 +2,10 @@
  * The runtime's entry point: `node --import @hotpatch/runtime/register app.js`, or what
  * `hotpatch run` sets up. Installs the load hooks, picks the engine, starts the local control
  * socket and re-applies the service's active patches as their modules load.
+ *
+ * It must never take the service down: a problem found at start (unreadable trusted key,
+ * unwritable HOTPATCH_HOME, bad HOTPATCH_* variable, an agent that throws) is written as one
+ * warning line, shown by `hotpatch status`, and the app runs.
  */
 import Module from 'node:module';
 import { dirname, extname } from 'node:path';
@@ -14,8 +18,9 @@ import { LiveEditEngine } from './engines/liveedit.js';
 import { RedirectEngine } from './engines/redirect.js';
 import type { Engine } from './engines/types.js';
 import { candidates, installRequireHooks } from './new-files.js';
-import { hotpatchHome, serviceName } from './paths.js';
+import { hotpatchHome, legacyServiceName, serviceName } from './paths.js';
 import { HotpatchRuntime } from './runtime.js';
+import { adoptLegacyStore, fsReason } from './store.js';
 import { Threads } from './threads.js';
 import { trustFromEnv } from './trust.js';
 
@@ -25,9 +30,22 @@ import { trustFromEnv } from './trust.js';
  * HOTPATCH_ENGINE=liveedit picks V8 LiveEdit for CommonJS where V8 still has it (Node <= 25): no
  * guards in the code, but a stall of tens of milliseconds per apply and fewer fixes it can take.
  */
-export function chooseEngine(): Engine {
+export function chooseEngine(problems: string[] = []): Engine {
   const major = Number(process.versions.node.split('.')[0]);
-  if (process.env.HOTPATCH_ENGINE === 'liveedit' && major < 26) return new LiveEditEngine();
+  const forced = process.env.HOTPATCH_ENGINE;
+  if (forced && forced !== 'redirect' && forced !== 'liveedit') {
+    problems.push(`HOTPATCH_ENGINE=${forced} is not liveedit or redirect; using the redirect engine`);
+  }
+  if (forced === 'liveedit') {
+    if (major >= 26)
+      problems.push(`HOTPATCH_ENGINE=liveedit: Node ${major} has no LiveEdit; using the redirect engine`);
+    else
+      try {
+        return new LiveEditEngine();
+      } catch (e) {
+        problems.push(`LiveEdit is not available (${(e as Error).message}); using the redirect engine`);
+      }
+  }
   return new RedirectEngine();
 }
 
@@ -36,127 +54,180 @@ const ownRoot = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 const exclude = (filename: string) =>
   filename.startsWith(`${ownRoot}/`) || filename.includes('/node_modules/@hotpatch/');
 
-const engine = chooseEngine();
-const runtime = new HotpatchRuntime({
-  engine,
-  moduleEngine: engine instanceof RedirectEngine ? engine : new RedirectEngine(),
-  trust: trustFromEnv(),
-  service: serviceName(),
-  exclude,
-});
+function warn(problems: string[]): void {
+  if (!isMainThread || problems.length === 0) return;
+  process.stderr.write(
+    `hotpatch: warning: ${problems.join('; ')} (the app runs; see hotpatch status --pid ${process.pid})\n`,
+  );
+}
 
-Object.defineProperty(globalThis, GLOBAL, {
-  value: Object.freeze({
-    c: Object.create(null) as Record<string, unknown>,
-    module: (gate: (c: string) => unknown, meta: unknown, functions: number) =>
-      runtime.registerModule(gate, meta, functions),
-    [SCOPE_REGISTER]: (holder: unknown[], index: number, accessor: unknown) =>
-      runtime.registerScope(holder, index, accessor),
-    [READY]: (holder: unknown[]) => runtime.moduleReady(holder),
-    runtime,
-  }),
-  enumerable: false,
-  configurable: false,
-  writable: false,
-});
-
-type Compile = (this: unknown, content: string, filename: string, ...rest: unknown[]) => unknown;
-const proto = (Module as unknown as { prototype: { _compile: Compile } }).prototype;
-const compile = proto._compile;
-proto._compile = function hotpatchCompile(
-  this: unknown,
-  content: string,
-  filename: string,
-  ...rest: unknown[]
-) {
-  let code = content;
-  // ES modules reaching here (require(esm), the main entry on newer Node) are handled by the ESM
-  // load hook; transforming them here too would instrument them twice.
-  if (rest[0] === 'module' || extname(filename) === '.mjs')
-    return compile.call(this, content, filename, ...rest);
-  try {
-    code = runtime.onCompile(filename, content, 'commonjs');
-  } catch (e) {
-    process.emitWarning(`hotpatch: ${filename} loads unpatched: ${(e as Error).message}`);
+function install(problems: string[]): HotpatchRuntime | null {
+  if (Object.getOwnPropertyDescriptor(globalThis, GLOBAL)) {
+    problems.push('the runtime is preloaded twice; the second copy does nothing');
+    return null;
   }
-  return compile.call(this, code, filename, ...rest);
-};
-
-installRequireHooks((filename) => runtime.newFile(filename));
-
-type LoadResult = {
-  format?: string | null;
-  source?: string | ArrayBuffer | Uint8Array | null;
-  shortCircuit?: boolean;
-};
-type ResolveResult = { url: string; format?: string | null; shortCircuit?: boolean };
-type ResolveContext = { parentURL?: string };
-type SyncHooks = {
-  resolve?: (
-    specifier: string,
-    context: ResolveContext,
-    next: (specifier: string, context?: ResolveContext) => ResolveResult,
-  ) => ResolveResult;
-  load?: (url: string, context: unknown, next: (url: string, context?: unknown) => LoadResult) => LoadResult;
-};
-
-/** An ES module a hotpatch added (not on disk), for the import() of patched code. */
-function newModuleUrl(specifier: string, parentURL: string | undefined): string | null {
-  if (!parentURL?.startsWith('file:')) return null;
-  for (const c of candidates(specifier, dirname(fileURLToPath(parentURL))))
-    if (runtime.newFile(c)?.sourceType === 'module') return pathToFileURL(c).href;
-  return null;
-}
-const registerHooks = (Module as unknown as { registerHooks?: (hooks: SyncHooks) => unknown }).registerHooks;
-if (typeof registerHooks === 'function') {
-  // Node 22.15+/23.5+: synchronous, in-thread hooks; ES modules go through the same runtime.
-  registerHooks({
-    resolve(specifier, context, next) {
-      try {
-        return next(specifier, context);
-      } catch (e) {
-        const url = newModuleUrl(specifier, context.parentURL);
-        if (url) return { url, format: 'module', shortCircuit: true };
-        throw e;
-      }
-    },
-    load(url, context, next) {
-      const added = url.startsWith('file:') ? runtime.newFile(fileURLToPath(url)) : null;
-      const result = added
-        ? { format: 'module', source: added.source, shortCircuit: true }
-        : next(url, context);
-      if (result.format !== 'module' || !url.startsWith('file:') || result.source == null) return result;
-      const filename = fileURLToPath(url);
-      const source =
-        typeof result.source === 'string'
-          ? result.source
-          : Buffer.from(result.source as Uint8Array).toString('utf8');
-      try {
-        return { ...result, source: runtime.onCompile(filename, source, 'module') };
-      } catch (e) {
-        process.emitWarning(`hotpatch: ${filename} loads unpatched: ${(e as Error).message}`);
-        return result;
-      }
-    },
+  const engine = chooseEngine(problems);
+  const { trust, problems: keyProblems } = trustFromEnv();
+  problems.push(...keyProblems);
+  const service = serviceName();
+  try {
+    adoptLegacyStore(service, legacyServiceName());
+  } catch (e) {
+    problems.push(`stored patches of ${legacyServiceName()} not carried over: ${fsReason(e)}`);
+  }
+  const runtime = new HotpatchRuntime({
+    engine,
+    moduleEngine: engine instanceof RedirectEngine ? engine : new RedirectEngine(),
+    trust,
+    service,
+    exclude,
+    problems,
   });
-} else if (typeof (Module as unknown as { register?: unknown }).register === 'function') {
-  // Node 20/22: off-thread hooks that read active patches from disk.
-  Module.register('./esm-hooks.js', import.meta.url, {
-    data: {
-      service: runtime.service,
-      ownRoot,
-      home: hotpatchHome(),
-      trustedKeys: process.env.HOTPATCH_TRUSTED_KEYS ?? '',
-    },
+
+  Object.defineProperty(globalThis, GLOBAL, {
+    value: Object.freeze({
+      c: Object.create(null) as Record<string, unknown>,
+      module: (gate: (c: string) => unknown, meta: unknown, functions: number) =>
+        runtime.registerModule(gate, meta, functions),
+      [SCOPE_REGISTER]: (holder: unknown[], index: number, accessor: unknown) =>
+        runtime.registerScope(holder, index, accessor),
+      [READY]: (holder: unknown[]) => runtime.moduleReady(holder),
+      runtime,
+    }),
+    enumerable: false,
+    configurable: false,
+    writable: false,
   });
+  installHooks(runtime);
+
+  const threads = new Threads(runtime);
+  if (!isMainThread) return runtime;
+  try {
+    startControlServer(runtime, threads);
+  } catch (e) {
+    runtime.problems.push(
+      `no control socket (hotpatch apply/status cannot reach this process): ${fsReason(e)}`,
+    );
+  }
+  // Fleet: HOTPATCH_SERVER (+ HOTPATCH_ENROLL_TOKEN, HOTPATCH_LABELS=k=v,..., HOTPATCH_HOST) connects to the control plane.
+  try {
+    const agentOptions = agentOptionsFromEnv();
+    // An 'error' event nobody listens to would be thrown into the app: record it instead.
+    if (agentOptions) {
+      const agent = startAgent(runtime, agentOptions) as unknown as NodeJS.EventEmitter;
+      agent.on('error', (e: Error) => runtime.problems.push(`fleet agent: ${e?.message ?? String(e)}`));
+    }
+  } catch (e) {
+    runtime.problems.push(`fleet agent not started: ${(e as Error).message}`);
+  }
+  return runtime;
 }
 
-const threads = new Threads(runtime);
-if (isMainThread) startControlServer(runtime, threads);
-// Fleet: HOTPATCH_SERVER (+ HOTPATCH_ENROLL_TOKEN, HOTPATCH_LABELS=k=v,..., HOTPATCH_HOST) connects to the control plane.
-if (isMainThread) {
-  const agentOptions = agentOptionsFromEnv();
-  if (agentOptions) startAgent(runtime, agentOptions);
+function installHooks(runtime: HotpatchRuntime): void {
+  type Compile = (this: unknown, content: string, filename: string, ...rest: unknown[]) => unknown;
+  const proto = (Module as unknown as { prototype: { _compile: Compile } }).prototype;
+  const compile = proto._compile;
+  proto._compile = function hotpatchCompile(
+    this: unknown,
+    content: string,
+    filename: string,
+    ...rest: unknown[]
+  ) {
+    let code = content;
+    // ES modules reaching here (require(esm), the main entry on newer Node) are handled by the ESM
+    // load hook; transforming them here too would instrument them twice.
+    if (rest[0] === 'module' || extname(filename) === '.mjs')
+      return compile.call(this, content, filename, ...rest);
+    try {
+      code = runtime.onCompile(filename, content, 'commonjs');
+    } catch (e) {
+      process.emitWarning(`hotpatch: ${filename} loads unpatched: ${(e as Error).message}`);
+    }
+    return compile.call(this, code, filename, ...rest);
+  };
+
+  // Files a hotpatch adds to a package: require() finds them in the bundle.
+  installRequireHooks((filename) => runtime.newFile(filename));
+
+  type LoadResult = {
+    format?: string | null;
+    source?: string | ArrayBuffer | Uint8Array | null;
+    shortCircuit?: boolean;
+  };
+  type ResolveResult = { url: string; format?: string | null; shortCircuit?: boolean };
+  type ResolveContext = { parentURL?: string };
+  type SyncHooks = {
+    resolve?: (
+      specifier: string,
+      context: ResolveContext,
+      next: (specifier: string, context?: ResolveContext) => ResolveResult,
+    ) => ResolveResult;
+    load?: (
+      url: string,
+      context: unknown,
+      next: (url: string, context?: unknown) => LoadResult,
+    ) => LoadResult;
+  };
+  /** An ES module a hotpatch added (not on disk), for the import() of patched code. */
+  const newModuleUrl = (specifier: string, parentURL: string | undefined): string | null => {
+    if (!parentURL?.startsWith('file:')) return null;
+    for (const c of candidates(specifier, dirname(fileURLToPath(parentURL))))
+      if (runtime.newFile(c)?.sourceType === 'module') return pathToFileURL(c).href;
+    return null;
+  };
+  const registerHooks = (Module as unknown as { registerHooks?: (hooks: SyncHooks) => unknown })
+    .registerHooks;
+  if (typeof registerHooks === 'function') {
+    // Node 22.15+/23.5+: synchronous, in-thread hooks; ES modules go through the same runtime.
+    registerHooks({
+      resolve(specifier, context, next) {
+        try {
+          return next(specifier, context);
+        } catch (e) {
+          const url = newModuleUrl(specifier, context.parentURL);
+          if (url) return { url, format: 'module', shortCircuit: true };
+          throw e;
+        }
+      },
+      load(url, context, next) {
+        const added = url.startsWith('file:') ? runtime.newFile(fileURLToPath(url)) : null;
+        const result: LoadResult = added
+          ? { format: 'module', source: added.source, shortCircuit: true }
+          : next(url, context);
+        if (result.format !== 'module' || !url.startsWith('file:') || result.source == null) return result;
+        const filename = fileURLToPath(url);
+        const source =
+          typeof result.source === 'string'
+            ? result.source
+            : Buffer.from(result.source as Uint8Array).toString('utf8');
+        try {
+          return { ...result, source: runtime.onCompile(filename, source, 'module') };
+        } catch (e) {
+          process.emitWarning(`hotpatch: ${filename} loads unpatched: ${(e as Error).message}`);
+          return result;
+        }
+      },
+    });
+  } else if (typeof (Module as unknown as { register?: unknown }).register === 'function') {
+    // Node 20/22: off-thread hooks that read active patches from disk.
+    Module.register('./esm-hooks.js', import.meta.url, {
+      data: {
+        service: runtime.service,
+        ownRoot,
+        home: hotpatchHome(),
+        trustedKeys: process.env.HOTPATCH_TRUSTED_KEYS ?? '',
+      },
+    });
+  }
 }
+
+const problems: string[] = [];
+let runtime: HotpatchRuntime | null = null;
+try {
+  runtime = install(problems);
+} catch (e) {
+  problems.push(`runtime not started: ${(e as Error).message}; the app runs without hotpatching`);
+}
+warn(runtime ? runtime.problems : problems);
 
 export { runtime };

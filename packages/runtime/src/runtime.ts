@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type Bundle,
   type FilePatch,
   HotpatchError,
+  isHotpatchError,
   KEY_SCHEME,
   type NewFile,
   parseBundle,
@@ -12,30 +13,51 @@ import {
   targetLabel,
   verifyBundle,
 } from '@hotpatch/core';
-import { GLOBAL, instrumentModule, type SourceType } from '@hotpatch/instrument';
+import { CONVENTION_VERSION, GLOBAL, instrumentModule, type SourceType } from '@hotpatch/instrument';
 import { RedirectEngine } from './engines/redirect.js';
 import { patchedSource, patchImports } from './engines/source.js';
-import type { Engine, EngineName, FileWork, ModuleRecord, PrepareResult } from './engines/types.js';
+import type {
+  Engine,
+  EngineName,
+  FileWork,
+  ModuleRecord,
+  Prepared,
+  PrepareResult,
+  Refusal,
+} from './engines/types.js';
 import { instrumentCached } from './instrument-cache.js';
 import { packageOf, relativeTo } from './inventory.js';
-import { activeDir, ensurePrivateDir } from './paths.js';
+import { activeDir } from './paths.js';
+import { fsReason, removeDurable, storeFile, writeDurable } from './store.js';
+import { commitAll, rollbackAll, safePrepare, safePrepareAsync } from './transaction.js';
 
-export type PatchState = 'applied' | 'staged' | 'pending';
+/**
+ * What a patch is doing in this process, as found by checking the running code:
+ * - applied: every loaded instance of its files runs the patched code (verified);
+ * - staged: none of its files is loaded; they load patched;
+ * - pending: not applied yet, a changed function is running (retried; nothing changed);
+ * - revert-pending: a revert waits for a changed function to return (the patch still runs whole);
+ * - failed: the running code is neither all patched nor all baseline, or an apply gave up.
+ */
+export type PatchState = 'applied' | 'staged' | 'pending' | 'revert-pending' | 'failed';
 
 interface ActivePatch {
   bundle: Bundle;
   bytes: Buffer;
-  state: PatchState;
   appliedAt: string | null;
-  /** Why it is pending (a running or suspended changed function). */
-  reason: string | null;
+  /** An apply or revert waiting for a changed function to return, and why. */
+  pending: { op: 'apply' | 'revert'; reason: string } | null;
+  /** The entry this pending apply replaces (a lower level), put back if the apply gives up. */
+  replaces: ActivePatch | null;
+  /** Why the last retry gave up, when it did. */
+  error: string | null;
 }
 
 export interface ApplyResult {
   patchId: string;
   version: string;
   target: string;
-  state: PatchState | 'already-applied';
+  state: PatchState | 'already-applied' | 'reverted';
   modules: number;
   reason?: string;
 }
@@ -44,11 +66,16 @@ export interface RuntimeStatus {
   pid: number;
   service: string;
   node: string;
+  /** Working directory and command line: tell apart two services started from one script (absent from older runtimes). */
+  cwd?: string;
+  argv?: string[];
   /** Engine for CommonJS modules; ES modules always use the redirect engine. */
   engine: EngineName;
   moduleEngine: EngineName;
   signatureEnforcement: boolean;
   trustedKeys: string[];
+  /** Problems found at start-up (unreadable trusted key, unwritable home, bad variable): the app runs, these explain refusals. */
+  problems?: string[];
   startedAt: string;
   patches: Array<{
     patchId: string;
@@ -78,6 +105,8 @@ export interface RuntimeOptions {
   exclude?: (filename: string) => boolean;
   /** Default time to keep retrying while a changed function is running. */
   pendingDeadlineMs?: number;
+  /** Start-up problems to show in status (and to explain refused bundles). */
+  problems?: string[];
 }
 
 /**
@@ -94,11 +123,11 @@ export class HotpatchRuntime {
   readonly records: ModuleRecord[] = [];
   readonly #byId = new Map<string, ModuleRecord>();
   readonly #byHolder = new WeakMap<unknown[], ModuleRecord>();
-  /** The bundle being applied: its new files load while its migrations run. */
-  #applying: Bundle | null = null;
   readonly #active = new Map<string, ActivePatch>(); // by target label
   readonly #exclude: (f: string) => boolean;
   readonly #deadline: number;
+  /** Start-up and store problems, shown in status. */
+  readonly problems: string[];
   #retry: NodeJS.Timeout | null = null;
 
   constructor(opts: RuntimeOptions) {
@@ -108,6 +137,7 @@ export class HotpatchRuntime {
     this.service = opts.service;
     this.#exclude = opts.exclude ?? (() => false);
     this.#deadline = opts.pendingDeadlineMs ?? 10_000;
+    this.problems = [...(opts.problems ?? [])];
     this.#loadActive();
   }
 
@@ -123,6 +153,7 @@ export class HotpatchRuntime {
       record.patchId = work.patchId;
       return patchedSource(content, work.file, this.#namespace(record, work.patchId));
     }
+    // ES module imports an active patch adds are static imports of a module loading now.
     const imports = work ? patchImports(work.file, this.#namespace(record, work.patchId)) : [];
     if (imports.length) {
       const r = instrumentModule(content, sourceType, record.id, undefined, imports);
@@ -173,6 +204,7 @@ export class HotpatchRuntime {
     if (work) this.#applyAtLoad(record, work, 'ready');
   }
 
+  /** A module that cannot be patched as it loads runs its own code; status then says "failed". */
   #applyAtLoad(
     record: ModuleRecord,
     work: { patchId: string; file: FilePatch },
@@ -181,24 +213,20 @@ export class HotpatchRuntime {
     const fw: FileWork = { record, file: work.file, namespace: this.#namespace(record, work.patchId) };
     const engine = this.engineOf(record);
     const done = (prepared: PrepareResult) => {
-      if (prepared.ok && prepared.commit() === null) record.patchId = work.patchId;
-      else if (!prepared.ok)
-        process.emitWarning(`hotpatch: ${record.filename} loads unpatched: ${prepared.reason}`);
+      if (prepared.ok && commitAll([prepared]) === null) record.patchId = work.patchId;
     };
     if (!(engine instanceof RedirectEngine)) {
-      done(engine.prepare([fw]));
+      done(safePrepare(() => engine.prepare([fw])));
       return;
     }
     // ES module imports the patch adds load asynchronously, unless the module imported them
     // statically as it loaded (patchImports): the slots fill once they have.
     const cells = (globalThis as unknown as Record<string, { c: Record<string, unknown> }>)[GLOBAL]!.c;
     if (patchImports(work.file, fw.namespace).some((im) => !(im.cell in cells))) {
-      engine
-        .prepareAsync([fw])
-        .then(done, (e: Error) => done({ ok: false, pending: false, reason: e.message }));
+      engine.prepareAsync([fw]).then(done, () => {});
       return;
     }
-    done(engine.prepareAtLoad(fw, phase));
+    done(safePrepare(() => engine.prepareAtLoad(fw, phase)));
   }
 
   #record(filename: string, content: string, sourceType: SourceType): ModuleRecord {
@@ -257,13 +285,11 @@ export class HotpatchRuntime {
 
   /** A file an active hotpatch adds to a package this process has loaded, by absolute path. */
   newFile(filename: string): NewFile | null {
-    const bundles = [...this.#active.values()].map((a) => a.bundle);
-    if (this.#applying) bundles.push(this.#applying);
-    for (const bundle of bundles) {
-      const files = bundle.payload.newFiles;
+    for (const a of this.#active.values()) {
+      const files = a.bundle.payload.newFiles;
       if (files.length === 0) continue;
       for (const r of this.records) {
-        if (!r.relPath || !this.#matches(r, bundle)) continue;
+        if (!r.relPath || !this.#matches(r, a.bundle)) continue;
         const root = r.filename.slice(0, r.filename.length - r.relPath.length);
         const found = files.find((f) => root + f.path === filename);
         if (found) return found;
@@ -274,9 +300,15 @@ export class HotpatchRuntime {
 
   // ---------------------------------------------------------------- apply / revert
 
+  /**
+   * Applies a signed bundle: all files or none, verified after. The bundle is stored first (a
+   * restarted process must come back patched); when it cannot be stored, nothing changes. When a
+   * changed function is running, it is retried until the deadline and then reported pending (and
+   * retried every second); when the apply fails, the stored state is put back as it was.
+   */
   async apply(bytes: Buffer, opts: { deadlineMs?: number } = {}): Promise<ApplyResult> {
     const bundle = parseBundle(bytes);
-    verifyBundle(bundle, this.trust);
+    this.#verifySignature(bundle);
     const p = bundle.payload;
     if (p.keyScheme !== KEY_SCHEME) {
       throw new HotpatchError(
@@ -284,11 +316,24 @@ export class HotpatchRuntime {
         `bundle uses function key scheme ${p.keyScheme}; this runtime knows ${KEY_SCHEME}`,
       );
     }
+    if (p.convention !== CONVENTION_VERSION) {
+      throw new HotpatchError(
+        'E_ENGINE',
+        `bundle was built for calling convention ${p.convention}; this runtime instruments with ${CONVENTION_VERSION}`,
+      );
+    }
     const label = targetLabel(p.target);
     const current = this.#active.get(label);
-    if (current?.bundle.payload.patchId === p.patchId && current.state === 'applied') {
-      const problems = this.#verifyAll(current.bundle);
-      if (problems.length === 0) return this.#result(bundle, 'already-applied');
+    if (current?.bundle.payload.patchId === p.patchId) {
+      const seen = this.#observe(current);
+      if (seen.state === 'applied' || seen.state === 'revert-pending') {
+        if (current.pending?.op === 'revert') {
+          // The revert had not changed anything yet: keep the patch, stored again.
+          writeDurable(storeFile(this.service, label), current.bytes);
+          current.pending = null;
+        }
+        return this.#result(bundle, 'already-applied');
+      }
     }
     if (current && current.bundle.payload.patchId !== p.patchId && current.bundle.payload.level >= p.level) {
       throw new HotpatchError(
@@ -296,98 +341,121 @@ export class HotpatchRuntime {
         `${label} already runs ${current.bundle.payload.patchId} (level ${current.bundle.payload.level}); ${p.patchId} is level ${p.level}`,
       );
     }
-    const work = this.#plan(bundle);
-    if (work.length === 0) {
-      this.#setActive(label, {
-        bundle,
-        bytes,
-        state: 'staged',
-        appliedAt: null,
-        reason: 'target not loaded in this process',
-      });
-      return this.#result(bundle, 'staged', 'target not loaded in this process; applies when it loads');
-    }
-    const deadline = Date.now() + (opts.deadlineMs ?? this.#deadline);
-    for (;;) {
-      this.#applying = bundle;
-      const staging = this.#stageNewModules(bundle, bytes);
-      let prepared = await this.#prepare(work).finally(() => {
-        this.#applying = null;
-        if (staging) rmSync(staging, { force: true });
-      });
-      if (prepared.ok) {
-        const refused = prepared.commit();
-        if (refused) prepared = refused;
+    const work = this.#plan(bundle); // refuses another baseline before anything is stored
+    const replaces = current?.bundle.payload.patchId === p.patchId ? current.replaces : (current ?? null);
+    const entry: ActivePatch = { bundle, bytes, appliedAt: null, pending: null, replaces, error: null };
+    writeDurable(storeFile(this.service, label), bytes);
+    try {
+      this.#active.set(label, entry);
+      if (work.length === 0) {
+        return this.#result(bundle, 'staged', this.#notLoadedReason(bundle));
       }
-      if (prepared.ok) {
-        const problems = work
-          .map((w) => this.engineOf(w.record).verify(w.record, w))
-          .filter((x): x is string => x !== null);
-        if (problems.length) {
-          prepared.rollback();
-          throw new HotpatchError(
-            'E_VERIFY',
-            `applied code could not be verified, rolled back: ${problems[0]}`,
-          );
+      const deadline = Date.now() + (opts.deadlineMs ?? this.#deadline);
+      for (;;) {
+        const refused = await this.#applyOnce(entry);
+        if (!refused) return this.#result(bundle, 'applied');
+        if (!refused.pending)
+          throw new HotpatchError('E_APPLY', `not applied, nothing changed: ${refused.reason}`);
+        if (Date.now() >= deadline) {
+          entry.pending = { op: 'apply', reason: refused.reason };
+          this.#scheduleRetry();
+          return this.#result(bundle, 'pending', refused.reason);
         }
-        const previous = current?.bundle.payload.patchId;
-        for (const w of work) w.record.patchId = p.patchId;
-        // Files the older cumulative patch changed and this one does not: back to baseline.
-        if (previous && previous !== p.patchId) {
-          for (const r of this.records) if (r.patchId === previous) this.#revertRecord(r);
-        }
-        this.#setActive(label, {
-          bundle,
-          bytes,
-          state: 'applied',
-          appliedAt: new Date().toISOString(),
-          reason: null,
-        });
-        return this.#result(bundle, 'applied');
+        await new Promise((r) => setTimeout(r, 50));
       }
-      if (!prepared.pending)
-        throw new HotpatchError('E_APPLY', `not applied, nothing changed: ${prepared.reason}`);
-      if (Date.now() >= deadline) {
-        this.#setActive(label, { bundle, bytes, state: 'pending', appliedAt: null, reason: prepared.reason });
-        this.#scheduleRetry();
-        return this.#result(bundle, 'pending', prepared.reason);
-      }
-      await new Promise((r) => setTimeout(r, 50));
+    } catch (e) {
+      this.#giveUp(label, entry);
+      throw e;
     }
   }
 
-  /** Prepares on each engine involved; commits all of them or none. */
-  async #prepare(work: FileWork[]): Promise<PrepareResult> {
-    const parts: Array<Extract<PrepareResult, { ok: true }>> = [];
-    // LiveEdit first: it is the one whose commit can still be refused.
-    for (const engine of new Set([this.engine, this.moduleEngine])) {
-      const mine = work.filter((w) => this.engineOf(w.record) === engine);
-      if (mine.length === 0) continue;
-      const p = engine instanceof RedirectEngine ? await engine.prepareAsync(mine) : engine.prepare(mine);
-      if (!p.ok) {
-        for (const done of parts) done.rollback();
-        return p;
-      }
-      parts.push(p);
+  /** An apply that failed: the entry it replaced comes back, in memory and on disk. */
+  #giveUp(label: string, entry: ActivePatch): void {
+    if (this.#active.get(label) === entry) {
+      if (entry.replaces) this.#active.set(label, entry.replaces);
+      else this.#active.delete(label);
     }
-    const committed: typeof parts = [];
-    return {
-      ok: true,
-      commit: () => {
-        for (const p of parts) {
-          const refused = p.commit();
-          if (refused) {
-            for (const c of committed.reverse()) c.rollback();
-            return refused;
-          }
-          committed.push(p);
+    try {
+      if (entry.replaces) writeDurable(storeFile(this.service, label), entry.replaces.bytes);
+      else removeDurable(storeFile(this.service, label));
+    } catch (e) {
+      warnOnce(`${(e as Error).message}: a restart may come back with ${entry.bundle.payload.patchId}`);
+    }
+  }
+
+  /**
+   * One attempt: changes every loaded instance of the bundle's files (and takes the files an
+   * older cumulative patch changed and this one does not back to their baseline) in one
+   * transaction across engines, then verifies; anything short of that is undone.
+   */
+  async #applyOnce(entry: ActivePatch): Promise<Refusal | null> {
+    const bundle = entry.bundle;
+    const p = bundle.payload;
+    const work = this.#plan(bundle);
+    const previous = entry.replaces?.bundle.payload.patchId;
+    const leftovers = previous
+      ? this.records.filter((r) => r.patchId === previous && !work.some((w) => w.record === r))
+      : [];
+    const parts: Prepared[] = [];
+    for (const engine of this.#engines()) {
+      const mine = work.filter((w) => this.engineOf(w.record) === engine);
+      const back = leftovers.filter((r) => this.engineOf(r) === engine);
+      for (const prepare of [
+        // The redirect engine loads the ES modules a patch imports before it prepares.
+        mine.length
+          ? () => (engine instanceof RedirectEngine ? engine.prepareAsync(mine) : engine.prepare(mine))
+          : null,
+        back.length ? () => engine.prepareRevert(back) : null,
+      ]) {
+        if (!prepare) continue;
+        const prepared = await safePrepareAsync(prepare);
+        if (!prepared.ok) {
+          rollbackAll(parts);
+          return prepared;
         }
-        return null;
-      },
-      rollback: () => {
-        for (const p of parts.reverse()) p.rollback();
-      },
-    };
+        parts.push(prepared);
+      }
+    }
+    const refused = commitAll(parts);
+    if (refused) return refused;
+    const problems = [
+      ...work.map((w) => this.#verifyQuietly(w.record, w)),
+      ...leftovers.map((r) => this.#verifyQuietly(r, null)),
+    ].filter((x): x is string => x !== null);
+    if (problems.length) {
+      rollbackAll(parts);
+      throw new HotpatchError('E_VERIFY', `applied code could not be verified, rolled back: ${problems[0]}`);
+    }
+    for (const w of work) w.record.patchId = p.patchId;
+    for (const r of leftovers) r.patchId = null;
+    entry.pending = null;
+    entry.replaces = null;
+    entry.appliedAt = new Date().toISOString();
+    return null;
+  }
+
+  /** LiveEdit first: it is the engine whose commit can still be refused. */
+  #engines(): Engine[] {
+    return [...new Set([this.engine, this.moduleEngine])];
+  }
+
+  #verifyQuietly(record: ModuleRecord, w: FileWork | null): string | null {
+    try {
+      return this.engineOf(record).verify(record, w);
+    } catch (e) {
+      return `${record.filename}: ${(e as Error).message}`;
+    }
+  }
+
+  #verifySignature(bundle: Bundle): void {
+    try {
+      verifyBundle(bundle, this.trust);
+    } catch (e) {
+      if (isHotpatchError(e) && e.code === 'E_UNTRUSTED_KEY' && this.problems.length) {
+        throw new HotpatchError(e.code, `${e.message} (${this.problems.join('; ')})`);
+      }
+      throw e;
+    }
   }
 
   #plan(bundle: Bundle): FileWork[] {
@@ -407,66 +475,156 @@ export class HotpatchRuntime {
     return work;
   }
 
-  /**
-   * ES modules a bundle adds are served by the module hooks, which on Node 20 run on another
-   * thread and read the service's store: the bundle is staged there while it applies.
-   */
-  #stageNewModules(bundle: Bundle, bytes: Buffer): string | null {
-    if (!bundle.payload.newFiles.some((f) => f.sourceType === 'module')) return null;
-    const dir = ensurePrivateDir(activeDir(this.service));
-    const file = join(dir, `.applying-${process.pid}.hpatch`);
-    writeFileSync(file, bytes, { mode: 0o600 });
-    return file;
+  /** Why a patch has nothing to change here: its package is not loaded, or another version is. */
+  #notLoadedReason(bundle: Bundle): string {
+    const t = bundle.payload.target;
+    const wanted = t.kind === 'npm' ? t.version : t.baseline;
+    const others = [
+      ...new Set(this.records.filter((r) => r.pkgName === t.name).map((r) => r.pkgVersion ?? '?')),
+    ].filter((v) => v !== wanted);
+    if (others.length) {
+      return `${t.name} ${others.join(', ')} is loaded in this process; this patch is for ${t.name} ${wanted} (applies if that version loads)`;
+    }
+    return `target ${t.name}@${wanted} not loaded in this process; applies when it loads`;
   }
 
   #scheduleRetry(): void {
     if (this.#retry) return;
-    this.#retry = setInterval(() => {
-      const pending = [...this.#active.values()].filter((a) => a.state === 'pending');
-      if (pending.length === 0) {
+    let running = false;
+    this.#retry = setInterval(async () => {
+      if (running) return;
+      const waiting = [...this.#active.entries()].filter(([, a]) => a.pending);
+      if (waiting.length === 0) {
         clearInterval(this.#retry!);
         this.#retry = null;
         return;
       }
-      for (const a of pending) {
-        this.apply(a.bytes, { deadlineMs: 0 }).catch((e: Error) => {
-          a.reason = e.message;
-        });
+      running = true;
+      for (const [label, a] of waiting) {
+        try {
+          const refused = a.pending?.op === 'revert' ? this.#revertOnce(label, a) : await this.#applyOnce(a);
+          if (!refused) continue;
+          if (refused.pending) a.pending = { op: a.pending!.op, reason: refused.reason };
+          else throw new HotpatchError('E_APPLY', refused.reason);
+        } catch (e) {
+          this.#retryFailed(label, a, (e as Error).message);
+        }
       }
+      running = false;
     }, 1000);
     this.#retry.unref();
   }
 
+  /** A retry that can no longer succeed: an apply gives up (the older state comes back), a revert is cancelled. */
+  #retryFailed(label: string, a: ActivePatch, why: string): void {
+    if (a.pending?.op === 'revert') {
+      a.pending = null;
+      a.error = `revert failed, the patch stays applied: ${why}`;
+      try {
+        writeDurable(storeFile(this.service, label), a.bytes);
+      } catch (e) {
+        warnOnce((e as Error).message);
+      }
+      return;
+    }
+    a.pending = null;
+    this.#giveUp(label, a);
+    warnOnce(`${a.bundle.payload.patchId} not applied, nothing changed: ${why}`);
+  }
+
+  /** One revert attempt, synchronous (the agent's interface): reverted, or pending and retried. */
   revert(patchId: string): ApplyResult {
+    const [label, active] = this.#find(patchId);
+    if (active.pending?.op === 'apply') return this.#cancelApply(label, active);
+    removeDurable(storeFile(this.service, label));
+    return this.#revertStep(label, active, true);
+  }
+
+  /**
+   * Reverts, retrying while a changed function is running until the deadline; then the revert is
+   * pending (nothing changed, the patch runs whole), retried every second, and status says so.
+   */
+  async revertWithin(patchId: string, opts: { deadlineMs?: number } = {}): Promise<ApplyResult> {
+    const [label, active] = this.#find(patchId);
+    if (active.pending?.op === 'apply') return this.#cancelApply(label, active);
+    // Stored state first: a restart while the revert waits comes back unpatched, as asked.
+    removeDurable(storeFile(this.service, label));
+    const deadline = Date.now() + (opts.deadlineMs ?? this.#deadline);
+    for (;;) {
+      const last = Date.now() >= deadline;
+      const result = this.#revertStep(label, active, last);
+      if (result.state !== 'revert-pending' || last) return result;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  #find(patchId: string): [string, ActivePatch] {
     const entry = [...this.#active.entries()].find(([, a]) => a.bundle.payload.patchId === patchId);
     if (!entry) throw new HotpatchError('E_NOT_FOUND', `no patch ${patchId} in this process`);
-    const [label, active] = entry;
-    let modules = 0;
-    for (const r of this.records) {
-      if (r.patchId !== patchId) continue;
-      this.#revertRecord(r);
-      const problem = this.engineOf(r).verify(r, null);
-      if (problem) throw new HotpatchError('E_VERIFY', `revert could not be verified: ${problem}`);
-      modules++;
+    return entry;
+  }
+
+  /** Reverting a pending apply cancels it: it had changed nothing; what it replaced comes back. */
+  #cancelApply(label: string, active: ActivePatch): ApplyResult {
+    this.#giveUp(label, active);
+    return {
+      ...this.#result(active.bundle, 'reverted', 'pending apply cancelled; nothing had changed'),
+      modules: 0,
+    };
+  }
+
+  #revertStep(label: string, active: ActivePatch, last: boolean): ApplyResult {
+    let refused: Refusal | null;
+    try {
+      refused = this.#revertOnce(label, active);
+    } catch (e) {
+      this.#restoreStored(label, active);
+      throw e;
     }
-    this.#active.delete(label);
-    rmSync(this.#storeFile(label), { force: true });
-    return { ...this.#result(active.bundle, 'applied'), state: 'staged', modules, reason: 'reverted' };
+    if (!refused) return { ...this.#result(active.bundle, 'reverted'), modules: 0 };
+    if (!refused.pending) {
+      this.#restoreStored(label, active);
+      throw new HotpatchError('E_APPLY', `not reverted, nothing changed: ${refused.reason}`);
+    }
+    if (last) {
+      active.pending = { op: 'revert', reason: refused.reason };
+      active.error = null;
+      this.#scheduleRetry();
+    }
+    return this.#result(active.bundle, 'revert-pending', refused.reason);
   }
 
-  #revertRecord(r: ModuleRecord): void {
-    this.engineOf(r).revert(r);
-    r.patchId = null;
+  #restoreStored(label: string, active: ActivePatch): void {
+    try {
+      writeDurable(storeFile(this.service, label), active.bytes);
+    } catch (e) {
+      warnOnce(`${(e as Error).message}: a restart may come back without ${active.bundle.payload.patchId}`);
+    }
   }
 
-  #verifyAll(bundle: Bundle): string[] {
-    return this.#plan(bundle)
-      .map((w) =>
-        w.record.patchId === bundle.payload.patchId
-          ? this.engineOf(w.record).verify(w.record, w)
-          : 'not applied',
-      )
-      .filter((x): x is string => x !== null);
+  /** Every instance back to its baseline in one transaction, verified; or nothing changed. */
+  #revertOnce(label: string, active: ActivePatch): Refusal | null {
+    const patchId = active.bundle.payload.patchId;
+    const records = this.records.filter((r) => r.patchId === patchId);
+    const parts: Prepared[] = [];
+    for (const engine of this.#engines()) {
+      const mine = records.filter((r) => this.engineOf(r) === engine);
+      if (mine.length === 0) continue;
+      const prepared = safePrepare(() => engine.prepareRevert(mine));
+      if (!prepared.ok) return prepared;
+      parts.push(prepared);
+    }
+    const refused = commitAll(parts);
+    if (refused) return refused;
+    const problems = records.map((r) => this.#verifyQuietly(r, null)).filter((x): x is string => x !== null);
+    if (problems.length) {
+      rollbackAll(parts);
+      throw new HotpatchError('E_VERIFY', `revert could not be verified, nothing changed: ${problems[0]}`);
+    }
+    for (const r of records) r.patchId = null;
+    if (this.#active.get(label) === active) this.#active.delete(label);
+    active.pending = null;
+    return null;
   }
 
   #result(bundle: Bundle, state: ApplyResult['state'], reason?: string): ApplyResult {
@@ -483,23 +641,16 @@ export class HotpatchRuntime {
 
   // ---------------------------------------------------------------- persistence
 
-  #storeFile(label: string): string {
-    return join(activeDir(this.service), `${encodeURIComponent(label)}.hpatch`);
-  }
-
-  #setActive(label: string, a: ActivePatch): void {
-    this.#active.set(label, a);
-    const dir = ensurePrivateDir(activeDir(this.service));
-    const file = this.#storeFile(label);
-    const tmp = join(dir, `.${process.pid}.tmp`);
-    writeFileSync(tmp, a.bytes, { mode: 0o600 });
-    renameSync(tmp, file);
-  }
-
   #loadActive(): void {
     const dir = activeDir(this.service);
-    if (!existsSync(dir)) return;
-    for (const name of readdirSync(dir)) {
+    let names: string[];
+    try {
+      names = existsSync(dir) ? readdirSync(dir) : [];
+    } catch (e) {
+      this.problems.push(`stored patches in ${dir} cannot be read: ${fsReason(e)}`);
+      return;
+    }
+    for (const name of names) {
       if (!name.endsWith('.hpatch')) continue;
       try {
         const bytes = readFileSync(join(dir, name));
@@ -508,30 +659,52 @@ export class HotpatchRuntime {
         this.#active.set(targetLabel(bundle.payload.target), {
           bundle,
           bytes,
-          state: 'staged',
           appliedAt: null,
-          reason: null,
+          pending: null,
+          replaces: null,
+          error: null,
         });
       } catch (e) {
-        process.emitWarning(`hotpatch: ignoring stored patch ${name}: ${(e as Error).message}`);
-      }
-    }
-  }
-
-  /** Marks staged patches applied once their modules loaded patched. */
-  refreshStates(): void {
-    for (const a of this.#active.values()) {
-      if (a.state === 'staged' && this.records.some((r) => r.patchId === a.bundle.payload.patchId)) {
-        a.state = 'applied';
-        a.appliedAt ??= new Date().toISOString();
+        this.problems.push(`stored patch ${name} ignored: ${(e as Error).message}`);
       }
     }
   }
 
   // ---------------------------------------------------------------- status
 
+  /**
+   * A patch's state as the running code shows it, never as a flag: every loaded instance of its
+   * files is checked by its engine (LiveEdit: the script's source and the exported functions;
+   * redirect: the slots).
+   */
+  #observe(a: ActivePatch): { state: PatchState; reason: string | null; modules: number } {
+    const patchId = a.bundle.payload.patchId;
+    let work: FileWork[];
+    try {
+      work = this.#plan(a.bundle);
+    } catch (e) {
+      return { state: 'failed', reason: (e as Error).message, modules: 0 };
+    }
+    const modules = work.filter((w) => w.record.patchId === patchId).length;
+    if (a.pending?.op === 'apply') return { state: 'pending', reason: a.pending.reason, modules };
+    if (work.length === 0) {
+      return { state: 'staged', reason: a.error ?? this.#notLoadedReason(a.bundle), modules };
+    }
+    const problems = work
+      .map((w) =>
+        w.record.patchId === patchId ? this.#verifyQuietly(w.record, w) : `${w.record.filename}: not patched`,
+      )
+      .filter((x): x is string => x !== null);
+    if (problems.length) {
+      const pre = a.pending?.op === 'revert' ? 'revert pending, but ' : '';
+      return { state: 'failed', reason: `${pre}${problems[0]}`, modules };
+    }
+    if (a.pending?.op === 'revert') return { state: 'revert-pending', reason: a.pending.reason, modules };
+    a.appliedAt ??= new Date().toISOString();
+    return { state: 'applied', reason: a.error, modules };
+  }
+
   status(): RuntimeStatus {
-    this.refreshStates();
     const packages = new Map<string, RuntimeStatus['packages'][number]>();
     for (const r of this.records) {
       if (!r.pkgName) continue;
@@ -544,22 +717,40 @@ export class HotpatchRuntime {
       pid: process.pid,
       service: this.service,
       node: process.version,
+      cwd: process.cwd(),
+      argv: process.argv,
       engine: this.engine.name,
       moduleEngine: this.moduleEngine.name,
       signatureEnforcement: true,
       trustedKeys: this.trust.keyIds(),
+      problems: [...this.problems],
       startedAt: this.startedAt,
-      patches: [...this.#active.values()].map((a) => ({
-        patchId: a.bundle.payload.patchId,
-        version: a.bundle.payload.version,
-        target: targetLabel(a.bundle.payload.target),
-        advisories: a.bundle.payload.advisories,
-        state: a.state,
-        appliedAt: a.appliedAt,
-        reason: a.reason,
-        modules: this.records.filter((r) => r.patchId === a.bundle.payload.patchId).length,
-      })),
+      patches: [...this.#active.values()].map((a) => {
+        const seen = this.#observe(a);
+        return {
+          patchId: a.bundle.payload.patchId,
+          version: a.bundle.payload.version,
+          target: targetLabel(a.bundle.payload.target),
+          advisories: a.bundle.payload.advisories,
+          state: seen.state,
+          appliedAt: seen.state === 'applied' || seen.state === 'revert-pending' ? a.appliedAt : null,
+          reason: seen.reason,
+          modules: seen.modules,
+        };
+      }),
       packages: [...packages.values()],
     };
+  }
+}
+
+/** Warnings the runtime writes itself go to stderr as one line each, once. */
+const warned = new Set<string>();
+export function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  try {
+    process.stderr.write(`hotpatch: warning: ${message}\n`);
+  } catch {
+    // stderr closed: nothing else to do
   }
 }

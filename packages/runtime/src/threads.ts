@@ -9,7 +9,7 @@ import type { ApplyResult, HotpatchRuntime, RuntimeStatus } from './runtime.js';
  */
 export type ThreadRequest =
   | { op: 'apply'; bundle: Uint8Array; deadlineMs?: number }
-  | { op: 'revert'; patchId: string }
+  | { op: 'revert'; patchId: string; deadlineMs?: number }
   | { op: 'status' };
 type Request = ThreadRequest & { kind: 'req'; id: number };
 type Response =
@@ -57,7 +57,10 @@ export class Threads {
               req.deadlineMs === undefined ? {} : { deadlineMs: req.deadlineMs },
             )
           : req.op === 'revert'
-            ? runtime.revert(req.patchId)
+            ? await runtime.revertWithin(
+                req.patchId,
+                req.deadlineMs === undefined ? {} : { deadlineMs: req.deadlineMs },
+              )
             : runtime.status();
       res = { kind: 'res', id: req.id, threadId, ok: true, result };
     } catch (e) {

@@ -1,15 +1,18 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { HotpatchError, parseBundle } from '@hotpatch/core';
+import { HotpatchError, loadPublicKey, parseBundle } from '@hotpatch/core';
 import {
   type ApplyResult,
   applyTo,
+  ensurePrivateDir,
+  launcherFile,
   listProcesses,
   type RuntimeStatus,
   registerPath,
   revertIn,
+  socketDir,
   status,
 } from '@hotpatch/runtime';
 import { type Command, InvalidArgumentError } from 'commander';
@@ -41,6 +44,8 @@ function describeApply(r: ApplyResult): string {
       return `already applied and verified: ${head}`;
     case 'pending':
       return `pending: ${head}: ${r.reason ?? ''}`;
+    case 'failed':
+      return `failed: ${head}: ${r.reason ?? ''}`;
     default:
       return `staged: ${head}: ${r.reason ?? ''}`;
   }
@@ -50,6 +55,8 @@ export function formatStatus(s: RuntimeStatus): string {
   const lines = [
     `pid ${s.pid}  service ${s.service}  node ${s.node}  engine ${s.engine} (CommonJS), ${s.moduleEngine} (ES modules)  signatures enforced (${s.trustedKeys.length} trusted key${s.trustedKeys.length === 1 ? '' : 's'})`,
   ];
+  if (s.cwd) lines.push(`cwd ${s.cwd}  started ${s.startedAt}  command ${(s.argv ?? []).join(' ')}`);
+  for (const problem of s.problems ?? []) lines.push(`problem: ${problem}`);
   if (s.patches.length === 0) lines.push('patches: none');
   for (const p of s.patches) {
     lines.push(
@@ -64,6 +71,68 @@ export function formatStatus(s: RuntimeStatus): string {
     );
   }
   return lines.join('\n');
+}
+
+/** Status of every local process running the runtime (those that exit meanwhile are left out). */
+async function allStatuses(): Promise<RuntimeStatus[]> {
+  const rows: RuntimeStatus[] = [];
+  for (const pid of await listProcesses()) {
+    try {
+      rows.push(await status(pid));
+    } catch {
+      // exited between listing and asking
+    }
+  }
+  return rows;
+}
+
+/** One line per process for `ps`: enough to tell apart two services started from one script. */
+export function formatProcesses(rows: RuntimeStatus[]): string {
+  if (rows.length === 0) return 'no processes are running the hotpatch runtime';
+  return [
+    'PID\tSERVICE\tSTARTED\tNODE\tENGINE\tPATCHES\tCWD\tCOMMAND',
+    ...rows.map((s) =>
+      [
+        s.pid,
+        s.service,
+        s.startedAt,
+        s.node,
+        s.engine,
+        s.patches.map((p) => `${p.patchId}:${p.state}`).join(',') || '-',
+        s.cwd ?? '?',
+        (s.argv ?? []).join(' ') || '?',
+      ].join('\t'),
+    ),
+  ].join('\n');
+}
+
+function checkTrustedKey(file: string): void {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new HotpatchError(
+      'E_KEY',
+      `--trust ${file}: cannot read the key file (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  try {
+    loadPublicKey(pem, `--trust ${file}`);
+  } catch (e) {
+    throw new HotpatchError('E_KEY', (e as Error).message);
+  }
+}
+
+/** Leaves a note beside the sockets so that `apply --pid <launcher>` can name the app's pid. */
+function noteLauncher(child: number): () => void {
+  const file = launcherFile(process.pid);
+  try {
+    ensurePrivateDir(socketDir());
+    writeFileSync(file, JSON.stringify({ child }), { mode: 0o600 });
+  } catch {
+    return () => {}; // only a nicer message is lost
+  }
+  return () => rmSync(file, { force: true });
 }
 
 /** `run`, `ps`, `apply`, `revert`, `status`: local control of processes running the runtime. */
@@ -81,13 +150,7 @@ export function registerRuntimeCommands(program: Command): void {
       }
       const env = { ...process.env };
       if (opts.trust?.length) {
-        for (const f of opts.trust) {
-          try {
-            readFileSync(f);
-          } catch {
-            throw new HotpatchError('E_KEY', `--trust ${f}: cannot read the key file`);
-          }
-        }
+        for (const f of opts.trust) checkTrustedKey(f);
         env.HOTPATCH_TRUSTED_KEYS = opts.trust.map((f) => resolve(f)).join(':');
       }
       if (!env.HOTPATCH_TRUSTED_KEYS) {
@@ -101,6 +164,8 @@ export function registerRuntimeCommands(program: Command): void {
       const [cmd, ...args] = command;
       return new Promise<void>((done) => {
         const child = spawn(cmd!, args, { stdio: 'inherit', env });
+        const forget = child.pid ? noteLauncher(child.pid) : () => {};
+        process.once('exit', forget);
         const forward = (sig: NodeJS.Signals) => child.kill(sig);
         for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, forward);
         child.on('error', (e) => {
@@ -109,6 +174,7 @@ export function registerRuntimeCommands(program: Command): void {
           done();
         });
         child.on('exit', (code, signal) => {
+          forget();
           process.exitCode = code ?? (signal ? 128 + 15 : 1);
           done();
         });
@@ -117,28 +183,13 @@ export function registerRuntimeCommands(program: Command): void {
 
   program
     .command('ps')
-    .description('list processes on this host running the hotpatch runtime')
+    .description(
+      'list processes on this host running the hotpatch runtime (service, start time, cwd, command)',
+    )
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const rows: RuntimeStatus[] = [];
-      for (const pid of listProcesses()) {
-        try {
-          rows.push(await status(pid));
-        } catch {
-          // exited between listing and asking
-        }
-      }
-      print(Boolean(opts.json), rows, () =>
-        rows.length === 0
-          ? 'no processes are running the hotpatch runtime'
-          : [
-              'PID\tNODE\tENGINE\tSERVICE\tPATCHES',
-              ...rows.map(
-                (s) =>
-                  `${s.pid}\t${s.node}\t${s.engine}\t${s.service}\t${s.patches.map((p) => `${p.patchId}:${p.state}`).join(',') || '-'}`,
-              ),
-            ].join('\n'),
-      );
+      const rows = await allStatuses();
+      print(Boolean(opts.json), rows, () => formatProcesses(rows));
     });
 
   program
@@ -163,27 +214,39 @@ export function registerRuntimeCommands(program: Command): void {
 
   program
     .command('revert')
-    .description('revert a hotpatch in a running process, restoring exactly the code before')
+    .description('revert a hotpatch in a running process, restoring exactly the code before, all or nothing')
     .argument('<patchId>', 'patch id, e.g. HP-20261126-e22904')
     .requiredOption('--pid <pid>', 'process id', pidArg)
+    .option('--timeout <ms>', 'how long to retry while a changed function is running', msArg, 10_000)
     .option('--json', 'machine-readable output')
-    .action(async (patchId: string, opts: { pid: number; json?: boolean }) => {
-      const result = await revertIn(opts.pid, patchId);
-      print(
-        Boolean(opts.json),
-        result,
-        () =>
-          `reverted ${result.patchId} on ${result.target}: ${result.modules} module instance(s) back to the baseline`,
+    .action(async (patchId: string, opts: { pid: number; timeout: number; json?: boolean }) => {
+      const result = await revertIn(opts.pid, patchId, opts.timeout);
+      print(Boolean(opts.json), result, () =>
+        result.state === 'reverted'
+          ? `reverted and verified: ${result.patchId} on ${result.target}: every module instance back to the baseline`
+          : `${result.state}: ${result.patchId} on ${result.target}: ${result.reason ?? ''} (nothing changed; retried, see hotpatch status --pid ${opts.pid})`,
       );
+      if (result.state !== 'reverted') process.exitCode = 3;
     });
 
   program
     .command('status')
-    .description('show a process: engine, Node version, patches (applied, pending and why), loaded packages')
-    .requiredOption('--pid <pid>', 'process id', pidArg)
+    .description(
+      'show processes running the runtime: engine, Node version, patches (applied, pending and why), loaded packages; every local one without --pid',
+    )
+    .option('--pid <pid>', 'only this process', pidArg)
     .option('--json', 'machine-readable output (includes every loaded file with its sha256)')
-    .action(async (opts: { pid: number; json?: boolean }) => {
-      const s = await status(opts.pid);
-      print(Boolean(opts.json), s, () => formatStatus(s));
+    .action(async (opts: { pid?: number; json?: boolean }) => {
+      if (opts.pid !== undefined) {
+        const s = await status(opts.pid);
+        print(Boolean(opts.json), s, () => formatStatus(s));
+        return;
+      }
+      const rows = await allStatuses();
+      print(Boolean(opts.json), rows, () =>
+        rows.length === 0
+          ? 'no processes are running the hotpatch runtime'
+          : rows.map(formatStatus).join('\n\n'),
+      );
     });
 }

@@ -22,9 +22,11 @@ export class Probe {
   /** What the process wrote to stderr (kept for failure messages). */
   stderr = '';
 
-  constructor(nodeBin: string, env: NodeJS.ProcessEnv, opts: { runtime?: boolean } = {}) {
+  /** `wrap` runs the probe through a command, e.g. ['prlimit', '--fsize=1024', '--']. */
+  constructor(nodeBin: string, env: NodeJS.ProcessEnv, opts: { runtime?: boolean; wrap?: string[] } = {}) {
     const args = [...(opts.runtime === false ? [] : ['--import', registerFile]), probeFile];
-    this.child = spawn(nodeBin, args, { env, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    const [cmd, ...pre] = [...(opts.wrap ?? []), nodeBin];
+    this.child = spawn(cmd!, [...pre, ...args], { env, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
     this.child.stderr?.on('data', (d) => {
       this.stderr += String(d);
     });

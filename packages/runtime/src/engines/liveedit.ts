@@ -64,7 +64,8 @@ export class LiveEditEngine implements Engine {
    * sit close together the diff can misalign them, and V8 then leaves their running closures on
    * the old code, reporting Ok. So edits are applied in steps whose edits are far apart (one
    * step in the common case), and the result is checked; when closures stayed on the old code,
-   * it is undone and redone one function per step.
+   * it is undone and redone one function per step. Every step plan is computed here, before
+   * anything changes: a bundle whose edits do not fit the running file is refused untouched.
    */
   prepare(work: FileWork[]): PrepareResult {
     const unfit = work.find((w) => w.file.liveEdit !== null);
@@ -77,13 +78,76 @@ export class LiveEditEngine implements Engine {
     const jobs = work.map((w) => {
       const scriptId = this.#scriptId(w.record);
       const baseline = baselineSource(w.record);
+      const current = this.#source(scriptId);
       return {
         w,
+        record: w.record,
         scriptId,
         baseline,
-        current: this.#post('Debugger.getScriptSource', { scriptId }).scriptSource as string,
+        plans: [STEP_GAP, Number.POSITIVE_INFINITY].map((gap) =>
+          this.#path(w.record, current, baseline, w, gap),
+        ),
       };
     });
+    return this.#transaction(
+      jobs.length,
+      (i) => {
+        const job = jobs[i]!;
+        let refused: Refusal | null = null;
+        for (const path of job.plans) {
+          refused = this.#walkOrRestore(job.scriptId, path, job.w.file.path, job.w);
+          if (refused) break;
+          let stale: string | null;
+          try {
+            stale = this.#staleFunction(job.record, job.baseline, job.w);
+          } catch (e) {
+            stale = `a function (${(e as Error).message})`;
+          }
+          if (!stale) return { path, after: path.slice(path.indexOf(job.baseline)) };
+          this.#walk(job.scriptId, [...path].reverse().slice(1));
+          refused = {
+            ok: false,
+            pending: false,
+            reason: `${job.w.file.path}: V8 LiveEdit left ${stale} on the old code`,
+          };
+        }
+        return refused!;
+      },
+      jobs.map((j) => j.record),
+    );
+  }
+
+  /** Restores baselines: each record the way its patch came (V8 maps functions best that way). */
+  prepareRevert(records: ModuleRecord[]): PrepareResult {
+    const jobs = records.map((record) => {
+      const scriptId = this.#scriptId(record);
+      const current = this.#source(scriptId);
+      const baseline = baselineSource(record);
+      const came = record.liveEditPath;
+      const path = came && came[came.length - 1] === current ? [...came].reverse() : [current, baseline];
+      return { record, scriptId, path };
+    });
+    return this.#transaction(
+      jobs.length,
+      (i) => {
+        const job = jobs[i]!;
+        const refused = this.#walkOrRestore(job.scriptId, job.path, job.record.filename, null);
+        return refused ?? { path: job.path, after: undefined };
+      },
+      records,
+    );
+  }
+
+  /**
+   * Runs step(i) for each job; a step walks its script along a path of sources or refuses having
+   * put it back. On a refusal (or an exception) every script already moved is walked back, so
+   * the process runs exactly what it ran before.
+   */
+  #transaction(
+    count: number,
+    step: (i: number) => Refusal | { path: string[]; after: string[] | undefined },
+    records: ModuleRecord[],
+  ): PrepareResult {
     const done: Array<{
       record: ModuleRecord;
       scriptId: string;
@@ -92,7 +156,12 @@ export class LiveEditEngine implements Engine {
     }> = [];
     const undo = () => {
       for (const d of done.reverse()) {
-        this.#walk(d.scriptId, [...d.path].reverse().slice(1));
+        const failed = this.#walk(d.scriptId, [...d.path].reverse().slice(1));
+        if (failed)
+          throw new HotpatchError(
+            'E_ENGINE',
+            `could not put back ${d.record.filename}: ${failed.refusal.reason}; it runs neither the old nor the new code`,
+          );
         d.record.liveEditPath = d.before;
       }
       done.length = 0;
@@ -100,54 +169,76 @@ export class LiveEditEngine implements Engine {
     return {
       ok: true,
       commit: () => {
-        for (const job of jobs) {
-          let refused: Refusal | null = null;
-          for (const minGap of [STEP_GAP, Number.POSITIVE_INFINITY]) {
-            const path = this.#path(job.w.record, job.current, job.baseline, job.w, minGap);
-            const failed = this.#walk(job.scriptId, path.slice(1));
-            if (failed) {
-              this.#walk(
-                job.scriptId,
-                path
-                  .slice(0, failed.index + 1)
-                  .reverse()
-                  .slice(1),
-              );
-              const live = job.w.file.changes.filter((c) => c.verdict === 'live').map((c) => c.name);
-              refused = {
-                ...failed.refusal,
-                reason: `${job.w.file.path}: ${failed.refusal.reason}${failed.refusal.pending ? `; one of ${live.join(', ')}` : ''}`,
-              };
-              break;
-            }
-            const stale = this.#staleFunction(job.w.record, job.baseline, job.w);
-            if (!stale) {
-              refused = null;
-              done.push({
-                record: job.w.record,
-                scriptId: job.scriptId,
-                path,
-                before: job.w.record.liveEditPath,
-              });
-              job.w.record.liveEditPath = path.slice(path.indexOf(job.baseline));
-              break;
-            }
-            this.#walk(job.scriptId, [...path].reverse().slice(1));
-            refused = {
-              ok: false,
-              pending: false,
-              reason: `${job.w.file.path}: V8 LiveEdit left ${stale} on the old code`,
-            };
-          }
-          if (refused) {
+        for (let i = 0; i < count; i++) {
+          const record = records[i]!;
+          let out: ReturnType<typeof step>;
+          try {
+            out = step(i);
+          } catch (e) {
             undo();
-            return refused;
+            throw e;
           }
+          if ('ok' in out) {
+            undo();
+            return out;
+          }
+          done.push({
+            record,
+            scriptId: this.#scriptId(record),
+            path: out.path,
+            before: record.liveEditPath,
+          });
+          record.liveEditPath = out.after;
         }
         return null;
       },
       rollback: undo,
     };
+  }
+
+  /**
+   * Walks a script from path[0] along the path; when V8 refuses a step (or the inspector throws),
+   * walks it back to path[0] and says why. `w` names the changed functions in the reason.
+   */
+  #walkOrRestore(scriptId: string, path: string[], what: string, w: FileWork | null): Refusal | null {
+    let failed: { index: number; refusal: Refusal } | null;
+    try {
+      failed = this.#walk(scriptId, path.slice(1));
+    } catch (e) {
+      const now = this.#source(scriptId);
+      const at = path.lastIndexOf(now);
+      if (at > 0)
+        this.#walk(
+          scriptId,
+          path
+            .slice(0, at + 1)
+            .reverse()
+            .slice(1),
+        );
+      return { ok: false, pending: false, reason: `${what}: ${(e as Error).message}` };
+    }
+    if (!failed) return null;
+    const back = this.#walk(
+      scriptId,
+      path
+        .slice(0, failed.index + 1)
+        .reverse()
+        .slice(1),
+    );
+    if (back)
+      throw new HotpatchError(
+        'E_ENGINE',
+        `${what}: ${failed.refusal.reason}, and the steps already made could not be undone (${back.refusal.reason})`,
+      );
+    const live = w ? w.file.changes.filter((c) => c.verdict === 'live').map((c) => c.name) : [];
+    return {
+      ...failed.refusal,
+      reason: `${what}: ${failed.refusal.reason}${failed.refusal.pending && live.length ? `; one of ${live.join(', ')}` : ''}`,
+    };
+  }
+
+  #source(scriptId: string): string {
+    return this.#post('Debugger.getScriptSource', { scriptId }).scriptSource as string;
   }
 
   /** Sources from what runs now to the patched source: back to the baseline, then edit groups. */
@@ -208,22 +299,8 @@ export class LiveEditEngine implements Engine {
     return null;
   }
 
-  revert(record: ModuleRecord): void {
-    const scriptId = this.#scriptId(record);
-    const current = this.#post('Debugger.getScriptSource', { scriptId }).scriptSource as string;
-    const baseline = baselineSource(record);
-    const path = record.liveEditPath;
-    // The same steps backwards (V8 maps functions best the way it mapped them coming).
-    const steps = path && path[path.length - 1] === current ? [...path].reverse().slice(1) : [baseline];
-    const failed = this.#walk(scriptId, steps);
-    if (failed)
-      throw new HotpatchError('E_APPLY', `cannot restore ${record.filename}: ${failed.refusal.reason}`);
-    record.liveEditPath = undefined;
-  }
-
   verify(record: ModuleRecord, w: FileWork | null): string | null {
-    const scriptId = this.#scriptId(record);
-    const running = this.#post('Debugger.getScriptSource', { scriptId }).scriptSource as string;
+    const running = this.#source(this.#scriptId(record));
     const baseline = baselineSource(record);
     const expected = w ? patchedSource(baseline, w.file, w.namespace) : baseline;
     if (running !== expected) {

@@ -224,18 +224,61 @@ export class RedirectEngine implements Engine {
     return null;
   }
 
-  revert(record: ModuleRecord): void {
-    if (!record.holder) throw new Error(`${record.filename} is not instrumented`);
-    // Slots first: from here no call reaches the patch's code or state.
-    record.holder.fill(undefined);
-    const c = record.committed;
-    if (c) {
-      for (const e of [...c.effects].reverse()) e.undo();
-      for (const k of Object.keys(cells())) if (k.startsWith(c.cellPrefix)) delete cells()[k];
-    }
-    record.filled = [];
-    record.compiled = undefined;
-    record.committed = undefined;
+  /**
+   * Reverting is a commit too: slots emptied, migrations' effects taken back, cells dropped — all
+   * records or none (rollback makes the effects again and puts the slots back).
+   */
+  prepareRevert(records: ModuleRecord[]): PrepareResult {
+    for (const record of records) if (!record.holder) return notInstrumented(record);
+    const journal: Array<() => void> = [];
+    const rollback = () => {
+      for (const back of journal.reverse()) back();
+      journal.length = 0;
+    };
+    return {
+      ok: true,
+      commit: () => {
+        const prefixes: string[] = [];
+        for (const record of records) {
+          const before = {
+            holder: [...record.holder!],
+            filled: record.filled,
+            compiled: record.compiled,
+            committed: record.committed,
+          };
+          if (before.committed) prefixes.push(before.committed.cellPrefix);
+          // Slots first: from here no call reaches the patch's code or state.
+          record.holder!.fill(undefined);
+          journal.push(() => {
+            before.holder.forEach((v, i) => {
+              record.holder![i] = v;
+            });
+            record.filled = before.filled;
+            record.compiled = before.compiled;
+            record.committed = before.committed;
+          });
+          const c = before.committed;
+          try {
+            for (const e of [...(c?.effects ?? [])].reverse()) {
+              e.undo();
+              journal.push(() => e.redo());
+            }
+          } catch (e) {
+            rollback();
+            return refusal(
+              `${record.filename}: a migration could not be taken back: ${(e as Error).message}`,
+            );
+          }
+          record.filled = [];
+          record.compiled = undefined;
+          record.committed = undefined;
+        }
+        // Cells last: nothing can fail after this.
+        for (const k of Object.keys(cells())) if (prefixes.some((p) => k.startsWith(p))) delete cells()[k];
+        return null;
+      },
+      rollback,
+    };
   }
 
   verify(record: ModuleRecord, w: FileWork | null): string | null {

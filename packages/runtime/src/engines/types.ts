@@ -46,13 +46,17 @@ export type Refusal = { ok: false; pending: boolean; reason: string };
  * code synchronously, and either succeeds or restores everything it touched and says why.
  */
 export type PrepareResult = { ok: true; commit: () => Refusal | null; rollback: () => void } | Refusal;
+export type Prepared = Extract<PrepareResult, { ok: true }>;
 
 export interface Engine {
   name: EngineName;
   /** Checks everything and prepares; changes nothing until commit() (all files or none). */
   prepare(work: FileWork[]): PrepareResult;
-  /** Restores the baseline code of a record. */
-  revert(record: ModuleRecord): void;
+  /**
+   * Prepares restoring the baseline code of records; commit() restores all of them or, when one
+   * cannot be restored now (a changed function is running), puts back what it restored and says why.
+   */
+  prepareRevert(records: ModuleRecord[]): PrepareResult;
   /** Checks that the record runs `file` patched (or the baseline when file is null). */
   verify(record: ModuleRecord, file: FileWork | null): string | null;
 }

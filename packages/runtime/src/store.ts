@@ -1,0 +1,98 @@
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { HotpatchError } from '@hotpatch/core';
+import { activeDir, ensurePrivateDir } from './paths.js';
+
+/**
+ * The active-patch store: one signed bundle per target under HOTPATCH_HOME/active/<service>, read
+ * when a process of the service starts. Writes are durable and atomic (temporary file, fsync,
+ * rename, fsync of the directory) and never leave a temporary file behind, even when the disk
+ * is full: a store that cannot be written is an error the caller reports with nothing changed.
+ */
+export function storeFile(service: string, label: string): string {
+  return join(activeDir(service), `${encodeURIComponent(label)}.hpatch`);
+}
+
+const WHY: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large (file size limit)',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOTDIR: 'a path component is not a directory',
+  EIO: 'input/output error',
+};
+
+/** One-line reason for a file-system error: code and what it means. */
+export function fsReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code && WHY[code]) return `${code} (${WHY[code]})`;
+  return code ?? (e as Error).message;
+}
+
+/** Writes `bytes` to `file` atomically and durably, or throws E_IO having left nothing behind. */
+export function writeDurable(file: string, bytes: Uint8Array): void {
+  const dir = dirname(file);
+  const tmp = join(dir, `.${basename(file)}.${process.pid}.tmp`);
+  try {
+    ensurePrivateDir(dir);
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+    syncDir(dir);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new HotpatchError('E_IO', `cannot store the patch in ${dir}: ${fsReason(e)}`);
+  }
+}
+
+/** Removes a stored patch durably, or throws E_IO. */
+export function removeDurable(file: string): void {
+  try {
+    rmSync(file, { force: true });
+    if (existsSync(dirname(file))) syncDir(dirname(file));
+  } catch (e) {
+    throw new HotpatchError('E_IO', `cannot remove the stored patch ${file}: ${fsReason(e)}`);
+  }
+}
+
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Services used to be named after the last two parts of their main script's path. When a
+ * service's store does not exist under its current name but does under that older one, it is
+ * copied over, so a restarted service finds the patches it had.
+ */
+export function adoptLegacyStore(service: string, legacy: string | null): void {
+  if (!legacy || legacy === service) return;
+  const to = activeDir(service);
+  const from = activeDir(legacy);
+  if (existsSync(to) || !existsSync(from)) return;
+  ensurePrivateDir(to);
+  for (const name of readdirSync(from)) {
+    if (name.endsWith('.hpatch')) copyFileSync(join(from, name), join(to, name));
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The catalog refuses a malformed bundle with 400 even when its signature is valid: it parses
+ * with @hotpatch/core, which checks the bundle's structure before anything is stored.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  BUNDLE_FORMAT,
+  BUNDLE_FORMAT_VERSION,
+  type BundlePayload,
+  generateSigningKey,
+  KEY_SCHEME,
+  loadPrivateKey,
+  serializeBundle,
+  sha256,
+  signBundle,
+} from '@hotpatch/core';
+import { createServer, type HotpatchServer } from '../index.js';
+import { client, freePort, readToken } from './fixture.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'hotpatch-publish-checks-'));
+const key = generateSigningKey();
+let srv: HotpatchServer;
+let admin: ReturnType<typeof client>;
+
+before(async () => {
+  const pub = join(dataDir, 'publisher.pub');
+  writeFileSync(pub, key.publicKeyPem);
+  srv = await createServer({ dataDir: join(dataDir, 'data'), port: await freePort(), trustedKeys: [pub] });
+  admin = client(srv.url, readToken(srv.bootstrap.adminTokenFile));
+});
+
+after(async () => {
+  await srv?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function payload(patchId: string): BundlePayload {
+  const baseline = 'function f(a) { return a; }\n';
+  const text = 'function f(a) { return a + 1; }';
+  return {
+    format: BUNDLE_FORMAT,
+    formatVersion: BUNDLE_FORMAT_VERSION,
+    keyScheme: KEY_SCHEME,
+    convention: 2,
+    patchId,
+    version: '1.0.0+hp.1',
+    level: 1,
+    title: 'demo',
+    advisories: ['CVE-2099-0003'],
+    severity: 'high',
+    classification: 'security',
+    createdAt: '2025-01-01T00:00:00.000Z',
+    builder: 'test',
+    target: { kind: 'npm', name: 'demo-publish', version: '1.0.0' },
+    fixedIn: '1.0.1',
+    supersedes: [],
+    files: [
+      {
+        path: 'index.js',
+        sourceType: 'commonjs',
+        baselineSha256: sha256(baseline),
+        patchedSha256: sha256(`${text}\n`),
+        edits: [{ start: 0, end: baseline.length - 1, text }],
+        liveEdit: null,
+        functions: [
+          { key: 'f', call: 'params', params: [], source: `(${text.replace(/^function f/, 'function ')})` },
+        ],
+        migrations: [],
+        changes: [
+          {
+            id: 'function-changed',
+            kind: 'function-body',
+            name: 'f',
+            verdict: 'live',
+            reason: 'changed code',
+          },
+        ],
+      },
+    ],
+    newFiles: [],
+    ignored: [],
+  };
+}
+
+const signed = (p: BundlePayload) => serializeBundle(signBundle(p, loadPrivateKey(key.privateKeyPem)));
+
+test('publishing a signed bundle with two entries for one file answers 400 and stores nothing', async () => {
+  const p = payload('HP-dup-paths-1');
+  p.files.push(structuredClone(p.files[0]!));
+  const r = await admin.postRaw('/v1/bundles', signed(p));
+  assert.equal(r.status, 400);
+  assert.equal(r.json.error.code, 'E_BUNDLE_CORRUPT');
+  assert.match(r.json.error.message, /a second entry for the same file/);
+  assert.equal((await admin.get('/v1/bundles/HP-dup-paths-1')).status, 404);
+  // The same bundle, well formed, is accepted.
+  const ok = await admin.postRaw('/v1/bundles', signed(payload('HP-dup-paths-2')));
+  assert.equal(ok.status, 201, JSON.stringify(ok.json));
+});
