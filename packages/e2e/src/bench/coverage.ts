@@ -1,11 +1,18 @@
 /**
- * Coverage benchmark (issue 6): every pair in corpus/advisories.tsv, on Node 20, 22,
- * 24 and 26. For each: a process under the runtime loads the vulnerable version and shows the
- * exploit; the builder makes the hotpatch from the two registry versions; it is applied live;
- * the exploit must be gone and ordinary behaviour intact, same pid. A success report while the
- * exploit still works fails the whole run.
- *   node packages/e2e/dist/bench/coverage.js [--node 20,26] [--only name@version,...]
- * Writes .cache/bench/coverage.json and docs/coverage.md.
+ * Coverage benchmark (issue 9): every pair of corpus/advisories.tsv, on Node 20, 22, 24 and 26.
+ * For each: a process under the runtime loads the vulnerable release and shows the exploit; the
+ * builder makes the hotpatch from the two registry releases; it is applied live; the exploit must
+ * be gone and ordinary behaviour intact, same pid. The fixed release is the control (the check
+ * must not fire there). A success report while the exploit still works fails the whole run, and
+ * so does a replacement the builder's own check found invalid.
+ *
+ * The corpus is reported in its three parts (testing/advisories.ts corpusSet): the seed pairs the
+ * builder was developed on, the tuning pairs, and the set-aside pairs nobody looked at through the
+ * builder before the run — the figure that says whether a change generalizes.
+ *
+ *   node packages/e2e/dist/bench/coverage.js [--node 20,26] [--set seed,tune,holdout]
+ *        [--only name@version,...] [--engine redirect|liveedit] [--no-write]
+ * Writes .cache/bench/coverage.json and docs/coverage.md (unless --no-write or a partial run).
  */
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +23,7 @@ import {
   type Advisory,
   cacheDir,
   checkFile,
+  corpusSet,
   label,
   type PreparedCase,
   prepareCase,
@@ -25,13 +33,19 @@ import {
 import { nodeBinaries, repoRoot } from '../testing/nodes.js';
 import { Probe } from '../testing/processes.js';
 
-type Outcome = 'fixed live' | 'refused: restart' | 'failed' | 'FALSE SUCCESS';
+type Outcome = 'fixed live' | 'refused: restart' | 'failed' | 'INVALID OUTPUT' | 'FALSE SUCCESS';
+type CorpusSet = ReturnType<typeof corpusSet>;
 interface Row {
   advisory: string;
   cve: string;
+  set: CorpusSet;
+  format: string;
+  build: string;
   node: number;
   outcome: Outcome;
   detail: string;
+  /** Verdict ids of the refusal, when refused. */
+  ids?: string[];
   applyMs?: number;
 }
 
@@ -41,8 +55,13 @@ const arg = (name: string) => {
 };
 const wantNodes = arg('--node')?.split(',').map(Number);
 const wantOnly = arg('--only')?.split(',');
+const wantSets = arg('--set')?.split(',') as CorpusSet[] | undefined;
+const engine = arg('--engine') ?? 'redirect';
+const partial = Boolean(wantNodes || wantOnly || wantSets) || engine !== 'redirect';
+const write = !process.argv.includes('--no-write') && !partial;
 
 const selections = readSelections();
+const SETS: CorpusSet[] = ['seed', 'tune', 'holdout'];
 
 async function main(): Promise<void> {
   const home = mkdtempSync(join(tmpdir(), 'hotpatch-coverage-'));
@@ -51,42 +70,67 @@ async function main(): Promise<void> {
   const keyFile = join(home, 'k.pub');
   writeFileSync(keyFile, key.publicKeyPem);
 
-  const advisories = readAdvisories().filter((a) => !wantOnly || wantOnly.includes(label(a)));
-  const builds = new Map<string, PreparedCase>();
-  for (const a of advisories) {
-    process.stderr.write(`building ${label(a)}\n`);
-    builds.set(label(a), await prepareCase(a, key, selections));
+  const advisories = readAdvisories().filter(
+    (a) => (!wantOnly || wantOnly.includes(label(a))) && (!wantSets || wantSets.includes(corpusSet(a))),
+  );
+  const builds = new Map<string, PreparedCase | Error>();
+  for (const [i, a] of advisories.entries()) {
+    process.stderr.write(`[${i + 1}/${advisories.length}] building ${label(a)}\n`);
+    try {
+      builds.set(label(a), await prepareCase(a, key, selections));
+    } catch (e) {
+      builds.set(label(a), e as Error);
+    }
   }
 
   const rows: Row[] = [];
   for (const node of nodeBinaries().filter((n) => !wantNodes || wantNodes.includes(n.major))) {
-    const probe = new Probe(node.bin, {
-      ...process.env,
-      HOTPATCH_HOME: home,
-      HOTPATCH_TRUSTED_KEYS: keyFile,
-      HOTPATCH_SERVICE: `coverage-${node.major}`,
-    });
+    let generation = 0;
+    const start = () =>
+      new Probe(node.bin, {
+        ...process.env,
+        HOTPATCH_HOME: home,
+        HOTPATCH_TRUSTED_KEYS: keyFile,
+        HOTPATCH_SERVICE: `coverage-${node.major}-${generation++}`,
+        ...(engine === 'liveedit' ? { HOTPATCH_ENGINE: 'liveedit' } : {}),
+      });
+    let probe = start();
     await probe.ready;
     for (const a of advisories) {
+      // A pair that took its process down (a crash is a failure of that pair) gets a new one.
+      if (!probe.alive()) {
+        probe = start();
+        await probe.ready;
+      }
       const row = await runOne(a, node.major, probe, builds.get(label(a))!);
       rows.push(row);
       process.stderr.write(
-        `node ${node.major}  ${label(a).padEnd(24)} ${row.outcome.padEnd(17)} ${row.detail}\n`,
+        `node ${node.major}  ${label(a).padEnd(36)} ${row.outcome.padEnd(17)} ${row.detail}\n`,
       );
     }
     await probe.stop();
   }
   report(rows, advisories);
-  if (rows.some((r) => r.outcome === 'FALSE SUCCESS')) {
-    console.error('FAILED: a hotpatch reported success while the exploit still works');
+  if (rows.some((r) => r.outcome === 'FALSE SUCCESS' || r.outcome === 'INVALID OUTPUT')) {
+    console.error(
+      'FAILED: a hotpatch reported success while the exploit still works, or the builder produced invalid code',
+    );
     process.exitCode = 1;
   }
 }
 
-async function runOne(a: Advisory, node: number, probe: Probe, b: PreparedCase): Promise<Row> {
-  const base = { advisory: label(a), cve: a.advisory, node };
+async function runOne(a: Advisory, node: number, probe: Probe, b: PreparedCase | Error): Promise<Row> {
+  const base = {
+    advisory: label(a),
+    cve: a.advisory,
+    set: corpusSet(a),
+    format: a.format,
+    build: a.build,
+    node,
+  };
   const check = checkFile(a);
   if (!existsSync(check)) return { ...base, outcome: 'failed', detail: 'no exploit check' };
+  if (b instanceof Error) return { ...base, outcome: 'failed', detail: `build: ${b.message.split('\n')[0]}` };
   try {
     const before = await probe.check(check, b.dir);
     if (!before.exploit)
@@ -98,19 +142,36 @@ async function runOne(a: Advisory, node: number, probe: Probe, b: PreparedCase):
         outcome: 'failed',
         detail: `the fixed release ${b.fixed} still shows the exploit (upstream fix incomplete)`,
       };
+    const restarts = b.build.result.changes.filter((c) => c.verdict === 'restart');
+    if (restarts.some((c) => c.id === 'invalid-output'))
+      return {
+        ...base,
+        outcome: 'INVALID OUTPUT',
+        detail: restarts.find((c) => c.id === 'invalid-output')!.reason,
+        ids: ['invalid-output'],
+      };
     if (!b.build.result.payload) {
-      const why = b.build.result.changes
-        .filter((c) => c.verdict === 'restart')
-        .map((c) => `${c.file}: ${c.name}: ${c.reason}`);
+      const why = restarts.map((c) => `${c.id} (${c.file}: ${c.name}): ${c.reason}`);
       const shown = why.length > 2 ? [...why.slice(0, 2), `and ${why.length - 2} more`] : why;
       return {
         ...base,
         outcome: 'refused: restart',
         detail: shown.join('; ') || (b.build.result.refusal ?? ''),
+        ids: [...new Set(restarts.map((c) => c.id))],
       };
     }
     const t0 = performance.now();
-    const res = await applyTo(probe.pid, b.build.bytes);
+    let res: Awaited<ReturnType<typeof applyTo>>;
+    try {
+      res = await applyTo(probe.pid, b.build.bytes);
+    } catch (e) {
+      const after = await probe.check(check, b.dir);
+      return {
+        ...base,
+        outcome: after.exploit ? 'failed' : 'FALSE SUCCESS',
+        detail: `refused by the runtime: ${(e as Error).message.split('\n')[0]}${after.exploit ? '' : ' (yet the exploit is gone: something changed)'}`,
+      };
+    }
     const applyMs = Math.round(performance.now() - t0);
     const after = await probe.check(check, b.dir);
     if (after.pid !== probe.pid) return { ...base, outcome: 'failed', detail: 'process changed' };
@@ -129,7 +190,12 @@ async function runOne(a: Advisory, node: number, probe: Probe, b: PreparedCase):
         applyMs,
       };
     if (!after.normal)
-      return { ...base, outcome: 'failed', detail: 'exploit gone but ordinary behaviour broke', applyMs };
+      return {
+        ...base,
+        outcome: 'FALSE SUCCESS',
+        detail: 'applied and verified, but ordinary behaviour broke',
+        applyMs,
+      };
     const sel = `${b.selection ? ` (selection: ${b.selection.why})` : ''}${b.realFix ? ` (built against ${b.realFix}: ${a.fixed} is an incomplete fix)` : ''}`;
     return {
       ...base,
@@ -142,42 +208,84 @@ async function runOne(a: Advisory, node: number, probe: Probe, b: PreparedCase):
   }
 }
 
+function summary(rows: Row[], nodes: number[]): string[] {
+  return nodes.map((n) => {
+    const mine = rows.filter((r) => r.node === n);
+    const count = (o: Outcome) => mine.filter((r) => r.outcome === o).length;
+    const pct = mine.length ? Math.round((100 * count('fixed live')) / mine.length) : 0;
+    return `- Node ${n}: **${count('fixed live')} of ${mine.length} fixed live (${pct} %)**, ${count('refused: restart')} refused as needing a restart, ${count('failed')} failed, ${count('INVALID OUTPUT')} invalid output, ${count('FALSE SUCCESS')} falsely reported fixed`;
+  });
+}
+
 function report(rows: Row[], advisories: Advisory[]): void {
   const nodes = [...new Set(rows.map((r) => r.node))].sort((x, y) => x - y);
   const lines = [
     '# Coverage: real npm security fixes applied live',
     '',
-    'Generated by `npm run bench:coverage` (packages/e2e/src/bench/coverage.ts). Each cell: the outcome on that Node version;',
-    '"fixed live" means the exploit was observed in a running process, the hotpatch was applied in memory, and the exploit',
-    'was gone with ordinary behaviour intact, same pid.',
+    'Generated by `npm run bench:coverage` (packages/e2e/src/bench/coverage.ts) with the redirect engine (the default).',
+    'Each cell is the outcome on that Node version. "fixed live": the exploit was observed in a running process, the',
+    'hotpatch was built from the two registry releases and applied in memory, and the exploit was gone with ordinary',
+    'behaviour intact, same pid; the fixed release is the control (the check must not fire there). "FALSE SUCCESS" (applied',
+    'but the exploit or ordinary behaviour says otherwise) and "INVALID OUTPUT" (the builder produced code that failed its',
+    'own check) fail the run. Refusals give their verdict ids (docs/verdicts.md).',
     '',
-    `| advisory | CVE | ${nodes.map((n) => `Node ${n}`).join(' | ')} | notes |`,
-    `|---|---|${nodes.map(() => '---').join('|')}|---|`,
+    'The corpus has three parts: **seed** (the first 19 pairs, which the builder was developed on), **tune** (pairs added',
+    'later and looked at while improving the builder) and **holdout** (a quarter of the added pairs, chosen by a hash of',
+    'each label before any result was seen, and not looked at through the builder before this run).',
+    '',
+    '## Totals',
+    '',
   ];
-  for (const a of advisories) {
-    const mine = rows.filter((r) => r.advisory === label(a));
-    const notes = [
-      ...new Set([
-        ...mine.filter((r) => r.outcome !== 'fixed live').map((r) => r.detail),
-        ...mine.flatMap((r) => (/built against [^)]*/.exec(r.detail) ?? []).map(String)),
-      ]),
-    ].join('; ');
-    const sel = selections[label(a)];
+  for (const set of SETS) {
+    const mine = rows.filter((r) => r.set === set);
+    if (mine.length === 0) continue;
     lines.push(
-      `| ${label(a)} → ${a.fixed} | ${a.advisory} | ${nodes.map((n) => mine.find((r) => r.node === n)?.outcome ?? '-').join(' | ')} | ${[sel ? `selection: ${sel.why}` : '', notes].filter(Boolean).join('; ').replaceAll('|', '\\|')} |`,
+      `### ${set} (${new Set(mine.map((r) => r.advisory)).size} pairs)`,
+      '',
+      ...summary(mine, nodes),
+      '',
     );
   }
-  lines.push('');
-  for (const n of nodes) {
-    const mine = rows.filter((r) => r.node === n);
-    const count = (o: Outcome) => mine.filter((r) => r.outcome === o).length;
+  lines.push(`### all (${advisories.length} pairs)`, '', ...summary(rows, nodes), '');
+  const ids = new Map<string, number>();
+  for (const r of rows.filter((x) => x.node === nodes[nodes.length - 1]))
+    for (const id of r.ids ?? []) ids.set(id, (ids.get(id) ?? 0) + 1);
+  if (ids.size) {
     lines.push(
-      `- Node ${n}: ${count('fixed live')} fixed live, ${count('refused: restart')} refused as needing a restart, ${count('failed')} failed, ${count('FALSE SUCCESS')} falsely reported fixed (of ${mine.length})`,
+      `Refusals by verdict id (Node ${nodes[nodes.length - 1]}): ${[...ids].map(([id, n]) => `\`${id}\` ${n}`).join(', ')}`,
+      '',
     );
+  }
+  for (const set of SETS) {
+    const mine = advisories.filter((a) => corpusSet(a) === set);
+    if (mine.length === 0) continue;
+    lines.push(
+      `## ${set}`,
+      '',
+      `| advisory | CVE | format | build | ${nodes.map((n) => `Node ${n}`).join(' | ')} | notes |`,
+      `|---|---|---|---|${nodes.map(() => '---').join('|')}|---|`,
+    );
+    for (const a of mine) {
+      const rs = rows.filter((r) => r.advisory === label(a));
+      const notes = [
+        ...new Set([
+          ...rs.filter((r) => r.outcome !== 'fixed live').map((r) => r.detail),
+          ...rs.flatMap((r) => (/built against [^)]*/.exec(r.detail) ?? []).map(String)),
+        ]),
+      ].join('; ');
+      const sel = selections[label(a)];
+      lines.push(
+        `| ${label(a)} → ${a.fixed} | ${a.advisory} | ${a.format} | ${a.build} | ${nodes.map((n) => rs.find((r) => r.node === n)?.outcome ?? '-').join(' | ')} | ${[sel ? `selection: ${sel.why}` : '', notes].filter(Boolean).join('; ').replaceAll('|', '\\|')} |`,
+      );
+    }
+    lines.push('');
   }
   const md = `${lines.join('\n')}\n`;
-  writeFileSync(join(repoRoot, 'docs', 'coverage.md'), md);
-  writeFileSync(join(cacheDir('bench'), 'coverage.json'), `${JSON.stringify(rows, null, 2)}\n`);
+  writeFileSync(
+    join(cacheDir('bench'), partial ? 'coverage-partial.json' : 'coverage.json'),
+    `${JSON.stringify(rows, null, 2)}\n`,
+  );
+  if (write) writeFileSync(join(repoRoot, 'docs', 'coverage.md'), md);
   console.log(md);
 }
 
