@@ -69,8 +69,12 @@ export function buildPatch(opts: BuildOptions): BuildResult {
   const filesB = new Set(listFiles(to.dir));
   const changes: Array<Change & { file: string }> = [];
   const patches: FilePatch[] = [];
-  const entryPoints = entryFiles(to.dir);
-  const reachable = reachableFiles(to.dir, entryPoints, filesB);
+  const entryPoints = new Set([...entryFiles(from.dir), ...entryFiles(to.dir)]);
+  // What Node loads: from the running release's entry points, and from the fixed release's.
+  const reachable = new Set([
+    ...reachableFiles(from.dir, entryFiles(from.dir), filesA),
+    ...reachableFiles(to.dir, entryFiles(to.dir), filesB),
+  ]);
   const note = (file: string, c: Change) => changes.push({ ...c, file });
   const newFiles: NewFile[] = [];
 
@@ -138,7 +142,14 @@ export function buildPatch(opts: BuildOptions): BuildResult {
         ...(imported.has(file) ? { importedConstants: imported.get(file)! } : {}),
       });
     } catch (e) {
-      note(file, changeOf('parse-error', file, { detail: (e as Error).message }));
+      // Files Node never loads (type-annotated sources, browser builds) need not even parse.
+      const parseError = changeOf('parse-error', file, { detail: (e as Error).message });
+      note(
+        file,
+        from.kind === 'npm' && !reachable.has(file)
+          ? changeOf('file-not-loaded', file, { detail: parseError.reason })
+          : parseError,
+      );
       continue;
     }
     if (
@@ -368,7 +379,10 @@ function parseExclude(list: string[]): Map<string, Set<string> | null> {
   return out;
 }
 
-/** Files package.json points Node at (main, exports): never skipped as "minified builds". */
+/** Export conditions Node resolves by default (others — browser, umd, types, deno, … — are for other tools). */
+const NODE_CONDITIONS = new Set(['node', 'import', 'require', 'default', 'module-sync', 'node-addons']);
+
+/** Files package.json points Node at (main, and exports under the conditions Node uses). */
 function entryFiles(dir: string): Set<string> {
   const out = new Set<string>();
   try {
@@ -378,7 +392,9 @@ function entryFiles(dir: string): Set<string> {
     };
     const add = (p: unknown) => {
       if (typeof p === 'string') out.add(p.replace(/^\.\//, ''));
-      else if (p && typeof p === 'object') for (const v of Object.values(p)) add(v);
+      else if (Array.isArray(p)) for (const v of p) add(v);
+      else if (p && typeof p === 'object')
+        for (const [k, v] of Object.entries(p)) if (k.startsWith('.') || NODE_CONDITIONS.has(k)) add(v);
     };
     add(pkg.main ?? 'index.js');
     add(pkg.exports);

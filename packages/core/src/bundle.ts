@@ -98,6 +98,11 @@ export const FunctionPatch = Type.Object({
   params: Type.Array(Type.String()),
   /** A JavaScript expression evaluating to the replacement, compiled in the module's own scope. */
   source: Type.String({ minLength: 1 }),
+  /**
+   * Globals the fixed code itself names (`document`, `Temporal`, …): free names the in-scope check
+   * accepts even where this Node version lacks them (the fixed release would meet the same).
+   */
+  globals: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
 });
 export type FunctionPatch = Static<typeof FunctionPatch>;
 

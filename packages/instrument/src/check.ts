@@ -19,6 +19,8 @@ export interface ReplacementSpec {
   call: string;
   params: string[];
   source: string;
+  /** Globals the fixed code names itself (see FunctionPatch.globals). */
+  globals?: string[];
 }
 
 /** Bindings a CommonJS module's code sees that no declaration in it makes (the module wrapper's). */
@@ -81,7 +83,7 @@ export function checkReplacement(
     // The convention's parameters are bound by the replacement itself when the guard passes them.
     if (name === SCOPE_PARAM || name === SELF_PARAM) return `uses ${name}, which the guard does not pass`;
     if (name.startsWith(RESERVED_PREFIX)) return `uses ${name}, which is not part of the calling convention`;
-    if (moduleVars.has(name) || isGlobal(name)) return null;
+    if (moduleVars.has(name) || isGlobal(name) || fp.globals?.includes(name)) return null;
     return `needs ${name}, which is neither a module-level binding of the running module nor a global`;
   });
   if (problem) return `${fp.key}: ${problem}`;

@@ -141,9 +141,17 @@ export function reachableEnclosing(f: FunctionInfo): Map<string, FunctionInfo> {
   return out;
 }
 
-/** The expression of a per-module state cell, keyed within a module instance. */
+/** `__hotpatch$.g(key)`: a cell's value, created from its initializer (`l[key]`) on first read. */
+export const CELL_GET = 'g';
+
+/** The expression a cell is written through (`__hotpatch$.c[key] = v`), keyed within a module instance. */
 export function cellExpression(key: string): string {
   return `${GLOBAL}.c[${JSON.stringify(`${MODULE_TOKEN}#${key}`)}]`;
+}
+
+/** The expression a cell is read through (parenthesised: it may stand after `new`). */
+export function cellRead(key: string): string {
+  return `(${GLOBAL}.${CELL_GET}(${JSON.stringify(`${MODULE_TOKEN}#${key}`)}))`;
 }
 
 /**

@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { GLOBAL, READY, SCOPE_REGISTER } from '@hotpatch/instrument';
 import { agentOptionsFromEnv, startAgent } from './agent.js';
+import { cellStore } from './cells.js';
 import { startControlServer } from './control.js';
 import { LiveEditEngine } from './engines/liveedit.js';
 import { RedirectEngine } from './engines/redirect.js';
@@ -86,7 +87,7 @@ function install(problems: string[]): HotpatchRuntime | null {
 
   Object.defineProperty(globalThis, GLOBAL, {
     value: Object.freeze({
-      c: Object.create(null) as Record<string, unknown>,
+      ...cellStore(),
       module: (gate: (c: string) => unknown, meta: unknown, functions: number) =>
         runtime.registerModule(gate, meta, functions),
       [SCOPE_REGISTER]: (holder: unknown[], index: number, accessor: unknown) =>

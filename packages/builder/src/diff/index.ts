@@ -25,6 +25,7 @@ import { liveRewrites, type Problem, Resolver, type Rewrite, rewriteRange, type 
 import {
   declaringFunction,
   freeRefs,
+  globalRefs,
   innermostFunction,
   isReassigned,
   lineOf,
@@ -128,12 +129,16 @@ export function diffFile(input: DiffInput): FileDiff {
       edits.push({ start: fa.node.start, end: fa.node.end, text });
     }
     if (res.stale.length) continue; // reached only through its (changed) parent
-    functions.push({ ...replacement(B, fb, shape, rewrites, home), key: fa.key });
+    const globals = globalRefs(B, fb.node).sort();
+    functions.push({
+      ...replacement(B, fb, shape, rewrites, home),
+      key: fa.key,
+      ...(globals.length ? { globals } : {}),
+    });
   }
 
-  // Module state the live changes use, and statements re-run at apply.
-  const migrations: Migration[] = [];
-  cellsUsed(ctx, resolver, level.cells, migrations);
+  // Statements re-run at apply, then the module state the live changes (and those) use.
+  const statementMigrations: Migration[] = [];
   for (const s of level.statements) {
     const site: Site = { kind: 'unit', unitB: s.unit, unitA: s.unit ? (m.toA.get(s.unit) ?? null) : null };
     const target = s.target
@@ -147,9 +152,12 @@ export function diffFile(input: DiffInput): FileDiff {
       refuseWith(ctx, s.name, problems, s.line);
       continue;
     }
-    migrations.push(statementMigration(B, s, target.rewrites, value.rewrites, site.unitA?.key));
+    statementMigrations.push(statementMigration(B, s, target.rewrites, value.rewrites, site.unitA?.key));
     ctx.note('export-assigned', s.name, { detail: s.name }, s.line);
   }
+  const migrations: Migration[] = [];
+  cellsUsed(ctx, resolver, level.cells, migrations);
+  migrations.push(...statementMigrations);
 
   if (input.only) {
     // Restart verdicts outside the selection are deferred.
@@ -314,20 +322,39 @@ function keepLayout(
 function cellsUsed(ctx: DiffContext, resolver: Resolver, cells: Map<unknown, Cell>, out: Migration[]): void {
   const { m } = ctx;
   const imported = new Set<string>();
-  for (const cell of cells.values()) {
-    const where = cell.unit ? `in ${m.keyInA(cell.unit)}` : 'at module level';
-    if (!cell.used) {
-      if (cell.id !== 'constant-changed' && cell.id !== 'imported-constant-changed')
-        ctx.note('declaration-unused', cell.name, {}, cell.line);
-      continue;
+  // A cell's initializer can use other cells: until no new one is found in use.
+  const done = new Set<Cell>();
+  for (let found = true; found; ) {
+    found = false;
+    for (const cell of cells.values()) {
+      if (!cell.used || done.has(cell)) continue;
+      done.add(cell);
+      found = true;
+      cellUsed(ctx, resolver, cell, imported, out);
     }
+  }
+  for (const cell of cells.values())
+    if (!cell.used && cell.id !== 'constant-changed' && cell.id !== 'imported-constant-changed')
+      ctx.note('declaration-unused', cell.name, {}, cell.line);
+}
+
+function cellUsed(
+  ctx: DiffContext,
+  resolver: Resolver,
+  cell: Cell,
+  imported: Set<string>,
+  out: Migration[],
+): void {
+  const { m } = ctx;
+  {
+    const where = cell.unit ? `in ${m.keyInA(cell.unit)}` : 'at module level';
     if (cell.importSpec !== undefined) {
       if (!imported.has(cell.importSpec)) {
         imported.add(cell.importSpec);
         out.push({ kind: 'import', key: cell.key, source: cell.importSpec, author: false });
         ctx.note('import-added', cell.name, { where, detail: cell.importSpec }, cell.line);
       }
-      continue;
+      return;
     }
     if (cell.id !== 'constant-changed' && cell.id !== 'imported-constant-changed') {
       const detail = cell.init
@@ -338,7 +365,7 @@ function cellsUsed(ctx: DiffContext, resolver: Resolver, cells: Map<unknown, Cel
     const unstable = cell.init ? unstableReads(ctx, cell.init) : [];
     if (unstable.length) {
       refuseWith(ctx, cell.name, unstable, cell.line);
-      continue;
+      return;
     }
     // Created at apply, so that an initializer that throws refuses the patch with nothing changed.
     const unitA = cell.unit ? (m.toA.get(cell.unit) ?? null) : null;
@@ -348,15 +375,17 @@ function cellsUsed(ctx: DiffContext, resolver: Resolver, cells: Map<unknown, Cel
       stale: [] as string[],
       liveEditNote: null,
     };
-    const expr = resolver.cellExpr(cell, { kind: 'unit', unitB: cell.unit, unitA }, res);
-    if (res.problems.length) continue; // the users report it
-    out.push({
-      kind: 'cell',
-      key: cell.key,
-      source: expr.redirect,
-      author: false,
-      ...(unitA ? { scope: unitA.key } : {}),
-    });
+    const source = resolver.cellInit(cell, res);
+    if (res.problems.length || res.stale.length) {
+      refuseWith(
+        ctx,
+        cell.name,
+        res.problems.length ? res.problems : [{ id: 'stale-closure-state', detail: res.stale.join(', ') }],
+        cell.line,
+      );
+      return;
+    }
+    out.push({ kind: 'cell', key: cell.key, source, author: false, ...(unitA ? { scope: unitA.key } : {}) });
   }
 }
 

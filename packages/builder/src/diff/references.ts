@@ -3,6 +3,7 @@ import {
   ACCESS,
   type AstNode,
   cellExpression,
+  cellRead,
   type FunctionInfo,
   GLOBAL,
   type Reference,
@@ -214,43 +215,48 @@ export class Resolver {
   }
 
   /**
-   * The expression that reaches a cell from new code at `site`: created once, at first use, and
-   * kept in the module's hotpatch state. LiveEdit and redirect texts differ where the cell's
-   * initializer reaches enclosing variables.
+   * How new code reads a cell. The redirect form asks the module's hotpatch state for it
+   * (`__hotpatch$.g(key)`: created from its initializer on first read, or at apply); the LiveEdit
+   * form, which has no migrations, carries the initializer inline, created on first use.
    */
   cellExpr(cell: Cell, site: Site, res: Resolution, depth = 0): { live: string; redirect: string } {
+    const member = cell.member === undefined ? '' : `[${JSON.stringify(cell.member)}]`;
+    const redirect = `${cellRead(cell.key)}${member}`;
+    if (cell.importSpec !== undefined) return { live: redirect, redirect };
     const slot = cellExpression(cell.key);
-    if (cell.importSpec !== undefined) {
-      // Loaded at apply (Migration import): always there when a replacement runs.
-      const member = cell.member === undefined ? '' : `[${JSON.stringify(cell.member)}]`;
-      return { live: `${slot}${member}`, redirect: `${slot}${member}` };
-    }
     const key = slot.slice(`${GLOBAL}.c[`.length, -1); // the quoted key
-    const wrap = (text: string) => {
-      const value = `(${key} in ${GLOBAL}.c ? ${slot} : (${slot} = (${text})))`;
-      return cell.member === undefined ? value : `${value}[${JSON.stringify(cell.member)}]`;
-    };
+    const wrap = (text: string) => `(${key} in ${GLOBAL}.c ? ${slot} : (${slot} = (${text})))${member}`;
+    if (!cell.init) return { live: wrap(cell.initText ?? 'undefined'), redirect };
     if (depth > 8) {
-      res.problems.push({
-        id: 'unsupported-syntax',
-        detail: 'new declarations refer to each other in a cycle',
-      });
-      return { live: 'undefined', redirect: 'undefined' };
+      res.liveEditNote ??= 'new declarations refer to each other too deeply for the LiveEdit form';
+      return { live: 'undefined', redirect };
     }
-    if (!cell.init) {
-      const text = cell.initText ?? 'undefined';
-      return { live: wrap(text), redirect: wrap(text) };
-    }
+    // The LiveEdit form resolves the initializer from where it is used; what it cannot reach only
+    // rules LiveEdit out (the redirect form resolves it once, in its own scope: cellInit).
     const inner: Rewrite[] = [];
-    const innerRes: Resolution = { rewrites: inner, problems: res.problems, stale: [], liveEditNote: null };
+    const innerRes: Resolution = { rewrites: inner, problems: [], stale: [], liveEditNote: null };
     for (const r of freeRefs(this.ctx.B, cell.init)) this.#ref(r, site, innerRes, inner, depth + 1);
-    if (innerRes.stale.length)
-      res.problems.push({ id: 'stale-closure-state', detail: innerRes.stale.join(', ') });
+    if (innerRes.problems.length || innerRes.stale.length)
+      res.liveEditNote ??= `${cell.name} cannot be built inline where it is used (${innerRes.problems[0]?.detail ?? innerRes.stale.join(', ')})`;
     res.liveEditNote ??= innerRes.liveEditNote;
+    const live = wrap(rewriteRange(this.ctx.B.source, cell.init.start, cell.init.end, liveRewrites(inner)));
+    if (live.length > 100_000) res.liveEditNote ??= `the LiveEdit form of ${cell.name} is too large`;
+    return { live, redirect };
+  }
+
+  /**
+   * A cell's initializer for the redirect engine, its references resolved where it stands (the
+   * module, or its run-once wrapper through that wrapper's accessor); other cells are read.
+   */
+  cellInit(cell: Cell, res: Resolution): string {
+    if (!cell.init) return cell.initText ?? 'undefined';
+    const unitA = cell.unit ? (this.ctx.m.toA.get(cell.unit) ?? null) : null;
+    const site: Site = { kind: 'unit', unitB: cell.unit, unitA };
+    const inner: Rewrite[] = [];
+    for (const r of freeRefs(this.ctx.B, cell.init)) this.#ref(r, site, res, inner, 1);
     // A declaration's text is also a valid expression (function and class declarations become
     // named function/class expressions).
-    const text = (rs: Rewrite[]) => rewriteRange(this.ctx.B.source, cell.init!.start, cell.init!.end, rs);
-    return { live: wrap(text(liveRewrites(inner))), redirect: wrap(text(redirectRewrites(inner))) };
+    return rewriteRange(this.ctx.B.source, cell.init.start, cell.init.end, redirectRewrites(inner));
   }
 }
 

@@ -1,12 +1,12 @@
 import type { Migration } from '@hotpatch/core';
 import { checkReplacement, GLOBAL, MODULE_TOKEN, type ModuleTable, SCOPE_PARAM } from '@hotpatch/instrument';
+import { type CellStore, dropCells } from '../cells.js';
 import { withNamespace } from './source.js';
 import { tableOf } from './table.js';
 import type { Engine, FileWork, ModuleRecord, PrepareResult, Refusal } from './types.js';
 
-type Cells = Record<string, unknown>;
-
-const cells = (): Cells => (globalThis as unknown as Record<string, { c: Cells }>)[GLOBAL]!.c;
+const store = (): CellStore => (globalThis as unknown as Record<string, CellStore>)[GLOBAL]!;
+const cells = () => store().c;
 
 /** A change a migration made to module state, and how to take it back (and to make it again). */
 interface Effect {
@@ -79,7 +79,7 @@ export class RedirectEngine implements Engine {
     const plans: Array<{ w: FileWork; fills: Map<number, unknown>; steps: Step[] }> = [];
     const made: string[] = [];
     const fail = (r: Refusal) => {
-      for (const k of made) delete cells()[k];
+      dropCells(store(), made);
       return r;
     };
     for (const w of work) {
@@ -104,12 +104,18 @@ export class RedirectEngine implements Engine {
         );
       }
       const steps: Step[] = [];
+      const creations: Step[] = [];
       for (const m of file.migrations) {
         if (m.kind === 'import') continue; // prepareAsync, or static imports at load
         if (phase === 'load' && m.kind !== 'cell') continue; // when the module's own code has run
-        const result = this.#migration(w, table, m, made);
+        const result = this.#migration(w, table, m, made, phase !== 'load');
         if (typeof result === 'string') return fail(refusal(`${file.path}: ${result}`));
-        if (result) steps.push(result);
+        if (result) (m.kind === 'cell' ? creations : steps).push(result);
+      }
+      try {
+        for (const create of creations) create();
+      } catch (e) {
+        return fail(refusal(`${file.path}: new module state cannot be created: ${(e as Error).message}`));
       }
       plans.push({ w, fills, steps });
     }
@@ -118,7 +124,7 @@ export class RedirectEngine implements Engine {
     const rollback = () => {
       for (const back of journal.reverse()) back();
       journal.length = 0;
-      for (const k of made) delete cells()[k];
+      dropCells(store(), made);
     };
     return {
       ok: true,
@@ -172,27 +178,40 @@ export class RedirectEngine implements Engine {
    * one). Cells are created now (their keys are this patch's own); property changes and author
    * scripts become steps for commit.
    */
-  #migration(w: FileWork, table: ModuleTable, m: Migration, made: string[]): Step | string | null {
+  #migration(
+    w: FileWork,
+    table: ModuleTable,
+    m: Migration,
+    made: string[],
+    now: boolean,
+  ): Step | string | null {
     const { record } = w;
-    let scope: unknown;
-    if (m.scope !== undefined) {
-      const index = table.functions.findIndex((f) => f.key === m.scope);
-      scope = record.scopes?.get(index);
-      if (typeof scope !== 'function')
-        return `${m.scope} has not run in this module; its state cannot be set up`;
-    }
-    const run = (code: string): unknown => {
-      const fn = record.gate!(
-        `(function (${SCOPE_PARAM}) { return (${withNamespace(code, w.namespace)}); })`,
-      ) as (s: unknown) => unknown;
-      return fn(scope);
+    // A run-once wrapper's accessor, looked up when needed (a cell of a module loading now is
+    // created after its wrapper has run).
+    const scope = (): unknown => {
+      if (m.scope === undefined) return undefined;
+      const accessor = record.scopes?.get(table.functions.findIndex((f) => f.key === m.scope));
+      if (typeof accessor !== 'function') throw new Error(`${m.scope} has not run in this module`);
+      return accessor;
     };
+    const compile = (code: string) =>
+      record.gate!(`(function (${SCOPE_PARAM}) { return (${withNamespace(code, w.namespace)}); })`) as (
+        s: unknown,
+      ) => unknown;
+    const run = (code: string): unknown => compile(code)(scope());
     try {
       if (m.kind === 'cell') {
         const key = withNamespace(`${MODULE_TOKEN}#${m.key!}`, w.namespace);
-        const had = key in cells();
-        run(m.source);
-        if (!had) made.push(key);
+        const init = compile(m.source);
+        store().l[key] = () => init(scope());
+        made.push(key);
+        // Created now where the module has run (after every initializer is installed: they
+        // may read each other), so that one that throws refuses the patch.
+        if (now)
+          return () => {
+            store().g(key);
+            return { undo: () => {}, redo: () => {} };
+          };
         return null;
       }
       if (m.kind === 'assign' || m.kind === 'define') {
@@ -274,7 +293,7 @@ export class RedirectEngine implements Engine {
           record.committed = undefined;
         }
         // Cells last: nothing can fail after this.
-        for (const k of Object.keys(cells())) if (prefixes.some((p) => k.startsWith(p))) delete cells()[k];
+        dropCells(store(), prefixes);
         return null;
       },
       rollback,

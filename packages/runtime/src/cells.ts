@@ -1,0 +1,44 @@
+/**
+ * The modules' hotpatch state (convention.ts: `__hotpatch$.c`, `.l`, `.g`): cells keyed by module
+ * instance and patch. A cell is created from its initializer (`l[key]`, installed by a `cell`
+ * migration) the first time it is read, or at apply; a cell being created that reads itself is a
+ * cycle the fixed code would not have had either, and throws.
+ */
+export interface CellStore {
+  /** Values. */
+  c: Record<string, unknown>;
+  /** Initializers, by the same keys. */
+  l: Record<string, () => unknown>;
+  /** Reads a cell, creating it on first read. */
+  g(key: string): unknown;
+}
+
+export function cellStore(): CellStore {
+  const c: Record<string, unknown> = Object.create(null);
+  const l: Record<string, () => unknown> = Object.create(null);
+  const creating = new Set<string>();
+  return {
+    c,
+    l,
+    g(key: string): unknown {
+      if (key in c) return c[key];
+      const init = l[key];
+      if (!init) throw new ReferenceError(`hotpatch state ${key} has no initializer`);
+      if (creating.has(key)) throw new ReferenceError(`hotpatch state ${key} is read while it is created`);
+      creating.add(key);
+      try {
+        const value = init();
+        c[key] = value;
+        return value;
+      } finally {
+        creating.delete(key);
+      }
+    },
+  };
+}
+
+/** Drops the cells and initializers whose keys start with one of `prefixes` (a patch's own). */
+export function dropCells(store: Pick<CellStore, 'c' | 'l'>, prefixes: string[]): void {
+  for (const map of [store.c, store.l])
+    for (const k of Object.keys(map)) if (prefixes.some((p) => k.startsWith(p))) delete map[k];
+}
