@@ -18,6 +18,7 @@ import {
 } from '@hotpatch/core';
 import { type AstNode, CONVENTION_VERSION, parse } from '@hotpatch/instrument';
 import { changedExportedLiterals, diffFile } from './diff/index.js';
+import { exportedLocals } from './diff/module-level.js';
 import { isCode, isDocLike, isMinified, listFiles, sourceTypeOf } from './files.js';
 import type { ResolvedSpec } from './spec.js';
 
@@ -81,6 +82,8 @@ export function buildPatch(opts: BuildOptions): BuildResult {
   // Exported constants the fix changed (module.exports = { MAX_LENGTH: 10000 }), and the files
   // that copied them into module-level bindings at load: those get the new values live.
   const imported = importedConstantChanges(from.dir, to.dir, filesA, filesB);
+  // Exports the fix adds to ES modules (a changed sibling that imports one reads its cell).
+  const newExports = addedExports(from.dir, to.dir, filesA, filesB);
 
   for (const file of [...new Set([...filesA, ...filesB])].sort()) {
     const inA = filesA.has(file);
@@ -140,6 +143,7 @@ export function buildPatch(opts: BuildOptions): BuildResult {
         ...(fileOnly ? { only: fileOnly } : {}),
         ...(fileExclude ? { exclude: fileExclude } : {}),
         ...(imported.has(file) ? { importedConstants: imported.get(file)! } : {}),
+        newExports,
       });
     } catch (e) {
       // Files Node never loads (type-annotated sources, browser builds) need not even parse.
@@ -355,6 +359,32 @@ function importedConstantChanges(
           out.set(file, m);
         }
       }
+    }
+  }
+  return out;
+}
+
+/** For each ES module both versions have: the names the fixed one exports that the running one does not. */
+function addedExports(
+  fromDir: string,
+  toDir: string,
+  filesA: Set<string>,
+  filesB: Set<string>,
+): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const file of filesB) {
+    if (!isCode(file) || isDocLike(file) || !filesA.has(file)) continue;
+    const b = readFileSync(join(toDir, file), 'utf8');
+    if (!/\bexport\b/.test(b) || sourceTypeOf(toDir, file, b) !== 'module') continue;
+    const a = readFileSync(join(fromDir, file), 'utf8');
+    if (a === b) continue;
+    try {
+      const names = (src: string) => new Set(exportedLocals(parse(src, 'module').body as AstNode[]).values());
+      const before = names(a);
+      const added = [...names(b)].filter((n) => !before.has(n));
+      if (added.length) out.set(file, new Set(added));
+    } catch {
+      // a file that does not parse is reported when it is diffed
     }
   }
   return out;

@@ -15,7 +15,7 @@ import { VERDICT_IDS, VERDICTS, type VerdictId, verdictMessage } from './verdict
 export const BUNDLE_FORMAT = 'hotpatch/bundle';
 export const BUNDLE_FORMAT_VERSION = 2;
 /** Version of the function-key scheme shared by the builder and the runtime (packages/instrument). */
-export const KEY_SCHEME = 1;
+export const KEY_SCHEME = 2;
 
 export const Severity = Type.Union([
   Type.Literal('critical'),
@@ -119,6 +119,8 @@ export type FunctionPatch = Static<typeof FunctionPatch>;
  *  - `define`: `Object.defineProperty(target, key, source)` (`source` is a property descriptor:
  *    e.g. a method added to a class); revert restores the property as it was;
  *  (`target` and `key` are expressions: the object, and the property key, e.g. `"x"`)
+ *  - `reset`: the module variable `target` (a memo a changed function builds once) set back to
+ *    `source` (`undefined` or `null`) so that the new code builds it again; revert restores it;
  *  - `script`: statements written by the patch author (`hotpatch build --migrate`), with `revert`
  *    statements if the author gave them.
  * `scope`: key of the run-once function (a UMD/IIFE wrapper) whose variables the code reaches
@@ -130,6 +132,7 @@ export const Migration = Type.Object({
     Type.Literal('import'),
     Type.Literal('assign'),
     Type.Literal('define'),
+    Type.Literal('reset'),
     Type.Literal('script'),
   ]),
   key: Type.Optional(Type.String({ minLength: 1 })),
@@ -137,6 +140,8 @@ export const Migration = Type.Object({
   source: Type.String({ minLength: 1 }),
   revert: Type.Optional(Type.String()),
   scope: Type.Optional(Type.String({ minLength: 1 })),
+  /** A cell of the package instance, not of the module (another file of the patch reads it). */
+  shared: Type.Optional(Type.Boolean()),
   /** Written by a person, not derived by the builder: the bundle is author-assisted. */
   author: Type.Boolean(),
 });

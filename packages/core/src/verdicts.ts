@@ -41,6 +41,12 @@ export const VERDICTS = {
     verdict: 'live',
     message: 'callback nested in a changed function: closures made after the patch run the new code',
   },
+  'host-of-changed-closure': {
+    kind: 'function-body',
+    verdict: 'live',
+    message:
+      'makes {detail}, a short-lived closure that changed and needs variables of this function: calls redirected to the new code (calls already running finish on the old code)',
+  },
   'uses-changed-state': {
     kind: 'function-body',
     verdict: 'live',
@@ -92,6 +98,12 @@ export const VERDICTS = {
     kind: 'export-shape',
     verdict: 'live',
     message: 'module-level assignment {detail} re-run at apply with the new value (undone on revert)',
+  },
+  'memo-reset': {
+    kind: 'module-state',
+    verdict: 'live',
+    message:
+      '{name}, which {detail} builds once and keeps, is reset at apply so that the new code builds it again (revert puts the old value back)',
   },
   'migration-author': {
     kind: 'migration',

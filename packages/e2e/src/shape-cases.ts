@@ -253,6 +253,61 @@ export const SHAPE_CASES: ShapeCase[] = [
     normal: `return pkg.valid('abc') && !pkg.valid('A1');`,
     expect: 'live',
   },
+  {
+    name: 'a table a function builds once and keeps (lazy memo), with new entries',
+    a: {
+      'index.js': `let _schema;\nfunction schema() {\n  if (!_schema) { _schema = {}; for (const k of ['href', 'src']) _schema[k] = 'url'; }\n  return _schema;\n}\nexports.contextOf = (attr) => schema()[attr] || 'none';\n`,
+    },
+    b: {
+      'index.js': `let _schema;\nfunction schema() {\n  if (!_schema) { _schema = {}; for (const k of ['href', 'src', 'formaction']) _schema[k] = 'url'; }\n  return _schema;\n}\nexports.contextOf = (attr) => schema()[attr] || 'none';\n`,
+    },
+    old: `return pkg.contextOf('formaction') === 'none';`,
+    normal: `return pkg.contextOf('href') === 'url';`,
+    expect: 'live',
+    verdicts: ['memo-reset'],
+  },
+  {
+    name: 'a shorthand property naming an enclosing variable, and a bundler turning a function into an arrow',
+    a: {
+      'index.js': `function make(limit) {\n  return function check(s) { return { ok: s.length < 100, limit: limit }; };\n}\nconst size = function (s) { return s.length; };\nmodule.exports = { make, size };\n`,
+    },
+    b: {
+      'index.js': `function make(limit) {\n  return function check(s) { return { ok: s.length <= limit, limit }; };\n}\nconst size = (s) => Math.min(s.length, 10);\nmodule.exports = { make, size };\n`,
+    },
+    old: `return pkg.make(3)('abcdef').ok || pkg.size('x'.repeat(20)) > 10;`,
+    normal: `const r = pkg.make(3)('ab'); return r.ok && r.limit === 3 && pkg.size('ab') === 2;`,
+    expect: 'live',
+  },
+  {
+    name: 'a callback that needs a block-scoped variable: the function making it is redirected',
+    a: {
+      'index.js': `function copy(src) {\n  const out = {};\n  for (const key of Object.keys(src)) {\n    const value = src[key];\n    [key].forEach((k) => { out[k] = value; });\n  }\n  return out;\n}\nmodule.exports = { copy };\n`,
+    },
+    b: {
+      'index.js': `function copy(src) {\n  const out = {};\n  for (const key of Object.keys(src)) {\n    const value = src[key];\n    [key].forEach((k) => { if (k !== '__proto__') out[k] = value; });\n  }\n  return out;\n}\nmodule.exports = { copy };\n`,
+    },
+    old: `const o = pkg.copy(JSON.parse('{"__proto__": {"polluted": 1}}')); return o.polluted === 1;`,
+    normal: `return pkg.copy({ a: 1 }).a === 1;`,
+    expect: 'live',
+    verdicts: ['host-of-changed-closure'],
+  },
+  {
+    name: 'ES module: a new error class one module exports and a changed sibling imports',
+    esm: true,
+    a: {
+      'index.js': `export { inflate } from './zlib.js';\nexport { JOSEError } from './errors.js';\n`,
+      'errors.js': `export class JOSEError extends Error {}\n`,
+      'zlib.js': `export const inflate = (input) => input.repeat(input.length > 3 ? 1000 : 1);\n`,
+    },
+    b: {
+      'index.js': `export { inflate } from './zlib.js';\nexport { JOSEError } from './errors.js';\n`,
+      'errors.js': `export class JOSEError extends Error {}\nexport class DecompressionFailed extends JOSEError {}\n`,
+      'zlib.js': `import { DecompressionFailed } from './errors.js';\nexport const inflate = (input) => { if (input.length > 3) throw new DecompressionFailed('too large'); return input; };\n`,
+    },
+    old: `try { return pkg.inflate('abcdef').length > 100; } catch (e) { return !(e instanceof pkg.JOSEError); }`,
+    normal: `return pkg.inflate('ab') === 'ab';`,
+    expect: 'live',
+  },
   // ---- need a restart
   {
     name: 'changed initial value of state that running code mutates',

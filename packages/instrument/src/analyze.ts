@@ -6,7 +6,7 @@ import type { Scope, ScopeManager, Variable } from './scope-types.js';
 /**
  * Source analysis shared by the builder and the runtime. Both must name functions identically
  * (the bundle refers to functions by key, the runtime finds them by key in the code it loaded),
- * so this file is the single definition of KEY_SCHEME 1.
+ * so this file is the single definition of the function-key scheme (KEY_SCHEME in @hotpatch/core).
  */
 
 export type SourceType = 'commonjs' | 'module';
@@ -211,7 +211,9 @@ function baseName(
     if (parent.type === 'Property' && parent.value === fn) {
       const key = propertyKeyName(parent.key as AstNode, parent.computed as boolean);
       const obj = stack[stack.length - 2]?.node; // Property -> ObjectExpression
-      const objName = obj ? objectName(obj, stack.slice(0, -2)) : null;
+      const objName = obj
+        ? (objectName(obj, stack.slice(0, -2)) ?? objectPlace(obj, stack.slice(0, -2)))
+        : null;
       const prefix = parent.kind === 'get' || parent.kind === 'set' ? `${parent.kind}:` : '';
       return objName ? `${objName}.${prefix}${key}` : `${prefix}${key}`;
     }
@@ -267,6 +269,24 @@ function assignedName(node: AstNode, stack: WalkFrame[]): string | null {
 
 function objectName(obj: AstNode, stack: WalkFrame[]): string | null {
   return assignedName(obj, stack);
+}
+
+/**
+ * Where an unnamed object literal stands, so that its functions are not named like declarations
+ * of the same name: `__export(target, { f: () => f })` gives `__export:arg1.f`, not `f`.
+ */
+function objectPlace(obj: AstNode, stack: WalkFrame[]): string | null {
+  const parent = stack[stack.length - 1]?.node;
+  if (!parent) return null;
+  if (parent.type === 'CallExpression' || parent.type === 'NewExpression') {
+    const i = (parent.arguments as AstNode[]).indexOf(obj);
+    if (i === -1) return null;
+    const callee = memberName(parent.callee as AstNode);
+    return `${callee ? callee.split(/[.#]/).pop() : 'call'}:arg${i}`;
+  }
+  if (parent.type === 'ReturnStatement' || (parent.type === 'ArrowFunctionExpression' && parent.body === obj))
+    return '<return>';
+  return null;
 }
 
 /** Is `fn` run once where it stands: an IIFE (also via .call/.apply) or a UMD factory argument? */

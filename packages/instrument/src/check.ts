@@ -61,7 +61,13 @@ export function checkReplacement(
     const program = parse(`(${fp.source});`, 'commonjs');
     expr = (program.body as AstNode[])[0]!.expression as AstNode;
   } catch (e) {
-    return `${fp.key}: replacement does not parse (${(e as Error).message})`;
+    const loc = (e as { loc?: { line: number; column: number } }).loc;
+    const line = loc ? `(${fp.source}`.split('\n')[loc.line - 1] : undefined;
+    const near =
+      line === undefined
+        ? ''
+        : `, near \`${line.slice(Math.max(0, loc!.column - 40), loc!.column + 40).trim()}\``;
+    return `${fp.key}: replacement does not parse (${(e as Error).message}${near})`;
   }
   while (expr.type === 'ParenthesizedExpression') expr = expr.expression as AstNode;
   if (fp.call === 'construct') {

@@ -48,6 +48,11 @@ export const SCOPE_REGISTER = 'scope';
 export const READY = 'ready';
 /** Placeholder the runtime replaces with a module instance id inside patch code. */
 export const MODULE_TOKEN = '__HOTPATCH_MODULE__';
+/**
+ * Placeholder for a package instance (its root, and the patch): cells one file of a patch creates
+ * and another reads (a new export of an ES module, imported by a changed sibling).
+ */
+export const PACKAGE_TOKEN = '__HOTPATCH_PACKAGE__';
 /** Every name the convention puts into code starts with this; sources that contain it are refused. */
 export const RESERVED_PREFIX = '__hp$';
 
@@ -144,14 +149,19 @@ export function reachableEnclosing(f: FunctionInfo): Map<string, FunctionInfo> {
 /** `__hotpatch$.g(key)`: a cell's value, created from its initializer (`l[key]`) on first read. */
 export const CELL_GET = 'g';
 
-/** The expression a cell is written through (`__hotpatch$.c[key] = v`), keyed within a module instance. */
-export function cellExpression(key: string): string {
-  return `${GLOBAL}.c[${JSON.stringify(`${MODULE_TOKEN}#${key}`)}]`;
+/** The full key of a cell: within a module instance, or within the package instance (`shared`). */
+export function cellKey(key: string, shared = false): string {
+  return `${shared ? PACKAGE_TOKEN : MODULE_TOKEN}#${key}`;
+}
+
+/** The expression a cell is written through (`__hotpatch$.c[key] = v`). */
+export function cellExpression(key: string, shared = false): string {
+  return `${GLOBAL}.c[${JSON.stringify(cellKey(key, shared))}]`;
 }
 
 /** The expression a cell is read through (parenthesised: it may stand after `new`). */
-export function cellRead(key: string): string {
-  return `(${GLOBAL}.${CELL_GET}(${JSON.stringify(`${MODULE_TOKEN}#${key}`)}))`;
+export function cellRead(key: string, shared = false): string {
+  return `(${GLOBAL}.${CELL_GET}(${JSON.stringify(cellKey(key, shared))}))`;
 }
 
 /**

@@ -37,8 +37,10 @@ export function cellStore(): CellStore {
   };
 }
 
-/** Drops the cells and initializers whose keys start with one of `prefixes` (a patch's own). */
-export function dropCells(store: Pick<CellStore, 'c' | 'l'>, prefixes: string[]): void {
-  for (const map of [store.c, store.l])
-    for (const k of Object.keys(map)) if (prefixes.some((p) => k.startsWith(p))) delete map[k];
+/** Drops cells and their initializers (a patch's own, by key). */
+export function dropCells(store: Pick<CellStore, 'c' | 'l'>, keys: string[]): void {
+  for (const k of keys) {
+    delete store.c[k];
+    delete store.l[k];
+  }
 }

@@ -8,7 +8,7 @@ import { hotpatchHome } from './paths.js';
  * the redirect engine's main start-up cost, and a module's instrumented form depends only on
  * its text. The module id is not part of the cached text: a marker stands in for it.
  */
-const VERSION = 4;
+const VERSION = 5;
 const MARKER = '\u0000hotpatch-module-id';
 const QUOTED_MARKER = JSON.stringify(MARKER);
 

@@ -210,7 +210,7 @@ export class HotpatchRuntime {
     work: { patchId: string; file: FilePatch },
     phase: 'load' | 'ready',
   ): void {
-    const fw: FileWork = { record, file: work.file, namespace: this.#namespace(record, work.patchId) };
+    const fw: FileWork = { record, file: work.file, ...this.#namespaces(record, work.patchId) };
     const engine = this.engineOf(record);
     const done = (prepared: PrepareResult) => {
       if (prepared.ok && commitAll([prepared]) === null) record.patchId = work.patchId;
@@ -263,6 +263,14 @@ export class HotpatchRuntime {
 
   #namespace(record: ModuleRecord, patchId: string): string {
     return `${record.id}@${patchId}`;
+  }
+
+  /** A module instance's namespace in patch code, and its package instance's (the package root). */
+  #namespaces(record: ModuleRecord, patchId: string): { namespace: string; packageNamespace: string } {
+    const root = record.relPath
+      ? record.filename.slice(0, record.filename.length - record.relPath.length)
+      : record.filename;
+    return { namespace: this.#namespace(record, patchId), packageNamespace: `${root}@${patchId}` };
   }
 
   #matches(record: ModuleRecord, bundle: Bundle): boolean {
@@ -469,7 +477,7 @@ export class HotpatchRuntime {
             `${record.filename} is not the baseline ${bundle.payload.patchId} applies over (sha256 ${record.sha256.slice(0, 12)}, expected ${file.baselineSha256.slice(0, 12)}); nothing changed`,
           );
         }
-        work.push({ record, file, namespace: this.#namespace(record, bundle.payload.patchId) });
+        work.push({ record, file, ...this.#namespaces(record, bundle.payload.patchId) });
       }
     }
     return work;

@@ -20,6 +20,11 @@ export interface DiffInput {
   importedConstants?: Map<string, { text: string; from: string }>;
   /** Files the fix adds (paths in the package): a require()/import of one is loaded live. */
   newFiles?: Set<string>;
+  /**
+   * ES modules of the patch and the exports the fix adds to each (path in the package → names):
+   * an import of one of those from a changed sibling reads the exporting module's cell.
+   */
+  newExports?: Map<string, Set<string>>;
 }
 
 /** Where a verdict's words go: `{where}` in the catalogue's messages. */

@@ -18,8 +18,9 @@ import {
 } from '@hotpatch/instrument';
 import { DiffContext, type DiffInput, sameTokens } from './context.js';
 import { applyEditsTo, replacement, retention, statementMigration } from './emit.js';
-import { changedFunctions, textChanged } from './functions.js';
+import { type ChangedFunction, changedFunctions, textChanged } from './functions.js';
 import { matchFunctions } from './match.js';
+import { memoResets } from './memos.js';
 import { moduleLevel, unitPairs } from './module-level.js';
 import { liveRewrites, type Problem, Resolver, type Rewrite, rewriteRange, type Site } from './references.js';
 import {
@@ -33,6 +34,7 @@ import {
 } from './scope.js';
 import { selfCheck } from './self-check.js';
 import type { Cell } from './state.js';
+import { Transience } from './transient.js';
 
 export type { DiffInput } from './context.js';
 export { changedExportedLiterals } from './exports.js';
@@ -67,7 +69,8 @@ export function diffFile(input: DiffInput): FileDiff {
 
   // Phases 2 and 3.
   const own = textChanged(ctx);
-  const level = moduleLevel(ctx, unitPairs(ctx), own);
+  const pairs = unitPairs(ctx);
+  const level = moduleLevel(ctx, pairs, own);
   versionLiteral(ctx);
   const changed = changedFunctions(ctx, level.cells, own);
 
@@ -76,6 +79,8 @@ export function diffFile(input: DiffInput): FileDiff {
   const edits: Edit[] = [];
   const functions: FunctionPatch[] = [];
   let liveEdit: string | null = null;
+  const transience = new Transience(A);
+  promoteHosts(ctx, changed, transience, resolver);
   const outermost = new Set(
     [...changed.keys()].filter((fb) => {
       for (let p = fb.parent; p; p = p.parent) if (changed.has(p)) return false;
@@ -86,13 +91,18 @@ export function diffFile(input: DiffInput): FileDiff {
     const fa = m.toA.get(fb)!;
     const info = changed.get(fb)!;
     const line = lineOf(B.source, fb.node.start);
+    // Inside a changed function, a closure that dies with the call that made it is made anew by
+    // the replacement of that function: nothing of its own to redirect.
+    if (!outermost.has(fb) && transience.isTransient(fa)) {
+      ctx.note('callback-in-changed-function', fa.key, {}, line);
+      continue;
+    }
     const shape = guardShape(fa);
     const site: Site = {
       kind: 'function',
       fb,
       fa,
       parentChanged: fb.parent ? changed.has(fb.parent) : false,
-      callback: /:arg\d+(@\d+)?$/.test(fb.key) || fb.key.endsWith('<iife>'),
     };
     const res = resolver.resolve(fb.node, site);
     const rewrites = res.rewrites;
@@ -102,7 +112,8 @@ export function diffFile(input: DiffInput): FileDiff {
       rewrites.push({ start: ownId.start, end: ownId.end, text: m.rename(ownId.name as string) });
     if (outermost.has(fb)) keepLayout(ctx, fb, fa, level.cells, rewrites);
     const problems = [...res.problems, ...functionProblems(ctx, fb, fa, shape)];
-    if (res.stale.length && !site.callback)
+    // Closures the old code made, still alive, cannot see variables only the new parent declares.
+    if (res.stale.length)
       problems.push({
         id: 'stale-closure-state',
         detail: `${res.stale.join(', ')} of ${m.keyInA(fb.parent!)}`,
@@ -117,18 +128,12 @@ export function diffFile(input: DiffInput): FileDiff {
       refuseWith(ctx, fa.key, problems, line);
       continue;
     }
-    ctx.note(
-      res.stale.length ? 'callback-in-changed-function' : info.id,
-      fa.key,
-      { detail: info.detail ?? '' },
-      line,
-    );
+    ctx.note(info.id, fa.key, { detail: info.detail ?? '' }, line);
     liveEdit ??= res.liveEditNote;
     if (outermost.has(fb)) {
       const text = rewriteRange(B.source, fb.node.start, fb.node.end, liveRewrites(rewrites));
       edits.push({ start: fa.node.start, end: fa.node.end, text });
     }
-    if (res.stale.length) continue; // reached only through its (changed) parent
     const globals = globalRefs(B, fb.node).sort();
     functions.push({
       ...replacement(B, fb, shape, rewrites, home),
@@ -158,6 +163,17 @@ export function diffFile(input: DiffInput): FileDiff {
   const migrations: Migration[] = [];
   cellsUsed(ctx, resolver, level.cells, migrations);
   migrations.push(...statementMigrations);
+  for (const r of memoResets(ctx, pairs, new Set(changed.keys()))) {
+    const unitA = r.unit ? (m.toA.get(r.unit) ?? null) : null;
+    migrations.push({
+      kind: 'reset',
+      target: r.name,
+      source: r.initial,
+      author: false,
+      ...(unitA ? { scope: unitA.key } : {}),
+    });
+    ctx.note('memo-reset', r.name, { detail: r.builder });
+  }
 
   if (input.only) {
     // Restart verdicts outside the selection are deferred.
@@ -170,6 +186,8 @@ export function diffFile(input: DiffInput): FileDiff {
 
   if (migrations.some((x) => x.kind !== 'cell'))
     liveEdit ??= 'the patch sets up module state at apply (migrations), which only the redirect engine runs';
+  if (edits.length === 0)
+    liveEdit ??= 'the patch only sets up module state, which only the redirect engine does';
   const patched = applyEditsTo(A.source, edits);
   const check = selfCheck(ctx, patched, edits, functions, migrations);
   if (check.invalid) {
@@ -193,6 +211,37 @@ export function diffFile(input: DiffInput): FileDiff {
   };
 }
 
+/**
+ * A changed closure that dies with the call that made it but needs variables only the function
+ * making it has (block-scoped ones, or new ones): that function is redirected instead, and its
+ * replacement makes the closure anew.
+ */
+function promoteHosts(
+  ctx: DiffContext,
+  changed: Map<FunctionInfo, ChangedFunction>,
+  transience: Transience,
+  resolver: Resolver,
+): void {
+  const { m } = ctx;
+  const ancestorChanged = (f: FunctionInfo) => {
+    for (let p = f.parent; p; p = p.parent) if (changed.has(p)) return true;
+    return false;
+  };
+  for (let again = true; again; ) {
+    again = false;
+    for (const fb of [...changed.keys()]) {
+      const host = fb.parent;
+      if (!host || host.once || !m.toA.has(host) || ancestorChanged(fb)) continue;
+      const fa = m.toA.get(fb)!;
+      if (!transience.isTransient(fa)) continue;
+      const trial = resolver.resolve(fb.node, { kind: 'function', fb, fa, parentChanged: false });
+      if (!trial.problems.some((p) => p.id === 'binding-unreachable') && trial.stale.length === 0) continue;
+      changed.set(host, { id: 'host-of-changed-closure', detail: fa.key });
+      again = true;
+    }
+  }
+}
+
 /** One restart verdict for a function or statement, with every reason. */
 function refuseWith(ctx: DiffContext, name: string, problems: Problem[], line: number): void {
   const first = problems[0]!;
@@ -213,16 +262,19 @@ function functionProblems(
     out.push({ id: 'unsupported-syntax', detail: 'arrow function uses the enclosing `arguments`' });
   if (fb.usesNewTarget && fb.kind !== 'constructor')
     out.push({ id: 'unsupported-syntax', detail: 'uses `new.target`' });
+  // A function may become an arrow, a method or a declaration (bundlers and compilers change
+  // these freely): calls reach it the same way, unless `this`/`arguments` would mean something
+  // else. Async, generator, getter, setter and constructor are what callers see: those must stay.
+  const what = (f: FunctionInfo) =>
+    `${f.isAsync ? 'async ' : ''}${f.isGenerator ? 'generator ' : ''}${f.kind}`;
+  const plain = new Set(['declaration', 'expression', 'arrow', 'method']);
   if (
-    fa.isArrow !== fb.isArrow ||
     fa.isGenerator !== fb.isGenerator ||
     fa.isAsync !== fb.isAsync ||
-    fa.kind !== fb.kind
-  ) {
-    const what = (f: FunctionInfo) =>
-      `${f.isAsync ? 'async ' : ''}${f.isGenerator ? 'generator ' : ''}${f.kind}`;
+    (fa.kind !== fb.kind && !(plain.has(fa.kind) && plain.has(fb.kind))) ||
+    (fa.isArrow !== fb.isArrow && (fb.usesThis || fb.usesArguments))
+  )
     out.push({ id: 'function-kind-changed', detail: `${what(fa)} → ${what(fb)}` });
-  }
   if (shape.call === 'arrow' || shape.call === 'params') {
     // The guard passes the baseline's parameters: the new code must take the same ones.
     const pa = tokenTexts(A, fa.paramsRange[0], fa.paramsRange[1]);
@@ -348,6 +400,15 @@ function cellUsed(
   const { m } = ctx;
   {
     const where = cell.unit ? `in ${m.keyInA(cell.unit)}` : 'at module level';
+    if (cell.providedBy !== undefined) {
+      ctx.note(
+        'import-added',
+        cell.name,
+        { where, detail: `a new export of ${cell.providedBy}, which the patch creates` },
+        cell.line,
+      );
+      return;
+    }
     if (cell.importSpec !== undefined) {
       if (!imported.has(cell.importSpec)) {
         imported.add(cell.importSpec);
@@ -385,7 +446,14 @@ function cellUsed(
       );
       return;
     }
-    out.push({ kind: 'cell', key: cell.key, source, author: false, ...(unitA ? { scope: unitA.key } : {}) });
+    out.push({
+      kind: 'cell',
+      key: cell.key,
+      source,
+      author: false,
+      ...(unitA ? { scope: unitA.key } : {}),
+      ...(cell.shared ? { shared: true } : {}),
+    });
   }
 }
 

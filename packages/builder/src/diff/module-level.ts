@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { sha256 } from '@hotpatch/core';
 import { type AstNode, bindingNames, type FunctionInfo, type Variable } from '@hotpatch/instrument';
 import { type DiffContext, sameTokens } from './context.js';
@@ -174,6 +175,25 @@ function imports(ctx: DiffContext, pair: UnitPair, out: ModuleLevel): void {
     }
     const v = B.moduleScope.set.get(local);
     if (!v) continue;
+    // A binding a changed sibling of this patch newly exports: its cell, in the package's state.
+    const sibling = b.source.startsWith('.')
+      ? resolveSibling(ctx.input.path, b.source, ctx.input.newExports)
+      : null;
+    if (sibling && b.imported !== null && ctx.input.newExports?.get(sibling)?.has(b.imported)) {
+      out.cells.set(v, {
+        key: `${sibling}#${b.imported}`,
+        name: local,
+        init: null,
+        shared: true,
+        providedBy: sibling,
+        unit: null,
+        mutable: false,
+        id: 'import-added',
+        line,
+        used: false,
+      });
+      continue;
+    }
     out.cells.set(v, {
       key: `import:${b.source}`,
       name: local,
@@ -200,9 +220,49 @@ function imports(ctx: DiffContext, pair: UnitPair, out: ModuleLevel): void {
       });
 }
 
+/** The file of the patch a relative import names (path in the package), if it is one with new exports. */
+function resolveSibling(
+  from: string,
+  spec: string,
+  files: Map<string, Set<string>> | undefined,
+): string | null {
+  if (!files) return null;
+  const base = posix.normalize(posix.join(posix.dirname(from), spec));
+  for (const c of [base, `${base}.js`, `${base}.mjs`, `${base}/index.js`]) if (files.has(c)) return c;
+  return null;
+}
+
+/** Local names an ES module body exports, with the names they are exported as. */
+export function exportedLocals(body: AstNode[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const stmt of body) {
+    if (stmt.type !== 'ExportNamedDeclaration' || stmt.source) continue;
+    const decl = stmt.declaration as AstNode | null;
+    if (decl) {
+      const names =
+        decl.type === 'VariableDeclaration'
+          ? (decl.declarations as AstNode[]).flatMap((d) => bindingNames(d.id as AstNode))
+          : decl.id
+            ? [(decl.id as AstNode).name as string]
+            : [];
+      for (const n of names) out.set(n, n);
+      continue;
+    }
+    for (const sp of stmt.specifiers as AstNode[]) {
+      const local = sp.local as AstNode;
+      const exported = sp.exported as AstNode;
+      out.set(local.name as string, (exported.name ?? exported.value) as string);
+    }
+  }
+  return out;
+}
+
 function declarations(ctx: DiffContext, pair: UnitPair, out: ModuleLevel, load: Load): void {
   const { A, B, m } = ctx;
   const { ua, ub, unitKey, where } = pair;
+  // New exports of this ES module that a changed sibling imports: kept in the package's state.
+  const shared = ub.fn === null ? ctx.input.newExports?.get(ctx.input.path) : undefined;
+  const exportsB = shared ? exportedLocals(ub.body) : new Map<string, string>();
   for (const [name, db] of ub.decls) {
     const oldName = m.rename(name);
     const da = ua.decls.get(oldName);
@@ -220,6 +280,7 @@ function declarations(ctx: DiffContext, pair: UnitPair, out: ModuleLevel, load: 
           id: 'new-helper',
           line,
           used: false,
+          ...sharedExport(ctx, shared, exportsB, name),
         });
       continue; // a changed function is diffed as a function
     }
@@ -256,6 +317,7 @@ function declarations(ctx: DiffContext, pair: UnitPair, out: ModuleLevel, load: 
       id: da ? 'constant-changed' : cellVerdict(db, mutable),
       line,
       used: false,
+      ...(da ? {} : sharedExport(ctx, shared, exportsB, name)),
     });
     if (da) ctx.note('constant-changed', name, { where }, line);
   }
@@ -265,6 +327,21 @@ function declarations(ctx: DiffContext, pair: UnitPair, out: ModuleLevel, load: 
     if (da.kind === 'function') continue; // reported as removed functions
     ctx.note('removed-statement', name, { where }, lineOf(A.source, da.stmt.start));
   }
+}
+
+/**
+ * A new declaration this ES module exports and a changed sibling imports: its cell lives in the
+ * package's state under the exported name, so that the sibling reads the same value.
+ */
+function sharedExport(
+  ctx: DiffContext,
+  shared: Set<string> | undefined,
+  exportsB: Map<string, string>,
+  name: string,
+): Partial<Cell> {
+  const exported = exportsB.get(name);
+  if (!shared || exported === undefined || !shared.has(exported)) return {};
+  return { key: `${ctx.input.path}#${exported}`, shared: true, used: true };
 }
 
 function cellVerdict(db: Decl, mutable: boolean): Cell['id'] {

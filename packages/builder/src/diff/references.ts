@@ -4,6 +4,7 @@ import {
   type AstNode,
   cellExpression,
   cellRead,
+  childrenOf,
   type FunctionInfo,
   GLOBAL,
   type Reference,
@@ -46,7 +47,7 @@ export interface Problem {
 
 /** Where new code will run. */
 export type Site =
-  | { kind: 'function'; fb: FunctionInfo; fa: FunctionInfo; parentChanged: boolean; callback: boolean }
+  | { kind: 'function'; fb: FunctionInfo; fa: FunctionInfo; parentChanged: boolean }
   | { kind: 'unit'; unitB: FunctionInfo | null; unitA: FunctionInfo | null };
 
 export interface Resolution {
@@ -73,8 +74,35 @@ export class Resolver {
   resolve(node: AstNode, site: Site): Resolution {
     const out: Resolution = { rewrites: [], problems: [], stale: [], liveEditNote: null };
     for (const r of freeRefs(this.ctx.B, node)) this.#ref(r, site, out, out.rewrites, 0);
+    this.#shorthands(out.rewrites, node);
     return out;
   }
+
+  /**
+   * `{ x }` names its key and its value at once: a rewrite of the value must keep the key
+   * (`{ x: __hp$sc("x") }`).
+   */
+  #shorthands(rewrites: Rewrite[], within: AstNode): void {
+    if (!this.#shorthand) {
+      this.#shorthand = new Map();
+      const visit = (n: AstNode): void => {
+        if (n.type === 'ObjectExpression')
+          for (const p of n.properties as AstNode[])
+            if (p.type === 'Property' && p.shorthand && (p.value as AstNode).type === 'Identifier')
+              this.#shorthand!.set((p.value as AstNode).start, (p.value as AstNode).name as string);
+        for (const c of childrenOf(n)) visit(c);
+      };
+      visit(this.ctx.B.ast);
+    }
+    for (const r of rewrites) {
+      const key = this.#shorthand.get(r.start);
+      if (key === undefined || r.end !== r.start + key.length) continue;
+      if (r.start === within.start && r.end === within.end) continue; // the value alone, out of its object
+      r.text = `${key}: ${r.text}`;
+      if (r.redirectText !== undefined) r.redirectText = `${key}: ${r.redirectText}`;
+    }
+  }
+  #shorthand: Map<number, string> | null = null;
 
   /** Names reachable through the accessor chain from `site`, with the A function declaring each. */
   #reachable(site: Site): Map<string, FunctionInfo> {
@@ -221,9 +249,9 @@ export class Resolver {
    */
   cellExpr(cell: Cell, site: Site, res: Resolution, depth = 0): { live: string; redirect: string } {
     const member = cell.member === undefined ? '' : `[${JSON.stringify(cell.member)}]`;
-    const redirect = `${cellRead(cell.key)}${member}`;
+    const redirect = `${cellRead(cell.key, cell.shared)}${member}`;
     if (cell.importSpec !== undefined) return { live: redirect, redirect };
-    const slot = cellExpression(cell.key);
+    const slot = cellExpression(cell.key, cell.shared);
     const key = slot.slice(`${GLOBAL}.c[`.length, -1); // the quoted key
     const wrap = (text: string) => `(${key} in ${GLOBAL}.c ? ${slot} : (${slot} = (${text})))${member}`;
     if (!cell.init) return { live: wrap(cell.initText ?? 'undefined'), redirect };
@@ -236,6 +264,7 @@ export class Resolver {
     const inner: Rewrite[] = [];
     const innerRes: Resolution = { rewrites: inner, problems: [], stale: [], liveEditNote: null };
     for (const r of freeRefs(this.ctx.B, cell.init)) this.#ref(r, site, innerRes, inner, depth + 1);
+    this.#shorthands(inner, cell.init);
     if (innerRes.problems.length || innerRes.stale.length)
       res.liveEditNote ??= `${cell.name} cannot be built inline where it is used (${innerRes.problems[0]?.detail ?? innerRes.stale.join(', ')})`;
     res.liveEditNote ??= innerRes.liveEditNote;
@@ -254,6 +283,7 @@ export class Resolver {
     const site: Site = { kind: 'unit', unitB: cell.unit, unitA };
     const inner: Rewrite[] = [];
     for (const r of freeRefs(this.ctx.B, cell.init)) this.#ref(r, site, res, inner, 1);
+    this.#shorthands(inner, cell.init);
     // A declaration's text is also a valid expression (function and class declarations become
     // named function/class expressions).
     return rewriteRange(this.ctx.B.source, cell.init.start, cell.init.end, redirectRewrites(inner));
@@ -345,7 +375,7 @@ function cellWrite(
   cell: Cell,
   read: { live: string; redirect: string },
 ): Rewrite[] | string {
-  const slot = cellExpression(cell.key);
+  const slot = cellExpression(cell.key, cell.shared);
   const p = parentOfIdentifier(ctx.B, idStart);
   if (p?.type === 'UpdateExpression') {
     const op = p.operator === '++' ? '+' : '-';

@@ -18,6 +18,13 @@ export interface Cell {
   member?: string;
   /** An ES module namespace loaded at apply (`import ... from spec`); `member` picks a binding. */
   importSpec?: string;
+  /**
+   * Kept in the package instance's state, not the module's: a new export of this ES module that a
+   * changed sibling imports (its key names the file), or the sibling's read of it.
+   */
+  shared?: boolean;
+  /** Created by another file of the patch (the one exporting it): nothing to set up here. */
+  providedBy?: string;
   /** The run-once function (in the fixed version) declaring it; null at module level. */
   unit: FunctionInfo | null;
   /** Patched code assigns it: writes go to the cell. */

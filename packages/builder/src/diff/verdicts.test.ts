@@ -225,6 +225,33 @@ const live: Case[] = [
     b: 'function f(a) { return a + 1; }\nfunction g() {}\nexport { f, g };\n',
     expect: [['export-added-unused'], ['function-changed', 'f']],
   },
+  {
+    name: 'a memo a changed function builds once is reset at apply',
+    a: 'let table;\nfunction get() { if (!table) { table = { a: 1 }; } return table; }\nexports.get = get;\n',
+    b: 'let table;\nfunction get() { if (!table) { table = { a: 1, b: 2 }; } return table; }\nexports.get = get;\n',
+    expect: [
+      ['memo-reset', 'table'],
+      ['function-changed', 'get'],
+    ],
+  },
+  {
+    name: 'a changed callback that needs a block-scoped variable: its host is redirected',
+    a: 'function f(xs) { for (const x of xs) { const y = x; [1].forEach(() => g(y)); } }\nfunction g() {}\nmodule.exports = f;\n',
+    b: 'function f(xs) { for (const x of xs) { const y = x; [1].forEach(() => g(y, 1)); } }\nfunction g() {}\nmodule.exports = f;\n',
+    expect: [['host-of-changed-closure', 'f'], ['callback-in-changed-function']],
+  },
+  {
+    name: 'a function expression that became an arrow (no this, no arguments)',
+    a: 'const f = function (a) { return a + 1; };\nmodule.exports = f;\n',
+    b: 'const f = (a) => a + 2;\nmodule.exports = f;\n',
+    expect: [['function-changed', 'f']],
+  },
+  {
+    name: 'a shorthand property naming an enclosing variable keeps its key',
+    a: 'function make(limit) { return function check(s) { return { ok: true, limit: limit }; }; }\nmodule.exports = make;\n',
+    b: 'function make(limit) { return function check(s) { return { ok: s.length < limit, limit }; }; }\nmodule.exports = make;\n',
+    expect: [['closure-changed', 'make/check']],
+  },
 ];
 
 const restart: Case[] = [

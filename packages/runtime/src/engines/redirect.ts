@@ -1,5 +1,12 @@
 import type { Migration } from '@hotpatch/core';
-import { checkReplacement, GLOBAL, MODULE_TOKEN, type ModuleTable, SCOPE_PARAM } from '@hotpatch/instrument';
+import {
+  ACCESS,
+  cellKey,
+  checkReplacement,
+  GLOBAL,
+  type ModuleTable,
+  SCOPE_PARAM,
+} from '@hotpatch/instrument';
 import { type CellStore, dropCells } from '../cells.js';
 import { withNamespace } from './source.js';
 import { tableOf } from './table.js';
@@ -17,8 +24,8 @@ interface Effect {
 /** What a committed patch changed in a module besides its slots. */
 export interface Committed {
   effects: Effect[];
-  /** Its cells: keys starting with this are its own. */
-  cellPrefix: string;
+  /** The keys of the cells it set up (module-level, imports, and shared ones it exports). */
+  cells: string[];
 }
 
 /** A migration computed at prepare; `apply` makes its change at commit and says how to undo it. */
@@ -52,7 +59,7 @@ export class RedirectEngine implements Engine {
       for (const m of w.file.migrations) {
         if (m.kind !== 'import') continue;
         if (!w.record.gate) return notInstrumented(w.record);
-        const key = withNamespace(`${MODULE_TOKEN}#${m.key!}`, w.namespace);
+        const key = withNamespace(cellKey(m.key!, m.shared), w.namespace, w.packageNamespace);
         try {
           cells()[key] = await (w.record.gate(`import(${JSON.stringify(m.source)})`) as Promise<unknown>);
           loaded.push(key);
@@ -92,7 +99,7 @@ export class RedirectEngine implements Engine {
         if (problem) return fail(refusal(`${file.path}: ${problem}`));
         let compiled: unknown;
         try {
-          compiled = record.gate(`(${withNamespace(fp.source, w.namespace)})`);
+          compiled = record.gate(`(${withNamespace(fp.source, w.namespace, w.packageNamespace)})`);
         } catch (e) {
           return fail(refusal(`${file.path}: ${fp.key} does not compile here: ${(e as Error).message}`));
         }
@@ -165,7 +172,7 @@ export class RedirectEngine implements Engine {
           for (const [i, fn] of fills) record.holder![i] = fn;
           record.filled = [...fills.keys()];
           record.compiled = fills;
-          record.committed = { effects, cellPrefix: withNamespace(`${MODULE_TOKEN}#`, w.namespace) };
+          record.committed = { effects, cells: cellKeysOf(w) };
         }
         return null;
       },
@@ -195,13 +202,13 @@ export class RedirectEngine implements Engine {
       return accessor;
     };
     const compile = (code: string) =>
-      record.gate!(`(function (${SCOPE_PARAM}) { return (${withNamespace(code, w.namespace)}); })`) as (
-        s: unknown,
-      ) => unknown;
+      record.gate!(
+        `(function (${SCOPE_PARAM}) { return (${withNamespace(code, w.namespace, w.packageNamespace)}); })`,
+      ) as (s: unknown) => unknown;
     const run = (code: string): unknown => compile(code)(scope());
     try {
       if (m.kind === 'cell') {
-        const key = withNamespace(`${MODULE_TOKEN}#${m.key!}`, w.namespace);
+        const key = withNamespace(cellKey(m.key!, m.shared), w.namespace, w.packageNamespace);
         const init = compile(m.source);
         store().l[key] = () => init(scope());
         made.push(key);
@@ -225,6 +232,23 @@ export class RedirectEngine implements Engine {
           };
           set();
           return { undo: () => setDescriptor(object, key, before), redo: set };
+        };
+      }
+      if (m.kind === 'reset') {
+        // Through the wrapper's accessor for its variables, else the module's own binding.
+        const name = m.target!;
+        const get = compile(m.scope === undefined ? name : `${SCOPE_PARAM}(${JSON.stringify(name)})`);
+        const setter = record.gate!(
+          m.scope === undefined
+            ? `(function (${SCOPE_PARAM}, v) { ${name} = v; })`
+            : `(function (${SCOPE_PARAM}, v) { ${SCOPE_PARAM}(${JSON.stringify(name)}, v, ${ACCESS.assign}); })`,
+        ) as (s: unknown, v: unknown) => void;
+        const initial = run(m.source);
+        return () => {
+          const before = get(scope());
+          const reset = () => setter(scope(), initial);
+          reset();
+          return { undo: () => setter(scope(), before), redo: reset };
         };
       }
       if (m.kind === 'script') {
@@ -257,7 +281,7 @@ export class RedirectEngine implements Engine {
     return {
       ok: true,
       commit: () => {
-        const prefixes: string[] = [];
+        const dropped: string[] = [];
         for (const record of records) {
           const before = {
             holder: [...record.holder!],
@@ -265,7 +289,7 @@ export class RedirectEngine implements Engine {
             compiled: record.compiled,
             committed: record.committed,
           };
-          if (before.committed) prefixes.push(before.committed.cellPrefix);
+          if (before.committed) dropped.push(...before.committed.cells);
           // Slots first: from here no call reaches the patch's code or state.
           record.holder!.fill(undefined);
           journal.push(() => {
@@ -293,7 +317,7 @@ export class RedirectEngine implements Engine {
           record.committed = undefined;
         }
         // Cells last: nothing can fail after this.
-        dropCells(store(), prefixes);
+        dropCells(store(), dropped);
         return null;
       },
       rollback,
@@ -312,6 +336,13 @@ export class RedirectEngine implements Engine {
         return `${record.filename}: slot ${i} does not hold the replacement compiled for it`;
     return null;
   }
+}
+
+/** Full keys of the cells a file patch sets up in this module instance. */
+function cellKeysOf(w: FileWork): string[] {
+  return w.file.migrations
+    .filter((m) => m.kind === 'cell' || m.kind === 'import')
+    .map((m) => withNamespace(cellKey(m.key!, m.shared), w.namespace, w.packageNamespace));
 }
 
 /** The object and key an assign or define migration changes, evaluated in the module. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { applyEdits, type FilePatch, HotpatchError, sha256 } from '@hotpatch/core';
-import { MODULE_TOKEN, type PatchImport } from '@hotpatch/instrument';
+import { MODULE_TOKEN, PACKAGE_TOKEN, type PatchImport } from '@hotpatch/instrument';
 import type { ModuleRecord } from './types.js';
 
 /** The baseline source of a record, re-read from disk and checked against what was loaded. */
@@ -17,8 +17,10 @@ export function baselineSource(record: ModuleRecord): string {
   return text;
 }
 
-export function withNamespace(code: string, namespace: string): string {
-  return code.split(MODULE_TOKEN).join(namespace);
+/** Patch code for one module instance: its tokens replaced by the module's and the package's namespaces. */
+export function withNamespace(code: string, namespace: string, packageNamespace?: string): string {
+  const moduleDone = code.split(MODULE_TOKEN).join(namespace);
+  return packageNamespace === undefined ? moduleDone : moduleDone.split(PACKAGE_TOKEN).join(packageNamespace);
 }
 
 /** Patched source of a file (edits over the baseline), namespaced for this instance. */

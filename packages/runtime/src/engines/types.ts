@@ -35,6 +35,8 @@ export interface FileWork {
   file: FilePatch;
   /** Replaces MODULE_TOKEN in patch code: one namespace per module instance and patch. */
   namespace: string;
+  /** Replaces PACKAGE_TOKEN: one per package instance (its root) and patch. */
+  packageNamespace: string;
 }
 
 export type EngineName = 'liveedit' | 'redirect';

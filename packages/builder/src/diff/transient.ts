@@ -1,0 +1,95 @@
+import {
+  type AstNode,
+  childrenOf,
+  type FunctionInfo,
+  type ModuleAnalysis,
+  type Reference,
+} from '@hotpatch/instrument';
+
+/**
+ * Closures that do not outlive the call of the function that made them: callbacks handed to
+ * something that calls them back and lets go (array iteration, `replace`, promise reactions,
+ * timers), immediately-invoked functions, and local functions only ever called by name. When the
+ * function around one changes, its replacement makes them anew from the fixed code; the ones the
+ * old code made die with the calls still running it. Judged on the running (old) code.
+ */
+const CALLS_BACK_AND_LETS_GO = new Set([
+  'forEach',
+  'map',
+  'filter',
+  'reduce',
+  'reduceRight',
+  'some',
+  'every',
+  'find',
+  'findIndex',
+  'findLast',
+  'findLastIndex',
+  'flatMap',
+  'sort',
+  'toSorted',
+  'replace',
+  'replaceAll',
+  'call',
+  'apply',
+  'from',
+  'then',
+  'catch',
+  'finally',
+  'nextTick',
+]);
+const CALLED_ONCE = new Set(['setTimeout', 'setImmediate', 'queueMicrotask', 'Promise']);
+
+export class Transience {
+  readonly #parents = new Map<AstNode, AstNode>();
+  readonly #refs = new Map<number, Reference>();
+
+  constructor(readonly a: ModuleAnalysis) {
+    const visit = (n: AstNode): void => {
+      for (const c of childrenOf(n)) {
+        this.#parents.set(c, n);
+        visit(c);
+      }
+    };
+    visit(a.ast);
+    for (const s of a.scopes.scopes) for (const r of s.references) this.#refs.set(r.identifier.start, r);
+  }
+
+  /** Does every closure of `f` (a function of this analysis) die with the call that made it? */
+  isTransient(f: FunctionInfo): boolean {
+    const parent = this.#parents.get(f.node);
+    if (!parent) return false;
+    if (parent.type === 'CallExpression' || parent.type === 'NewExpression') {
+      if (parent.callee === f.node) return true; // an IIFE
+      if (!(parent.arguments as AstNode[]).includes(f.node)) return false;
+      const callee = parent.callee as AstNode;
+      if (callee.type === 'Identifier') return CALLED_ONCE.has(callee.name as string);
+      if (callee.type === 'MemberExpression' && !callee.computed)
+        return CALLS_BACK_AND_LETS_GO.has((callee.property as AstNode).name as string);
+      return false;
+    }
+    // A local function only ever called by name.
+    const binding =
+      f.node.type === 'FunctionDeclaration'
+        ? (f.node.id as AstNode)
+        : parent.type === 'VariableDeclarator' &&
+            parent.init === f.node &&
+            (parent.id as AstNode).type === 'Identifier'
+          ? (parent.id as AstNode)
+          : null;
+    if (!binding || !f.parent) return false;
+    const v = this.#refs.get(binding.start)?.resolved ?? this.#variableAt(binding);
+    if (!v) return false;
+    return v.references.every((r) => {
+      if (r.init) return true;
+      const at = this.#parents.get(r.identifier as unknown as AstNode);
+      return (at?.type === 'CallExpression' && at.callee === (r.identifier as unknown)) || false;
+    });
+  }
+
+  #variableAt(id: AstNode) {
+    for (const s of this.a.scopes.scopes)
+      for (const v of s.variables) if (v.identifiers.some((i) => i.start === id.start)) return v;
+    return null;
+  }
+}
