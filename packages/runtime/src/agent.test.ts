@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { after, test } from 'node:test';
-// ws is the server side's WebSocket library (a dependency of @hotpatch/server); the agent's own client is MiniWebSocket.
+// ws plays the server side here (a test double of our own protocol); the agent's client is ws too.
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type AgentRuntime, agentOptionsFromEnv, backoffDelay, startAgent } from './agent.js';
 import type { ApplyResult, RuntimeStatus } from './runtime.js';
@@ -43,7 +43,7 @@ test('options from the environment', () => {
     HOTPATCH_AGENT_BACKOFF_MAX_MS: '100',
   });
   assert.deepEqual(o, {
-    server: 'http://x:1',
+    servers: ['http://x:1'],
     enrollToken: 't',
     labels: { ring: 'canary', env: 'prod' },
     backoffMaxMs: 100,
@@ -142,7 +142,7 @@ test('enrolls once, keeps the credential, applies deploys, reports states, recon
     }
   };
   const opts = {
-    server,
+    servers: [server],
     enrollToken: 'hpe_enroll',
     labels: { ring: 'a' },
     host: 'test-host',

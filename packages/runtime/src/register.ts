@@ -109,9 +109,15 @@ if (typeof registerHooks === 'function') {
 const threads = new Threads(runtime);
 if (isMainThread) startControlServer(runtime, threads);
 // Fleet: HOTPATCH_SERVER (+ HOTPATCH_ENROLL_TOKEN, HOTPATCH_LABELS=k=v,..., HOTPATCH_HOST) connects to the control plane.
+// A malformed setting is one warning and no agent: the application always starts.
 if (isMainThread) {
-  const agentOptions = agentOptionsFromEnv();
-  if (agentOptions) startAgent(runtime, agentOptions);
+  const warn = (line: string) => process.stderr.write(`hotpatch agent: ${line}\n`);
+  try {
+    const agentOptions = agentOptionsFromEnv(process.env, warn);
+    if (agentOptions) startAgent(runtime, agentOptions);
+  } catch (e) {
+    warn(`not started: ${(e as Error).message}`);
+  }
 }
 
 export { runtime };

@@ -711,10 +711,23 @@ export function registerFleetCommands(program: Command): void {
       ),
   )
     .option('--label <key=value>', 'label for enrolling devices (repeatable)', labelArg)
-    .action(async (name: string, o: ConnOptions & { label?: Record<string, string> }) => {
-      const r = await api(o, 'POST', '/v1/enroll-tokens', { name, labels: o.label ?? {} });
-      process.stdout.write(`${String(r.token)}\n`);
-    });
+    .option(
+      '--allow-device-labels',
+      "devices may add labels of their own (HOTPATCH_LABELS); the token's labels always win",
+    )
+    .action(
+      async (
+        name: string,
+        o: ConnOptions & { label?: Record<string, string>; allowDeviceLabels?: boolean },
+      ) => {
+        const r = await api(o, 'POST', '/v1/enroll-tokens', {
+          name,
+          labels: o.label ?? {},
+          allowDeviceLabels: o.allowDeviceLabels ?? false,
+        });
+        process.stdout.write(`${String(r.token)}\n`);
+      },
+    );
   withConn(tokens.command('revoke').argument('<id>').description('Revoke an API token')).action(
     async (id: string, o: ConnOptions) => {
       await api(o, 'DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
