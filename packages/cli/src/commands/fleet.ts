@@ -28,7 +28,8 @@ export class FleetRequestError extends HotpatchError {
 type Json = Record<string, unknown>;
 
 function conn(opts: ConnOptions): { server: string; token: string } {
-  const server = opts.server ?? process.env.HOTPATCH_SERVER;
+  // HOTPATCH_SERVER may list several replicas (the agent fails over): the API is the same on each.
+  const server = opts.server ?? process.env.HOTPATCH_SERVER?.split(',')[0]?.trim();
   if (!server) throw new HotpatchError('E_USAGE', 'no server: pass --server URL or set HOTPATCH_SERVER');
   let token = opts.token ?? process.env.HOTPATCH_TOKEN;
   if (!token && process.env.HOTPATCH_TOKEN_FILE) {
