@@ -252,9 +252,7 @@ export class Hub {
       ]);
       const changed = factsKey !== conn.factsKey;
       conn.factsKey = factsKey;
-      void this.#writer.facts(conn.deviceId, facts).catch(() => {
-        // logged by the writer
-      });
+      void this.#writer.facts(conn.deviceId, facts);
       if (msg.type === 'hello' || conn.instanceId === null) {
         conn.instanceId = await this.#writer.instance({
           deviceId: conn.deviceId,
@@ -277,22 +275,18 @@ export class Hub {
       if (!(await this.#mayReport(conn, msg.deploymentId)))
         return this.#notPlanned(conn, `deployment ${msg.deploymentId} was not sent to this device`);
       const reason = msg.error ? `${msg.error.code}: ${msg.error.message}` : (msg.reason ?? null);
-      await this.#writer
-        .row({
-          deploymentId: msg.deploymentId,
-          deviceId: conn.deviceId,
-          patchId: msg.patchId,
-          state: msg.state,
-          ring: null,
-          reason,
-          action: msg.state === 'failed' ? 'see the error; the device keeps running its current code' : null,
-          scheduledFor: null,
-          instanceId: conn.instanceId,
-          sent: false,
-        })
-        .catch(() => {
-          // logged by the writer
-        });
+      await this.#writer.row({
+        deploymentId: msg.deploymentId,
+        deviceId: conn.deviceId,
+        patchId: msg.patchId,
+        state: msg.state,
+        ring: null,
+        reason,
+        action: msg.state === 'failed' ? 'see the error; the device keeps running its current code' : null,
+        scheduledFor: null,
+        instanceId: conn.instanceId,
+        sent: false,
+      });
       return;
     }
     if (msg.type === 'errors') {

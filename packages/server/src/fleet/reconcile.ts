@@ -183,22 +183,18 @@ export class Reconciler {
             (dbRow?.scheduledFor ?? null) === d.scheduledFor &&
             row.instanceId === conn.instanceId;
           if (!same)
-            this.writer
-              .row({
-                deploymentId: dep.id,
-                deviceId: id,
-                patchId: null,
-                state: d.state,
-                ring: ev.ring?.name ?? null,
-                reason: d.reason,
-                action: d.action,
-                scheduledFor: d.scheduledFor,
-                instanceId: conn.instanceId,
-                sent,
-              })
-              .catch(() => {
-                // logged by the writer (onDropped)
-              });
+            void this.writer.row({
+              deploymentId: dep.id,
+              deviceId: id,
+              patchId: null,
+              state: d.state,
+              ring: ev.ring?.name ?? null,
+              reason: d.reason,
+              action: d.action,
+              scheduledFor: d.scheduledFor,
+              instanceId: conn.instanceId,
+              sent,
+            });
         }
       }
     }

@@ -96,17 +96,25 @@ export class Writer {
     return this.#overlay.get(rowKey(deploymentId, deviceId));
   }
 
-  row(w: RowWrite): Promise<null> {
+  /** Queues a state write; resolves false when the database refused it (logged once by the batcher). */
+  row(w: RowWrite): Promise<boolean> {
     this.#overlay.set(rowKey(w.deploymentId, w.deviceId), w);
-    return this.#rows.add(w);
+    return this.#rows.add(w).then(
+      () => true,
+      () => false,
+    );
   }
 
   instance(i: InstanceWrite): Promise<number> {
     return this.#instances.add(i);
   }
 
-  facts(deviceId: string, facts: StoredFacts): Promise<null> {
-    return this.#facts.add({ deviceId, facts });
+  /** Queues a facts write; resolves false when the database refused it (logged once by the batcher). */
+  facts(deviceId: string, facts: StoredFacts): Promise<boolean> {
+    return this.#facts.add({ deviceId, facts }).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** Announces state changes of a deployment (coalesced: one event per deployment per flushMs). */
