@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { hostname } from 'node:os';
@@ -83,6 +83,21 @@ interface Credential {
 function credentialFile(dir: string, host: string, service: string): string {
   const key = createHash('sha256').update(`${host}\n${service}`).digest('hex').slice(0, 24);
   return join(dir, `device-${key}.json`);
+}
+
+/** Where agents before several-URL support kept it (one file per server origin): read once, then moved. */
+function legacyCredentialFiles(
+  dir: string,
+  servers: readonly string[],
+  host: string,
+  service: string,
+): string[] {
+  return servers.map((s) =>
+    join(
+      dir,
+      `device-${createHash('sha256').update(`${s}\n${host}\n${service}`).digest('hex').slice(0, 24)}.json`,
+    ),
+  );
 }
 
 /** The stored credential, if it was issued by one of these servers (never sent to another). */
@@ -182,12 +197,20 @@ class AgentImpl
       factsIntervalMs: 30_000,
       idleMs: 90_000,
       ...opts,
+      servers: opts.servers.map((s) => new URL(s).origin),
     };
+    if (this.#opts.servers.length === 0) throw new Error('no server URL');
     this.#host = opts.host ?? hostname();
     const dir = opts.stateDir ?? join(hotpatchHome(), 'agent');
     this.#credFile = credentialFile(dir, this.#host, runtime.service);
     try {
       ensurePrivateDir(dir);
+      if (!existsSync(this.#credFile))
+        for (const legacy of legacyCredentialFiles(dir, this.#opts.servers, this.#host, runtime.service))
+          if (existsSync(legacy)) {
+            renameSync(legacy, this.#credFile);
+            break;
+          }
       this.#cred = readCredential(this.#credFile, this.#opts.servers);
     } catch (e) {
       this.#log(`cannot read stored credential: ${(e as Error).message}`);
