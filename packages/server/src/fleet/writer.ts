@@ -161,20 +161,37 @@ export class Writer {
     try {
       const changed = await writeRowsBatch(this.db, [...last.values()]);
       const failed = new Set<string>();
-      const reports = [];
+      // Device reports are audited one entry per deployment and state per batch (bounded rows),
+      // naming each device and what it said.
+      const reports = new Map<
+        string,
+        { deploymentId: string; patchId: string; state: string; devices: object[] }
+      >();
       for (const r of changed) {
         this.changed(r.deployment_id);
         if (r.state === 'failed') failed.add(r.deployment_id);
         const w = last.get(rowKey(r.deployment_id, r.device_id));
-        if (w?.patchId)
-          reports.push({
-            actor: `device ${r.device_id}`,
-            action: 'device.state',
-            subject: r.device_id,
-            detail: { deploymentId: r.deployment_id, patchId: w.patchId, state: r.state, reason: r.reason },
-          });
+        if (!w?.patchId) continue;
+        const k = `${r.deployment_id}\n${r.state}`;
+        const e = reports.get(k) ?? {
+          deploymentId: r.deployment_id,
+          patchId: w.patchId,
+          state: r.state,
+          devices: [],
+        };
+        e.devices.push({ deviceId: r.device_id, reason: r.reason });
+        reports.set(k, e);
       }
-      await auditMany(this.db, reports);
+      const entries = [...reports.values()].map((e) => ({
+        actor:
+          e.devices.length === 1
+            ? `device ${(e.devices[0] as { deviceId: string }).deviceId}`
+            : `${e.devices.length} devices`,
+        action: 'device.state',
+        subject: e.deploymentId,
+        detail: e,
+      }));
+      await auditMany(this.db, entries);
       for (const id of failed)
         if (await this.db.transaction((tx) => checkRollback(tx, id))) this.reverted(id);
     } finally {

@@ -152,8 +152,15 @@ export function faultSuite(storage: Storage): void {
       assert.deepEqual(named.sort(), [v1.deviceId, v2.deviceId].sort());
       assert.ok(
         (await admin.get('/v1/audit')).json.entries.some(
-          (e: { action: string; subject: string }) =>
-            e.action === 'device.state' && e.subject === v2.deviceId,
+          (e: {
+            action: string;
+            subject: string;
+            detail: { state: string; devices: Array<{ deviceId: string }> };
+          }) =>
+            e.action === 'device.state' &&
+            e.subject === id &&
+            e.detail.state === 'failed' &&
+            e.detail.devices.some((d) => d.deviceId === v2.deviceId),
         ),
         'device-reported states are audited',
       );
