@@ -10,3 +10,5 @@ ALTER TABLE devices ADD COLUMN replica_id text;
 ALTER TABLE deployment_devices ADD COLUMN sent_at timestamptz;
 -- Whether devices enrolling with this token may add labels of their own (never override the token's).
 ALTER TABLE enroll_tokens ADD COLUMN allow_device_labels boolean NOT NULL DEFAULT false;
+-- The liveness sweep looks only at connected devices.
+CREATE INDEX devices_connected_replica ON devices (replica_id) WHERE connected;
