@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { after, test } from 'node:test';
-// ws is the server side's WebSocket library (a dependency of @hotpatch/server); the agent's own client is MiniWebSocket.
+// ws plays the server side here (a test double of our own protocol); the agent's client is ws too.
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type AgentRuntime, agentOptionsFromEnv, backoffDelay, startAgent } from './agent.js';
 import type { ApplyResult, RuntimeStatus } from './runtime.js';
@@ -43,7 +44,7 @@ test('options from the environment', () => {
     HOTPATCH_AGENT_BACKOFF_MAX_MS: '100',
   });
   assert.deepEqual(o, {
-    server: 'http://x:1',
+    servers: ['http://x:1'],
     enrollToken: 't',
     labels: { ring: 'canary', env: 'prod' },
     backoffMaxMs: 100,
@@ -142,7 +143,7 @@ test('enrolls once, keeps the credential, applies deploys, reports states, recon
     }
   };
   const opts = {
-    server,
+    servers: [server],
     enrollToken: 'hpe_enroll',
     labels: { ring: 'a' },
     host: 'test-host',
@@ -199,4 +200,50 @@ test('enrolls once, keeps the credential, applies deploys, reports states, recon
   for (const c of conns) c.terminate();
   wss.close();
   http.close();
+});
+
+test('a credential stored by the previous agent (per server origin) is kept: no second enrollment', async () => {
+  let enrollments = 0;
+  const seen: string[] = [];
+  const http = createServer((_req, res) => {
+    enrollments++;
+    res.writeHead(409).end();
+  });
+  const wss = new WebSocketServer({ noServer: true });
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    seen.push(String(req.headers.authorization));
+    wss.handleUpgrade(req, socket, head, (ws) => ws.close(1000));
+  });
+  http.listen(0, '127.0.0.1');
+  await once(http, 'listening');
+  const server = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  const stateDir = join(dir, 'legacy');
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const legacy = createHash('sha256').update(`${server}\nold-host\nsvc`).digest('hex').slice(0, 24);
+  writeFileSync(
+    join(stateDir, `device-${legacy}.json`),
+    JSON.stringify({
+      server,
+      host: 'old-host',
+      service: 'svc',
+      deviceId: 'dev_old',
+      credential: 'hpd_legacy',
+    }),
+  );
+  const agent = startAgent(fakeRuntime(), {
+    servers: [`${server}/`],
+    host: 'old-host',
+    stateDir,
+    backoffInitialMs: 10,
+    backoffMaxMs: 50,
+    log: () => {},
+  });
+  for (let i = 0; i < 200 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  await agent.stop();
+  wss.close();
+  http.close();
+  assert.equal(agent.deviceId, 'dev_old');
+  assert.equal(seen[0], 'Bearer hpd_legacy');
+  assert.equal(enrollments, 0);
+  assert.deepEqual(readdirSync(stateDir).length, 1);
 });

@@ -1,49 +1,45 @@
 /**
- * Device agent: connects a runtime to a Hotpatch server. Enrolls once with an enrollment token
- * (HOTPATCH_SERVER + HOTPATCH_ENROLL_TOKEN) and keeps the per-device credential in the runtime's
- * home, keeps a WebSocket open (reconnects with exponential backoff and jitter), sends the
- * runtime's facts, applies the deploys it is sent and reports each state transition.
+ * Device agent: connects a runtime to a Hotpatch control plane. Enrolls once with an enrollment
+ * token and keeps the per-device credential in the runtime's home, keeps a WebSocket open to one
+ * of the configured replicas (`ws`, bundled into the preload; fails over to the next URL and
+ * reconnects with exponential backoff and jitter), sends the runtime's facts, applies the deploys
+ * it is sent and reports each state transition. The messages are @hotpatch/protocol's.
  *
  * While the server is down the process keeps running what it has: the runtime's own store
  * re-applies active patches on restart, and states not yet delivered are sent on reconnect.
  * Never keeps the process alive (sockets and timers are unref'd) and never throws into the app.
  *
- * The WebSocket client is a small RFC 6455 client on node:http(s) so that the agent works on
- * every supported Node version (the global WebSocket needs a flag on Node 20) and loads no
- * third-party module into the application.
+ * Credentials: 401 (unknown credential, e.g. the device was deleted or the database is new) and
+ * close code 4004 make the agent enroll again with its enrollment token; 403 and `revoked` (the
+ * device was revoked) stop it for good.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Duplex } from 'node:stream';
 import { isHotpatchError } from '@hotpatch/core';
+import {
+  CLOSE,
+  checkServerMessage,
+  type EnrollRequest,
+  type Facts,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+  type StateMessage,
+} from '@hotpatch/protocol';
+import WebSocket from 'ws';
+import type { AgentOptions } from './agent-env.js';
 import { ensurePrivateDir, hotpatchHome } from './paths.js';
 import type { ApplyResult, RuntimeStatus } from './runtime.js';
 
-/** Keep in step with packages/server/src/fleet/protocol.ts. */
-export const AGENT_PROTOCOL_VERSION = 1;
+export type { StateMessage } from '@hotpatch/protocol';
+export { type AgentOptions, agentOptionsFromEnv } from './agent-env.js';
 
-export type AgentReportState = 'applying' | 'applied' | 'pending' | 'failed' | 'reverted';
-
-type ServerMessage =
-  | { type: 'welcome'; deviceId: string; instanceId: number; protocol: number }
-  | { type: 'deploy'; deploymentId: string; patchId: string; bundle: string }
-  | { type: 'revert'; deploymentId: string; patchId: string }
-  | { type: 'revoked' }
-  | { type: 'error'; code: string; message: string };
-
-interface StateMessage {
-  type: 'state';
-  deploymentId: string;
-  patchId: string;
-  state: AgentReportState;
-  reason?: string;
-  error?: { code: string; message: string };
-}
+/** The runtime's status is what the agent sends as facts: the compiler keeps the two in step. */
+const asFacts = (s: RuntimeStatus): Facts => s;
 
 /** What the agent needs from the runtime (HotpatchRuntime has it). */
 export interface AgentRuntime {
@@ -54,52 +50,13 @@ export interface AgentRuntime {
   readonly records?: ReadonlyArray<{ filename: string; patchId: string | null }>;
 }
 
-export interface AgentOptions {
-  /** Server base URL, http(s)://host:port. */
-  server: string;
-  /** Enrollment token (needed only until a credential is stored). */
-  enrollToken?: string;
-  /** Device labels sent at enrollment (rings select on them). */
-  labels?: Record<string, string>;
-  /** Host part of the device identity (default os.hostname()). */
-  host?: string;
-  /** Where the credential is kept (default <hotpatch home>/agent). */
-  stateDir?: string;
-  backoffInitialMs?: number;
-  backoffMaxMs?: number;
-  /** How often facts are re-sent when they changed. */
-  factsIntervalMs?: number;
-  log?: (line: string) => void;
-}
-
 export interface Agent
   extends EventEmitter<{ connected: []; disconnected: []; state: [StateMessage]; revoked: [] }> {
   readonly deviceId: string | null;
   readonly connected: boolean;
+  /** The server URL of the current (or last) connection. */
+  readonly server: string;
   stop(): Promise<void>;
-}
-
-/** Agent options from HOTPATCH_SERVER, HOTPATCH_ENROLL_TOKEN, HOTPATCH_LABELS (k=v,k=v), HOTPATCH_HOST; null without a server. */
-export function agentOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): AgentOptions | null {
-  if (!env.HOTPATCH_SERVER) return null;
-  const labels: Record<string, string> = {};
-  for (const pair of (env.HOTPATCH_LABELS ?? '').split(',').filter(Boolean)) {
-    const i = pair.indexOf('=');
-    if (i > 0) labels[pair.slice(0, i).trim()] = pair.slice(i + 1).trim();
-  }
-  const num = (v: string | undefined) => (v && Number.isFinite(Number(v)) ? Number(v) : undefined);
-  return {
-    server: env.HOTPATCH_SERVER,
-    ...(env.HOTPATCH_ENROLL_TOKEN ? { enrollToken: env.HOTPATCH_ENROLL_TOKEN } : {}),
-    labels,
-    ...(env.HOTPATCH_HOST ? { host: env.HOTPATCH_HOST } : {}),
-    ...(num(env.HOTPATCH_AGENT_BACKOFF_MAX_MS) !== undefined
-      ? { backoffMaxMs: num(env.HOTPATCH_AGENT_BACKOFF_MAX_MS) }
-      : {}),
-    ...(num(env.HOTPATCH_AGENT_FACTS_MS) !== undefined
-      ? { factsIntervalMs: num(env.HOTPATCH_AGENT_FACTS_MS) }
-      : {}),
-  };
 }
 
 /** Exponential backoff with full jitter: a random delay in [base/2, base], base = min(max, initial * 2^attempt). */
@@ -113,205 +70,43 @@ export function backoffDelay(
   return Math.round(base / 2 + (random() * base) / 2);
 }
 
-class HttpStatusError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HttpStatusError';
-  }
-}
-
-// ------------------------------------------------------------------ minimal WebSocket client
-
-/** A client WebSocket (RFC 6455): text frames, ping/pong, close; masked sends. */
-export class MiniWebSocket extends EventEmitter<{
-  open: [];
-  message: [string];
-  close: [number];
-  error: [Error];
-}> {
-  #socket: Duplex | null = null;
-  #buf: Buffer = Buffer.alloc(0);
-  #frag: Buffer[] = [];
-  #closed = false;
-
-  constructor(url: string, headers: Record<string, string> = {}) {
-    super();
-    const u = new URL(url);
-    const secure = u.protocol === 'wss:' || u.protocol === 'https:';
-    const key = randomBytes(16).toString('base64');
-    const req = (secure ? https : http).request({
-      host: u.hostname,
-      port: u.port || (secure ? 443 : 80),
-      path: `${u.pathname}${u.search}`,
-      headers: {
-        ...headers,
-        Connection: 'Upgrade',
-        Upgrade: 'websocket',
-        'Sec-WebSocket-Key': key,
-        'Sec-WebSocket-Version': '13',
-      },
-    });
-    req.on('upgrade', (res, socket, head) => {
-      const expect = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-      if (res.headers['sec-websocket-accept'] !== expect) {
-        socket.destroy();
-        return this.#fail(new Error('bad WebSocket handshake'));
-      }
-      this.#socket = socket;
-      (socket as Duplex & { unref?: () => void; setNoDelay?: (b: boolean) => void }).unref?.();
-      (socket as Duplex & { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
-      socket.on('data', (d: Buffer) => this.#onData(d));
-      socket.on('close', () => this.#finish(1006));
-      socket.on('error', () => this.#finish(1006));
-      this.emit('open');
-      if (head.length > 0) this.#onData(head);
-    });
-    req.on('response', (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        body += c;
-      });
-      res.on('end', () =>
-        this.#fail(
-          new HttpStatusError(
-            res.statusCode ?? 0,
-            `WebSocket refused: HTTP ${res.statusCode} ${body.slice(0, 200)}`,
-          ),
-        ),
-      );
-    });
-    req.on('socket', (s) => s.unref());
-    req.on('error', (e) => this.#fail(e));
-    req.end();
-  }
-
-  get open(): boolean {
-    return this.#socket !== null && !this.#closed;
-  }
-
-  send(text: string): boolean {
-    if (!this.open) return false;
-    this.#write(0x1, Buffer.from(text, 'utf8'));
-    return true;
-  }
-
-  close(code = 1000): void {
-    if (!this.open) return;
-    const p = Buffer.alloc(2);
-    p.writeUInt16BE(code);
-    this.#write(0x8, p);
-    this.#socket?.end();
-    this.#finish(code);
-  }
-
-  terminate(): void {
-    this.#socket?.destroy();
-    this.#finish(1006);
-  }
-
-  #fail(e: Error): void {
-    if (this.#closed) return;
-    this.emit('error', e);
-    this.#finish(1006);
-  }
-
-  #finish(code: number): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.emit('close', code);
-  }
-
-  #write(opcode: number, payload: Buffer): void {
-    const mask = randomBytes(4);
-    const len = payload.length;
-    const head = len < 126 ? Buffer.alloc(6) : len < 65536 ? Buffer.alloc(8) : Buffer.alloc(14);
-    head[0] = 0x80 | opcode;
-    if (len < 126) head[1] = 0x80 | len;
-    else if (len < 65536) {
-      head[1] = 0x80 | 126;
-      head.writeUInt16BE(len, 2);
-    } else {
-      head[1] = 0x80 | 127;
-      head.writeBigUInt64BE(BigInt(len), 2);
-    }
-    mask.copy(head, head.length - 4);
-    const body = Buffer.allocUnsafe(len);
-    for (let i = 0; i < len; i++) body[i] = (payload[i] as number) ^ (mask[i & 3] as number);
-    this.#socket?.write(Buffer.concat([head, body]));
-  }
-
-  #onData(d: Buffer): void {
-    this.#buf = this.#buf.length ? Buffer.concat([this.#buf, d]) : d;
-    for (;;) {
-      if (this.#buf.length < 2) return;
-      const b0 = this.#buf[0] as number;
-      const b1 = this.#buf[1] as number;
-      let len = b1 & 0x7f;
-      let off = 2;
-      if (len === 126) {
-        if (this.#buf.length < 4) return;
-        len = this.#buf.readUInt16BE(2);
-        off = 4;
-      } else if (len === 127) {
-        if (this.#buf.length < 10) return;
-        len = Number(this.#buf.readBigUInt64BE(2));
-        off = 10;
-      }
-      const masked = (b1 & 0x80) !== 0;
-      const maskOff = off;
-      if (masked) off += 4;
-      if (this.#buf.length < off + len) return;
-      let payload = this.#buf.subarray(off, off + len);
-      if (masked) {
-        const m = this.#buf.subarray(maskOff, maskOff + 4);
-        payload = Buffer.from(payload.map((x, i) => x ^ (m[i & 3] as number)));
-      }
-      this.#buf = this.#buf.subarray(off + len);
-      const opcode = b0 & 0x0f;
-      const fin = (b0 & 0x80) !== 0;
-      if (opcode === 0x8) {
-        const code = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
-        this.close(code === 1005 ? 1000 : code);
-        this.#finish(code);
-        return;
-      }
-      if (opcode === 0x9) {
-        this.#write(0xa, Buffer.from(payload));
-        continue;
-      }
-      if (opcode === 0xa) continue;
-      if (opcode === 0x1 || opcode === 0x2 || opcode === 0x0) {
-        this.#frag.push(Buffer.from(payload));
-        if (fin) {
-          const text = Buffer.concat(this.#frag).toString('utf8');
-          this.#frag = [];
-          this.emit('message', text);
-        }
-      }
-    }
-  }
-}
-
-// ------------------------------------------------------------------ agent
-
 interface Credential {
-  server: string;
+  /** The replicas this credential was issued by (any of them accepts it: they share a database). */
+  servers: string[];
   host: string;
   service: string;
   deviceId: string;
   credential: string;
 }
 
-function credentialFile(dir: string, server: string, host: string, service: string): string {
-  const key = createHash('sha256')
-    .update(`${new URL(server).origin}\n${host}\n${service}`)
-    .digest('hex')
-    .slice(0, 24);
+/** One credential per device identity (host + service) in the state directory. */
+function credentialFile(dir: string, host: string, service: string): string {
+  const key = createHash('sha256').update(`${host}\n${service}`).digest('hex').slice(0, 24);
   return join(dir, `device-${key}.json`);
+}
+
+/** Where agents before several-URL support kept it (one file per server origin): read once, then moved. */
+function legacyCredentialFiles(
+  dir: string,
+  servers: readonly string[],
+  host: string,
+  service: string,
+): string[] {
+  return servers.map((s) =>
+    join(
+      dir,
+      `device-${createHash('sha256').update(`${s}\n${host}\n${service}`).digest('hex').slice(0, 24)}.json`,
+    ),
+  );
+}
+
+/** The stored credential, if it was issued by one of these servers (never sent to another). */
+function readCredential(file: string, servers: readonly string[]): Credential | null {
+  if (!existsSync(file)) return null;
+  const c = JSON.parse(readFileSync(file, 'utf8')) as Partial<Credential> & { server?: string };
+  const issuers = c.servers ?? (c.server ? [new URL(c.server).origin] : []);
+  if (!c.credential || !c.deviceId || !issuers.some((s) => servers.includes(s))) return null;
+  return { ...(c as Credential), servers: issuers };
 }
 
 async function postJson(
@@ -326,6 +121,7 @@ async function postJson(
       u,
       {
         method: 'POST',
+        timeout: 30_000,
         headers: {
           authorization: `Bearer ${token}`,
           'content-type': 'application/json',
@@ -336,7 +132,7 @@ async function postJson(
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => {
-          text += c;
+          if (text.length < 65_536) text += c;
         });
         res.on('end', () => {
           let json: Record<string, unknown> = {};
@@ -350,6 +146,7 @@ async function postJson(
       },
     );
     req.on('socket', (s) => s.unref());
+    req.on('timeout', () => req.destroy(new Error(`${u.origin}: enrollment timed out`)));
     req.on('error', reject);
     req.end(data);
   });
@@ -365,16 +162,22 @@ class AgentImpl
   implements Agent
 {
   readonly #rt: AgentRuntime;
-  readonly #opts: Required<Pick<AgentOptions, 'backoffInitialMs' | 'backoffMaxMs' | 'factsIntervalMs'>> &
+  readonly #opts: Required<
+    Pick<AgentOptions, 'backoffInitialMs' | 'backoffMaxMs' | 'factsIntervalMs' | 'idleMs'>
+  > &
     AgentOptions;
   readonly #host: string;
   readonly #credFile: string;
   #cred: Credential | null = null;
-  #ws: MiniWebSocket | null = null;
+  #ws: WebSocket | null = null;
+  #open = false;
+  /** Index into servers of the replica tried next; moves on after every failed attempt. */
+  #which = 0;
   #attempt = 0;
   #timer: NodeJS.Timeout | null = null;
   #factsTimer: NodeJS.Timeout | null = null;
   #loadTimer: NodeJS.Timeout | null = null;
+  #idleTimer: NodeJS.Timeout | null = null;
   #modules = -1;
   #stopped = false;
   #lastFacts = '';
@@ -388,14 +191,27 @@ class AgentImpl
   constructor(runtime: AgentRuntime, opts: AgentOptions) {
     super();
     this.#rt = runtime;
-    this.#opts = { backoffInitialMs: 500, backoffMaxMs: 30_000, factsIntervalMs: 30_000, ...opts };
+    this.#opts = {
+      backoffInitialMs: 500,
+      backoffMaxMs: 30_000,
+      factsIntervalMs: 30_000,
+      idleMs: 90_000,
+      ...opts,
+      servers: opts.servers.map((s) => new URL(s).origin),
+    };
+    if (this.#opts.servers.length === 0) throw new Error('no server URL');
     this.#host = opts.host ?? hostname();
     const dir = opts.stateDir ?? join(hotpatchHome(), 'agent');
-    this.#credFile = credentialFile(dir, opts.server, this.#host, runtime.service);
+    this.#credFile = credentialFile(dir, this.#host, runtime.service);
     try {
       ensurePrivateDir(dir);
-      if (existsSync(this.#credFile))
-        this.#cred = JSON.parse(readFileSync(this.#credFile, 'utf8')) as Credential;
+      if (!existsSync(this.#credFile))
+        for (const legacy of legacyCredentialFiles(dir, this.#opts.servers, this.#host, runtime.service))
+          if (existsSync(legacy)) {
+            renameSync(legacy, this.#credFile);
+            break;
+          }
+      this.#cred = readCredential(this.#credFile, this.#opts.servers);
     } catch (e) {
       this.#log(`cannot read stored credential: ${(e as Error).message}`);
     }
@@ -421,7 +237,11 @@ class AgentImpl
   }
 
   get connected(): boolean {
-    return this.#ws?.open ?? false;
+    return this.#open;
+  }
+
+  get server(): string {
+    return this.#opts.servers[this.#which] as string;
   }
 
   async stop(): Promise<void> {
@@ -429,10 +249,14 @@ class AgentImpl
     if (this.#timer) clearTimeout(this.#timer);
     if (this.#factsTimer) clearInterval(this.#factsTimer);
     if (this.#loadTimer) clearInterval(this.#loadTimer);
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
     for (const t of this.#watch.values()) clearInterval(t);
     process.off('uncaughtExceptionMonitor', this.#onError);
-    this.#ws?.close(1000);
+    const ws = this.#ws;
     this.#ws = null;
+    this.#open = false;
+    if (ws && ws.readyState === WebSocket.OPEN) ws.close(1000);
+    else ws?.terminate();
   }
 
   #log(line: string): void {
@@ -448,86 +272,130 @@ class AgentImpl
     this.#timer.unref();
   }
 
+  /** After a failure: the next replica at once while there is one not yet tried, then backoff. */
   #retry(e: Error): void {
     if (this.#stopped) return;
-    const ms = backoffDelay(this.#attempt++, this.#opts.backoffInitialMs, this.#opts.backoffMaxMs);
+    const n = this.#opts.servers.length;
+    this.#which = (this.#which + 1) % n;
+    const ms =
+      this.#attempt % n !== n - 1
+        ? 0
+        : backoffDelay(Math.floor(this.#attempt / n), this.#opts.backoffInitialMs, this.#opts.backoffMaxMs);
+    this.#attempt++;
     if (this.#attempt <= 3 || this.#attempt % 10 === 0) this.#log(`${e.message}; retrying in ${ms} ms`);
     this.#schedule(ms);
   }
 
-  async #enroll(): Promise<Credential> {
+  async #enroll(server: string): Promise<Credential> {
+    // Another process of this service may have enrolled meanwhile (it shares the state directory).
+    const stored = readCredential(this.#credFile, this.#opts.servers);
+    if (stored) return stored;
     if (!this.#opts.enrollToken)
       throw new Error('no stored credential and no HOTPATCH_ENROLL_TOKEN to enroll with');
-    const r = await postJson(new URL('/v1/enroll', this.#opts.server).href, this.#opts.enrollToken, {
+    const body: EnrollRequest = {
       host: this.#host,
       service: this.#rt.service,
       labels: this.#opts.labels ?? {},
-    });
+    };
+    const r = await postJson(new URL('/v1/enroll', server).href, this.#opts.enrollToken, body);
     if (r.status !== 200 && r.status !== 201) {
       const err = (r.json.error ?? {}) as { code?: string; message?: string };
-      throw new HttpStatusError(
-        r.status,
-        `enrollment refused: HTTP ${r.status} ${err.code ?? ''} ${err.message ?? ''}`.trim(),
+      throw new Error(
+        `enrollment refused by ${server}: HTTP ${r.status} ${err.code ?? ''} ${err.message ?? ''}`.trim(),
       );
     }
     const cred: Credential = {
-      server: this.#opts.server,
+      servers: this.#opts.servers,
       host: this.#host,
       service: this.#rt.service,
       deviceId: String(r.json.deviceId),
       credential: String(r.json.credential),
     };
     writeFileSync(this.#credFile, JSON.stringify(cred), { mode: 0o600 });
-    this.#log(`enrolled as ${cred.deviceId} (${this.#host}/${this.#rt.service})`);
+    this.#log(`enrolled as ${cred.deviceId} (${this.#host}/${this.#rt.service}) with ${server}`);
     return cred;
+  }
+
+  /** The server no longer knows this credential (device deleted, new database): enroll again. */
+  #forget(why: string): void {
+    this.#log(`${why}; enrolling again`);
+    this.#cred = null;
+    rmSync(this.#credFile, { force: true });
   }
 
   async #connect(): Promise<void> {
     if (this.#stopped) return;
-    this.#cred ??= await this.#enroll();
-    const url = new URL('/v1/agent', this.#opts.server);
+    const server = this.server;
+    this.#cred ??= await this.#enroll(server);
+    const url = new URL('/v1/agent', server);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    const ws = new MiniWebSocket(url.href, { authorization: `Bearer ${this.#cred.credential}` });
+    const ws = new WebSocket(url.href, {
+      headers: { authorization: `Bearer ${this.#cred.credential}` },
+      handshakeTimeout: 30_000,
+      perMessageDeflate: false,
+      finishRequest: (req) => {
+        req.on('socket', (s) => s.unref());
+        req.end();
+      },
+    });
     this.#ws = ws;
+    let why = '';
+    ws.on('upgrade', (res) => res.socket.unref());
     ws.on('open', () => {
+      this.#open = true;
       this.#attempt = 0;
-      const facts = this.#facts();
+      this.#alive(ws);
+      const facts = asFacts(this.#rt.status());
       this.#lastFacts = JSON.stringify(facts);
       this.#modules = this.#rt.records?.length ?? 0;
-      ws.send(JSON.stringify({ type: 'hello', protocol: AGENT_PROTOCOL_VERSION, facts }));
+      ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, facts }));
       for (const m of this.#outbox.values()) ws.send(JSON.stringify(m));
       this.emit('connected');
     });
-    ws.on('message', (text) => {
-      let msg: ServerMessage;
-      try {
-        msg = JSON.parse(text) as ServerMessage;
-      } catch {
-        return;
-      }
-      this.#onMessage(msg);
+    ws.on('ping', () => this.#alive(ws));
+    ws.on('message', (data) => {
+      this.#alive(ws);
+      const msg = checkServerMessage(String(data));
+      if (msg.ok) this.#onMessage(msg.value);
+      else this.#log(`ignoring a malformed server message: ${msg.error}`);
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      const status = res.statusCode ?? 0;
+      res.resume();
+      if (status === 403) return this.#revoked(ws);
+      if (status === 401) this.#forget('stored credential refused (401)');
+      why = `${server} refused the device channel: HTTP ${status}`;
+      ws.terminate();
     });
     ws.on('error', (e) => {
-      if (e instanceof HttpStatusError && e.status === 401) {
-        // The server does not know this credential (e.g. a new database): enroll again.
-        this.#log('stored credential refused; enrolling again');
-        this.#cred = null;
-        rmSync(this.#credFile, { force: true });
-      } else if (e instanceof HttpStatusError && e.status === 403) {
-        this.#revoked();
-      }
+      // 'close' follows; #retry logs why.
+      why ||= `${server}: ${e.message}`;
     });
-    ws.on('close', () => {
+    ws.on('close', (code, reason) => {
       if (this.#ws !== ws) return;
+      const wasOpen = this.#open;
       this.#ws = null;
-      this.emit('disconnected');
-      if (!this.#stopped) this.#retry(new Error(`disconnected from ${this.#opts.server}`));
+      this.#open = false;
+      if (this.#idleTimer) clearTimeout(this.#idleTimer);
+      if (wasOpen) this.emit('disconnected');
+      if (code === CLOSE.revoked) return this.#revoked(ws);
+      if (code === CLOSE.unknown) this.#forget(`${server}: ${String(reason) || 'device unknown'}`);
+      if (!this.#stopped) this.#retry(new Error(why || `disconnected from ${server} (${code})`));
     });
   }
 
-  #revoked(): void {
+  /** Resets the idle timer: a connection that hears nothing for idleMs is half-open; drop it. */
+  #alive(ws: WebSocket): void {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => ws.terminate(), this.#opts.idleMs);
+    this.#idleTimer.unref();
+  }
+
+  #revoked(ws: WebSocket | null): void {
+    if (this.#stopped) return;
     this.#log('device credential revoked by the server; the agent stops (patches already applied stay)');
     this.emit('revoked');
+    ws?.terminate();
     void this.stop();
   }
 
@@ -540,7 +408,7 @@ class AgentImpl
         this.#revert(msg);
         break;
       case 'revoked':
-        this.#revoked();
+        this.#revoked(this.#ws);
         break;
       case 'error':
         this.#log(`server: ${msg.code} ${msg.message}`);
@@ -550,10 +418,14 @@ class AgentImpl
     }
   }
 
+  #send(m: unknown): void {
+    if (this.#open && this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify(m));
+  }
+
   #report(m: StateMessage): void {
     this.#outbox.set(m.deploymentId, m);
     if (this.#outbox.size > 100) this.#outbox.delete(this.#outbox.keys().next().value as string);
-    this.#ws?.send(JSON.stringify(m));
+    this.#send(m);
     this.emit('state', m);
   }
 
@@ -625,17 +497,13 @@ class AgentImpl
     this.#sendFacts(true);
   }
 
-  #facts(): RuntimeStatus {
-    return this.#rt.status();
-  }
-
   #sendFacts(force: boolean): void {
     if (!this.connected) return;
-    const facts = this.#facts();
+    const facts = asFacts(this.#rt.status());
     const text = JSON.stringify(facts);
     if (!force && text === this.#lastFacts) return;
     this.#lastFacts = text;
-    this.#ws?.send(JSON.stringify({ type: 'facts', facts }));
+    this.#send({ type: 'facts', facts });
   }
 
   /** Uncaught errors thrown from patched code count toward the policy's rollback rule. */
@@ -643,7 +511,7 @@ class AgentImpl
     const stack = e?.stack ?? '';
     for (const r of this.#rt.records ?? []) {
       if (r.patchId && stack.includes(r.filename)) {
-        this.#ws?.send(JSON.stringify({ type: 'errors', patchId: r.patchId, count: 1 }));
+        this.#send({ type: 'errors', patchId: r.patchId, count: 1 });
         return;
       }
     }

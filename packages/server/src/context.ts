@@ -21,7 +21,7 @@ export interface Ctx {
   trust: TrustStore;
   dataDir: string;
   calendar: CalendarOptions;
-  /** preHandler requiring an API token with at least this role; sets request.actor. */
+  /** onRequest hook (runs before the body is read) requiring an API token with at least this role; sets request.actor. */
   requireRole(role: Role): (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 }
 

@@ -51,8 +51,8 @@ export class NotFoundError extends ApiError {
 }
 
 export class ConflictError extends ApiError {
-  constructor(message: string, field?: string) {
-    super(409, 'E_CONFLICT', message, field);
+  constructor(message: string, field?: string, code = 'E_CONFLICT') {
+    super(409, code, message, field);
     this.name = 'ConflictError';
   }
 }

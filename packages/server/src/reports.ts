@@ -88,10 +88,11 @@ export function exposureReport(
     const exposed = new Set<string>();
     for (const r of rows) {
       if (!patchIds.has(depPatch.get(r.deploymentId) ?? '')) continue;
-      if (r.appliedAt) {
+      // Protected is the current, device-verified state: a reverted patch leaves the device exposed again.
+      if (r.state === 'applied' && r.appliedAt) {
         const t = Date.parse(r.appliedAt);
         appliedByDevice.set(r.deviceId, Math.min(t, appliedByDevice.get(r.deviceId) ?? t));
-      } else if (r.state !== 'not-applicable') exposed.add(r.deviceId);
+      } else if (r.state !== 'not-applicable' && r.state !== 'superseded') exposed.add(r.deviceId);
     }
     for (const d of appliedByDevice.keys()) exposed.delete(d);
     const windows = [...appliedByDevice.values()].map((t) => (t - start) / H).sort((a, b) => a - b);

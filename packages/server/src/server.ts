@@ -2,16 +2,21 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import websocket from '@fastify/websocket';
 import type { CalendarOptions } from '@hotpatch/core';
+import { LIMITS } from '@hotpatch/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type BootstrapResult, bootstrap } from './bootstrap.js';
 import type { Ctx } from './context.js';
 import { openDatabase } from './db/open.js';
 import type { Database } from './db/types.js';
 import { Bus } from './fleet/bus.js';
-import { Hub } from './fleet/hub.js';
+import { HUB_DEFAULTS, Hub, type HubOptions } from './fleet/hub.js';
+import { Liveness } from './fleet/liveness.js';
 import { roleGuard } from './plugins/auth.js';
+import { AuthFailures, installAuthAudit } from './plugins/auth-audit.js';
 import { dashboardPlugin } from './plugins/dashboard.js';
 import { installErrorHandler } from './plugins/errors.js';
+import { installSecurityHeaders } from './plugins/headers.js';
+import { installValidation } from './plugins/validation.js';
 import { bundlesPlugin } from './routes/bundles.js';
 import { deploymentsPlugin } from './routes/deployments.js';
 import { devicesPlugin } from './routes/devices.js';
@@ -20,6 +25,7 @@ import { eventsPlugin } from './routes/events.js';
 import { policiesPlugin } from './routes/policies.js';
 import { reportsPlugin } from './routes/reports.js';
 import { tokensPlugin } from './routes/tokens.js';
+import { newId } from './secrets.js';
 import { loadTrust } from './trust.js';
 
 export interface ServerOptions {
@@ -39,6 +45,17 @@ export interface ServerOptions {
   calendar?: CalendarOptions;
   /** How often connected devices are re-checked for due ring deferrals. */
   tickMs?: number;
+  /** WebSocket ping period; a connection that misses one pong is dropped (default 30 s). */
+  pingMs?: number;
+  /** Replica heartbeat period; devices of a replica silent for three periods show disconnected (default 5 s). */
+  heartbeatMs?: number;
+  /** Per-device channel limits (defaults in HUB_DEFAULTS). */
+  maxConnectionsPerDevice?: number;
+  messageRate?: HubOptions['messages'];
+  /** Largest WebSocket message a device may send (default LIMITS.messageBytes). */
+  maxMessageBytes?: number;
+  /** Largest HTTP body outside bundle uploads (default 1 MiB). */
+  bodyLimit?: number;
   logger?: boolean | { level: string };
 }
 
@@ -60,14 +77,23 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
     logger: opts.logger ?? false,
     ...(https ? { https } : {}),
     forceCloseConnections: true,
-    ajv: { customOptions: { allErrors: false, removeAdditional: false, coerceTypes: 'array' } },
+    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
   }) as unknown as FastifyInstance;
   let hub: Hub | null = null;
+  let liveness: Liveness | null = null;
   try {
     const boot = await bootstrap(db, opts.dataDir);
     const bus = new Bus(db);
     await bus.start();
-    hub = new Hub(db, bus, app.log, opts.tickMs ?? 10_000);
+    const replicaId = newId('rep_');
+    liveness = new Liveness(db, replicaId, app.log, opts.heartbeatMs ?? 5_000);
+    await liveness.start();
+    hub = new Hub(db, bus, app.log, replicaId, {
+      tickMs: opts.tickMs ?? HUB_DEFAULTS.tickMs,
+      pingMs: opts.pingMs ?? HUB_DEFAULTS.pingMs,
+      maxConnectionsPerDevice: opts.maxConnectionsPerDevice ?? HUB_DEFAULTS.maxConnectionsPerDevice,
+      messages: opts.messageRate ?? HUB_DEFAULTS.messages,
+    });
     const ctx: Ctx = {
       db,
       bus,
@@ -79,7 +105,13 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
     };
     app.decorateRequest('actor', null);
     installErrorHandler(app);
-    await app.register(websocket, { options: { maxPayload: 32 * 1024 * 1024 } });
+    installValidation(app);
+    installSecurityHeaders(app);
+    const authFailures = new AuthFailures(db, app.log);
+    installAuthAudit(app, authFailures);
+    await app.register(websocket, {
+      options: { maxPayload: opts.maxMessageBytes ?? LIMITS.messageBytes, perMessageDeflate: false },
+    });
     app.get('/healthz', async () => ({
       ok: true,
       storage: db.kind,
@@ -108,6 +140,8 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
       close() {
         closing ??= (async () => {
           await hub?.close();
+          await liveness?.stop();
+          await authFailures.flush();
           await app.close();
           await db.close();
         })();
@@ -115,9 +149,12 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
       },
     };
   } catch (e) {
-    await hub?.close().catch(() => {});
-    await app.close().catch(() => {});
-    await db.close().catch(() => {});
+    // Start-up failed: release what was opened; the first error is the one reported.
+    const log = (what: string) => (err: Error) => app.log.error({ err }, `${what} after a failed start`);
+    await hub?.close().catch(log('closing the hub'));
+    await liveness?.stop().catch(log('stopping liveness'));
+    await app.close().catch(log('closing the HTTP server'));
+    await db.close().catch(log('closing the database'));
     throw e;
   }
 }

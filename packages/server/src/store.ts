@@ -6,7 +6,9 @@ import type {
   DeploymentDevice,
   Device,
   DeviceState,
+  Labels,
   Policy,
+  RollbackRule,
   StoredFacts,
 } from './fleet/model.js';
 
@@ -120,11 +122,15 @@ export async function getDevice(q: Sql, id: string): Promise<Device | null> {
 }
 
 export async function getBundle(q: Sql, patchId: string): Promise<BundleMeta | null> {
-  const r = await q.query(
-    'SELECT patch_id, version, level, title, severity, advisories, target_name, target_baseline, fixed_in, files, key_id, sha256, published_at, published_by, advisory_published_at FROM bundles WHERE patch_id = $1',
-    [patchId],
-  );
+  const r = await q.query(`SELECT ${BUNDLE_META} FROM bundles WHERE patch_id = $1`, [patchId]);
   return r[0] ? toBundle(r[0]) : null;
+}
+
+const BUNDLE_META =
+  'patch_id, version, level, title, severity, advisories, target_name, target_baseline, fixed_in, files, key_id, sha256, published_at, published_by, advisory_published_at';
+
+export async function listBundles(q: Sql): Promise<BundleMeta[]> {
+  return (await q.query(`SELECT ${BUNDLE_META} FROM bundles ORDER BY published_at`)).map(toBundle);
 }
 
 export async function getBundleBody(q: Sql, patchId: string): Promise<string | null> {
@@ -174,4 +180,285 @@ export async function upsertRow(
     ],
   );
   return r.length > 0;
+}
+
+// ---------------------------------------------------------------- the device channel (hub)
+
+/** One device state write: the scheduler's decision, or a report by the device. */
+export interface RowWrite {
+  deploymentId: string;
+  deviceId: string;
+  /** Set for device reports: the write lands only if the deployment carries this patch and was sent to the device. */
+  patchId: string | null;
+  state: DeviceState;
+  ring: string | null;
+  reason: string | null;
+  action: string | null;
+  scheduledFor: string | null;
+  instanceId: number | null;
+  /** The server sent this deployment (deploy or revert) to the device with this decision. */
+  sent: boolean;
+}
+
+/** Writes many rows in one statement (last write per key); returns the rows that changed. */
+export async function writeRowsBatch(
+  q: Sql,
+  rows: readonly RowWrite[],
+): Promise<Array<{ deployment_id: string; device_id: string; state: string; reason: string | null }>> {
+  const payload = rows.map((w) => ({
+    deployment_id: w.deploymentId,
+    device_id: w.deviceId,
+    patch_id: w.patchId,
+    state: w.state,
+    ring: w.ring,
+    reason: w.reason,
+    action: w.action,
+    scheduled_for: w.scheduledFor,
+    instance_id: w.instanceId,
+    sent: w.sent,
+  }));
+  return q.query(
+    `INSERT INTO deployment_devices AS dd (deployment_id, device_id, state, ring, reason, action, scheduled_for, instance_id, applied_at, sent_at, updated_at)
+     SELECT x.deployment_id, x.device_id, x.state, x.ring, x.reason, x.action, x.scheduled_for, x.instance_id,
+            CASE WHEN x.state = 'applied' THEN now() END, CASE WHEN x.sent THEN now() END, now()
+     FROM jsonb_to_recordset($1::jsonb) AS x(deployment_id text, device_id text, patch_id text, state text, ring text, reason text,
+                                             action text, scheduled_for timestamptz, instance_id bigint, sent boolean)
+     JOIN deployments d ON d.id = x.deployment_id AND (x.patch_id IS NULL OR d.patch_id = x.patch_id)
+     JOIN devices v ON v.id = x.device_id
+     WHERE x.patch_id IS NULL OR x.sent OR EXISTS (
+       SELECT 1 FROM deployment_devices e WHERE e.deployment_id = x.deployment_id AND e.device_id = x.device_id AND e.sent_at IS NOT NULL)
+     ON CONFLICT (deployment_id, device_id) DO UPDATE SET
+       state = EXCLUDED.state, ring = COALESCE(EXCLUDED.ring, dd.ring), reason = EXCLUDED.reason, action = EXCLUDED.action,
+       scheduled_for = COALESCE(EXCLUDED.scheduled_for, dd.scheduled_for), instance_id = COALESCE(EXCLUDED.instance_id, dd.instance_id),
+       applied_at = CASE WHEN EXCLUDED.state = 'applied' THEN COALESCE(dd.applied_at, now()) ELSE dd.applied_at END,
+       sent_at = COALESCE(dd.sent_at, EXCLUDED.sent_at),
+       updated_at = now()
+     WHERE dd.state IS DISTINCT FROM EXCLUDED.state OR dd.reason IS DISTINCT FROM EXCLUDED.reason
+       OR dd.action IS DISTINCT FROM EXCLUDED.action OR dd.ring IS DISTINCT FROM COALESCE(EXCLUDED.ring, dd.ring)
+       OR dd.scheduled_for IS DISTINCT FROM COALESCE(EXCLUDED.scheduled_for, dd.scheduled_for)
+       OR dd.instance_id IS DISTINCT FROM COALESCE(EXCLUDED.instance_id, dd.instance_id)
+       OR (dd.sent_at IS NULL AND EXCLUDED.sent_at IS NOT NULL)
+     RETURNING dd.deployment_id, dd.device_id, dd.state, dd.reason`,
+    [JSON.stringify(payload)],
+  );
+}
+
+/** Whether the server sent this deployment to this device (its reports are accepted only then). */
+export async function wasSent(q: Sql, deploymentId: string, deviceId: string): Promise<boolean> {
+  const r = await q.query(
+    'SELECT 1 FROM deployment_devices WHERE deployment_id = $1 AND device_id = $2 AND sent_at IS NOT NULL',
+    [deploymentId, deviceId],
+  );
+  return r.length > 0;
+}
+
+/** Adds errors a device reported for a patch to its active deployments that were sent to it. */
+export async function addErrors(q: Sql, deviceId: string, patchId: string, count: number): Promise<string[]> {
+  const rows = await q.query<{ deployment_id: string }>(
+    `UPDATE deployment_devices SET errors = errors + $3, updated_at = now()
+     WHERE device_id = $1 AND sent_at IS NOT NULL
+       AND deployment_id IN (SELECT id FROM deployments WHERE patch_id = $2 AND state = 'active')
+     RETURNING deployment_id`,
+    [deviceId, patchId, count],
+  );
+  return rows.map((r) => r.deployment_id);
+}
+
+/** Records audit entries in one statement. */
+export async function auditMany(
+  q: Sql,
+  entries: ReadonlyArray<{ actor: string; action: string; subject: string; detail: Record<string, unknown> }>,
+): Promise<void> {
+  if (entries.length === 0) return;
+  await q.query(
+    `INSERT INTO audit_log (actor, action, subject, detail)
+     SELECT x.actor, x.action, x.subject, x.detail FROM jsonb_to_recordset($1::jsonb) AS x(actor text, action text, subject text, detail jsonb)`,
+    [JSON.stringify(entries)],
+  );
+}
+
+export interface InstanceWrite {
+  deviceId: string;
+  pid: number;
+  startedAt: string;
+  node: string | null;
+}
+
+export async function writeInstancesBatch(
+  q: Sql,
+  items: readonly InstanceWrite[],
+): Promise<Array<{ id: number; deviceId: string; pid: number; startedAt: string }>> {
+  const rows = await q.query<{ id: string | number; device_id: string; pid: number; started_at: unknown }>(
+    `INSERT INTO instances (device_id, pid, started_at, node)
+     SELECT x.device_id, x.pid, x.started_at, x.node FROM jsonb_to_recordset($1::jsonb) AS x(device_id text, pid integer, started_at timestamptz, node text)
+     ON CONFLICT (device_id, pid, started_at) DO UPDATE SET last_seen = now()
+     RETURNING id, device_id, pid, started_at`,
+    [
+      JSON.stringify(
+        items.map((i) => ({ device_id: i.deviceId, pid: i.pid, started_at: i.startedAt, node: i.node })),
+      ),
+    ],
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    deviceId: r.device_id,
+    pid: r.pid,
+    startedAt: isoReq(r.started_at),
+  }));
+}
+
+/** Stores facts and marks the devices connected through this replica. */
+export async function writeFactsBatch(
+  q: Sql,
+  replicaId: string,
+  items: ReadonlyArray<{ deviceId: string; facts: StoredFacts }>,
+): Promise<void> {
+  await q.query(
+    `UPDATE devices d SET facts = x.facts, connected = true, replica_id = $2, last_seen = now()
+     FROM jsonb_to_recordset($1::jsonb) AS x(id text, facts jsonb) WHERE d.id = x.id`,
+    [JSON.stringify(items.map((i) => ({ id: i.deviceId, facts: i.facts }))), replicaId],
+  );
+}
+
+export async function markDisconnected(
+  q: Sql,
+  deviceIds: readonly string[],
+  replicaId: string,
+): Promise<void> {
+  if (deviceIds.length === 0) return;
+  await q.query(
+    'UPDATE devices SET connected = false, last_seen = now() WHERE id = ANY($1) AND (replica_id = $2 OR replica_id IS NULL)',
+    [deviceIds, replicaId],
+  );
+}
+
+/** Devices connected here whose ring deferral has come due. */
+export async function dueDevices(q: Sql): Promise<string[]> {
+  const rows = await q.query<{ device_id: string }>(
+    "SELECT DISTINCT device_id FROM deployment_devices WHERE state = 'scheduled' AND scheduled_for <= now()",
+  );
+  return rows.map((r) => r.device_id);
+}
+
+/** What reconcile needs about a batch of devices: the device rows, the deployments that concern them, their rows. */
+export async function reconcileInputs(
+  q: Sql,
+  deviceIds: readonly string[],
+): Promise<{
+  devices: Array<{ id: string; labels: Labels; policyId: string | null; revoked: boolean }>;
+  deployments: Deployment[];
+  rows: DeploymentDevice[];
+}> {
+  const devices = (
+    await q.query('SELECT id, labels, policy_id, revoked_at FROM devices WHERE id = ANY($1)', [deviceIds])
+  ).map((d) => ({
+    id: String(d.id),
+    labels: json<Labels>(d.labels, {}),
+    policyId: (d.policy_id as string | null) ?? null,
+    revoked: d.revoked_at !== null && d.revoked_at !== undefined,
+  }));
+  const deployments = (
+    await q.query(
+      `SELECT * FROM deployments WHERE state = 'active'
+       OR (state = 'reverted' AND id IN (SELECT deployment_id FROM deployment_devices WHERE device_id = ANY($1) AND state IN ('applying', 'applied', 'pending')))
+       ORDER BY created_at`,
+      [deviceIds],
+    )
+  ).map(toDeployment);
+  const rows =
+    deployments.length === 0
+      ? []
+      : (
+          await q.query(
+            'SELECT * FROM deployment_devices WHERE device_id = ANY($1) AND deployment_id = ANY($2)',
+            [deviceIds, deployments.map((d) => d.id)],
+          )
+        ).map(toDeploymentDevice);
+  return { devices, deployments, rows };
+}
+
+/** The devices behind a deployment's rollback rule: failed ones and those reporting errors. */
+export async function rollbackInputs(
+  q: Sql,
+  deploymentId: string,
+): Promise<{
+  state: string;
+  rule: RollbackRule;
+  devices: Array<{ deviceId: string; device: string; state: string; reason: string | null; errors: number }>;
+} | null> {
+  const dep = (
+    await q.query<{ state: string; rollback: unknown }>(
+      'SELECT d.state, p.rollback FROM deployments d JOIN policies p ON p.id = d.policy_id WHERE d.id = $1',
+      [deploymentId],
+    )
+  )[0];
+  if (!dep) return null;
+  const devices = await q.query<{
+    device_id: string;
+    host: string;
+    service: string;
+    state: string;
+    reason: string | null;
+    errors: number;
+  }>(
+    `SELECT dd.device_id, v.host, v.service, dd.state, dd.reason, dd.errors FROM deployment_devices dd
+     JOIN devices v ON v.id = dd.device_id
+     WHERE dd.deployment_id = $1 AND (dd.state = 'failed' OR dd.errors > 0) ORDER BY dd.device_id`,
+    [deploymentId],
+  );
+  return {
+    state: dep.state,
+    rule: json<RollbackRule>(dep.rollback, {}),
+    devices: devices.map((d) => ({
+      deviceId: d.device_id,
+      device: `${d.host}/${d.service}`,
+      state: d.state,
+      reason: d.reason,
+      errors: Number(d.errors),
+    })),
+  };
+}
+
+/** Marks an active deployment reverted; rows that never reached a device settle now (applied ones when devices confirm). */
+export async function revertDeployment(q: Sql, id: string, reason: string): Promise<boolean> {
+  const r = await q.query(
+    "UPDATE deployments SET state = 'reverted', reverted_at = now(), revert_reason = $2 WHERE id = $1 AND state = 'active' RETURNING 1",
+    [id, reason],
+  );
+  if (r.length === 0) return false;
+  await q.query(
+    "UPDATE deployment_devices SET state = 'reverted', reason = 'deployment reverted before it reached the device', updated_at = now() WHERE deployment_id = $1 AND state = 'scheduled'",
+    [id],
+  );
+  return true;
+}
+
+// ---------------------------------------------------------------- replica liveness
+
+export async function replicaHeartbeat(q: Sql, replicaId: string): Promise<void> {
+  await q.query(`INSERT INTO replicas (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()`, [
+    replicaId,
+  ]);
+}
+
+/** Devices held by a replica whose heartbeat is older than expiryMs are disconnected; returns how many. */
+export async function expireReplicas(q: Sql, expiryMs: number): Promise<number> {
+  const r = await q.query(
+    `UPDATE devices SET connected = false
+     WHERE connected AND (replica_id IS NULL OR replica_id NOT IN (
+       SELECT id FROM replicas WHERE heartbeat_at > now() - make_interval(secs => $1::double precision / 1000)))
+     RETURNING 1`,
+    [expiryMs],
+  );
+  await q.query("DELETE FROM replicas WHERE heartbeat_at < now() - interval '1 day'");
+  return r.length;
+}
+
+/** At the start of the only replica (embedded storage): nothing is connected yet. */
+export async function disconnectAll(q: Sql): Promise<void> {
+  await q.query('UPDATE devices SET connected = false WHERE connected');
+}
+
+export async function removeReplica(q: Sql, replicaId: string): Promise<void> {
+  await q.query('DELETE FROM replicas WHERE id = $1', [replicaId]);
 }

@@ -125,6 +125,7 @@ export const DEVICE_STATES = [
   'pending',
   'failed',
   'reverted',
+  'superseded',
 ] as const;
 export type DeviceState = (typeof DEVICE_STATES)[number];
 export interface Summary {

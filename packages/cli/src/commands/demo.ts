@@ -75,8 +75,12 @@ async function demo(opts: DemoOptions): Promise<void> {
       tickMs: 500,
     });
     const admin = readFileSync(server.bootstrap.adminTokenFile!, 'utf8').trim();
-    const enroll = readFileSync(server.bootstrap.enrollTokenFile!, 'utf8').trim();
     const api = client(server.url, admin);
+    // Devices enrolling with this token are labelled ring=canary (labels come from the token, not the device).
+    const { token: enroll } = (await api('POST', '/v1/enroll-tokens', {
+      name: 'demo-canary',
+      labels: { ring: 'canary' },
+    })) as { token: string };
     say(
       `server ${server.url} (dashboard: ${server.url}/, admin token in ${server.bootstrap.adminTokenFile})`,
     );
@@ -103,7 +107,6 @@ async function demo(opts: DemoOptions): Promise<void> {
         HOTPATCH_SERVICE: 'demo-service',
         HOTPATCH_SERVER: server.url,
         HOTPATCH_ENROLL_TOKEN: enroll,
-        HOTPATCH_LABELS: 'ring=canary',
       },
     });
     const port = await new Promise<number>((resolve, reject) => {

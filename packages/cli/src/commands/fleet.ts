@@ -28,7 +28,8 @@ export class FleetRequestError extends HotpatchError {
 type Json = Record<string, unknown>;
 
 function conn(opts: ConnOptions): { server: string; token: string } {
-  const server = opts.server ?? process.env.HOTPATCH_SERVER;
+  // HOTPATCH_SERVER may list several replicas (the agent fails over): the API is the same on each.
+  const server = opts.server ?? process.env.HOTPATCH_SERVER?.split(',')[0]?.trim();
   if (!server) throw new HotpatchError('E_USAGE', 'no server: pass --server URL or set HOTPATCH_SERVER');
   let token = opts.token ?? process.env.HOTPATCH_TOKEN;
   if (!token && process.env.HOTPATCH_TOKEN_FILE) {
@@ -711,10 +712,23 @@ export function registerFleetCommands(program: Command): void {
       ),
   )
     .option('--label <key=value>', 'label for enrolling devices (repeatable)', labelArg)
-    .action(async (name: string, o: ConnOptions & { label?: Record<string, string> }) => {
-      const r = await api(o, 'POST', '/v1/enroll-tokens', { name, labels: o.label ?? {} });
-      process.stdout.write(`${String(r.token)}\n`);
-    });
+    .option(
+      '--allow-device-labels',
+      "devices may add labels of their own (HOTPATCH_LABELS); the token's labels always win",
+    )
+    .action(
+      async (
+        name: string,
+        o: ConnOptions & { label?: Record<string, string>; allowDeviceLabels?: boolean },
+      ) => {
+        const r = await api(o, 'POST', '/v1/enroll-tokens', {
+          name,
+          labels: o.label ?? {},
+          allowDeviceLabels: o.allowDeviceLabels ?? false,
+        });
+        process.stdout.write(`${String(r.token)}\n`);
+      },
+    );
   withConn(tokens.command('revoke').argument('<id>').description('Revoke an API token')).action(
     async (id: string, o: ConnOptions) => {
       await api(o, 'DELETE', `/v1/tokens/${encodeURIComponent(id)}`);

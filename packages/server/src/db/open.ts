@@ -18,10 +18,15 @@ export async function openDatabase(opts: StorageOptions): Promise<Database> {
   if (opts.databaseUrl) {
     if (opts.databaseSchema) {
       const admin = await openPostgres(opts.databaseUrl);
-      await admin
-        .exec(`CREATE SCHEMA IF NOT EXISTS "${opts.databaseSchema.replace(/"/g, '')}"`)
-        .catch(() => {});
-      await admin.close();
+      try {
+        await admin.exec(`CREATE SCHEMA IF NOT EXISTS "${opts.databaseSchema.replace(/"/g, '')}"`);
+      } catch (e) {
+        // Replicas starting together race on CREATE SCHEMA: "already exists" means it is there.
+        const code = (e as { code?: string }).code;
+        if (code !== '23505' && code !== '42P06') throw e;
+      } finally {
+        await admin.close();
+      }
     }
     db = await openPostgres(opts.databaseUrl, opts.databaseSchema);
   } else {

@@ -2,6 +2,10 @@
  * Groups work items into one database round trip: items added within `delayMs` (or until
  * `maxItems`) are flushed together by one call; flushes run one at a time, in order, so a later
  * write never lands before an earlier one. Each add() resolves with its item's result.
+ *
+ * One bad item (a row the database refuses) must not fail the others: when a batch fails, its
+ * items are retried one by one, and only the items that fail alone are rejected (and reported
+ * to onDropped, one line each).
  */
 export class Batcher<T, R> {
   #items: Array<{ item: T; resolve: (r: R) => void; reject: (e: Error) => void }> = [];
@@ -12,6 +16,7 @@ export class Batcher<T, R> {
     private readonly flushFn: (items: T[]) => Promise<R[]>,
     private readonly delayMs = 5,
     private readonly maxItems = 1000,
+    private readonly onDropped: (item: T, e: Error) => void = () => {},
   ) {}
 
   add(item: T): Promise<R> {
@@ -37,14 +42,29 @@ export class Batcher<T, R> {
       const batch = this.#items;
       this.#items = [];
       if (batch.length === 0) return;
-      this.#running = this.#running.then(async () => {
-        try {
-          const out = await this.flushFn(batch.map((b) => b.item));
-          for (const [i, b] of batch.entries()) b.resolve(out[i] as R);
-        } catch (e) {
-          for (const b of batch) b.reject(e as Error);
-        }
-      });
+      this.#running = this.#running.then(() => this.#run(batch));
     }, ms);
+  }
+
+  async #run(batch: Array<{ item: T; resolve: (r: R) => void; reject: (e: Error) => void }>): Promise<void> {
+    try {
+      const out = await this.flushFn(batch.map((b) => b.item));
+      for (const [i, b] of batch.entries()) b.resolve(out[i] as R);
+      return;
+    } catch (e) {
+      if (batch.length === 1) {
+        this.onDropped((batch[0] as (typeof batch)[0]).item, e as Error);
+        return (batch[0] as (typeof batch)[0]).reject(e as Error);
+      }
+    }
+    // Isolate the bad item(s): one by one, in order.
+    for (const b of batch) {
+      try {
+        b.resolve(((await this.flushFn([b.item])) as R[])[0] as R);
+      } catch (e) {
+        this.onDropped(b.item, e as Error);
+        b.reject(e as Error);
+      }
+    }
   }
 }

@@ -14,6 +14,8 @@ export interface DecideInput {
   devicePatch: string | null;
   /** Whether this connection was already sent the deploy (or revert). */
   alreadySent: boolean;
+  /** A newer cumulative hotpatch of the same target the device already runs (this one is moot). */
+  supersededBy?: string | null;
   now: Date;
 }
 
@@ -57,6 +59,14 @@ export function decide(input: DecideInput): Decision {
   }
   if (input.devicePatch === 'applied')
     return { state: 'applied', reason: null, action: null, scheduledFor: null, send: null };
+  if (input.supersededBy)
+    return {
+      state: 'superseded',
+      reason: `the device runs ${input.supersededBy}, a newer cumulative hotpatch of the same target`,
+      action: null,
+      scheduledFor: null,
+      send: null,
+    };
   if (input.devicePatch === 'pending') return { ...keep(), state: 'pending' };
   const sameInstance = row !== null && input.instanceId !== null && row.instanceId === input.instanceId;
   if (row && sameInstance && (row.state === 'failed' || row.state === 'reverted')) return keep();

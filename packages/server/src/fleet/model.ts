@@ -1,5 +1,7 @@
 /** Row shapes the fleet logic works on (mapped from SQL in store.ts). */
-import type { DeviceFacts } from '@hotpatch/core';
+import type { DeploymentState, DeviceState, Facts } from '@hotpatch/protocol';
+
+export { DEVICE_STATES, type DeploymentState, type DeviceState, TERMINAL_STATES } from '@hotpatch/protocol';
 
 export type Labels = Record<string, string>;
 
@@ -13,7 +15,10 @@ export interface Ring {
 export interface RollbackRule {
   /** Revert the deployment when this many devices failed to apply. */
   maxFailures?: number;
-  /** Revert when patched functions threw this many uncaught errors in total. */
+  /**
+   * Revert when patched functions threw this many uncaught errors in total, each device counting
+   * for at most ERRORS_PER_DEVICE (so that one device cannot trip it alone).
+   */
   maxErrors?: number;
 }
 
@@ -44,20 +49,8 @@ export interface Device {
   facts: StoredFacts | null;
 }
 
-/** What the agent sends: the runtime's status(). */
-export interface StoredFacts extends DeviceFacts {
-  pid: number;
-  service: string;
-  startedAt: string;
-  patches: Array<{
-    patchId: string;
-    version: string;
-    target: string;
-    state: string;
-    appliedAt: string | null;
-    reason: string | null;
-  }>;
-}
+/** What the agent sends (the runtime's status()), as checked by the protocol schema. */
+export type StoredFacts = Facts;
 
 export interface BundleMeta {
   patchId: string;
@@ -77,8 +70,6 @@ export interface BundleMeta {
   advisoryPublishedAt: string | null;
 }
 
-export type DeploymentState = 'active' | 'reverted';
-
 export interface Deployment {
   id: string;
   patchId: string;
@@ -90,25 +81,6 @@ export interface Deployment {
   revertedAt: string | null;
   revertReason: string | null;
 }
-
-export const DEVICE_STATES = [
-  'not-applicable',
-  'ineligible',
-  'scheduled',
-  'applying',
-  'applied',
-  'pending',
-  'failed',
-  'reverted',
-] as const;
-export type DeviceState = (typeof DEVICE_STATES)[number];
-export const TERMINAL_STATES: ReadonlySet<DeviceState> = new Set([
-  'not-applicable',
-  'ineligible',
-  'applied',
-  'failed',
-  'reverted',
-]);
 
 export interface DeploymentDevice {
   deploymentId: string;

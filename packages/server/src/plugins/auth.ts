@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Ctx, Role } from '../context.js';
 import { ROLE_RANK } from '../context.js';
-import type { Database } from '../db/types.js';
+import type { Database, Sql } from '../db/types.js';
 import { ForbiddenError, UnauthorizedError } from '../errors.js';
 import { bearer, parseToken, secretMatches } from '../secrets.js';
 
@@ -28,7 +28,7 @@ export function roleGuard(db: Database): Ctx['requireRole'] {
 }
 
 /** Device credential check: Bearer hpd_<id>_<secret>; returns the device id. */
-export async function authenticateDevice(db: Database, header: string | undefined): Promise<string> {
+export async function authenticateDevice(db: Sql, header: string | undefined): Promise<string> {
   const token = bearer(header);
   const parsed = token ? parseToken(token, 'hpd') : null;
   if (!parsed) throw new UnauthorizedError('missing or invalid device credential');

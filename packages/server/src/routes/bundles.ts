@@ -29,7 +29,7 @@ export function bundlesPlugin(ctx: Ctx): FastifyPluginAsync {
     app.post<{ Body: unknown; Querystring: Static<typeof PublishQuery> }>(
       '/v1/bundles',
       {
-        preHandler: ctx.requireRole('operator'),
+        onRequest: ctx.requireRole('operator'),
         bodyLimit: 16 * 1024 * 1024,
         schema: { querystring: PublishQuery, body: Type.Object({ payload: Type.Any() }) },
       },
@@ -100,7 +100,7 @@ export function bundlesPlugin(ctx: Ctx): FastifyPluginAsync {
         return reply.status(created ? 201 : 200).send({ bundle: meta, created });
       },
     );
-    app.get('/v1/bundles', { preHandler: ctx.requireRole('viewer') }, async () => ({
+    app.get('/v1/bundles', { onRequest: ctx.requireRole('viewer') }, async () => ({
       bundles: (
         await ctx.db.query(
           'SELECT patch_id, version, level, title, severity, advisories, target_name, target_baseline, fixed_in, files, key_id, sha256, published_at, published_by, advisory_published_at FROM bundles ORDER BY published_at',
@@ -109,7 +109,7 @@ export function bundlesPlugin(ctx: Ctx): FastifyPluginAsync {
     }));
     app.get<{ Params: Static<typeof PatchParams> }>(
       '/v1/bundles/:patchId',
-      { preHandler: ctx.requireRole('viewer'), schema: { params: PatchParams } },
+      { onRequest: ctx.requireRole('viewer'), schema: { params: PatchParams } },
       async (req) => {
         const b = await getBundle(ctx.db, req.params.patchId);
         if (!b) throw new NotFoundError(`patch ${req.params.patchId}`, 'patchId');
@@ -118,14 +118,14 @@ export function bundlesPlugin(ctx: Ctx): FastifyPluginAsync {
     );
     app.get<{ Params: Static<typeof PatchParams> }>(
       '/v1/bundles/:patchId/download',
-      { preHandler: ctx.requireRole('viewer'), schema: { params: PatchParams } },
+      { onRequest: ctx.requireRole('viewer'), schema: { params: PatchParams } },
       async (req, reply) => {
         const body = await getBundleBody(ctx.db, req.params.patchId);
         if (body === null) throw new NotFoundError(`patch ${req.params.patchId}`, 'patchId');
         return reply.type('application/json').send(body);
       },
     );
-    app.get('/v1/baselines', { preHandler: ctx.requireRole('viewer') }, async () => ({
+    app.get('/v1/baselines', { onRequest: ctx.requireRole('viewer') }, async () => ({
       baselines: (
         await ctx.db.query(
           'SELECT target, version, is_current, recorded_at FROM baselines ORDER BY target, recorded_at',
@@ -139,7 +139,7 @@ export function bundlesPlugin(ctx: Ctx): FastifyPluginAsync {
     }));
     app.post<{ Body: Static<typeof BaselineBody> }>(
       '/v1/baselines',
-      { preHandler: ctx.requireRole('operator'), schema: { body: BaselineBody } },
+      { onRequest: ctx.requireRole('operator'), schema: { body: BaselineBody } },
       async (req, reply) => {
         await ctx.db.transaction(async (tx) => {
           await tx.query('UPDATE baselines SET is_current = false WHERE target = $1', [req.body.target]);

@@ -1,21 +1,22 @@
-import { hotpatchEligibility, sha256 } from '@hotpatch/core';
+import { sha256 } from '@hotpatch/core';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
 import type { Sql } from '../db/types.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import { decide } from '../fleet/decide.js';
+import { evaluate } from '../fleet/evaluate.js';
 import { DEVICE_STATES, type Deployment, type DeploymentDevice, TERMINAL_STATES } from '../fleet/model.js';
-import { placeDevice } from '../fleet/placement.js';
 import { newId } from '../secrets.js';
 import {
   deploymentRows,
   getBundle,
   getDeployment,
   getPolicyByName,
+  listBundles,
   listDevices,
   listPolicies,
+  revertDeployment,
   toDeployment,
   upsertRow,
 } from '../store.js';
@@ -53,42 +54,33 @@ export function summarize(rows: readonly DeploymentDevice[], state: Deployment['
 /** Rows for every device in the policy, from stored facts, at creation (connected devices refine them). */
 async function plan(tx: Sql, dep: Deployment): Promise<void> {
   const policies = await listPolicies(tx);
-  const bundle = await getBundle(tx, dep.patchId);
-  const policy = policies.find((p) => p.id === dep.policyId);
-  if (!bundle || !policy) return;
+  const bundles = new Map((await listBundles(tx)).map((b) => [b.patchId, b]));
+  const bundle = bundles.get(dep.patchId);
+  if (!bundle) return;
+  const now = new Date();
   for (const device of await listDevices(tx)) {
     if (device.revokedAt) continue;
-    const place = placeDevice(device, policies);
-    if (place?.policy.id !== policy.id) continue;
-    const eligibility = hotpatchEligibility(
-      device.facts,
-      { name: policy.name, allowHotpatch: policy.allowHotpatch },
-      {
-        name: bundle.targetName,
-        baseline: bundle.targetBaseline,
-        files: bundle.files,
-        fixedIn: bundle.fixedIn,
-      },
-    );
-    const d = decide({
+    const ev = evaluate({
       deployment: dep,
-      policy,
-      ring: place.ring,
-      eligibility,
+      device,
+      policies,
+      bundle,
+      bundleOf: (id) => bundles.get(id),
+      facts: device.facts,
       row: null,
       instanceId: null,
-      devicePatch: device.facts?.patches.find((p) => p.patchId === dep.patchId)?.state ?? null,
       alreadySent: false,
-      now: new Date(),
+      now,
     });
+    if (!ev) continue;
     await upsertRow(tx, {
       deploymentId: dep.id,
       deviceId: device.id,
-      state: d.state,
-      ring: place.ring?.name ?? null,
-      reason: d.reason,
-      action: d.action,
-      scheduledFor: d.scheduledFor,
+      state: ev.decision.state,
+      ring: ev.ring?.name ?? null,
+      reason: ev.decision.reason,
+      action: ev.decision.action,
+      scheduledFor: ev.decision.scheduledFor,
       instanceId: null,
     });
   }
@@ -129,7 +121,7 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
     };
     app.post<{ Body: Static<typeof CreateBody> }>(
       '/v1/deployments',
-      { preHandler: ctx.requireRole('operator'), schema: { body: CreateBody } },
+      { onRequest: ctx.requireRole('operator'), schema: { body: CreateBody } },
       async (req, reply) => {
         const bundle = await getBundle(ctx.db, req.body.patchId);
         if (!bundle) throw new NotFoundError(`patch ${req.body.patchId}`, 'body.patchId');
@@ -164,7 +156,7 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
           .send({ ...(await view(result.dep)), created: result.created });
       },
     );
-    app.get('/v1/deployments', { preHandler: ctx.requireRole('viewer') }, async () => {
+    app.get('/v1/deployments', { onRequest: ctx.requireRole('viewer') }, async () => {
       const deps = (await ctx.db.query('SELECT * FROM deployments ORDER BY created_at DESC')).map(
         toDeployment,
       );
@@ -177,13 +169,13 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
     });
     app.get<{ Params: Static<typeof IdParams> }>(
       '/v1/deployments/:id',
-      { preHandler: ctx.requireRole('viewer'), schema: { params: IdParams } },
+      { onRequest: ctx.requireRole('viewer'), schema: { params: IdParams } },
       async (req) => view(await find(req.params.id)),
     );
     // Long poll: answers when the deployment's device states change (any replica) or after timeoutMs.
     app.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof WaitQuery> }>(
       '/v1/deployments/:id/wait',
-      { preHandler: ctx.requireRole('viewer'), schema: { params: IdParams, querystring: WaitQuery } },
+      { onRequest: ctx.requireRole('viewer'), schema: { params: IdParams, querystring: WaitQuery } },
       async (req) => {
         const d = await find(req.params.id);
         const first = await view(d);
@@ -214,7 +206,7 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
     );
     app.post<{ Params: Static<typeof IdParams> }>(
       '/v1/deployments/:id/expedite',
-      { preHandler: ctx.requireRole('operator'), schema: { params: IdParams } },
+      { onRequest: ctx.requireRole('operator'), schema: { params: IdParams } },
       async (req) => {
         const d = await find(req.params.id);
         if (d.state !== 'active') throw new ConflictError(`deployment ${d.id} is ${d.state}`, 'id');
@@ -228,21 +220,13 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
     );
     app.post<{ Params: Static<typeof IdParams> }>(
       '/v1/deployments/:id/revert',
-      { preHandler: ctx.requireRole('operator'), schema: { params: IdParams } },
+      { onRequest: ctx.requireRole('operator'), schema: { params: IdParams } },
       async (req) => {
         const d = await find(req.params.id);
         if (d.state === 'active') {
           await ctx.db.transaction(async (tx) => {
-            await tx.query(
-              "UPDATE deployments SET state = 'reverted', reverted_at = now(), revert_reason = $2 WHERE id = $1 AND state = 'active'",
-              [d.id, `reverted by ${actorName(req)}`],
-            );
-            // Rows that never reached a device are settled now; applied ones settle when devices confirm.
-            await tx.query(
-              "UPDATE deployment_devices SET state = 'reverted', reason = 'deployment reverted before it reached the device', updated_at = now() WHERE deployment_id = $1 AND state = 'scheduled'",
-              [d.id],
-            );
-            await audit(tx, actorName(req), 'deployment.revert', d.id);
+            if (await revertDeployment(tx, d.id, `reverted by ${actorName(req)}`))
+              await audit(tx, actorName(req), 'deployment.revert', d.id);
           });
           await ctx.bus.publish({ kind: 'deployment', id: d.id });
         }

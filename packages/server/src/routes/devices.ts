@@ -1,4 +1,5 @@
 import { deviceReasons } from '@hotpatch/core';
+import { Labels } from '@hotpatch/protocol';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { audit } from '../audit.js';
@@ -11,9 +12,7 @@ import { getDevice, getPolicyByName, listDevices, listPolicies } from '../store.
 const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
 const DevicePatch = Type.Object(
   {
-    labels: Type.Optional(
-      Type.Record(Type.String({ minLength: 1, maxLength: 63 }), Type.String({ maxLength: 200 })),
-    ),
+    labels: Type.Optional(Labels),
     policy: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
   },
   { additionalProperties: false },
@@ -59,7 +58,7 @@ export function deviceView(d: Device, policies: readonly Policy[]) {
 
 export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
-    app.get('/v1/devices', { preHandler: ctx.requireRole('viewer') }, async () => {
+    app.get('/v1/devices', { onRequest: ctx.requireRole('viewer') }, async () => {
       const policies = await listPolicies(ctx.db);
       return { devices: (await listDevices(ctx.db)).map((d) => deviceView(d, policies)) };
     });
@@ -70,7 +69,7 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
     };
     app.get<{ Params: Static<typeof IdParams> }>(
       '/v1/devices/:id',
-      { preHandler: ctx.requireRole('viewer'), schema: { params: IdParams } },
+      { onRequest: ctx.requireRole('viewer'), schema: { params: IdParams } },
       async (req) => {
         const d = await find(req.params.id);
         const instances = await ctx.db.query(
@@ -82,7 +81,7 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
     );
     app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof DevicePatch> }>(
       '/v1/devices/:id',
-      { preHandler: ctx.requireRole('admin'), schema: { params: IdParams, body: DevicePatch } },
+      { onRequest: ctx.requireRole('admin'), schema: { params: IdParams, body: DevicePatch } },
       async (req) => {
         const d = await find(req.params.id);
         let policyId = d.policyId;
@@ -108,7 +107,7 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
     );
     app.post<{ Params: Static<typeof IdParams> }>(
       '/v1/devices/:id/revoke',
-      { preHandler: ctx.requireRole('admin'), schema: { params: IdParams } },
+      { onRequest: ctx.requireRole('admin'), schema: { params: IdParams } },
       async (req) => {
         const d = await find(req.params.id);
         await ctx.db.transaction(async (tx) => {
@@ -125,7 +124,7 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
     );
     app.delete<{ Params: Static<typeof IdParams> }>(
       '/v1/devices/:id',
-      { preHandler: ctx.requireRole('admin'), schema: { params: IdParams } },
+      { onRequest: ctx.requireRole('admin'), schema: { params: IdParams } },
       async (req) => {
         const d = await find(req.params.id);
         await ctx.db.transaction(async (tx) => {

@@ -1,45 +1,75 @@
-import { type Static, Type } from '@sinclair/typebox';
+import { CREDENTIAL_HEADER, EnrollRequest } from '@hotpatch/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import { audit } from '../audit.js';
 import type { Ctx } from '../context.js';
-import { ForbiddenError, UnauthorizedError } from '../errors.js';
+import { ConflictError, ForbiddenError, UnauthorizedError } from '../errors.js';
+import type { Labels } from '../fleet/model.js';
 import { authenticateDevice } from '../plugins/auth.js';
 import { bearer, newId, newToken, parseToken, secretMatches } from '../secrets.js';
 
-const EnrollBody = Type.Object(
-  {
-    host: Type.String({ minLength: 1, maxLength: 253 }),
-    service: Type.String({ minLength: 1, maxLength: 200 }),
-    labels: Type.Optional(Type.Record(Type.String({ maxLength: 63 }), Type.String({ maxLength: 200 }))),
-  },
-  { additionalProperties: false },
-);
+/**
+ * The labels a device gets: the enrollment token's always win; the device's own are added only
+ * when the token allows it (rings and policies select on labels, so a device must not pick its own).
+ */
+export function enrollLabels(
+  token: Labels,
+  allowDeviceLabels: boolean,
+  device: Labels,
+): { labels: Labels; ignored: Labels } {
+  if (!allowDeviceLabels) return { labels: { ...token }, ignored: { ...device } };
+  const ignored = Object.fromEntries(Object.entries(device).filter(([k]) => k in token));
+  return { labels: { ...device, ...token }, ignored };
+}
 
-/** Device enrollment (enrollment token -> per-device credential) and the device WebSocket. */
+/**
+ * Device enrollment (enrollment token -> per-device credential) and the device WebSocket.
+ *
+ * Identity is host + service. A new identity is enrolled with the enrollment token alone; an
+ * existing one only by the device itself (its current credential in the x-hotpatch-credential
+ * header: the credential is rotated) or after an admin deleted it. A revoked device is refused.
+ */
 export function enrollPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
-    app.post<{ Body: Static<typeof EnrollBody> }>(
+    const enrollToken = async (header: string | undefined) => {
+      const token = bearer(header);
+      const parsed = token ? parseToken(token, 'hpe') : null;
+      if (!parsed) throw new UnauthorizedError('missing or invalid enrollment token');
+      const et = (
+        await ctx.db.query<{
+          token_hash: string;
+          revoked_at: unknown;
+          labels: unknown;
+          name: string;
+          allow_device_labels: boolean;
+        }>('SELECT * FROM enroll_tokens WHERE id = $1', [parsed.id])
+      )[0];
+      if (!et || et.revoked_at || !secretMatches(parsed.secret, et.token_hash))
+        throw new UnauthorizedError('invalid or revoked enrollment token');
+      return { id: parsed.id, ...et };
+    };
+
+    app.post<{ Body: EnrollRequest }>(
       '/v1/enroll',
-      { schema: { body: EnrollBody } },
+      {
+        // Authenticated before the body is read.
+        onRequest: async (req) => {
+          (req as unknown as { enrollToken: unknown }).enrollToken = await enrollToken(
+            req.headers.authorization,
+          );
+        },
+        schema: { body: EnrollRequest },
+      },
       async (req, reply) => {
-        const token = bearer(req.headers.authorization);
-        const parsed = token ? parseToken(token, 'hpe') : null;
-        if (!parsed) throw new UnauthorizedError('missing or invalid enrollment token');
+        const et = (req as unknown as { enrollToken: Awaited<ReturnType<typeof enrollToken>> }).enrollToken;
         const { host, service } = req.body;
+        const presented = req.headers[CREDENTIAL_HEADER];
         const out = await ctx.db.transaction(async (tx) => {
-          const et = (
-            await tx.query<{ token_hash: string; revoked_at: unknown; labels: unknown; name: string }>(
-              'SELECT * FROM enroll_tokens WHERE id = $1',
-              [parsed.id],
-            )
-          )[0];
-          if (!et || et.revoked_at || !secretMatches(parsed.secret, et.token_hash))
-            throw new UnauthorizedError('invalid or revoked enrollment token');
-          const tokenLabels = (typeof et.labels === 'string' ? JSON.parse(et.labels) : et.labels) as Record<
-            string,
-            string
-          >;
-          const labels = { ...tokenLabels, ...(req.body.labels ?? {}) };
+          const tokenLabels = (typeof et.labels === 'string' ? JSON.parse(et.labels) : et.labels) as Labels;
+          const { labels, ignored } = enrollLabels(
+            tokenLabels,
+            et.allow_device_labels,
+            req.body.labels ?? {},
+          );
           const existing = (
             await tx.query<{ id: string; revoked_at: unknown }>(
               'SELECT id, revoked_at FROM devices WHERE host = $1 AND service = $2 FOR UPDATE',
@@ -48,23 +78,31 @@ export function enrollPlugin(ctx: Ctx): FastifyPluginAsync {
           )[0];
           if (existing?.revoked_at)
             throw new ForbiddenError(
-              `device ${host}/${service} is revoked; delete it to enroll again`,
+              `device ${host}/${service} is revoked; an admin must delete it before it can enroll again`,
               'E_DEVICE_REVOKED',
             );
+          if (existing) {
+            // Only the device itself may re-enroll (rotate) an existing identity.
+            const owner =
+              typeof presented === 'string'
+                ? await authenticateDevice(tx, `Bearer ${presented}`).catch(() => null)
+                : null;
+            if (owner !== existing.id)
+              throw new ConflictError(
+                `device ${host}/${service} is already enrolled; re-enrolling needs its current credential (${CREDENTIAL_HEADER}) or an admin deleting it first`,
+                'host',
+                'E_DEVICE_EXISTS',
+              );
+            await tx.query('DELETE FROM device_credentials WHERE device_id = $1', [existing.id]);
+          }
           const deviceId = existing?.id ?? newId('dev_');
-          if (!existing) {
+          if (!existing)
             await tx.query('INSERT INTO devices (id, host, service, labels) VALUES ($1, $2, $3, $4)', [
               deviceId,
               host,
               service,
               JSON.stringify(labels),
             ]);
-          } else {
-            await tx.query('UPDATE devices SET labels = labels || $2 WHERE id = $1', [
-              deviceId,
-              JSON.stringify(labels),
-            ]);
-          }
           const cred = newToken('hpd');
           await tx.query('INSERT INTO device_credentials (id, device_id, token_hash) VALUES ($1, $2, $3)', [
             cred.id,
@@ -73,10 +111,10 @@ export function enrollPlugin(ctx: Ctx): FastifyPluginAsync {
           ]);
           await audit(
             tx,
-            `enroll-token ${et.name} (${parsed.id})`,
-            existing ? 'device.re-enroll' : 'device.enroll',
+            `enroll-token ${et.name} (${et.id})`,
+            existing ? 'device.credential-rotate' : 'device.enroll',
             deviceId,
-            { host, service, labels },
+            { host, service, labels, ...(Object.keys(ignored).length > 0 ? { ignoredLabels: ignored } : {}) },
           );
           return { deviceId, credential: cred.token, created: !existing };
         });
@@ -90,7 +128,7 @@ export function enrollPlugin(ctx: Ctx): FastifyPluginAsync {
       '/v1/agent',
       {
         websocket: true,
-        preValidation: async (req) => {
+        onRequest: async (req) => {
           (req as unknown as { deviceId: string }).deviceId = await authenticateDevice(
             ctx.db,
             req.headers.authorization,

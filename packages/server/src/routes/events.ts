@@ -11,9 +11,9 @@ import type { BusEvent } from '../fleet/bus.js';
 export function eventsPlugin(ctx: Ctx, heartbeatMs = 15_000): FastifyPluginAsync {
   return async (app) => {
     // Who the token is (the dashboard hides controls the role cannot use; the API refuses them anyway).
-    app.get('/v1/me', { preHandler: ctx.requireRole('viewer') }, async (req) => ({ actor: req.actor }));
+    app.get('/v1/me', { onRequest: ctx.requireRole('viewer') }, async (req) => ({ actor: req.actor }));
 
-    app.get('/v1/events', { preHandler: ctx.requireRole('viewer') }, async (req, reply) => {
+    app.get('/v1/events', { onRequest: ctx.requireRole('viewer') }, async (req, reply) => {
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {

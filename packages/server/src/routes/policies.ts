@@ -1,4 +1,5 @@
 import { policyCalendar } from '@hotpatch/core';
+import { Labels } from '@hotpatch/protocol';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { audit } from '../audit.js';
@@ -12,7 +13,7 @@ const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$' });
 const RingSchema = Type.Object(
   {
     name: Name,
-    selector: Type.Record(Type.String({ minLength: 1 }), Type.String()),
+    selector: Labels,
     deferralDays: Type.Number({ minimum: 0, maximum: 365 }),
   },
   { additionalProperties: false },
@@ -69,12 +70,12 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
       if (!p) throw new NotFoundError(`policy ${name}`, 'name');
       return p;
     };
-    app.get('/v1/policies', { preHandler: ctx.requireRole('viewer') }, async () => ({
+    app.get('/v1/policies', { onRequest: ctx.requireRole('viewer') }, async () => ({
       policies: (await listPolicies(ctx.db)).map(publicPolicy),
     }));
     app.get<{ Params: Static<typeof NameParams> }>(
       '/v1/policies/:name',
-      { preHandler: ctx.requireRole('viewer'), schema: { params: NameParams } },
+      { onRequest: ctx.requireRole('viewer'), schema: { params: NameParams } },
       async (req) => ({
         policy: publicPolicy(await find(req.params.name)),
       }),
@@ -82,7 +83,7 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
     app.get<{ Params: Static<typeof NameParams>; Querystring: { count?: number } }>(
       '/v1/policies/:name/calendar',
       {
-        preHandler: ctx.requireRole('viewer'),
+        onRequest: ctx.requireRole('viewer'),
         schema: {
           params: NameParams,
           querystring: Type.Object({ count: Type.Optional(Type.Integer({ minimum: 1, maximum: 36 })) }),
@@ -95,7 +96,7 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
     );
     app.post<{ Body: Static<typeof PolicyBody> }>(
       '/v1/policies',
-      { preHandler: ctx.requireRole('admin'), schema: { body: PolicyBody } },
+      { onRequest: ctx.requireRole('admin'), schema: { body: PolicyBody } },
       async (req, reply) => {
         const b = req.body;
         checkRings(b.rings);
@@ -124,7 +125,7 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
     );
     app.patch<{ Params: Static<typeof NameParams>; Body: Static<typeof PolicyPatch> }>(
       '/v1/policies/:name',
-      { preHandler: ctx.requireRole('admin'), schema: { params: NameParams, body: PolicyPatch } },
+      { onRequest: ctx.requireRole('admin'), schema: { params: NameParams, body: PolicyPatch } },
       async (req) => {
         const p = await find(req.params.name);
         const b = req.body;
@@ -155,7 +156,7 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
     ] as const) {
       app.post<{ Params: Static<typeof NameParams> }>(
         `/v1/policies/:name/${verb}`,
-        { preHandler: ctx.requireRole('operator'), schema: { params: NameParams } },
+        { onRequest: ctx.requireRole('operator'), schema: { params: NameParams } },
         async (req) => {
           const p = await find(req.params.name);
           await ctx.db.transaction(async (tx) => {
@@ -172,7 +173,7 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
     }
     app.delete<{ Params: Static<typeof NameParams> }>(
       '/v1/policies/:name',
-      { preHandler: ctx.requireRole('admin'), schema: { params: NameParams } },
+      { onRequest: ctx.requireRole('admin'), schema: { params: NameParams } },
       async (req) => {
         const p = await find(req.params.name);
         if (p.isDefault)

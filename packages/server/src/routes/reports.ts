@@ -2,7 +2,7 @@ import { baselineMonths, policyCalendar } from '@hotpatch/core';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Ctx } from '../context.js';
 import { exposureReport, hotpatchReport, restartsReport } from '../reports.js';
-import { listDevices, listPolicies, toBundle, toDeployment, toDeploymentDevice } from '../store.js';
+import { listBundles, listDevices, listPolicies, toDeployment, toDeploymentDevice } from '../store.js';
 
 export function reportsPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
@@ -12,11 +12,7 @@ export function reportsPlugin(ctx: Ctx): FastifyPluginAsync {
         listPolicies(ctx.db),
         ctx.db.query('SELECT * FROM deployment_devices').then((r) => r.map(toDeploymentDevice)),
         ctx.db.query('SELECT * FROM deployments').then((r) => r.map(toDeployment)),
-        ctx.db
-          .query(
-            'SELECT patch_id, version, level, title, severity, advisories, target_name, target_baseline, fixed_in, files, key_id, sha256, published_at, published_by, advisory_published_at FROM bundles',
-          )
-          .then((r) => r.map(toBundle)),
+        listBundles(ctx.db),
       ]);
       return { devices, policies, rows, deployments, bundles };
     };
@@ -36,7 +32,7 @@ export function reportsPlugin(ctx: Ctx): FastifyPluginAsync {
       for (const r of rows) if (r.appliedAt) applied.set(r.deviceId, (applied.get(r.deviceId) ?? 0) + 1);
       return restartsReport(devices, instances, applied, baselineMonths(ctx.calendar).length);
     };
-    const viewer = { preHandler: ctx.requireRole('viewer') };
+    const viewer = { onRequest: ctx.requireRole('viewer') };
     app.get('/v1/reports/hotpatch', viewer, async () => {
       const d = await load();
       return { policies: hotpatchReport(d.devices, d.policies, d.rows, d.deployments) };

@@ -1,3 +1,4 @@
+import { Labels } from '@hotpatch/protocol';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { audit } from '../audit.js';
@@ -13,7 +14,9 @@ const TokenBody = Type.Object(
 const EnrollTokenBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100 }),
-    labels: Type.Optional(Type.Record(Type.String(), Type.String())),
+    labels: Type.Optional(Labels),
+    /** Whether enrolling devices may add labels of their own (never override the token's). */
+    allowDeviceLabels: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -22,7 +25,7 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
 /** Admin API tokens (roles) and enrollment tokens. The secret is shown once, at creation. */
 export function tokensPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
-    const admin = { preHandler: ctx.requireRole('admin') };
+    const admin = { onRequest: ctx.requireRole('admin') };
     app.get('/v1/tokens', admin, async () => ({
       tokens: (
         await ctx.db.query(
@@ -73,15 +76,20 @@ export function tokensPlugin(ctx: Ctx): FastifyPluginAsync {
       async (req, reply) => {
         const t = newToken('hpe');
         await ctx.db.transaction(async (tx) => {
-          await tx.query('INSERT INTO enroll_tokens (id, name, token_hash, labels) VALUES ($1, $2, $3, $4)', [
-            t.id,
-            req.body.name,
-            t.hash,
-            JSON.stringify(req.body.labels ?? {}),
-          ]);
+          await tx.query(
+            'INSERT INTO enroll_tokens (id, name, token_hash, labels, allow_device_labels) VALUES ($1, $2, $3, $4, $5)',
+            [
+              t.id,
+              req.body.name,
+              t.hash,
+              JSON.stringify(req.body.labels ?? {}),
+              req.body.allowDeviceLabels ?? false,
+            ],
+          );
           await audit(tx, actorName(req), 'enroll-token.create', t.id, {
             name: req.body.name,
             labels: req.body.labels ?? {},
+            allowDeviceLabels: req.body.allowDeviceLabels ?? false,
           });
         });
         return reply.status(201).send({ id: t.id, name: req.body.name, token: t.token });
@@ -105,7 +113,7 @@ export function tokensPlugin(ctx: Ctx): FastifyPluginAsync {
     app.get<{ Querystring: { limit?: number } }>(
       '/v1/audit',
       {
-        preHandler: ctx.requireRole('viewer'),
+        onRequest: ctx.requireRole('viewer'),
         schema: {
           querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })) }),
         },

@@ -107,6 +107,8 @@ export interface AppProcess {
   pid: number;
   get(): Promise<{ polluted: boolean; pid: number; normal: string }>;
   stop(): Promise<void>;
+  /** What the process wrote to stderr so far. */
+  stderr(): string;
 }
 
 export async function startApp(
@@ -118,6 +120,8 @@ export async function startApp(
     service: string;
     labels?: Record<string, string>;
     home: string;
+    /** Extra environment (overrides the above). */
+    env?: Record<string, string>;
   },
 ): Promise<AppProcess> {
   const env: NodeJS.ProcessEnv = {
@@ -132,6 +136,7 @@ export async function startApp(
       .map(([k, v]) => `${k}=${v}`)
       .join(','),
     HOTPATCH_AGENT_BACKOFF_MAX_MS: '400',
+    ...opts.env,
   };
   const child = spawn(process.execPath, ['--import', registerJs, 'app.js'], {
     cwd: fx.appDir,
@@ -154,6 +159,7 @@ export async function startApp(
     child,
     port,
     pid: child.pid as number,
+    stderr: () => stderr,
     async get() {
       return (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as {
         polluted: boolean;

@@ -80,12 +80,14 @@ test('two replicas on one PostgreSQL: device on A, deployment made on B reaches 
   });
   assert.equal(pol.status, 201);
 
+  // The ring comes from the enrollment token's labels (a device cannot pick its own).
+  const canary = await onA.post('/v1/enroll-tokens', { name: 'canary', labels: { ring: 'canary' } });
+  assert.equal(canary.status, 201);
   const app = await startApp(fx, {
     server: a.url,
-    enrollToken: readToken(enrollFile),
+    enrollToken: canary.json.token as string,
     host: 'pg-host',
     service: 'api',
-    labels: { ring: 'canary' },
     home: join(base, 'home'),
   });
   apps.push(app);

@@ -24,7 +24,9 @@ const minimistFiles = parseBundle(fx.bundle).payload.files.map((f) => ({
 before(async () => {
   srv = await createServer({ dataDir, port: 0, trustedKeys: [fx.publicKeyFile], tickMs: 100 });
   admin = client(srv.url, readToken(srv.bootstrap.adminTokenFile));
-  enrollToken = readToken(srv.bootstrap.enrollTokenFile);
+  // These simulated devices choose their policy by their own labels: a token that allows it.
+  const t = await admin.post('/v1/enroll-tokens', { name: 'self-labelling', allowDeviceLabels: true });
+  enrollToken = t.json.token as string;
   assert.equal((await admin.postRaw('/v1/bundles', fx.bundle.toString())).status, 201);
 });
 

@@ -43,8 +43,11 @@ before(async () => {
   patchId = fx.patchId;
   srv = await createServer({ dataDir, port: await freePort(), trustedKeys: [fx.publicKeyFile], tickMs: 200 });
   adminToken = readToken(srv.bootstrap.adminTokenFile);
-  const enrollToken = readToken(srv.bootstrap.enrollTokenFile);
   const admin = client(srv.url, adminToken);
+  // The devices pick their ring with HOTPATCH_LABELS: a token that allows device labels.
+  const enrollToken = (
+    await admin.post('/v1/enroll-tokens', { name: 'self-labelling', allowDeviceLabels: true })
+  ).json.token as string;
   const pub = await admin.postRaw('/v1/bundles', fx.bundle.toString());
   assert.equal(pub.status, 201, JSON.stringify(pub.json));
   for (const [host, ring] of [

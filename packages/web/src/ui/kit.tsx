@@ -234,6 +234,7 @@ const STATE_TONE: Record<string, string> = {
   ineligible: 'warn',
   notReady: 'warn',
   reverted: 'muted',
+  superseded: 'muted',
   'not-applicable': 'muted',
   disconnected: 'muted',
   failed: 'bad',
@@ -265,6 +266,7 @@ export const COLORS: Record<string, string> = {
   failed: '#e03131',
   notUpToDate: '#e03131',
   reverted: '#868e96',
+  superseded: '#adb5bd',
   'not-applicable': '#ced4da',
 };
 export function fmtTime(iso: string | null | undefined): string {

@@ -1,0 +1,4 @@
+import { agentEnvSuite, faultSuite } from './faults.js';
+
+faultSuite('pglite');
+agentEnvSuite();

@@ -1,0 +1,4 @@
+import { failoverSuite, faultSuite } from './faults.js';
+
+faultSuite('postgres');
+failoverSuite();
