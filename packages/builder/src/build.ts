@@ -146,6 +146,11 @@ export function buildPatch(opts: BuildOptions): BuildResult {
         newExports,
       });
     } catch (e) {
+      // Anything but a syntax error is the builder's own fault: say so, never "cannot parse".
+      if (!(e instanceof SyntaxError)) {
+        note(file, changeOf('invalid-output', file, { detail: `builder error: ${(e as Error).message}` }));
+        continue;
+      }
       // Files Node never loads (type-annotated sources, browser builds) need not even parse.
       const parseError = changeOf('parse-error', file, { detail: (e as Error).message });
       note(

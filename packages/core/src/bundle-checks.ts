@@ -74,6 +74,8 @@ function migrationProblem(m: Migration): string | null {
     case 'assign':
     case 'define':
       return m.target && m.key ? null : 'no target or key';
+    case 'rerun':
+      return null;
     case 'reset':
       return m.target && /^[A-Za-z_$][\w$]*$/.test(m.target) ? null : 'no variable to reset';
     case 'script':

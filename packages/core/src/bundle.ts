@@ -119,6 +119,8 @@ export type FunctionPatch = Static<typeof FunctionPatch>;
  *  - `define`: `Object.defineProperty(target, key, source)` (`source` is a property descriptor:
  *    e.g. a method added to a class); revert restores the property as it was;
  *  (`target` and `key` are expressions: the object, and the property key, e.g. `"x"`)
+ *  - `rerun`: load-time statements that only fill new cells (`for (…) table[k] = …`), run again on
+ *    them; nothing to undo (the cells go on revert);
  *  - `reset`: the module variable `target` (a memo a changed function builds once) set back to
  *    `source` (`undefined` or `null`) so that the new code builds it again; revert restores it;
  *  - `script`: statements written by the patch author (`hotpatch build --migrate`), with `revert`
@@ -133,6 +135,7 @@ export const Migration = Type.Object({
     Type.Literal('assign'),
     Type.Literal('define'),
     Type.Literal('reset'),
+    Type.Literal('rerun'),
     Type.Literal('script'),
   ]),
   key: Type.Optional(Type.String({ minLength: 1 })),

@@ -99,6 +99,12 @@ export const VERDICTS = {
     verdict: 'live',
     message: 'module-level assignment {detail} re-run at apply with the new value (undone on revert)',
   },
+  'state-rebuilt': {
+    kind: 'module-state',
+    verdict: 'live',
+    message:
+      'load-time code that fills {detail} runs again at apply, on the new value (nothing the running process holds is touched)',
+  },
   'memo-reset': {
     kind: 'module-state',
     verdict: 'live',
@@ -130,7 +136,7 @@ export const VERDICTS = {
     kind: 'top-level-side-effect',
     verdict: 'restart',
     message:
-      'code that runs once {where} (at load) calls {detail}, which the fix changed: the state it built then is the old version’s',
+      'code that runs once {where} (at load) depends on {detail}, which the fix changed: the state it built then is the old version’s',
   },
   'export-changed': {
     kind: 'export-shape',
@@ -167,6 +173,12 @@ export const VERDICTS = {
     kind: 'uncaptured-binding',
     verdict: 'restart',
     message: 'closures made before the patch cannot reach new variable(s) {detail}',
+  },
+  'parameters-added': {
+    kind: 'parameter-list',
+    verdict: 'live',
+    message:
+      'the fixed code takes new parameters ({detail}); running callers pass only the old ones, so the new ones take their defaults',
   },
   'parameters-changed': {
     kind: 'parameter-list',

@@ -52,7 +52,8 @@ export function checkReplacement(
   const expected = replacementParams(shape);
   const lead = expected.slice(0, expected.length - shape.params.length);
   if (shape.call !== 'construct' && !(shape.call === 'apply' && lead.length === 0)) {
-    if (fp.params.length !== expected.length || lead.some((p, i) => fp.params[i] !== p))
+    // It may take more parameters than the guard passes (new ones, which get their defaults).
+    if (fp.params.length < expected.length || lead.some((p, i) => fp.params[i] !== p))
       return `${fp.key}: the guard passes (${expected.join(', ')}), the replacement takes (${fp.params.join(', ')})`;
   }
 
@@ -76,7 +77,7 @@ export function checkReplacement(
     const fn = replacementFunction(expr);
     if (!fn) return `${fp.key}: replacement is not a function expression`;
     if (fn.id) return `${fp.key}: replacement must not be named (its name would shadow the running function)`;
-    const names = (fn.params as AstNode[]).map((p) => (p.type === 'Identifier' ? (p.name as string) : '?'));
+    const names = (fn.params as AstNode[]).map(paramName);
     if (fp.params.length > 0 && names.join(',') !== fp.params.join(','))
       return `${fp.key}: replacement takes (${names.join(', ')}), the bundle says (${fp.params.join(', ')})`;
   }
@@ -118,6 +119,16 @@ function replacementFunction(expr: AstNode): AstNode | null {
     (p) => p.type === 'Property' && p.method && (p.key as AstNode).name === name,
   );
   return (m?.value as AstNode | undefined) ?? null;
+}
+
+/** A parameter as the bundle lists it: its name (`a`, `a = 1`), `...rest`, or `?` for a pattern. */
+function paramName(p: AstNode): string {
+  if (p.type === 'Identifier') return p.name as string;
+  if (p.type === 'AssignmentPattern' && (p.left as AstNode).type === 'Identifier')
+    return (p.left as AstNode).name as string;
+  if (p.type === 'RestElement' && (p.argument as AstNode).type === 'Identifier')
+    return `...${(p.argument as AstNode).name as string}`;
+  return '?';
 }
 
 /** Free identifiers of an expression: each is passed to `check`; the first problem is returned. */

@@ -113,7 +113,9 @@ function install(problems: string[]): HotpatchRuntime | null {
   // Fleet: HOTPATCH_SERVER (+ HOTPATCH_ENROLL_TOKEN, HOTPATCH_LABELS=k=v,..., HOTPATCH_HOST) connects to the control plane.
   try {
     // A malformed setting is one warning and no agent: the application always starts.
-    const agentOptions = agentOptionsFromEnv(process.env, (line) => runtime.problems.push(`fleet agent: ${line}`));
+    const agentOptions = agentOptionsFromEnv(process.env, (line) =>
+      runtime.problems.push(`fleet agent: ${line}`),
+    );
     // An 'error' event nobody listens to would be thrown into the app: record it instead.
     if (agentOptions) {
       const agent = startAgent(runtime, agentOptions) as unknown as NodeJS.EventEmitter;

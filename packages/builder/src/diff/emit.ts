@@ -7,6 +7,7 @@ import {
   type ModuleAnalysis,
   replacementParams,
 } from '@hotpatch/instrument';
+import { paramName } from './params.js';
 import { type Rewrite, redirectRewrites, rewriteRange } from './references.js';
 import type { StatementPatch } from './state.js';
 
@@ -61,12 +62,24 @@ export function replacement(
     const call = `${fb.isGenerator ? 'yield* ' : ''}(${own}).apply(this, ${ARGS_PARAM})`;
     return { ...base, params: lead, source: `(${wrapper} (${lead.join(', ')}) { return ${call}; })` };
   }
-  // params / arrow: the guard passes the parameter bindings one by one, after the lead.
-  const names = fb.simpleParams ? fb.paramNames : shape.params;
-  const list = [...lead.slice(0, lead.length - shape.params.length), ...names];
-  if (home)
-    return { ...base, params: list, source: method(home, `${asyncKw}${star}`, list.join(', '), body) };
-  return { ...base, params: list, source: `(${asyncKw}function${star} (${list.join(', ')}) ${body})` };
+  // params / arrow: the guard passes the parameter bindings one by one, after the lead. Simple
+  // running parameters: the new code's own parameter list (renamed, with defaults, or longer:
+  // new parameters get their defaults). Destructured ones: the names the guard passes.
+  const prefix = lead.slice(0, lead.length - shape.params.length);
+  const own = fb.node.params as AstNode[];
+  const simple =
+    own.length >= shape.params.length && shape.params.every((_, i) => paramName(own[i]!) !== null);
+  const texts = simple ? own.map((p) => B.source.slice(p.start, p.end)) : shape.params;
+  const names = simple
+    ? own.map(
+        (p) =>
+          paramName(p) ?? (p.type === 'RestElement' ? `...${paramName(p.argument as AstNode) ?? ''}` : '?'),
+      )
+    : shape.params;
+  const list = [...prefix, ...texts].join(', ');
+  const takes = [...prefix, ...names];
+  if (home) return { ...base, params: takes, source: method(home, `${asyncKw}${star}`, list, body) };
+  return { ...base, params: takes, source: `(${asyncKw}function${star} (${list}) ${body})` };
 }
 
 /** A method whose `super` resolves against `home`: defined in an object literal with that prototype. */
@@ -83,8 +96,9 @@ export function statementMigration(
   scope: string | undefined,
 ): Migration {
   const text = (n: AstNode, rs: Rewrite[]) => rewriteRange(B.source, n.start, n.end, redirectRewrites(rs));
-  const object = s.targetText ?? text(s.target!, target);
   const scoped = scope === undefined ? {} : { scope };
+  if (s.kind === 'rerun') return { kind: 'rerun', source: text(s.value, value), author: false, ...scoped };
+  const object = s.targetText ?? text(s.target!, target);
   if (s.kind === 'assign')
     return {
       kind: 'assign',

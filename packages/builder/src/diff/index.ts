@@ -9,6 +9,7 @@ import {
 import {
   type AstNode,
   analyzeModule,
+  childrenOf,
   type FunctionInfo,
   guardShape,
   MODULE_TOKEN,
@@ -22,6 +23,7 @@ import { type ChangedFunction, changedFunctions, textChanged } from './functions
 import { matchFunctions } from './match.js';
 import { memoResets } from './memos.js';
 import { moduleLevel, unitPairs } from './module-level.js';
+import { paramName } from './params.js';
 import { liveRewrites, type Problem, Resolver, type Rewrite, rewriteRange, type Site } from './references.js';
 import {
   declaringFunction,
@@ -129,6 +131,8 @@ export function diffFile(input: DiffInput): FileDiff {
       continue;
     }
     ctx.note(info.id, fa.key, { detail: info.detail ?? '' }, line);
+    const added = addedParameters(fa, fb, shape);
+    if (added) ctx.note('parameters-added', fa.key, { detail: added }, line);
     liveEdit ??= res.liveEditNote;
     if (outermost.has(fb)) {
       const text = rewriteRange(B.source, fb.node.start, fb.node.end, liveRewrites(rewrites));
@@ -144,6 +148,7 @@ export function diffFile(input: DiffInput): FileDiff {
 
   // Statements re-run at apply, then the module state the live changes (and those) use.
   const statementMigrations: Migration[] = [];
+  const position = new Map<Migration, number>();
   for (const s of level.statements) {
     const site: Site = { kind: 'unit', unitB: s.unit, unitA: s.unit ? (m.toA.get(s.unit) ?? null) : null };
     const target = s.target
@@ -157,12 +162,20 @@ export function diffFile(input: DiffInput): FileDiff {
       refuseWith(ctx, s.name, problems, s.line);
       continue;
     }
-    statementMigrations.push(statementMigration(B, s, target.rewrites, value.rewrites, site.unitA?.key));
-    ctx.note('export-assigned', s.name, { detail: s.name }, s.line);
+    const mg = statementMigration(B, s, target.rewrites, value.rewrites, site.unitA?.key);
+    statementMigrations.push(mg);
+    position.set(mg, s.value.start);
+    if (s.kind === 'rerun') ctx.note('state-rebuilt', s.name, { detail: s.name }, s.line);
+    else ctx.note('export-assigned', s.name, { detail: s.name }, s.line);
   }
   const migrations: Migration[] = [];
-  cellsUsed(ctx, resolver, level.cells, migrations);
+  cellsUsed(ctx, resolver, level.cells, migrations, position);
   migrations.push(...statementMigrations);
+  // In the fixed code's order: what a statement computes can depend on what comes before it.
+  // ES module imports first (they load before the module's code), memo resets last.
+  const at = (x: Migration) =>
+    x.kind === 'import' ? -1 : x.kind === 'reset' ? Number.POSITIVE_INFINITY : (position.get(x) ?? 0);
+  migrations.sort((x, y) => at(x) - at(y));
   for (const r of memoResets(ctx, pairs, new Set(changed.keys()))) {
     const unitA = r.unit ? (m.toA.get(r.unit) ?? null) : null;
     migrations.push({
@@ -279,12 +292,20 @@ function functionProblems(
     // The guard passes the baseline's parameters: the new code must take the same ones.
     const pa = tokenTexts(A, fa.paramsRange[0], fa.paramsRange[1]);
     const pb = tokenTexts(B, fb.paramsRange[0], fb.paramsRange[1], [], m.rename);
-    const differ =
-      fa.simpleParams && fb.simpleParams
-        ? fa.paramNames.length !== fb.paramNames.length
-        : !sameTokens(pa, pb);
-    if (differ) out.push({ id: 'parameters-changed', detail: '' });
-    if (!fb.isArrow && fb.usesArguments) out.push({ id: 'arguments-added', detail: '' });
+    if (fa.simpleParams) {
+      // Each running parameter is passed as one value: the new code's first ones must take one
+      // value each (a name, with a default or not); the ones it adds are not passed.
+      const bp = fb.node.params as AstNode[];
+      const n = fa.paramNames.length;
+      if (bp.length < n || !bp.slice(0, n).every((p) => paramName(p) !== null))
+        out.push({ id: 'parameters-changed', detail: '' });
+    } else if (!sameTokens(pa, pb)) out.push({ id: 'parameters-changed', detail: '' });
+    if (
+      !fb.isArrow &&
+      fb.usesArguments &&
+      !(shape.self === null && shape.scope === null && argumentsReadByIndex(fb))
+    )
+      out.push({ id: 'arguments-added', detail: '' });
   }
   if (shape.call === 'construct' && shape.scope)
     out.push({ id: 'unsupported-syntax', detail: 'derived-class constructor inside another function' });
@@ -299,6 +320,45 @@ function functionProblems(
       detail: 'uses private members (#name), which only the class body can reach',
     });
   return out;
+}
+
+/** What new parameters the fixed function takes (they get their defaults), or null. */
+function addedParameters(
+  fa: FunctionInfo,
+  fb: FunctionInfo,
+  shape: ReturnType<typeof guardShape>,
+): string | null {
+  if (shape.call !== 'params' && shape.call !== 'arrow') return null;
+  const bp = fb.node.params as AstNode[];
+  const extra = bp
+    .slice(fa.paramNames.length)
+    .map((p) => paramName(p) ?? (p.type === 'RestElement' ? '…' : '{…}'));
+  if (fb.usesArguments && !fb.isArrow) extra.push('arguments beyond the old ones');
+  return fa.simpleParams && extra.length ? extra.join(', ') : null;
+}
+
+/**
+ * New code that reads `arguments` only as `arguments.length` or `arguments[N]` (how compilers
+ * write default parameters): the replacement's own `arguments` are the values the guard passes.
+ */
+function argumentsReadByIndex(fb: FunctionInfo): boolean {
+  let ok = true;
+  const visit = (n: AstNode, parent: AstNode | null): void => {
+    if (n !== fb.node && (n.type === 'FunctionExpression' || n.type === 'FunctionDeclaration')) return;
+    if (n.type === 'Identifier' && n.name === 'arguments') {
+      const indexed =
+        parent?.type === 'MemberExpression' &&
+        parent.object === n &&
+        (parent.computed
+          ? (parent.property as AstNode).type === 'Literal' &&
+            typeof (parent.property as AstNode).value === 'number'
+          : (parent.property as AstNode).name === 'length');
+      if (!indexed) ok = false;
+    }
+    for (const c of childrenOf(n)) visit(c, n);
+  };
+  visit(fb.body, null);
+  return ok;
 }
 
 function hasPrivate(cls: AstNode | null): boolean {
@@ -371,7 +431,13 @@ function keepLayout(
 }
 
 /** Reports cells the live changes use, and turns those that can be computed at apply into migrations. */
-function cellsUsed(ctx: DiffContext, resolver: Resolver, cells: Map<unknown, Cell>, out: Migration[]): void {
+function cellsUsed(
+  ctx: DiffContext,
+  resolver: Resolver,
+  cells: Map<unknown, Cell>,
+  out: Migration[],
+  position: Map<Migration, number>,
+): void {
   const { m } = ctx;
   const imported = new Set<string>();
   // A cell's initializer can use other cells: until no new one is found in use.
@@ -382,7 +448,9 @@ function cellsUsed(ctx: DiffContext, resolver: Resolver, cells: Map<unknown, Cel
       if (!cell.used || done.has(cell)) continue;
       done.add(cell);
       found = true;
+      const before = out.length;
       cellUsed(ctx, resolver, cell, imported, out);
+      for (const mg of out.slice(before)) position.set(mg, cell.init?.start ?? 0);
     }
   }
   for (const cell of cells.values())

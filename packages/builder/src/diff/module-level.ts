@@ -3,7 +3,8 @@ import { sha256 } from '@hotpatch/core';
 import { type AstNode, bindingNames, type FunctionInfo, type Variable } from '@hotpatch/instrument';
 import { type DiffContext, sameTokens } from './context.js';
 import { LoadCalls } from './load-calls.js';
-import { declaringFunction, isReassigned, lineOf } from './scope.js';
+import { otherStateFilled } from './rebuild.js';
+import { declaringFunction, freeRefs, isReassigned, lineOf } from './scope.js';
 import type { Cell, StatementPatch } from './state.js';
 import { bodyStatements, calleeName, type Decl, isPureExpr, type Unit, unitOf } from './units.js';
 
@@ -29,6 +30,8 @@ export interface ModuleLevel {
   cells: Map<Variable, Cell>;
   /** In source order. */
   statements: StatementPatch[];
+  /** Unchanged declarations a unit's pass found must be rebuilt too (its pass then runs again). */
+  promote: Set<string>;
 }
 
 /** The module and every run-once function present in both versions. */
@@ -62,14 +65,33 @@ interface Load {
 }
 
 export function moduleLevel(ctx: DiffContext, pairs: UnitPair[], changed: Set<FunctionInfo>): ModuleLevel {
-  const out: ModuleLevel = { cells: new Map(), statements: [] };
+  const out: ModuleLevel = { cells: new Map(), statements: [], promote: new Set() };
   const load: Load = { calls: new LoadCalls(ctx.B), changed };
   importedConstants(ctx, out);
   for (const pair of pairs) {
-    if (pair.ub.fn === null && ctx.input.sourceType === 'module') imports(ctx, pair, out);
-    declarations(ctx, pair, out, load);
-    aliases(ctx, pair);
-    statements(ctx, pair, out, load);
+    const rebuilt = new Set<string>();
+    // A pass can find that tables it did not see change must be rebuilt with changed ones: it
+    // runs again with those declarations rebuilt too.
+    for (;;) {
+      const mark = {
+        changes: ctx.changes.length,
+        restart: ctx.restart,
+        cells: new Map(out.cells),
+        statements: out.statements.length,
+      };
+      if (pair.ub.fn === null && ctx.input.sourceType === 'module') imports(ctx, pair, out);
+      declarations(ctx, pair, out, load, rebuilt);
+      aliases(ctx, pair);
+      statements(ctx, pair, out, load);
+      const more = [...out.promote].filter((n) => !rebuilt.has(n));
+      out.promote.clear();
+      if (more.length === 0) break;
+      for (const n of more) rebuilt.add(n);
+      ctx.changes.length = mark.changes;
+      ctx.restart = mark.restart;
+      out.cells = mark.cells;
+      out.statements.length = mark.statements;
+    }
   }
   return out;
 }
@@ -257,7 +279,13 @@ export function exportedLocals(body: AstNode[]): Map<string, string> {
   return out;
 }
 
-function declarations(ctx: DiffContext, pair: UnitPair, out: ModuleLevel, load: Load): void {
+function declarations(
+  ctx: DiffContext,
+  pair: UnitPair,
+  out: ModuleLevel,
+  load: Load,
+  rebuilt: Set<string>,
+): void {
   const { A, B, m } = ctx;
   const { ua, ub, unitKey, where } = pair;
   // New exports of this ES module that a changed sibling imports: kept in the package's state.
@@ -289,7 +317,14 @@ function declarations(ctx: DiffContext, pair: UnitPair, out: ModuleLevel, load: 
     // Same text, but a function it calls at load changed: it has another value now.
     const calls =
       db.init && db.init.type !== 'ClassDeclaration' ? load.calls.reached(db.init, load.changed) : [];
-    if (da && sameTokens(textA, textB) && samePattern(ctx, da, db) && calls.length === 0) continue;
+    if (
+      da &&
+      sameTokens(textA, textB) &&
+      samePattern(ctx, da, db) &&
+      calls.length === 0 &&
+      !rebuilt.has(name)
+    )
+      continue;
     const vA = varOf(ctx, 'A', ua, oldName);
     if (da?.init?.type === 'ClassDeclaration' && db.init?.type === 'ClassDeclaration') {
       classChange(ctx, pair, da, db, out);
@@ -541,32 +576,63 @@ function statements(ctx: DiffContext, pair: UnitPair, out: ModuleLevel, load: Lo
     remaining.set(t, (remaining.get(t) ?? 0) + 1);
   }
   // Unchanged statements that call a changed function at load: one verdict per function called.
-  const stale = new Map<FunctionInfo, AstNode[]>();
+  const stale = new Map<string, AstNode[]>();
   for (const stmt of execB) {
     const t = text('B', ub, stmt);
     const n = remaining.get(t) ?? 0;
     if (n > 0) {
       remaining.set(t, n - 1);
-      const calls = load.calls.reached(stmt, load.changed);
-      if (calls.length === 0) continue;
-      if (isReRunnable(stmt)) changedStatement(ctx, pair, stmt, execA, out, calls);
-      else for (const f of calls) stale.set(f, [...(stale.get(f) ?? []), stmt]);
+      // Same text, but what it computed at load changed: a function it calls, or a value the fix
+      // recreates (a changed table that load-time statements go on to fill).
+      const calls = load.calls.reached(stmt, load.changed).map((f) => `calls ${ctx.m.keyInA(f)}`);
+      const why = [...calls, ...usedCells(ctx, stmt, out.cells).map((c) => `uses ${c.name}`)];
+      if (why.length === 0) continue;
+      if (stmt.type.startsWith('Export')) {
+        // An ES module's exports are bindings importers hold: they would keep the running value.
+        ctx.refuse(
+          'export-changed',
+          statementName(ctx, stmt),
+          {
+            where,
+            detail: `it exports what the fix rebuilds (${why.join(', ')}); importers would keep the running value`,
+          },
+          lineOf(B.source, stmt.start),
+        );
+        continue;
+      }
+      if (isReRunnable(stmt)) changedStatement(ctx, pair, stmt, execA, out, why);
+      else if (!rerun(ctx, pair, stmt, out))
+        for (const w of why) stale.set(w, [...(stale.get(w) ?? []), stmt]);
       continue;
     }
     changedStatement(ctx, pair, stmt, execA, out, []);
   }
-  for (const [f, stmts] of stale) {
+  for (const [why, stmts] of stale) {
     const name = stmts.length === 1 ? statementName(ctx, stmts[0]!) : `${stmts.length} statements`;
-    ctx.refuse(
-      'changed-at-load',
-      name,
-      { where, detail: ctx.m.keyInA(f) },
-      lineOf(B.source, stmts[0]!.start),
-    );
+    ctx.refuse('changed-at-load', name, { where, detail: why }, lineOf(B.source, stmts[0]!.start));
   }
   for (const [t, n] of remaining) {
     if (n > 0) ctx.note('removed-statement', t.slice(0, 60), { where });
   }
+}
+
+/** Cells a statement reads or writes at load (not inside functions it defines, which run later). */
+function usedCells(ctx: DiffContext, stmt: AstNode, cells: Map<Variable, Cell>): Cell[] {
+  const out = new Set<Cell>();
+  for (const r of freeRefs(ctx.B, stmt)) {
+    const cell = cells.get(r.resolved!);
+    if (!cell) continue;
+    const inFunction = ctx.B.functions.some(
+      (f) =>
+        !f.once &&
+        f.node.start >= stmt.start &&
+        f.node.end <= stmt.end &&
+        f.node.start <= r.identifier.start &&
+        r.identifier.start < f.node.end,
+    );
+    if (!inFunction) out.add(cell);
+  }
+  return [...out];
 }
 
 /** A statement that can be run again at apply: a module-level assignment or property definition. */
@@ -589,20 +655,15 @@ function changedStatement(
   stmt: AstNode,
   execA: AstNode[],
   out: ModuleLevel,
-  calls: FunctionInfo[],
+  why: string[],
 ): void {
   const { B } = ctx;
   const { where } = pair;
   const line = lineOf(B.source, stmt.start);
   const name = statementName(ctx, stmt);
   const sideEffect = () =>
-    calls.length
-      ? ctx.refuse(
-          'changed-at-load',
-          name,
-          { where, detail: calls.map((f) => ctx.m.keyInA(f)).join(', ') },
-          line,
-        )
+    why.length
+      ? ctx.refuse('changed-at-load', name, { where, detail: why.join(', ') }, line)
       : ctx.refuse('side-effect-changed', name, { where }, line);
   if (stmt.type === 'ExportNamedDeclaration' || stmt.type === 'ExportAllDeclaration') {
     ctx.note('export-added-unused', name, { where }, line);
@@ -613,7 +674,7 @@ function changedStatement(
     return;
   }
   if (stmt.type !== 'ExpressionStatement') {
-    sideEffect();
+    if (!rerun(ctx, pair, stmt, out)) sideEffect();
     return;
   }
   const e = stmt.expression as AstNode;
@@ -636,7 +697,40 @@ function changedStatement(
       return;
     }
   }
-  sideEffect();
+  if (!rerun(ctx, pair, stmt, out)) sideEffect();
+}
+
+/** An unchanged declaration that can be made anew at apply: a value nothing reassigns, initialised once. */
+function rebuildable(ctx: DiffContext, pair: UnitPair, name: string): boolean {
+  const d = pair.ub.decls.get(name);
+  const v = varOf(ctx, 'B', pair.ub, name);
+  return (
+    !!d && !!v && !!d.init && d.kind !== 'function' && d.init.type !== 'ClassDeclaration' && !isReassigned(v)
+  );
+}
+
+/** Load-time code that only fills cells runs again at apply (rebuild.ts). */
+function rerun(ctx: DiffContext, pair: UnitPair, stmt: AstNode, out: ModuleLevel): boolean {
+  if (stmt.type.startsWith('Export') || stmt.type === 'ImportDeclaration') return false;
+  const others = otherStateFilled(ctx, stmt, (v) => out.cells.has(v));
+  if (others === null) return false;
+  if (others.length) {
+    // Tables filled together with changed ones: rebuilt too, when they can be made anew.
+    const names = others.map((v) => v.name);
+    if (!names.every((n) => rebuildable(ctx, pair, n))) return false;
+    for (const n of names) out.promote.add(n);
+    return true;
+  }
+  out.statements.push({
+    kind: 'rerun',
+    target: null,
+    key: '',
+    value: stmt,
+    name: statementName(ctx, stmt),
+    unit: pair.ub.fn,
+    line: lineOf(ctx.B.source, stmt.start),
+  });
+  return true;
 }
 
 /** `exports.x = …`, `module.exports.x = …`, `Foo.prototype.x = …`: re-run at apply with the new value. */

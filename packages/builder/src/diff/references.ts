@@ -59,6 +59,9 @@ export interface Resolution {
   liveEditNote: string | null;
 }
 
+/** Past this many characters, a cell's LiveEdit form is not built (LiveEdit is ruled out instead). */
+const LIVE_INLINE_LIMIT = 100_000;
+
 export class Resolver {
   readonly #starts: Set<number>;
 
@@ -259,18 +262,42 @@ export class Resolver {
       res.liveEditNote ??= 'new declarations refer to each other too deeply for the LiveEdit form';
       return { live: 'undefined', redirect };
     }
+    // The LiveEdit form of a cell does not depend on where it is used: built once.
+    const known = this.#live.get(cell);
+    if (known) {
+      res.liveEditNote ??= known.note;
+      return { live: known.live, redirect };
+    }
+    const built = this.#liveForm(cell, site, depth, wrap);
+    this.#live.set(cell, built);
+    res.liveEditNote ??= built.note;
+    return { live: built.live, redirect };
+  }
+
+  readonly #live = new Map<Cell, { live: string; note: string | null }>();
+
+  #liveForm(
+    cell: Cell,
+    site: Site,
+    depth: number,
+    wrap: (text: string) => string,
+  ): { live: string; note: string | null } {
+    const res: Resolution = { rewrites: [], problems: [], stale: [], liveEditNote: null };
     // The LiveEdit form resolves the initializer from where it is used; what it cannot reach only
     // rules LiveEdit out (the redirect form resolves it once, in its own scope: cellInit).
     const inner: Rewrite[] = [];
     const innerRes: Resolution = { rewrites: inner, problems: [], stale: [], liveEditNote: null };
-    for (const r of freeRefs(this.ctx.B, cell.init)) this.#ref(r, site, innerRes, inner, depth + 1);
-    this.#shorthands(inner, cell.init);
+    for (const r of freeRefs(this.ctx.B, cell.init!)) this.#ref(r, site, innerRes, inner, depth + 1);
+    this.#shorthands(inner, cell.init!);
     if (innerRes.problems.length || innerRes.stale.length)
       res.liveEditNote ??= `${cell.name} cannot be built inline where it is used (${innerRes.problems[0]?.detail ?? innerRes.stale.join(', ')})`;
     res.liveEditNote ??= innerRes.liveEditNote;
-    const live = wrap(rewriteRange(this.ctx.B.source, cell.init.start, cell.init.end, liveRewrites(inner)));
-    if (live.length > 100_000) res.liveEditNote ??= `the LiveEdit form of ${cell.name} is too large`;
-    return { live, redirect };
+    // Initializers inlined into each other can grow without bound (each use carries a copy).
+    const size = cell.init!.end - cell.init!.start + inner.reduce((n, r) => n + r.text.length, 0);
+    if (size > LIVE_INLINE_LIMIT)
+      return { live: 'undefined', note: `the LiveEdit form of ${cell.name} would be too large` };
+    const live = wrap(rewriteRange(this.ctx.B.source, cell.init!.start, cell.init!.end, liveRewrites(inner)));
+    return { live, note: res.liveEditNote };
   }
 
   /**

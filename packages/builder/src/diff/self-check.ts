@@ -35,7 +35,11 @@ export function selfCheck(
         : [mg.source, ...(mg.target ? [mg.target] : []), ...(mg.kind !== 'cell' && mg.key ? [mg.key] : [])];
     for (const text of parts) {
       try {
-        parse(`(${text});`, 'commonjs');
+        // Statements run inside a function; everything else is an expression.
+        parse(
+          mg.kind === 'rerun' || mg.kind === 'script' ? `(() => { ${text}\n});` : `(${text});`,
+          'commonjs',
+        );
       } catch (e) {
         return {
           invalid: `migration ${mg.kind} ${mg.key ?? mg.target ?? ''} does not parse (${(e as Error).message})`,

@@ -38,7 +38,7 @@ export interface Cell {
 
 /** A module-level statement re-run at apply with the fixed version's value (Migration assign/define). */
 export interface StatementPatch {
-  kind: 'assign' | 'define';
+  kind: 'assign' | 'define' | 'rerun';
   /** The object whose property changes, in the fixed version (or its text, for `module.exports`). */
   target: AstNode | null;
   targetText?: string;

@@ -110,19 +110,15 @@ export class RedirectEngine implements Engine {
           compiled,
         );
       }
+      // Migrations are compiled now and run at commit, in the fixed code's order (a value a
+      // statement computes can depend on one before it); anything that throws is undone.
       const steps: Step[] = [];
-      const creations: Step[] = [];
       for (const m of file.migrations) {
         if (m.kind === 'import') continue; // prepareAsync, or static imports at load
         if (phase === 'load' && m.kind !== 'cell') continue; // when the module's own code has run
         const result = this.#migration(w, table, m, made, phase !== 'load');
         if (typeof result === 'string') return fail(refusal(`${file.path}: ${result}`));
-        if (result) (m.kind === 'cell' ? creations : steps).push(result);
-      }
-      try {
-        for (const create of creations) create();
-      } catch (e) {
-        return fail(refusal(`${file.path}: new module state cannot be created: ${(e as Error).message}`));
+        if (result) steps.push(result);
       }
       plans.push({ w, fills, steps });
     }
@@ -212,8 +208,7 @@ export class RedirectEngine implements Engine {
         const init = compile(m.source);
         store().l[key] = () => init(scope());
         made.push(key);
-        // Created now where the module has run (after every initializer is installed: they
-        // may read each other), so that one that throws refuses the patch.
+        // Created at commit where the module has run, so that one that throws refuses the patch.
         if (now)
           return () => {
             store().g(key);
@@ -221,10 +216,18 @@ export class RedirectEngine implements Engine {
           };
         return null;
       }
-      if (m.kind === 'assign' || m.kind === 'define') {
-        const { object, key } = target(m, run);
-        const value = run(m.source);
+      if (m.kind === 'rerun') {
+        const statements = compile(`(() => { ${m.source}\n})()`);
         return () => {
+          statements(scope());
+          return { undo: () => {}, redo: () => {} }; // it only filled this patch's own cells
+        };
+      }
+      if (m.kind === 'assign' || m.kind === 'define') {
+        const compiled = { object: compile(m.target!), key: compile(m.key!), value: compile(m.source) };
+        return () => {
+          const { object, key } = target(m, compiled, scope());
+          const value = compiled.value(scope());
           const before = Object.getOwnPropertyDescriptor(object, key);
           const set = () => {
             if (m.kind === 'define') Object.defineProperty(object, key, value as PropertyDescriptor);
@@ -346,11 +349,15 @@ function cellKeysOf(w: FileWork): string[] {
 }
 
 /** The object and key an assign or define migration changes, evaluated in the module. */
-function target(m: Migration, run: (code: string) => unknown): { object: object; key: PropertyKey } {
-  const object = run(m.target!);
+function target(
+  m: Migration,
+  compiled: { object: (s: unknown) => unknown; key: (s: unknown) => unknown },
+  scope: unknown,
+): { object: object; key: PropertyKey } {
+  const object = compiled.object(scope);
   if ((typeof object !== 'object' && typeof object !== 'function') || object === null)
     throw new Error(`${m.target} is not an object`);
-  return { object, key: run(m.key!) as PropertyKey };
+  return { object, key: compiled.key(scope) as PropertyKey };
 }
 
 function setDescriptor(object: object, key: PropertyKey, descriptor: PropertyDescriptor | undefined): void {
