@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ModuleTable, SourceType } from '@hotpatch/instrument';
+import type { ModuleTable, PatchImport, SourceType } from '@hotpatch/instrument';
+import { DYNAMIC_IMPORT_MARK, mayImport } from './dynamic-import.js';
 import { sha256 } from './hash.js';
 import { heavy } from './lazy.js';
 import { type PackIndex, packEntry, packIndex, writePack } from './pack.js';
@@ -67,7 +68,7 @@ export function instrumentCached(
   moduleId: string,
 ): { code: string; table: () => ModuleTable | null } {
   if (source.includes(QUOTED_MARKER)) {
-    const r = heavy().instrumentModule(source, sourceType, moduleId);
+    const r = instrumentNow(source, sourceType, moduleId);
     return { code: r.code, table: () => r.table };
   }
   const key = keyOf(sha, sourceType);
@@ -92,7 +93,7 @@ function fromFiles(key: string, source: string, sourceType: SourceType): string 
     code = readFileSync(file, 'utf8');
     table = readFileSync(`${file}.json`, 'utf8');
   } catch {
-    const r = heavy().instrumentModule(source, sourceType, MARKER);
+    const r = instrumentNow(source, sourceType, MARKER);
     code = r.code;
     table = JSON.stringify(r.table);
     const tmp = `${file}.${process.pid}.tmp`;
@@ -113,6 +114,21 @@ function fromFiles(key: string, source: string, sourceType: SourceType): string 
   }
   pack?.added.set(key, { code, table });
   return code;
+}
+
+/**
+ * Instruments a module; the code of one that may call import() ends with DYNAMIC_IMPORT_MARK
+ * (kept in the cache with it: Node 20 starts its ESM hooks before such a module runs).
+ */
+export function instrumentNow(
+  source: string,
+  sourceType: SourceType,
+  moduleId: string,
+  imports: PatchImport[] = [],
+): { code: string; table: ModuleTable } {
+  const r = heavy().instrumentModule(source, sourceType, moduleId, undefined, imports);
+  const mark = mayImport(r.analysis.tokens, source) ? DYNAMIC_IMPORT_MARK : '';
+  return { code: r.code + mark, table: r.table };
 }
 
 /** A module's table, read when an apply needs it: its own file, else the pack, else null. */

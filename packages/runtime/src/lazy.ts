@@ -20,8 +20,13 @@ export function heavyLoaded(): boolean {
   return loaded !== null;
 }
 
+/** heavy.ts, loaded asynchronously where that is possible (Node 20's off-thread hooks, an apply). */
+export async function heavyAsync(): Promise<Heavy> {
+  loaded ??= await import('./heavy.js');
+  return loaded;
+}
+
 /** For Node versions that cannot require() an ES module: load it now, asynchronously. */
 export async function preloadHeavy(): Promise<void> {
-  if (process.features.require_module) return;
-  loaded ??= await import('./heavy.js');
+  if (!process.features.require_module) await heavyAsync();
 }

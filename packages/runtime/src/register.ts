@@ -15,6 +15,7 @@ import { GLOBAL, READY, SCOPE_REGISTER } from '@hotpatch/instrument';
 import { agentOptionsFromEnv } from './agent-env.js';
 import { cellStore } from './cells.js';
 import { startControlServer } from './control.js';
+import { DYNAMIC_IMPORT_MARK } from './dynamic-import.js';
 import { LiveEditEngine } from './engines/liveedit.js';
 import { RedirectEngine } from './engines/redirect.js';
 import type { Engine } from './engines/types.js';
@@ -163,12 +164,18 @@ function installHooks(runtime: HotpatchRuntime): void {
     // load hook; transforming them here too would instrument them twice.
     if (rest[0] === 'module' || extname(filename) === '.mjs')
       return compile.call(this, content, filename, ...rest);
-    if (startEsmHooks && content.includes('import(')) startEsmHooks();
     try {
       code = runtime.onCompile(filename, content, 'commonjs');
     } catch (e) {
       process.emitWarning(`hotpatch: ${filename} loads unpatched: ${(e as Error).message}`);
     }
+    // Node 20: a module that may call import() runs once the ESM hooks are there (code that was
+    // not instrumented is judged by its text).
+    if (
+      startEsmHooks &&
+      (code === content ? content.includes('import(') : code.endsWith(DYNAMIC_IMPORT_MARK))
+    )
+      startEsmHooks();
     return compile.call(this, code, filename, ...rest);
   };
 
@@ -238,7 +245,7 @@ function installHooks(runtime: HotpatchRuntime): void {
     // Node 20: off-thread hooks that read active patches from disk. They are a second isolate
     // (~0.1-0.2 s and ~10 MiB), so they start only when ES modules may load: now when the entry
     // is one (or another preload or loader may bring some), else just before a CommonJS module
-    // that contains `import(` runs (synchronously: its first import() goes through them).
+    // that may call import() runs (dynamic-import.ts; register() returns once they are up).
     const start = () => {
       startEsmHooks = null;
       Module.register('./esm-hooks.js', import.meta.url, {

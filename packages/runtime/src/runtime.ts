@@ -22,7 +22,7 @@ import type {
   Refusal,
 } from './engines/types.js';
 import { sha256 } from './hash.js';
-import { instrumentCached } from './instrument-cache.js';
+import { instrumentCached, instrumentNow } from './instrument-cache.js';
 import { newRecord } from './inventory.js';
 import { heavy } from './lazy.js';
 import { activeDir } from './paths.js';
@@ -160,7 +160,7 @@ export class HotpatchRuntime {
     // ES module imports an active patch adds are static imports of a module loading now.
     const imports = work ? patchImports(work.file, this.#namespace(record, work.patchId)) : [];
     if (imports.length) {
-      const r = heavy().instrumentModule(content, sourceType, record.id, undefined, imports);
+      const r = instrumentNow(content, sourceType, record.id, imports);
       record.table = r.table;
       return r.code;
     }
