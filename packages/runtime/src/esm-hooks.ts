@@ -92,7 +92,7 @@ export async function resolve(
   try {
     return await next(specifier, context);
   } catch (e) {
-    if (context.parentURL?.startsWith('file:')) {
+    if (context.parentURL?.startsWith('file:') && !own(context.parentURL)) {
       for (const c of candidates(specifier, dirname(fileURLToPath(context.parentURL))))
         if (await newFileOnDisk(c))
           return { url: pathToFileURL(c).href, format: 'module', shortCircuit: true };
@@ -101,14 +101,21 @@ export async function resolve(
   }
 }
 
+/** Our own files: never instrumented, and loaded through these hooks too (heavy.js, by load itself). */
+function own(url: string): boolean {
+  if (!data || !url.startsWith('file:')) return false;
+  const filename = fileURLToPath(url);
+  return filename.startsWith(`${data.ownRoot}/`) || filename.includes('/node_modules/@hotpatch/');
+}
+
 export async function load(url: string, context: unknown, nextLoad: NextLoad): Promise<LoadResult> {
+  if (own(url)) return nextLoad(url, context);
   const added = url.startsWith('file:') ? await newFileOnDisk(fileURLToPath(url)) : null;
   const result: LoadResult = added
     ? { format: 'module', source: added.source, shortCircuit: true }
     : await nextLoad(url, context);
   if (!data || result.format !== 'module' || !url.startsWith('file:') || result.source == null) return result;
   const filename = fileURLToPath(url);
-  if (filename.startsWith(`${data.ownRoot}/`) || filename.includes('/node_modules/@hotpatch/')) return result;
   const source =
     typeof result.source === 'string'
       ? result.source

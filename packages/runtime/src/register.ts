@@ -131,7 +131,9 @@ function install(problems: string[]): HotpatchRuntime | null {
   // the control plane. The agent (and its WebSocket client, node:http(s)) loads only then.
   try {
     // A malformed setting is one warning and no agent: the application always starts.
-    const agentOptions = agentOptionsFromEnv(process.env, (line) => runtime.problems.push(`fleet agent: ${line}`));
+    const agentOptions = agentOptionsFromEnv(process.env, (line) =>
+      runtime.problems.push(`fleet agent: ${line}`),
+    );
     const failed = (e: unknown) => runtime.problems.push(`fleet agent not started: ${(e as Error).message}`);
     if (agentOptions)
       import('./agent.js').then(({ startAgent }) => {
