@@ -37,8 +37,10 @@ const only = new Set((arg('--only') ?? 'start,cpu,apply').split(','));
 const MODULES = 1000;
 const EXPRESS = 'express@4.19.2';
 const FASTIFY = 'fastify@4.29.1';
-const appFile = fileURLToPath(new URL('./app.js', import.meta.url));
-const smallAppFile = fileURLToPath(new URL('./small-app.js', import.meta.url));
+// The services are CommonJS, as most Express and Fastify 4 services are (on Node 20 an ES module
+// entry also starts the off-thread ESM hooks: see BENCHMARKS.md).
+const appFile = fileURLToPath(new URL('./app.cjs', import.meta.url));
+const smallAppFile = fileURLToPath(new URL('./small-app.cjs', import.meta.url));
 const home = mkdtempSync(join(tmpdir(), 'hotpatch-bench-'));
 process.env.HOTPATCH_HOME = home;
 const key = generateSigningKey();
@@ -198,9 +200,12 @@ function ratioRow(p: { without: Record<string, number>[]; with: Record<string, n
 async function startupRows(node: string, dir: string, tag: string): Promise<Record<string, unknown>> {
   const n = quick ? 3 : 7;
   const service = `bench-${tag}-start`;
-  // Warm: the instrumentation cache filled by one start first.
-  await stop((await start(node, dir, { runtime: true }, service)).child);
-  await new Promise((r) => setTimeout(r, 1500)); // the pack is written once start-up settles
+  // Warm: the instrumentation cache filled by one start first (its pack is written as it exits).
+  const first = await start(node, dir, { runtime: true }, service);
+  await new Promise((r) => {
+    first.child.once('exit', r);
+    first.child.send({ op: 'exit' });
+  });
   const warm = await paired(n, async (runtime) => {
     const s = await start(node, dir, { runtime }, service);
     await stop(s.child);

@@ -3,12 +3,12 @@
  * (to reach a realistic module count), reporting over IPC its start-up time, memory, CPU time and
  * the longest event-loop stall in a window.
  */
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import nodeModule = require('node:module');
+import nodePath = require('node:path');
 
 const dir = process.env.BENCH_APP_DIR!;
 const t0 = performance.now();
-const req = createRequire(join(dir, 'noop.js'));
+const req = nodeModule.createRequire(nodePath.join(dir, 'noop.js'));
 const count = Number(process.env.BENCH_MODULES ?? '0');
 let sum = 0;
 for (let i = 0; i < count; i++) sum += (req(`./gen/m${i}.js`) as { f: (x: number) => number }).f(i);

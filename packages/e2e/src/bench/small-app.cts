@@ -2,10 +2,10 @@
  * A small real service for the start-up benchmark: loads Express 4 and Fastify 4 (from
  * BENCH_APP_DIR), has each listen on a port, and exits once both are listening.
  */
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import nodeModule = require('node:module');
+import nodePath = require('node:path');
 
-const req = createRequire(join(process.env.BENCH_APP_DIR!, 'noop.js'));
+const req = nodeModule.createRequire(nodePath.join(process.env.BENCH_APP_DIR!, 'noop.js'));
 type Fastify = () => {
   get(path: string, handler: () => Promise<unknown>): void;
   listen(opts: { port: number; host: string }): Promise<string>;
