@@ -3,14 +3,17 @@
  * instrumented for the redirect engine as they load, and files a hotpatch adds to a package are
  * served from the service's active patches on disk (written there, verified, before they apply).
  * Runs off the main thread; the main thread learns about each module when its code registers.
+ * The parser and bundle validation load with the first module that needs them.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type Bundle, type NewFile, parseBundle, sha256, verifyBundle } from '@hotpatch/core';
-import { instrumentModule, type PatchImport } from '@hotpatch/instrument';
+import type { Bundle, NewFile } from '@hotpatch/core';
+import type { PatchImport } from '@hotpatch/instrument';
 import { patchImports } from './engines/source.js';
+import { sha256 } from './hash.js';
 import { packageOf } from './inventory.js';
+import { heavyAsync } from './lazy.js';
 import { candidates } from './new-files.js';
 import { trustFromEnv } from './trust.js';
 
@@ -28,7 +31,7 @@ export function initialize(d: Data): void {
 }
 
 /** The service's active hotpatches for the package of `filename`, read and verified from the store on disk. */
-function activeFor(filename: string): { bundles: Bundle[]; rel: string } | null {
+async function activeFor(filename: string): Promise<{ bundles: Bundle[]; rel: string } | null> {
   if (!data) return null;
   const pkg = packageOf(filename);
   if (!pkg) return null;
@@ -39,6 +42,7 @@ function activeFor(filename: string): { bundles: Bundle[]; rel: string } | null 
   for (const name of readdirSync(dir)) {
     if (!name.endsWith('.hpatch')) continue;
     try {
+      const { parseBundle, verifyBundle } = await heavyAsync();
       const bundle = parseBundle(readFileSync(join(dir, name)), name);
       verifyBundle(bundle, trustFromEnv({ HOTPATCH_TRUSTED_KEYS: data.trustedKeys }).trust);
       const t = bundle.payload.target;
@@ -52,8 +56,8 @@ function activeFor(filename: string): { bundles: Bundle[]; rel: string } | null 
 }
 
 /** A file the service's active hotpatches add. */
-function newFileOnDisk(filename: string): NewFile | null {
-  const found = activeFor(filename);
+async function newFileOnDisk(filename: string): Promise<NewFile | null> {
+  const found = await activeFor(filename);
   for (const bundle of found?.bundles ?? []) {
     const file = bundle.payload.newFiles.find((f) => f.path === found!.rel && f.sourceType === 'module');
     if (file && sha256(file.source) === file.sha256) return file;
@@ -62,8 +66,8 @@ function newFileOnDisk(filename: string): NewFile | null {
 }
 
 /** Imports an active patch of this module adds (see patchImports): loaded statically with it. */
-function importsOnDisk(filename: string, sha: string): PatchImport[] {
-  const found = activeFor(filename);
+async function importsOnDisk(filename: string, sha: string): Promise<PatchImport[]> {
+  const found = await activeFor(filename);
   for (const bundle of found?.bundles ?? []) {
     const file = bundle.payload.files.find((f) => f.path === found!.rel && f.baselineSha256 === sha);
     if (file) return patchImports(file, `${filename}@${bundle.payload.patchId}`);
@@ -88,22 +92,30 @@ export async function resolve(
   try {
     return await next(specifier, context);
   } catch (e) {
-    if (context.parentURL?.startsWith('file:')) {
+    if (context.parentURL?.startsWith('file:') && !own(context.parentURL)) {
       for (const c of candidates(specifier, dirname(fileURLToPath(context.parentURL))))
-        if (newFileOnDisk(c)) return { url: pathToFileURL(c).href, format: 'module', shortCircuit: true };
+        if (await newFileOnDisk(c))
+          return { url: pathToFileURL(c).href, format: 'module', shortCircuit: true };
     }
     throw e;
   }
 }
 
+/** Our own files: never instrumented, and loaded through these hooks too (heavy.js, by load itself). */
+function own(url: string): boolean {
+  if (!data || !url.startsWith('file:')) return false;
+  const filename = fileURLToPath(url);
+  return filename.startsWith(`${data.ownRoot}/`) || filename.includes('/node_modules/@hotpatch/');
+}
+
 export async function load(url: string, context: unknown, nextLoad: NextLoad): Promise<LoadResult> {
-  const added = url.startsWith('file:') ? newFileOnDisk(fileURLToPath(url)) : null;
+  if (own(url)) return nextLoad(url, context);
+  const added = url.startsWith('file:') ? await newFileOnDisk(fileURLToPath(url)) : null;
   const result: LoadResult = added
     ? { format: 'module', source: added.source, shortCircuit: true }
     : await nextLoad(url, context);
   if (!data || result.format !== 'module' || !url.startsWith('file:') || result.source == null) return result;
   const filename = fileURLToPath(url);
-  if (filename.startsWith(`${data.ownRoot}/`) || filename.includes('/node_modules/@hotpatch/')) return result;
   const source =
     typeof result.source === 'string'
       ? result.source
@@ -111,9 +123,10 @@ export async function load(url: string, context: unknown, nextLoad: NextLoad): P
   const sha = sha256(source);
   try {
     const meta = { id: filename, filename, sha256: sha, sourceType: 'module' };
+    const { instrumentModule } = await heavyAsync();
     return {
       ...result,
-      source: instrumentModule(source, 'module', meta, undefined, importsOnDisk(filename, sha)).code,
+      source: instrumentModule(source, 'module', meta, undefined, await importsOnDisk(filename, sha)).code,
     };
   } catch {
     return result;

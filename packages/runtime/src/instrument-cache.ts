@@ -1,43 +1,105 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { instrumentModule, type ModuleTable, type SourceType } from '@hotpatch/instrument';
+import type { ModuleTable, PatchImport, SourceType } from '@hotpatch/instrument';
+import { DYNAMIC_IMPORT_MARK, mayImport } from './dynamic-import.js';
+import { sha256 } from './hash.js';
+import { heavy } from './lazy.js';
+import { type PackIndex, packEntry, packIndex, writePack } from './pack.js';
 import { hotpatchHome } from './paths.js';
 
 /**
  * Instrumented sources cached on disk by content hash: parsing every module on every start is
  * the redirect engine's main start-up cost, and a module's instrumented form depends only on
  * its text. The module id is not part of the cached text: a marker stands in for it.
+ *
+ * Two tiers, both keyed by the sha256 of the module's text (so any entry found is the right one):
+ * - a pack per service and main script (pack.ts): what one start of the service loaded, in one
+ *   file, read once at start; written again, after the start-up burst, when a module was missing;
+ * - one file per module (and its table as `.json`), written when a module is instrumented: what a
+ *   start that misses the pack (a new release, two releases side by side) falls back to.
+ * A module's table (what an apply checks replacements against) is read only when a patch targets it.
  */
-const VERSION = 5;
+const VERSION = 6;
 const MARKER = '\u0000hotpatch-module-id';
 const QUOTED_MARKER = JSON.stringify(MARKER);
+/** The pack is written this long after the last module loaded (start-up is a burst of loads). */
+const SETTLE_MS = 1000;
 
-/** Instrumented code for a module, and its table when it was computed here (else derived at apply). */
+const dir = () => join(hotpatchHome(), 'instrumented', `v${VERSION}`);
+const keyOf = (sha: string, sourceType: SourceType) => `${sha}.${sourceType === 'module' ? 'mjs' : 'cjs'}`;
+
+interface PackState {
+  file: string;
+  /** The pack as read at start (released once start-up settles). */
+  bytes: Buffer | null;
+  index: PackIndex | null;
+  /** Keys this process loaded, in order: the next pack holds exactly these. */
+  used: Set<string>;
+  /** Entries instrumented or read from per-module files since the pack was read. */
+  added: Map<string, { code: string; table: string }>;
+  timer: NodeJS.Timeout | null;
+}
+
+let pack: PackState | null = null;
+
+/**
+ * Uses a pack for this process (named by what identifies a release of the service: its name and
+ * main script). Without a call, only per-module files are used.
+ */
+export function openPack(name: string): void {
+  const file = join(dir(), 'packs', `${sha256(name).slice(0, 32)}.pack`);
+  let bytes: Buffer | null = null;
+  let index: PackIndex | null = null;
+  try {
+    bytes = readFileSync(file);
+    index = packIndex(bytes);
+  } catch {
+    bytes = null; // no pack yet, or unreadable: every module comes from the second tier
+  }
+  pack = { file, bytes, index, used: new Set(), added: new Map(), timer: null };
+  process.once('exit', () => settle());
+}
+
+/** Instrumented code for a module, and a way to its table (null: derive it from the source). */
 export function instrumentCached(
   source: string,
   sha: string,
   sourceType: SourceType,
   moduleId: string,
-): { code: string; table: ModuleTable | null } {
+): { code: string; table: () => ModuleTable | null } {
   if (source.includes(QUOTED_MARKER)) {
-    const r = instrumentModule(source, sourceType, moduleId);
-    return { code: r.code, table: r.table };
+    const r = instrumentNow(source, sourceType, moduleId);
+    return { code: r.code, table: () => r.table };
   }
-  const dir = join(hotpatchHome(), 'instrumented', `v${VERSION}`);
-  const file = join(dir, `${sha}.${sourceType === 'module' ? 'mjs' : 'cjs'}`);
-  let code: string | null = null;
-  let table: ModuleTable | null = null;
+  const key = keyOf(sha, sourceType);
+  const code = fromPack(key) ?? fromFiles(key, source, sourceType);
+  return { code: code.replace(QUOTED_MARKER, JSON.stringify(moduleId)), table: () => tableOf(key) };
+}
+
+function fromPack(key: string): string | null {
+  if (!pack) return null;
+  pack.used.add(key);
+  schedule(pack);
+  const hit = pack.bytes && pack.index ? packEntry(pack.bytes, pack.index, key) : null;
+  return hit?.code ?? null;
+}
+
+/** Per-module files, else the parser (and the files written for the next start). */
+function fromFiles(key: string, source: string, sourceType: SourceType): string {
+  const file = join(dir(), key);
+  let code: string;
+  let table: string;
   try {
     code = readFileSync(file, 'utf8');
-    table = JSON.parse(readFileSync(`${file}.json`, 'utf8')) as ModuleTable;
+    table = readFileSync(`${file}.json`, 'utf8');
   } catch {
-    const r = instrumentModule(source, sourceType, MARKER);
+    const r = instrumentNow(source, sourceType, MARKER);
     code = r.code;
-    table = r.table;
+    table = JSON.stringify(r.table);
     const tmp = `${file}.${process.pid}.tmp`;
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      writeFileSync(tmp, JSON.stringify(table), { mode: 0o600 });
+      mkdirSync(dir(), { recursive: true, mode: 0o700 });
+      writeFileSync(tmp, table, { mode: 0o600 });
       renameSync(tmp, `${file}.json`);
       writeFileSync(tmp, code, { mode: 0o600 });
       renameSync(tmp, file);
@@ -50,5 +112,80 @@ export function instrumentCached(
       }
     }
   }
-  return { code: code.replace(QUOTED_MARKER, JSON.stringify(moduleId)), table };
+  pack?.added.set(key, { code, table });
+  return code;
+}
+
+/**
+ * Instruments a module; the code of one that may call import() ends with DYNAMIC_IMPORT_MARK
+ * (kept in the cache with it: Node 20 starts its ESM hooks before such a module runs).
+ */
+export function instrumentNow(
+  source: string,
+  sourceType: SourceType,
+  moduleId: string,
+  imports: PatchImport[] = [],
+): { code: string; table: ModuleTable } {
+  const r = heavy().instrumentModule(source, sourceType, moduleId, undefined, imports);
+  const mark = mayImport(r.analysis.tokens, source) ? DYNAMIC_IMPORT_MARK : '';
+  return { code: r.code + mark, table: r.table };
+}
+
+/** A module's table, read when an apply needs it: its own file, else the pack, else null. */
+function tableOf(key: string): ModuleTable | null {
+  try {
+    return JSON.parse(readFileSync(join(dir(), `${key}.json`), 'utf8')) as ModuleTable;
+  } catch {
+    // not written (unwritable home): the pack may have it
+  }
+  const added = pack?.added.get(key);
+  if (added) return JSON.parse(added.table) as ModuleTable;
+  if (!pack) return null;
+  try {
+    const bytes = readFileSync(pack.file);
+    const hit = packEntry(bytes, packIndex(bytes), key);
+    return hit ? (JSON.parse(hit.table) as ModuleTable) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Start-up has settled when no module loaded for SETTLE_MS. */
+function schedule(p: PackState): void {
+  if (p.timer) p.timer.refresh();
+  else p.timer = setTimeout(settle, SETTLE_MS).unref();
+}
+
+/**
+ * After start-up: the pack is written again when a module was missing from it (the next start
+ * reads one file), and the bytes read at start are let go.
+ */
+function settle(): void {
+  const p = pack;
+  if (!p) return;
+  if (p.timer) clearTimeout(p.timer);
+  p.timer = null;
+  if (p.added.size > 0) {
+    try {
+      // What another process wrote since is as good as ours (same keys, same content).
+      let bytes = p.bytes;
+      try {
+        bytes = readFileSync(p.file);
+      } catch {
+        // none on disk: ours, or nothing
+      }
+      const index = bytes ? packIndex(bytes) : null;
+      const entries = [...p.used].flatMap((key) => {
+        const e = p.added.get(key) ?? (bytes && index ? packEntry(bytes, index, key) : null);
+        return e ? [{ key, ...e }] : [];
+      });
+      mkdirSync(join(dir(), 'packs'), { recursive: true, mode: 0o700 });
+      writePack(p.file, entries);
+    } catch {
+      // an unwritable home only costs speed at the next start
+    }
+  }
+  p.bytes = null;
+  p.index = null;
+  p.added.clear();
 }

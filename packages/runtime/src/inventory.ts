@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
+import type { ModuleRecord } from './engines/types.js';
 
 export interface PackageInfo {
   name: string;
@@ -43,4 +44,41 @@ export function packageOf(filename: string): PackageInfo | null {
 
 export function relativeTo(root: string, filename: string): string {
   return relative(root, filename).split(sep).join('/');
+}
+
+/**
+ * A module's record, its package looked up when first asked for (a patch for the package, a
+ * status): most modules of a service are never patched, and a start need not read their
+ * package.json files.
+ */
+export function newRecord(
+  id: string,
+  filename: string,
+  sha256: string,
+  sourceType: ModuleRecord['sourceType'],
+): ModuleRecord {
+  let pkg: { name: string; version: string; relPath: string } | null | undefined;
+  const info = () => {
+    if (pkg === undefined) {
+      const found = packageOf(filename);
+      pkg = found && { name: found.name, version: found.version, relPath: relativeTo(found.root, filename) };
+    }
+    return pkg;
+  };
+  return {
+    id,
+    filename,
+    sourceType,
+    sha256,
+    get pkgName() {
+      return info()?.name ?? null;
+    },
+    get pkgVersion() {
+      return info()?.version ?? null;
+    },
+    get relPath() {
+      return info()?.relPath ?? null;
+    },
+    patchId: null,
+  };
 }

@@ -12,12 +12,16 @@ import { dirname, extname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { GLOBAL, READY, SCOPE_REGISTER } from '@hotpatch/instrument';
-import { agentOptionsFromEnv, startAgent } from './agent.js';
+import { agentOptionsFromEnv } from './agent-env.js';
 import { cellStore } from './cells.js';
 import { startControlServer } from './control.js';
+import { DYNAMIC_IMPORT_MARK } from './dynamic-import.js';
 import { LiveEditEngine } from './engines/liveedit.js';
 import { RedirectEngine } from './engines/redirect.js';
 import type { Engine } from './engines/types.js';
+import { entryMayBeModule } from './entry.js';
+import { openPack } from './instrument-cache.js';
+import { preloadHeavy } from './lazy.js';
 import { candidates, installRequireHooks } from './new-files.js';
 import { hotpatchHome, legacyServiceName, serviceName } from './paths.js';
 import { HotpatchRuntime } from './runtime.js';
@@ -30,24 +34,34 @@ import { trustFromEnv } from './trust.js';
  * stall), reverting too, and one calling convention means the same fixes go live everywhere.
  * HOTPATCH_ENGINE=liveedit picks V8 LiveEdit for CommonJS where V8 still has it (Node <= 25): no
  * guards in the code, but a stall of tens of milliseconds per apply and fewer fixes it can take.
+ * `why` is what `hotpatch status` shows next to the engine.
  */
-export function chooseEngine(problems: string[] = []): Engine {
+export function chooseEngine(problems: string[] = []): { engine: Engine; why: string } {
   const major = Number(process.versions.node.split('.')[0]);
   const forced = process.env.HOTPATCH_ENGINE;
+  const byDefault = 'the default: applying is a slot swap, no event-loop stall';
   if (forced && forced !== 'redirect' && forced !== 'liveedit') {
     problems.push(`HOTPATCH_ENGINE=${forced} is not liveedit or redirect; using the redirect engine`);
   }
   if (forced === 'liveedit') {
-    if (major >= 26)
+    if (major >= 26) {
       problems.push(`HOTPATCH_ENGINE=liveedit: Node ${major} has no LiveEdit; using the redirect engine`);
-    else
-      try {
-        return new LiveEditEngine();
-      } catch (e) {
-        problems.push(`LiveEdit is not available (${(e as Error).message}); using the redirect engine`);
-      }
+      return {
+        engine: new RedirectEngine(),
+        why: `HOTPATCH_ENGINE=liveedit, but Node ${major} has no LiveEdit`,
+      };
+    }
+    try {
+      return { engine: new LiveEditEngine(), why: 'HOTPATCH_ENGINE=liveedit' };
+    } catch (e) {
+      problems.push(`LiveEdit is not available (${(e as Error).message}); using the redirect engine`);
+      return { engine: new RedirectEngine(), why: 'HOTPATCH_ENGINE=liveedit, but LiveEdit is not available' };
+    }
   }
-  return new RedirectEngine();
+  return {
+    engine: new RedirectEngine(),
+    why: forced === 'redirect' ? 'HOTPATCH_ENGINE=redirect' : byDefault,
+  };
 }
 
 // Our own code (and its dependencies, loaded before the hooks) is never instrumented.
@@ -67,7 +81,7 @@ function install(problems: string[]): HotpatchRuntime | null {
     problems.push('the runtime is preloaded twice; the second copy does nothing');
     return null;
   }
-  const engine = chooseEngine(problems);
+  const { engine, why } = chooseEngine(problems);
   const { trust, problems: keyProblems } = trustFromEnv();
   problems.push(...keyProblems);
   const service = serviceName();
@@ -79,6 +93,7 @@ function install(problems: string[]): HotpatchRuntime | null {
   const runtime = new HotpatchRuntime({
     engine,
     moduleEngine: engine instanceof RedirectEngine ? engine : new RedirectEngine(),
+    engineReason: why,
     trust,
     service,
     exclude,
@@ -99,6 +114,8 @@ function install(problems: string[]): HotpatchRuntime | null {
     configurable: false,
     writable: false,
   });
+  // One pack of instrumented modules per service and main script (workers load a part of it).
+  if (isMainThread && engine instanceof RedirectEngine) openPack(`${service}\u0000${process.argv[1] ?? ''}`);
   installHooks(runtime);
 
   const threads = new Threads(runtime);
@@ -110,17 +127,24 @@ function install(problems: string[]): HotpatchRuntime | null {
       `no control socket (hotpatch apply/status cannot reach this process): ${fsReason(e)}`,
     );
   }
-  // Fleet: HOTPATCH_SERVER (+ HOTPATCH_ENROLL_TOKEN, HOTPATCH_LABELS=k=v,..., HOTPATCH_HOST) connects to the control plane.
+  // Fleet: HOTPATCH_SERVER (+ HOTPATCH_ENROLL_TOKEN, HOTPATCH_LABELS=k=v,..., HOTPATCH_HOST) connects to
+  // the control plane. The agent (and its WebSocket client, node:http(s)) loads only then.
   try {
     // A malformed setting is one warning and no agent: the application always starts.
     const agentOptions = agentOptionsFromEnv(process.env, (line) =>
       runtime.problems.push(`fleet agent: ${line}`),
     );
-    // An 'error' event nobody listens to would be thrown into the app: record it instead.
-    if (agentOptions) {
-      const agent = startAgent(runtime, agentOptions) as unknown as NodeJS.EventEmitter;
-      agent.on('error', (e: Error) => runtime.problems.push(`fleet agent: ${e?.message ?? String(e)}`));
-    }
+    const failed = (e: unknown) => runtime.problems.push(`fleet agent not started: ${(e as Error).message}`);
+    if (agentOptions)
+      import('./agent.js').then(({ startAgent }) => {
+        try {
+          // An 'error' event nobody listens to would be thrown into the app: record it instead.
+          const agent = startAgent(runtime, agentOptions) as unknown as NodeJS.EventEmitter;
+          agent.on('error', (e: Error) => runtime.problems.push(`fleet agent: ${e?.message ?? String(e)}`));
+        } catch (e) {
+          failed(e);
+        }
+      }, failed);
   } catch (e) {
     runtime.problems.push(`fleet agent not started: ${(e as Error).message}`);
   }
@@ -147,6 +171,13 @@ function installHooks(runtime: HotpatchRuntime): void {
     } catch (e) {
       process.emitWarning(`hotpatch: ${filename} loads unpatched: ${(e as Error).message}`);
     }
+    // Node 20: a module that may call import() runs once the ESM hooks are there (code that was
+    // not instrumented is judged by its text).
+    if (
+      startEsmHooks &&
+      (code === content ? content.includes('import(') : code.endsWith(DYNAMIC_IMPORT_MARK))
+    )
+      startEsmHooks();
     return compile.call(this, code, filename, ...rest);
   };
 
@@ -213,19 +244,48 @@ function installHooks(runtime: HotpatchRuntime): void {
       },
     });
   } else if (typeof (Module as unknown as { register?: unknown }).register === 'function') {
-    // Node 20/22: off-thread hooks that read active patches from disk.
-    Module.register('./esm-hooks.js', import.meta.url, {
-      data: {
-        service: runtime.service,
-        ownRoot,
-        home: hotpatchHome(),
-        trustedKeys: process.env.HOTPATCH_TRUSTED_KEYS ?? '',
-      },
-    });
+    // Node 20: off-thread hooks that read active patches from disk. They are a second isolate
+    // (~0.1-0.2 s and ~10 MiB), so they start only when ES modules may load: now when the entry
+    // is one (or another preload or loader may bring some), else just before a CommonJS module
+    // that may call import() runs (dynamic-import.ts; register() returns once they are up).
+    const start = () => {
+      startEsmHooks = null;
+      Module.register('./esm-hooks.js', import.meta.url, {
+        data: {
+          service: runtime.service,
+          ownRoot,
+          home: hotpatchHome(),
+          trustedKeys: process.env.HOTPATCH_TRUSTED_KEYS ?? '',
+        },
+      });
+    };
+    if (!isMainThread || mayLoadEsModules()) start();
+    else startEsmHooks = start;
   }
 }
 
+/** Node 20: starts the ESM hooks; null once started (or where they are not needed). */
+let startEsmHooks: (() => void) | null = null;
+
+/**
+ * Whether this process may load an ES module other than through a CommonJS module's import()
+ * (which starts the hooks when that module compiles): an ES module entry, code given on the
+ * command line, or another preload or loader. A false "yes" only costs the hooks' start.
+ */
+function mayLoadEsModules(): boolean {
+  const options = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  const preloads = options.filter((o) => o === '--import' || o.startsWith('--import=')).length;
+  if (
+    preloads > 1 ||
+    options.some((o) => /^--(experimental-)?loader|^--input-type=module|^--experimental-default-type/.test(o))
+  )
+    return true;
+  const main = process.argv[1];
+  if (!main) return true; // -e, -p, the REPL, stdin
+  return entryMayBeModule(main);
+}
 const problems: string[] = [];
+await preloadHeavy();
 let runtime: HotpatchRuntime | null = null;
 try {
   runtime = install(problems);

@@ -5,15 +5,11 @@ import {
   type FilePatch,
   HotpatchError,
   isHotpatchError,
-  KEY_SCHEME,
   type NewFile,
-  parseBundle,
-  sha256,
+  type Target,
   type TrustStore,
-  targetLabel,
-  verifyBundle,
 } from '@hotpatch/core';
-import { CONVENTION_VERSION, GLOBAL, instrumentModule, type SourceType } from '@hotpatch/instrument';
+import { CONVENTION_VERSION, GLOBAL, type SourceType } from '@hotpatch/instrument';
 import { RedirectEngine } from './engines/redirect.js';
 import { patchedSource, patchImports } from './engines/source.js';
 import type {
@@ -25,8 +21,10 @@ import type {
   PrepareResult,
   Refusal,
 } from './engines/types.js';
-import { instrumentCached } from './instrument-cache.js';
-import { packageOf, relativeTo } from './inventory.js';
+import { sha256 } from './hash.js';
+import { instrumentCached, instrumentNow } from './instrument-cache.js';
+import { newRecord } from './inventory.js';
+import { heavy } from './lazy.js';
 import { activeDir } from './paths.js';
 import { fsReason, removeDurable, storeFile, writeDurable } from './store.js';
 import { commitAll, rollbackAll, safePrepare, safePrepareAsync } from './transaction.js';
@@ -72,6 +70,8 @@ export interface RuntimeStatus {
   /** Engine for CommonJS modules; ES modules always use the redirect engine. */
   engine: EngineName;
   moduleEngine: EngineName;
+  /** Why this engine (absent from older runtimes). */
+  engineReason?: string;
   signatureEnforcement: boolean;
   trustedKeys: string[];
   /** Problems found at start-up (unreadable trusted key, unwritable home, bad variable): the app runs, these explain refusals. */
@@ -99,6 +99,8 @@ export interface RuntimeOptions {
   engine: Engine;
   /** Engine for ES modules, which are instrumented at load: V8 LiveEdit refuses many ESM changes. */
   moduleEngine: Engine;
+  /** Why this engine was chosen, for status. */
+  engineReason?: string;
   trust: TrustStore;
   service: string;
   /** Files never instrumented or patched (the runtime's own code). */
@@ -117,6 +119,7 @@ export interface RuntimeOptions {
 export class HotpatchRuntime {
   readonly engine: Engine;
   readonly moduleEngine: Engine;
+  readonly engineReason: string | undefined;
   readonly trust: TrustStore;
   readonly service: string;
   readonly startedAt = new Date().toISOString();
@@ -133,6 +136,7 @@ export class HotpatchRuntime {
   constructor(opts: RuntimeOptions) {
     this.engine = opts.engine;
     this.moduleEngine = opts.moduleEngine;
+    this.engineReason = opts.engineReason;
     this.trust = opts.trust;
     this.service = opts.service;
     this.#exclude = opts.exclude ?? (() => false);
@@ -156,12 +160,12 @@ export class HotpatchRuntime {
     // ES module imports an active patch adds are static imports of a module loading now.
     const imports = work ? patchImports(work.file, this.#namespace(record, work.patchId)) : [];
     if (imports.length) {
-      const r = instrumentModule(content, sourceType, record.id, undefined, imports);
+      const r = instrumentNow(content, sourceType, record.id, imports);
       record.table = r.table;
       return r.code;
     }
     const { code, table } = instrumentCached(content, record.sha256, sourceType, record.id);
-    if (table) record.table = table;
+    record.loadTable = table;
     return code;
   }
 
@@ -240,17 +244,7 @@ export class HotpatchRuntime {
   }
 
   #recordFromMeta(id: string, filename: string, sha: string, sourceType: SourceType): ModuleRecord {
-    const pkg = packageOf(filename);
-    const record: ModuleRecord = {
-      id,
-      filename,
-      sourceType,
-      sha256: sha,
-      pkgName: pkg?.name ?? null,
-      pkgVersion: pkg?.version ?? null,
-      relPath: pkg ? relativeTo(pkg.root, filename) : null,
-      patchId: null,
-    };
+    const record = newRecord(id, filename, sha, sourceType);
     this.records.push(record);
     this.#byId.set(id, record);
     return record;
@@ -315,13 +309,13 @@ export class HotpatchRuntime {
    * retried every second); when the apply fails, the stored state is put back as it was.
    */
   async apply(bytes: Buffer, opts: { deadlineMs?: number } = {}): Promise<ApplyResult> {
-    const bundle = parseBundle(bytes);
+    const bundle = heavy().parseBundle(bytes);
     this.#verifySignature(bundle);
     const p = bundle.payload;
-    if (p.keyScheme !== KEY_SCHEME) {
+    if (p.keyScheme !== heavy().KEY_SCHEME) {
       throw new HotpatchError(
         'E_ENGINE',
-        `bundle uses function key scheme ${p.keyScheme}; this runtime knows ${KEY_SCHEME}`,
+        `bundle uses function key scheme ${p.keyScheme}; this runtime knows ${heavy().KEY_SCHEME}`,
       );
     }
     if (p.convention !== CONVENTION_VERSION) {
@@ -330,7 +324,7 @@ export class HotpatchRuntime {
         `bundle was built for calling convention ${p.convention}; this runtime instruments with ${CONVENTION_VERSION}`,
       );
     }
-    const label = targetLabel(p.target);
+    const label = labelOf(p.target);
     const current = this.#active.get(label);
     if (current?.bundle.payload.patchId === p.patchId) {
       const seen = this.#observe(current);
@@ -457,7 +451,7 @@ export class HotpatchRuntime {
 
   #verifySignature(bundle: Bundle): void {
     try {
-      verifyBundle(bundle, this.trust);
+      heavy().verifyBundle(bundle, this.trust);
     } catch (e) {
       if (isHotpatchError(e) && e.code === 'E_UNTRUSTED_KEY' && this.problems.length) {
         throw new HotpatchError(e.code, `${e.message} (${this.problems.join('; ')})`);
@@ -640,7 +634,7 @@ export class HotpatchRuntime {
     return {
       patchId: p.patchId,
       version: p.version,
-      target: targetLabel(p.target),
+      target: labelOf(p.target),
       state,
       modules: this.records.filter((r) => r.patchId === p.patchId).length,
       ...(reason ? { reason } : {}),
@@ -662,9 +656,9 @@ export class HotpatchRuntime {
       if (!name.endsWith('.hpatch')) continue;
       try {
         const bytes = readFileSync(join(dir, name));
-        const bundle = parseBundle(bytes, name);
-        verifyBundle(bundle, this.trust);
-        this.#active.set(targetLabel(bundle.payload.target), {
+        const bundle = heavy().parseBundle(bytes, name);
+        heavy().verifyBundle(bundle, this.trust);
+        this.#active.set(labelOf(bundle.payload.target), {
           bundle,
           bytes,
           appliedAt: null,
@@ -729,6 +723,7 @@ export class HotpatchRuntime {
       argv: process.argv,
       engine: this.engine.name,
       moduleEngine: this.moduleEngine.name,
+      ...(this.engineReason ? { engineReason: this.engineReason } : {}),
       signatureEnforcement: true,
       trustedKeys: this.trust.keyIds(),
       problems: [...this.problems],
@@ -738,7 +733,7 @@ export class HotpatchRuntime {
         return {
           patchId: a.bundle.payload.patchId,
           version: a.bundle.payload.version,
-          target: targetLabel(a.bundle.payload.target),
+          target: labelOf(a.bundle.payload.target),
           advisories: a.bundle.payload.advisories,
           state: seen.state,
           appliedAt: seen.state === 'applied' || seen.state === 'revert-pending' ? a.appliedAt : null,
@@ -761,4 +756,9 @@ export function warnOnce(message: string): void {
   } catch {
     // stderr closed: nothing else to do
   }
+}
+
+/** A target's label (core's targetLabel, loaded with bundle validation: only patches need it). */
+function labelOf(target: Target): string {
+  return heavy().targetLabel(target);
 }

@@ -55,6 +55,7 @@ export function formatStatus(s: RuntimeStatus): string {
   const lines = [
     `pid ${s.pid}  service ${s.service}  node ${s.node}  engine ${s.engine} (CommonJS), ${s.moduleEngine} (ES modules)  signatures enforced (${s.trustedKeys.length} trusted key${s.trustedKeys.length === 1 ? '' : 's'})`,
   ];
+  if (s.engineReason) lines.push(`engine: ${s.engineReason}`);
   if (s.cwd) lines.push(`cwd ${s.cwd}  started ${s.startedAt}  command ${(s.argv ?? []).join(' ')}`);
   for (const problem of s.problems ?? []) lines.push(`problem: ${problem}`);
   if (s.patches.length === 0) lines.push('patches: none');

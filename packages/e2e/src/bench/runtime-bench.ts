@@ -1,13 +1,23 @@
 /**
- * Runtime benchmarks (issue 3). Prints a table and writes .cache/bench/runtime.json.
- *   node packages/e2e/dist/bench/runtime-bench.js [--quick]
- * 1. apply latency and the longest event-loop stall while applying, app with >= 1,000 modules;
- * 2. Express throughput and p99 under autocannon, with vs without the runtime (ratio, same run);
- * 3. start-up time and memory, with vs without the runtime.
- * On the machine's Node 20 (LiveEdit engine) and Node 26 (redirect engine).
+ * Runtime benchmarks (issues 3 and 10): what the runtime costs a service, as ratios with and
+ * without it, measured side by side in one run. Prints a table per Node version and writes
+ * .cache/bench/runtime.json.
+ *   node packages/e2e/dist/bench/runtime-bench.js [--quick] [--node N] [--only start,cpu,apply]
+ * Rows, on Node 20, 22, 24 and 26:
+ * - start-up to listening of an Express app with 1,000 generated modules (1,131 loaded), warm
+ *   instrumentation cache and cold (a new HOTPATCH_HOME each time: the first start of a release);
+ * - start-up of a small real app (Express 4 + Fastify 4, both listen, exit);
+ * - the runtime's own load: an empty script;
+ * - CPU time per request of an Express and of a Fastify service (the service's own CPU usage,
+ *   over alternating windows of autocannon load);
+ * - RSS at listening;
+ * - the longest event-loop stall during an apply (redirect engine; LiveEdit where V8 has it) and
+ *   the apply latency (request to verified).
+ * Start-up figures are paired, alternating runs; each ratio is the median of the per-pair ratios,
+ * with the range of those ratios (the machine is shared: a single pair can be off by 20%).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,25 +25,53 @@ import { fileURLToPath } from 'node:url';
 import { generateSigningKey } from '@hotpatch/core';
 import { applyTo, revertIn } from '@hotpatch/runtime';
 import autocannon from 'autocannon';
-import { advisoryOf, buildSigned, cacheDir, installApp } from '../testing/advisories.js';
+import { advisoryOf, buildSigned, cacheDir } from '../testing/advisories.js';
 import { nodeBinaries } from '../testing/nodes.js';
 import { registerFile } from '../testing/processes.js';
 
 const quick = process.argv.includes('--quick');
-const onlyNode = process.argv.includes('--node')
-  ? Number(process.argv[process.argv.indexOf('--node') + 1])
-  : null;
-const onlyThroughput = process.argv.includes('--throughput-only');
+const arg = (name: string) =>
+  process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined;
+const onlyNode = arg('--node') ? Number(arg('--node')) : null;
+const only = new Set((arg('--only') ?? 'start,cpu,apply').split(','));
 const MODULES = 1000;
-const appFile = fileURLToPath(new URL('./app.js', import.meta.url));
+const EXPRESS = 'express@4.19.2';
+const FASTIFY = 'fastify@4.29.1';
+// The services are CommonJS, as most Express and Fastify 4 services are (on Node 20 an ES module
+// entry also starts the off-thread ESM hooks: see BENCHMARKS.md).
+const appFile = fileURLToPath(new URL('./app.cjs', import.meta.url));
+const smallAppFile = fileURLToPath(new URL('./small-app.cjs', import.meta.url));
 const home = mkdtempSync(join(tmpdir(), 'hotpatch-bench-'));
 process.env.HOTPATCH_HOME = home;
 const key = generateSigningKey();
 const keyFile = join(home, 'k.pub');
 writeFileSync(keyFile, key.publicKeyPem);
+const emptyFile = join(home, 'empty.js');
+writeFileSync(emptyFile, '');
+// Loaded with --require in both modes: reports a process's uptime and peak RSS as it exits.
+const reporterFile = join(home, 'report-exit.cjs');
+writeFileSync(
+  reporterFile,
+  `process.on('exit', () => require('node:fs').writeFileSync(process.env.BENCH_REPORT, JSON.stringify({ uptimeMs: process.uptime() * 1000, maxRssKiB: process.resourceUsage().maxRSS })));\n`,
+);
 
+/** Express 4.19.2 (the version the benchmark's hotpatch targets) and Fastify 4, from the registry. */
 function prepareApp(): string {
-  const dir = installApp('express', '4.19.2');
+  const dir = cacheDir('apps', 'bench-runtime');
+  const has = (name: string, version: string) => {
+    const file = join(dir, 'node_modules', name, 'package.json');
+    return (
+      existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version === version
+    );
+  };
+  if (!has('express', EXPRESS.split('@')[1]!) || !has('fastify', FASTIFY.split('@')[1]!)) {
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'hotpatch-bench-app', private: true }));
+    execFileSync(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', EXPRESS, FASTIFY],
+      { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+  }
   mkdirSync(join(dir, 'gen'), { recursive: true });
   for (let i = 0; i < MODULES; i++) {
     writeFileSync(
@@ -53,21 +91,59 @@ interface Started {
   modules: number;
 }
 
-function start(node: string, dir: string, withRuntime: boolean, service: string): Promise<Started> {
-  const child = spawn(node, [...(withRuntime ? ['--import', registerFile] : []), appFile], {
-    env: {
-      ...process.env,
-      BENCH_APP_DIR: dir,
-      BENCH_MODULES: String(MODULES),
-      HOTPATCH_HOME: home,
-      HOTPATCH_TRUSTED_KEYS: keyFile,
-      HOTPATCH_SERVICE: service,
-    },
+interface Mode {
+  runtime: boolean;
+  home?: string;
+  engine?: 'liveedit' | 'redirect';
+  framework?: 'express' | 'fastify';
+  modules?: number;
+}
+
+function envFor(dir: string, mode: Mode, service: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    BENCH_APP_DIR: dir,
+    BENCH_MODULES: String(mode.modules ?? MODULES),
+    BENCH_FRAMEWORK: mode.framework ?? 'express',
+    HOTPATCH_HOME: mode.home ?? home,
+    HOTPATCH_TRUSTED_KEYS: keyFile,
+    HOTPATCH_SERVICE: service,
+    ...(mode.engine ? { HOTPATCH_ENGINE: mode.engine } : {}),
+  };
+}
+
+function start(node: string, dir: string, mode: Mode, service: string): Promise<Started> {
+  const child = spawn(node, [...(mode.runtime ? ['--import', registerFile] : []), appFile], {
+    env: envFor(dir, mode, service),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {
     child.once('exit', (c) => reject(new Error(`bench app exited ${c}`)));
     child.once('message', (m: Omit<Started, 'child'>) => resolve({ child, ...m }));
+  });
+}
+
+/** Runs a script to its exit; its uptime and peak RSS as it exits. */
+function runToExit(
+  node: string,
+  dir: string,
+  script: string,
+  mode: Mode,
+  service: string,
+): Promise<{ ms: number; maxRssMiB: number }> {
+  const report = join(home, `report-${process.pid}.json`);
+  rmSync(report, { force: true });
+  const child = spawn(
+    node,
+    ['--require', reporterFile, ...(mode.runtime ? ['--import', registerFile] : []), script],
+    { env: { ...envFor(dir, mode, service), BENCH_REPORT: report }, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${script} exited ${code}`));
+      const r = JSON.parse(readFileSync(report, 'utf8')) as { uptimeMs: number; maxRssKiB: number };
+      resolve({ ms: r.uptimeMs, maxRssMiB: r.maxRssKiB / 1024 });
+    });
   });
 }
 
@@ -92,124 +168,193 @@ async function stop(child: ChildProcess): Promise<void> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+const spread = (xs: number[], d = 2) => `${round(Math.min(...xs), d)}–${round(Math.max(...xs), d)}`;
+
+/** Paired, alternating runs of `measure` without and with the runtime: per-pair ratios and deltas. */
+async function paired<T extends Record<string, number>>(
+  pairs: number,
+  measure: (runtime: boolean, round: number) => Promise<T>,
+): Promise<{ without: T[]; with: T[] }> {
+  const out = { without: [] as T[], with: [] as T[] };
+  for (let r = 0; r < pairs; r++) {
+    for (const runtime of r % 2 === 0 ? [false, true] : [true, false]) {
+      out[runtime ? 'with' : 'without'].push(await measure(runtime, r));
+    }
+  }
+  return out;
+}
+
+function ratioRow(p: { without: Record<string, number>[]; with: Record<string, number>[] }, k: string) {
+  const ratios = p.with.map((w, i) => w[k]! / p.without[i]![k]!);
+  const deltas = p.with.map((w, i) => w[k]! - p.without[i]![k]!);
+  return {
+    without: round(median(p.without.map((x) => x[k]!))),
+    with: round(median(p.with.map((x) => x[k]!))),
+    ratio: round(median(ratios), 2),
+    ratioRange: spread(ratios),
+    delta: round(median(deltas)),
+    deltaRange: spread(deltas, 0),
+  };
+}
+
+async function startupRows(node: string, dir: string, tag: string): Promise<Record<string, unknown>> {
+  const n = quick ? 3 : 7;
+  const service = `bench-${tag}-start`;
+  // Warm: the instrumentation cache filled by one start first (its pack is written as it exits).
+  const first = await start(node, dir, { runtime: true }, service);
+  await new Promise((r) => {
+    first.child.once('exit', r);
+    first.child.send({ op: 'exit' });
+  });
+  const warm = await paired(n, async (runtime) => {
+    const s = await start(node, dir, { runtime }, service);
+    await stop(s.child);
+    return { ms: s.uptimeMs, rssMiB: s.rss / 2 ** 20 };
+  });
+  // Cold: a new HOTPATCH_HOME each time (the first start of a new release).
+  const cold = await paired(quick ? 2 : 4, async (runtime, r) => {
+    const fresh = join(home, `cold-${tag}-${r}`);
+    const s = await start(node, dir, { runtime, home: fresh }, service);
+    await stop(s.child);
+    rmSync(fresh, { recursive: true, force: true });
+    return { ms: s.uptimeMs };
+  });
+  const smallService = `bench-${tag}-small`;
+  await runToExit(node, dir, smallAppFile, { runtime: true }, smallService);
+  const small = await paired(n, (runtime) => runToExit(node, dir, smallAppFile, { runtime }, smallService));
+  const empty = await paired(quick ? 5 : 11, (runtime) =>
+    runToExit(node, dir, emptyFile, { runtime }, `bench-${tag}-empty`),
+  );
+  return {
+    startWarm: ratioRow(warm, 'ms'),
+    rssAtListening: ratioRow(warm, 'rssMiB'),
+    startCold: ratioRow(cold, 'ms'),
+    smallApp: ratioRow(small, 'ms'),
+    smallAppPeakRss: ratioRow(small, 'maxRssMiB'),
+    empty: ratioRow(empty, 'ms'),
+    emptyPeakRss: ratioRow(empty, 'maxRssMiB'),
+  };
+}
+
+/**
+ * CPU time per request: both services up and warm, measured in alternating windows so that the
+ * machine's drift hits both alike; CPU is the service's own (process.cpuUsage), per request served.
+ */
+async function cpuRow(node: string, dir: string, tag: string, framework: 'express' | 'fastify') {
+  const pairs = quick ? 3 : 8;
+  const duration = quick ? 2 : 3;
+  const service = `bench-${tag}-${framework}`;
+  const without = await start(node, dir, { runtime: false, framework }, service);
+  const withRt = await start(node, dir, { runtime: true, framework }, service);
+  const fire = (port: number, seconds: number) =>
+    autocannon({ url: `http://127.0.0.1:${port}/`, connections: 10, duration: seconds });
+  await fire(without.port, 2);
+  await fire(withRt.port, 2);
+  const p = await paired(pairs, async (runtime) => {
+    const target = runtime ? withRt : without;
+    const cpu0 = (await ask(target.child, 'cpu')).micros!;
+    const out = await fire(target.port, duration);
+    const cpu1 = (await ask(target.child, 'cpu')).micros!;
+    return { cpuMicros: (cpu1 - cpu0) / Math.max(1, out.requests.total), rps: out.requests.average };
+  });
+  await stop(without.child);
+  await stop(withRt.child);
+  return { cpuPerRequest: ratioRow(p, 'cpuMicros'), requestsPerSecond: ratioRow(p, 'rps') };
+}
+
+async function applyRow(
+  node: string,
+  dir: string,
+  tag: string,
+  engine: 'redirect' | 'liveedit',
+  bundle: Buffer,
+) {
+  const app = await start(node, dir, { runtime: true, engine }, `bench-${tag}-apply-${engine}`);
+  const applyMs: number[] = [];
+  const stallMs: number[] = [];
+  const patchId = JSON.parse(bundle.toString()).payload.patchId as string;
+  for (let i = 0; i < (quick ? 3 : 10); i++) {
+    await ask(app.child, 'gap-reset');
+    const t0 = performance.now();
+    const res = await applyTo(app.child.pid!, bundle);
+    applyMs.push(performance.now() - t0);
+    if (res.state !== 'applied') throw new Error(`apply: ${res.state} ${res.reason ?? ''}`);
+    await new Promise((r) => setTimeout(r, 20));
+    stallMs.push((await ask(app.child, 'gap-read')).maxGap!);
+    await revertIn(app.child.pid!, patchId);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await stop(app.child);
+  return {
+    loadedModules: app.modules,
+    applyMedianMs: round(median(applyMs)),
+    applyMaxMs: round(Math.max(...applyMs)),
+    stallMedianMs: round(median(stallMs)),
+    stallMaxMs: round(Math.max(...stallMs)),
+  };
+}
 
 async function main(): Promise<void> {
   const dir = prepareApp();
   const bundle = (await buildSigned(advisoryOf('express@4.19.2'), key)).bytes;
   if (bundle.length === 0) throw new Error('express bundle did not build');
-  const nodes = nodeBinaries().filter((n) =>
-    onlyNode ? n.major === onlyNode : n.major === 20 || n.major === 26,
-  );
-  const results: Record<string, unknown> = { machine: machine(), modules: MODULES };
-
+  const nodes = nodeBinaries()
+    .filter((n) => (onlyNode ? n.major === onlyNode : [20, 22, 24, 26].includes(n.major)))
+    .sort((a, b) => a.major - b.major);
+  const results: Record<string, unknown> = { machine: machine(), modules: MODULES, quick };
   for (const node of nodes) {
     const tag = `node${node.major}`;
-    // 1. apply latency and event-loop stall
-    if (!onlyThroughput) {
-      const app = await start(node.bin, dir, true, `bench-${tag}`);
-      const applyMs: number[] = [];
-      const stallMs: number[] = [];
-      const patchId = JSON.parse(bundle.toString()).payload.patchId as string;
-      for (let i = 0; i < (quick ? 3 : 10); i++) {
-        await ask(app.child, 'gap-reset');
-        const t0 = performance.now();
-        const res = await applyTo(app.child.pid!, bundle);
-        applyMs.push(performance.now() - t0);
-        if (res.state !== 'applied') throw new Error(`apply: ${res.state} ${res.reason ?? ''}`);
-        await new Promise((r) => setTimeout(r, 20));
-        stallMs.push((await ask(app.child, 'gap-read')).maxGap!);
-        await revertIn(app.child.pid!, patchId);
-      }
-      await stop(app.child);
-      results[`${tag}.apply`] = {
-        loadedModules: app.modules,
-        applyMedianMs: round(median(applyMs)),
-        applyMaxMs: round(Math.max(...applyMs)),
-        stallMedianMs: round(median(stallMs)),
-        stallMaxMs: round(Math.max(...stallMs)),
-      };
-      console.log(
-        `${tag} apply (express/lib/response.js, ${app.modules} modules loaded):`,
-        results[`${tag}.apply`],
-      );
+    const row: Record<string, unknown> = {};
+    if (only.has('start')) Object.assign(row, await startupRows(node.bin, dir, tag));
+    if (only.has('cpu')) {
+      row.express = await cpuRow(node.bin, dir, tag, 'express');
+      row.fastify = await cpuRow(node.bin, dir, tag, 'fastify');
     }
-
-    // 2. throughput with vs without: both services up and warm, measured in alternating short
-    // windows so that the machine's drift hits both alike; the figure is the median of the
-    // per-pair ratios.
-    const pairs = quick ? 3 : 8;
-    const duration = quick ? 2 : 4;
-    const without = await start(node.bin, dir, false, `bench-${tag}-load`);
-    const withRt = await start(node.bin, dir, true, `bench-${tag}-load`);
-    const fire = (port: number, seconds: number) =>
-      autocannon({ url: `http://127.0.0.1:${port}/`, connections: 20, duration: seconds });
-    await fire(without.port, 2);
-    await fire(withRt.port, 2);
-    const ratios: number[] = [];
-    const cpuPerRequest = { with: [] as number[], without: [] as number[] };
-    const tput = {
-      with: { rps: [] as number[], p99: [] as number[] },
-      without: { rps: [] as number[], p99: [] as number[] },
-    };
-    for (let r = 0; r < pairs; r++) {
-      const order = r % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const);
-      const pair: Record<string, number> = {};
-      for (const mode of order) {
-        const target = mode === 'with' ? withRt : without;
-        const cpu0 = (await ask(target.child, 'cpu')).micros!;
-        const out = await fire(target.port, duration);
-        const cpu1 = (await ask(target.child, 'cpu')).micros!;
-        tput[mode].rps.push(out.requests.average);
-        tput[mode].p99.push(out.latency.p99);
-        // CPU time the service spent per request: steadier than wall-clock rates on a shared machine.
-        cpuPerRequest[mode].push((cpu1 - cpu0) / Math.max(1, out.requests.total));
-        pair[mode] = out.requests.average;
-      }
-      ratios.push(pair.with! / pair.without!);
+    if (only.has('apply')) {
+      row.applyRedirect = await applyRow(node.bin, dir, tag, 'redirect', bundle);
+      if (node.major <= 25) row.applyLiveEdit = await applyRow(node.bin, dir, tag, 'liveedit', bundle);
     }
-    await stop(without.child);
-    await stop(withRt.child);
-    results[`${tag}.throughput`] = {
-      rpsWithout: round(median(tput.without.rps), 0),
-      rpsWith: round(median(tput.with.rps), 0),
-      ratio: round(median(ratios), 3),
-      ratioMin: round(Math.min(...ratios), 3),
-      ratioMax: round(Math.max(...ratios), 3),
-      p99WithoutMs: median(tput.without.p99),
-      p99WithMs: median(tput.with.p99),
-      cpuMicrosPerRequestWithout: round(median(cpuPerRequest.without)),
-      cpuMicrosPerRequestWith: round(median(cpuPerRequest.with)),
-      cpuRatio: round(median(cpuPerRequest.with) / median(cpuPerRequest.without), 3),
-    };
-    console.log(`${tag} throughput:`, results[`${tag}.throughput`]);
-
-    if (onlyThroughput) continue;
-    // 3. start-up and memory
-    const st: Record<'with' | 'without', { ms: number[]; rss: number[] }> = {
-      with: { ms: [], rss: [] },
-      without: { ms: [], rss: [] },
-    };
-    for (let r = 0; r < (quick ? 2 : 5); r++) {
-      for (const mode of ['without', 'with'] as const) {
-        const s = await start(node.bin, dir, mode === 'with', `bench-${tag}-start`);
-        st[mode].ms.push(s.uptimeMs);
-        st[mode].rss.push(s.rss);
-        await stop(s.child);
-      }
-    }
-    results[`${tag}.startup`] = {
-      startWithoutMs: round(median(st.without.ms), 0),
-      startWithMs: round(median(st.with.ms), 0),
-      startRatio: round(median(st.with.ms) / median(st.without.ms), 2),
-      rssWithoutMiB: round(median(st.without.rss) / 2 ** 20),
-      rssWithMiB: round(median(st.with.rss) / 2 ** 20),
-    };
-    console.log(
-      `${tag} start-up (process start to listening, ${MODULES}+ modules):`,
-      results[`${tag}.startup`],
-    );
+    results[tag] = row;
+    print(tag, row);
   }
   writeFileSync(join(cacheDir('bench'), 'runtime.json'), `${JSON.stringify(results, null, 2)}\n`);
+  rmSync(home, { recursive: true, force: true });
+}
+
+type Row = ReturnType<typeof ratioRow>;
+function print(tag: string, row: Record<string, unknown>): void {
+  const lines: string[] = [`${tag} (${machine()})`];
+  const r = (name: string, unit: string, x: unknown) => {
+    if (!x) return;
+    const v = x as Row;
+    lines.push(
+      `  ${name.padEnd(44)} without ${`${v.without}${unit}`.padStart(10)}  with ${`${v.with}${unit}`.padStart(10)}  ×${v.ratio} (${v.ratioRange})  ${v.delta >= 0 ? '+' : ''}${v.delta}${unit} (${v.deltaRange})`,
+    );
+  };
+  r('start-up warm, 1,131 modules', ' ms', row.startWarm);
+  r('start-up cold (new release), 1,131 modules', ' ms', row.startCold);
+  r('small app (express + fastify, listen, exit)', ' ms', row.smallApp);
+  r('small app peak RSS', ' MiB', row.smallAppPeakRss);
+  r('empty script', ' ms', row.empty);
+  r('empty script peak RSS', ' MiB', row.emptyPeakRss);
+  r('RSS at listening, 1,131 modules', ' MiB', row.rssAtListening);
+  for (const fw of ['express', 'fastify'] as const) {
+    const c = row[fw] as { cpuPerRequest: Row; requestsPerSecond: Row } | undefined;
+    r(`CPU per request, ${fw}`, ' µs', c?.cpuPerRequest);
+    r(`requests per second, ${fw}`, '', c?.requestsPerSecond);
+  }
+  for (const [name, key] of [
+    ['redirect', 'applyRedirect'],
+    ['LiveEdit', 'applyLiveEdit'],
+  ] as const) {
+    const a = row[key] as Record<string, number> | undefined;
+    if (a)
+      lines.push(
+        `  apply, ${name} (${a.loadedModules} modules)`.padEnd(46) +
+          ` stall median ${a.stallMedianMs} ms, max ${a.stallMaxMs} ms; latency median ${a.applyMedianMs} ms, max ${a.applyMaxMs} ms`,
+      );
+  }
+  console.log(lines.join('\n'));
 }
 
 function machine(): string {

@@ -1,13 +1,7 @@
 import type { Migration } from '@hotpatch/core';
-import {
-  ACCESS,
-  cellKey,
-  checkReplacement,
-  GLOBAL,
-  type ModuleTable,
-  SCOPE_PARAM,
-} from '@hotpatch/instrument';
+import { ACCESS, cellKey, GLOBAL, type ModuleTable, SCOPE_PARAM } from '@hotpatch/instrument';
 import { type CellStore, dropCells } from '../cells.js';
+import { heavy } from '../lazy.js';
 import { withNamespace } from './source.js';
 import { tableOf } from './table.js';
 import type { Engine, FileWork, ModuleRecord, PrepareResult, Refusal } from './types.js';
@@ -95,7 +89,7 @@ export class RedirectEngine implements Engine {
       const table = tableOf(record);
       const fills = new Map<number, unknown>();
       for (const fp of file.functions) {
-        const problem = checkReplacement(table, fp, (n) => n in globalThis);
+        const problem = heavy().checkReplacement(table, fp, (n) => n in globalThis);
         if (problem) return fail(refusal(`${file.path}: ${problem}`));
         let compiled: unknown;
         try {

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { applyEdits, type FilePatch, HotpatchError, sha256 } from '@hotpatch/core';
+import { type FilePatch, HotpatchError } from '@hotpatch/core';
 import { MODULE_TOKEN, PACKAGE_TOKEN, type PatchImport } from '@hotpatch/instrument';
+import { sha256 } from '../hash.js';
+import { heavy } from '../lazy.js';
 import type { ModuleRecord } from './types.js';
 
 /** The baseline source of a record, re-read from disk and checked against what was loaded. */
@@ -25,7 +27,7 @@ export function withNamespace(code: string, namespace: string, packageNamespace?
 
 /** Patched source of a file (edits over the baseline), namespaced for this instance. */
 export function patchedSource(baseline: string, file: FilePatch, namespace: string): string {
-  return withNamespace(applyEdits(baseline, file), namespace);
+  return withNamespace(heavy().applyEdits(baseline, file), namespace);
 }
 
 /** The baseline with some edits applied (no hash check: intermediate LiveEdit steps). */

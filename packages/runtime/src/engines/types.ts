@@ -24,6 +24,8 @@ export interface ModuleRecord {
   committed?: import('./redirect.js').Committed;
   /** Redirect engine: the calling convention of the code as loaded (instrumentation's table). */
   table?: import('@hotpatch/instrument').ModuleTable;
+  /** Reads the table kept from load (the instrumentation cache) when an apply first needs it. */
+  loadTable?: () => import('@hotpatch/instrument').ModuleTable | null;
   /** Redirect engine: scope accessors of run-once wrappers, by slot index (for migrations). */
   scopes?: Map<number, unknown>;
   /** LiveEdit engine: the sources it went through from the baseline (undone in reverse). */

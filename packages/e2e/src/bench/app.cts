@@ -1,0 +1,65 @@
+/**
+ * The benchmark service: Express (or Fastify, BENCH_FRAMEWORK=fastify) plus N generated modules
+ * (to reach a realistic module count), reporting over IPC its start-up time, memory, CPU time and
+ * the longest event-loop stall in a window.
+ */
+import nodeModule = require('node:module');
+import nodePath = require('node:path');
+
+const dir = process.env.BENCH_APP_DIR!;
+const t0 = performance.now();
+const req = nodeModule.createRequire(nodePath.join(dir, 'noop.js'));
+const count = Number(process.env.BENCH_MODULES ?? '0');
+let sum = 0;
+for (let i = 0; i < count; i++) sum += (req(`./gen/m${i}.js`) as { f: (x: number) => number }).f(i);
+const body = () => ({ ok: true, items: Array.from({ length: 20 }, (_, i) => ({ i, s: `item-${i}` })), sum });
+
+// Event-loop stall: the longest gap between 1 ms timer ticks since the last reset.
+let last = performance.now();
+let maxGap = 0;
+setInterval(() => {
+  const now = performance.now();
+  maxGap = Math.max(maxGap, now - last);
+  last = now;
+}, 1).unref();
+
+function ready(port: number): void {
+  process.send?.({
+    ready: true,
+    port,
+    startMs: performance.now() - t0,
+    uptimeMs: process.uptime() * 1000,
+    rss: process.memoryUsage().rss,
+    modules: Object.keys(req.cache).length,
+  });
+}
+
+if (process.env.BENCH_FRAMEWORK === 'fastify') {
+  type Fastify = (opts?: object) => {
+    get(path: string, handler: () => Promise<unknown>): void;
+    listen(opts: { port: number; host: string }): Promise<string>;
+    server: { address(): { port: number } };
+  };
+  const app = (req('fastify') as Fastify)();
+  app.get('/', async () => body());
+  void app.listen({ port: 0, host: '127.0.0.1' }).then(() => ready(app.server.address().port));
+} else {
+  const express = req('express') as typeof import('express');
+  const app = express();
+  app.get('/', (_req, res) => {
+    res.json(body());
+  });
+  const server = app.listen(0, '127.0.0.1', () => ready((server.address() as { port: number }).port));
+}
+
+process.on('message', (m: { op: string }) => {
+  if (m.op === 'gap-reset') {
+    maxGap = 0;
+    last = performance.now();
+    process.send?.({ op: 'gap-reset' });
+  } else if (m.op === 'gap-read') process.send?.({ op: 'gap-read', maxGap, rss: process.memoryUsage().rss });
+  else if (m.op === 'cpu') {
+    const u = process.cpuUsage();
+    process.send?.({ op: 'cpu', micros: u.user + u.system });
+  } else if (m.op === 'exit') process.exit(0);
+});
