@@ -185,6 +185,12 @@ export const VERDICTS = {
     verdict: 'restart',
     message: 'changed the parameters of the function (the running callers pass the old ones)',
   },
+  'parameters-passed': {
+    kind: 'parameter-list',
+    verdict: 'restart',
+    message:
+      'the fixed code takes new parameters, and {detail}: the running function forwards only the old ones, so they would be lost',
+  },
   'arguments-added': {
     kind: 'parameter-list',
     verdict: 'restart',

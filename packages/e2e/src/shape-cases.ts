@@ -308,6 +308,32 @@ export const SHAPE_CASES: ShapeCase[] = [
     normal: `return pkg.inflate('ab') === 'ab';`,
     expect: 'live',
   },
+  {
+    name: 'new parameters with defaults (written, and as Babel compiles them) that no caller passes',
+    a: {
+      'index.js': `function pad(s) { return s.padStart(4); }\nfunction clip(s) { return s.slice(0, 100); }\nmodule.exports = { pad, clip };\n`,
+    },
+    b: {
+      'index.js': `function pad(s, width = 8) { return s.padStart(width).slice(-width); }\nfunction clip(s) { var max = arguments.length > 1 && arguments[1] !== undefined ? arguments[1] : 3; return s.slice(0, max); }\nmodule.exports = { pad, clip };\n`,
+    },
+    old: `return pkg.clip('abcdef').length > 3 || pkg.pad('x'.repeat(20)).length > 8;`,
+    normal: `return pkg.pad('ab').trim() === 'ab' && pkg.clip('ab') === 'ab';`,
+    expect: 'live',
+    verdicts: ['parameters-added'],
+  },
+  {
+    name: 'a table that load-time code fills, with a new entry: the loop runs again at apply',
+    a: {
+      'index.js': `const BLOCKED = Object.create(null);\nfor (const k of ['constructor', 'prototype']) BLOCKED[k] = true;\nexports.safeKey = (k) => !BLOCKED[k];\n`,
+    },
+    b: {
+      'index.js': `const BLOCKED = Object.create(null);\nfor (const k of ['constructor', 'prototype', '__proto__']) BLOCKED[k] = true;\nexports.safeKey = (k) => !BLOCKED[k];\n`,
+    },
+    old: `return pkg.safeKey('__proto__');`,
+    normal: `return pkg.safeKey('name') && !pkg.safeKey('constructor');`,
+    expect: 'live',
+    verdicts: ['state-rebuilt'],
+  },
   // ---- need a restart
   {
     name: 'changed initial value of state that running code mutates',
@@ -318,12 +344,12 @@ export const SHAPE_CASES: ShapeCase[] = [
     expect: 'state-mutated-changed',
   },
   {
-    name: 'a function that gains a parameter',
-    a: { 'index.js': `function f(a) { return a + 1; }\nmodule.exports = f;\n` },
-    b: { 'index.js': `function f(a, b) { return a + (b || 2); }\nmodule.exports = f;\n` },
+    name: 'a new parameter that the fixed caller passes (the guard forwards only the old ones)',
+    a: { 'index.js': `function f(a) { return a + 1; }\nexports.g = (x) => f(x);\n` },
+    b: { 'index.js': `function f(a, b) { return a + (b || 2); }\nexports.g = (x) => f(x, 5);\n` },
     old: `return true;`,
     normal: `return true;`,
-    expect: 'parameters-changed',
+    expect: 'parameters-passed',
   },
   {
     name: 'new code that runs once at load (a process listener)',

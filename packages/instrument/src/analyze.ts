@@ -515,6 +515,7 @@ export function tokenTexts(
   for (const tok of analysis.tokens) {
     if (tok.start < start) continue;
     if (tok.end > end) break;
+    if (tok.type.label === 'eof') break; // not text: a file that ends without a newline has it at its last statement's end
     while (s < sorted.length && sorted[s]!.end <= tok.start) s++;
     const hole = sorted[s];
     if (hole && tok.start >= hole.start && tok.end <= hole.end) {

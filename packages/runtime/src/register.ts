@@ -21,7 +21,7 @@ import { RedirectEngine } from './engines/redirect.js';
 import type { Engine } from './engines/types.js';
 import { entryMayBeModule } from './entry.js';
 import { openPack } from './instrument-cache.js';
-import { preloadHeavy } from './lazy.js';
+import { heavy, loadAgent, preloadHeavy } from './lazy.js';
 import { candidates, installRequireHooks } from './new-files.js';
 import { hotpatchHome, legacyServiceName, serviceName } from './paths.js';
 import { HotpatchRuntime } from './runtime.js';
@@ -136,7 +136,7 @@ function install(problems: string[]): HotpatchRuntime | null {
     );
     const failed = (e: unknown) => runtime.problems.push(`fleet agent not started: ${(e as Error).message}`);
     if (agentOptions)
-      import('./agent.js').then(({ startAgent }) => {
+      loadAgent().then(({ startAgent }) => {
         try {
           // An 'error' event nobody listens to would be thrown into the app: record it instead.
           const agent = startAgent(runtime, agentOptions) as unknown as NodeJS.EventEmitter;
@@ -250,6 +250,12 @@ function installHooks(runtime: HotpatchRuntime): void {
     // that may call import() runs (dynamic-import.ts; register() returns once they are up).
     const start = () => {
       startEsmHooks = null;
+      // Loaded here, before the hooks thread exists, so no import() of it races a require().
+      try {
+        heavy();
+      } catch (e) {
+        runtime.problems.push(`instrumenter not loaded: ${(e as Error).message}`);
+      }
       Module.register('./esm-hooks.js', import.meta.url, {
         data: {
           service: runtime.service,

@@ -23,7 +23,7 @@ import { type ChangedFunction, changedFunctions, textChanged } from './functions
 import { matchFunctions } from './match.js';
 import { memoResets } from './memos.js';
 import { moduleLevel, unitPairs } from './module-level.js';
-import { paramName } from './params.js';
+import { argumentsReadAsDefaults, extraArgumentsReason, paramName } from './params.js';
 import { liveRewrites, type Problem, Resolver, type Rewrite, rewriteRange, type Site } from './references.js';
 import {
   declaringFunction,
@@ -303,9 +303,13 @@ function functionProblems(
     if (
       !fb.isArrow &&
       fb.usesArguments &&
-      !(shape.self === null && shape.scope === null && argumentsReadByIndex(fb))
+      !(shape.self === null && shape.scope === null && argumentsReadAsDefaults(fb.body, fb.node))
     )
       out.push({ id: 'arguments-added', detail: '' });
+    if (fa.simpleParams && addedParameters(fa, fb, shape)) {
+      const reason = extraArgumentsReason(B.ast, fb.node, fb.key, fa.paramNames.length);
+      if (reason) out.push({ id: 'parameters-passed', detail: reason });
+    }
   }
   if (shape.call === 'construct' && shape.scope)
     out.push({ id: 'unsupported-syntax', detail: 'derived-class constructor inside another function' });
@@ -335,30 +339,6 @@ function addedParameters(
     .map((p) => paramName(p) ?? (p.type === 'RestElement' ? '…' : '{…}'));
   if (fb.usesArguments && !fb.isArrow) extra.push('arguments beyond the old ones');
   return fa.simpleParams && extra.length ? extra.join(', ') : null;
-}
-
-/**
- * New code that reads `arguments` only as `arguments.length` or `arguments[N]` (how compilers
- * write default parameters): the replacement's own `arguments` are the values the guard passes.
- */
-function argumentsReadByIndex(fb: FunctionInfo): boolean {
-  let ok = true;
-  const visit = (n: AstNode, parent: AstNode | null): void => {
-    if (n !== fb.node && (n.type === 'FunctionExpression' || n.type === 'FunctionDeclaration')) return;
-    if (n.type === 'Identifier' && n.name === 'arguments') {
-      const indexed =
-        parent?.type === 'MemberExpression' &&
-        parent.object === n &&
-        (parent.computed
-          ? (parent.property as AstNode).type === 'Literal' &&
-            typeof (parent.property as AstNode).value === 'number'
-          : (parent.property as AstNode).name === 'length');
-      if (!indexed) ok = false;
-    }
-    for (const c of childrenOf(n)) visit(c, n);
-  };
-  visit(fb.body, null);
-  return ok;
 }
 
 function hasPrivate(cls: AstNode | null): boolean {

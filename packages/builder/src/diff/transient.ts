@@ -63,7 +63,13 @@ export class Transience {
       if (parent.callee === f.node) return true; // an IIFE
       if (!(parent.arguments as AstNode[]).includes(f.node)) return false;
       const callee = parent.callee as AstNode;
-      if (callee.type === 'Identifier') return CALLED_ONCE.has(callee.name as string);
+      if (callee.type === 'Identifier') {
+        if (CALLED_ONCE.has(callee.name as string)) return true;
+        // A function of this code that only ever calls that parameter (never keeps it).
+        const target = this.#functionNamed(callee);
+        const i = (parent.arguments as AstNode[]).indexOf(f.node);
+        return target !== null && this.#onlyCalls(target, i);
+      }
       if (callee.type === 'MemberExpression' && !callee.computed)
         return CALLS_BACK_AND_LETS_GO.has((callee.property as AstNode).name as string);
       return false;
@@ -84,6 +90,35 @@ export class Transience {
       if (r.init) return true;
       const at = this.#parents.get(r.identifier as unknown as AstNode);
       return (at?.type === 'CallExpression' && at.callee === (r.identifier as unknown)) || false;
+    });
+  }
+
+  /** The function a callee names (a declaration, or a binding initialised with a function). */
+  #functionNamed(callee: AstNode): FunctionInfo | null {
+    const def = this.#refs.get(callee.start)?.resolved?.defs[0];
+    if (!def) return null;
+    const node = def.node as unknown as AstNode;
+    const fnNode = def.type === 'FunctionName' ? node : def.type === 'Variable' ? (node.init as AstNode | null) : null;
+    return this.a.functions.find((x) => x.node === fnNode) ?? null;
+  }
+
+  /** Is parameter `i` of `f` only ever called (`cb(…)`, `cb.call(…)`), never stored or passed on? */
+  #onlyCalls(f: FunctionInfo, i: number): boolean {
+    const param = (f.node.params as AstNode[])[i];
+    if (!param || param.type !== 'Identifier') return false;
+    const v = this.a.scopeOf.get(f.node)?.set.get(param.name as string);
+    if (!v) return false;
+    return v.references.every((r) => {
+      const at = this.#parents.get(r.identifier as unknown as AstNode);
+      if (at?.type === 'CallExpression' && at.callee === (r.identifier as unknown)) return true;
+      const call = at ? this.#parents.get(at) : undefined;
+      return (
+        at?.type === 'MemberExpression' &&
+        !at.computed &&
+        ['call', 'apply'].includes((at.property as AstNode).name as string) &&
+        call?.type === 'CallExpression' &&
+        call.callee === at
+      );
     });
   }
 

@@ -21,6 +21,30 @@ interface Case {
 
 const live: Case[] = [
   {
+    name: 'the last statement of a file without a trailing newline, unchanged',
+    a: 'function f(a) { return a + 1; }\nmodule.exports = f;',
+    b: 'function f(a) { return a + 2; }\nmodule.exports = f;\n',
+    expect: [['function-changed', 'f']],
+  },
+  {
+    name: 'an arrow function gained a parameter no caller passes: it takes its default',
+    a: 'const f = (a) => a + 1;\nmodule.exports = f;\n',
+    b: 'const f = (a, b = 2) => a + b;\nmodule.exports = f;\n',
+    expect: [['function-changed', 'f'], ['parameters-added', 'f']],
+  },
+  {
+    name: 'a default parameter as Babel compiles it (arguments.length > K && arguments[K] !== undefined)',
+    a: 'function f(a) { return a + 1; }\nexports.f = f;\n',
+    b: 'function f(a) { var b = arguments.length > 1 && arguments[1] !== undefined ? arguments[1] : 2; return a + b; }\nexports.f = f;\n',
+    expect: [['function-changed', 'f'], ['parameters-added', 'f']],
+  },
+  {
+    name: 'a table load-time code fills, with new entries: the code runs again at apply',
+    a: "const T = {};\nfor (const k of ['a', 'b']) T[k] = true;\nexports.has = (k) => T[k] === true;\n",
+    b: "const T = {};\nfor (const k of ['a', 'b', 'c']) T[k] = true;\nexports.has = (k) => T[k] === true;\n",
+    expect: [['state-rebuilt']],
+  },
+  {
     name: 'a changed top-level function',
     a: 'function f(a) { return a + 1; }\nmodule.exports = f;\n',
     b: 'function f(a) { return a + 2; }\nmodule.exports = f;\n',
@@ -323,10 +347,28 @@ const restart: Case[] = [
     expect: [['binding-shadowed']],
   },
   {
-    name: 'an arrow function gained a parameter',
-    a: 'const f = (a) => a + 1;\nmodule.exports = f;\n',
-    b: 'const f = (a, b) => a + b;\nmodule.exports = f;\n',
+    name: 'a parameter became a destructuring pattern',
+    a: 'const f = (a) => a.x + 1;\nmodule.exports = f;\n',
+    b: 'const f = ({ x }) => x + 1;\nmodule.exports = f;\n',
     expect: [['parameters-changed', 'f']],
+  },
+  {
+    name: 'a new parameter that the fixed code passes',
+    a: 'function f(a) { return a; }\nmodule.exports = (x) => f(x);\n',
+    b: 'function f(a, strict) { return strict ? String(a) : a; }\nmodule.exports = (x) => f(x, true);\n',
+    expect: [['parameters-passed', 'f']],
+  },
+  {
+    name: 'a new parameter of a callback (its caller may pass it)',
+    a: 'function f(a) { return a; }\nmodule.exports = (xs) => xs.map(f);\n',
+    b: 'function f(a, i) { return i ? a : null; }\nmodule.exports = (xs) => xs.map(f);\n',
+    expect: [['parameters-passed', 'f']],
+  },
+  {
+    name: 'a new parameter of a method that the fixed code passes',
+    a: 'class A { m(a) { return a; } n(x) { return this.m(x); } }\nmodule.exports = A;\n',
+    b: 'class A { m(a, b) { return b ? a : 0; } n(x) { return this.m(x, 1); } }\nmodule.exports = A;\n',
+    expect: [['parameters-passed', 'A#m']],
   },
   {
     name: 'new code reads `arguments`',
