@@ -228,7 +228,31 @@ export class RedirectEngine implements Engine {
             else (object as Record<PropertyKey, unknown>)[key] = value;
           };
           set();
+          // Sloppy-mode code ignores a write to a frozen object or a read-only property: an
+          // assignment that did not take refuses the patch rather than report it applied.
+          if (
+            m.kind === 'assign' &&
+            !before?.get &&
+            !before?.set &&
+            !Object.is(Reflect.get(object as object, key), value)
+          ) {
+            setDescriptor(object, key, before);
+            throw new Error(`${String(key)} could not be set (read-only or frozen)`);
+          }
           return { undo: () => setDescriptor(object, key, before), redo: set };
+        };
+      }
+      if (m.kind === 'delete') {
+        const compiled = { object: compile(m.target!), key: compile(m.key!) };
+        return () => {
+          const { object, key } = target(m, compiled, scope());
+          const before = Object.getOwnPropertyDescriptor(object, key);
+          const remove = () => {
+            if (!Reflect.deleteProperty(object as object, key))
+              throw new Error(`${String(key)} could not be removed (non-configurable or frozen)`);
+          };
+          remove();
+          return { undo: () => setDescriptor(object, key, before), redo: remove };
         };
       }
       if (m.kind === 'reset') {
