@@ -9,7 +9,8 @@ import {
   type Target,
   type TrustStore,
 } from '@hotpatch/core';
-import { CONVENTION_VERSION, GLOBAL, type SourceType } from '@hotpatch/instrument';
+import { GLOBAL, type SourceType } from '@hotpatch/instrument';
+import { assertRunnable } from './compat.js';
 import { RedirectEngine } from './engines/redirect.js';
 import { patchedSource, patchImports } from './engines/source.js';
 import type {
@@ -321,18 +322,7 @@ export class HotpatchRuntime {
     const bundle = heavy().parseBundle(bytes);
     this.#verifySignature(bundle);
     const p = bundle.payload;
-    if (p.keyScheme !== heavy().KEY_SCHEME) {
-      throw new HotpatchError(
-        'E_ENGINE',
-        `bundle uses function key scheme ${p.keyScheme}; this runtime knows ${heavy().KEY_SCHEME}`,
-      );
-    }
-    if (p.convention !== CONVENTION_VERSION) {
-      throw new HotpatchError(
-        'E_ENGINE',
-        `bundle was built for calling convention ${p.convention}; this runtime instruments with ${CONVENTION_VERSION}`,
-      );
-    }
+    assertRunnable(p, heavy().KEY_SCHEME);
     const label = labelOf(p.target);
     const current = this.#active.get(label);
     if (current?.bundle.payload.patchId === p.patchId) {
@@ -672,6 +662,7 @@ export class HotpatchRuntime {
         const bytes = readFileSync(join(dir, name));
         const bundle = heavy().parseBundle(bytes, name);
         heavy().verifyBundle(bundle, this.trust);
+        assertRunnable(bundle.payload, heavy().KEY_SCHEME);
         this.#active.set(labelOf(bundle.payload.target), {
           bundle,
           bytes,
