@@ -353,7 +353,10 @@ describe('3. a full disk in HOTPATCH_HOME: stored first, or nothing changes', ()
       assert.deepEqual(await code(probe, singleChecks, single.v1), ['old-b', 'old-a']);
       const st = await status(probe.pid);
       assert.deepEqual(st.patches, []);
-      assert.match((st.problems ?? []).join('\n'), /stored patch stored\.hpatch ignored: .*calling convention/);
+      assert.match(
+        (st.problems ?? []).join('\n'),
+        /stored patch stored\.hpatch ignored: .*calling convention/,
+      );
     } finally {
       await probe.stop();
     }
