@@ -363,6 +363,20 @@ export const SHAPE_CASES: ShapeCase[] = [
     expect: 'live',
     verdicts: ['object-updated'],
   },
+  {
+    name: "a returned closure whose default parameter is its factory's parameter (nanoid's customRandom)",
+    esm: true,
+    a: {
+      'index.js': `export function customRandom(defaultSize) {\n  const step = 2;\n  return (size = defaultSize) => ({ n: size, step });\n}\n`,
+    },
+    b: {
+      'index.js': `export function customRandom(defaultSize) {\n  const step = 2;\n  return (size = defaultSize) => ({ n: size | 0, step });\n}\n`,
+    },
+    old: `return pkg.customRandom(3)(2.5).n === 2.5;`,
+    normal: `const f = pkg.customRandom(3); return f().n === 3 && f(4).n === 4 && f().step === 2;`,
+    expect: 'live',
+    verdicts: ['closure-changed'],
+  },
   // ---- need a restart
   {
     name: 'changed initial value of state that running code mutates',

@@ -28,8 +28,17 @@ export function replacement(
   rewrites: Rewrite[],
   home: string | null,
 ): FunctionPatch {
-  const params = B.source.slice(fb.paramsRange[0], fb.paramsRange[1]);
-  let body = rewriteRange(B.source, fb.body.start, fb.body.end, redirectRewrites(rewrites));
+  // Default values of parameters are code in the function's scope too: rewritten like its body.
+  const redirected = redirectRewrites(rewrites);
+  const text = (start: number, end: number) =>
+    rewriteRange(
+      B.source,
+      start,
+      end,
+      redirected.filter((r) => r.start >= start && r.end <= end),
+    );
+  const params = text(fb.paramsRange[0], fb.paramsRange[1]);
+  let body = text(fb.body.start, fb.body.end);
   if (fb.bodyIsExpression) body = `{ return (${body}); }`;
   const asyncKw = fb.isAsync ? 'async ' : '';
   const star = fb.isGenerator ? '*' : '';
@@ -69,7 +78,7 @@ export function replacement(
   const own = fb.node.params as AstNode[];
   const simple =
     own.length >= shape.params.length && shape.params.every((_, i) => paramName(own[i]!) !== null);
-  const texts = simple ? own.map((p) => B.source.slice(p.start, p.end)) : shape.params;
+  const texts = simple ? own.map((p) => text(p.start, p.end)) : shape.params;
   const names = simple
     ? own.map(
         (p) =>

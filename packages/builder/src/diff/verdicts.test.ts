@@ -21,6 +21,12 @@ interface Case {
 
 const live: Case[] = [
   {
+    name: "a changed closure whose default parameter reads its factory's parameter",
+    a: 'function make(def) { return (size = def) => ({ n: size }); }\nexports.make = make;\n',
+    b: 'function make(def) { return (size = def) => ({ n: size | 0 }); }\nexports.make = make;\n',
+    expect: [['closure-changed']],
+  },
+  {
     name: 'an exported object literal with a changed, a new and a removed property: updated in place',
     a: "const defaults = { depth: 10, html: true, mode: 'a' };\nexport { defaults };\nexport const get = (k) => defaults[k];\n",
     b: "const defaults = { depth: 5, mode: 'a', strict: true };\nexport { defaults };\nexport const get = (k) => defaults[k];\n",
