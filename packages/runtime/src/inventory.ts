@@ -10,8 +10,48 @@ export interface PackageInfo {
 
 const cache = new Map<string, PackageInfo | null>();
 
-/** The package a file belongs to: the nearest package.json with a name, upward from the file. */
+/**
+ * The package a file belongs to. Under node_modules, the installed package (`node_modules/NAME`
+ * or `node_modules/@scope/NAME`), as npm installed it and as the builder sees its tarball: a
+ * package.json deeper inside (terser's `dist/package.json`, named "dist", only sets the module
+ * type) does not make another package. Elsewhere, the nearest package.json with a name.
+ */
 export function packageOf(filename: string): PackageInfo | null {
+  const installed = installedRoot(filename);
+  if (installed) {
+    const hit = cache.get(installed);
+    if (hit !== undefined) return hit;
+    const info = readPackage(installed);
+    if (info) {
+      cache.set(installed, info);
+      return info;
+    }
+  }
+  return nearestNamed(filename);
+}
+
+/** `…/node_modules/NAME` or `…/node_modules/@scope/NAME` holding the file, if any. */
+function installedRoot(filename: string): string | null {
+  const parts = filename.split(sep);
+  const at = parts.lastIndexOf('node_modules');
+  if (at === -1 || at + 2 >= parts.length) return null;
+  const scoped = parts[at + 1]!.startsWith('@');
+  if (scoped && at + 3 >= parts.length) return null;
+  return parts.slice(0, at + (scoped ? 3 : 2)).join(sep);
+}
+
+function readPackage(dir: string): PackageInfo | null {
+  const pkg = join(dir, 'package.json');
+  if (!existsSync(pkg)) return null;
+  try {
+    const json = JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string; version?: string };
+    return json.name ? { name: json.name, version: json.version ?? 'unversioned', root: dir } : null;
+  } catch {
+    return null; // unreadable package.json
+  }
+}
+
+function nearestNamed(filename: string): PackageInfo | null {
   let dir = dirname(filename);
   const seen: string[] = [];
   let found: PackageInfo | null = null;
@@ -22,18 +62,8 @@ export function packageOf(filename: string): PackageInfo | null {
       break;
     }
     seen.push(dir);
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        const json = JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string; version?: string };
-        if (json.name) {
-          found = { name: json.name, version: json.version ?? 'unversioned', root: dir };
-          break;
-        }
-      } catch {
-        // unreadable package.json: keep looking upward
-      }
-    }
+    found = readPackage(dir);
+    if (found) break;
     const up = dirname(dir);
     if (up === dir) break;
     dir = up;
