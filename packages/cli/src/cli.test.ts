@@ -202,6 +202,54 @@ describe('hotpatch CLI', () => {
     );
   });
 
+  it('build --migrate FILE:SCRIPT carries an author migration (with its revert); bad values exit 2', () => {
+    const script = join(tmp, 'migrate.js');
+    const revert = join(tmp, 'migrate-revert.js');
+    writeFileSync(script, 'module.exports.limit = 10;\n');
+    writeFileSync(revert, 'delete module.exports.limit;\n');
+    const out = join(tmp, 'migrate.hpatch');
+    const base = ['build', '--from', v1, '--to', v2, '--key', join(keys, 'hotpatch.key'), '--out', out];
+    const r = hotpatch(
+      ...base,
+      '--migrate',
+      `index.js:${script}`,
+      '--migrate-revert',
+      `./index.js:${revert}`,
+      '--json',
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(
+      (JSON.parse(r.stdout) as { changes: Array<{ id: string }> }).changes.some(
+        (c) => c.id === 'migration-author',
+      ),
+    );
+    const bundle = JSON.parse(readFileSync(out, 'utf8')) as {
+      payload: { files: Array<{ path: string; migrations: Array<Record<string, unknown>> }> };
+    };
+    const m = bundle.payload.files
+      .find((f) => f.path === 'index.js')!
+      .migrations.find((x) => x.kind === 'script');
+    assert.deepEqual(m, {
+      kind: 'script',
+      source: 'module.exports.limit = 10;\n',
+      revert: 'delete module.exports.limit;\n',
+      author: true,
+    });
+    for (const [bad, why] of [
+      [['--migrate', 'index.js'], /expected FILE:SCRIPT/],
+      [['--migrate', `index.js:${join(tmp, 'nope.js')}`], /cannot read --migrate script/],
+      [['--migrate', `nope.js:${script}`], /--migrate nope\.js: no such code file/],
+      [['--migrate-revert', `index.js:${revert}`], /no --migrate for index\.js/],
+    ] as const) {
+      const e = hotpatch(...base, ...bad);
+      assert.equal(e.status, 2, `${bad.join(' ')}: ${e.stderr}`);
+      assert.match(e.stderr, why);
+      // Progress lines may come first; the error is one line.
+      assert.equal(e.stderr.split('\n').filter((l) => l.startsWith('hotpatch:')).length, 1, e.stderr);
+      assert.doesNotMatch(e.stderr, /\n\s+at /);
+    }
+  });
+
   it('build with nothing to hotpatch exits 4; --json prints the changes', () => {
     const same = writeTree(join(tmp, 'tiny-1.0.3'), {
       'package.json': pkg('1.0.3'),

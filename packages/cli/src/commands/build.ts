@@ -16,7 +16,37 @@ interface BuildCliOptions {
   id?: string;
   level?: number;
   supersedes?: string[];
+  migrate?: string[];
+  migrateRevert?: string[];
   json?: boolean;
+}
+
+/**
+ * `--migrate FILE:SCRIPT` (and `--migrate-revert FILE:SCRIPT`): statements a patch author wrote,
+ * read from SCRIPT, run once at apply (and at revert) in the package's module FILE.
+ */
+export function authorMigrations(
+  migrate: string[] = [],
+  reverts: string[] = [],
+): Array<{ file: string; source: string; revert?: string }> {
+  const split = (flag: string, v: string) => {
+    const at = v.indexOf(':');
+    if (at <= 0 || at === v.length - 1)
+      throw new HotpatchError(
+        'E_USAGE',
+        `${flag} ${v}: expected FILE:SCRIPT (a module of the package, a script file)`,
+      );
+    const file = v.slice(0, at).replace(/^\.\//, '');
+    return { file, source: readTextFile(v.slice(at + 1), `${flag} script`) };
+  };
+  const out = migrate.map((v) => split('--migrate', v));
+  for (const v of reverts) {
+    const r = split('--migrate-revert', v);
+    const m = out.find((x) => x.file === r.file && !('revert' in x));
+    if (!m) throw new HotpatchError('E_USAGE', `--migrate-revert ${v}: no --migrate for ${r.file} to revert`);
+    (m as { revert?: string }).revert = r.source;
+  }
+  return out;
 }
 
 const SEVERITIES = ['critical', 'high', 'moderate', 'low', 'unknown'];
@@ -64,10 +94,21 @@ export function registerBuildCommand(program: Command): void {
       'earlier hotpatch of the same baseline this one replaces; repeatable',
       collect,
     )
+    .option(
+      '--migrate <file:script>',
+      'author-written statements (from SCRIPT) run once at apply in module FILE of the package; the bundle is marked author-assisted; repeatable',
+      collect,
+    )
+    .option(
+      '--migrate-revert <file:script>',
+      'statements (from SCRIPT) that undo the --migrate of FILE on revert',
+      collect,
+    )
     .option('--json', 'print the result as JSON on stdout')
     .action(async (opts: BuildCliOptions) => {
       // Check everything local before fetching anything.
       const key = loadPrivateKey(readTextFile(opts.key, 'key file', 'E_KEY'), `key file ${opts.key}`);
+      const migrate = authorMigrations(opts.migrate, opts.migrateRevert);
       checkOutputDir(opts.out);
       const progress = (msg: string) => process.stderr.write(`${msg}\n`);
       progress(`resolving --from ${opts.from}`);
@@ -86,6 +127,7 @@ export function registerBuildCommand(program: Command): void {
         ...(opts.id ? { patchId: opts.id } : {}),
         ...(opts.level ? { level: opts.level } : {}),
         ...(opts.supersedes ? { supersedes: opts.supersedes } : {}),
+        ...(migrate.length ? { migrate } : {}),
       });
 
       let written: { file: string; patchId: string; version: string; keyId: string } | null = null;
