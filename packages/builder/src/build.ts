@@ -213,7 +213,10 @@ export function buildPatch(opts: BuildOptions): BuildResult {
       patch.edits = [];
       patch.patchedSha256 = patch.baselineSha256;
     }
-    note(file, changeOf('migration-author', file));
+    // In the file's own changes too: `inspect` and the catalog show it with the file.
+    const authored = changeOf('migration-author', file);
+    patch.changes.push(authored);
+    note(file, authored);
   }
 
   for (const [file, keys] of only) {

@@ -235,6 +235,17 @@ describe('hotpatch CLI', () => {
       revert: 'delete module.exports.limit;\n',
       author: true,
     });
+    const shown = hotpatch('inspect', out);
+    assert.equal(shown.status, 0, shown.stderr);
+    assert.match(shown.stdout, /assisted:\s+carries migrations written by the patch author/);
+    assert.match(shown.stdout, /index\.js .*1 migration\(s\)/);
+    assert.match(shown.stdout, /live\s+migration-author/);
+    const json = JSON.parse(hotpatch('inspect', out, '--json').stdout) as {
+      authorAssisted: boolean;
+      files: Array<{ migrations: Array<{ kind: string; author: boolean }> }>;
+    };
+    assert.equal(json.authorAssisted, true);
+    assert.deepEqual(json.files[0]!.migrations, [{ kind: 'script', author: true }]);
     for (const [bad, why] of [
       [['--migrate', 'index.js'], /expected FILE:SCRIPT/],
       [['--migrate', `index.js:${join(tmp, 'nope.js')}`], /cannot read --migrate script/],

@@ -87,6 +87,8 @@ export function registerInspectCommand(program: Command): void {
           builder: p.builder,
           formatVersion: p.formatVersion,
           keyScheme: p.keyScheme,
+          convention: p.convention,
+          authorAssisted: p.files.some((f) => f.migrations.some((m) => m.author)),
           signature: sig,
           files: p.files.map((f) => ({
             path: f.path,
@@ -95,8 +97,16 @@ export function registerInspectCommand(program: Command): void {
             patchedSha256: f.patchedSha256,
             edits: f.edits.length,
             functions: f.functions.map((fn) => fn.key),
+            migrations: f.migrations.map((m) => ({
+              kind: m.kind,
+              ...(m.key ? { key: m.key } : {}),
+              ...(m.target ? { target: m.target } : {}),
+              author: m.author,
+            })),
+            liveEdit: f.liveEdit,
             changes: f.changes,
           })),
+          newFiles: p.newFiles.map((f) => ({ path: f.path, sourceType: f.sourceType, sha256: f.sha256 })),
           ignored: p.ignored,
         };
         process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
@@ -132,24 +142,39 @@ export function formatBundle(bundle: Bundle, sig: SignatureReport): string {
   );
   if (p.supersedes.length) field('supersedes', p.supersedes.join(', '));
   field('created', `${p.createdAt} by ${p.builder}`);
+  field(
+    'format',
+    `bundle v${p.formatVersion}, key scheme ${p.keyScheme}, calling convention ${p.convention}`,
+  );
+  if (p.files.some((f) => f.migrations.some((m) => m.author)))
+    field('assisted', 'carries migrations written by the patch author (--migrate)');
   field('signature', sig.text);
   out.push('');
   out.push(`files (${p.files.length}):`);
   for (const f of p.files) {
+    const migrations = f.migrations.length ? `, ${f.migrations.length} migration(s)` : '';
     out.push(
-      `  ${f.path}  baseline sha256 ${f.baselineSha256.slice(0, 12)}…  ${f.edits.length} edit(s), ${f.functions.length} function(s)`,
+      `  ${f.path}  baseline sha256 ${f.baselineSha256.slice(0, 12)}…  ${f.edits.length} edit(s), ${f.functions.length} function(s)${migrations}`,
     );
+    if (f.liveEdit) out.push(`    (redirect engine only: ${f.liveEdit})`);
     for (const c of f.changes) {
       out.push(
-        `    ${pad(c.verdict, 8)} ${pad(c.kind, 18)} ${c.name}${c.line ? ` (line ${c.line})` : ''} — ${c.reason}`,
+        `    ${pad(c.verdict, 8)} ${pad(c.id, 22)} ${c.name}${c.line ? ` (line ${c.line})` : ''} — ${c.reason}`,
       );
     }
   }
-  if (p.ignored.length) {
+  // A file the patch adds is carried in the bundle: listed here, not as "not patched".
+  const added = new Set(p.newFiles.map((f) => f.path));
+  if (p.newFiles.length) {
     out.push('');
-    out.push(`not patched (${p.ignored.length}):`);
-    for (const c of p.ignored)
-      out.push(`    ${pad(c.verdict, 8)} ${pad(c.kind, 18)} ${c.name} — ${c.reason}`);
+    out.push(`added files (${p.newFiles.length}), loaded from the bundle when the patched code needs them:`);
+    for (const f of p.newFiles) out.push(`  ${f.path}  ${f.sourceType}, sha256 ${f.sha256.slice(0, 12)}…`);
+  }
+  const ignored = p.ignored.filter((c) => !(c.verdict === 'live' && added.has(c.name)));
+  if (ignored.length) {
+    out.push('');
+    out.push(`not patched (${ignored.length}):`);
+    for (const c of ignored) out.push(`    ${pad(c.verdict, 8)} ${pad(c.id, 22)} ${c.name} — ${c.reason}`);
   }
   return `${out.join('\n')}\n`;
 }
