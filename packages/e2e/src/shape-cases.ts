@@ -377,6 +377,19 @@ export const SHAPE_CASES: ShapeCase[] = [
     expect: 'live',
     verdicts: ['closure-changed'],
   },
+  {
+    name: 'tsc output: an enum gains a member and a class a static field (another removed), read by changed code',
+    a: {
+      'index.js': `var Ctx;\n(function (Ctx) {\n    Ctx[Ctx["NONE"] = 0] = "NONE";\n})(Ctx || (Ctx = {}));\nclass Ids {\n    static iframe = { name: 'iframe' };\n}\nexports.Ctx = Ctx;\nexports.Ids = Ids;\nexports.sanitize = function (ctx) { return ctx === Ctx.NONE ? 'none' : 'checked'; };\n`,
+    },
+    b: {
+      'index.js': `var Ctx;\n(function (Ctx) {\n    Ctx[Ctx["NONE"] = 0] = "NONE";\n    Ctx[Ctx["ATTR"] = 6] = "ATTR";\n})(Ctx || (Ctx = {}));\nclass Ids {\n    static attr = { name: 'attr' };\n}\nexports.Ctx = Ctx;\nexports.Ids = Ids;\nexports.sanitize = function (ctx) { return ctx === Ctx.NONE ? 'none' : ctx === Ctx.ATTR ? 'attr' : 'checked'; };\n`,
+    },
+    old: `return pkg.sanitize(6) !== 'attr' || pkg.Ids.attr?.name !== 'attr' || 'iframe' in pkg.Ids || pkg.Ctx[6] !== 'ATTR';`,
+    normal: `return pkg.sanitize(0) === 'none' && pkg.Ctx.NONE === 0 && pkg.Ctx[0] === 'NONE';`,
+    expect: 'live',
+    verdicts: ['object-updated', 'export-assigned'],
+  },
   // ---- need a restart
   {
     name: 'changed initial value of state that running code mutates',

@@ -477,6 +477,28 @@ function classAdditions(
       if (!same) return `member ${k.trim()} changed`;
       continue;
     }
+    if (isStaticField(mb)) {
+      // A new static field: its value set on the running class at apply (a class's own data
+      // property either way), if it needs nothing a static initializer alone has.
+      const value = mb.value as AstNode | null;
+      if (usesSuperOrPrivate(mb) || (value && usesThis(value)))
+        return `new static field ${k.trim()} uses this, super or private members`;
+      const v = B.moduleScope.set.get(db.name);
+      if (!v || declaringFunction(B, v) !== null || !cb.id) return 'not a module-level class';
+      const key = memberKey(mb);
+      out.statements.push({
+        kind: 'assign',
+        target: cb.id as AstNode,
+        key: JSON.stringify(key),
+        value: value ?? mb,
+        ...(value ? {} : { valueText: 'void 0' }),
+        name: `${db.name}.${key}`,
+        unit: pair.ub.fn,
+        line: lineOf(B.source, mb.start),
+        inPlace: true,
+      });
+      continue;
+    }
     if (mb.type !== 'MethodDefinition' || mb.computed || (mb.key as AstNode).type === 'PrivateIdentifier')
       return `new ${mb.type === 'MethodDefinition' ? 'private or computed method' : 'field or block'} ${k.trim()}`;
     if (usesSuperOrPrivate(mb)) return `new method ${k.trim()} uses super or private members`;
@@ -495,8 +517,51 @@ function classAdditions(
       line: lineOf(B.source, mb.start),
     });
   }
-  const removed = [...before.keys()][0];
-  return removed ? `member ${removed.trim()} removed` : null;
+  // Static fields the fix removed are deleted from the running class; other members stay a restart.
+  for (const [k, ma] of before) {
+    if (!isStaticField(ma)) return `member ${k.trim()} removed`;
+    if (!cb.id) return 'not a module-level class';
+    const key = memberKey(ma);
+    out.statements.push({
+      kind: 'delete',
+      target: cb.id as AstNode,
+      key: JSON.stringify(key),
+      value: cb.id as AstNode,
+      valueText: 'void 0',
+      name: `${db.name}.${key} (removed)`,
+      unit: pair.ub.fn,
+      line: lineOf(B.source, cb.start),
+      inPlace: true,
+    });
+  }
+  return null;
+}
+
+function isStaticField(m: AstNode): boolean {
+  return (
+    m.type === 'PropertyDefinition' &&
+    Boolean(m.static) &&
+    !m.computed &&
+    (m.key as AstNode).type !== 'PrivateIdentifier'
+  );
+}
+
+function memberKey(m: AstNode): string {
+  const k = m.key as AstNode;
+  return k.type === 'Identifier' ? (k.name as string) : String(k.value);
+}
+
+function usesThis(node: AstNode): boolean {
+  if (node.type === 'ThisExpression') return true;
+  for (const value of Object.values(node)) {
+    if (Array.isArray(value)) {
+      for (const v of value)
+        if (v && typeof v === 'object' && 'type' in v && usesThis(v as AstNode)) return true;
+    } else if (value && typeof value === 'object' && 'type' in (value as object)) {
+      if (usesThis(value as AstNode)) return true;
+    }
+  }
+  return false;
 }
 
 function usesSuperOrPrivate(node: AstNode): boolean {
@@ -777,6 +842,7 @@ function assignment(
     exportsObject(ctx, pair, stmt, value, execA, out);
     return;
   }
+  if (enumMember(ctx, pair, target, value, out, line)) return;
   if (target.type !== 'MemberExpression' || !isStateRoot(ctx, target)) {
     ctx.refuse('side-effect-changed', name, { where }, line);
     return;
@@ -791,6 +857,46 @@ function assignment(
     unit: pair.ub.fn,
     line,
   });
+}
+
+/**
+ * A TypeScript enum member as tsc compiles it, `E[E["K"] = 6] = "K"`: two plain assignments on
+ * the enum object (name → value, value → name), re-run at apply.
+ */
+function enumMember(
+  ctx: DiffContext,
+  pair: UnitPair,
+  target: AstNode,
+  value: AstNode,
+  out: ModuleLevel,
+  line: number,
+): boolean {
+  const inner = target.property as AstNode;
+  if (target.type !== 'MemberExpression' || !target.computed || inner.type !== 'AssignmentExpression')
+    return false;
+  const left = inner.left as AstNode;
+  const number = inner.right as AstNode;
+  const object = target.object as AstNode;
+  if (
+    inner.operator !== '=' ||
+    left.type !== 'MemberExpression' ||
+    !left.computed ||
+    (left.property as AstNode).type !== 'Literal' ||
+    number.type !== 'Literal' ||
+    value.type !== 'Literal' ||
+    object.type !== 'Identifier' ||
+    (left.object as AstNode).type !== 'Identifier' ||
+    (left.object as AstNode).name !== object.name ||
+    !isStateRoot(ctx, left)
+  )
+    return false;
+  const { B } = ctx;
+  const text = (n: AstNode) => B.source.slice(n.start, n.end);
+  const name = `${object.name}[${text(left.property as AstNode)}]`;
+  const common = { kind: 'assign' as const, target: left.object as AstNode, unit: pair.ub.fn, line };
+  out.statements.push({ ...common, key: text(left.property as AstNode), value: number, name });
+  out.statements.push({ ...common, key: text(number), value, name: `${object.name}[${text(number)}]` });
+  return true;
 }
 
 function isModuleExports(n: AstNode): boolean {

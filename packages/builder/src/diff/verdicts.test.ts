@@ -21,6 +21,24 @@ interface Case {
 
 const live: Case[] = [
   {
+    name: 'a TypeScript enum gained a member (tsc: E[E["B"] = 1] = "B")',
+    a: 'var E;\n(function (E) {\n  E[E["A"] = 0] = "A";\n})(E || (E = {}));\nexports.E = E;\n',
+    b: 'var E;\n(function (E) {\n  E[E["A"] = 0] = "A";\n  E[E["B"] = 1] = "B";\n})(E || (E = {}));\nexports.E = E;\n',
+    expect: [
+      ['export-assigned', 'E["B"]'],
+      ['export-assigned', 'E[1]'],
+    ],
+  },
+  {
+    name: 'a class gained a static field and lost another: set and deleted on the running class',
+    a: 'class C { static OLD = 1; static get(k) { return C[k]; } }\nexports.C = C;\n',
+    b: "class C { static NEW = { name: 'n' }; static get(k) { return C[k]; } }\nexports.C = C;\n",
+    expect: [
+      ['object-updated', 'C.NEW'],
+      ['object-updated', 'C.OLD (removed)'],
+    ],
+  },
+  {
     name: "a changed closure whose default parameter reads its factory's parameter",
     a: 'function make(def) { return (size = def) => ({ n: size }); }\nexports.make = make;\n',
     b: 'function make(def) { return (size = def) => ({ n: size | 0 }); }\nexports.make = make;\n',
@@ -312,6 +330,12 @@ const live: Case[] = [
 ];
 
 const restart: Case[] = [
+  {
+    name: 'a new static field whose initializer reads `this` (the class being defined)',
+    a: 'class C { static get(k) { return C[k]; } }\nexports.C = C;\n',
+    b: 'class C { static NAME = this.name; static get(k) { return C[k]; } }\nexports.C = C;\n',
+    expect: [['side-effect-changed']],
+  },
   {
     name: 'an exported frozen object whose property changed (it cannot change in place)',
     a: 'const LIMITS = Object.freeze({ depth: 10 });\nexport { LIMITS };\nexport const ok = (d) => d <= LIMITS.depth;\n',
