@@ -82,7 +82,8 @@ export const VERDICTS = {
   'dependency-added': {
     kind: 'new-dependency',
     verdict: 'live',
-    message: 'new dependency {where} ({detail}), loaded in the module at apply (and where the module loads after the patch, when first needed)',
+    message:
+      'new dependency {where} ({detail}), loaded in the module at apply (and where the module loads after the patch, when first needed)',
   },
   'import-added': {
     kind: 'new-dependency',
