@@ -96,6 +96,9 @@ export class Hub {
     this.#ping.unref();
   }
 
+  /** Check-ins (hello and facts) received since start, for /metrics. */
+  checkins = 0;
+
   get connectedCount(): number {
     let n = 0;
     for (const s of this.#conns.values()) n += s.size;
@@ -238,6 +241,7 @@ export class Hub {
 
   async #onMessage(conn: Connection, msg: AgentMessage): Promise<void> {
     if (msg.type === 'hello' || msg.type === 'facts') {
+      this.checkins++;
       if (msg.type === 'hello' && msg.protocol !== PROTOCOL_VERSION)
         this.#send(conn, {
           type: 'error',
