@@ -52,6 +52,7 @@ interface VexOptions {
   device?: string;
   service?: string;
   out?: string;
+  product?: string;
 }
 
 async function localDocument(opts: VexOptions & { pid: number }): Promise<unknown> {
@@ -71,6 +72,7 @@ async function localDocument(opts: VexOptions & { pid: number }): Promise<unknow
     scope: `pid ${s.pid}`,
     now: new Date(),
     toolVersion: VERSION,
+    ...(opts.product ? { product: opts.product } : {}),
   };
   if (opts.format === 'cyclonedx') return cycloneDxVex(statements, meta);
   if (statements.length === 0)
@@ -86,6 +88,7 @@ async function serverDocument(opts: VexOptions): Promise<unknown> {
   const q = new URLSearchParams({ format: opts.format });
   if (opts.device) q.set('device', opts.device);
   if (opts.service) q.set('service', opts.service);
+  if (opts.product) q.set('product', opts.product);
   const conn = { server: typeof opts.server === 'string' ? opts.server : undefined, token: opts.token };
   return api(conn, 'GET', `/v1/vex?${q}`);
 }
@@ -111,6 +114,10 @@ export function registerVexCommand(program: Command): void {
     .option('--service <name>', 'with --server: one service')
     .addOption(
       new Option('--format <format>', 'document format').choices(['openvex', 'cyclonedx']).default('openvex'),
+    )
+    .option(
+      '--product <id>',
+      'OpenVEX: the scanned product (e.g. pkg:oci/web@sha256:... for Grype image scans); packages become its subcomponents',
     )
     .option('--out <file>', 'write the document here (atomically) instead of stdout')
     .action(async (opts: VexOptions) => {

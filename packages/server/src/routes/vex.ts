@@ -19,6 +19,10 @@ const VexQuery = Type.Object(
     format: Type.Optional(Type.Union([Type.Literal('openvex'), Type.Literal('cyclonedx')])),
     device: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     service: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    /** OpenVEX: the scanned product (e.g. an image purl); the packages become its subcomponents. */
+    product: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 1024, pattern: '^[a-z][a-z0-9+.-]*:[^\\s]+$' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -83,6 +87,7 @@ export function vexPlugin(ctx: Ctx): FastifyPluginAsync {
           scope,
           now: new Date(),
           toolVersion: SERVER_VERSION,
+          ...(q.product ? { product: q.product } : {}),
         };
         if (q.format === 'cyclonedx') return cycloneDxVex(statements, meta);
         // OpenVEX needs at least one statement: saying "nothing" is not a document.

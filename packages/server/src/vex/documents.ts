@@ -14,6 +14,12 @@ export interface DocumentMeta {
   scope: string;
   now: Date;
   toolVersion: string;
+  /**
+   * The product scanned, when it is not the package itself (e.g. pkg:oci/web@sha256:… for an
+   * image): the package becomes its subcomponent. Grype matches products against the image it
+   * scans and subcomponents against packages; Trivy matches either.
+   */
+  product?: string;
 }
 
 export const OPENVEX_CONTEXT = 'https://openvex.dev/ns/v0.2.0';
@@ -70,7 +76,14 @@ export function openVex(statements: readonly VexStatement[], meta: DocumentMeta)
     statements: statements.map((s) => ({
       vulnerability: { name: s.advisory },
       timestamp: s.since ?? now,
-      products: [{ '@id': s.component.purl, identifiers: { purl: s.component.purl } }],
+      products: [
+        meta.product
+          ? {
+              '@id': meta.product,
+              subcomponents: [{ '@id': s.component.purl, identifiers: { purl: s.component.purl } }],
+            }
+          : { '@id': s.component.purl, identifiers: { purl: s.component.purl } },
+      ],
       status: s.status,
       status_notes: statementNotes(s),
       ...(s.status === 'affected'

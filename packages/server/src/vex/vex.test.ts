@@ -100,6 +100,13 @@ test('documents: OpenVEX validates against the vendored schema, CycloneDX with t
     /h2\/web pid 2 runs HP-minimist-1 \(1\.2\.5\+hp\.1\) in memory since 2026-01-02/,
   );
   assert.match(ov.statements[0]?.status_notes ?? '', /on disk: minimist@1\.2\.5/);
+  // Grype matches products against the scanned image: the package becomes a subcomponent.
+  const image = openVex(statements, { ...meta, product: 'pkg:oci/web@sha256%3Aabc' });
+  assert.equal(validateOpenVex(image), null);
+  assert.deepEqual(image.statements[0]?.products[0], {
+    '@id': 'pkg:oci/web@sha256%3Aabc',
+    subcomponents: [{ '@id': 'pkg:npm/minimist@1.2.5', identifiers: { purl: 'pkg:npm/minimist@1.2.5' } }],
+  });
   // The validator can fail: an affected statement without its action is refused.
   const broken = structuredClone(ov) as { statements: Array<Record<string, unknown>> };
   delete broken.statements[0]?.action_statement;
