@@ -14,3 +14,4 @@ export { type AgentMessage, PROTOCOL_VERSION, type ServerMessage } from './fleet
 export { exposureReport, hotpatchReport, restartsReport } from './reports.js';
 export { createServer, type HotpatchServer, runServer, type ServerOptions } from './server.js';
 export * from './vex/index.js';
+export { validateCycloneDx, validateOpenVex } from './vex/validate.js';
