@@ -42,7 +42,9 @@ export class HealthMonitor {
   };
   /** Under --unhandled-rejections=warn the rejection is only a warning: count it there. */
   readonly #onWarning = (w: Error) => {
-    if (w.name === 'UnhandledPromiseRejectionWarning') this.#current.rejections++;
+    // Node warns with the rejection itself, then (once) with an explanation: count the former.
+    if (w.name === 'UnhandledPromiseRejectionWarning' && !w.message.startsWith('Unhandled promise rejection.'))
+      this.#current.rejections++;
   };
 
   constructor(opts: { bucketMs?: number } = {}) {
