@@ -282,4 +282,38 @@ test('a patch that raises the 5xx rate is halted in the canary ring; a good patc
     );
     return r.every((t) => t === 'ok 1fixed 2');
   });
+
+  // ---- onBreach: rollback: the same bad patch again is reverted by the gate itself.
+  const upd = await admin.patch('/v1/policies/gated', {
+    health: { windowSeconds: WINDOW_S, max5xxDeltaPoints: 1, minRequests: 10, onBreach: 'rollback' },
+  });
+  assert.equal(upd.status, 200, JSON.stringify(upd.json));
+  const depAgain = (await admin.post('/v1/deployments', { patchId: bad.patchId, policy: 'gated' })).json
+    .deployment.id as string;
+  const rolled = await waitDeployment(
+    admin,
+    depAgain,
+    (v) =>
+      v.deployment.state === 'reverted' &&
+      v.devices.some((d) => d.device === 'canary-1/gated-web' && d.state === 'reverted'),
+    WINDOW_S * 1000 + 30_000,
+  );
+  assert.match(
+    rolled.deployment.revertReason ?? '',
+    /^health gate: canary-1\/gated-web \(ring canary\): 5xx rate/,
+  );
+  assert.notEqual(rolled.devices.find((d) => d.device === 'broad-1/gated-web')?.state, 'applied');
+  const audit2 = (await admin.get('/v1/audit?limit=50')).json.entries as Array<{
+    action: string;
+    subject: string;
+  }>;
+  assert.ok(audit2.some((e) => e.action === 'deployment.auto-rollback' && e.subject === depAgain));
+  await until('canary answers 200 again after the automatic rollback', async () => {
+    const r = recent('canary-1', 10);
+    return r.length === 10 && r.every((x) => x === 200);
+  });
+  assert.ok(
+    recent('broad-1').every((x) => x === 200),
+    'broad never ran the bad patch',
+  );
 });
