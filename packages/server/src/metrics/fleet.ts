@@ -61,8 +61,12 @@ export function fleetNumbers(input: FleetInput): FleetNumbers {
       value: p[c],
     })),
   );
-  const deploymentsByState: Record<string, number> = { active: 0, reverted: 0 };
-  for (const d of input.deployments) deploymentsByState[d.state] = (deploymentsByState[d.state] ?? 0) + 1;
+  // An active deployment the health gate halted is counted as halted, not active.
+  const deploymentsByState: Record<string, number> = { active: 0, halted: 0, reverted: 0 };
+  for (const d of input.deployments) {
+    const state = d.state === 'active' && d.haltedAt ? 'halted' : d.state;
+    deploymentsByState[state] = (deploymentsByState[state] ?? 0) + 1;
+  }
   const active = new Set(input.deployments.filter((d) => d.state === 'active').map((d) => d.id));
   const deploymentDevicesByState: Record<string, number> = {};
   for (const r of input.rows)

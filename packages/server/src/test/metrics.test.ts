@@ -89,6 +89,7 @@ test('/metrics: devices, eligibility, deployments, exposure histogram, restarts 
   assert.equal(m.value('hotpatch_devices', { status: 'revoked' }), 0);
   assert.equal(m.value('hotpatch_devices_report', { policy: 'default', column: 'hotpatched' }), 1);
   assert.equal(m.value('hotpatch_deployments', { state: 'active' }), 1);
+  assert.equal(m.value('hotpatch_deployments', { state: 'halted' }), 0);
   assert.equal(m.value('hotpatch_deployment_devices', { state: 'applied' }), 1);
   assert.equal(m.value('hotpatch_restarts_avoided'), 1);
   assert.equal(m.value('hotpatch_devices_exposed', { advisory: 'CVE-2021-44906' }), 0);
