@@ -49,7 +49,10 @@ test('responses by status class, in the window they fall in; loop p99 measured',
 });
 
 const child = (code: string, args: string[] = []) =>
-  spawnSync(process.execPath, [...args, '--input-type=module', '-e', code], { encoding: 'utf8', timeout: 20_000 });
+  spawnSync(process.execPath, [...args, '--input-type=module', '-e', code], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
 
 test('an uncaught exception still crashes the process (counted, not swallowed)', () => {
   const r = child(

@@ -43,7 +43,10 @@ export class HealthMonitor {
   /** Under --unhandled-rejections=warn the rejection is only a warning: count it there. */
   readonly #onWarning = (w: Error) => {
     // Node warns with the rejection itself, then (once) with an explanation: count the former.
-    if (w.name === 'UnhandledPromiseRejectionWarning' && !w.message.startsWith('Unhandled promise rejection.'))
+    if (
+      w.name === 'UnhandledPromiseRejectionWarning' &&
+      !w.message.startsWith('Unhandled promise rejection.')
+    )
       this.#current.rejections++;
   };
 
