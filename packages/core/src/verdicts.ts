@@ -82,7 +82,7 @@ export const VERDICTS = {
   'dependency-added': {
     kind: 'new-dependency',
     verdict: 'live',
-    message: 'new dependency {where} ({detail}), loaded in the module when first needed',
+    message: 'new dependency {where} ({detail}), loaded in the module at apply (and where the module loads after the patch, when first needed)',
   },
   'import-added': {
     kind: 'new-dependency',
@@ -98,6 +98,12 @@ export const VERDICTS = {
     kind: 'export-shape',
     verdict: 'live',
     message: 'module-level assignment {detail} re-run at apply with the new value (undone on revert)',
+  },
+  'object-updated': {
+    kind: 'module-state',
+    verdict: 'live',
+    message:
+      'property {detail} of a module-level object updated on the running object at apply: everything holding the object sees it (undone on revert)',
   },
   'state-rebuilt': {
     kind: 'module-state',

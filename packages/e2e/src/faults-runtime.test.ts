@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -335,6 +335,28 @@ describe('3. a full disk in HOTPATCH_HOME: stored first, or nothing changes', ()
       const stored = join(home, 'active', service);
       assert.deepEqual(existsSync(stored) ? readdirSync(stored) : [], []);
       assert.ok(probe.alive(), 'SIGXFSZ did not kill the app');
+    } finally {
+      await probe.stop();
+    }
+  });
+
+  test('a stored patch built for another calling convention is not re-applied at start, and status says why', async () => {
+    const node = nodes[nodes.length - 1]!;
+    const service = 'stored-convention';
+    const payload = parseBundle(singleBundle).payload;
+    const dir = join(home, 'active', service);
+    mkdirSync(dir, { recursive: true });
+    // What an older or newer builder would have stored: signed by a trusted key, another convention.
+    writeFileSync(join(dir, 'stored.hpatch'), resign({ ...payload, convention: payload.convention + 1 }));
+    const probe = new Probe(node.bin, env(service));
+    try {
+      assert.deepEqual(await code(probe, singleChecks, single.v1), ['old-b', 'old-a']);
+      const st = await status(probe.pid);
+      assert.deepEqual(st.patches, []);
+      assert.match(
+        (st.problems ?? []).join('\n'),
+        /stored patch stored\.hpatch ignored: .*calling convention/,
+      );
     } finally {
       await probe.stop();
     }

@@ -10,6 +10,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Bundle, NewFile } from '@hotpatch/core';
 import type { PatchImport } from '@hotpatch/instrument';
+import { assertRunnable } from './compat.js';
 import { patchImports } from './engines/source.js';
 import { sha256 } from './hash.js';
 import { packageOf } from './inventory.js';
@@ -42,9 +43,10 @@ async function activeFor(filename: string): Promise<{ bundles: Bundle[]; rel: st
   for (const name of readdirSync(dir)) {
     if (!name.endsWith('.hpatch')) continue;
     try {
-      const { parseBundle, verifyBundle } = await heavyAsync();
+      const { parseBundle, verifyBundle, KEY_SCHEME } = await heavyAsync();
       const bundle = parseBundle(readFileSync(join(dir, name)), name);
       verifyBundle(bundle, trustFromEnv({ HOTPATCH_TRUSTED_KEYS: data.trustedKeys }).trust);
+      assertRunnable(bundle.payload, KEY_SCHEME);
       const t = bundle.payload.target;
       const version = t.kind === 'npm' ? t.version : t.baseline;
       if (t.name === pkg.name && version === pkg.version) bundles.push(bundle);

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import {
   type Bundle,
   type FilePatch,
@@ -9,7 +9,8 @@ import {
   type Target,
   type TrustStore,
 } from '@hotpatch/core';
-import { CONVENTION_VERSION, GLOBAL, type SourceType } from '@hotpatch/instrument';
+import { GLOBAL, type SourceType } from '@hotpatch/instrument';
+import { assertRunnable } from './compat.js';
 import { RedirectEngine } from './engines/redirect.js';
 import { patchedSource, patchImports } from './engines/source.js';
 import type {
@@ -26,7 +27,7 @@ import { instrumentCached, instrumentNow } from './instrument-cache.js';
 import { newRecord } from './inventory.js';
 import { heavy } from './lazy.js';
 import { activeDir } from './paths.js';
-import { fsReason, removeDurable, storeFile, writeDurable } from './store.js';
+import { fsReason, removeDurable, storeFile, writeDurable, writeDurableAsync } from './store.js';
 import { commitAll, rollbackAll, safePrepare, safePrepareAsync } from './transaction.js';
 
 /**
@@ -310,26 +311,20 @@ export class HotpatchRuntime {
    * changed function is running, it is retried until the deadline and then reported pending (and
    * retried every second); when the apply fails, the stored state is put back as it was.
    */
-  async apply(bytes: Buffer, opts: { deadlineMs?: number } = {}): Promise<ApplyResult> {
-    return this.#count(() => this.#apply(bytes, opts));
+  /** Applies are one at a time (each awaits between its steps so as not to stall the service). */
+  #serial: Promise<unknown> = Promise.resolve();
+
+  apply(bytes: Buffer, opts: { deadlineMs?: number } = {}): Promise<ApplyResult> {
+    const run = this.#serial.then(() => this.#count(() => this.#apply(bytes, opts)));
+    this.#serial = run.catch(() => {});
+    return run;
   }
 
   async #apply(bytes: Buffer, opts: { deadlineMs?: number }): Promise<ApplyResult> {
     const bundle = heavy().parseBundle(bytes);
     this.#verifySignature(bundle);
     const p = bundle.payload;
-    if (p.keyScheme !== heavy().KEY_SCHEME) {
-      throw new HotpatchError(
-        'E_ENGINE',
-        `bundle uses function key scheme ${p.keyScheme}; this runtime knows ${heavy().KEY_SCHEME}`,
-      );
-    }
-    if (p.convention !== CONVENTION_VERSION) {
-      throw new HotpatchError(
-        'E_ENGINE',
-        `bundle was built for calling convention ${p.convention}; this runtime instruments with ${CONVENTION_VERSION}`,
-      );
-    }
+    assertRunnable(p, heavy().KEY_SCHEME);
     const label = labelOf(p.target);
     const current = this.#active.get(label);
     if (current?.bundle.payload.patchId === p.patchId) {
@@ -349,12 +344,14 @@ export class HotpatchRuntime {
         `${label} already runs ${current.bundle.payload.patchId} (level ${current.bundle.payload.level}); ${p.patchId} is level ${p.level}`,
       );
     }
-    const work = this.#plan(bundle); // refuses another baseline before anything is stored
+    this.#plan(bundle); // refuses another baseline before anything is stored
+    await writeDurableAsync(storeFile(this.service, label), bytes);
     const replaces = current?.bundle.payload.patchId === p.patchId ? current.replaces : (current ?? null);
     const entry: ActivePatch = { bundle, bytes, appliedAt: null, pending: null, replaces, error: null };
-    writeDurable(storeFile(this.service, label), bytes);
     try {
       this.#active.set(label, entry);
+      // Planned again after the write's turns: modules may have loaded meanwhile.
+      const work = this.#plan(bundle);
       if (work.length === 0) {
         return this.#result(bundle, 'staged', this.#notLoadedReason(bundle));
       }
@@ -469,7 +466,10 @@ export class HotpatchRuntime {
   #plan(bundle: Bundle): FileWork[] {
     const work: FileWork[] = [];
     for (const file of bundle.payload.files) {
+      // The file name first: a package lookup for each of a service's modules costs milliseconds.
+      const tail = `${sep}${file.path.split('/').join(sep)}`;
       for (const record of this.records) {
+        if (!record.filename.endsWith(tail) && !record.filename.endsWith(`/${file.path}`)) continue;
         if (!this.#matches(record, bundle) || record.relPath !== file.path) continue;
         if (record.sha256 !== file.baselineSha256) {
           throw new HotpatchError(
@@ -701,6 +701,7 @@ export class HotpatchRuntime {
         const bytes = readFileSync(join(dir, name));
         const bundle = heavy().parseBundle(bytes, name);
         heavy().verifyBundle(bundle, this.trust);
+        assertRunnable(bundle.payload, heavy().KEY_SCHEME);
         this.#active.set(labelOf(bundle.payload.target), {
           bundle,
           bytes,
