@@ -6,12 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildPatch, resolveSpec } from '@hotpatch/builder';
 import { generateSigningKey, loadPrivateKey, serializeBundle, signBundle } from '@hotpatch/core';
+import pg from 'pg';
 import { createServer, type HotpatchServer } from '../index.js';
 import { client, freePort, readToken, registerJs, until, waitDeployment } from './fixture.js';
 
@@ -128,24 +130,43 @@ function startLoad(services: Record<string, Proc>): void {
 
 const recent = (host: string, n = 20) => (answers.get(host) ?? []).slice(-n);
 
-before(async () => {
-  srv = await createServer({
-    dataDir: join(dir, 'data'),
-    port: await freePort(),
-    trustedKeys: [keyFile],
-    tickMs: 200,
+const pgUrl = process.env.HOTPATCH_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** The same end-to-end run on embedded storage or on PostgreSQL (a fresh schema, dropped after). */
+export function healthGateSuite(storage: 'pglite' | 'postgres'): void {
+  const schema = `hp_test_${randomBytes(5).toString('hex')}`;
+  before(async () => {
+    srv = await createServer({
+      dataDir: join(dir, 'data'),
+      port: await freePort(),
+      trustedKeys: [keyFile],
+      tickMs: 200,
+      ...(storage === 'postgres' ? { databaseUrl: pgUrl, databaseSchema: schema } : {}),
+    });
+    admin = client(srv.url, readToken(srv.bootstrap.adminTokenFile));
+    assert.equal(srv.db.kind, storage);
   });
-  admin = client(srv.url, readToken(srv.bootstrap.adminTokenFile));
-});
 
-after(async () => {
-  if (load) clearInterval(load);
-  await Promise.all(procs.map((p) => p.stop()));
-  await srv?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+  after(async () => {
+    if (load) clearInterval(load);
+    await Promise.all(procs.map((p) => p.stop()));
+    await srv?.close();
+    if (storage === 'postgres') {
+      const c = new pg.Client({ connectionString: pgUrl });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.end();
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
 
-test('a patch that raises the 5xx rate is halted in the canary ring; a good patch reaches the next ring', async () => {
+  test(
+    `${storage}: a patch that raises the 5xx rate is halted in the canary ring; a good patch reaches the next ring`,
+    scenario,
+  );
+}
+
+async function scenario(): Promise<void> {
   const bad = await bundle('gate-bad', `throw new Error('regression in the fix');`, 'GHSA-gate-badx-0001');
   const good = await bundle('gate-good', `return 'fixed ' + q;`, 'GHSA-gate-good-0001');
   for (const b of [bad, good]) assert.equal((await admin.postRaw('/v1/bundles', b.bytes)).status, 201);
@@ -316,4 +337,4 @@ test('a patch that raises the 5xx rate is halted in the canary ring; a good patc
     recent('broad-1').every((x) => x === 200),
     'broad never ran the bad patch',
   );
-});
+}
