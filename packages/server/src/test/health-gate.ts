@@ -323,7 +323,11 @@ async function scenario(): Promise<void> {
     rolled.deployment.revertReason ?? '',
     /^health gate: canary-1\/gated-web \(ring canary\): 5xx rate/,
   );
-  assert.notEqual(rolled.devices.find((d) => d.device === 'broad-1/gated-web')?.state, 'applied');
+  assert.notEqual(
+    rolled.devices.find((d) => d.device === 'broad-1/gated-web')?.state,
+    'applied',
+    JSON.stringify({ devices: rolled.devices, health: (rolled as unknown as { health: unknown }).health }),
+  );
   const audit2 = (await admin.get('/v1/audit?limit=50')).json.entries as Array<{
     action: string;
     subject: string;
