@@ -68,6 +68,11 @@ test('ringHold: later rings wait for every watched device of earlier rings; a ha
     { ring: 'canary', state: 'ineligible', verdict: null },
   ];
   assert.equal(ringHold(gate, rings, 'broad', null, passed), null);
+  const failed = [...passed, { ring: 'canary', state: 'failed', verdict: null }];
+  assert.match(
+    ringHold(gate, rings, 'broad', null, failed) ?? '',
+    /1 device\(s\) of ring canary failed to apply/,
+  );
   assert.match(
     ringHold(gate, rings, 'canary', 'h/web: 5xx rate', passed) ?? '',
     /^halted by the health gate: h\/web: 5xx rate/,

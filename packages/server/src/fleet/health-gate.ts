@@ -95,12 +95,12 @@ export interface GateRow {
 }
 
 /** States in which a device of an earlier ring does not take part (nothing to wait for). */
-const OUT = new Set(['not-applicable', 'ineligible', 'superseded', 'failed', 'reverted']);
+const OUT = new Set(['not-applicable', 'ineligible', 'superseded', 'reverted']);
 
 /**
  * Why a device in `ring` must wait (null: it may go). A halted deployment holds every ring; a ring
- * starts only when every device of the earlier rings that took the patch reported a health window
- * that did not breach the gate.
+ * starts only when every device of the earlier rings that was sent the patch applied it and
+ * reported a health window that did not breach the gate (a failed apply holds it too).
  */
 export function ringHold(
   gate: HealthGate | null | undefined,
@@ -115,6 +115,10 @@ export function ringHold(
   if (index <= 0) return null;
   const earlier = new Set(rings.slice(0, index).map((r) => r.name));
   const watched = rows.filter((r) => r.ring !== null && earlier.has(r.ring) && !OUT.has(r.state));
+  // A device that failed to apply gave no health evidence: the next ring does not go on without it.
+  const failed = watched.filter((r) => r.state === 'failed');
+  if (failed.length > 0)
+    return `health gate: ${failed.length} device(s) of ring ${[...new Set(failed.map((r) => r.ring))].join(', ')} failed to apply; the next ring waits`;
   const waiting = watched.filter((r) => r.state !== 'applied' || r.verdict === null);
   if (waiting.length === 0) return null;
   const names = [...new Set(watched.map((r) => r.ring))].join(', ');
