@@ -6,6 +6,7 @@ import { registerFleetCommands } from './commands/fleet.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerKeygenCommand } from './commands/keygen.js';
 import { registerRuntimeCommands } from './commands/runtime.js';
+import { registerVexCommand } from './commands/vex.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -36,6 +37,7 @@ export function createProgram(): Command {
   registerInspectCommand(program);
   registerRuntimeCommands(program);
   registerFleetCommands(program);
+  registerVexCommand(program);
   registerDemoCommand(program);
   // Commands added with addCommand() do not inherit settings: make every one behave the same.
   const visit = (cmd: Command) => {

@@ -6,6 +6,7 @@
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { HealthRequest, HealthWindow } from './health.js';
 import { REPORTED_STATES } from './states.js';
 
 /** Bumped on an incompatible change; `hello` carries it. */
@@ -131,7 +132,22 @@ export const ErrorsMessage = Type.Object({
   patchId: Id,
   count: Type.Integer({ minimum: 1, maximum: LIMITS.errorCount }),
 });
-export const AgentMessage = Type.Union([HelloMessage, FactsMessage, StateMessage, ErrorsMessage]);
+/** The device's health before and after it applied a deployment's patch (when the deploy asked for it). */
+export const HealthMessage = Type.Object({
+  type: Type.Literal('health'),
+  deploymentId: Id,
+  patchId: Id,
+  before: HealthWindow,
+  after: HealthWindow,
+});
+export const AgentMessage = Type.Union([
+  HelloMessage,
+  FactsMessage,
+  StateMessage,
+  ErrorsMessage,
+  HealthMessage,
+]);
+export type HealthMessage = Static<typeof HealthMessage>;
 export type HelloMessage = Static<typeof HelloMessage>;
 export type FactsMessage = Static<typeof FactsMessage>;
 export type StateMessage = Static<typeof StateMessage>;
@@ -142,7 +158,13 @@ export type AgentMessage = Static<typeof AgentMessage>;
 
 export const ServerMessage = Type.Union([
   Type.Object({ type: Type.Literal('welcome'), deviceId: Id, instanceId: Type.Integer(), protocol: Int32() }),
-  Type.Object({ type: Type.Literal('deploy'), deploymentId: Id, patchId: Id, bundle: Type.String() }),
+  Type.Object({
+    type: Type.Literal('deploy'),
+    deploymentId: Id,
+    patchId: Id,
+    bundle: Type.String(),
+    health: Type.Optional(HealthRequest),
+  }),
   Type.Object({ type: Type.Literal('revert'), deploymentId: Id, patchId: Id }),
   Type.Object({ type: Type.Literal('revoked') }),
   Type.Object({ type: Type.Literal('error'), code: Str(64, 1), message: Text }),

@@ -1,2 +1,3 @@
 export * from './agent.js';
+export * from './health.js';
 export * from './states.js';

@@ -26,12 +26,14 @@ import {
   checkServerMessage,
   type EnrollRequest,
   type Facts,
+  type HealthMessage,
   PROTOCOL_VERSION,
   type ServerMessage,
   type StateMessage,
 } from '@hotpatch/protocol';
 import WebSocket from 'ws';
 import type { AgentOptions } from './agent-env.js';
+import { HealthMonitor } from './health.js';
 import { ensurePrivateDir, hotpatchHome } from './paths.js';
 import type { ApplyResult, RuntimeStatus } from './runtime.js';
 
@@ -187,6 +189,11 @@ class AgentImpl
   readonly #inflight = new Map<string, Promise<void>>();
   readonly #watch = new Map<string, NodeJS.Timeout>();
   readonly #onError: (e: Error) => void;
+  /** Health signals for the policy's gate, measured only while the agent runs. */
+  readonly #health = new HealthMonitor();
+  /** Deployments whose health window is being observed, and the reports (re-sent after a reconnect). */
+  readonly #observing = new Map<string, NodeJS.Timeout>();
+  readonly #healthOut = new Map<string, HealthMessage>();
 
   constructor(runtime: AgentRuntime, opts: AgentOptions) {
     super();
@@ -217,6 +224,7 @@ class AgentImpl
     }
     this.#onError = (e) => this.#countError(e);
     process.on('uncaughtExceptionMonitor', this.#onError);
+    this.#health.start();
     this.#factsTimer = setInterval(() => this.#sendFacts(false), this.#opts.factsIntervalMs);
     this.#factsTimer.unref();
     // Modules load after the agent starts (it runs before the app): send facts soon after the
@@ -251,6 +259,8 @@ class AgentImpl
     if (this.#loadTimer) clearInterval(this.#loadTimer);
     if (this.#idleTimer) clearTimeout(this.#idleTimer);
     for (const t of this.#watch.values()) clearInterval(t);
+    for (const t of this.#observing.values()) clearTimeout(t);
+    this.#health.stop();
     process.off('uncaughtExceptionMonitor', this.#onError);
     const ws = this.#ws;
     this.#ws = null;
@@ -350,6 +360,7 @@ class AgentImpl
       this.#modules = this.#rt.records?.length ?? 0;
       ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, facts }));
       for (const m of this.#outbox.values()) ws.send(JSON.stringify(m));
+      for (const m of this.#healthOut.values()) ws.send(JSON.stringify(m));
       this.emit('connected');
     });
     ws.on('ping', () => this.#alive(ws));
@@ -437,9 +448,10 @@ class AgentImpl
       if (done?.state !== 'applied') this.#report({ ...base, state: 'applying' });
       try {
         const r = await this.#rt.apply(Buffer.from(msg.bundle, 'base64'));
-        if (r.state === 'applied' || r.state === 'already-applied')
+        if (r.state === 'applied' || r.state === 'already-applied') {
           this.#report({ ...base, state: 'applied' });
-        else {
+          if (msg.health) this.#observe(msg.deploymentId, msg.patchId, msg.health.windowMs);
+        } else {
           this.#report({
             ...base,
             state: 'pending',
@@ -477,7 +489,38 @@ class AgentImpl
     this.#watch.set(base.deploymentId, t);
   }
 
+  /**
+   * The window before the apply against the window after it, sent once the after-window is over.
+   * Started once per deployment (a deploy re-sent after a reconnect does not restart it).
+   */
+  #observe(deploymentId: string, patchId: string, windowMs: number): void {
+    if (this.#observing.has(deploymentId) || this.#healthOut.has(deploymentId)) return;
+    this.#health.retain(windowMs);
+    const t0 = this.#health.mark();
+    const t = setTimeout(() => {
+      this.#observing.delete(deploymentId);
+      const t1 = this.#health.mark();
+      const m: HealthMessage = {
+        type: 'health',
+        deploymentId,
+        patchId,
+        before: this.#health.window(t0 - windowMs, t0),
+        after: this.#health.window(t0, t1),
+      };
+      this.#healthOut.set(deploymentId, m);
+      if (this.#healthOut.size > 100) this.#healthOut.delete(this.#healthOut.keys().next().value as string);
+      this.#send(m);
+    }, windowMs);
+    t.unref();
+    this.#observing.set(deploymentId, t);
+  }
+
   #revert(msg: Extract<ServerMessage, { type: 'revert' }>): void {
+    const observing = this.#observing.get(msg.deploymentId);
+    if (observing) {
+      clearTimeout(observing);
+      this.#observing.delete(msg.deploymentId);
+    }
     const base = { type: 'state' as const, deploymentId: msg.deploymentId, patchId: msg.patchId };
     const w = this.#watch.get(msg.deploymentId);
     if (w) {

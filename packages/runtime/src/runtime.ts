@@ -93,6 +93,8 @@ export interface RuntimeStatus {
     version: string;
     files: Array<{ path: string; sha256: string; patchId: string | null }>;
   }>;
+  /** Since start: patches applied, reverted, and applies or reverts that failed (absent from older runtimes). */
+  counters?: { applies: number; reverts: number; failures: number };
 }
 
 export interface RuntimeOptions {
@@ -313,7 +315,7 @@ export class HotpatchRuntime {
   #serial: Promise<unknown> = Promise.resolve();
 
   apply(bytes: Buffer, opts: { deadlineMs?: number } = {}): Promise<ApplyResult> {
-    const run = this.#serial.then(() => this.#apply(bytes, opts));
+    const run = this.#serial.then(() => this.#count(() => this.#apply(bytes, opts)));
     this.#serial = run.catch(() => {});
     return run;
   }
@@ -540,6 +542,10 @@ export class HotpatchRuntime {
 
   /** One revert attempt, synchronous (the agent's interface): reverted, or pending and retried. */
   revert(patchId: string): ApplyResult {
+    return this.#countSync(() => this.#revertNow(patchId));
+  }
+
+  #revertNow(patchId: string): ApplyResult {
     const [label, active] = this.#find(patchId);
     if (active.pending?.op === 'apply') return this.#cancelApply(label, active);
     removeDurable(storeFile(this.service, label));
@@ -551,6 +557,10 @@ export class HotpatchRuntime {
    * pending (nothing changed, the patch runs whole), retried every second, and status says so.
    */
   async revertWithin(patchId: string, opts: { deadlineMs?: number } = {}): Promise<ApplyResult> {
+    return this.#count(() => this.#revertWithin(patchId, opts));
+  }
+
+  async #revertWithin(patchId: string, opts: { deadlineMs?: number }): Promise<ApplyResult> {
     const [label, active] = this.#find(patchId);
     if (active.pending?.op === 'apply') return this.#cancelApply(label, active);
     // Stored state first: a restart while the revert waits comes back unpatched, as asked.
@@ -562,6 +572,35 @@ export class HotpatchRuntime {
       if (result.state !== 'revert-pending' || last) return result;
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** Applies, reverts and failures since start, for status (operators read them next to the patches). */
+  readonly #counters = { applies: 0, reverts: 0, failures: 0 };
+
+  async #count(op: () => Promise<ApplyResult>): Promise<ApplyResult> {
+    return this.#countSync(() => op()).then(
+      (r) => this.#tally(r),
+      (e) => {
+        this.#counters.failures++;
+        throw e;
+      },
+    );
+  }
+
+  #countSync<T>(op: () => T): T {
+    try {
+      const r = op();
+      return r instanceof Promise ? r : (this.#tally(r as ApplyResult) as T);
+    } catch (e) {
+      this.#counters.failures++;
+      throw e;
+    }
+  }
+
+  #tally(r: ApplyResult): ApplyResult {
+    if (r.state === 'applied') this.#counters.applies++;
+    else if (r.state === 'reverted') this.#counters.reverts++;
+    return r;
   }
 
   #find(patchId: string): [string, ActivePatch] {
@@ -747,6 +786,7 @@ export class HotpatchRuntime {
         };
       }),
       packages: [...packages.values()],
+      counters: { ...this.#counters },
     };
   }
 }

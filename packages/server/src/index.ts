@@ -13,3 +13,5 @@ export { placeDevice } from './fleet/placement.js';
 export { type AgentMessage, PROTOCOL_VERSION, type ServerMessage } from './fleet/protocol.js';
 export { exposureReport, hotpatchReport, restartsReport } from './reports.js';
 export { createServer, type HotpatchServer, runServer, type ServerOptions } from './server.js';
+export * from './vex/index.js';
+export { validateCycloneDx, validateOpenVex } from './vex/validate.js';

@@ -22,9 +22,11 @@ import { deploymentsPlugin } from './routes/deployments.js';
 import { devicesPlugin } from './routes/devices.js';
 import { enrollPlugin } from './routes/enroll.js';
 import { eventsPlugin } from './routes/events.js';
+import { metricsPlugin } from './routes/metrics.js';
 import { policiesPlugin } from './routes/policies.js';
 import { reportsPlugin } from './routes/reports.js';
 import { tokensPlugin } from './routes/tokens.js';
+import { vexPlugin } from './routes/vex.js';
 import { newId } from './secrets.js';
 import { loadTrust } from './trust.js';
 
@@ -125,6 +127,8 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
     await app.register(deploymentsPlugin(ctx));
     await app.register(reportsPlugin(ctx));
     await app.register(eventsPlugin(ctx));
+    await app.register(metricsPlugin(ctx));
+    await app.register(vexPlugin(ctx));
     await app.register(dashboardPlugin());
     hub.start();
     await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 4242 });

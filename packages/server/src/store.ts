@@ -31,6 +31,7 @@ export function toPolicy(r: Row): Policy {
     deadlineDays: Number(r.deadline_days),
     paused: Boolean(r.paused),
     rollback: json(r.rollback, {}),
+    health: json(r.health, null),
     isDefault: Boolean(r.is_default),
     position: Number(r.position),
     createdAt: isoReq(r.created_at),
@@ -84,6 +85,8 @@ export function toDeployment(r: Row): Deployment {
     createdBy: String(r.created_by),
     revertedAt: iso(r.reverted_at),
     revertReason: (r.revert_reason as string | null) ?? null,
+    haltedAt: iso(r.halted_at),
+    haltReason: (r.halt_reason as string | null) ?? null,
   };
 }
 
@@ -461,4 +464,41 @@ export async function disconnectAll(q: Sql): Promise<void> {
 
 export async function removeReplica(q: Sql, replicaId: string): Promise<void> {
   await q.query('DELETE FROM replicas WHERE id = $1', [replicaId]);
+}
+
+// ---------------------------------------------------------------- health gate
+
+/** Every device row of these deployments with its health verdict (the gate looks at whole rings). */
+export async function gateRows(
+  q: Sql,
+  deploymentIds: readonly string[],
+): Promise<
+  Map<string, Array<{ ring: string | null; state: string; verdict: 'pass' | 'fail' | 'inconclusive' | null }>>
+> {
+  const out = new Map<
+    string,
+    Array<{ ring: string | null; state: string; verdict: 'pass' | 'fail' | 'inconclusive' | null }>
+  >();
+  if (deploymentIds.length === 0) return out;
+  const rows = await q.query<{
+    deployment_id: string;
+    ring: string | null;
+    state: string;
+    verdict: string | null;
+  }>(
+    `SELECT dd.deployment_id, dd.ring, dd.state, h.verdict FROM deployment_devices dd
+     LEFT JOIN deployment_health h ON h.deployment_id = dd.deployment_id AND h.device_id = dd.device_id
+     WHERE dd.deployment_id = ANY($1)`,
+    [deploymentIds],
+  );
+  for (const r of rows) {
+    const list = out.get(r.deployment_id) ?? [];
+    list.push({
+      ring: r.ring,
+      state: r.state,
+      verdict: (r.verdict as 'pass' | 'fail' | 'inconclusive' | null) ?? null,
+    });
+    out.set(r.deployment_id, list);
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,6 +36,7 @@ const EXPLOIT_URL = '/go?to=javascript:alert(document.cookie)';
 interface DemoOptions {
   keep?: boolean;
   port: number;
+  vexOut?: string;
 }
 
 export function registerDemoCommand(program: Command): void {
@@ -46,10 +47,16 @@ export function registerDemoCommand(program: Command): void {
     )
     .option('--keep', 'keep the server and service running until Ctrl-C, to look at the dashboard')
     .option('--port <n>', 'control plane port (0: any free port)', (v) => Number(v), 0)
+    .option(
+      '--vex-out <dir>',
+      'also write the fleet VEX documents (OpenVEX, CycloneDX) after the patch into this directory',
+    )
     .action(async (opts: DemoOptions) => demo(opts));
 }
 
 async function demo(opts: DemoOptions): Promise<void> {
+  if (opts.vexOut && !(existsSync(opts.vexOut) && statSync(opts.vexOut).isDirectory()))
+    throw new HotpatchError('E_IO', `--vex-out ${opts.vexOut}: not a directory`);
   const dir = mkdtempSync(join(tmpdir(), 'hotpatch-demo-'));
   const step = (n: number, text: string) => process.stdout.write(`\n[${n}/8] ${text}\n`);
   const say = (text: string) => process.stdout.write(`      ${text}\n`);
@@ -186,6 +193,22 @@ async function demo(opts: DemoOptions): Promise<void> {
       throw new HotpatchError('E_VERIFY', 'the hotpatch was reported applied but the exploit still works');
     if (load.failed > 0)
       throw new HotpatchError('E_PROCESS', `${load.failed} requests failed during the demo`);
+    // What scanners are told now: express 4.19.2 is still on disk, the fix runs in memory.
+    const vex = (await api('GET', '/v1/vex')) as {
+      statements: Array<{
+        vulnerability: { name: string };
+        products: Array<{ '@id': string }>;
+        status: string;
+      }>;
+    };
+    for (const s of vex.statements)
+      say(`VEX for scanners: ${s.vulnerability.name} on ${s.products[0]?.['@id']}: ${s.status}`);
+    if (opts.vexOut) {
+      writeFileSync(join(opts.vexOut, 'demo.openvex.json'), `${JSON.stringify(vex, null, 2)}\n`);
+      const cdx = await api('GET', '/v1/vex?format=cyclonedx');
+      writeFileSync(join(opts.vexOut, 'demo.vex.cdx.json'), `${JSON.stringify(cdx, null, 2)}\n`);
+      say(`VEX documents written to ${opts.vexOut}`);
+    }
     say(`fixed live, no restart. Dashboard: ${server.url}/ (sign in with ${admin})`);
     if (opts.keep) {
       say('running until Ctrl-C ...');

@@ -64,6 +64,10 @@ export function formatStatus(s: RuntimeStatus): string {
       `patch ${p.patchId}  ${p.version}  ${p.target}  ${p.state}${p.appliedAt ? ` at ${p.appliedAt}` : ''}  ${p.advisories.join(',')}${p.reason ? `  (${p.reason})` : ''}`,
     );
   }
+  if (s.counters)
+    lines.push(
+      `since start: ${s.counters.applies} applied, ${s.counters.reverts} reverted, ${s.counters.failures} failed`,
+    );
   lines.push(`loaded packages: ${s.packages.length}`);
   for (const pkg of [...s.packages].sort((a, b) => a.name.localeCompare(b.name))) {
     const patched = pkg.files.find((f) => f.patchId)?.patchId;

@@ -34,3 +34,17 @@ test('writes still land in order, one flush at a time', async () => {
   await Promise.all([1, 2, 3, 4, 5].map((i) => b.add(i)));
   assert.deepEqual(seen.flat(), [1, 2, 3, 4, 5]);
 });
+
+test('drain with items waiting for the timer flushes them (it used to spin without ever letting the timer fire)', async () => {
+  const landed: number[] = [];
+  const b = new Batcher<number, null>(async (items) => {
+    landed.push(...items);
+    return items.map(() => null);
+  }, 60_000);
+  void b.add(1);
+  void b.add(2);
+  const drained = b.drain().then(() => 'drained');
+  const outcome = await Promise.race([drained, new Promise((r) => setTimeout(() => r('stuck'), 2000))]);
+  assert.equal(outcome, 'drained');
+  assert.deepEqual(landed, [1, 2]);
+});

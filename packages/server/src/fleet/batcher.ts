@@ -27,9 +27,13 @@ export class Batcher<T, R> {
     });
   }
 
-  /** Resolves when everything added so far has been flushed. */
+  /**
+   * Resolves when everything added so far has been flushed. The pending items are queued at once:
+   * waiting for the timer instead would spin (the awaited flush chain is already settled, so the
+   * check would run again before any timer could fire).
+   */
   async drain(): Promise<void> {
-    if (this.#items.length > 0) this.#kick(0);
+    this.#flush();
     await this.#running;
     if (this.#items.length > 0) await this.drain();
   }
@@ -37,13 +41,17 @@ export class Batcher<T, R> {
   #kick(ms: number): void {
     if (this.#timer && ms > 0) return;
     if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      const batch = this.#items;
-      this.#items = [];
-      if (batch.length === 0) return;
-      this.#running = this.#running.then(() => this.#run(batch));
-    }, ms);
+    this.#timer = setTimeout(() => this.#flush(), ms);
+  }
+
+  /** Queues the items added so far as one batch behind the running ones. */
+  #flush(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const batch = this.#items;
+    this.#items = [];
+    if (batch.length === 0) return;
+    this.#running = this.#running.then(() => this.#run(batch));
   }
 
   async #run(batch: Array<{ item: T; resolve: (r: R) => void; reject: (e: Error) => void }>): Promise<void> {

@@ -16,6 +16,8 @@ export interface DecideInput {
   alreadySent: boolean;
   /** A newer cumulative hotpatch of the same target the device already runs (this one is moot). */
   supersededBy?: string | null;
+  /** Why the health gate holds the device's ring (halted, or earlier rings still watched), if it does. */
+  hold?: string | null;
   now: Date;
 }
 
@@ -101,6 +103,8 @@ export function decide(input: DecideInput): Decision {
   const scheduledFor = due.toISOString();
   if (input.policy.paused)
     return { state: 'scheduled', reason: 'policy paused', action: null, scheduledFor, send: null };
+  if (input.hold && !input.alreadySent)
+    return { state: 'scheduled', reason: input.hold, action: null, scheduledFor, send: null };
   if (now < due)
     return {
       state: 'scheduled',

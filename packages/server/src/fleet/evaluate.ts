@@ -20,6 +20,8 @@ export interface EvaluateInput {
   /** The connected instance (null when evaluating from stored facts). */
   instanceId: number | null;
   alreadySent: boolean;
+  /** The health gate's hold for a ring of this deployment's policy (null: it may go). */
+  hold?: (ring: string | null) => string | null;
   now: Date;
 }
 
@@ -82,6 +84,7 @@ export function evaluate(input: EvaluateInput): Evaluation | null {
     devicePatch: input.facts?.patches.find((p) => p.patchId === dep.patchId)?.state ?? null,
     alreadySent: input.alreadySent,
     supersededBy: supersedingPatch(bundle, input.facts, input.bundleOf),
+    hold: input.hold?.(ring?.name ?? null) ?? null,
     now: input.now,
   });
   return { decision, ring };

@@ -18,6 +18,7 @@ import type { WebSocket } from 'ws';
 import type { Database } from '../db/types.js';
 import { addErrors, dueDevices, markDisconnected, wasSent } from '../store.js';
 import type { Bus, BusEvent } from './bus.js';
+import { recordHealth } from './health-report.js';
 import type { StoredFacts } from './model.js';
 import { TokenBuckets, WindowBudget } from './ratelimit.js';
 import { type Channel, type Channels, Reconciler } from './reconcile.js';
@@ -95,6 +96,9 @@ export class Hub {
     this.#ping = setInterval(() => this.#pingAll(), this.#opts.pingMs);
     this.#ping.unref();
   }
+
+  /** Check-ins (hello and facts) received since start, for /metrics. */
+  checkins = 0;
 
   get connectedCount(): number {
     let n = 0;
@@ -238,6 +242,7 @@ export class Hub {
 
   async #onMessage(conn: Connection, msg: AgentMessage): Promise<void> {
     if (msg.type === 'hello' || msg.type === 'facts') {
+      this.checkins++;
       if (msg.type === 'hello' && msg.protocol !== PROTOCOL_VERSION)
         this.#send(conn, {
           type: 'error',
@@ -287,6 +292,23 @@ export class Hub {
         instanceId: conn.instanceId,
         sent: false,
       });
+      return;
+    }
+    if (msg.type === 'health') {
+      if (!(await this.#mayReport(conn, msg.deploymentId)))
+        return this.#notPlanned(conn, `deployment ${msg.deploymentId} was not sent to this device`);
+      // Rows the writer has not flushed yet (the device's applied state) must be there first.
+      await this.#writer.drain();
+      const r = await this.db.transaction((tx) =>
+        recordHealth(tx, {
+          deploymentId: msg.deploymentId,
+          deviceId: conn.deviceId,
+          before: msg.before,
+          after: msg.after,
+        }),
+      );
+      // Any verdict may open or close a ring: every replica reconciles its devices.
+      if (r.verdict) this.#writer.reverted(msg.deploymentId);
       return;
     }
     if (msg.type === 'errors') {

@@ -1,5 +1,6 @@
 /** Row shapes the fleet logic works on (mapped from SQL in store.ts). */
 import type { DeploymentState, DeviceState, Facts } from '@hotpatch/protocol';
+import type { HealthGate } from './health-gate.js';
 
 export { DEVICE_STATES, type DeploymentState, type DeviceState, TERMINAL_STATES } from '@hotpatch/protocol';
 
@@ -30,6 +31,8 @@ export interface Policy {
   deadlineDays: number;
   paused: boolean;
   rollback: RollbackRule;
+  /** Ring promotion gated on devices' health before/after the patch (null: no gate). */
+  health?: HealthGate | null;
   isDefault: boolean;
   position: number;
   createdAt: string;
@@ -80,6 +83,9 @@ export interface Deployment {
   createdBy: string;
   revertedAt: string | null;
   revertReason: string | null;
+  /** Set when the health gate stopped the rollout: no further device is sent the patch. */
+  haltedAt?: string | null;
+  haltReason?: string | null;
 }
 
 export interface DeploymentDevice {

@@ -6,8 +6,9 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../db/types.js';
-import { getBundle, getBundleBody, listPolicies, reconcileInputs } from '../store.js';
+import { gateRows, getBundle, getBundleBody, listPolicies, reconcileInputs } from '../store.js';
 import { evaluate } from './evaluate.js';
+import { ringHold } from './health-gate.js';
 import type { BundleMeta, DeploymentDevice, Policy, StoredFacts } from './model.js';
 import { rowKey, type Writer } from './writer.js';
 
@@ -28,7 +29,13 @@ export interface Channels {
   push(
     c: Channel,
     msg:
-      | { type: 'deploy'; deploymentId: string; patchId: string; bundle: string }
+      | {
+          type: 'deploy';
+          deploymentId: string;
+          patchId: string;
+          bundle: string;
+          health?: { windowMs: number };
+        }
       | { type: 'revert'; deploymentId: string; patchId: string },
   ): boolean;
   /** The device is revoked or gone: tell its connections and close them. */
@@ -127,6 +134,20 @@ export class Reconciler {
     for (const p of held) await this.#bundle(p);
     const bundleOf = (patchId: string) => this.#bundles.get(patchId) ?? undefined;
     const now = new Date();
+    // Health-gated policies: a ring waits for the earlier rings' verdicts (whole rings, all replicas).
+    const policyOf = new Map(policies.map((p) => [p.id, p]));
+    const gated = deployments.filter((d) => d.state === 'active' && policyOf.get(d.policyId)?.health);
+    const gates = await gateRows(
+      this.db,
+      gated.map((d) => d.id),
+    );
+    const holdOf = (dep: (typeof deployments)[number]) => {
+      const policy = policyOf.get(dep.policyId);
+      if (!policy?.health) return undefined;
+      const rows = gates.get(dep.id) ?? [];
+      return (ring: string | null) =>
+        ringHold(policy.health, policy.rings, ring, dep.haltReason ?? null, rows);
+    };
     for (const id of local) {
       const device = byId.get(id);
       if (!device || device.revoked) {
@@ -157,6 +178,7 @@ export class Reconciler {
             row,
             instanceId: conn.instanceId,
             alreadySent: conn.sent.get(dep.id) === (dep.state === 'reverted' ? 'revert' : 'deploy'),
+            hold: holdOf(dep),
             now,
           });
           if (!ev) continue;
@@ -165,11 +187,13 @@ export class Reconciler {
           if (d.send === 'deploy') {
             const body = await this.#body(dep.patchId);
             if (body === null) continue;
+            const gate = policyOf.get(dep.policyId)?.health;
             sent = this.channels.push(conn, {
               type: 'deploy',
               deploymentId: dep.id,
               patchId: dep.patchId,
               bundle: body,
+              ...(gate ? { health: { windowMs: gate.windowSeconds * 1000 } } : {}),
             });
             if (!sent) continue;
           } else if (d.send === 'revert') {

@@ -104,6 +104,10 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
         ).map((r) => [r.id, `${r.host}/${r.service}`]),
       );
       const policy = (await listPolicies(ctx.db)).find((p) => p.id === d.policyId);
+      const health = await ctx.db.query<Record<string, unknown>>(
+        'SELECT device_id, ring, verdict, breaches, before, after, reported_at FROM deployment_health WHERE deployment_id = $1 ORDER BY reported_at',
+        [d.id],
+      );
       return {
         deployment: {
           ...d,
@@ -116,6 +120,17 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
           ...r,
           device: names.get(r.deviceId) ?? r.deviceId,
           deploymentId: undefined,
+        })),
+        /** Health gate reports: each device's windows before and after, its verdict and breaches. */
+        health: health.map((h) => ({
+          deviceId: h.device_id,
+          device: names.get(String(h.device_id)) ?? h.device_id,
+          ring: h.ring,
+          verdict: h.verdict,
+          breaches: typeof h.breaches === 'string' ? JSON.parse(h.breaches) : h.breaches,
+          before: typeof h.before === 'string' ? JSON.parse(h.before) : h.before,
+          after: typeof h.after === 'string' ? JSON.parse(h.after) : h.after,
+          reportedAt: h.reported_at instanceof Date ? h.reported_at.toISOString() : h.reported_at,
         })),
       };
     };
@@ -181,7 +196,12 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
         const first = await view(d);
         const fingerprint = (v: typeof first) =>
           sha256(
-            JSON.stringify([v.deployment.state, v.devices.map((r) => [r.deviceId, r.state, r.reason])]),
+            JSON.stringify([
+              v.deployment.state,
+              v.deployment.haltReason ?? null,
+              v.health.length,
+              v.devices.map((r) => [r.deviceId, r.state, r.reason]),
+            ]),
           ).slice(0, 32);
         if (req.query.since === undefined || req.query.since !== fingerprint(first))
           return { ...first, fingerprint: fingerprint(first) };

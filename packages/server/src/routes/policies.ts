@@ -25,6 +25,18 @@ const Rollback = Type.Object(
   },
   { additionalProperties: false },
 );
+/** The health gate (fleet/health-gate.ts): at least one signal, and what to do on a breach. */
+const HealthGateSchema = Type.Object(
+  {
+    windowSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
+    max5xxDeltaPoints: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+    maxLoopP99Ratio: Type.Optional(Type.Number({ minimum: 1, maximum: 1000 })),
+    maxCrashDelta: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+    minRequests: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    onBreach: Type.Union([Type.Literal('halt'), Type.Literal('rollback')]),
+  },
+  { additionalProperties: false },
+);
 const PolicyBody = Type.Object(
   {
     name: Name,
@@ -32,12 +44,26 @@ const PolicyBody = Type.Object(
     rings: Type.Array(RingSchema, { minItems: 1, maxItems: 20 }),
     deadlineDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 365 })),
     rollback: Type.Optional(Rollback),
+    health: Type.Optional(Type.Union([HealthGateSchema, Type.Null()])),
     isDefault: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
 const PolicyPatch = Type.Partial(Type.Omit(PolicyBody, ['name']), { additionalProperties: false });
 const NameParams = Type.Object({ name: Type.String({ minLength: 1 }) });
+
+function checkHealth(h: Static<typeof HealthGateSchema> | null | undefined): void {
+  if (
+    h &&
+    h.max5xxDeltaPoints === undefined &&
+    h.maxLoopP99Ratio === undefined &&
+    h.maxCrashDelta === undefined
+  )
+    throw new ValidationError(
+      'body.health',
+      'a health gate needs at least one of max5xxDeltaPoints, maxLoopP99Ratio, maxCrashDelta',
+    );
+}
 
 function checkRings(rings: ReadonlyArray<{ name: string }>): void {
   const seen = new Set<string>();
@@ -56,6 +82,7 @@ export function publicPolicy(p: Policy) {
     deadlineDays: p.deadlineDays,
     paused: p.paused,
     rollback: p.rollback,
+    health: p.health ?? null,
     isDefault: p.isDefault,
     createdAt: p.createdAt,
     updatedAt: p.updatedAt,
@@ -100,13 +127,14 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
       async (req, reply) => {
         const b = req.body;
         checkRings(b.rings);
+        checkHealth(b.health);
         const id = newId('pol_');
         await ctx.db.transaction(async (tx) => {
           if ((await tx.query('SELECT 1 FROM policies WHERE name = $1', [b.name])).length > 0)
             throw new ConflictError(`policy ${b.name} exists`, 'body.name');
           if (b.isDefault) await tx.query('UPDATE policies SET is_default = false WHERE is_default');
           await tx.query(
-            'INSERT INTO policies (id, name, allow_hotpatch, rings, deadline_days, rollback, is_default) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+            'INSERT INTO policies (id, name, allow_hotpatch, rings, deadline_days, rollback, is_default, health) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
             [
               id,
               b.name,
@@ -115,6 +143,7 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
               b.deadlineDays ?? 7,
               JSON.stringify(b.rollback ?? {}),
               b.isDefault ?? false,
+              b.health ? JSON.stringify(b.health) : null,
             ],
           );
           await audit(tx, actorName(req), 'policy.create', b.name, b as unknown as Record<string, unknown>);
@@ -130,11 +159,13 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
         const p = await find(req.params.name);
         const b = req.body;
         if (b.rings) checkRings(b.rings);
+        checkHealth(b.health);
+        const health = b.health === undefined ? (p.health ?? null) : b.health;
         await ctx.db.transaction(async (tx) => {
           if (b.isDefault)
             await tx.query('UPDATE policies SET is_default = false WHERE is_default AND id <> $1', [p.id]);
           await tx.query(
-            `UPDATE policies SET allow_hotpatch = $2, rings = $3, deadline_days = $4, rollback = $5, is_default = $6, updated_at = now() WHERE id = $1`,
+            `UPDATE policies SET allow_hotpatch = $2, rings = $3, deadline_days = $4, rollback = $5, is_default = $6, health = $7, updated_at = now() WHERE id = $1`,
             [
               p.id,
               b.allowHotpatch ?? p.allowHotpatch,
@@ -142,6 +173,7 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
               b.deadlineDays ?? p.deadlineDays,
               JSON.stringify(b.rollback ?? p.rollback),
               b.isDefault ?? p.isDefault,
+              health ? JSON.stringify(health) : null,
             ],
           );
           await audit(tx, actorName(req), 'policy.update', p.name, b as unknown as Record<string, unknown>);

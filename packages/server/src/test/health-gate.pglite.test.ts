@@ -1,0 +1,3 @@
+import { healthGateSuite } from './health-gate.js';
+
+healthGateSuite('pglite');
