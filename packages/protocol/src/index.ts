@@ -1,2 +1,4 @@
+export * from './advisories.js';
 export * from './agent.js';
+export * from './api-devices.js';
 export * from './states.js';

@@ -17,6 +17,7 @@ import { dashboardPlugin } from './plugins/dashboard.js';
 import { installErrorHandler } from './plugins/errors.js';
 import { installSecurityHeaders } from './plugins/headers.js';
 import { installValidation } from './plugins/validation.js';
+import { advisoriesPlugin } from './routes/advisories.js';
 import { bundlesPlugin } from './routes/bundles.js';
 import { deploymentsPlugin } from './routes/deployments.js';
 import { devicesPlugin } from './routes/devices.js';
@@ -124,6 +125,7 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
     await app.register(policiesPlugin(ctx));
     await app.register(deploymentsPlugin(ctx));
     await app.register(reportsPlugin(ctx));
+    await app.register(advisoriesPlugin(ctx));
     await app.register(eventsPlugin(ctx));
     await app.register(dashboardPlugin());
     hub.start();
