@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createServer, type HotpatchServer } from '@hotpatch/server';
-import { enrollOk, freePort, MINIMIST_OSV, online, readToken } from '@hotpatch/server/testing';
+import { enrollOk, fixture, freePort, MINIMIST_OSV, online, readToken } from '@hotpatch/server/testing';
 
 const bin = fileURLToPath(new URL('../bin/hotpatch.js', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'hotpatch-cli-fleet-'));
@@ -19,6 +19,7 @@ const config = join(tmp, 'config', 'hotpatch.json');
 let srv: HotpatchServer;
 let token = '';
 const sockets: Parameters<typeof online>[3] = [];
+const fx = fixture();
 
 /** Runs the CLI asynchronously (the server answers in this same process). */
 function hotpatch(args: string[], env: Record<string, string> = {}) {
@@ -35,7 +36,11 @@ function hotpatch(args: string[], env: Record<string, string> = {}) {
 }
 
 before(async () => {
-  srv = await createServer({ dataDir: join(tmp, 'data'), port: await freePort() });
+  srv = await createServer({
+    dataDir: join(tmp, 'data'),
+    port: await freePort(),
+    trustedKeys: [fx.publicKeyFile],
+  });
   token = readToken(srv.bootstrap.adminTokenFile);
   const device = await enrollOk(srv.url, readToken(srv.bootstrap.enrollTokenFile), 'host-1', {
     service: 'shop',
@@ -49,6 +54,8 @@ before(async () => {
       node: 'v22.1.0',
       engine: 'liveedit',
       signatureEnforcement: true,
+      // The runtime trusts another publisher only: the fixture's hotpatch is not deployable here.
+      trustedKeys: ['some-other-key'],
       startedAt: new Date().toISOString(),
       patches: [],
       packages: [
@@ -145,4 +152,23 @@ test('tokens list, policies show in words (JSON only with --json)', async () => 
   assert.match(p.stdout, /policy default \(default\): active, hotpatch allowed/);
   const pj = await hotpatch(['policies', 'show', 'default', '--json']);
   assert.equal(JSON.parse(pj.stdout).policy.name, 'default');
+});
+
+test('deploy --what-if names why not in words; deploy with no eligible device exits 3 and creates nothing', async () => {
+  const bundle = join(tmp, 'fix.bundle');
+  writeFileSync(bundle, fx.bundle);
+  const pub = await hotpatch(['publish', bundle]);
+  assert.equal(pub.status, 0, pub.stderr);
+  const w = await hotpatch(['deploy', fx.patchId, '--policy', 'default', '--what-if']);
+  assert.equal(w.status, 3, w.stderr);
+  assert.match(w.stdout, /0 eligible, 1 not eligible/);
+  assert.match(w.stdout, /host-1\/shop\s+all\s+no\s+.*does not trust key/);
+  const d = await hotpatch(['deploy', fx.patchId, '--policy', 'default']);
+  assert.equal(d.status, 3);
+  assert.match(d.stderr, /no device of policy default can take/);
+  assert.match(d.stderr, /--force deploys anyway/);
+  const list = JSON.parse((await hotpatch(['deployments', '--json'])).stdout);
+  assert.deepEqual(list.deployments, [], 'nothing was deployed');
+  const adv = await hotpatch(['advisories']);
+  assert.match(adv.stdout, new RegExp(`1 \\(0 hotpatchable, 1 baseline\\)\\s+${fx.patchId}`));
 });

@@ -106,3 +106,34 @@ export const AdvisoryImportResponse = Type.Object({
   unchanged: Type.Array(Type.String()),
 });
 export type AdvisoryImportResponse = Static<typeof AdvisoryImportResponse>;
+
+/** GET /v1/bundles/:patchId/readiness?policy=NAME — "what if" this hotpatch were deployed now. */
+export const ReadinessQuery = Type.Object(
+  { policy: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
+  { additionalProperties: false },
+);
+export const READINESS = ['eligible', 'ineligible', 'not-applicable'] as const;
+export const ReadinessResponse = Type.Object({
+  patchId: Type.String(),
+  target: Type.String(),
+  policy: Nullable(Type.String()),
+  counts: Type.Object({
+    eligible: Type.Integer(),
+    ineligible: Type.Integer(),
+    notApplicable: Type.Integer(),
+  }),
+  devices: Type.Array(
+    Type.Object({
+      deviceId: Type.String(),
+      device: Type.String(),
+      policy: Nullable(Type.String()),
+      ring: Nullable(Type.String()),
+      readiness: Type.Union(READINESS.map((r) => Type.Literal(r))),
+      /** Why not, in words (empty when eligible). */
+      why: Type.String(),
+      codes: Type.Array(Type.String()),
+      action: Nullable(Type.String()),
+    }),
+  ),
+});
+export type ReadinessResponse = Static<typeof ReadinessResponse>;

@@ -24,6 +24,7 @@ import { devicesPlugin } from './routes/devices.js';
 import { enrollPlugin } from './routes/enroll.js';
 import { eventsPlugin } from './routes/events.js';
 import { policiesPlugin } from './routes/policies.js';
+import { readinessPlugin } from './routes/readiness.js';
 import { reportsPlugin } from './routes/reports.js';
 import { tokensPlugin } from './routes/tokens.js';
 import { newId } from './secrets.js';
@@ -126,6 +127,7 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
     await app.register(deploymentsPlugin(ctx));
     await app.register(reportsPlugin(ctx));
     await app.register(advisoriesPlugin(ctx));
+    await app.register(readinessPlugin(ctx));
     await app.register(eventsPlugin(ctx));
     await app.register(dashboardPlugin());
     hub.start();

@@ -110,6 +110,14 @@ test('OSV import: minimist 1.2.5 goes Up to date → Not up to date: CVE-2021-44
   assert.match(patched.status.label, /^Hotpatched minimist 1\.2\.5\+hp\.\d+$/);
   assert.deepEqual(patched.status.cves, []);
   assert.equal((await app.get()).polluted, false, 'the exploit is gone');
+  const settled = await waitDeployment(admin, dep.json.deployment.id, (v) => v.summary.settled);
+  assert.equal((settled.deployment as { phase?: string }).phase, 'completed');
+  assert.deepEqual((settled.deployment as { advisories?: string[] }).advisories, ['CVE-2021-44906']);
+  const exp = await admin.post(`/v1/deployments/${dep.json.deployment.id}/expedite`);
+  assert.equal(exp.status, 409, 'nothing left to expedite once completed');
+  const listed = (await admin.get('/v1/deployments')).json.deployments[0];
+  assert.equal(listed.phase, 'completed');
+  assert.ok(listed.title, 'lists carry the title');
 });
 
 test('vulnerable without a hotpatch: baseline needed with the fixed release; list paging, sorting, filtering, CSV', async () => {
@@ -189,6 +197,23 @@ test('vulnerable without a hotpatch: baseline needed with the fixed release; lis
     lines[2] ?? '',
     /host-legacy,api,no-hotpatch,all,Not up to date: CVE-2021-44906 — baseline needed,CVE-2021-44906,/,
   );
+
+  // What if: the legacy device's policy disallows hotpatch, the 1.2.6 device does not need it.
+  const ready = await admin.get(`/v1/bundles/${fx.patchId}/readiness`);
+  assert.equal(ready.status, 200, JSON.stringify(ready.json));
+  const byDevice = Object.fromEntries(
+    ready.json.devices.map((d: { device: string; readiness: string; why: string }) => [d.device, d]),
+  );
+  assert.equal(byDevice['host-legacy/api'].readiness, 'ineligible');
+  assert.equal(
+    byDevice['host-legacy/api'].why,
+    'policy no-hotpatch does not allow hotpatch (apply without restart)',
+  );
+  assert.equal(byDevice['host-fixed/api'].readiness, 'not-applicable');
+  assert.equal(byDevice['host-real/web'].readiness, 'eligible');
+  const onlyLegacy = await admin.get(`/v1/bundles/${fx.patchId}/readiness?policy=no-hotpatch`);
+  assert.deepEqual(onlyLegacy.json.counts, { eligible: 0, ineligible: 1, notApplicable: 0 });
+  assert.equal((await admin.get(`/v1/bundles/${fx.patchId}/readiness?policy=nope`)).status, 404);
 
   const adv = (await admin.get('/v1/advisories')).json.advisories[0];
   assert.deepEqual(

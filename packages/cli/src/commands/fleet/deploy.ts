@@ -1,5 +1,6 @@
 /** `hotpatch` fleet commands: Deployments: deploy, list/show/expedite, fleet-wide revert. */
 import { HotpatchError } from '@hotpatch/core';
+import type { ReadinessResponse } from '@hotpatch/protocol';
 import type { Command } from 'commander';
 import { api, type ConnOptions, intArg, print, table, withConn } from './client.js';
 import {
@@ -9,6 +10,21 @@ import {
   nothingDueNow,
   progressLine,
 } from './deployment-view.js';
+
+/** Readiness in the terminal: counts, then one row per device with why not. */
+export function readinessText(r: ReadinessResponse): string {
+  const head = `${r.patchId} (${r.target}) to ${r.policy ?? 'every policy'}: ${r.counts.eligible} eligible, ${r.counts.ineligible} not eligible, ${r.counts.notApplicable} not applicable`;
+  if (r.devices.length === 0) return head;
+  return `${head}\n${table([
+    ['DEVICE', 'RING', 'READY', 'WHY NOT / WHAT TO DO'],
+    ...r.devices.map((d) => [
+      d.device,
+      d.ring ?? '-',
+      d.readiness === 'eligible' ? 'yes' : d.readiness === 'ineligible' ? 'no' : 'n/a',
+      [d.why, d.action ? `-> ${d.action}` : ''].filter(Boolean).join(' '),
+    ]),
+  ])}`;
+}
 
 export function registerDeploymentCommands(program: Command): void {
   withConn(
@@ -24,6 +40,14 @@ export function registerDeploymentCommands(program: Command): void {
     .option('--expedite', 'out-of-band: skip ring deferrals')
     .option('--wait', 'wait until every device settled (applied, failed, ineligible, ...)')
     .option('--timeout <seconds>', 'how long --wait waits', intArg, 600)
+    .option(
+      '--what-if',
+      'only show which devices would take it now and why the others would not (exit 3 when none)',
+    )
+    .option(
+      '--force',
+      'deploy even when no device of the policy is eligible now (devices may enroll or change later)',
+    )
     .option('--json', 'machine-readable output')
     .action(
       async (
@@ -33,9 +57,27 @@ export function registerDeploymentCommands(program: Command): void {
           expedite?: boolean;
           wait?: boolean;
           timeout: number;
+          whatIf?: boolean;
+          force?: boolean;
           json?: boolean;
         },
       ) => {
+        const ready = (await api(
+          o,
+          'GET',
+          `/v1/bundles/${encodeURIComponent(patchId)}/readiness?policy=${encodeURIComponent(o.policy)}`,
+        )) as unknown as ReadinessResponse;
+        if (o.whatIf) {
+          print(o.json, ready, () => readinessText(ready));
+          if (ready.counts.eligible === 0) process.exitCode = 3;
+          return;
+        }
+        if (ready.counts.eligible === 0 && !o.force) {
+          const why = ready.devices.length
+            ? `no device of policy ${o.policy} can take ${patchId} now:\n${readinessText(ready)}`
+            : `policy ${o.policy} has no devices`;
+          throw new HotpatchError('E_PROCESS', `${why}\n(--force deploys anyway)`, 3);
+        }
         let v = (await api(o, 'POST', '/v1/deployments', {
           patchId,
           policy: o.policy,
@@ -67,12 +109,13 @@ export function registerDeploymentCommands(program: Command): void {
         type L = DeploymentView['deployment'] & { summary: DeploymentView['summary']; createdAt: string };
         print(o.json, r, () =>
           table([
-            ['ID', 'PATCH', 'POLICY', 'STATE', 'DEVICES'],
+            ['ID', 'PATCH', 'ADVISORIES', 'POLICY', 'STATE', 'DEVICES'],
             ...(r.deployments as L[]).map((d) => [
               d.id,
-              d.patchId,
+              d.title ? `${d.patchId} ${d.title}` : d.patchId,
+              d.advisories?.join(',') || '-',
               d.policy ?? '-',
-              d.state,
+              d.phase ?? d.state,
               progressLine({ deployment: d, summary: d.summary, devices: [] }).split(': ')[1] ?? '',
             ]),
           ]),

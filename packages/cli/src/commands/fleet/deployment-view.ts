@@ -11,6 +11,9 @@ export interface DeploymentView {
     patchId: string;
     expedite: boolean;
     revertReason: string | null;
+    title?: string | null;
+    advisories?: string[];
+    phase?: 'in-progress' | 'completed' | 'reverted';
   };
   summary: { total: number; counts: Record<string, number>; settled: boolean };
   devices: Array<{
@@ -29,7 +32,7 @@ export function progressLine(v: DeploymentView): string {
     .filter(([, n]) => n > 0)
     .map(([s, n]) => `${s} ${n}`)
     .join(', ');
-  return `${v.deployment.id} ${v.deployment.state}: ${v.summary.total} devices${c ? ` (${c})` : ''}`;
+  return `${v.deployment.id} ${v.deployment.phase ?? v.deployment.state}: ${v.summary.total} devices${c ? ` (${c})` : ''}`;
 }
 
 export function deploymentText(v: DeploymentView): string {
