@@ -11,37 +11,18 @@ import {
 } from '@hotpatch/protocol';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { importAdvisories } from '../advisories/import.js';
 import { loadStatusSources } from '../advisories/load.js';
 import { statusOf } from '../advisories/match.js';
 import { advisoryIds, affectedNames } from '../advisories/osv.js';
-import { deleteAdvisory, listAdvisories, upsertAdvisory } from '../advisories/store.js';
+import { deleteAdvisory, listAdvisories } from '../advisories/store.js';
 import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
-import type { Database } from '../db/types.js';
 import { NotFoundError } from '../errors.js';
 import { placeDevice } from '../fleet/placement.js';
 import { listDevices, listPolicies } from '../store.js';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
-
-/** Imports records in one transaction (all or nothing), audited once. */
-export async function importAdvisories(
-  db: Database,
-  records: readonly OsvRecord[],
-  source: string,
-  actor: string,
-): Promise<AdvisoryImportResponse> {
-  const out: AdvisoryImportResponse = { added: [], updated: [], unchanged: [] };
-  await db.transaction(async (tx) => {
-    for (const r of records) out[await upsertAdvisory(tx, r, source)].push(r.id);
-    await audit(tx, actor, 'advisories.import', source, {
-      added: out.added.length,
-      updated: out.updated.length,
-      unchanged: out.unchanged.length,
-    });
-  });
-  return out;
-}
 
 export function advisoriesPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {

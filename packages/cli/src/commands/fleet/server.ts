@@ -33,6 +33,12 @@ export function registerServerCommand(program: Command): void {
         v.split(',').map((m) => intArg(m.trim())),
       ),
     )
+    .option(
+      '--advisories-url <url>',
+      'sync OSV advisories (one record, an array or {advisories}) from this URL at start and periodically',
+      process.env.HOTPATCH_ADVISORIES_URL,
+    )
+    .option('--advisories-every <minutes>', 'advisory sync period in minutes', intArg, 360)
     .option('--log-level <level>', 'log level (info, warn, error, silent)', 'info')
     .action(
       async (o: {
@@ -45,8 +51,12 @@ export function registerServerCommand(program: Command): void {
         key?: string;
         trustedKey?: string[];
         baselineMonths?: number[];
+        advisoriesUrl?: string;
+        advisoriesEvery: number;
         logLevel: string;
       }) => {
+        if (o.advisoriesUrl && !/^https?:\/\//.test(o.advisoriesUrl))
+          throw new HotpatchError('E_USAGE', `--advisories-url ${o.advisoriesUrl}: expected an http(s) URL`);
         if (Boolean(o.cert) !== Boolean(o.key))
           throw new HotpatchError('E_USAGE', '--cert and --key go together');
         const trusted = o.trustedKey ?? (process.env.HOTPATCH_TRUSTED_KEYS ?? '').split(':').filter(Boolean);
@@ -63,6 +73,9 @@ export function registerServerCommand(program: Command): void {
           trustedKeys: trusted,
           ...(o.baselineMonths ? { calendar: { baselineMonths: o.baselineMonths } } : {}),
           logger: o.logLevel === 'silent' ? false : { level: o.logLevel },
+          ...(o.advisoriesUrl
+            ? { advisorySync: { url: o.advisoriesUrl, intervalMs: Math.max(1, o.advisoriesEvery) * 60_000 } }
+            : {}),
         });
         await new Promise(() => {}); // runs until a signal
       },
