@@ -9,9 +9,11 @@ const server = http.createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const args = (url.searchParams.get('args') ?? '').split(' ').filter(Boolean);
   const parsed = minimist(args);
-  const polluted = (function () {}).polluted !== undefined;
+  const polluted = (() => {}).polluted !== undefined;
   delete Function.prototype.polluted; // keep the demo repeatable
   res.setHeader('content-type', 'application/json');
   res.end(JSON.stringify({ pid: process.pid, parsed, polluted }));
 });
-server.listen(port, '127.0.0.1', () => console.log(`minimist-example listening on http://127.0.0.1:${port} (pid ${process.pid})`));
+server.listen(port, '127.0.0.1', () =>
+  console.log(`minimist-example listening on http://127.0.0.1:${port} (pid ${process.pid})`),
+);
