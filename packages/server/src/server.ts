@@ -27,6 +27,7 @@ import { eventsPlugin } from './routes/events.js';
 import { policiesPlugin } from './routes/policies.js';
 import { readinessPlugin } from './routes/readiness.js';
 import { reportsPlugin } from './routes/reports.js';
+import { retryPlugin } from './routes/retry.js';
 import { tokensPlugin } from './routes/tokens.js';
 import { newId } from './secrets.js';
 import { loadTrust } from './trust.js';
@@ -134,6 +135,7 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
     await app.register(reportsPlugin(ctx));
     await app.register(advisoriesPlugin(ctx));
     await app.register(readinessPlugin(ctx));
+    await app.register(retryPlugin(ctx));
     await app.register(eventsPlugin(ctx));
     await app.register(dashboardPlugin());
     hub.start();

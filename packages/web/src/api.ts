@@ -284,6 +284,8 @@ export function createApi(token: string, base = '') {
       post<DeploymentView & { created: boolean }>('/v1/deployments', { patchId, policy, expedite }),
     expedite: (id: string) => post<DeploymentView>(`/v1/deployments/${enc(id)}/expedite`),
     revert: (id: string) => post<DeploymentView>(`/v1/deployments/${enc(id)}/revert`),
+    retry: (id: string) =>
+      post<{ deploymentId: string; retried: string[] }>(`/v1/deployments/${enc(id)}/retry`),
     report: () => get<Report>('/v1/report'),
     audit: (limit = 500) => get<{ entries: AuditEntry[] }>(`/v1/audit?limit=${limit}`).then((r) => r.entries),
 

@@ -102,33 +102,44 @@ export function registerDeploymentCommands(program: Command): void {
   )
     .option('--json', 'machine-readable output')
     .option('--expedite', 'expedite the deployment (skip remaining ring deferrals)')
-    .action(async (id: string | undefined, o: ConnOptions & { json?: boolean; expedite?: boolean }) => {
-      if (!id) {
-        if (o.expedite) throw new HotpatchError('E_USAGE', '--expedite needs a deployment id');
-        const r = await api(o, 'GET', '/v1/deployments');
-        type L = DeploymentView['deployment'] & { summary: DeploymentView['summary']; createdAt: string };
-        print(o.json, r, () =>
-          table([
-            ['ID', 'PATCH', 'ADVISORIES', 'POLICY', 'STATE', 'DEVICES'],
-            ...(r.deployments as L[]).map((d) => [
-              d.id,
-              d.title ? `${d.patchId} ${d.title}` : d.patchId,
-              d.advisories?.join(',') || '-',
-              d.policy ?? '-',
-              d.phase ?? d.state,
-              progressLine({ deployment: d, summary: d.summary, devices: [] }).split(': ')[1] ?? '',
+    .option('--retry', 'send it again to the devices where it failed (after fixing the cause)')
+    .action(
+      async (
+        id: string | undefined,
+        o: ConnOptions & { json?: boolean; expedite?: boolean; retry?: boolean },
+      ) => {
+        if (!id) {
+          if (o.expedite || o.retry)
+            throw new HotpatchError('E_USAGE', `${o.retry ? '--retry' : '--expedite'} needs a deployment id`);
+          const r = await api(o, 'GET', '/v1/deployments');
+          type L = DeploymentView['deployment'] & { summary: DeploymentView['summary']; createdAt: string };
+          print(o.json, r, () =>
+            table([
+              ['ID', 'PATCH', 'ADVISORIES', 'POLICY', 'STATE', 'DEVICES'],
+              ...(r.deployments as L[]).map((d) => [
+                d.id,
+                d.title ? `${d.patchId} ${d.title}` : d.patchId,
+                d.advisories?.join(',') || '-',
+                d.policy ?? '-',
+                d.phase ?? d.state,
+                progressLine({ deployment: d, summary: d.summary, devices: [] }).split(': ')[1] ?? '',
+              ]),
             ]),
-          ]),
-        );
-        return;
-      }
-      const v = (await api(
-        o,
-        o.expedite ? 'POST' : 'GET',
-        `/v1/deployments/${encodeURIComponent(id)}${o.expedite ? '/expedite' : ''}`,
-      )) as unknown as DeploymentView;
-      print(o.json, v, () => deploymentText(v));
-    });
+          );
+          return;
+        }
+        if (o.retry) {
+          const r = await api(o, 'POST', `/v1/deployments/${encodeURIComponent(id)}/retry`);
+          if (!o.json) process.stderr.write(`retrying ${(r.retried as string[]).length} failed device(s)\n`);
+        }
+        const v = (await api(
+          o,
+          o.expedite ? 'POST' : 'GET',
+          `/v1/deployments/${encodeURIComponent(id)}${o.expedite ? '/expedite' : ''}`,
+        )) as unknown as DeploymentView;
+        print(o.json, v, () => deploymentText(v));
+      },
+    );
 
   withConn(
     program

@@ -162,6 +162,11 @@ export function DeploymentPage({ id }: { id: string }) {
                 Expedite
               </Action>
             )}
+            {can('operator') && dep.state === 'active' && summary.counts.failed > 0 && (
+              <Action run={() => api.retry(id)} onDone={d.reload} testId="retry">
+                Retry {summary.counts.failed} failed
+              </Action>
+            )}
             {can('operator') && dep.state === 'active' && (
               <Action
                 className="btn danger"
