@@ -183,6 +183,10 @@ export async function runServer(
   opts: ServerOptions,
   log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
 ): Promise<HotpatchServer> {
+  // The first start creates the embedded database (several seconds): say so instead of staying silent.
+  log(
+    `hotpatch server: starting (${opts.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${opts.dataDir}; the first start creates the database`})…`,
+  );
   const srv = await createServer(opts);
   log(
     `hotpatch server listening on ${srv.url} (storage: ${srv.db.kind}${opts.databaseUrl ? '' : ` in ${opts.dataDir}`})`,
