@@ -22,7 +22,12 @@ const DevicePatch = Type.Object(
 );
 
 /** A device as the API shows it: identity, placement, eligibility, status and components (attention first). */
-export function deviceView(d: Device, policies: readonly Policy[], sources: StatusSources): DeviceView {
+export function deviceView(
+  d: Device,
+  policies: readonly Policy[],
+  sources: StatusSources,
+  opts: { components?: boolean } = {},
+): DeviceView {
   const place = placeDevice(d, policies);
   const f = d.facts;
   const policyView = place
@@ -39,7 +44,8 @@ export function deviceView(d: Device, policies: readonly Policy[], sources: Stat
     sources.index,
     sources.bundles,
   );
-  const components = (f?.packages ?? []).map((p) => {
+  // Lists filter and sort 10,000 devices on status alone: components are built for the page shown.
+  const components = (opts.components === false ? [] : (f?.packages ?? [])).map((p) => {
     const patches = (f?.patches ?? []).filter((x) => x.target === `${p.name}@${p.version}`);
     const top = patches.at(-1);
     const found = findings.filter((x) => x.name === p.name && x.version === p.version);
@@ -84,13 +90,17 @@ export function deviceView(d: Device, policies: readonly Policy[], sources: Stat
 
 export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
-    const allViews = async () => {
+    const load = async () => {
       const [policies, devices, sources] = await Promise.all([
         listPolicies(ctx.db),
         listDevices(ctx.db),
         loadStatusSources(ctx.db),
       ]);
-      return devices.map((d) => deviceView(d, policies, sources));
+      return { policies, devices, sources };
+    };
+    const allViews = async () => {
+      const { policies, devices, sources } = await load();
+      return devices.map((d) => deviceView(d, policies, sources, { components: false }));
     };
     app.get<{ Querystring: DeviceListQuery }>(
       '/v1/devices',
@@ -98,7 +108,19 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
         onRequest: ctx.requireRole('viewer'),
         schema: { querystring: DeviceListQuery, response: { 200: DeviceListResponse } },
       },
-      async (req) => listPage(await allViews(), req.query),
+      async (req) => {
+        const { policies, devices, sources } = await load();
+        const byId = new Map(devices.map((d) => [d.id, d]));
+        const page = listPage(
+          devices.map((d) => deviceView(d, policies, sources, { components: false })),
+          req.query,
+        );
+        const full = page.devices.map((v) => {
+          const d = byId.get(v.id);
+          return d ? deviceView(d, policies, sources) : v;
+        });
+        return { ...page, devices: full };
+      },
     );
     app.get<{ Querystring: DeviceListQuery }>(
       '/v1/devices.csv',

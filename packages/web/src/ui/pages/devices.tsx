@@ -4,7 +4,7 @@ import {
   REASON_WORDS,
   reasonInWords,
 } from '@hotpatch/protocol/words';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { Device } from '../../api.js';
 import {
   Badge,
@@ -60,10 +60,19 @@ export function StatusCell({ status }: { status: Device['status'] }) {
 
 export function DevicesPage() {
   const { api } = useSession();
+  const [typed, setTyped] = useState('');
   const [q, setQ] = useState('');
   const [status, setStatus] = useState('');
   const [sort, setSort] = useState('status');
   const [offset, setOffset] = useState(0);
+  // One request once typing pauses, not one per keystroke (each filters the whole fleet).
+  useEffect(() => {
+    const t = setTimeout(() => {
+      setQ(typed);
+      setOffset(0);
+    }, 250);
+    return () => clearTimeout(t);
+  }, [typed]);
   const query = { limit: PAGE, offset, sort, status, q };
   const d = useData((a) => a.devicePage(query), [q, status, sort, offset], {
     live: (e) => e.kind !== 'hello',
@@ -148,8 +157,8 @@ export function DevicesPage() {
         <input
           type="search"
           placeholder="Search host, service, label, policy, CVE…"
-          value={q}
-          onChange={(e) => reset(setQ)(e.target.value)}
+          value={typed}
+          onChange={(e) => setTyped(e.target.value)}
           aria-label="Search devices"
         />
         <select value={status} onChange={(e) => reset(setStatus)(e.target.value)} aria-label="Status">
