@@ -212,7 +212,11 @@ export function PatchPage({ patchId }: { patchId: string }) {
                   <ul className="timeline">
                     {deployments.map((x) => (
                       <li key={x.id}>
-                        <Link to={`/deployments/${x.id}`}>{x.policy}</Link> <Badge value={x.state} />{' '}
+                        <Link to={`/deployments/${x.id}`}>{x.policy}</Link>{' '}
+                        <Badge
+                          value={x.phase === 'in-progress' ? 'active' : x.phase}
+                          label={x.phase.replace('-', ' ')}
+                        />{' '}
                         <span className="muted small">
                           {x.summary.counts.applied}/{x.summary.total} applied · {fmtTime(x.createdAt)}
                         </span>
