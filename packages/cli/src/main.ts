@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { isHotpatchError } from '@hotpatch/core';
 import { Command, CommanderError } from 'commander';
 import { registerBuildCommand } from './commands/build.js';
@@ -18,6 +19,17 @@ Exit codes:
      or a hotpatch was not applied
   4  nothing to do (e.g. nothing to hotpatch between the two versions)`;
 
+/** The CLI package's version (package.json sits next to dist/). */
+export function cliVersion(): string {
+  try {
+    return (
+      JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+    ).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** Builds the `hotpatch` command tree. Commands come from ./commands/*.ts. */
 export function createProgram(): Command {
   const program = new Command('hotpatch');
@@ -31,6 +43,7 @@ export function createProgram(): Command {
     .configureOutput({
       outputError: (str, write) => write(str.replace(/^error: /, 'hotpatch: ')),
     })
+    .version(cliVersion(), '-V, --version', 'print the hotpatch version')
     .addHelpText('after', EXIT_CODES_HELP);
   registerBuildCommand(program);
   registerKeygenCommand(program);
@@ -43,6 +56,9 @@ export function createProgram(): Command {
   const visit = (cmd: Command) => {
     for (const sub of cmd.commands) {
       sub.exitOverride();
+      // `--help` of a command declared with only a summary (or only a description) is never empty.
+      if (!sub.description() && sub.summary()) sub.description(sub.summary());
+      if (!sub.summary() && sub.description()) sub.summary(sub.description().split(/(?<=\.) /)[0] ?? '');
       visit(sub);
     }
   };

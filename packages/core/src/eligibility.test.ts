@@ -72,3 +72,15 @@ test('modified baseline code and missing runtime', () => {
   const none = hotpatchEligibility(null, allow, target);
   assert.equal(none.status === 'ineligible' && none.reasons[0]?.code, 'RUNTIME_NOT_LOADED');
 });
+
+test('a runtime that does not trust the signing key is ineligible before any deploy', () => {
+  const signed = { ...target, keyId: 'k1' };
+  assert.deepEqual(hotpatchEligibility(facts({ trustedKeys: ['k1', 'k2'] }), allow, signed), {
+    status: 'eligible',
+  });
+  const r = hotpatchEligibility(facts({ trustedKeys: ['k2'] }), allow, signed);
+  assert.equal(r.status, 'ineligible');
+  assert.deepEqual(r.status === 'ineligible' ? r.reasons.map((x) => x.code) : [], ['KEY_NOT_TRUSTED']);
+  // Older runtimes do not report their keys: not checked (the deploy itself still verifies).
+  assert.equal(hotpatchEligibility(facts(), allow, signed).status, 'eligible');
+});

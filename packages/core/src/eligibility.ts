@@ -12,7 +12,8 @@ export type IneligibleCode =
   | 'SIGNATURE_ENFORCEMENT_OFF'
   | 'POLICY_DISALLOWS_HOTPATCH'
   | 'NOT_ON_BASELINE'
-  | 'BASELINE_CODE_MISMATCH';
+  | 'BASELINE_CODE_MISMATCH'
+  | 'KEY_NOT_TRUSTED';
 
 export interface IneligibleReason {
   code: IneligibleCode;
@@ -32,6 +33,8 @@ export interface DeviceFacts {
   }>;
   /** Patch ids the runtime holds (applied, staged or pending). */
   patches?: ReadonlyArray<{ patchId: string; state: string }>;
+  /** Ids of the publisher keys the runtime trusts; absent from older runtimes (then not checked). */
+  trustedKeys?: readonly string[];
 }
 
 export interface HotpatchTarget {
@@ -42,6 +45,8 @@ export interface HotpatchTarget {
   files: ReadonlyArray<{ path: string; baselineSha256: string }>;
   /** Release carrying the same fix with a restart, when known. */
   fixedIn: string | null;
+  /** Id of the key the bundle is signed with: the runtime must trust it. */
+  keyId?: string;
 }
 
 export interface PolicyView {
@@ -127,6 +132,13 @@ export function hotpatchEligibility(
         });
       }
     }
+  }
+  // Checked here rather than discovered when the deploy fails: the runtime reports the keys it trusts.
+  if (facts?.trustedKeys && target.keyId && !facts.trustedKeys.includes(target.keyId)) {
+    reasons.push({
+      code: 'KEY_NOT_TRUSTED',
+      message: `the runtime does not trust key ${target.keyId} the hotpatch is signed with (add it to HOTPATCH_TRUSTED_KEYS)`,
+    });
   }
   if (reasons.length === 0) return { status: 'eligible' };
   return { status: 'ineligible', reasons, action: ineligibleAction(reasons, target) };

@@ -1,3 +1,5 @@
+export * from './advisories.js';
 export * from './agent.js';
+export * from './api-devices.js';
 export * from './health.js';
 export * from './states.js';

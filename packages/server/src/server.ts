@@ -4,6 +4,7 @@ import websocket from '@fastify/websocket';
 import type { CalendarOptions } from '@hotpatch/core';
 import { LIMITS } from '@hotpatch/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { AdvisorySync, type AdvisorySyncOptions } from './advisories/sync.js';
 import { type BootstrapResult, bootstrap } from './bootstrap.js';
 import type { Ctx } from './context.js';
 import { openDatabase } from './db/open.js';
@@ -17,6 +18,7 @@ import { dashboardPlugin } from './plugins/dashboard.js';
 import { installErrorHandler } from './plugins/errors.js';
 import { installSecurityHeaders } from './plugins/headers.js';
 import { installValidation } from './plugins/validation.js';
+import { advisoriesPlugin } from './routes/advisories.js';
 import { bundlesPlugin } from './routes/bundles.js';
 import { deploymentsPlugin } from './routes/deployments.js';
 import { devicesPlugin } from './routes/devices.js';
@@ -24,7 +26,9 @@ import { enrollPlugin } from './routes/enroll.js';
 import { eventsPlugin } from './routes/events.js';
 import { metricsPlugin } from './routes/metrics.js';
 import { policiesPlugin } from './routes/policies.js';
+import { readinessPlugin } from './routes/readiness.js';
 import { reportsPlugin } from './routes/reports.js';
+import { retryPlugin } from './routes/retry.js';
 import { tokensPlugin } from './routes/tokens.js';
 import { vexPlugin } from './routes/vex.js';
 import { newId } from './secrets.js';
@@ -59,6 +63,8 @@ export interface ServerOptions {
   /** Largest HTTP body outside bundle uploads (default 1 MiB). */
   bodyLimit?: number;
   logger?: boolean | { level: string };
+  /** Sync OSV advisories from this URL at start and then periodically. */
+  advisorySync?: AdvisorySyncOptions;
 }
 
 export interface HotpatchServer {
@@ -67,6 +73,8 @@ export interface HotpatchServer {
   /** Base URL once listening, e.g. http://127.0.0.1:4242. */
   url: string;
   bootstrap: BootstrapResult;
+  /** The advisory sync, when configured (tests call syncNow). */
+  advisorySync: AdvisorySync | null;
   close(): Promise<void>;
 }
 
@@ -83,6 +91,7 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
   }) as unknown as FastifyInstance;
   let hub: Hub | null = null;
   let liveness: Liveness | null = null;
+  let advisorySync: AdvisorySync | null = null;
   try {
     const boot = await bootstrap(db, opts.dataDir);
     const bus = new Bus(db);
@@ -126,11 +135,18 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
     await app.register(policiesPlugin(ctx));
     await app.register(deploymentsPlugin(ctx));
     await app.register(reportsPlugin(ctx));
+    await app.register(advisoriesPlugin(ctx));
+    await app.register(readinessPlugin(ctx));
+    await app.register(retryPlugin(ctx));
     await app.register(eventsPlugin(ctx));
     await app.register(metricsPlugin(ctx));
     await app.register(vexPlugin(ctx));
     await app.register(dashboardPlugin());
     hub.start();
+    if (opts.advisorySync) {
+      advisorySync = new AdvisorySync(db, app.log, opts.advisorySync);
+      advisorySync.start();
+    }
     await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 4242 });
     const addr = app.server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -141,8 +157,10 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
       db,
       url,
       bootstrap: boot,
+      advisorySync,
       close() {
         closing ??= (async () => {
+          await advisorySync?.stop();
           await hub?.close();
           await liveness?.stop();
           await authFailures.flush();
@@ -155,6 +173,7 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
   } catch (e) {
     // Start-up failed: release what was opened; the first error is the one reported.
     const log = (what: string) => (err: Error) => app.log.error({ err }, `${what} after a failed start`);
+    await advisorySync?.stop().catch(log('stopping the advisory sync'));
     await hub?.close().catch(log('closing the hub'));
     await liveness?.stop().catch(log('stopping liveness'));
     await app.close().catch(log('closing the HTTP server'));
@@ -168,6 +187,10 @@ export async function runServer(
   opts: ServerOptions,
   log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
 ): Promise<HotpatchServer> {
+  // The first start creates the embedded database (several seconds): say so instead of staying silent.
+  log(
+    `hotpatch server: starting (${opts.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${opts.dataDir}; the first start creates the database`})…`,
+  );
   const srv = await createServer(opts);
   log(
     `hotpatch server listening on ${srv.url} (storage: ${srv.db.kind}${opts.databaseUrl ? '' : ` in ${opts.dataDir}`})`,

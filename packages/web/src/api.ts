@@ -4,6 +4,15 @@
  * @hotpatch/core; the rest mirror the route handlers (packages/server/src/routes/*.ts).
  */
 import type { Change, IneligibleReason, PolicyCalendar, Verdict } from '@hotpatch/core';
+import type {
+  AdvisoryImportResponse,
+  AdvisoryView,
+  ComponentView,
+  DeviceListResponse,
+  DeviceStatus,
+  DeviceView,
+  ReadinessResponse,
+} from '@hotpatch/protocol';
 import type { exposureReport, hotpatchReport, restartsReport } from '@hotpatch/server';
 
 export type { Change, IneligibleReason, PolicyCalendar, Verdict };
@@ -19,33 +28,23 @@ export interface Actor {
 }
 export type Labels = Record<string, string>;
 
-export interface Component {
-  name: string;
-  /** The version on disk (the baseline). */
-  baseline: string;
-  /** Baseline + hotpatch level, e.g. 1.2.5+hp.1. */
-  version: string;
-  patches: Array<{ patchId: string; version: string; state: string }>;
+/** Device views come from the one API definition (packages/protocol). */
+export type Component = ComponentView;
+export type Device = DeviceView;
+export type { AdvisoryView, DeviceListResponse, DeviceStatus, ReadinessResponse };
+export interface DeviceQuery {
+  limit?: number;
+  offset?: number;
+  sort?: string;
+  status?: string;
+  q?: string;
 }
-export interface Device {
-  id: string;
-  host: string;
-  service: string;
-  labels: Labels;
-  policy: string | null;
-  ring: string | null;
-  connected: boolean;
-  lastSeen: string | null;
-  enrolledAt: string;
-  revoked: boolean;
-  instance: { pid: number; startedAt: string } | null;
-  node: string | null;
-  engine: string | null;
-  signatureEnforcement: boolean | null;
-  eligible: boolean;
-  reasons: IneligibleReason[];
-  components: Component[];
-}
+export const deviceQueryString = (q: DeviceQuery) =>
+  new URLSearchParams(
+    Object.entries(q)
+      .filter(([, v]) => v !== undefined && v !== '')
+      .map(([k, v]) => [k, String(v)]),
+  ).toString();
 export interface Instance {
   pid: number;
   started_at: string;
@@ -144,6 +143,11 @@ export interface Deployment {
   createdBy: string;
   revertedAt: string | null;
   revertReason: string | null;
+  /** The patch's title and advisories, for lists. */
+  title: string | null;
+  advisories: string[];
+  /** in progress until every device settled, then completed (nothing to expedite). */
+  phase: 'in-progress' | 'completed' | 'reverted';
 }
 export interface DeploymentDevice {
   deviceId: string;
@@ -240,6 +244,22 @@ export function createApi(token: string, base = '') {
   return {
     me: () => get<{ actor: Actor }>('/v1/me').then((r) => r.actor),
     devices: () => get<{ devices: Device[] }>('/v1/devices').then((r) => r.devices),
+    devicePage: (q: DeviceQuery) => get<DeviceListResponse>(`/v1/devices?${deviceQueryString(q)}`),
+    /** CSV of the same query, fetched with the token (a plain link would not carry it). */
+    devicesCsv: (q: DeviceQuery) =>
+      fetch(`${base}/v1/devices.csv?${deviceQueryString(q)}`, {
+        headers: { authorization: `Bearer ${token}` },
+      }).then((r) => {
+        if (!r.ok) throw new ApiError(r.status, `HTTP_${r.status}`, r.statusText);
+        return r.text();
+      }),
+    advisories: () => get<{ advisories: AdvisoryView[] }>('/v1/advisories').then((r) => r.advisories),
+    importAdvisories: (records: unknown[]) =>
+      post<AdvisoryImportResponse>('/v1/advisories', { advisories: records }),
+    readiness: (patchId: string, policy?: string) =>
+      get<ReadinessResponse>(
+        `/v1/bundles/${enc(patchId)}/readiness${policy ? `?policy=${enc(policy)}` : ''}`,
+      ),
     device: (id: string) =>
       get<{ device: Device; instances: Instance[]; facts: unknown }>(`/v1/devices/${enc(id)}`),
     bundles: () => get<{ bundles: Bundle[] }>('/v1/bundles').then((r) => r.bundles),
@@ -264,6 +284,8 @@ export function createApi(token: string, base = '') {
       post<DeploymentView & { created: boolean }>('/v1/deployments', { patchId, policy, expedite }),
     expedite: (id: string) => post<DeploymentView>(`/v1/deployments/${enc(id)}/expedite`),
     revert: (id: string) => post<DeploymentView>(`/v1/deployments/${enc(id)}/revert`),
+    retry: (id: string) =>
+      post<{ deploymentId: string; retried: string[] }>(`/v1/deployments/${enc(id)}/retry`),
     report: () => get<Report>('/v1/report'),
     audit: (limit = 500) => get<{ entries: AuditEntry[] }>(`/v1/audit?limit=${limit}`).then((r) => r.entries),
 

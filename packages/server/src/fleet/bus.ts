@@ -6,7 +6,8 @@ export type BusEvent =
   | { kind: 'deployment'; id: string } // created, reverted, expedited: reconcile connected devices
   | { kind: 'policy'; id: string } // paused, resumed, changed
   | { kind: 'device'; id: string } // revoked, relabelled, moved
-  | { kind: 'state'; deploymentId: string }; // a device's state changed (for waiters)
+  | { kind: 'state'; deploymentId: string } // a device's state changed (for waiters)
+  | { kind: 'retry'; id: string; devices: string[] }; // failed devices of a deployment are to be sent it again
 
 export class Bus extends EventEmitter<{ event: [BusEvent] }> {
   constructor(private readonly db: Database) {

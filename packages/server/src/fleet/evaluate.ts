@@ -71,6 +71,7 @@ export function evaluate(input: EvaluateInput): Evaluation | null {
       baseline: bundle.targetBaseline,
       files: bundle.files,
       fixedIn: bundle.fixedIn,
+      keyId: bundle.keyId,
     },
   );
   const ring = place?.policy.id === policy.id ? place.ring : null;

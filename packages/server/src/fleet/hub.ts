@@ -179,6 +179,13 @@ export class Hub {
   // ---------------------------------------------------------------- events
 
   #onBus(e: BusEvent): void {
+    if (e.kind === 'retry') {
+      // The deploy was sent on these connections and failed: forget that, so the reconcile sends it again.
+      const here = e.devices.filter((d) => this.#conns.has(d));
+      for (const d of here) for (const c of this.#conns.get(d) ?? []) c.sent.delete(e.id);
+      this.#reconciler.request(here);
+      return;
+    }
     if (e.kind === 'policy' || e.kind === 'device') this.#reconciler.forgetPolicies();
     if (e.kind === 'deployment' || e.kind === 'policy') this.reconcileAll();
     else if (e.kind === 'device' && this.#conns.has(e.id)) this.#reconciler.request([e.id]);

@@ -51,6 +51,15 @@ export function summarize(rows: readonly DeploymentDevice[], state: Deployment['
   return { total: rows.length, counts, settled };
 }
 
+/** in progress → completed once every device settled; reverted stays reverted. */
+export function deploymentPhase(
+  state: Deployment['state'],
+  settled: boolean,
+): 'in-progress' | 'completed' | 'reverted' {
+  if (state === 'reverted') return 'reverted';
+  return settled ? 'completed' : 'in-progress';
+}
+
 /** Rows for every device in the policy, from stored facts, at creation (connected devices refine them). */
 async function plan(tx: Sql, dep: Deployment): Promise<void> {
   const policies = await listPolicies(tx);
@@ -108,14 +117,20 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
         'SELECT device_id, ring, verdict, breaches, before, after, reported_at FROM deployment_health WHERE deployment_id = $1 ORDER BY reported_at',
         [d.id],
       );
+      const summary = summarize(rows, d.state);
+      const bundle = await getBundle(ctx.db, d.patchId);
       return {
         deployment: {
           ...d,
           policy: policy?.name ?? null,
           paused: policy?.paused ?? false,
           policyId: undefined,
+          // What lists show next to the patch id, and whether anything is left to do (no Expedite once completed).
+          title: bundle?.title ?? null,
+          advisories: bundle?.advisories ?? [],
+          phase: deploymentPhase(d.state, summary.settled),
         },
-        summary: summarize(rows, d.state),
+        summary,
         devices: rows.map((r) => ({
           ...r,
           device: names.get(r.deviceId) ?? r.deviceId,
@@ -230,6 +245,8 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
       async (req) => {
         const d = await find(req.params.id);
         if (d.state !== 'active') throw new ConflictError(`deployment ${d.id} is ${d.state}`, 'id');
+        if (summarize(await deploymentRows(ctx.db, d.id)).settled)
+          throw new ConflictError(`deployment ${d.id} is completed: no device is waiting`, 'id');
         await ctx.db.transaction(async (tx) => {
           await tx.query('UPDATE deployments SET expedite = true WHERE id = $1', [d.id]);
           await audit(tx, actorName(req), 'deployment.expedite', d.id);

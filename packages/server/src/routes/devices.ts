@@ -1,10 +1,13 @@
 import { deviceReasons } from '@hotpatch/core';
-import { Labels } from '@hotpatch/protocol';
+import { DeviceListQuery, DeviceListResponse, type DeviceView, Labels } from '@hotpatch/protocol';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
+import { loadStatusSources, type StatusSources } from '../advisories/load.js';
+import { statusOf } from '../advisories/match.js';
 import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
 import { NotFoundError } from '../errors.js';
+import { devicesCsv, listPage } from '../fleet/device-list.js';
 import type { Device, Policy } from '../fleet/model.js';
 import { placeDevice } from '../fleet/placement.js';
 import { getDevice, getPolicyByName, listDevices, listPolicies } from '../store.js';
@@ -18,14 +21,51 @@ const DevicePatch = Type.Object(
   { additionalProperties: false },
 );
 
-/** A device as the API shows it: identity, placement, eligibility and patch level (baseline + hotpatch). */
-export function deviceView(d: Device, policies: readonly Policy[]) {
+/** A device as the API shows it: identity, placement, eligibility, status and components (attention first). */
+export function deviceView(
+  d: Device,
+  policies: readonly Policy[],
+  sources: StatusSources,
+  opts: { components?: boolean } = {},
+): DeviceView {
   const place = placeDevice(d, policies);
   const f = d.facts;
-  const reasons = deviceReasons(
-    f,
-    place ? { name: place.policy.name, allowHotpatch: place.policy.allowHotpatch } : null,
+  const policyView = place
+    ? { name: place.policy.name, allowHotpatch: place.policy.allowHotpatch, paused: place.policy.paused }
+    : null;
+  const reasons = deviceReasons(f, policyView);
+  const { status, findings } = statusOf(
+    {
+      facts: f,
+      revoked: d.revokedAt !== null,
+      policy: policyView,
+      rows: sources.rowsByDevice.get(d.id) ?? [],
+    },
+    sources.index,
+    sources.bundles,
   );
+  // Lists filter and sort 10,000 devices on status alone: components are built for the page shown.
+  const components = (opts.components === false ? [] : (f?.packages ?? [])).map((p) => {
+    const patches = (f?.patches ?? []).filter((x) => x.target === `${p.name}@${p.version}`);
+    const top = patches.at(-1);
+    const found = findings.filter((x) => x.name === p.name && x.version === p.version);
+    return {
+      name: p.name,
+      baseline: p.version,
+      version: top?.version ?? p.version,
+      vulnerable: [...new Set(found.map((x) => x.ids[0] ?? '?'))],
+      remedy:
+        found.length === 0
+          ? null
+          : found.every((x) => x.hotpatch?.eligible)
+            ? 'hotpatch available'
+            : 'baseline needed',
+      patches: patches.map((x) => ({ patchId: x.patchId, version: x.version, state: x.state })),
+    };
+  });
+  // What needs attention first: vulnerable, then hotpatched, then the rest by name.
+  const rank = (c: (typeof components)[number]) => (c.vulnerable.length ? 0 : c.patches.length ? 1 : 2);
+  components.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
   return {
     id: d.id,
     host: d.host,
@@ -43,25 +83,56 @@ export function deviceView(d: Device, policies: readonly Policy[]) {
     signatureEnforcement: f?.signatureEnforcement ?? null,
     eligible: reasons.length === 0,
     reasons,
-    components: (f?.packages ?? []).map((p) => {
-      const patches = (f?.patches ?? []).filter((x) => x.target === `${p.name}@${p.version}`);
-      const top = patches.at(-1);
-      return {
-        name: p.name,
-        baseline: p.version,
-        version: top?.version ?? p.version,
-        patches: patches.map((x) => ({ patchId: x.patchId, version: x.version, state: x.state })),
-      };
-    }),
+    status,
+    components,
   };
 }
 
 export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
-    app.get('/v1/devices', { onRequest: ctx.requireRole('viewer') }, async () => {
-      const policies = await listPolicies(ctx.db);
-      return { devices: (await listDevices(ctx.db)).map((d) => deviceView(d, policies)) };
-    });
+    const load = async () => {
+      const [policies, devices, sources] = await Promise.all([
+        listPolicies(ctx.db),
+        listDevices(ctx.db),
+        loadStatusSources(ctx.db),
+      ]);
+      return { policies, devices, sources };
+    };
+    const allViews = async () => {
+      const { policies, devices, sources } = await load();
+      return devices.map((d) => deviceView(d, policies, sources, { components: false }));
+    };
+    app.get<{ Querystring: DeviceListQuery }>(
+      '/v1/devices',
+      {
+        onRequest: ctx.requireRole('viewer'),
+        schema: { querystring: DeviceListQuery, response: { 200: DeviceListResponse } },
+      },
+      async (req) => {
+        const { policies, devices, sources } = await load();
+        const byId = new Map(devices.map((d) => [d.id, d]));
+        const page = listPage(
+          devices.map((d) => deviceView(d, policies, sources, { components: false })),
+          req.query,
+        );
+        const full = page.devices.map((v) => {
+          const d = byId.get(v.id);
+          return d ? deviceView(d, policies, sources) : v;
+        });
+        return { ...page, devices: full };
+      },
+    );
+    app.get<{ Querystring: DeviceListQuery }>(
+      '/v1/devices.csv',
+      { onRequest: ctx.requireRole('viewer'), schema: { querystring: DeviceListQuery } },
+      async (req, reply) => {
+        const page = listPage(await allViews(), req.query);
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', 'attachment; filename="devices.csv"')
+          .send(devicesCsv(page.devices));
+      },
+    );
     const find = async (id: string) => {
       const d = await getDevice(ctx.db, id);
       if (!d) throw new NotFoundError(`device ${id}`, 'id');
@@ -76,7 +147,8 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
           'SELECT pid, started_at, first_seen, last_seen, node FROM instances WHERE device_id = $1 ORDER BY started_at',
           [d.id],
         );
-        return { device: deviceView(d, await listPolicies(ctx.db)), instances, facts: d.facts };
+        const sources = await loadStatusSources(ctx.db, d.id);
+        return { device: deviceView(d, await listPolicies(ctx.db), sources), instances, facts: d.facts };
       },
     );
     app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof DevicePatch> }>(
@@ -102,7 +174,8 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
           await audit(tx, actorName(req), 'device.update', d.id, req.body as Record<string, unknown>);
         });
         await ctx.bus.publish({ kind: 'device', id: d.id });
-        return { device: deviceView(await find(d.id), await listPolicies(ctx.db)) };
+        const sources = await loadStatusSources(ctx.db, d.id);
+        return { device: deviceView(await find(d.id), await listPolicies(ctx.db), sources) };
       },
     );
     app.post<{ Params: Static<typeof IdParams> }>(

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { type Actor, ApiError, createApi, type LiveEvent } from '../api.js';
 import { atLeast, ErrorBox, Link, Loading, type Session, SessionContext, usePath } from './kit.js';
+import { AdvisoriesPage } from './pages/advisories.js';
 import { AuditPage } from './pages/audit.js';
 import { CalendarPage } from './pages/calendar.js';
 import { CatalogPage, PatchPage } from './pages/catalog.js';
@@ -8,6 +9,7 @@ import { DeploymentPage, DeploymentsPage } from './pages/deployments.js';
 import { DevicePage, DevicesPage } from './pages/devices.js';
 import { OverviewPage } from './pages/overview.js';
 import { PoliciesPage } from './pages/policies.js';
+import { ReportsPage } from './pages/reports.js';
 import { SignIn } from './pages/signin.js';
 
 const TOKEN_KEY = 'hotpatch.token';
@@ -15,9 +17,11 @@ const TOKEN_KEY = 'hotpatch.token';
 const NAV: Array<[string, string]> = [
   ['/', 'Overview'],
   ['/devices', 'Devices'],
+  ['/advisories', 'Vulnerabilities'],
   ['/catalog', 'Catalog'],
   ['/policies', 'Policies & rings'],
   ['/deployments', 'Deployments'],
+  ['/reports', 'Reports'],
   ['/calendar', 'Calendar'],
   ['/audit', 'Audit log'],
 ];
@@ -32,6 +36,8 @@ function route(path: string) {
   if (a === 'deployments') return b ? <DeploymentPage id={b} /> : <DeploymentsPage />;
   if (a === 'calendar') return <CalendarPage />;
   if (a === 'audit') return <AuditPage />;
+  if (a === 'advisories') return <AdvisoriesPage />;
+  if (a === 'reports') return <ReportsPage />;
   return (
     <div className="state empty">
       <strong>Nothing here</strong> <Link to="/">Go to the overview</Link>

@@ -220,6 +220,11 @@ export function Action({
 
 // ---- presentation ----------------------------------------------------------------------------
 const STATE_TONE: Record<string, string> = {
+  'up-to-date': 'good',
+  'not-up-to-date': 'bad',
+  'in-progress': 'info',
+  'not-eligible': 'warn',
+  completed: 'good',
   applied: 'good',
   hotpatched: 'good',
   upToDate: 'good',

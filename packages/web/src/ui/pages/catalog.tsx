@@ -12,6 +12,7 @@ import {
   useData,
   useSession,
 } from '../kit.js';
+import { DataTable } from '../table.js';
 
 export function CatalogPage() {
   const d = useData(
@@ -211,7 +212,11 @@ export function PatchPage({ patchId }: { patchId: string }) {
                   <ul className="timeline">
                     {deployments.map((x) => (
                       <li key={x.id}>
-                        <Link to={`/deployments/${x.id}`}>{x.policy}</Link> <Badge value={x.state} />{' '}
+                        <Link to={`/deployments/${x.id}`}>{x.policy}</Link>{' '}
+                        <Badge
+                          value={x.phase === 'in-progress' ? 'active' : x.phase}
+                          label={x.phase.replace('-', ' ')}
+                        />{' '}
                         <span className="muted small">
                           {x.summary.counts.applied}/{x.summary.total} applied · {fmtTime(x.createdAt)}
                         </span>
@@ -314,6 +319,73 @@ function DeployForm({ patchId, policies }: { patchId: string; policies: Policy[]
         {busy ? 'Deploying…' : 'Deploy'}
       </button>
       {error && <ErrorBox error={error} />}
+      {policy && <Readiness patchId={patchId} policy={policy} />}
     </form>
+  );
+}
+
+/** What if: which devices of the policy would take the hotpatch now, and why the others would not. */
+function Readiness({ patchId, policy }: { patchId: string; policy: string }) {
+  const d = useData((api) => api.readiness(patchId, policy), [patchId, policy], {
+    live: (e) => e.kind === 'device' || e.kind === 'policy',
+    pollMs: 10_000,
+  });
+  return (
+    <div className="readiness" data-testid="readiness">
+      <Loaded d={d}>
+        {(r) => (
+          <>
+            <p>
+              <strong>Readiness in {policy}:</strong> {r.counts.eligible} device(s) would take it now,{' '}
+              {r.counts.ineligible} not eligible, {r.counts.notApplicable} not applicable.
+              {r.counts.eligible === 0 && r.devices.length > 0 && (
+                <span className="bad-text"> No device of this policy can take it now.</span>
+              )}
+            </p>
+            {r.devices.length > 0 && (
+              <DataTable
+                compact
+                rows={r.devices}
+                rowKey={(x) => x.deviceId}
+                rowAttrs={(x) => ({ 'data-device': x.device })}
+                columns={[
+                  {
+                    key: 'device',
+                    title: 'Device',
+                    render: (x) => <Link to={`/devices/${x.deviceId}`}>{x.device}</Link>,
+                  },
+                  { key: 'ring', title: 'Ring', render: (x) => x.ring ?? '—' },
+                  {
+                    key: 'ready',
+                    title: 'Ready',
+                    render: (x) => (
+                      <Badge
+                        value={
+                          x.readiness === 'eligible'
+                            ? 'eligible'
+                            : x.readiness === 'ineligible'
+                              ? 'ineligible'
+                              : 'not-applicable'
+                        }
+                      />
+                    ),
+                  },
+                  {
+                    key: 'why',
+                    title: 'Why not / what to do',
+                    render: (x) => (
+                      <>
+                        {x.why}
+                        {x.action && <div className="muted small">→ {x.action}</div>}
+                      </>
+                    ),
+                  },
+                ]}
+              />
+            )}
+          </>
+        )}
+      </Loaded>
+    </div>
   );
 }

@@ -1,3 +1,4 @@
+import { reasonInWords } from '@hotpatch/protocol/words';
 import { DEVICE_STATES, type DeploymentDevice, type DeviceState, type Summary } from '../../api.js';
 import {
   Action,
@@ -76,12 +77,19 @@ export function DeploymentsPage() {
                         {x.patchId}
                       </Link>
                       {x.expedite && <Badge value="pending" label="expedited" />}
+                      {x.title && <div className="small">{x.title}</div>}
+                      {x.advisories.length > 0 && (
+                        <div className="small muted">{x.advisories.join(', ')}</div>
+                      )}
                     </td>
                     <td>
                       {x.policy} {x.paused && <Badge value="paused" />}
                     </td>
                     <td>
-                      <Badge value={x.state} />
+                      <Badge
+                        value={x.phase === 'in-progress' ? 'active' : x.phase}
+                        label={x.phase.replace('-', ' ')}
+                      />
                     </td>
                     <td>
                       <Progress counts={x.summary.counts} total={x.summary.total} />
@@ -132,6 +140,12 @@ export function DeploymentPage({ id }: { id: string }) {
             title={dep.patchId}
             sub={
               <>
+                {dep.title && (
+                  <>
+                    {dep.title}
+                    {dep.advisories.length > 0 && ` (${dep.advisories.join(', ')})`} ·{' '}
+                  </>
+                )}
                 <Link to="/deployments">Deployments</Link> · to policy {dep.policy} · <code>{dep.id}</code> ·
                 created {fmtTime(dep.createdAt)} by {dep.createdBy}
               </>
@@ -140,11 +154,17 @@ export function DeploymentPage({ id }: { id: string }) {
             <span data-testid="deployment-state">
               <Badge value={dep.state} />
             </span>
+            {dep.phase === 'completed' && <Badge value="completed" />}
             {dep.expedite && <Badge value="pending" label="expedited" />}
             {dep.paused && <Badge value="paused" label="policy paused" />}
-            {can('operator') && dep.state === 'active' && !dep.expedite && (
+            {can('operator') && dep.phase === 'in-progress' && !dep.expedite && (
               <Action run={() => api.expedite(id)} onDone={d.reload} testId="expedite">
                 Expedite
+              </Action>
+            )}
+            {can('operator') && dep.state === 'active' && summary.counts.failed > 0 && (
+              <Action run={() => api.retry(id)} onDone={d.reload} testId="retry">
+                Retry {summary.counts.failed} failed
               </Action>
             )}
             {can('operator') && dep.state === 'active' && (
@@ -215,7 +235,7 @@ export function DeploymentPage({ id }: { id: string }) {
                         {r.errors > 0 && <span className="inline-error"> {r.errors} errors</span>}
                       </td>
                       <td className="small">
-                        {r.reason ?? ''}
+                        <span title={r.reason ?? undefined}>{reasonInWords(r.reason)}</span>
                         {r.scheduledFor && r.state === 'scheduled'
                           ? ` (from ${fmtTime(r.scheduledFor)})`
                           : ''}

@@ -1,133 +1,197 @@
-import { useMemo, useState } from 'react';
+import {
+  DEVICE_STATUS_KINDS,
+  DEVICE_STATUS_TITLES,
+  REASON_WORDS,
+  reasonInWords,
+} from '@hotpatch/protocol/words';
+import { useEffect, useState } from 'react';
 import type { Device } from '../../api.js';
-import { Badge, Empty, fmtAgo, fmtTime, Link, Loaded, labelsText, PageHead, useData } from '../kit.js';
+import {
+  Badge,
+  Empty,
+  fmtAgo,
+  fmtTime,
+  Link,
+  Loaded,
+  labelsText,
+  PageHead,
+  useData,
+  useSession,
+} from '../kit.js';
+import { type Column, DataTable, download, Pager } from '../table.js';
 
-const nodeMajor = (v: string | null) => (v ? (/^v?(\d+)/.exec(v)?.[1] ?? '') : '');
+const PAGE = 50;
 
-export function DevicesPage() {
-  const d = useData((api) => api.devices(), [], { live: (e) => e.kind !== 'hello', pollMs: 5000 });
-  const [q, setQ] = useState('');
-  const [policy, setPolicy] = useState('');
-  const [ring, setRing] = useState('');
-  const [state, setState] = useState('');
-  const [elig, setElig] = useState('');
-  const [node, setNode] = useState('');
-  const [label, setLabel] = useState('');
-  const all = d.data ?? [];
-  const options = useMemo(() => {
-    const uniq = (xs: Array<string | null>) => [...new Set(xs.filter((x): x is string => !!x))].sort();
-    return {
-      policies: uniq(all.map((x) => x.policy)),
-      rings: uniq(all.map((x) => x.ring)),
-      nodes: uniq(all.map((x) => nodeMajor(x.node))),
-      labels: uniq(all.flatMap((x) => Object.entries(x.labels).map(([k, v]) => `${k}=${v}`))),
-    };
-  }, [all]);
-  const shown = all.filter((x) => {
-    const text = `${x.host} ${x.service} ${labelsText(x.labels)} ${x.components.map((c) => `${c.name}@${c.version}`).join(' ')}`;
-    if (q && !text.toLowerCase().includes(q.toLowerCase())) return false;
-    if (policy && x.policy !== policy) return false;
-    if (ring && x.ring !== ring) return false;
-    if (state && deviceState(x) !== state) return false;
-    if (elig && (elig === 'eligible') !== x.eligible) return false;
-    if (node && nodeMajor(x.node) !== node) return false;
-    if (label) {
-      const [k, v] = label.split('=');
-      if (!k || x.labels[k] !== v) return false;
-    }
-    return true;
-  });
-  const sel = (value: string, set: (v: string) => void, name: string, opts: string[]) => (
-    <select value={value} onChange={(e) => set(e.target.value)} aria-label={name}>
-      <option value="">{name}: all</option>
-      {opts.map((o) => (
-        <option key={o} value={o}>
-          {o}
-        </option>
-      ))}
-    </select>
-  );
+/** The components worth a glance (vulnerable or hotpatched), the rest counted. */
+function Notable({ components }: { components: Device['components'] }) {
+  const notable = components.filter((c) => c.vulnerable.length > 0 || c.patches.length > 0);
+  const rest = components.length - notable.length;
   return (
     <>
-      <PageHead title="Devices" sub="A device is a host + service; each process start is a new instance." />
+      {notable.map((c) => (
+        <div key={c.name} className="mono small">
+          {c.name}@{c.version}
+          {c.vulnerable.length > 0 && <span className="bad-text"> {c.vulnerable.join(', ')}</span>}
+        </div>
+      ))}
+      {rest > 0 && (
+        <div className="muted small">
+          {notable.length ? '+' : ''}
+          {rest} other component{rest === 1 ? '' : 's'}
+        </div>
+      )}
+      {components.length === 0 && '—'}
+    </>
+  );
+}
+
+export function StatusCell({ status }: { status: Device['status'] }) {
+  const title = DEVICE_STATUS_TITLES[status.kind];
+  const detail = status.label.startsWith(title)
+    ? status.label.slice(title.length).replace(/^:?\s*/, '')
+    : status.label;
+  return (
+    <span data-testid="device-status" data-status={status.kind} title={status.action || undefined}>
+      <Badge value={status.kind} label={title} />
+      {detail && <div className="small">{detail}</div>}
+    </span>
+  );
+}
+
+export function DevicesPage() {
+  const { api } = useSession();
+  const [typed, setTyped] = useState('');
+  const [q, setQ] = useState('');
+  const [status, setStatus] = useState('');
+  const [sort, setSort] = useState('status');
+  const [offset, setOffset] = useState(0);
+  // One request once typing pauses, not one per keystroke (each filters the whole fleet).
+  useEffect(() => {
+    const t = setTimeout(() => {
+      setQ(typed);
+      setOffset(0);
+    }, 250);
+    return () => clearTimeout(t);
+  }, [typed]);
+  const query = { limit: PAGE, offset, sort, status, q };
+  const d = useData((a) => a.devicePage(query), [q, status, sort, offset], {
+    live: (e) => e.kind !== 'hello',
+    pollMs: 5000,
+  });
+  const reset =
+    <T,>(set: (v: T) => void) =>
+    (v: T) => {
+      set(v);
+      setOffset(0);
+    };
+  const columns: Array<Column<Device>> = [
+    {
+      key: 'device',
+      title: 'Device',
+      sort: 'name',
+      render: (x) => (
+        <>
+          <Link to={`/devices/${x.id}`}>
+            {x.host}/{x.service}
+          </Link>
+          <div className="muted small">{labelsText(x.labels)}</div>
+        </>
+      ),
+    },
+    {
+      key: 'status',
+      title: 'Update status',
+      sort: 'status',
+      width: '30%',
+      render: (x) => <StatusCell status={x.status} />,
+    },
+    {
+      key: 'policy',
+      title: 'Policy / ring',
+      sort: 'policy',
+      render: (x) => (
+        <>
+          {x.policy ?? '—'}
+          {x.ring && <span className="muted"> / {x.ring}</span>}
+        </>
+      ),
+    },
+    { key: 'components', title: 'Components', render: (x) => <Notable components={x.components} /> },
+    { key: 'state', title: 'Connection', render: (x) => <Badge value={deviceState(x)} /> },
+    {
+      key: 'seen',
+      title: 'Last seen',
+      sort: 'lastSeen',
+      className: 'muted',
+      render: (x) => (x.connected ? 'now' : fmtAgo(x.lastSeen)),
+    },
+  ];
+  return (
+    <>
+      <PageHead title="Devices" sub="A device is a host + service; each process start is a new instance.">
+        <button
+          type="button"
+          className="btn"
+          data-testid="devices-csv"
+          onClick={async () => download('devices.csv', await api.devicesCsv({ sort, status, q }))}
+        >
+          Export CSV
+        </button>
+      </PageHead>
+      {d.data && (
+        <div className="status-chips" data-testid="status-counts">
+          {DEVICE_STATUS_KINDS.filter((k) => (d.data?.counts[k] ?? 0) > 0).map((k) => (
+            <button
+              key={k}
+              type="button"
+              className={status === k ? 'chip active' : 'chip'}
+              data-status={k}
+              onClick={() => reset(setStatus)(status === k ? '' : k)}
+            >
+              <Badge value={k} label={DEVICE_STATUS_TITLES[k]} /> {d.data?.counts[k]}
+            </button>
+          ))}
+        </div>
+      )}
       <div className="filters">
         <input
           type="search"
-          placeholder="Search host, service, label, package…"
-          value={q}
-          onChange={(e) => setQ(e.target.value)}
+          placeholder="Search host, service, label, policy, CVE…"
+          value={typed}
+          onChange={(e) => setTyped(e.target.value)}
           aria-label="Search devices"
         />
-        {sel(policy, setPolicy, 'Policy', options.policies)}
-        {sel(ring, setRing, 'Ring', options.rings)}
-        {sel(state, setState, 'State', ['connected', 'disconnected', 'revoked'])}
-        {sel(elig, setElig, 'Eligibility', ['eligible', 'ineligible'])}
-        {sel(node, setNode, 'Node', options.nodes)}
-        {sel(label, setLabel, 'Label', options.labels)}
+        <select value={status} onChange={(e) => reset(setStatus)(e.target.value)} aria-label="Status">
+          <option value="">Status: all</option>
+          {DEVICE_STATUS_KINDS.map((k) => (
+            <option key={k} value={k}>
+              {DEVICE_STATUS_TITLES[k]}
+            </option>
+          ))}
+        </select>
       </div>
       <Loaded d={d}>
-        {() =>
-          all.length === 0 ? (
+        {(r) =>
+          r.total === 0 && !q && !status ? (
             <Empty title="No devices enrolled yet">
               Start a service with the runtime loaded and HOTPATCH_SERVER + HOTPATCH_ENROLL_TOKEN set; it
               enrolls and appears here.
             </Empty>
-          ) : shown.length === 0 ? (
+          ) : r.devices.length === 0 ? (
             <Empty title="No device matches these filters" />
           ) : (
-            <table className="table" data-testid="devices">
-              <thead>
-                <tr>
-                  <th>Device</th>
-                  <th>State</th>
-                  <th>Policy / ring</th>
-                  <th>Node</th>
-                  <th>Patch level</th>
-                  <th>Eligibility</th>
-                  <th>Last seen</th>
-                </tr>
-              </thead>
-              <tbody>
-                {shown.map((x) => (
-                  <tr key={x.id}>
-                    <td>
-                      <Link to={`/devices/${x.id}`}>
-                        {x.host}/{x.service}
-                      </Link>
-                      <div className="muted small">{labelsText(x.labels)}</div>
-                    </td>
-                    <td>
-                      <Badge value={deviceState(x)} />
-                    </td>
-                    <td>
-                      {x.policy ?? '—'}
-                      {x.ring && <span className="muted"> / {x.ring}</span>}
-                    </td>
-                    <td>{x.node ?? '—'}</td>
-                    <td>
-                      {x.components.length === 0
-                        ? '—'
-                        : x.components.map((c) => (
-                            <div key={c.name} className="mono small">
-                              {c.name}@{c.version}
-                            </div>
-                          ))}
-                    </td>
-                    <td>
-                      {x.eligible ? (
-                        <Badge value="eligible" />
-                      ) : (
-                        <span title={x.reasons.map((r) => r.message).join('\n')}>
-                          <Badge value="ineligible" />{' '}
-                          <span className="muted small">{x.reasons[0]?.code}</span>
-                        </span>
-                      )}
-                    </td>
-                    <td className="muted">{x.connected ? 'now' : fmtAgo(x.lastSeen)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <>
+              <DataTable
+                rows={r.devices}
+                columns={columns}
+                rowKey={(x) => x.id}
+                sort={sort}
+                onSort={reset(setSort)}
+                testId="devices"
+                rowAttrs={(x) => ({ 'data-device': `${x.host}/${x.service}` })}
+              />
+              <Pager offset={offset} limit={PAGE} total={r.total} onPage={setOffset} />
+            </>
           )
         }
       </Loaded>
@@ -139,7 +203,14 @@ function deviceState(x: Device): string {
   return x.revoked ? 'revoked' : x.connected ? 'connected' : 'disconnected';
 }
 
+/** Vulnerable and hotpatched components (the server lists them first); at least a few rows. */
+function notable(components: Device['components']): Device['components'] {
+  const n = components.filter((c) => c.vulnerable.length > 0 || c.patches.length > 0);
+  return n.length > 0 ? n : components.slice(0, 5);
+}
+
 export function DevicePage({ id }: { id: string }) {
+  const [showAll, setShowAll] = useState(false);
   const d = useData(
     async (api) => {
       const [detail, bundles, deployments, audit] = await Promise.all([
@@ -174,6 +245,27 @@ export function DevicePage({ id }: { id: string }) {
           >
             <Badge value={deviceState(x)} />
           </PageHead>
+          <section className={`card attention ${x.status.kind}`} data-testid="attention">
+            <h2>
+              <StatusCell status={x.status} />
+            </h2>
+            {x.status.action && (
+              <p>
+                <strong>What to do:</strong> {x.status.action}
+              </p>
+            )}
+            {history
+              .filter(({ row }) => row?.state === 'failed')
+              .map(({ deployment, row }) => (
+                <p key={deployment.id} className="bad-text">
+                  Deployment <Link to={`/deployments/${deployment.id}`}>{deployment.patchId}</Link> failed:{' '}
+                  {reasonInWords(row?.reason)}
+                </p>
+              ))}
+            {!x.eligible && (
+              <p className="muted">Not eligible for hotpatch: {x.reasons.map((r) => r.message).join('; ')}</p>
+            )}
+          </section>
           <section className="grid2">
             <div className="card">
               <h2>Identity</h2>
@@ -212,7 +304,7 @@ export function DevicePage({ id }: { id: string }) {
                 <ul className="reasons" data-testid="reasons">
                   {x.reasons.map((r) => (
                     <li key={r.code}>
-                      <Badge value="ineligible" label={r.code} /> {r.message}
+                      <Badge value="ineligible" label={REASON_WORDS[r.code] ?? r.code} /> {r.message}
                     </li>
                   ))}
                   <li className="muted">Until this is fixed, deploy the fixed release (a restart).</li>
@@ -232,15 +324,22 @@ export function DevicePage({ id }: { id: string }) {
                     </tr>
                   </thead>
                   <tbody>
-                    {x.components.map((c) => {
+                    {(showAll ? x.components : notable(x.components)).map((c) => {
                       const fixed = bundles
                         .filter(
                           (b) => b.targetName === c.name && b.targetBaseline === c.baseline && b.fixedIn,
                         )
                         .at(-1)?.fixedIn;
                       return (
-                        <tr key={c.name}>
-                          <td>{c.name}</td>
+                        <tr key={c.name} data-component={c.name}>
+                          <td>
+                            {c.name}
+                            {c.vulnerable.length > 0 && (
+                              <div className="small bad-text">
+                                {c.vulnerable.join(', ')} — {c.remedy}
+                              </div>
+                            )}
+                          </td>
                           <td className="mono">{c.baseline}</td>
                           <td className="mono">
                             <strong data-testid="version-id">{c.version}</strong>
@@ -256,6 +355,18 @@ export function DevicePage({ id }: { id: string }) {
                     })}
                   </tbody>
                 </table>
+              )}
+              {x.components.length > notable(x.components).length && (
+                <button
+                  type="button"
+                  className="btn link"
+                  data-testid="toggle-components"
+                  onClick={() => setShowAll(!showAll)}
+                >
+                  {showAll
+                    ? 'Show only components that need attention'
+                    : `Show all ${x.components.length} components (${x.components.length - notable(x.components).length} without known issues)`}
+                </button>
               )}
               <p className="muted small">
                 A hotpatched component keeps its baseline version and gains a hotpatch level (+hp.N), the way

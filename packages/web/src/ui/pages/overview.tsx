@@ -162,7 +162,7 @@ export function OverviewPage() {
                     <>
                       <ExposureChart advisories={report.advisories} />
                       <p className="muted small">
-                        Hours from the advisory (or, without a date, the hotpatch's publication) until devices
+                        Time from the advisory (or, without a date, the hotpatch's publication) until devices
                         applied it.
                       </p>
                     </>

@@ -1,0 +1,139 @@
+/** The devices API (GET /v1/devices, /v1/devices/:id) and advisories API views: request and response schemas. */
+import { type Static, Type } from '@sinclair/typebox';
+import { DEVICE_STATUS_KINDS, DeviceStatus } from './advisories.js';
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+
+export const DEVICE_SORT_KEYS = ['status', 'name', 'host', 'service', 'policy', 'lastSeen'] as const;
+export type DeviceSortKey = (typeof DEVICE_SORT_KEYS)[number];
+
+/** Server-side paging, sorting and filtering. sort: a key, `-key` for descending. status: kinds, comma-separated. */
+export const DeviceListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0 })),
+    sort: Type.Optional(
+      Type.String({ pattern: `^-?(${DEVICE_SORT_KEYS.join('|')})$`, description: 'key or -key' }),
+    ),
+    status: Type.Optional(
+      Type.String({ pattern: `^(${DEVICE_STATUS_KINDS.join('|')})(,(${DEVICE_STATUS_KINDS.join('|')}))*$` }),
+    ),
+    q: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+export type DeviceListQuery = Static<typeof DeviceListQuery>;
+
+export const ComponentView = Type.Object({
+  name: Type.String(),
+  baseline: Type.String(),
+  version: Type.String(),
+  /** Advisory ids (CVE first) that still affect this component. */
+  vulnerable: Type.Array(Type.String()),
+  /** What fixes it: a hotpatch the device may take, or a baseline (restart). */
+  remedy: Nullable(Type.String()),
+  patches: Type.Array(
+    Type.Object({ patchId: Type.String(), version: Type.Optional(Type.String()), state: Type.String() }),
+  ),
+});
+export type ComponentView = Static<typeof ComponentView>;
+
+export const DeviceView = Type.Object({
+  id: Type.String(),
+  host: Type.String(),
+  service: Type.String(),
+  labels: Type.Record(Type.String(), Type.String()),
+  policy: Nullable(Type.String()),
+  ring: Nullable(Type.String()),
+  connected: Type.Boolean(),
+  lastSeen: Nullable(Type.String()),
+  enrolledAt: Type.String(),
+  revoked: Type.Boolean(),
+  instance: Type.Union([Type.Object({ pid: Type.Integer(), startedAt: Type.String() }), Type.Null()]),
+  node: Nullable(Type.String()),
+  engine: Nullable(Type.String()),
+  signatureEnforcement: Type.Union([Type.Boolean(), Type.Null()]),
+  eligible: Type.Boolean(),
+  reasons: Type.Array(Type.Object({ code: Type.String(), message: Type.String() })),
+  status: DeviceStatus,
+  /** Vulnerable and hotpatched components first, then the rest by name. */
+  components: Type.Array(ComponentView),
+});
+export type DeviceView = Static<typeof DeviceView>;
+
+export const DeviceListResponse = Type.Object({
+  devices: Type.Array(DeviceView),
+  /** Devices matching the filter (before limit/offset). */
+  total: Type.Integer(),
+  /** Devices per status over the whole fleet (not only the filtered ones). */
+  counts: Type.Record(Type.String(), Type.Integer()),
+});
+export type DeviceListResponse = Static<typeof DeviceListResponse>;
+
+export const AdvisoryView = Type.Object({
+  id: Type.String(),
+  /** The ids the advisory is known by, CVE first. */
+  ids: Type.Array(Type.String()),
+  summary: Type.String(),
+  published: Nullable(Type.String()),
+  modified: Type.String(),
+  withdrawn: Type.Boolean(),
+  source: Type.String(),
+  packages: Type.Array(Type.String()),
+  affected: Type.Array(
+    Type.Object({
+      deviceId: Type.String(),
+      device: Type.String(),
+      package: Type.String(),
+      version: Type.String(),
+      /** "hotpatch available" or "baseline needed". */
+      remedy: Type.String(),
+      patchId: Nullable(Type.String()),
+      fixedIn: Nullable(Type.String()),
+    }),
+  ),
+  /** Catalog hotpatches addressing it. */
+  hotpatches: Type.Array(Type.Object({ patchId: Type.String(), target: Type.String() })),
+  /** When affected devices have no hotpatch: the command that builds one. */
+  buildCommand: Nullable(Type.String()),
+});
+export type AdvisoryView = Static<typeof AdvisoryView>;
+
+export const AdvisoryListResponse = Type.Object({ advisories: Type.Array(AdvisoryView) });
+export const AdvisoryImportResponse = Type.Object({
+  added: Type.Array(Type.String()),
+  updated: Type.Array(Type.String()),
+  unchanged: Type.Array(Type.String()),
+});
+export type AdvisoryImportResponse = Static<typeof AdvisoryImportResponse>;
+
+/** GET /v1/bundles/:patchId/readiness?policy=NAME — "what if" this hotpatch were deployed now. */
+export const ReadinessQuery = Type.Object(
+  { policy: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
+  { additionalProperties: false },
+);
+export const READINESS = ['eligible', 'ineligible', 'not-applicable'] as const;
+export const ReadinessResponse = Type.Object({
+  patchId: Type.String(),
+  target: Type.String(),
+  policy: Nullable(Type.String()),
+  counts: Type.Object({
+    eligible: Type.Integer(),
+    ineligible: Type.Integer(),
+    notApplicable: Type.Integer(),
+  }),
+  devices: Type.Array(
+    Type.Object({
+      deviceId: Type.String(),
+      device: Type.String(),
+      policy: Nullable(Type.String()),
+      ring: Nullable(Type.String()),
+      readiness: Type.Union(READINESS.map((r) => Type.Literal(r))),
+      /** Why not, in words (empty when eligible). */
+      why: Type.String(),
+      codes: Type.Array(Type.String()),
+      action: Nullable(Type.String()),
+    }),
+  ),
+});
+export type ReadinessResponse = Static<typeof ReadinessResponse>;

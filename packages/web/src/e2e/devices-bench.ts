@@ -1,0 +1,126 @@
+/**
+ * Devices page at fleet scale (issue 11): N devices (default 10,000) with 70 packages each stored
+ * as the agent reports them, every 10th on minimist 1.2.5 with CVE-2021-44906 imported; measures
+ * the API (first page, sort, filter, CSV) and, in Chromium, the Devices page's first screen and
+ * the time to re-render after a sort and a search.
+ *
+ *   node packages/web/dist/e2e/devices-bench.js [--devices 10000]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from '@hotpatch/server';
+import { client, freePort, MINIMIST_OSV, readToken } from '@hotpatch/server/testing';
+import { chromium } from 'playwright-core';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? dflt) : dflt;
+};
+const N = Number(arg('devices', '10000'));
+const facts = (minimist: string) => ({
+  pid: 1000,
+  service: 'svc',
+  node: 'v22.1.0',
+  engine: 'liveedit',
+  signatureEnforcement: true,
+  trustedKeys: [],
+  startedAt: new Date().toISOString(),
+  patches: [],
+  packages: [
+    { name: 'minimist', version: minimist, files: [{ path: 'index.js', sha256: 'a'.repeat(64) }] },
+    ...Array.from({ length: 69 }, (_, i) => ({
+      name: `dep-${i}`,
+      version: '1.0.0',
+      files: [{ path: 'index.js', sha256: 'b'.repeat(64) }],
+    })),
+  ],
+});
+
+async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  const t0 = performance.now();
+  const v = await fn();
+  return [performance.now() - t0, v];
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'hotpatch-devices-bench-'));
+  const srv = await createServer({ dataDir: dir, port: await freePort() });
+  const browser = await chromium.launch({
+    executablePath: process.env.HOTPATCH_CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu'],
+  });
+  try {
+    const token = readToken(srv.bootstrap.adminTokenFile);
+    const api = client(srv.url, token);
+    await srv.db.query(
+      `INSERT INTO devices (id, host, service, labels, facts, connected, last_seen)
+       SELECT 'dev_' || i, 'host-' || lpad(i::text, 5, '0'), 'svc', ('{"team":"t' || (i % 7) || '"}')::jsonb,
+              CASE WHEN i % 10 = 0 THEN $1::jsonb ELSE $2::jsonb END, false, now()
+         FROM generate_series(1, $3::int) AS i`,
+      [JSON.stringify(facts('1.2.5')), JSON.stringify(facts('1.2.6')), N],
+    );
+    await api.post('/v1/advisories', MINIMIST_OSV);
+    const rows: Array<[string, number]> = [];
+    for (const [what, path] of [
+      ['API first page (50, by status)', '/v1/devices?limit=50&sort=status'],
+      ['API sort by -name', '/v1/devices?limit=50&sort=-name'],
+      ['API filter not-up-to-date', '/v1/devices?limit=50&status=not-up-to-date'],
+      ['API search q=host-09', '/v1/devices?limit=50&q=host-09'],
+    ] as const) {
+      const ms: number[] = [];
+      for (let i = 0; i < 5; i++) ms.push((await time(() => api.get(path)))[0]);
+      rows.push([what, median(ms)]);
+    }
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    // Signed in on a light page (the Overview loads every device: not what is measured here).
+    await page.goto(`${srv.url}/audit`);
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('who').waitFor({ timeout: 60_000 });
+    const first: number[] = [];
+    const sort: number[] = [];
+    const search: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      // From a light page, so that only the Devices page's own requests are timed.
+      await page.getByRole('navigation').getByRole('link', { name: 'Audit log', exact: true }).click();
+      await page.getByTestId('audit').waitFor({ timeout: 60_000 });
+      const [t] = await time(async () => {
+        await page.getByRole('navigation').getByRole('link', { name: 'Devices', exact: true }).click();
+        await page.locator('[data-testid=devices] tbody tr').first().waitFor({ timeout: 60_000 });
+      });
+      first.push(t);
+      const before = await page.locator('[data-testid=devices] tbody tr').first().getAttribute('data-device');
+      const [s] = await time(async () => {
+        await page.getByRole('button', { name: /^Device/ }).click();
+        await page
+          .locator(`[data-testid=devices] tbody tr:first-child:not([data-device="${before}"])`)
+          .waitFor({ timeout: 60_000 });
+      });
+      sort.push(s);
+      const [q] = await time(async () => {
+        const host = `host-${String(N - 1).padStart(5, '0')}`;
+        await page.getByLabel('Search devices').fill(host);
+        await page
+          .locator(`[data-testid=devices] tbody tr:first-child[data-device="${host}/svc"]`)
+          .waitFor({ timeout: 60_000 });
+        await page
+          .locator('[data-testid=devices] tbody tr:nth-child(2)')
+          .waitFor({ state: 'detached', timeout: 60_000 });
+      });
+      search.push(q);
+    }
+    rows.push(['Browser: Devices first screen (click on Devices → first row)', median(first)]);
+    rows.push(['Browser: sort by clicking a header (click → new first row)', median(sort)]);
+    rows.push(['Browser: search (type → filtered rows)', median(search)]);
+    console.log(`devices: ${N}\n| measure | median ms |\n|---|---|`);
+    for (const [w, ms] of rows) console.log(`| ${w} | ${Math.round(ms)} |`);
+  } finally {
+    await browser.close();
+    await srv.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
