@@ -390,6 +390,18 @@ export const SHAPE_CASES: ShapeCase[] = [
     expect: 'live',
     verdicts: ['object-updated', 'export-assigned'],
   },
+  {
+    name: 'a rule table that load-time code copies before the lexer reads the copy (marked 4.0.9)',
+    a: {
+      'index.js': `const block = { def: /^(a+)+$/, x: 1 };\nblock.normal = Object.assign({}, block);\nexports.lex = (s) => block.normal.def.test(s);\n`,
+    },
+    b: {
+      'index.js': `const block = { def: /^a{1,3}$/, x: 1 };\nblock.normal = Object.assign({}, block);\nexports.lex = (s) => block.normal.def.test(s);\n`,
+    },
+    old: `return pkg.lex('aaaaa');`,
+    normal: `return pkg.lex('aa') && !pkg.lex('b');`,
+    expect: 'live',
+  },
   // ---- need a restart
   {
     name: 'changed initial value of state that running code mutates',

@@ -4,7 +4,7 @@ import { type AstNode, bindingNames, type FunctionInfo, type Variable } from '@h
 import { type DiffContext, sameTokens } from './context.js';
 import { LoadCalls } from './load-calls.js';
 import { otherStateFilled } from './rebuild.js';
-import { declaringFunction, freeRefs, isReassigned, lineOf } from './scope.js';
+import { declaringFunction, freeRefs, innermostFunction, isReassigned, lineOf } from './scope.js';
 import type { Cell, StatementPatch } from './state.js';
 import { bodyStatements, calleeName, type Decl, isPureExpr, type Unit, unitOf } from './units.js';
 
@@ -1000,6 +1000,8 @@ function objectInPlace(
   const before = plainProperties(a.literal);
   const after = plainProperties(b.literal);
   if (!before || !after) return false;
+  const v = varOf(ctx, 'B', pair.ub, name);
+  if (!v || derivedAtLoad(ctx, pair, v, db)) return false; // a cell, with what it derives rebuilt or refused
   const changed = changedProperties(ctx, pair, before, after);
   const removed = [...before.keys()].filter((k) => !after.has(k));
   const line = lineOf(ctx.B.source, db.stmt.start);
@@ -1029,6 +1031,40 @@ function objectInPlace(
   for (const [key, value] of changed) patch('assign', key, value);
   for (const key of removed) patch('delete', key, id, 'void 0');
   return true;
+}
+
+/**
+ * Whether code that runs at load, besides the declaration, reads the object: a copy or a value
+ * derived from it then (marked's `block.normal = merge({}, block)`, validator's alias exported as
+ * another name) would keep the old properties. Plain aliases (`exports.x = name`,
+ * `export { name }`) hold the object itself and see it change.
+ */
+function derivedAtLoad(ctx: DiffContext, pair: UnitPair, v: Variable, db: Decl): boolean {
+  for (const r of v.references) {
+    const pos = r.identifier.start;
+    if (pos >= db.stmt.start && pos < db.stmt.end) continue;
+    const f = innermostFunction(ctx.B, pos);
+    if (f && f !== pair.ub.fn && !f.once) continue; // runs later, reading the object as it is then
+    const stmt = pair.ub.body.find((x) => x.start <= pos && pos < x.end);
+    if (stmt && isPlainAlias(stmt, v.name)) continue;
+    return true;
+  }
+  return false;
+}
+
+function isPlainAlias(stmt: AstNode, name: string): boolean {
+  if (stmt.type === 'ExportNamedDeclaration') return stmt.declaration == null && stmt.source == null;
+  if (stmt.type === 'ExportDefaultDeclaration')
+    return (stmt.declaration as AstNode).type === 'Identifier' && (stmt.declaration as AstNode).name === name;
+  if (stmt.type !== 'ExpressionStatement') return false;
+  const e = stmt.expression as AstNode;
+  return (
+    e.type === 'AssignmentExpression' &&
+    e.operator === '=' &&
+    (e.left as AstNode).type === 'MemberExpression' &&
+    (e.right as AstNode).type === 'Identifier' &&
+    (e.right as AstNode).name === name
+  );
 }
 
 /** `module.exports = { … }` changed: new or changed properties are assigned on the running exports object. */

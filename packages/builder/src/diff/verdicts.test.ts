@@ -21,6 +21,15 @@ interface Case {
 
 const live: Case[] = [
   {
+    name: 'an object literal that load-time code copies (marked: block.normal = merge({}, block)): a cell, and the copy made again',
+    a: 'const block = { def: /a+/, x: 1 };\nblock.normal = Object.assign({}, block);\nexports.lex = (s) => block.normal.def.test(s);\n',
+    b: 'const block = { def: /b+/, x: 1 };\nblock.normal = Object.assign({}, block);\nexports.lex = (s) => block.normal.def.test(s);\n',
+    expect: [
+      ['constant-changed', 'block'],
+      ['export-assigned', 'block.normal'],
+    ],
+  },
+  {
     name: 'a TypeScript enum gained a member (tsc: E[E["B"] = 1] = "B")',
     a: 'var E;\n(function (E) {\n  E[E["A"] = 0] = "A";\n})(E || (E = {}));\nexports.E = E;\n',
     b: 'var E;\n(function (E) {\n  E[E["A"] = 0] = "A";\n  E[E["B"] = 1] = "B";\n})(E || (E = {}));\nexports.E = E;\n',
