@@ -402,6 +402,22 @@ export const SHAPE_CASES: ShapeCase[] = [
     normal: `return pkg.lex('aa') && !pkg.lex('b');`,
     expect: 'live',
   },
+  {
+    name: "a changed table exported under an alias that a changed sibling reads through a module variable named c (validator 13.7.0's CountryCodes; the gate's parameter was c)",
+    a: {
+      'index.js': `module.exports = { isBIC: require('./bic.js').isBIC, CountryCodes: require('./codes.js').CountryCodes };\n`,
+      'codes.js': `var codes = ['AD', 'AE'];\nfunction has(c) { return codes.indexOf(c) >= 0; }\nvar CountryCodes = codes;\nexports.has = has;\nexports.CountryCodes = CountryCodes;\n`,
+      'bic.js': `var c = require('./codes.js');\nexports.isBIC = function (s) { return c.CountryCodes.indexOf(s.slice(0, 2)) >= 0; };\n`,
+    },
+    b: {
+      'index.js': `module.exports = { isBIC: require('./bic.js').isBIC, CountryCodes: require('./codes.js').CountryCodes };\n`,
+      'codes.js': `var codes = new Set(['AD', 'AE', 'ZZ']);\nfunction has(c) { return codes.has(c); }\nvar CountryCodes = codes;\nexports.has = has;\nexports.CountryCodes = CountryCodes;\n`,
+      'bic.js': `var c = require('./codes.js');\nexports.isBIC = function (s) { return c.CountryCodes.has(s.slice(0, 2)); };\n`,
+    },
+    old: `return !pkg.isBIC('ZZ01');`,
+    normal: `return pkg.isBIC('AD01') && !pkg.isBIC('QQ01');`,
+    expect: 'live',
+  },
   // ---- need a restart
   {
     name: 'changed initial value of state that running code mutates',

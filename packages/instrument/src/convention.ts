@@ -8,7 +8,7 @@ import type { FunctionInfo, ModuleAnalysis, SourceType } from './analyze.js';
  * refuses a bundle of another version, with nothing changed.
  *
  * At the top of each module:
- *   var __hp$s = __hotpatch$.module((c) => eval(c), <id>, <functions>);
+ *   var __hp$s = __hotpatch$.module((__hp$c) => eval(__hp$c), <id>, <functions>);
  * `__hp$s` is the module's slot array (one per function, in source order); the arrow is the
  * module's gate: replacements are compiled through it, so they see every module-level binding (a
  * direct eval makes V8 keep all of them in the module's context, whether a closure uses them or not).
@@ -32,6 +32,12 @@ import type { FunctionInfo, ModuleAnalysis, SourceType } from './analyze.js';
 export const CONVENTION_VERSION = 2;
 
 export const SLOTS = '__hp$s';
+/**
+ * The gate's parameter: code a patch compiles in the module (replacements, migrations) is eval'd
+ * inside the gate, so its parameter must not shadow a name of the module (it was `c`, and a
+ * module variable `c` then read the code string).
+ */
+export const GATE_PARAM = '__hp$c';
 export const RESULT = '__hp$r';
 export const ACCESSOR_PREFIX = '__hp$a';
 /** Replacement parameter: the scope accessor the guard passes. */

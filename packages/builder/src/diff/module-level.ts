@@ -291,6 +291,8 @@ function declarations(
   // New exports of this ES module that a changed sibling imports: kept in the package's state.
   const shared = ub.fn === null ? ctx.input.newExports?.get(ctx.input.path) : undefined;
   const exportsB = shared ? exportedLocals(ub.body) : new Map<string, string>();
+  const exportedHere =
+    ub.fn === null && ctx.input.sourceType === 'module' ? exportedLocals(ub.body) : new Map<string, string>();
   for (const [name, db] of ub.decls) {
     const oldName = m.rename(name);
     const da = ua.decls.get(oldName);
@@ -343,6 +345,20 @@ function declarations(
       ctx.refuse('state-initialised-at-load', name, { where, detail: 'a destructuring pattern' }, line);
       continue;
     }
+    if (da && exportedHere.has(name)) {
+      // An ES module's export is a binding its importers read: a new value in a cell would reach
+      // only this module's own code, while importers kept the running value.
+      ctx.refuse(
+        'export-changed',
+        name,
+        {
+          where,
+          detail: `it exports ${exportedHere.get(name)}, which the fix changes; importers would keep the running value`,
+        },
+        line,
+      );
+      continue;
+    }
     const initText = db.init ? B.source.slice(db.init.start, db.init.end) : '';
     out.cells.set(vB, {
       key: `${unitKey}/${name}#${short(initText)}${member === null ? '' : `.${member}`}`,
@@ -357,6 +373,15 @@ function declarations(
       ...(da ? {} : sharedExport(ctx, shared, exportsB, name)),
     });
     if (da) ctx.note('constant-changed', name, { where }, line);
+  }
+  // An unchanged declaration whose value was computed at load from a rebuilt one (validator's
+  // `var CountryCodes = validISO31661Alpha2CountriesCodes`, then exported) holds the old value:
+  // it is rebuilt too (the pass runs again with it), or refused if running code reassigns it.
+  for (const [name, db] of ub.decls) {
+    if (db.kind === 'function' || !db.init || rebuilt.has(name)) continue;
+    const v = varOf(ctx, 'B', ub, name);
+    if (!v || out.cells.has(v)) continue;
+    if (usedCells(ctx, db.init, out.cells).length > 0) out.promote.add(name);
   }
   // Declarations the fix removed: their bindings stay in memory, unused.
   for (const [name, da] of ua.decls) {

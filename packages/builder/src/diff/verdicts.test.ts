@@ -21,6 +21,15 @@ interface Case {
 
 const live: Case[] = [
   {
+    name: 'an unchanged alias of a changed constant, exported (validator 13.7.0 CountryCodes): rebuilt and re-exported',
+    a: "var codes = ['AD', 'AE'];\nfunction has(c) { return codes.indexOf(c) >= 0; }\nvar CountryCodes = codes;\nexports.has = has;\nexports.CountryCodes = CountryCodes;\n",
+    b: "var codes = new Set(['AD', 'AE']);\nfunction has(c) { return codes.has(c); }\nvar CountryCodes = codes;\nexports.has = has;\nexports.CountryCodes = CountryCodes;\n",
+    expect: [
+      ['constant-changed', 'CountryCodes'],
+      ['export-assigned', 'exports.CountryCodes'],
+    ],
+  },
+  {
     name: 'an object literal that load-time code copies (marked: block.normal = merge({}, block)): a cell, and the copy made again',
     a: 'const block = { def: /a+/, x: 1 };\nblock.normal = Object.assign({}, block);\nexports.lex = (s) => block.normal.def.test(s);\n',
     b: 'const block = { def: /b+/, x: 1 };\nblock.normal = Object.assign({}, block);\nexports.lex = (s) => block.normal.def.test(s);\n',
@@ -339,6 +348,13 @@ const live: Case[] = [
 ];
 
 const restart: Case[] = [
+  {
+    name: 'an ES module exports a constant the fix changes (importers hold the binding)',
+    a: 'export const MAX = 10;\nexport function check(n) { return n <= MAX; }\n',
+    b: 'export const MAX = 5;\nexport function check(n) { return n <= MAX; }\n',
+    sourceType: 'module',
+    expect: [['export-changed', 'MAX']],
+  },
   {
     name: 'a new static field whose initializer reads `this` (the class being defined)',
     a: 'class C { static get(k) { return C[k]; } }\nexports.C = C;\n',
