@@ -1,0 +1,106 @@
+/**
+ * Behaviour oracle benchmark (issue 9 item 2): for every pair of corpus/advisories.tsv, the
+ * vulnerable release with the hotpatch applied and the fixed release answer the same generated
+ * calls (oracle/run.ts); every divergence is classified by what the unpatched release did.
+ * No hand-written exploit is used (the check file is only read for the entries it loads).
+ *
+ *   node packages/e2e/dist/bench/oracle.js [--node 26] [--set seed,tune,holdout] [--only name@version,...]
+ *        [--max-calls N] [--pair-ms MS] [--no-write]
+ * Writes .cache/bench/oracle.json and docs/oracle.md (unless --no-write or a partial run).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateSigningKey } from '@hotpatch/core';
+import { oracleMarkdown, type PairReport } from '../oracle/classify.js';
+import { DEFAULT_RUN, type OraclePair, runPair } from '../oracle/run.js';
+import {
+  cacheDir,
+  corpusSet,
+  label,
+  prepareCase,
+  readAdvisories,
+  readSelections,
+} from '../testing/advisories.js';
+import { nodeBinaries, repoRoot } from '../testing/nodes.js';
+
+const arg = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? undefined : process.argv[i + 1];
+};
+const wantNodes = (arg('--node') ?? '26').split(',').map(Number);
+const wantOnly = arg('--only')?.split(',');
+const wantSets = arg('--set')?.split(',');
+const partial = Boolean(wantOnly || wantSets);
+const write = !process.argv.includes('--no-write') && !partial;
+const opts = {
+  ...DEFAULT_RUN,
+  pairMs: Number(arg('--pair-ms') ?? DEFAULT_RUN.pairMs),
+  limits: { ...DEFAULT_RUN.limits, maxCalls: Number(arg('--max-calls') ?? DEFAULT_RUN.limits.maxCalls) },
+};
+
+async function main(): Promise<void> {
+  const home = mkdtempSync(join(tmpdir(), 'hotpatch-oracle-'));
+  process.env.HOTPATCH_HOME = home;
+  const key = generateSigningKey();
+  const keyFile = join(home, 'k.pub');
+  writeFileSync(keyFile, key.publicKeyPem);
+  const selections = readSelections();
+  const advisories = readAdvisories().filter(
+    (a) => (!wantOnly || wantOnly.includes(label(a))) && (!wantSets || wantSets.includes(corpusSet(a))),
+  );
+  const nodes = nodeBinaries().filter((n) => wantNodes.includes(n.major));
+  const reports: PairReport[] = [];
+  for (const [i, a] of advisories.entries()) {
+    let pair: OraclePair;
+    try {
+      const b = await prepareCase(a, key, selections);
+      const refused = b.build.result.changes
+        .filter((c) => c.verdict === 'restart')
+        .map((c) => `${c.id} (${c.file}: ${c.name})`);
+      pair = {
+        advisory: a,
+        fixed: b.fixed,
+        dir: b.dir,
+        fixedDir: b.fixedDir,
+        check: b.check,
+        bundle: b.build.result.payload
+          ? b.build.bytes
+          : { refused: refused.slice(0, 2).join('; ') || (b.build.result.refusal ?? 'no payload') },
+      };
+    } catch (e) {
+      process.stderr.write(
+        `[${i + 1}/${advisories.length}] ${label(a)}: build failed: ${(e as Error).message}\n`,
+      );
+      continue;
+    }
+    for (const n of nodes) {
+      const r = await runPair(
+        pair,
+        {
+          nodeBin: n.bin,
+          node: n.major,
+          env: { ...process.env, HOTPATCH_HOME: home, HOTPATCH_TRUSTED_KEYS: keyFile },
+        },
+        opts,
+      );
+      reports.push(r);
+      const c = r.counts;
+      process.stderr.write(
+        `[${i + 1}/${advisories.length}] node ${n.major} ${label(a).padEnd(36)} ${r.status.padEnd(12)} calls ${r.calls} agree ${c.agree} working ${c['fix-working']} not-applied ${c['fix-not-applied']} DEFECT ${c['patch-defect']} nondet ${c.unstable} api ${c['api-added']} ${Math.round(r.ms / 1000)}s ${r.detail.slice(0, 120)}\n`,
+      );
+    }
+  }
+  const md = oracleMarkdown(reports);
+  writeFileSync(
+    join(cacheDir('bench'), partial ? 'oracle-partial.json' : 'oracle.json'),
+    `${JSON.stringify(reports, null, 2)}\n`,
+  );
+  if (write) writeFileSync(join(repoRoot, 'docs', 'oracle-table.md'), md);
+  console.log(md);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
