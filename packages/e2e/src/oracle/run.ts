@@ -152,6 +152,8 @@ export interface OracleEnv {
   env: NodeJS.ProcessEnv;
 }
 
+let runs = 0;
+
 /** Runs the oracle on one pair. Never throws: failures are the report's status. */
 export async function runPair(
   p: OraclePair,
@@ -180,8 +182,14 @@ export async function runPair(
     checkSource = readFileSync(p.check, 'utf8');
   } catch {}
   const entries = entriesOf(a.name, a.format, checkSource);
+  // A service of its own for every process: the runtime re-applies a service's patches when a
+  // process of it starts, and C must be the unpatched release.
+  const run = runs++;
   const start = (n: number) =>
-    new OracleProcess(e.nodeBin, { ...e.env, HOTPATCH_SERVICE: `oracle-${e.node}-${label(a)}-${n}` });
+    new OracleProcess(e.nodeBin, {
+      ...e.env,
+      HOTPATCH_SERVICE: `oracle-${e.node}-${label(a)}-${process.pid}.${run}-${n}`,
+    });
   const procs = [start(1), start(2), start(3)];
   const [p1, p2, p3] = procs as [OracleProcess, OracleProcess, OracleProcess];
   try {
