@@ -6,9 +6,11 @@
  *
  *   node packages/e2e/dist/bench/oracle.js [--node 26] [--set seed,tune,holdout] [--only name@version,...]
  *        [--max-calls N] [--pair-ms MS] [--no-write]
- * Writes .cache/bench/oracle.json and docs/oracle.md (unless --no-write or a partial run).
+ *   node packages/e2e/dist/bench/oracle.js --report-only   (docs/oracle.md from the last full run's JSON)
+ * Writes .cache/bench/oracle.json and the generated part of docs/oracle.md (unless --no-write or a
+ * partial run); the section is the one docs/coverage.md shows beside the coverage table.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKey } from '@hotpatch/core';
@@ -40,6 +42,14 @@ const opts = {
 };
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--report-only')) {
+    // Regenerates the doc from the last full run, without running anything.
+    const reports = JSON.parse(readFileSync(join(cacheDir('bench'), 'oracle.json'), 'utf8')) as PairReport[];
+    const md = oracleMarkdown(reports);
+    writeDoc(join(repoRoot, 'docs', 'oracle.md'), md);
+    console.log(md);
+    return;
+  }
   const home = mkdtempSync(join(tmpdir(), 'hotpatch-oracle-'));
   process.env.HOTPATCH_HOME = home;
   const key = generateSigningKey();
@@ -96,8 +106,23 @@ async function main(): Promise<void> {
     join(cacheDir('bench'), partial ? 'oracle-partial.json' : 'oracle.json'),
     `${JSON.stringify(reports, null, 2)}\n`,
   );
-  if (write) writeFileSync(join(repoRoot, 'docs', 'oracle-table.md'), md);
+  if (write) writeDoc(join(repoRoot, 'docs', 'oracle.md'), md);
   console.log(md);
+}
+
+const BEGIN = '<!-- bench:oracle begin (generated, do not edit) -->';
+const END = '<!-- bench:oracle end -->';
+
+/** Replaces the generated part of docs/oracle.md, keeping the written explanations around it. */
+function writeDoc(file: string, md: string): void {
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : `# Behaviour oracle\n\n${BEGIN}\n${END}\n`;
+  const i = old.indexOf(BEGIN);
+  const j = old.indexOf(END);
+  const text =
+    i === -1 || j < i
+      ? `${old.trimEnd()}\n\n${BEGIN}\n${md}${END}\n`
+      : `${old.slice(0, i + BEGIN.length)}\n${md}${old.slice(j)}`;
+  writeFileSync(file, text);
 }
 
 main().catch((e) => {

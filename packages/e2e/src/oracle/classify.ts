@@ -129,14 +129,33 @@ export function comparePair(
 const short = (s: string, n = 160) =>
   (s.length > n ? `${s.slice(0, n)}…` : s).replaceAll('|', '\\|').replaceAll('\n', ' ');
 
-/** The "Behaviour oracle" table (a section docs/coverage.md can include) and the divergences. */
+const SETS = ['seed', 'tune', 'holdout'];
+
+function totals(reports: PairReport[]): string {
+  const compared = reports.filter((r) => r.status === 'compared');
+  const sum = (k: CallClass) => compared.reduce((n, r) => n + r.counts[k], 0);
+  const pairsWith = (k: CallClass) => compared.filter((r) => r.counts[k] > 0).length;
+  const status = (s: PairReport['status']) => reports.filter((r) => r.status === s).length;
+  return [
+    `${reports.length} pairs: **${compared.length} compared with the hotpatch applied**, ${status('refused')} refused by the builder,`,
+    `${status('apply-failed')} not applied by the runtime, ${status('error') + status('timeout')} error or timeout.`,
+    `Compared pairs: ${compared.reduce((n, r) => n + r.calls, 0)} calls; agreement ${sum('agree')}, fix working ${sum('fix-working')}`,
+    `(in ${pairsWith('fix-working')} pairs), fix not applied ${sum('fix-not-applied')} (in ${pairsWith('fix-not-applied')} pairs),`,
+    `**defects introduced by the hotpatch ${sum('patch-defect')} (in ${pairsWith('patch-defect')} pairs)**, nondeterministic ${sum('unstable')},`,
+    `API added by the fix ${sum('api-added')}.`,
+  ].join(' ');
+}
+
+/**
+ * The "Behaviour oracle" section: totals (per corpus part too), one row per pair, and, unless
+ * `divergences` is false (the short form docs/coverage.md includes), the divergences other than
+ * the fix working, each with its call and the three results.
+ */
 export function oracleMarkdown(
   reports: PairReport[],
-  opts: { heading?: string; listed?: number } = {},
+  opts: { heading?: string; listed?: number; divergences?: boolean } = {},
 ): string {
   const heading = opts.heading ?? '## Behaviour oracle';
-  const total = (k: CallClass) => reports.reduce((n, r) => n + r.counts[k], 0);
-  const compared = reports.filter((r) => r.status === 'compared');
   const lines = [
     heading,
     '',
@@ -144,15 +163,21 @@ export function oracleMarkdown(
     'the shapes of the exported API, no hand-written exploit) go to the vulnerable release with the hotpatch applied (A),',
     'the fixed release (B) and the vulnerable release before the patch (C). A = B: agreement; A = B ≠ C: the fix working;',
     'A ≠ B, C ≠ B: the fix not applied there; A ≠ B = C: a defect the hotpatch introduced. Calls whose fixed-release result',
-    'differs between two fresh processes are nondeterministic and not compared.',
+    'differs between two fresh processes are nondeterministic and not compared. For a pair the builder refused there is',
+    'no A: its "not applied" count is the calls where the fix changes behaviour (C ≠ B).',
     '',
-    `Pairs: ${reports.length}, compared with the hotpatch applied: ${compared.length}; calls compared: ${reports.reduce((n, r) => n + r.calls, 0)};`,
-    `agreement ${total('agree')}, fix working ${total('fix-working')}, fix not applied ${total('fix-not-applied')},`,
-    `**defects introduced by the hotpatch ${total('patch-defect')}**, nondeterministic ${total('unstable')}, API added by the fix ${total('api-added')}.`,
+    totals(reports),
+    '',
+  ];
+  for (const set of SETS) {
+    const mine = reports.filter((r) => r.set === set);
+    if (mine.length) lines.push(`- ${set}: ${totals(mine)}`);
+  }
+  lines.push(
     '',
     '| pair | set | Node | status | calls | agree | fix working | not applied | **patch defect** | nondet. | API added | notes |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
-  ];
+  );
   for (const r of reports) {
     const c = r.counts;
     lines.push(
@@ -160,18 +185,34 @@ export function oracleMarkdown(
     );
   }
   lines.push('');
+  if (opts.divergences === false) return `${lines.join('\n')}\n`;
   const listed = opts.listed ?? 5;
-  const withDiv = reports.filter((r) => r.divergences.some((d) => d.class !== 'fix-working'));
-  if (withDiv.length) {
-    lines.push(`#${heading}: divergences other than the fix working`, '');
-    for (const r of withDiv) {
-      lines.push(`**${r.pair} → ${r.fixed}** (Node ${r.node})`, '');
-      for (const d of r.divergences.filter((x) => x.class !== 'fix-working').slice(0, listed))
+  const unexplained = (r: PairReport) => r.divergences.filter((d) => d.class !== 'fix-working');
+  const section = (title: string, rs: PairReport[], n: number) => {
+    if (rs.length === 0) return;
+    lines.push(`#${heading}: ${title}`, '');
+    for (const r of rs) {
+      lines.push(`**${r.pair} → ${r.fixed}** (Node ${r.node}, ${r.status})`, '');
+      // Defects first: they are what the oracle is for.
+      const ds = [...unexplained(r)].sort(
+        (x, y) => Number(y.class === 'patch-defect') - Number(x.class === 'patch-defect'),
+      );
+      for (const d of ds.slice(0, n))
         lines.push(
           `- ${d.class}: \`${short(d.call, 120)}\` — A: \`${short(d.a)}\`; B: \`${short(d.b)}\`; C: \`${short(d.c)}\``,
         );
       lines.push('');
     }
-  }
+  };
+  section(
+    'divergences of applied hotpatches other than the fix working',
+    reports.filter((r) => r.status === 'compared' && unexplained(r).length > 0),
+    listed,
+  );
+  section(
+    'where the fix shows in pairs without an applied hotpatch (C ≠ B)',
+    reports.filter((r) => r.status !== 'compared' && unexplained(r).length > 0),
+    2,
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -98,7 +98,7 @@ describe('input generation', () => {
 
   test('entries: the package root by its format, plus the entries its exploit check loads', () => {
     // A computed specifier (a template with a placeholder) is not an entry.
-    const check = "const a = load('svelte/compiler'); await imp('svelte'); load('react'); load(`x$" + "{y}`)";
+    const check = "const a = load('svelte/compiler'); await imp('svelte'); load('react'); load(`x$" + '{y}`)';
     assert.deepEqual(entriesOf('svelte', 'dual', check), [
       { spec: 'svelte', how: 'import' },
       { spec: 'svelte/compiler', how: 'require' },
@@ -274,6 +274,21 @@ describe('classification', () => {
     );
     assert.match(md, /defects introduced by the hotpatch 1/);
     assert.match(md, /- patch-defect: `p f\('a'\)` — A: `X`; B: `2`; C: `2`/);
+    assert.match(md, /1 pairs: \*\*1 compared with the hotpatch applied\*\*, 0 refused/);
+    // The short form (docs/coverage.md) has the table but no divergence list.
+    const short = oracleMarkdown([report], { divergences: false });
+    assert.match(short, /\| p@1\.0\.0 → 1\.0\.1 \|/);
+    assert.doesNotMatch(short, /patch-defect:/);
+    // A refused pair has no A; where its fix shows is listed apart and not counted as a defect.
+    const refused: PairReport = {
+      ...report,
+      status: 'refused',
+      counts: { ...report.counts, 'patch-defect': 0 },
+    };
+    const both = oracleMarkdown([report, refused]);
+    assert.match(both, /refused by the builder/);
+    assert.match(both, /### Behaviour oracle: where the fix shows in pairs without an applied hotpatch/);
+    assert.match(both, /\*\*defects introduced by the hotpatch 1 \(in 1 pairs\)\*\*/);
   });
 });
 
