@@ -28,6 +28,10 @@ const loadLib = requireHere('../../../../corpus/exploits/lib/load.cjs') as {
 };
 
 let active = false;
+// Captured before the guards: the process leaves when its parent goes, whatever a call left running.
+const exitNow = process.exit.bind(process);
+const dns = requireHere('node:dns') as typeof import('node:dns');
+const net = requireHere('node:net') as typeof import('node:net');
 const allowedRoots = [process.cwd(), process.env.HOTPATCH_HOME ?? ''].filter(Boolean).map((d) => resolve(d));
 
 function blocked(what: string): Error {
@@ -88,6 +92,34 @@ function guardAlways(obj: Record<string, unknown>, name: string, what: string): 
   };
 }
 
+/**
+ * Name resolution during a plan: only localhost and address literals resolve; any other name fails
+ * at once with ENOTFOUND, as when offline. Without it a generated call to a real API host
+ * (`@octokit/request` defaults to api.github.com) settles within the wait or not depending on the
+ * resolver's speed, and the same call would look different in two processes.
+ */
+function guardLookup(): void {
+  const local = (host: unknown) => typeof host !== 'string' || host === 'localhost' || net.isIP(host) !== 0;
+  const notFound = (host: unknown) =>
+    Object.assign(new Error(`getaddrinfo ENOTFOUND ${String(host)}`), {
+      code: 'ENOTFOUND',
+      errno: -3008,
+      syscall: 'getaddrinfo',
+      hostname: host,
+    });
+  const real = dns.lookup;
+  (dns as { lookup: unknown }).lookup = function (this: unknown, host: unknown, ...rest: unknown[]) {
+    if (!active || local(host)) return (real as (...a: unknown[]) => unknown).call(this, host, ...rest);
+    const cb = rest.find((x) => typeof x === 'function') as ((e: Error) => void) | undefined;
+    if (cb) process.nextTick(cb, notFound(host));
+  };
+  const realP = dns.promises.lookup;
+  (dns.promises as { lookup: unknown }).lookup = (host: unknown, ...rest: unknown[]) =>
+    !active || local(host)
+      ? (realP as (...a: unknown[]) => Promise<unknown>)(host, ...rest)
+      : Promise.reject(notFound(host));
+}
+
 function installGuards(): void {
   const f = fs as unknown as Record<string, unknown>;
   const fp = fs.promises as unknown as Record<string, unknown>;
@@ -99,6 +131,7 @@ function installGuards(): void {
   const cp = childProcess as unknown as Record<string, unknown>;
   for (const n of ['spawn', 'spawnSync', 'exec', 'execSync', 'execFile', 'execFileSync', 'fork'])
     guardAlways(cp, n, `child_process.${n}`);
+  guardLookup();
   const p = process as unknown as Record<string, unknown>;
   for (const n of ['exit', 'abort', 'kill', 'chdir', 'setuid', 'setgid']) guardAlways(p, n, `process.${n}`);
 }
@@ -412,6 +445,7 @@ process.on('message', async (m: Message) => {
 });
 // A call may leave a rejected promise or throw from a timer later: never fatal (set up last, so
 // that a problem of this file itself still ends the process with its error).
+process.on('disconnect', () => exitNow(0));
 process.on('uncaughtException', () => {});
 process.on('unhandledRejection', () => {});
 process.send?.({ ready: true, pid: process.pid });
