@@ -73,6 +73,7 @@ function migrationProblem(m: Migration): string | null {
       return m.key ? null : 'no key';
     case 'assign':
     case 'define':
+    case 'delete':
       return m.target && m.key ? null : 'no target or key';
     case 'rerun':
       return null;

@@ -118,6 +118,8 @@ export type FunctionPatch = Static<typeof FunctionPatch>;
  *    with the new value; revert restores the property as it was;
  *  - `define`: `Object.defineProperty(target, key, source)` (`source` is a property descriptor:
  *    e.g. a method added to a class); revert restores the property as it was;
+ *  - `delete`: `delete target[key]` (a property the fix removed from a module-level object
+ *    literal); `source` is unused (`void 0`); revert restores the property as it was;
  *  (`target` and `key` are expressions: the object, and the property key, e.g. `"x"`)
  *  - `rerun`: load-time statements that only fill new cells (`for (…) table[k] = …`), run again on
  *    them; nothing to undo (the cells go on revert);
@@ -134,6 +136,7 @@ export const Migration = Type.Object({
     Type.Literal('import'),
     Type.Literal('assign'),
     Type.Literal('define'),
+    Type.Literal('delete'),
     Type.Literal('reset'),
     Type.Literal('rerun'),
     Type.Literal('script'),

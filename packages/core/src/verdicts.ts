@@ -99,6 +99,12 @@ export const VERDICTS = {
     verdict: 'live',
     message: 'module-level assignment {detail} re-run at apply with the new value (undone on revert)',
   },
+  'object-updated': {
+    kind: 'module-state',
+    verdict: 'live',
+    message:
+      'property {detail} of a module-level object updated on the running object at apply: everything holding the object sees it (undone on revert)',
+  },
   'state-rebuilt': {
     kind: 'module-state',
     verdict: 'live',

@@ -334,6 +334,35 @@ export const SHAPE_CASES: ShapeCase[] = [
     expect: 'live',
     verdicts: ['state-rebuilt'],
   },
+  {
+    name: "an ES module's exported options object with a changed and a removed property: importers see the fixed object",
+    esm: true,
+    a: {
+      'index.js': `import { defaults } from './defaults.js';\nexport { defaults };\nexport function render(s, opts = defaults) { return opts.allowHtml ? s : s.replace(/</g, '&lt;').slice(0, opts.max); }\n`,
+      'defaults.js': `export const defaults = { allowHtml: true, max: 100 };\n`,
+    },
+    b: {
+      'index.js': `import { defaults } from './defaults.js';\nexport { defaults };\nexport function render(s, opts = defaults) { return opts.allowHtml ? s : s.replace(/</g, '&lt;').slice(0, opts.max); }\n`,
+      'defaults.js': `export const defaults = { max: 100, escape: true };\n`,
+    },
+    old: `return pkg.render('<b>') === '<b>' || 'allowHtml' in pkg.defaults || pkg.defaults.escape !== true;`,
+    normal: `return pkg.render('ab', { max: 1 }) === 'a' && pkg.defaults.max === 100;`,
+    expect: 'live',
+    verdicts: ['object-updated'],
+  },
+  {
+    name: 'a CommonJS config object callers keep a reference to, with a tightened limit',
+    a: {
+      'index.js': `const limits = { depth: 20, keys: 1000 };\nexports.limits = limits;\nexports.parse = function (s) { const parts = s.split('.'); if (parts.length > limits.depth) throw new Error('too deep'); return parts; };\n`,
+    },
+    b: {
+      'index.js': `const limits = { depth: 5, keys: 1000 };\nexports.limits = limits;\nexports.parse = function (s) { const parts = s.split('.'); if (parts.length > limits.depth) throw new Error('too deep'); return parts; };\n`,
+    },
+    old: `const { limits, parse } = pkg; try { parse('a.b.c.d.e.f.g'); return true; } catch { return limits.depth !== 5; }`,
+    normal: `return pkg.parse('a.b').length === 2 && pkg.limits.keys === 1000;`,
+    expect: 'live',
+    verdicts: ['object-updated'],
+  },
   // ---- need a restart
   {
     name: 'changed initial value of state that running code mutates',

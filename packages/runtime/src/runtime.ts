@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import {
   type Bundle,
   type FilePatch,
@@ -26,7 +26,7 @@ import { instrumentCached, instrumentNow } from './instrument-cache.js';
 import { newRecord } from './inventory.js';
 import { heavy } from './lazy.js';
 import { activeDir } from './paths.js';
-import { fsReason, removeDurable, storeFile, writeDurable } from './store.js';
+import { fsReason, removeDurable, storeFile, writeDurable, writeDurableAsync } from './store.js';
 import { commitAll, rollbackAll, safePrepare, safePrepareAsync } from './transaction.js';
 
 /**
@@ -308,7 +308,16 @@ export class HotpatchRuntime {
    * changed function is running, it is retried until the deadline and then reported pending (and
    * retried every second); when the apply fails, the stored state is put back as it was.
    */
-  async apply(bytes: Buffer, opts: { deadlineMs?: number } = {}): Promise<ApplyResult> {
+  /** Applies are one at a time (each awaits between its steps so as not to stall the service). */
+  #serial: Promise<unknown> = Promise.resolve();
+
+  apply(bytes: Buffer, opts: { deadlineMs?: number } = {}): Promise<ApplyResult> {
+    const run = this.#serial.then(() => this.#apply(bytes, opts));
+    this.#serial = run.catch(() => {});
+    return run;
+  }
+
+  async #apply(bytes: Buffer, opts: { deadlineMs?: number }): Promise<ApplyResult> {
     const bundle = heavy().parseBundle(bytes);
     this.#verifySignature(bundle);
     const p = bundle.payload;
@@ -343,12 +352,14 @@ export class HotpatchRuntime {
         `${label} already runs ${current.bundle.payload.patchId} (level ${current.bundle.payload.level}); ${p.patchId} is level ${p.level}`,
       );
     }
-    const work = this.#plan(bundle); // refuses another baseline before anything is stored
+    this.#plan(bundle); // refuses another baseline before anything is stored
+    await writeDurableAsync(storeFile(this.service, label), bytes);
     const replaces = current?.bundle.payload.patchId === p.patchId ? current.replaces : (current ?? null);
     const entry: ActivePatch = { bundle, bytes, appliedAt: null, pending: null, replaces, error: null };
-    writeDurable(storeFile(this.service, label), bytes);
     try {
       this.#active.set(label, entry);
+      // Planned again after the write's turns: modules may have loaded meanwhile.
+      const work = this.#plan(bundle);
       if (work.length === 0) {
         return this.#result(bundle, 'staged', this.#notLoadedReason(bundle));
       }
@@ -463,7 +474,10 @@ export class HotpatchRuntime {
   #plan(bundle: Bundle): FileWork[] {
     const work: FileWork[] = [];
     for (const file of bundle.payload.files) {
+      // The file name first: a package lookup for each of a service's modules costs milliseconds.
+      const tail = `${sep}${file.path.split('/').join(sep)}`;
       for (const record of this.records) {
+        if (!record.filename.endsWith(tail) && !record.filename.endsWith(`/${file.path}`)) continue;
         if (!this.#matches(record, bundle) || record.relPath !== file.path) continue;
         if (record.sha256 !== file.baselineSha256) {
           throw new HotpatchError(

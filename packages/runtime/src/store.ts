@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import {
   closeSync,
   copyFileSync,
@@ -10,6 +11,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { HotpatchError } from '@hotpatch/core';
 import { activeDir, ensurePrivateDir } from './paths.js';
 
@@ -56,6 +58,47 @@ export function writeDurable(file: string, bytes: Uint8Array): void {
     }
     renameSync(tmp, file);
     syncDir(dir);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new HotpatchError('E_IO', `cannot store the patch in ${dir}: ${fsReason(e)}`);
+  }
+}
+
+// node:fs's callback functions, promisified: fs/promises would be one more module in every start.
+const fsp = {
+  open: promisify(fs.open),
+  write: (fd: number, b: Uint8Array, off: number) =>
+    new Promise<number>((res, rej) =>
+      fs.write(fd, b, off, b.length - off, null, (e, n) => (e ? rej(e) : res(n))),
+    ),
+  fsync: promisify(fs.fsync),
+  close: promisify(fs.close),
+  rename: promisify(fs.rename),
+};
+
+/**
+ * writeDurable without blocking the event loop: an apply stores its bundle before it changes
+ * anything, and an fsync on a busy disk can take tens of milliseconds the service would stall.
+ */
+export async function writeDurableAsync(file: string, bytes: Uint8Array): Promise<void> {
+  const dir = dirname(file);
+  const tmp = join(dir, `.${basename(file)}.${process.pid}.tmp`);
+  try {
+    ensurePrivateDir(dir);
+    const fd = await fsp.open(tmp, 'w', 0o600);
+    try {
+      for (let off = 0; off < bytes.length; ) off += await fsp.write(fd, bytes, off);
+      await fsp.fsync(fd);
+    } finally {
+      await fsp.close(fd);
+    }
+    await fsp.rename(tmp, file);
+    const d = await fsp.open(dir, 'r');
+    try {
+      await fsp.fsync(d);
+    } finally {
+      await fsp.close(d);
+    }
   } catch (e) {
     rmSync(tmp, { force: true });
     throw new HotpatchError('E_IO', `cannot store the patch in ${dir}: ${fsReason(e)}`);

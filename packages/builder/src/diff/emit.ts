@@ -99,6 +99,8 @@ export function statementMigration(
   const scoped = scope === undefined ? {} : { scope };
   if (s.kind === 'rerun') return { kind: 'rerun', source: text(s.value, value), author: false, ...scoped };
   const object = s.targetText ?? text(s.target!, target);
+  if (s.kind === 'delete')
+    return { kind: 'delete', target: object, key: s.key, source: 'void 0', author: false, ...scoped };
   if (s.kind === 'assign')
     return {
       kind: 'assign',

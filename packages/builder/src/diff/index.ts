@@ -166,7 +166,7 @@ export function diffFile(input: DiffInput): FileDiff {
     statementMigrations.push(mg);
     position.set(mg, s.value.start);
     if (s.kind === 'rerun') ctx.note('state-rebuilt', s.name, { detail: s.name }, s.line);
-    else ctx.note('export-assigned', s.name, { detail: s.name }, s.line);
+    else ctx.note(s.inPlace ? 'object-updated' : 'export-assigned', s.name, { detail: s.name }, s.line);
   }
   const migrations: Migration[] = [];
   cellsUsed(ctx, resolver, level.cells, migrations, position);

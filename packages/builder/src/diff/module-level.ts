@@ -336,6 +336,8 @@ function declarations(
       continue;
     }
     if (!da && !db.init && !mutable) continue; // `let x;` nobody assigns: nothing to carry
+    if (da && calls.length === 0 && !rebuilt.has(name) && objectInPlace(ctx, pair, name, da, db, out))
+      continue;
     const member = patternMember(db, name);
     if (member === false) {
       ctx.refuse('state-initialised-at-load', name, { where, detail: 'a destructuring pattern' }, line);
@@ -822,6 +824,107 @@ function isStateRoot(ctx: DiffContext, target: AstNode): boolean {
   return false;
 }
 
+/** An object literal's own `key: value` properties by key; null if it has any other kind. */
+function plainProperties(o: AstNode): Map<string, AstNode> | null {
+  const m = new Map<string, AstNode>();
+  for (const p of o.properties as AstNode[]) {
+    if (p.type !== 'Property' || p.computed || p.kind !== 'init' || p.method) return null;
+    const k = p.key as AstNode;
+    m.set((k.type === 'Identifier' ? k.name : String(k.value)) as string, p.value as AstNode);
+  }
+  return m;
+}
+
+/** The properties of `after` whose value is new or differs from the one in `before`. */
+function changedProperties(
+  ctx: DiffContext,
+  pair: UnitPair,
+  before: Map<string, AstNode>,
+  after: Map<string, AstNode>,
+): Array<[string, AstNode]> {
+  const { A, B } = ctx;
+  return [...after].filter(([key, value]) => {
+    const old = before.get(key);
+    return !(
+      old &&
+      sameTokens(
+        ctx.tokens(A, old.start, old.end, nestedIn(ctx, 'A', pair.ua, old)),
+        ctx.tokens(B, value.start, value.end, nestedIn(ctx, 'B', pair.ub, value)),
+      )
+    );
+  });
+}
+
+/** `{ … }` or `Object.freeze({ … })` (rollup's namespace objects): the literal, and whether frozen. */
+function objectLiteral(init: AstNode | null): { literal: AstNode; frozen: boolean } | null {
+  if (init?.type === 'ObjectExpression') return { literal: init, frozen: false };
+  if (init?.type !== 'CallExpression' || (init.arguments as AstNode[]).length !== 1) return null;
+  const callee = init.callee as AstNode;
+  const arg = (init.arguments as AstNode[])[0]!;
+  const isFreeze =
+    callee.type === 'MemberExpression' &&
+    !callee.computed &&
+    (callee.object as AstNode).type === 'Identifier' &&
+    (callee.object as AstNode).name === 'Object' &&
+    (callee.property as AstNode).name === 'freeze';
+  return isFreeze && arg.type === 'ObjectExpression' ? { literal: arg, frozen: true } : null;
+}
+
+/**
+ * A changed object literal bound once (`const options = { … }`, never reassigned): its new and
+ * changed properties are set, and the ones the fix removed deleted, on the running object at
+ * apply, so everything that holds it (an ES module's importers, CommonJS callers that kept it,
+ * closures) sees the fixed object, which a new value in a cell would not give them. A frozen one
+ * (`Object.freeze({ … })`, e.g. a bundler's namespace object) cannot change: only a fix that just
+ * drops properties naming declarations the fix removed leaves it as it is (those stay unused).
+ */
+function objectInPlace(
+  ctx: DiffContext,
+  pair: UnitPair,
+  name: string,
+  da: Decl,
+  db: Decl,
+  out: ModuleLevel,
+): boolean {
+  if (patternMember(da, name) !== null || patternMember(db, name) !== null) return false;
+  const id = declaratorOf(db, name)?.id as AstNode | undefined;
+  const a = objectLiteral(da.init);
+  const b = objectLiteral(db.init);
+  if (id?.type !== 'Identifier' || !a || !b || a.frozen !== b.frozen) return false;
+  const before = plainProperties(a.literal);
+  const after = plainProperties(b.literal);
+  if (!before || !after) return false;
+  const changed = changedProperties(ctx, pair, before, after);
+  const removed = [...before.keys()].filter((k) => !after.has(k));
+  const line = lineOf(ctx.B.source, db.stmt.start);
+  if (a.frozen) {
+    const gone = (k: string) => {
+      const v = before.get(k)!;
+      return (
+        v.type === 'Identifier' && !pair.ub.decls.has(v.name as string) && pair.ua.decls.has(v.name as string)
+      );
+    };
+    if (changed.length > 0 || !removed.every(gone)) return false;
+    for (const k of removed) ctx.note('removed-statement', `${name}.${k}`, { where: pair.where }, line);
+    return true;
+  }
+  const patch = (kind: 'assign' | 'delete', key: string, value: AstNode, valueText?: string) =>
+    out.statements.push({
+      kind,
+      target: id,
+      key: JSON.stringify(key),
+      value,
+      ...(valueText === undefined ? {} : { valueText }),
+      name: `${name}.${key}${kind === 'delete' ? ' (removed)' : ''}`,
+      unit: pair.ub.fn,
+      line: lineOf(ctx.B.source, value.start),
+      inPlace: true,
+    });
+  for (const [key, value] of changed) patch('assign', key, value);
+  for (const key of removed) patch('delete', key, id, 'void 0');
+  return true;
+}
+
 /** `module.exports = { … }` changed: new or changed properties are assigned on the running exports object. */
 function exportsObject(
   ctx: DiffContext,
@@ -831,24 +934,15 @@ function exportsObject(
   execA: AstNode[],
   out: ModuleLevel,
 ): void {
-  const { A, B } = ctx;
+  const { B } = ctx;
   const line = lineOf(B.source, stmt.start);
   const objA = execA
     .map((s) => (s.type === 'ExpressionStatement' ? (s.expression as AstNode) : null))
     .find((x) => x?.type === 'AssignmentExpression' && isModuleExports(x.left as AstNode))?.right as
     | AstNode
     | undefined;
-  const props = (o: AstNode) => {
-    const m = new Map<string, AstNode>();
-    for (const p of o.properties as AstNode[]) {
-      if (p.type !== 'Property' || p.computed || p.kind !== 'init' || p.method) return null;
-      const k = p.key as AstNode;
-      m.set((k.type === 'Identifier' ? k.name : String(k.value)) as string, p.value as AstNode);
-    }
-    return m;
-  };
-  const before = objA?.type === 'ObjectExpression' ? props(objA) : null;
-  const after = props(obj);
+  const before = objA?.type === 'ObjectExpression' ? plainProperties(objA) : null;
+  const after = plainProperties(obj);
   if (!before || !after) {
     ctx.refuse(
       'export-changed',
@@ -858,17 +952,7 @@ function exportsObject(
     );
     return;
   }
-  for (const [key, value] of after) {
-    const old = before.get(key);
-    const nestedB = nestedIn(ctx, 'B', pair.ub, value);
-    if (
-      old &&
-      sameTokens(
-        ctx.tokens(A, old.start, old.end, nestedIn(ctx, 'A', pair.ua, old)),
-        ctx.tokens(B, value.start, value.end, nestedB),
-      )
-    )
-      continue;
+  for (const [key, value] of changedProperties(ctx, pair, before, after))
     out.statements.push({
       kind: 'assign',
       target: null,
@@ -879,7 +963,6 @@ function exportsObject(
       unit: pair.ub.fn,
       line: lineOf(B.source, value.start),
     });
-  }
   for (const key of before.keys())
     if (!after.has(key)) ctx.note('removed-statement', `module.exports.${key}`, { where: pair.where }, line);
 }

@@ -15,12 +15,7 @@ export function paramName(p: AstNode): string | null {
  * caller in the fixed file that passes more values, or a place that hands the function to other
  * code as a callback (which may pass more), makes the hotpatched function differ from the fixed one.
  */
-export function extraArgumentsReason(
-  program: AstNode,
-  fn: AstNode,
-  key: string,
-  n: number,
-): string | null {
+export function extraArgumentsReason(program: AstNode, fn: AstNode, key: string, n: number): string | null {
   const name = callName(key);
   // A method is called as `x.name(...)`; a function bound to a variable as `name(...)`.
   const method = /[.#]/.test(key.split('/').pop() ?? '');

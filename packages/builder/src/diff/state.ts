@@ -38,7 +38,7 @@ export interface Cell {
 
 /** A module-level statement re-run at apply with the fixed version's value (Migration assign/define). */
 export interface StatementPatch {
-  kind: 'assign' | 'define' | 'rerun';
+  kind: 'assign' | 'define' | 'delete' | 'rerun';
   /** The object whose property changes, in the fixed version (or its text, for `module.exports`). */
   target: AstNode | null;
   targetText?: string;
@@ -53,4 +53,6 @@ export interface StatementPatch {
   name: string;
   unit: FunctionInfo | null;
   line: number;
+  /** A property of a module-level object literal, updated on the running object. */
+  inPlace?: true;
 }

@@ -98,7 +98,8 @@ export class Transience {
     const def = this.#refs.get(callee.start)?.resolved?.defs[0];
     if (!def) return null;
     const node = def.node as unknown as AstNode;
-    const fnNode = def.type === 'FunctionName' ? node : def.type === 'Variable' ? (node.init as AstNode | null) : null;
+    const fnNode =
+      def.type === 'FunctionName' ? node : def.type === 'Variable' ? (node.init as AstNode | null) : null;
     return this.a.functions.find((x) => x.node === fnNode) ?? null;
   }
 

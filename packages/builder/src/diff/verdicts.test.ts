@@ -21,6 +21,27 @@ interface Case {
 
 const live: Case[] = [
   {
+    name: 'an exported object literal with a changed, a new and a removed property: updated in place',
+    a: "const defaults = { depth: 10, html: true, mode: 'a' };\nexport { defaults };\nexport const get = (k) => defaults[k];\n",
+    b: "const defaults = { depth: 5, mode: 'a', strict: true };\nexport { defaults };\nexport const get = (k) => defaults[k];\n",
+    sourceType: 'module',
+    expect: [
+      ['object-updated', 'defaults.depth'],
+      ['object-updated', 'defaults.strict'],
+      ['object-updated', 'defaults.html (removed)'],
+    ],
+  },
+  {
+    name: "a bundler's frozen namespace object that only loses a helper the fix removed",
+    a: 'function assign(t, p) { for (const k in p) t[k] = p[k]; return t; }\nfunction merge(a, b) { return assign(assign({}, a), b); }\nvar utils = Object.freeze({ __proto__: null, assign: assign, merge: merge });\nexport { utils };\n',
+    b: 'function merge(a, b) { return Object.assign({}, a, b); }\nvar utils = Object.freeze({ __proto__: null, merge: merge });\nexport { utils };\n',
+    sourceType: 'module',
+    expect: [
+      ['function-changed', 'merge'],
+      ['removed-statement', 'utils.assign'],
+    ],
+  },
+  {
     name: 'the last statement of a file without a trailing newline, unchanged',
     a: 'function f(a) { return a + 1; }\nmodule.exports = f;',
     b: 'function f(a) { return a + 2; }\nmodule.exports = f;\n',
@@ -30,13 +51,19 @@ const live: Case[] = [
     name: 'an arrow function gained a parameter no caller passes: it takes its default',
     a: 'const f = (a) => a + 1;\nmodule.exports = f;\n',
     b: 'const f = (a, b = 2) => a + b;\nmodule.exports = f;\n',
-    expect: [['function-changed', 'f'], ['parameters-added', 'f']],
+    expect: [
+      ['function-changed', 'f'],
+      ['parameters-added', 'f'],
+    ],
   },
   {
     name: 'a default parameter as Babel compiles it (arguments.length > K && arguments[K] !== undefined)',
     a: 'function f(a) { return a + 1; }\nexports.f = f;\n',
     b: 'function f(a) { var b = arguments.length > 1 && arguments[1] !== undefined ? arguments[1] : 2; return a + b; }\nexports.f = f;\n',
-    expect: [['function-changed', 'f'], ['parameters-added', 'f']],
+    expect: [
+      ['function-changed', 'f'],
+      ['parameters-added', 'f'],
+    ],
   },
   {
     name: 'a table load-time code fills, with new entries: the code runs again at apply',
@@ -279,6 +306,13 @@ const live: Case[] = [
 ];
 
 const restart: Case[] = [
+  {
+    name: 'an exported frozen object whose property changed (it cannot change in place)',
+    a: 'const LIMITS = Object.freeze({ depth: 10 });\nexport { LIMITS };\nexport const ok = (d) => d <= LIMITS.depth;\n',
+    b: 'const LIMITS = Object.freeze({ depth: 5 });\nexport { LIMITS };\nexport const ok = (d) => d <= LIMITS.depth;\n',
+    sourceType: 'module',
+    expect: [['export-changed']],
+  },
   {
     name: 'changed code that runs at load',
     a: "function f(a) { return a; }\nprocess.env.X = 'a';\nmodule.exports = f;\n",

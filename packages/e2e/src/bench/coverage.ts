@@ -11,8 +11,9 @@
  * builder before the run — the figure that says whether a change generalizes.
  *
  *   node packages/e2e/dist/bench/coverage.js [--node 20,26] [--set seed,tune,holdout]
- *        [--only name@version,...] [--engine redirect|liveedit] [--no-write]
- * Writes .cache/bench/coverage.json and docs/coverage.md (unless --no-write or a partial run).
+ *        [--only name@version,...] [--engine redirect|liveedit] [--no-write] [--docs]
+ * Writes .cache/bench/coverage.json and docs/coverage.md (unless --no-write or a partial run;
+ * --docs writes the page from a run on some Node versions, which its table names).
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,7 +60,8 @@ const wantOnly = arg('--only')?.split(',');
 const wantSets = arg('--set')?.split(',') as CorpusSet[] | undefined;
 const engine = arg('--engine') ?? 'redirect';
 const partial = Boolean(wantNodes || wantOnly || wantSets) || engine !== 'redirect';
-const write = !process.argv.includes('--no-write') && !partial;
+// --docs: write docs/coverage.md from a run on some Node versions too (the table names them).
+const write = !process.argv.includes('--no-write') && (!partial || process.argv.includes('--docs'));
 
 const selections = readSelections();
 const SETS: CorpusSet[] = ['seed', 'tune', 'holdout'];

@@ -113,7 +113,9 @@ function envFor(dir: string, mode: Mode, service: string): NodeJS.ProcessEnv {
 }
 
 function start(node: string, dir: string, mode: Mode, service: string): Promise<Started> {
-  const child = spawn(node, [...(mode.runtime ? ['--import', registerFile] : []), appFile], {
+  // BENCH_NODE_ARGS: extra flags for the service (e.g. --cpu-prof to see where an apply stalls).
+  const extra = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(node, [...extra, ...(mode.runtime ? ['--import', registerFile] : []), appFile], {
     env: envFor(dir, mode, service),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -162,8 +164,11 @@ function ask(child: ChildProcess, op: string): Promise<Record<string, number>> {
 
 async function stop(child: ChildProcess): Promise<void> {
   const done = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
+  // A clean exit (a profile asked for with BENCH_NODE_ARGS is written then), else SIGKILL.
+  child.send({ op: 'exit' });
+  const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
   await done;
+  clearTimeout(killer);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

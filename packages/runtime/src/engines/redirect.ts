@@ -1,4 +1,4 @@
-import type { Migration } from '@hotpatch/core';
+import type { FunctionPatch, Migration } from '@hotpatch/core';
 import { ACCESS, cellKey, GLOBAL, type ModuleTable, SCOPE_PARAM } from '@hotpatch/instrument';
 import { type CellStore, dropCells } from '../cells.js';
 import { heavy } from '../lazy.js';
@@ -63,7 +63,18 @@ export class RedirectEngine implements Engine {
         }
       }
     }
-    const prepared = this.#prepare(work, 'apply');
+    // Each replacement is checked and compiled on its own turn, so that a patch of many
+    // functions does not stall the service; the commit that swaps the slots stays one step.
+    const precompiled = new Map<FunctionPatch, Compiled>();
+    for (const w of work) {
+      if (!w.record.holder || !w.record.gate) continue; // #prepare refuses it
+      const table = tableOf(w.record);
+      for (const fp of w.file.functions) {
+        await new Promise((r) => setImmediate(r));
+        precompiled.set(fp, compileReplacement(w, table, fp));
+      }
+    }
+    const prepared = this.#prepare(work, 'apply', precompiled);
     if (!prepared.ok) drop();
     return prepared;
   }
@@ -76,7 +87,11 @@ export class RedirectEngine implements Engine {
     return this.#prepare([w], phase);
   }
 
-  #prepare(work: FileWork[], phase: 'apply' | 'load' | 'ready'): PrepareResult {
+  #prepare(
+    work: FileWork[],
+    phase: 'apply' | 'load' | 'ready',
+    precompiled?: Map<FunctionPatch, Compiled>,
+  ): PrepareResult {
     const plans: Array<{ w: FileWork; fills: Map<number, unknown>; steps: Step[] }> = [];
     const made: string[] = [];
     const fail = (r: Refusal) => {
@@ -89,16 +104,9 @@ export class RedirectEngine implements Engine {
       const table = tableOf(record);
       const fills = new Map<number, unknown>();
       for (const fp of file.functions) {
-        const problem = heavy().checkReplacement(table, fp, (n) => n in globalThis);
-        if (problem) return fail(refusal(`${file.path}: ${problem}`));
-        let compiled: unknown;
-        try {
-          compiled = record.gate(`(${withNamespace(fp.source, w.namespace, w.packageNamespace)})`);
-        } catch (e) {
-          return fail(refusal(`${file.path}: ${fp.key} does not compile here: ${(e as Error).message}`));
-        }
-        if (typeof compiled !== 'function')
-          return fail(refusal(`${file.path}: ${fp.key} did not compile to a function`));
+        const c = precompiled?.get(fp) ?? compileReplacement(w, table, fp);
+        if (typeof c === 'string') return fail(refusal(c));
+        const compiled = c.fn;
         fills.set(
           table.functions.findIndex((f) => f.key === fp.key),
           compiled,
@@ -228,7 +236,31 @@ export class RedirectEngine implements Engine {
             else (object as Record<PropertyKey, unknown>)[key] = value;
           };
           set();
+          // Sloppy-mode code ignores a write to a frozen object or a read-only property: an
+          // assignment that did not take refuses the patch rather than report it applied.
+          if (
+            m.kind === 'assign' &&
+            !before?.get &&
+            !before?.set &&
+            !Object.is(Reflect.get(object as object, key), value)
+          ) {
+            setDescriptor(object, key, before);
+            throw new Error(`${String(key)} could not be set (read-only or frozen)`);
+          }
           return { undo: () => setDescriptor(object, key, before), redo: set };
+        };
+      }
+      if (m.kind === 'delete') {
+        const compiled = { object: compile(m.target!), key: compile(m.key!) };
+        return () => {
+          const { object, key } = target(m, compiled, scope());
+          const before = Object.getOwnPropertyDescriptor(object, key);
+          const remove = () => {
+            if (!Reflect.deleteProperty(object as object, key))
+              throw new Error(`${String(key)} could not be removed (non-configurable or frozen)`);
+          };
+          remove();
+          return { undo: () => setDescriptor(object, key, before), redo: remove };
         };
       }
       if (m.kind === 'reset') {
@@ -333,6 +365,23 @@ export class RedirectEngine implements Engine {
         return `${record.filename}: slot ${i} does not hold the replacement compiled for it`;
     return null;
   }
+}
+
+/** A replacement checked against the running instrumentation and compiled in its module, or why not. */
+type Compiled = { fn: unknown } | string;
+
+function compileReplacement(w: FileWork, table: ModuleTable, fp: FunctionPatch): Compiled {
+  const { record, file } = w;
+  const problem = heavy().checkReplacement(table, fp, (n) => n in globalThis);
+  if (problem) return `${file.path}: ${problem}`;
+  let fn: unknown;
+  try {
+    fn = record.gate!(`(${withNamespace(fp.source, w.namespace, w.packageNamespace)})`);
+  } catch (e) {
+    return `${file.path}: ${fp.key} does not compile here: ${(e as Error).message}`;
+  }
+  if (typeof fn !== 'function') return `${file.path}: ${fp.key} did not compile to a function`;
+  return { fn };
 }
 
 /** Full keys of the cells a file patch sets up in this module instance. */
