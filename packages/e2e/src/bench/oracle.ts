@@ -6,6 +6,7 @@
  *
  *   node packages/e2e/dist/bench/oracle.js [--node 26] [--set seed,tune,holdout] [--only name@version,...]
  *        [--max-calls N] [--pair-ms MS] [--no-write]
+ *   node packages/e2e/dist/bench/oracle.js --only PAIR --pair-ms 600000 --merge   (rows replaced in the full run)
  *   node packages/e2e/dist/bench/oracle.js --report-only   (docs/oracle.md from the last full run's JSON)
  * Writes .cache/bench/oracle.json and the generated part of docs/oracle.md (unless --no-write or a
  * partial run); the section is the one docs/coverage.md shows beside the coverage table.
@@ -34,6 +35,9 @@ const wantNodes = (arg('--node') ?? '26').split(',').map(Number);
 const wantOnly = arg('--only')?.split(',');
 const wantSets = arg('--set')?.split(',');
 const partial = Boolean(wantOnly || wantSets);
+// --merge: a partial run (e.g. a pair again with a longer --pair-ms) replaces its rows in the last
+// full run's .cache/bench/oracle.json, and docs/oracle.md is written from the result.
+const merge = process.argv.includes('--merge');
 const write = !process.argv.includes('--no-write') && !partial;
 const opts = {
   ...DEFAULT_RUN,
@@ -101,13 +105,26 @@ async function main(): Promise<void> {
       );
     }
   }
-  const md = oracleMarkdown(reports);
   writeFileSync(
     join(cacheDir('bench'), partial ? 'oracle-partial.json' : 'oracle.json'),
     `${JSON.stringify(reports, null, 2)}\n`,
   );
-  if (write) writeDoc(join(repoRoot, 'docs', 'oracle.md'), md);
+  const all = merge ? mergeInto(reports) : reports;
+  const md = oracleMarkdown(all);
+  if (write || merge) writeDoc(join(repoRoot, 'docs', 'oracle.md'), md);
   console.log(md);
+}
+
+/** The last full run with these reports in place of its rows for the same pair and Node; saved. */
+function mergeInto(reports: PairReport[]): PairReport[] {
+  const file = join(cacheDir('bench'), 'oracle.json');
+  const old = JSON.parse(readFileSync(file, 'utf8')) as PairReport[];
+  const key = (r: PairReport) => `${r.pair} ${r.node}`;
+  const fresh = new Map(reports.map((r) => [key(r), r]));
+  const out = old.map((r) => fresh.get(key(r)) ?? r);
+  for (const r of reports) if (!old.some((o) => key(o) === key(r))) out.push(r);
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+  return out;
 }
 
 const BEGIN = '<!-- bench:oracle begin (generated, do not edit) -->';

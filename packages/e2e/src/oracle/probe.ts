@@ -259,6 +259,22 @@ function methodsOf(f: { prototype?: object }): { name: string; length: number }[
   return out.slice(0, 40);
 }
 
+/**
+ * An own enumerable property as an importer sees it. Data properties as they are; getters too,
+ * since compiled CommonJS re-exports are getters (tsc's `Object.defineProperty(exports, 'parse',
+ * { enumerable: true, get })`, Babel's and esbuild's alike); a getter that throws is no export.
+ */
+function exported(o: object, k: string): { ok: boolean; value?: unknown } {
+  const d = Object.getOwnPropertyDescriptor(o, k);
+  if (!d || !d.enumerable) return { ok: false };
+  if ('value' in d) return { ok: true, value: d.value };
+  try {
+    return { ok: true, value: d.get?.call(o) };
+  } catch {
+    return { ok: false };
+  }
+}
+
 /** Functions and classes reachable from an entry's root through data properties, two levels deep. */
 function walkExports(root: unknown): TargetShape[] {
   const out: TargetShape[] = [];
@@ -283,9 +299,8 @@ function walkExports(root: unknown): TargetShape[] {
     } catch {}
     for (const k of keys.slice(0, 400)) {
       if (k === 'prototype') continue;
-      const d = Object.getOwnPropertyDescriptor(v, k);
-      // Module namespaces expose bindings as data properties; other getters may be lazy loaders.
-      if (d && 'value' in d) visit(d.value, [...path, k]);
+      const x = exported(v, k);
+      if (x.ok) visit(x.value, [...path, k]);
     }
   };
   visit(root, []);
@@ -358,10 +373,10 @@ function resolveTarget(c: Call): { fn?: unknown; self?: unknown; missing?: strin
   let v = root.value;
   for (const k of c.path) {
     if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return { missing: 'export' };
-    const d = Object.getOwnPropertyDescriptor(v, k);
-    if (!d || !('value' in d)) return { missing: 'export' };
+    const x = exported(v, k);
+    if (!x.ok) return { missing: 'export' };
     self = v;
-    v = d.value;
+    v = x.value;
   }
   return typeof v === 'function' ? { fn: v, self } : { missing: 'export' };
 }

@@ -130,7 +130,7 @@ export interface RunOptions {
   limits: PlanLimits;
 }
 
-export const DEFAULT_RUN: RunOptions = { callMs: 250, asyncMs: 250, pairMs: 180_000, limits: DEFAULT_LIMITS };
+export const DEFAULT_RUN: RunOptions = { callMs: 250, asyncMs: 250, pairMs: 420_000, limits: DEFAULT_LIMITS };
 
 export interface OraclePair {
   advisory: Advisory;
