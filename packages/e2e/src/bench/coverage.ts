@@ -15,11 +15,12 @@
  * Writes .cache/bench/coverage.json and docs/coverage.md (unless --no-write or a partial run;
  * --docs writes the page from a run on some Node versions, which its table names).
  */
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKey } from '@hotpatch/core';
 import { applyTo } from '@hotpatch/runtime';
+import { oracleMarkdown, type PairReport } from '../oracle/classify.js';
 import {
   type Advisory,
   cacheDir,
@@ -282,6 +283,7 @@ function report(rows: Row[], advisories: Advisory[]): void {
     }
     lines.push('');
   }
+  lines.push(...oracleSection());
   const md = `${lines.join('\n')}\n`;
   writeFileSync(
     join(cacheDir('bench'), partial ? 'coverage-partial.json' : 'coverage.json'),
@@ -289,6 +291,19 @@ function report(rows: Row[], advisories: Advisory[]): void {
   );
   if (write) writeFileSync(join(repoRoot, 'docs', 'coverage.md'), md);
   console.log(md);
+}
+
+/** The behaviour oracle's table from its last full run (`npm run bench:oracle`), when there is one. */
+function oracleSection(): string[] {
+  const file = join(cacheDir('bench'), 'oracle.json');
+  if (!existsSync(file)) return [];
+  const reports = JSON.parse(readFileSync(file, 'utf8')) as PairReport[];
+  return [
+    oracleMarkdown(reports, { divergences: false }).trimEnd(),
+    '',
+    'Each divergence, with its call and the three results, and what explains it: [oracle.md](oracle.md).',
+    '',
+  ];
 }
 
 main().catch((e) => {
