@@ -1018,6 +1018,9 @@ function objectInPlace(
   out: ModuleLevel,
 ): boolean {
   if (patternMember(da, name) !== null || patternMember(db, name) !== null) return false;
+  // Module-level objects only: inside a run-once wrapper (UMD, IIFE) the declaration's own
+  // identifier cannot be the target a migration reaches through the wrapper's scope accessor.
+  if (pair.ub.fn !== null) return false;
   const id = declaratorOf(db, name)?.id as AstNode | undefined;
   const a = objectLiteral(da.init);
   const b = objectLiteral(db.init);

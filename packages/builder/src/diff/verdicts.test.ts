@@ -21,6 +21,12 @@ interface Case {
 
 const live: Case[] = [
   {
+    name: 'an object literal inside a UMD/IIFE wrapper (ua-parser-js regexes): a cell, not updated in place',
+    a: '(function (root) {\n  var regexes = { browser: [/a/], os: [/x/] };\n  root.parse = function (s) { return regexes.browser[0].test(s); };\n})(exports);\n',
+    b: '(function (root) {\n  var regexes = { browser: [/b/], os: [/x/] };\n  root.parse = function (s) { return regexes.browser[0].test(s); };\n})(exports);\n',
+    expect: [['constant-changed', 'regexes']],
+  },
+  {
     name: 'an unchanged alias of a changed constant, exported (validator 13.7.0 CountryCodes): rebuilt and re-exported',
     a: "var codes = ['AD', 'AE'];\nfunction has(c) { return codes.indexOf(c) >= 0; }\nvar CountryCodes = codes;\nexports.has = has;\nexports.CountryCodes = CountryCodes;\n",
     b: "var codes = new Set(['AD', 'AE']);\nfunction has(c) { return codes.has(c); }\nvar CountryCodes = codes;\nexports.has = has;\nexports.CountryCodes = CountryCodes;\n",
