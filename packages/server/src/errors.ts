@@ -6,6 +6,7 @@ export type ApiErrorCode =
   | 'E_NOT_FOUND'
   | 'E_CONFLICT'
   | 'E_NOT_HOTPATCH'
+  | 'E_BUNDLE_UNSUPPORTED'
   | 'E_DEVICE_REVOKED'
   | 'E_INTERNAL';
 

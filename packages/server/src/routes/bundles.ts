@@ -1,11 +1,13 @@
 import {
   isSecurityHotpatch,
+  KEY_SCHEME,
   parseBundle,
   serializeBundle,
   sha256,
   targetLabel,
   verifyBundle,
 } from '@hotpatch/core';
+import { CONVENTION_VERSION } from '@hotpatch/instrument';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { audit } from '../audit.js';
@@ -37,6 +39,15 @@ export function bundlesPlugin(ctx: Ctx): FastifyPluginAsync {
         const bundle = parseBundle(JSON.stringify(req.body), 'body');
         verifyBundle(bundle, ctx.trust);
         const p = bundle.payload;
+        // A bundle no runtime of this release can apply would fail on every device.
+        if (p.keyScheme !== KEY_SCHEME || p.convention !== CONVENTION_VERSION) {
+          throw new ApiError(
+            422,
+            'E_BUNDLE_UNSUPPORTED',
+            `built for function key scheme ${p.keyScheme} and calling convention ${p.convention}; runtimes of this release use key scheme ${KEY_SCHEME} and convention ${CONVENTION_VERSION}: build it again with this release's builder`,
+            'payload.convention',
+          );
+        }
         if (!isSecurityHotpatch(p)) {
           throw new ApiError(
             422,

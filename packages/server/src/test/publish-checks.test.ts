@@ -100,3 +100,13 @@ test('publishing a signed bundle with two entries for one file answers 400 and s
   const ok = await admin.postRaw('/v1/bundles', signed(payload('HP-dup-paths-2')));
   assert.equal(ok.status, 201, JSON.stringify(ok.json));
 });
+
+test('publishing a bundle built for another calling convention answers 422 and stores nothing', async () => {
+  const p = payload('HP-convention-1');
+  p.convention += 1; // what a newer or older builder would write, signed by a trusted key
+  const r = await admin.postRaw('/v1/bundles', signed(p));
+  assert.equal(r.status, 422, JSON.stringify(r.json));
+  assert.equal(r.json.error.code, 'E_BUNDLE_UNSUPPORTED');
+  assert.match(r.json.error.message, /calling convention 3/);
+  assert.equal((await admin.get('/v1/bundles/HP-convention-1')).status, 404);
+});
