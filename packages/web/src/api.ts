@@ -13,6 +13,7 @@ import type {
   DeviceView,
   ReadinessResponse,
 } from '@hotpatch/protocol';
+import type { DeviceState } from '@hotpatch/protocol/states';
 import type { exposureReport, hotpatchReport, restartsReport } from '@hotpatch/server';
 
 export type { Change, IneligibleReason, PolicyCalendar, Verdict };
@@ -115,18 +116,8 @@ export interface Baseline {
   recordedAt: string;
 }
 
-export const DEVICE_STATES = [
-  'not-applicable',
-  'ineligible',
-  'scheduled',
-  'applying',
-  'applied',
-  'pending',
-  'failed',
-  'reverted',
-  'superseded',
-] as const;
-export type DeviceState = (typeof DEVICE_STATES)[number];
+// The device states' table is the protocol's (a dependency-free subpath, for the browser bundle).
+export { DEVICE_STATES, type DeviceState } from '@hotpatch/protocol/states';
 export interface Summary {
   total: number;
   counts: Record<DeviceState, number>;

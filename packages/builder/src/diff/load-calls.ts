@@ -18,7 +18,7 @@ import {
  * that does (forEach, map, replace, …), or a function of the module that calls that parameter.
  * Method calls on objects are not followed.
  */
-const CALLS_ITS_CALLBACK = new Set([
+export const CALLS_ITS_CALLBACK: ReadonlySet<string> = new Set([
   'forEach',
   'map',
   'filter',

@@ -1,6 +1,12 @@
 import { posix } from 'node:path';
 import { sha256 } from '@hotpatch/core';
-import { type AstNode, bindingNames, type FunctionInfo, type Variable } from '@hotpatch/instrument';
+import {
+  type AstNode,
+  bindingNames,
+  childrenOf,
+  type FunctionInfo,
+  type Variable,
+} from '@hotpatch/instrument';
 import { type DiffContext, sameTokens } from './context.js';
 import { LoadCalls } from './load-calls.js';
 import { otherStateFilled } from './rebuild.js';
@@ -576,31 +582,15 @@ function memberKey(m: AstNode): string {
   return k.type === 'Identifier' ? (k.name as string) : String(k.value);
 }
 
-function usesThis(node: AstNode): boolean {
-  if (node.type === 'ThisExpression') return true;
-  for (const value of Object.values(node)) {
-    if (Array.isArray(value)) {
-      for (const v of value)
-        if (v && typeof v === 'object' && 'type' in v && usesThis(v as AstNode)) return true;
-    } else if (value && typeof value === 'object' && 'type' in (value as object)) {
-      if (usesThis(value as AstNode)) return true;
-    }
-  }
-  return false;
+/** Whether `node` or anything inside it satisfies `test`. */
+function hasNode(node: AstNode, test: (n: AstNode) => boolean): boolean {
+  return test(node) || childrenOf(node).some((c) => hasNode(c, test));
 }
 
-function usesSuperOrPrivate(node: AstNode): boolean {
-  if (node.type === 'Super' || node.type === 'PrivateIdentifier') return true;
-  for (const value of Object.values(node)) {
-    if (Array.isArray(value)) {
-      for (const v of value)
-        if (v && typeof v === 'object' && 'type' in v && usesSuperOrPrivate(v as AstNode)) return true;
-    } else if (value && typeof value === 'object' && 'type' in (value as object)) {
-      if (usesSuperOrPrivate(value as AstNode)) return true;
-    }
-  }
-  return false;
-}
+const usesThis = (node: AstNode) => hasNode(node, (n) => n.type === 'ThisExpression');
+
+const usesSuperOrPrivate = (node: AstNode) =>
+  hasNode(node, (n) => n.type === 'Super' || n.type === 'PrivateIdentifier');
 
 /**
  * A new `const X = <plain read>` whose expression is exactly that of an existing const of the

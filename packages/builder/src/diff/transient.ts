@@ -5,6 +5,7 @@ import {
   type ModuleAnalysis,
   type Reference,
 } from '@hotpatch/instrument';
+import { CALLS_ITS_CALLBACK } from './load-calls.js';
 
 /**
  * Closures that do not outlive the call of the function that made them: callbacks handed to
@@ -13,26 +14,11 @@ import {
  * function around one changes, its replacement makes them anew from the fixed code; the ones the
  * old code made die with the calls still running it. Judged on the running (old) code.
  */
-const CALLS_BACK_AND_LETS_GO = new Set([
-  'forEach',
-  'map',
-  'filter',
-  'reduce',
-  'reduceRight',
-  'some',
-  'every',
-  'find',
-  'findIndex',
-  'findLast',
-  'findLastIndex',
-  'flatMap',
-  'sort',
+const CALLS_BACK_AND_LETS_GO: ReadonlySet<string> = new Set([
+  // The built-ins load-calls.ts knows call their callback before they return, toSorted (which
+  // does too, and load-calls.ts does not list yet), then the ones that call it once later.
+  ...CALLS_ITS_CALLBACK,
   'toSorted',
-  'replace',
-  'replaceAll',
-  'call',
-  'apply',
-  'from',
   'then',
   'catch',
   'finally',
