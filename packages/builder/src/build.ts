@@ -17,6 +17,7 @@ import {
   type Target,
 } from '@hotpatch/core';
 import { type AstNode, CONVENTION_VERSION, parse } from '@hotpatch/instrument';
+import { changedCodeFiles } from './changed-files.js';
 import { changedExportedLiterals, diffFile } from './diff/index.js';
 import { exportedLocals } from './diff/module-level.js';
 import { isCode, isDocLike, isMinified, listFiles, sourceTypeOf } from './files.js';
@@ -84,13 +85,21 @@ export function buildPatch(opts: BuildOptions): BuildResult {
   const imported = importedConstantChanges(from.dir, to.dir, filesA, filesB);
   // Exports the fix adds to ES modules (a changed sibling that imports one reads its cell).
   const newExports = addedExports(from.dir, to.dir, filesA, filesB);
+  // Files whose code changes: what load-time code computed by calling into one is stale.
+  const changedFiles = changedCodeFiles(from.dir, to.dir, filesA, filesB, {
+    from: from.version,
+    to: to.version,
+  });
 
   for (const file of [...new Set([...filesA, ...filesB])].sort()) {
     const inA = filesA.has(file);
     const inB = filesB.has(file);
     const a = inA ? readFileSync(join(from.dir, file)) : null;
     const b = inB ? readFileSync(join(to.dir, file)) : null;
-    if (a && b && a.equals(b) && !imported.has(file)) continue;
+    // An unchanged file is diffed only when it may have computed state at load by calling into a
+    // changed one (`const Y = require('./util').make()`): that state is the running version's.
+    const importsChangedFile = b !== null && importsAny(file, b.toString('utf8'), changedFiles, filesB);
+    if (a && b && a.equals(b) && !imported.has(file) && !importsChangedFile) continue;
     if (file === 'package.json') {
       for (const c of packageJsonChanges(a, b)) note(file, c);
       continue;
@@ -144,6 +153,8 @@ export function buildPatch(opts: BuildOptions): BuildResult {
         ...(fileExclude ? { exclude: fileExclude } : {}),
         ...(imported.has(file) ? { importedConstants: imported.get(file)! } : {}),
         newExports,
+        changedFiles,
+        importsChangedFile,
       });
     } catch (e) {
       // Anything but a syntax error is the builder's own fault: say so, never "cannot parse".
@@ -286,14 +297,24 @@ function reachableFiles(dir: string, entries: Set<string>, files: Set<string>): 
     } catch {
       continue;
     }
-    for (const m of text.matchAll(
-      /(?:require\s*\(\s*|from\s+|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]*)['"]/g,
-    )) {
+    for (const m of text.matchAll(RELATIVE_SPECIFIER)) {
       const target = resolveRelative(posix.join(posix.dirname(file), m[1]!), files);
       if (target && !seen.has(target)) queue.push(target);
     }
   }
   return seen;
+}
+
+const RELATIVE_SPECIFIER = /(?:require\s*\(\s*|from\s+|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]*)['"]/g;
+
+/** Whether a file names one of `targets` in a relative require()/import specifier. */
+function importsAny(file: string, text: string, targets: Set<string>, files: Set<string>): boolean {
+  if (targets.size === 0 || !isCode(file)) return false;
+  for (const m of text.matchAll(RELATIVE_SPECIFIER)) {
+    const target = resolveRelative(posix.join(posix.dirname(file), m[1]!), files);
+    if (target && target !== file && targets.has(target)) return true;
+  }
+  return false;
 }
 
 function resolveRelative(path: string, files: Set<string>): string | null {

@@ -89,6 +89,55 @@ export const SHAPE_CASES: ShapeCase[] = [
     verdicts: ['constant-changed', 'uses-changed-state'],
   },
   {
+    // Was a false success: the cell's value was computed at commit before the slots were filled,
+    // so it called the running (old) function — in this file and in a sibling.
+    name: 'a module constant computed at load by a changed function, here and in a sibling file',
+    a: {
+      'util.js': `exports.make = function () { return 'old'; };\n`,
+      'index.js': `const util = require('./util');\nfunction local() { return 'old'; }\nconst X = local();\nconst Y = util.make();\nexports.get = function () { return X + '/' + Y; };\n`,
+    },
+    b: {
+      'util.js': `exports.make = function () { return 'new'; };\n`,
+      'index.js': `const util = require('./util');\nfunction local() { return 'new'; }\nconst X = local();\nconst Y = util.make();\nexports.get = function () { return X + '/' + Y; };\n`,
+    },
+    old: `return pkg.get() !== 'new/new';`,
+    normal: `return typeof pkg.get() === 'string';`,
+    expect: 'live',
+    verdicts: ['constant-changed'],
+  },
+  {
+    // Was a false success: the unchanged file was not even looked at, its state kept the old value.
+    name: 'an unchanged file whose module constant was computed at load by a changed sibling (CommonJS)',
+    a: {
+      'util.js': `exports.limit = function () { return 1000; };\n`,
+      'index.js': `const util = require('./util');\nconst LIMIT = util.limit();\nexports.accept = function (n) { return n <= LIMIT; };\n`,
+    },
+    b: {
+      'util.js': `exports.limit = function () { return 10; };\n`,
+      'index.js': `const util = require('./util');\nconst LIMIT = util.limit();\nexports.accept = function (n) { return n <= LIMIT; };\n`,
+    },
+    old: `return pkg.accept(500);`,
+    normal: `return pkg.accept(5) && !pkg.accept(5000);`,
+    expect: 'live',
+    verdicts: ['constant-changed'],
+  },
+  {
+    name: 'an unchanged ES module whose module constant was computed at load by a changed import',
+    esm: true,
+    a: {
+      'util.js': `export function limit() { return 1000; }\n`,
+      'index.js': `import { limit } from './util.js';\nconst LIMIT = limit();\nexport function accept(n) { return n <= LIMIT; }\n`,
+    },
+    b: {
+      'util.js': `export function limit() { return 10; }\n`,
+      'index.js': `import { limit } from './util.js';\nconst LIMIT = limit();\nexport function accept(n) { return n <= LIMIT; }\n`,
+    },
+    old: `return pkg.accept(500);`,
+    normal: `return pkg.accept(5) && !pkg.accept(5000);`,
+    expect: 'live',
+    verdicts: ['constant-changed'],
+  },
+  {
     name: 'new require() of an existing file of the package',
     a: {
       'index.js': `exports.escape = function (s) { return s.replace(/</g, '&lt;'); };\n`,

@@ -25,6 +25,10 @@ export interface DiffInput {
    * an import of one of those from a changed sibling reads the exporting module's cell.
    */
   newExports?: Map<string, Set<string>>;
+  /** Code files of the package (paths) whose code the fix changes, this one included. */
+  changedFiles?: ReadonlySet<string>;
+  /** This file names one of `changedFiles` in a require()/import: its load-time calls into it are checked. */
+  importsChangedFile?: boolean;
 }
 
 /** Where a verdict's words go: `{where}` in the catalogue's messages. */

@@ -9,7 +9,6 @@ import {
 import {
   type AstNode,
   analyzeModule,
-  childrenOf,
   type FunctionInfo,
   guardShape,
   MODULE_TOKEN,
@@ -60,7 +59,7 @@ export function diffFile(input: DiffInput): FileDiff {
   const ctx = new DiffContext(input, A, B, m);
 
   const allSame = sameTokens(tokenTexts(A, 0, A.source.length), tokenTexts(B, 0, B.source.length));
-  if (allSame && !input.importedConstants?.size) {
+  if (allSame && !input.importedConstants?.size && !input.importsChangedFile) {
     ctx.note('comment-only', input.path);
     return { patch: null, changes: ctx.changes };
   }
@@ -418,7 +417,6 @@ function cellsUsed(
   out: Migration[],
   position: Map<Migration, number>,
 ): void {
-  const { m } = ctx;
   const imported = new Set<string>();
   // A cell's initializer can use other cells: until no new one is found in use.
   const done = new Set<Cell>();

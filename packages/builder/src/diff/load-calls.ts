@@ -38,12 +38,23 @@ export const CALLS_ITS_CALLBACK: ReadonlySet<string> = new Set([
   'apply',
   'from',
 ]);
+/** What code that runs at load calls: functions of this module, and changed sibling files. */
+interface Reach {
+  fns: Set<FunctionInfo>;
+  /** Paths of sibling files the fix changes whose functions are called (through require/import). */
+  files: Set<string>;
+}
+
 export class LoadCalls {
-  readonly #memo = new Map<FunctionInfo, Set<FunctionInfo>>();
+  readonly #memo = new Map<FunctionInfo, Reach>();
   readonly #byNode = new Map<AstNode, FunctionInfo>();
   readonly #refs = new Map<number, Reference>();
 
-  constructor(readonly a: ModuleAnalysis) {
+  /** `changedSibling(spec)`: the path of the changed package file a relative specifier names, if any. */
+  constructor(
+    readonly a: ModuleAnalysis,
+    readonly changedSibling: (spec: string) => string | null = () => null,
+  ) {
     for (const f of a.functions) this.#byNode.set(f.node, f);
     for (const s of a.scopes.scopes) for (const r of s.references) this.#refs.set(r.identifier.start, r);
   }
@@ -51,24 +62,42 @@ export class LoadCalls {
   /** Changed functions `node` (code that runs at load) calls, directly or not. */
   reached(node: AstNode, changed: Set<FunctionInfo>): FunctionInfo[] {
     const out = new Set<FunctionInfo>();
-    for (const f of this.#calls(node, new Set()))
-      for (const g of this.#closure(f)) if (changed.has(g)) out.add(g);
+    for (const f of this.#calls(node, new Set()).fns)
+      for (const g of this.#closure(f).fns) if (changed.has(g)) out.add(g);
     return [...out];
   }
 
-  /** Functions a function calls, itself included, transitively. */
-  #closure(f: FunctionInfo): Set<FunctionInfo> {
+  /**
+   * Changed sibling files whose functions `node` calls at load, directly or through functions of
+   * this module (`const Y = util.make()`): what it computed then is the running version's.
+   */
+  reachedFiles(node: AstNode): string[] {
+    const direct = this.#calls(node, new Set());
+    const out = new Set(direct.files);
+    for (const f of direct.fns) for (const file of this.#closure(f).files) out.add(file);
+    return [...out];
+  }
+
+  /** Functions a function calls, itself included, transitively, and the changed files they call into. */
+  #closure(f: FunctionInfo): Reach {
     const known = this.#memo.get(f);
     if (known) return known;
-    const out = new Set<FunctionInfo>([f]);
+    const out: Reach = { fns: new Set([f]), files: new Set() };
     this.#memo.set(f, out); // recursion ends here
-    for (const g of this.#calls(f.body, new Set([f.node]))) for (const h of this.#closure(g)) out.add(h);
+    const direct = this.#calls(f.body, new Set([f.node]));
+    for (const file of direct.files) out.files.add(file);
+    for (const g of direct.fns) {
+      const reach = this.#closure(g);
+      for (const h of reach.fns) out.fns.add(h);
+      for (const file of reach.files) out.files.add(file);
+    }
     return out;
   }
 
   /** Functions called by name in `node`, not looking into functions defined in it unless they run now. */
-  #calls(node: AstNode, skip: Set<AstNode>): FunctionInfo[] {
-    const out: FunctionInfo[] = [];
+  #calls(node: AstNode, skip: Set<AstNode>): { fns: FunctionInfo[]; files: string[] } {
+    const fns: FunctionInfo[] = [];
+    const files: string[] = [];
     const visit = (n: AstNode, runsNow: boolean): void => {
       if (isFunctionNode(n) && !skip.has(n)) {
         const f = this.#byNode.get(n);
@@ -77,7 +106,9 @@ export class LoadCalls {
       if (n.type === 'CallExpression' || n.type === 'NewExpression') {
         const callee = n.callee as AstNode;
         const target = this.#resolve(callee);
-        if (target) out.push(target);
+        if (target) fns.push(target);
+        const file = this.#siblingOf(callee);
+        if (file) files.push(file);
         visit(callee, false);
         const method =
           callee.type === 'MemberExpression' && !callee.computed
@@ -94,7 +125,35 @@ export class LoadCalls {
       for (const c of childrenOf(n)) visit(c, false);
     };
     visit(node, true);
-    return out;
+    return { fns, files };
+  }
+
+  /**
+   * The changed sibling file a callee comes from: `require('./x')(…)`, `util.make()` or `make()`
+   * with `util`/`make` bound to `require('./x')` (or a property of it), or imported from './x'.
+   */
+  #siblingOf(callee: AstNode): string | null {
+    let root = callee;
+    while (root.type === 'MemberExpression' || root.type === 'ChainExpression')
+      root = (root.type === 'ChainExpression' ? root.expression : root.object) as AstNode;
+    const spec = requiredSpec(root) ?? this.#boundSpec(root);
+    return spec === null ? null : this.changedSibling(spec);
+  }
+
+  /** The specifier an identifier's binding was initialised from (require or import), if any. */
+  #boundSpec(id: AstNode): string | null {
+    if (id.type !== 'Identifier') return null;
+    const def = this.#refs.get(id.start)?.resolved?.defs[0];
+    if (!def) return null;
+    if (def.type === 'ImportBinding') {
+      const source = (def.parent as unknown as AstNode | null)?.source as AstNode | undefined;
+      return typeof source?.value === 'string' ? source.value : null;
+    }
+    if (def.type !== 'Variable') return null;
+    let init = (def.node as unknown as AstNode).init as AstNode | null;
+    while (init && (init.type === 'MemberExpression' || init.type === 'ChainExpression'))
+      init = (init.type === 'ChainExpression' ? init.expression : init.object) as AstNode;
+    return init ? requiredSpec(init) : null;
   }
 
   /** Does `f` call its parameter `i` itself (`iteratee(…)`, `fn.call(…)`)? */
@@ -128,4 +187,13 @@ export class LoadCalls {
       return this.#byNode.get(node.init as AstNode) ?? null;
     return null;
   }
+}
+
+/** The relative specifier of `require('./x')`, or null. */
+function requiredSpec(n: AstNode): string | null {
+  if (n.type !== 'CallExpression') return null;
+  const callee = n.callee as AstNode;
+  const [arg] = n.arguments as AstNode[];
+  if (callee.type !== 'Identifier' || callee.name !== 'require' || arg?.type !== 'Literal') return null;
+  return typeof arg.value === 'string' ? arg.value : null;
 }

@@ -72,7 +72,7 @@ interface Load {
 
 export function moduleLevel(ctx: DiffContext, pairs: UnitPair[], changed: Set<FunctionInfo>): ModuleLevel {
   const out: ModuleLevel = { cells: new Map(), statements: [], promote: new Set() };
-  const load: Load = { calls: new LoadCalls(ctx.B), changed };
+  const load: Load = { calls: new LoadCalls(ctx.B, changedSiblingOf(ctx)), changed };
   importedConstants(ctx, out);
   for (const pair of pairs) {
     const rebuilt = new Set<string>();
@@ -248,6 +248,19 @@ function imports(ctx: DiffContext, pair: UnitPair, out: ModuleLevel): void {
       });
 }
 
+/** The changed package file (not this one) a relative specifier of this file names, if any. */
+function changedSiblingOf(ctx: DiffContext): (spec: string) => string | null {
+  const files = ctx.input.changedFiles;
+  const here = ctx.input.path;
+  return (spec) => {
+    if (!files || !spec.startsWith('.')) return null;
+    const base = posix.normalize(posix.join(posix.dirname(here), spec));
+    for (const c of [base, `${base}.js`, `${base}.cjs`, `${base}.mjs`, `${base}/index.js`])
+      if (c !== here && files.has(c)) return c;
+    return null;
+  };
+}
+
 /** The file of the patch a relative import names (path in the package), if it is one with new exports. */
 function resolveSibling(
   from: string,
@@ -324,7 +337,9 @@ function declarations(
     const textA = da?.init ? ctx.tokens(A, da.init.start, da.init.end, nestedIn(ctx, 'A', ua, da.init)) : [];
     // Same text, but a function it calls at load changed: it has another value now.
     const calls =
-      db.init && db.init.type !== 'ClassDeclaration' ? load.calls.reached(db.init, load.changed) : [];
+      db.init && db.init.type !== 'ClassDeclaration'
+        ? [...load.calls.reached(db.init, load.changed), ...load.calls.reachedFiles(db.init)]
+        : [];
     if (
       da &&
       sameTokens(textA, textB) &&
@@ -666,7 +681,10 @@ function statements(ctx: DiffContext, pair: UnitPair, out: ModuleLevel, load: Lo
       remaining.set(t, n - 1);
       // Same text, but what it computed at load changed: a function it calls, or a value the fix
       // recreates (a changed table that load-time statements go on to fill).
-      const calls = load.calls.reached(stmt, load.changed).map((f) => `calls ${ctx.m.keyInA(f)}`);
+      const calls = [
+        ...load.calls.reached(stmt, load.changed).map((f) => `calls ${ctx.m.keyInA(f)}`),
+        ...load.calls.reachedFiles(stmt).map((file) => `calls into ${file}`),
+      ];
       const why = [...calls, ...usedCells(ctx, stmt, out.cells).map((c) => `uses ${c.name}`)];
       if (why.length === 0) continue;
       if (stmt.type.startsWith('Export')) {

@@ -285,6 +285,27 @@ const live: Case[] = [
     ],
   },
   {
+    name: 'an unchanged file whose constant was computed at load by a changed sibling: a cell, computed again',
+    a: "const util = require('./util');\nconst LIMIT = util.limit();\nexports.accept = (n) => n <= LIMIT;\n",
+    b: "const util = require('./util');\nconst LIMIT = util.limit();\nexports.accept = (n) => n <= LIMIT;\n",
+    input: { path: 'lib/index.js', changedFiles: new Set(['lib/util.js']), importsChangedFile: true },
+    expect: [
+      ['constant-changed', 'LIMIT'],
+      ['uses-changed-state', 'exports.accept'],
+    ],
+  },
+  {
+    name: 'an unchanged statement that exports what a changed imported function computes at load: run again',
+    a: "import { make } from './make.js';\nconst table = make();\nexport function get(k) { return table[k]; }\n",
+    b: "import { make } from './make.js';\nconst table = make();\nexport function get(k) { return table[k]; }\n",
+    sourceType: 'module',
+    input: { path: 'index.js', changedFiles: new Set(['make.js']), importsChangedFile: true },
+    expect: [
+      ['constant-changed', 'table'],
+      ['uses-changed-state', 'get'],
+    ],
+  },
+  {
     name: 'a version literal stays as it is',
     a: "exports.version = '1.0.0';\nexports.f = function f(a) { return a; };\n",
     b: "exports.version = '1.0.1';\nexports.f = function f(a) { return a + 1; };\n",

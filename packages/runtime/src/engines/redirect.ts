@@ -134,7 +134,11 @@ export class RedirectEngine implements Engine {
     return {
       ok: true,
       commit: () => {
-        for (const { w, fills, steps } of plans) {
+        // Every file's slots first, then the migrations: a value a migration computes at apply
+        // (a cell `X = make()`, a statement run again) calls the fixed code, in this file or
+        // another, not the running one. Nothing runs between the two but this commit.
+        const effectsOf = new Map<FileWork, Effect[]>();
+        for (const { w, fills } of plans) {
           const { record } = w;
           const before = {
             holder: [...record.holder!],
@@ -151,11 +155,25 @@ export class RedirectEngine implements Engine {
             record.committed = before.committed;
           });
           // A cumulative patch first takes the one it replaces back to the baseline.
-          for (const e of [...(before.committed?.effects ?? [])].reverse()) {
-            e.undo();
-            journal.push(() => e.redo());
+          try {
+            for (const e of [...(before.committed?.effects ?? [])].reverse()) {
+              e.undo();
+              journal.push(() => e.redo());
+            }
+          } catch (e) {
+            rollback();
+            return refusal(
+              `${w.file.path}: the replaced patch could not be taken back: ${(e as Error).message}`,
+            );
           }
-          const effects: Effect[] = [];
+          record.holder!.fill(undefined);
+          for (const [i, fn] of fills) record.holder![i] = fn;
+          record.filled = [...fills.keys()];
+          record.compiled = fills;
+          effectsOf.set(w, []);
+        }
+        for (const { w, steps } of plans) {
+          const effects = effectsOf.get(w)!;
           try {
             for (const step of steps) {
               const e = step();
@@ -166,11 +184,7 @@ export class RedirectEngine implements Engine {
             rollback();
             return refusal(`${w.file.path}: a migration failed: ${(e as Error).message}`);
           }
-          record.holder!.fill(undefined);
-          for (const [i, fn] of fills) record.holder![i] = fn;
-          record.filled = [...fills.keys()];
-          record.compiled = fills;
-          record.committed = { effects, cells: cellKeysOf(w) };
+          w.record.committed = { effects, cells: cellKeysOf(w) };
         }
         return null;
       },
