@@ -138,6 +138,37 @@ export const SHAPE_CASES: ShapeCase[] = [
     verdicts: ['constant-changed'],
   },
   {
+    // The wrapper's call statement used to be refused (changed-at-load) for what its run-once
+    // function's own statements already handle.
+    name: 'inside an IIFE wrapper: a variable and an export computed at load by a changed function',
+    a: {
+      'index.js': `(function (root) {\n  function make() { return 'old'; }\n  var X = make();\n  root.Y = make();\n  root.get = function () { return X + '/' + root.Y; };\n})(exports);\n`,
+    },
+    b: {
+      'index.js': `(function (root) {\n  function make() { return 'new'; }\n  var X = make();\n  root.Y = make();\n  root.get = function () { return X + '/' + root.Y; };\n})(exports);\n`,
+    },
+    old: `return pkg.get() !== 'new/new';`,
+    normal: `return pkg.get().length === 7;`,
+    expect: 'live',
+    verdicts: ['constant-changed', 'export-assigned'],
+  },
+  {
+    // Was a false success: a class's text had not changed, so its static fields were not looked at.
+    name: 'a static field computed at load by a changed function (same file and a sibling)',
+    a: {
+      'limits.js': `exports.max = function () { return 1000; };\n`,
+      'index.js': `const limits = require('./limits');\nfunction make() { return 1000; }\nclass C {\n  static LIMIT = make();\n  static MAX = limits.max();\n  static accept(n) { return n <= C.LIMIT && n <= C.MAX; }\n}\nexports.C = C;\n`,
+    },
+    b: {
+      'limits.js': `exports.max = function () { return 10; };\n`,
+      'index.js': `const limits = require('./limits');\nfunction make() { return 10; }\nclass C {\n  static LIMIT = make();\n  static MAX = limits.max();\n  static accept(n) { return n <= C.LIMIT && n <= C.MAX; }\n}\nexports.C = C;\n`,
+    },
+    old: `return pkg.C.accept(500) || pkg.C.LIMIT !== 10 || pkg.C.MAX !== 10;`,
+    normal: `return pkg.C.accept(5) && !pkg.C.accept(5000);`,
+    expect: 'live',
+    verdicts: ['object-updated'],
+  },
+  {
     name: 'new require() of an existing file of the package',
     a: {
       'index.js': `exports.escape = function (s) { return s.replace(/</g, '&lt;'); };\n`,

@@ -59,10 +59,18 @@ export class LoadCalls {
     for (const s of a.scopes.scopes) for (const r of s.references) this.#refs.set(r.identifier.start, r);
   }
 
-  /** Changed functions `node` (code that runs at load) calls, directly or not. */
-  reached(node: AstNode, changed: Set<FunctionInfo>): FunctionInfo[] {
+  /**
+   * Changed functions `node` (code that runs at load) calls, directly or not. `units`: run-once
+   * functions whose statements are examined on their own (diff/module-level.ts unit pairs), not
+   * followed from here — for a statement whose value nobody keeps (an IIFE or UMD wrapper call).
+   */
+  reached(
+    node: AstNode,
+    changed: Set<FunctionInfo>,
+    units: ReadonlySet<AstNode> = new Set(),
+  ): FunctionInfo[] {
     const out = new Set<FunctionInfo>();
-    for (const f of this.#calls(node, new Set()).fns)
+    for (const f of this.#calls(node, units).fns)
       for (const g of this.#closure(f).fns) if (changed.has(g)) out.add(g);
     return [...out];
   }
@@ -71,8 +79,8 @@ export class LoadCalls {
    * Changed sibling files whose functions `node` calls at load, directly or through functions of
    * this module (`const Y = util.make()`): what it computed then is the running version's.
    */
-  reachedFiles(node: AstNode): string[] {
-    const direct = this.#calls(node, new Set());
+  reachedFiles(node: AstNode, units: ReadonlySet<AstNode> = new Set()): string[] {
+    const direct = this.#calls(node, units);
     const out = new Set(direct.files);
     for (const f of direct.fns) for (const file of this.#closure(f).files) out.add(file);
     return [...out];
@@ -84,7 +92,7 @@ export class LoadCalls {
     if (known) return known;
     const out: Reach = { fns: new Set([f]), files: new Set() };
     this.#memo.set(f, out); // recursion ends here
-    const direct = this.#calls(f.body, new Set([f.node]));
+    const direct = this.#calls(f.body, new Set(), f.node);
     for (const file of direct.files) out.files.add(file);
     for (const g of direct.fns) {
       const reach = this.#closure(g);
@@ -94,12 +102,20 @@ export class LoadCalls {
     return out;
   }
 
-  /** Functions called by name in `node`, not looking into functions defined in it unless they run now. */
-  #calls(node: AstNode, skip: Set<AstNode>): { fns: FunctionInfo[]; files: string[] } {
+  /**
+   * Functions called by name in `node`, not looking into functions defined in it unless they run
+   * now, nor into `units`; `own`: the function whose body `node` is.
+   */
+  #calls(
+    node: AstNode,
+    units: ReadonlySet<AstNode>,
+    own?: AstNode,
+  ): { fns: FunctionInfo[]; files: string[] } {
     const fns: FunctionInfo[] = [];
     const files: string[] = [];
     const visit = (n: AstNode, runsNow: boolean): void => {
-      if (isFunctionNode(n) && !skip.has(n)) {
+      if (isFunctionNode(n) && n !== own) {
+        if (units.has(n)) return;
         const f = this.#byNode.get(n);
         if (!runsNow && !f?.once) return;
       }

@@ -68,11 +68,44 @@ export function unitPairs(ctx: DiffContext): UnitPair[] {
 interface Load {
   calls: LoadCalls;
   changed: Set<FunctionInfo>;
+  /** B's run-once functions examined in a pass of their own. */
+  units: Set<AstNode>;
+}
+
+/**
+ * What code that runs at load in `node` calls that the fix changed: functions of this module and
+ * changed sibling files. For a class: its heritage and static members (methods and instance
+ * fields run later).
+ */
+function loadTimeCalls(load: Load, node: AstNode): string[] {
+  if (node.type === 'ClassDeclaration' || node.type === 'ClassExpression') {
+    const parts = [
+      ...(node.superClass ? [node.superClass as AstNode] : []),
+      ...((node.body as AstNode).body as AstNode[]).filter(
+        (m) => (m.static && m.type !== 'MethodDefinition') || m.type === 'StaticBlock' || m.computed,
+      ),
+    ];
+    return parts.flatMap((p) => loadTimeCalls(load, p));
+  }
+  return [
+    ...load.calls.reached(node, load.changed).map((f) => f.key),
+    ...load.calls.reachedFiles(node).map((file) => `calls into ${file}`),
+  ];
+}
+
+/** `f(…)`, `(function () {…})()`, `!function () {…}()`: a call whose value is dropped. */
+function isCall(e: AstNode): boolean {
+  if (e.type === 'UnaryExpression' && e.operator !== 'delete') return isCall(e.argument as AstNode);
+  return e.type === 'CallExpression';
 }
 
 export function moduleLevel(ctx: DiffContext, pairs: UnitPair[], changed: Set<FunctionInfo>): ModuleLevel {
   const out: ModuleLevel = { cells: new Map(), statements: [], promote: new Set() };
-  const load: Load = { calls: new LoadCalls(ctx.B, changedSiblingOf(ctx)), changed };
+  const load: Load = {
+    calls: new LoadCalls(ctx.B, changedSiblingOf(ctx)),
+    changed,
+    units: new Set(pairs.flatMap((p) => (p.ub.fn ? [p.ub.fn.node] : []))),
+  };
   importedConstants(ctx, out);
   for (const pair of pairs) {
     const rebuilt = new Set<string>();
@@ -336,10 +369,7 @@ function declarations(
     const textB = db.init ? ctx.tokens(B, db.init.start, db.init.end, nestedIn(ctx, 'B', ub, db.init)) : [];
     const textA = da?.init ? ctx.tokens(A, da.init.start, da.init.end, nestedIn(ctx, 'A', ua, da.init)) : [];
     // Same text, but a function it calls at load changed: it has another value now.
-    const calls =
-      db.init && db.init.type !== 'ClassDeclaration'
-        ? [...load.calls.reached(db.init, load.changed), ...load.calls.reachedFiles(db.init)]
-        : [];
+    const calls = db.init ? loadTimeCalls(load, db.init) : [];
     if (
       da &&
       sameTokens(textA, textB) &&
@@ -350,7 +380,7 @@ function declarations(
       continue;
     const vA = varOf(ctx, 'A', ua, oldName);
     if (da?.init?.type === 'ClassDeclaration' && db.init?.type === 'ClassDeclaration') {
-      classChange(ctx, pair, da, db, out);
+      classChange(ctx, pair, da, db, out, load);
       continue;
     }
     const mutable = isReassigned(vB);
@@ -481,8 +511,15 @@ function samePattern(ctx: DiffContext, da: Decl, db: Decl): boolean {
  * A class the fix changed beyond its methods' bodies: live when it only gains methods, getters or
  * setters (defined on the running class at apply: instances made before the patch get them too).
  */
-function classChange(ctx: DiffContext, pair: UnitPair, da: Decl, db: Decl, out: ModuleLevel): void {
-  const problem = classAdditions(ctx, pair, da, db, out);
+function classChange(
+  ctx: DiffContext,
+  pair: UnitPair,
+  da: Decl,
+  db: Decl,
+  out: ModuleLevel,
+  load: Load,
+): void {
+  const problem = classAdditions(ctx, pair, da, db, out, load);
   if (problem)
     ctx.refuse(
       'side-effect-changed',
@@ -499,6 +536,7 @@ function classAdditions(
   da: Decl,
   db: Decl,
   out: ModuleLevel,
+  load: Load,
 ): string | null {
   const { A, B } = ctx;
   const ca = da.init!;
@@ -507,31 +545,46 @@ function classAdditions(
     c.superClass ? ctx.tokens(a, (c.superClass as AstNode).start, (c.superClass as AstNode).end) : [];
   const members = (c: AstNode) => (c.body as AstNode).body as AstNode[];
   const keyText = (a: typeof A, mbr: AstNode) =>
-    `${mbr.static ? 'static ' : ''}${mbr.kind ?? ''} ${ctx.tokens(a, (mbr.key as AstNode).start, (mbr.key as AstNode).end).join(' ')}`;
+    mbr.type === 'StaticBlock'
+      ? `static block ${members(a === A ? ca : cb)
+          .filter((x) => x.type === 'StaticBlock')
+          .indexOf(mbr)}`
+      : `${mbr.static ? 'static ' : ''}${mbr.kind ?? ''} ${ctx.tokens(a, (mbr.key as AstNode).start, (mbr.key as AstNode).end).join(' ')}`;
   if (!sameTokens(heritage(A, ca), heritage(B, cb))) return 'its superclass changed';
+  if (cb.superClass && loadTimeCalls(load, cb.superClass as AstNode).length)
+    return 'its superclass is computed by code the fix changed';
   const before = new Map(members(ca).map((x) => [keyText(A, x), x]));
   for (const mb of members(cb)) {
     const k = keyText(B, mb);
     const ma = before.get(k);
     before.delete(k);
+    // A static member's code runs at load: what it computed then came from the running code.
+    const stale = mb.static && mb.type !== 'MethodDefinition' && loadTimeCalls(load, mb).length > 0;
+    if (mb.type === 'StaticBlock' && loadTimeCalls(load, mb).length)
+      return 'a static block runs code the fix changed';
+    if (mb.computed && loadTimeCalls(load, mb.key as AstNode).length)
+      return `the key of ${k.trim()} is computed by code the fix changed`;
     if (ma) {
       if (mb.type === 'MethodDefinition' && ma.type === 'MethodDefinition') continue; // bodies: functions phase
       const same = sameTokens(
         ctx.tokens(A, ma.start, ma.end, nestedIn(ctx, 'A', pair.ua, ma)),
         ctx.tokens(B, mb.start, mb.end, nestedIn(ctx, 'B', pair.ub, mb)),
       );
-      if (!same) return `member ${k.trim()} changed`;
-      continue;
+      if (same && !stale) continue;
+      if (!isStaticField(mb) || !isStaticField(ma)) return `member ${k.trim()} changed`;
     }
     if (isStaticField(mb)) {
-      // A new static field: its value set on the running class at apply (a class's own data
-      // property either way), if it needs nothing a static initializer alone has.
+      // A new or changed static field (or one computed by changed code): its value set on the
+      // running class at apply (a class's own data property either way), if it needs nothing a
+      // static initializer alone has.
       const value = mb.value as AstNode | null;
       if (usesSuperOrPrivate(mb) || (value && usesThis(value)))
         return `new static field ${k.trim()} uses this, super or private members`;
       const v = B.moduleScope.set.get(db.name);
       if (!v || declaringFunction(B, v) !== null || !cb.id) return 'not a module-level class';
       const key = memberKey(mb);
+      if (ma)
+        ctx.note('constant-changed', `${db.name}.${key}`, { where: pair.where }, lineOf(B.source, mb.start));
       out.statements.push({
         kind: 'assign',
         target: cb.id as AstNode,
@@ -681,9 +734,13 @@ function statements(ctx: DiffContext, pair: UnitPair, out: ModuleLevel, load: Lo
       remaining.set(t, n - 1);
       // Same text, but what it computed at load changed: a function it calls, or a value the fix
       // recreates (a changed table that load-time statements go on to fill).
+      // A wrapper's call statement (IIFE, UMD): its run-once functions' statements are examined
+      // in their own pass, and the value it computes is not kept.
+      const units =
+        stmt.type === 'ExpressionStatement' && isCall(stmt.expression as AstNode) ? load.units : undefined;
       const calls = [
-        ...load.calls.reached(stmt, load.changed).map((f) => `calls ${ctx.m.keyInA(f)}`),
-        ...load.calls.reachedFiles(stmt).map((file) => `calls into ${file}`),
+        ...load.calls.reached(stmt, load.changed, units).map((f) => `calls ${ctx.m.keyInA(f)}`),
+        ...load.calls.reachedFiles(stmt, units).map((file) => `calls into ${file}`),
       ];
       const why = [...calls, ...usedCells(ctx, stmt, out.cells).map((c) => `uses ${c.name}`)];
       if (why.length === 0) continue;

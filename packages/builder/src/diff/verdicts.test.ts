@@ -306,6 +306,24 @@ const live: Case[] = [
     ],
   },
   {
+    name: 'an unchanged class whose static field a changed function computes at load: set on the running class',
+    a: 'function make() { return 1000; }\nclass C { static LIMIT = make(); x = make(); }\nexports.C = C;\n',
+    b: 'function make() { return 10; }\nclass C { static LIMIT = make(); x = make(); }\nexports.C = C;\n',
+    expect: [
+      ['constant-changed', 'C.LIMIT'],
+      ['object-updated', 'C.LIMIT'],
+    ],
+  },
+  {
+    name: "an IIFE's call statement is not refused for what its own statements handle (a cell and an export re-run)",
+    a: "(function (root) {\n  function make() { return 'old'; }\n  var X = make();\n  root.Y = make();\n  root.get = function () { return X; };\n})(exports);\n",
+    b: "(function (root) {\n  function make() { return 'new'; }\n  var X = make();\n  root.Y = make();\n  root.get = function () { return X; };\n})(exports);\n",
+    expect: [
+      ['constant-changed', 'X'],
+      ['export-assigned', 'root.Y'],
+    ],
+  },
+  {
     name: 'a version literal stays as it is',
     a: "exports.version = '1.0.0';\nexports.f = function f(a) { return a; };\n",
     b: "exports.version = '1.0.1';\nexports.f = function f(a) { return a + 1; };\n",
@@ -375,6 +393,18 @@ const live: Case[] = [
 ];
 
 const restart: Case[] = [
+  {
+    name: 'a static block that runs a changed function at load',
+    a: 'function make() { return 1; }\nclass C { static { C.x = make(); } }\nexports.C = C;\n',
+    b: 'function make() { return 2; }\nclass C { static { C.x = make(); } }\nexports.C = C;\n',
+    expect: [['side-effect-changed', 'C']],
+  },
+  {
+    name: 'an IIFE that returns what a changed function computes, its value kept',
+    a: "var T = (function () {\n  function make() { return 'old'; }\n  return make();\n})();\nexports.get = function () { return T; };\n",
+    b: "var T = (function () {\n  function make() { return 'new'; }\n  return make();\n})();\nexports.get = function () { return T; };\n",
+    expect: [['changed-at-load']],
+  },
   {
     name: 'an ES module exports a constant the fix changes (importers hold the binding)',
     a: 'export const MAX = 10;\nexport function check(n) { return n <= MAX; }\n',
