@@ -169,6 +169,23 @@ export const SHAPE_CASES: ShapeCase[] = [
     verdicts: ['object-updated'],
   },
   {
+    // Was a false success: the object became a cell and was re-exported, while a sibling kept the
+    // running object it destructured at load.
+    name: 'an object property computed at load by a changed function, the object held by a sibling',
+    a: {
+      'conf.js': `function make() { return 1000; }\nconst conf = { limit: make(), name: 'x', describe() { return this.name; } };\nexports.conf = conf;\n`,
+      'index.js': `const { conf } = require('./conf');\nexports.accept = function (n) { return n <= conf.limit; };\n`,
+    },
+    b: {
+      'conf.js': `function make() { return 10; }\nconst conf = { limit: make(), name: 'x', describe() { return this.name; } };\nexports.conf = conf;\n`,
+      'index.js': `const { conf } = require('./conf');\nexports.accept = function (n) { return n <= conf.limit; };\n`,
+    },
+    old: `return pkg.accept(500);`,
+    normal: `return pkg.accept(5) && !pkg.accept(5000);`,
+    expect: 'live',
+    verdicts: ['object-updated'],
+  },
+  {
     name: 'new require() of an existing file of the package',
     a: {
       'index.js': `exports.escape = function (s) { return s.replace(/</g, '&lt;'); };\n`,

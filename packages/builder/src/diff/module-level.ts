@@ -389,8 +389,7 @@ function declarations(
       continue;
     }
     if (!da && !db.init && !mutable) continue; // `let x;` nobody assigns: nothing to carry
-    if (da && calls.length === 0 && !rebuilt.has(name) && objectInPlace(ctx, pair, name, da, db, out))
-      continue;
+    if (da && !rebuilt.has(name) && objectInPlace(ctx, pair, name, da, db, out, load)) continue;
     const member = patternMember(db, name);
     if (member === false) {
       ctx.refuse('state-initialised-at-load', name, { where, detail: 'a destructuring pattern' }, line);
@@ -1024,7 +1023,8 @@ function isStateRoot(ctx: DiffContext, target: AstNode): boolean {
 function plainProperties(o: AstNode): Map<string, AstNode> | null {
   const m = new Map<string, AstNode>();
   for (const p of o.properties as AstNode[]) {
-    if (p.type !== 'Property' || p.computed || p.kind !== 'init' || p.method) return null;
+    // Methods are kept as they are (the functions phase redirects a changed one's body).
+    if (p.type !== 'Property' || p.computed || p.kind !== 'init') return null;
     const k = p.key as AstNode;
     m.set((k.type === 'Identifier' ? k.name : String(k.value)) as string, p.value as AstNode);
   }
@@ -1037,10 +1037,12 @@ function changedProperties(
   pair: UnitPair,
   before: Map<string, AstNode>,
   after: Map<string, AstNode>,
+  stale: (value: AstNode) => boolean = () => false,
 ): Array<[string, AstNode]> {
   const { A, B } = ctx;
   return [...after].filter(([key, value]) => {
     const old = before.get(key);
+    if (stale(value)) return true;
     return !(
       old &&
       sameTokens(
@@ -1081,6 +1083,7 @@ function objectInPlace(
   da: Decl,
   db: Decl,
   out: ModuleLevel,
+  load: Load,
 ): boolean {
   if (patternMember(da, name) !== null || patternMember(db, name) !== null) return false;
   // Module-level objects only: inside a run-once wrapper (UMD, IIFE) the declaration's own
@@ -1095,8 +1098,23 @@ function objectInPlace(
   if (!before || !after) return false;
   const v = varOf(ctx, 'B', pair.ub, name);
   if (!v || derivedAtLoad(ctx, pair, v, db)) return false; // a cell, with what it derives rebuilt or refused
-  const changed = changedProperties(ctx, pair, before, after);
+  // A property whose value changed code computes at load (`{ limit: make() }`) is changed too.
+  const changed = changedProperties(
+    ctx,
+    pair,
+    before,
+    after,
+    (value) => loadTimeCalls(load, value).length > 0,
+  );
   const removed = [...before.keys()].filter((k) => !after.has(k));
+  const methods = new Set(
+    [a.literal, b.literal].flatMap((o) =>
+      (o.properties as AstNode[]).filter((p) => p.method).map((p) => p.value),
+    ),
+  );
+  if (changed.some(([, value]) => methods.has(value)) || removed.some((k) => methods.has(before.get(k))))
+    return false; // a new, changed or removed method: a cell, as before
+
   const line = lineOf(ctx.B.source, db.stmt.start);
   if (a.frozen) {
     const gone = (k: string) => {
