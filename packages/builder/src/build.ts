@@ -18,6 +18,7 @@ import {
 } from '@hotpatch/core';
 import { type AstNode, CONVENTION_VERSION, parse } from '@hotpatch/instrument';
 import { changedCodeFiles } from './changed-files.js';
+import { copiedExports } from './copied-exports.js';
 import { changedExportedLiterals, diffFile } from './diff/index.js';
 import { exportedLocals } from './diff/module-level.js';
 import { isCode, isDocLike, isMinified, listFiles, sourceTypeOf } from './files.js';
@@ -242,6 +243,17 @@ export function buildPatch(opts: BuildOptions): BuildResult {
     }
   }
 
+  // An export the patch assigns again that another file copied at load keeps its running value there.
+  const loaded = (file: string) => from.kind !== 'npm' || reachable.has(file);
+  const rebound = (file: string, local: string) => imported.get(file)?.has(local) ?? false;
+  for (const c of copiedExports(to.dir, filesB, patches, loaded, rebound))
+    note(
+      c.file,
+      changeOf('export-changed', `exports.${c.name}`, {
+        where: 'at module level',
+        detail: `${c.copiedBy} copied it at load and would keep the running value`,
+      }),
+    );
   if (changes.some((c) => c.verdict === 'restart')) return { payload: null, changes, refusal: 'restart' };
   if (patches.length === 0) return { payload: null, changes, refusal: 'nothing' };
   // New files only matter to the live changes that load them: without any, nothing is carried.

@@ -186,6 +186,21 @@ export const SHAPE_CASES: ShapeCase[] = [
     verdicts: ['object-updated'],
   },
   {
+    // Was a false success: the export got the new array, the sibling's copy kept the old one.
+    name: 'a changed exported constant that a sibling destructured at load (CommonJS): refused',
+    a: {
+      'conf.js': `const ALLOWED = ['a', 'b'];\nexports.ALLOWED = ALLOWED;\n`,
+      'index.js': `const { ALLOWED } = require('./conf');\nexports.check = function (x) { return ALLOWED.includes(x); };\n`,
+    },
+    b: {
+      'conf.js': `const ALLOWED = ['a'];\nexports.ALLOWED = ALLOWED;\n`,
+      'index.js': `const { ALLOWED } = require('./conf');\nexports.check = function (x) { return ALLOWED.includes(x); };\n`,
+    },
+    old: `return pkg.check('b');`,
+    normal: `return pkg.check('a');`,
+    expect: 'export-changed',
+  },
+  {
     name: 'new require() of an existing file of the package',
     a: {
       'index.js': `exports.escape = function (s) { return s.replace(/</g, '&lt;'); };\n`,
