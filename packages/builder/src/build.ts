@@ -99,7 +99,8 @@ export function buildPatch(opts: BuildOptions): BuildResult {
     const b = inB ? readFileSync(join(to.dir, file)) : null;
     // An unchanged file is diffed only when it may have computed state at load by calling into a
     // changed one (`const Y = require('./util').make()`): that state is the running version's.
-    const importsChangedFile = b !== null && importsAny(file, b.toString('utf8'), changedFiles, filesB);
+    const importsChangedFile =
+      b !== null && importsAny(file, b.toString('utf8'), new Set(changedFiles.keys()), filesB);
     if (a && b && a.equals(b) && !imported.has(file) && !importsChangedFile) continue;
     if (file === 'package.json') {
       for (const c of packageJsonChanges(a, b)) note(file, c);
@@ -165,9 +166,12 @@ export function buildPatch(opts: BuildOptions): BuildResult {
       }
       // Files Node never loads (type-annotated sources, browser builds) need not even parse.
       const parseError = changeOf('parse-error', file, { detail: (e as Error).message });
+      // An unchanged file looked at only for what it calls into a changed one: one our parser
+      // cannot read was not examined before either (a Flow or TypeScript source Node cannot load).
+      const unchanged = a.equals(b);
       note(
         file,
-        from.kind === 'npm' && !reachable.has(file)
+        (from.kind === 'npm' && !reachable.has(file)) || unchanged
           ? changeOf('file-not-loaded', file, { detail: parseError.reason })
           : parseError,
       );

@@ -1,5 +1,6 @@
 import { type Change, changeOf, type VerdictId, verdictMessage } from '@hotpatch/core';
 import { type FunctionInfo, type ModuleAnalysis, type SourceType, tokenTexts } from '@hotpatch/instrument';
+import type { ExportChanges } from './export-changes.js';
 import type { Matching } from './match.js';
 
 export interface DiffInput {
@@ -25,8 +26,8 @@ export interface DiffInput {
    * an import of one of those from a changed sibling reads the exporting module's cell.
    */
   newExports?: Map<string, Set<string>>;
-  /** Code files of the package (paths) whose code the fix changes, this one included. */
-  changedFiles?: ReadonlySet<string>;
+  /** Code files of the package (paths) whose code the fix changes, this one included, with the exports that changed. */
+  changedFiles?: ReadonlyMap<string, ExportChanges>;
   /** This file names one of `changedFiles` in a require()/import: its load-time calls into it are checked. */
   importsChangedFile?: boolean;
 }

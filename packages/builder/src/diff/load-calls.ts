@@ -50,10 +50,14 @@ export class LoadCalls {
   readonly #byNode = new Map<AstNode, FunctionInfo>();
   readonly #refs = new Map<number, Reference>();
 
-  /** `changedSibling(spec)`: the path of the changed package file a relative specifier names, if any. */
+  /**
+   * `changedSibling(spec, name)`: the path of the changed package file a relative specifier
+   * names, if calling its export `name` (`module`: the module itself, `*`: unknown) may run
+   * changed code.
+   */
   constructor(
     readonly a: ModuleAnalysis,
-    readonly changedSibling: (spec: string) => string | null = () => null,
+    readonly changedSibling: (spec: string, name: string) => string | null = () => null,
   ) {
     for (const f of a.functions) this.#byNode.set(f.node, f);
     for (const s of a.scopes.scopes) for (const r of s.references) this.#refs.set(r.identifier.start, r);
@@ -145,31 +149,71 @@ export class LoadCalls {
   }
 
   /**
-   * The changed sibling file a callee comes from: `require('./x')(…)`, `util.make()` or `make()`
-   * with `util`/`make` bound to `require('./x')` (or a property of it), or imported from './x'.
+   * The changed sibling file a callee comes from, when what it calls there may have changed:
+   * `require('./x')(…)`, `util.make()` or `make()` with `util`/`make` bound to `require('./x')`
+   * (or a property of it), or imported from './x'.
    */
   #siblingOf(callee: AstNode): string | null {
+    const chain: AstNode[] = [];
     let root = callee;
-    while (root.type === 'MemberExpression' || root.type === 'ChainExpression')
+    while (root.type === 'MemberExpression' || root.type === 'ChainExpression') {
+      if (root.type === 'MemberExpression') chain.unshift(root);
       root = (root.type === 'ChainExpression' ? root.expression : root.object) as AstNode;
-    const spec = requiredSpec(root) ?? this.#boundSpec(root);
-    return spec === null ? null : this.changedSibling(spec);
+    }
+    const bound =
+      requiredSpec(root) !== null ? { spec: requiredSpec(root)!, name: null } : this.#boundSpec(root);
+    if (!bound) return null;
+    // The export called: the binding's own name, else the first property read off the module.
+    let name = bound.name;
+    if (name === null) {
+      const first = chain[0];
+      if (!first) name = 'module';
+      else name = first.computed ? '*' : ((first.property as AstNode).name as string);
+    }
+    return this.changedSibling(bound.spec, name);
   }
 
-  /** The specifier an identifier's binding was initialised from (require or import), if any. */
-  #boundSpec(id: AstNode): string | null {
+  /**
+   * The specifier an identifier's binding was initialised from (require or import), and the
+   * export it names (null for the module object itself).
+   */
+  #boundSpec(id: AstNode): { spec: string; name: string | null } | null {
     if (id.type !== 'Identifier') return null;
     const def = this.#refs.get(id.start)?.resolved?.defs[0];
     if (!def) return null;
     if (def.type === 'ImportBinding') {
-      const source = (def.parent as unknown as AstNode | null)?.source as AstNode | undefined;
-      return typeof source?.value === 'string' ? source.value : null;
+      const decl = def.parent as unknown as AstNode | null;
+      const source = decl?.source as AstNode | undefined;
+      if (typeof source?.value !== 'string') return null;
+      const s = def.node as unknown as AstNode;
+      if (s.type === 'ImportNamespaceSpecifier') return { spec: source.value, name: null };
+      if (s.type === 'ImportDefaultSpecifier') return { spec: source.value, name: 'module' };
+      const imported = s.imported as AstNode;
+      return { spec: source.value, name: (imported.name ?? String(imported.value)) as string };
     }
     if (def.type !== 'Variable') return null;
-    let init = (def.node as unknown as AstNode).init as AstNode | null;
+    const declarator = def.node as unknown as AstNode;
+    let init = declarator.init as AstNode | null;
+    let name: string | null = null;
+    const pattern = declarator.id as AstNode;
+    if (pattern.type === 'ObjectPattern') {
+      const prop = (pattern.properties as AstNode[]).find(
+        (p) =>
+          p.type === 'Property' &&
+          (p.value as AstNode).type === 'Identifier' &&
+          (p.value as AstNode).name === id.name,
+      );
+      name =
+        prop && !prop.computed
+          ? (((prop.key as AstNode).name ?? String((prop.key as AstNode).value)) as string)
+          : '*';
+    }
+    if (init?.type === 'MemberExpression' && name === null)
+      name = init.computed ? '*' : ((init.property as AstNode).name as string);
     while (init && (init.type === 'MemberExpression' || init.type === 'ChainExpression'))
       init = (init.type === 'ChainExpression' ? init.expression : init.object) as AstNode;
-    return init ? requiredSpec(init) : null;
+    const spec = init ? requiredSpec(init) : null;
+    return spec === null ? null : { spec, name };
   }
 
   /** Does `f` call its parameter `i` itself (`iteratee(…)`, `fn.call(…)`)? */

@@ -281,15 +281,17 @@ function imports(ctx: DiffContext, pair: UnitPair, out: ModuleLevel): void {
       });
 }
 
-/** The changed package file (not this one) a relative specifier of this file names, if any. */
-function changedSiblingOf(ctx: DiffContext): (spec: string) => string | null {
+/** The changed package file (not this one) a relative specifier of this file names, if calling its export `name` may run changed code. */
+function changedSiblingOf(ctx: DiffContext): (spec: string, name: string) => string | null {
   const files = ctx.input.changedFiles;
   const here = ctx.input.path;
-  return (spec) => {
+  return (spec, name) => {
     if (!files || !spec.startsWith('.')) return null;
     const base = posix.normalize(posix.join(posix.dirname(here), spec));
-    for (const c of [base, `${base}.js`, `${base}.cjs`, `${base}.mjs`, `${base}/index.js`])
-      if (c !== here && files.has(c)) return c;
+    for (const c of [base, `${base}.js`, `${base}.cjs`, `${base}.mjs`, `${base}/index.js`]) {
+      const changes = c === here ? undefined : files.get(c);
+      if (changes && (changes === 'all' || name === '*' || changes.has(name))) return c;
+    }
     return null;
   };
 }

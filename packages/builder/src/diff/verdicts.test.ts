@@ -288,7 +288,11 @@ const live: Case[] = [
     name: 'an unchanged file whose constant was computed at load by a changed sibling: a cell, computed again',
     a: "const util = require('./util');\nconst LIMIT = util.limit();\nexports.accept = (n) => n <= LIMIT;\n",
     b: "const util = require('./util');\nconst LIMIT = util.limit();\nexports.accept = (n) => n <= LIMIT;\n",
-    input: { path: 'lib/index.js', changedFiles: new Set(['lib/util.js']), importsChangedFile: true },
+    input: {
+      path: 'lib/index.js',
+      changedFiles: new Map([['lib/util.js', 'all' as const]]),
+      importsChangedFile: true,
+    },
     expect: [
       ['constant-changed', 'LIMIT'],
       ['uses-changed-state', 'exports.accept'],
@@ -299,7 +303,11 @@ const live: Case[] = [
     a: "import { make } from './make.js';\nconst table = make();\nexport function get(k) { return table[k]; }\n",
     b: "import { make } from './make.js';\nconst table = make();\nexport function get(k) { return table[k]; }\n",
     sourceType: 'module',
-    input: { path: 'index.js', changedFiles: new Set(['make.js']), importsChangedFile: true },
+    input: {
+      path: 'index.js',
+      changedFiles: new Map([['make.js', new Set(['make'])]]),
+      importsChangedFile: true,
+    },
     expect: [
       ['constant-changed', 'table'],
       ['uses-changed-state', 'get'],
