@@ -25,12 +25,15 @@ import {
   CLOSE,
   checkServerMessage,
   type EnrollRequest,
+  type EnrollResponse,
   type Facts,
   type HealthMessage,
   PROTOCOL_VERSION,
   type ServerMessage,
   type StateMessage,
 } from '@hotpatch/protocol';
+import { createClient } from '@hotpatch/protocol/client';
+import type { ErrorBody } from '@hotpatch/protocol/errors';
 import WebSocket from 'ws';
 import type { AgentOptions } from './agent-env.js';
 import { HealthMonitor } from './health.js';
@@ -111,24 +114,20 @@ function readCredential(file: string, servers: readonly string[]): Credential | 
   return { ...(c as Credential), servers: issuers };
 }
 
-async function postJson(
-  url: string,
-  token: string,
-  body: unknown,
-): Promise<{ status: number; json: Record<string, unknown> }> {
+/**
+ * The protocol client's transport for enrollment: node:http(s) with the socket unreferenced, so a
+ * short-lived process does not wait on a slow server (global fetch would hold it open).
+ */
+function unrefFetch(url: string, init: RequestInit): Promise<Response> {
   const u = new URL(url);
-  const data = Buffer.from(JSON.stringify(body));
+  const data = Buffer.from(String(init.body ?? ''));
   return new Promise((resolve, reject) => {
     const req = (u.protocol === 'https:' ? https : http).request(
       u,
       {
-        method: 'POST',
+        method: init.method ?? 'GET',
         timeout: 30_000,
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          'content-length': String(data.length),
-        },
+        headers: { ...(init.headers as Record<string, string>), 'content-length': String(data.length) },
       },
       (res) => {
         let text = '';
@@ -136,15 +135,7 @@ async function postJson(
         res.on('data', (c: string) => {
           if (text.length < 65_536) text += c;
         });
-        res.on('end', () => {
-          let json: Record<string, unknown> = {};
-          try {
-            json = JSON.parse(text) as Record<string, unknown>;
-          } catch {
-            // not JSON
-          }
-          resolve({ status: res.statusCode ?? 0, json });
-        });
+        res.on('end', () => resolve(new Response(text, { status: res.statusCode ?? 0 })));
       },
     );
     req.on('socket', (s) => s.unref());
@@ -307,9 +298,14 @@ class AgentImpl
       service: this.#rt.service,
       labels: this.#opts.labels ?? {},
     };
-    const r = await postJson(new URL('/v1/enroll', server).href, this.#opts.enrollToken, body);
+    const client = createClient({
+      base: new URL(server).origin,
+      token: this.#opts.enrollToken,
+      fetch: unrefFetch,
+    });
+    const r = await client.send<Partial<EnrollResponse> & Partial<ErrorBody>>('POST', '/v1/enroll', body);
     if (r.status !== 200 && r.status !== 201) {
-      const err = (r.json.error ?? {}) as { code?: string; message?: string };
+      const err = r.json.error ?? ({} as { code?: string; message?: string });
       throw new Error(
         `enrollment refused by ${server}: HTTP ${r.status} ${err.code ?? ''} ${err.message ?? ''}`.trim(),
       );

@@ -7,6 +7,7 @@ import {
   AdvisoryImportResponse,
   AdvisoryListResponse,
   type AdvisoryView,
+  DeletedResponse,
   type OsvRecord,
 } from '@hotpatch/protocol';
 import { type Static, Type } from '@sinclair/typebox';
@@ -112,7 +113,10 @@ export function advisoriesPlugin(ctx: Ctx): FastifyPluginAsync {
     );
     app.delete<{ Params: Static<typeof IdParams> }>(
       '/v1/advisories/:id',
-      { onRequest: ctx.requireRole('admin'), schema: { params: IdParams } },
+      {
+        onRequest: ctx.requireRole('admin'),
+        schema: { params: IdParams, response: { 200: DeletedResponse } },
+      },
       async (req) => {
         const removed = await ctx.db.transaction(async (tx) => {
           const ok = await deleteAdvisory(tx, req.params.id);

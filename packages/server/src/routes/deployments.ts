@@ -1,4 +1,12 @@
 import { sha256 } from '@hotpatch/core';
+import {
+  DeploymentCreate as CreateBody,
+  DeploymentCreated,
+  DeploymentListResponse,
+  DeploymentView,
+  DeploymentWaitResponse,
+  WaitQuery,
+} from '@hotpatch/protocol';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { audit } from '../audit.js';
@@ -21,22 +29,7 @@ import {
   upsertRow,
 } from '../store.js';
 
-const CreateBody = Type.Object(
-  {
-    patchId: Type.String({ minLength: 1 }),
-    policy: Type.String({ minLength: 1 }),
-    expedite: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
 const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
-const WaitQuery = Type.Object(
-  {
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })),
-    since: Type.Optional(Type.String()),
-  },
-  { additionalProperties: false },
-);
 
 /** Counts per state; settled when no device has anything left to do (reverted: nothing still applied). */
 export function summarize(rows: readonly DeploymentDevice[], state: Deployment['state'] = 'active') {
@@ -151,7 +144,10 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
     };
     app.post<{ Body: Static<typeof CreateBody> }>(
       '/v1/deployments',
-      { onRequest: ctx.requireRole('operator'), schema: { body: CreateBody } },
+      {
+        onRequest: ctx.requireRole('operator'),
+        schema: { body: CreateBody, response: { 200: DeploymentCreated, 201: DeploymentCreated } },
+      },
       async (req, reply) => {
         const bundle = await getBundle(ctx.db, req.body.patchId);
         if (!bundle) throw new NotFoundError(`patch ${req.body.patchId}`, 'body.patchId');
@@ -186,26 +182,36 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
           .send({ ...(await view(result.dep)), created: result.created });
       },
     );
-    app.get('/v1/deployments', { onRequest: ctx.requireRole('viewer') }, async () => {
-      const deps = (await ctx.db.query('SELECT * FROM deployments ORDER BY created_at DESC')).map(
-        toDeployment,
-      );
-      const out = [];
-      for (const d of deps) {
-        const v = await view(d);
-        out.push({ ...v.deployment, summary: v.summary });
-      }
-      return { deployments: out };
-    });
+    app.get(
+      '/v1/deployments',
+      { onRequest: ctx.requireRole('viewer'), schema: { response: { 200: DeploymentListResponse } } },
+      async () => {
+        const deps = (await ctx.db.query('SELECT * FROM deployments ORDER BY created_at DESC')).map(
+          toDeployment,
+        );
+        const out = [];
+        for (const d of deps) {
+          const v = await view(d);
+          out.push({ ...v.deployment, summary: v.summary });
+        }
+        return { deployments: out };
+      },
+    );
     app.get<{ Params: Static<typeof IdParams> }>(
       '/v1/deployments/:id',
-      { onRequest: ctx.requireRole('viewer'), schema: { params: IdParams } },
+      {
+        onRequest: ctx.requireRole('viewer'),
+        schema: { params: IdParams, response: { 200: DeploymentView } },
+      },
       async (req) => view(await find(req.params.id)),
     );
     // Long poll: answers when the deployment's device states change (any replica) or after timeoutMs.
     app.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof WaitQuery> }>(
       '/v1/deployments/:id/wait',
-      { onRequest: ctx.requireRole('viewer'), schema: { params: IdParams, querystring: WaitQuery } },
+      {
+        onRequest: ctx.requireRole('viewer'),
+        schema: { params: IdParams, querystring: WaitQuery, response: { 200: DeploymentWaitResponse } },
+      },
       async (req) => {
         const d = await find(req.params.id);
         const first = await view(d);
@@ -241,7 +247,10 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
     );
     app.post<{ Params: Static<typeof IdParams> }>(
       '/v1/deployments/:id/expedite',
-      { onRequest: ctx.requireRole('operator'), schema: { params: IdParams } },
+      {
+        onRequest: ctx.requireRole('operator'),
+        schema: { params: IdParams, response: { 200: DeploymentView } },
+      },
       async (req) => {
         const d = await find(req.params.id);
         if (d.state !== 'active') throw new ConflictError(`deployment ${d.id} is ${d.state}`, 'id');
@@ -257,7 +266,10 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
     );
     app.post<{ Params: Static<typeof IdParams> }>(
       '/v1/deployments/:id/revert',
-      { onRequest: ctx.requireRole('operator'), schema: { params: IdParams } },
+      {
+        onRequest: ctx.requireRole('operator'),
+        schema: { params: IdParams, response: { 200: DeploymentView } },
+      },
       async (req) => {
         const d = await find(req.params.id);
         if (d.state === 'active') {

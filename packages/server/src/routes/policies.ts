@@ -1,6 +1,16 @@
 import { policyCalendar } from '@hotpatch/core';
-import { Labels } from '@hotpatch/protocol';
-import { type Static, Type } from '@sinclair/typebox';
+import {
+  CalendarQuery,
+  CalendarResponse,
+  DeletedResponse,
+  type HealthGate,
+  PolicyParams as NameParams,
+  PolicyBody,
+  PolicyListResponse,
+  PolicyPatch,
+  PolicyResponse,
+} from '@hotpatch/protocol';
+import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
@@ -9,50 +19,7 @@ import type { Policy } from '../fleet/model.js';
 import { newId } from '../secrets.js';
 import { getPolicyByName, listPolicies } from '../store.js';
 
-const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$' });
-const RingSchema = Type.Object(
-  {
-    name: Name,
-    selector: Labels,
-    deferralDays: Type.Number({ minimum: 0, maximum: 365 }),
-  },
-  { additionalProperties: false },
-);
-const Rollback = Type.Object(
-  {
-    maxFailures: Type.Optional(Type.Integer({ minimum: 1 })),
-    maxErrors: Type.Optional(Type.Integer({ minimum: 1 })),
-  },
-  { additionalProperties: false },
-);
-/** The health gate (fleet/health-gate.ts): at least one signal, and what to do on a breach. */
-const HealthGateSchema = Type.Object(
-  {
-    windowSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
-    max5xxDeltaPoints: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
-    maxLoopP99Ratio: Type.Optional(Type.Number({ minimum: 1, maximum: 1000 })),
-    maxCrashDelta: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
-    minRequests: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
-    onBreach: Type.Union([Type.Literal('halt'), Type.Literal('rollback')]),
-  },
-  { additionalProperties: false },
-);
-const PolicyBody = Type.Object(
-  {
-    name: Name,
-    allowHotpatch: Type.Boolean(),
-    rings: Type.Array(RingSchema, { minItems: 1, maxItems: 20 }),
-    deadlineDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 365 })),
-    rollback: Type.Optional(Rollback),
-    health: Type.Optional(Type.Union([HealthGateSchema, Type.Null()])),
-    isDefault: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
-const PolicyPatch = Type.Partial(Type.Omit(PolicyBody, ['name']), { additionalProperties: false });
-const NameParams = Type.Object({ name: Type.String({ minLength: 1 }) });
-
-function checkHealth(h: Static<typeof HealthGateSchema> | null | undefined): void {
+function checkHealth(h: HealthGate | null | undefined): void {
   if (
     h &&
     h.max5xxDeltaPoints === undefined &&
@@ -97,12 +64,19 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
       if (!p) throw new NotFoundError(`policy ${name}`, 'name');
       return p;
     };
-    app.get('/v1/policies', { onRequest: ctx.requireRole('viewer') }, async () => ({
-      policies: (await listPolicies(ctx.db)).map(publicPolicy),
-    }));
+    app.get(
+      '/v1/policies',
+      { onRequest: ctx.requireRole('viewer'), schema: { response: { 200: PolicyListResponse } } },
+      async () => ({
+        policies: (await listPolicies(ctx.db)).map(publicPolicy),
+      }),
+    );
     app.get<{ Params: Static<typeof NameParams> }>(
       '/v1/policies/:name',
-      { onRequest: ctx.requireRole('viewer'), schema: { params: NameParams } },
+      {
+        onRequest: ctx.requireRole('viewer'),
+        schema: { params: NameParams, response: { 200: PolicyResponse } },
+      },
       async (req) => ({
         policy: publicPolicy(await find(req.params.name)),
       }),
@@ -113,7 +87,8 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
         onRequest: ctx.requireRole('viewer'),
         schema: {
           params: NameParams,
-          querystring: Type.Object({ count: Type.Optional(Type.Integer({ minimum: 1, maximum: 36 })) }),
+          querystring: CalendarQuery,
+          response: { 200: CalendarResponse },
         },
       },
       async (req) => {
@@ -123,7 +98,10 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
     );
     app.post<{ Body: Static<typeof PolicyBody> }>(
       '/v1/policies',
-      { onRequest: ctx.requireRole('admin'), schema: { body: PolicyBody } },
+      {
+        onRequest: ctx.requireRole('admin'),
+        schema: { body: PolicyBody, response: { 201: PolicyResponse } },
+      },
       async (req, reply) => {
         const b = req.body;
         checkRings(b.rings);
@@ -154,7 +132,10 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
     );
     app.patch<{ Params: Static<typeof NameParams>; Body: Static<typeof PolicyPatch> }>(
       '/v1/policies/:name',
-      { onRequest: ctx.requireRole('admin'), schema: { params: NameParams, body: PolicyPatch } },
+      {
+        onRequest: ctx.requireRole('admin'),
+        schema: { params: NameParams, body: PolicyPatch, response: { 200: PolicyResponse } },
+      },
       async (req) => {
         const p = await find(req.params.name);
         const b = req.body;
@@ -188,7 +169,10 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
     ] as const) {
       app.post<{ Params: Static<typeof NameParams> }>(
         `/v1/policies/:name/${verb}`,
-        { onRequest: ctx.requireRole('operator'), schema: { params: NameParams } },
+        {
+          onRequest: ctx.requireRole('operator'),
+          schema: { params: NameParams, response: { 200: PolicyResponse } },
+        },
         async (req) => {
           const p = await find(req.params.name);
           await ctx.db.transaction(async (tx) => {
@@ -205,7 +189,10 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
     }
     app.delete<{ Params: Static<typeof NameParams> }>(
       '/v1/policies/:name',
-      { onRequest: ctx.requireRole('admin'), schema: { params: NameParams } },
+      {
+        onRequest: ctx.requireRole('admin'),
+        schema: { params: NameParams, response: { 200: DeletedResponse } },
+      },
       async (req) => {
         const p = await find(req.params.name);
         if (p.isDefault)

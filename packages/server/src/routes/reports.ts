@@ -1,4 +1,10 @@
 import { baselineMonths, policyCalendar } from '@hotpatch/core';
+import {
+  ExposureReportResponse,
+  PolicyReportsResponse,
+  ReportResponse,
+  RestartsReportResponse,
+} from '@hotpatch/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Ctx } from '../context.js';
 import { exposureReport, hotpatchReport, restartsReport } from '../reports.js';
@@ -33,19 +39,31 @@ export function reportsPlugin(ctx: Ctx): FastifyPluginAsync {
       return restartsReport(devices, instances, applied, baselineMonths(ctx.calendar).length);
     };
     const viewer = { onRequest: ctx.requireRole('viewer') };
-    app.get('/v1/reports/hotpatch', viewer, async () => {
-      const d = await load();
-      return { policies: hotpatchReport(d.devices, d.policies, d.rows, d.deployments) };
-    });
-    app.get('/v1/reports/exposure', viewer, async () => {
-      const d = await load();
-      return { advisories: exposureReport(d.bundles, d.rows, d.deployments) };
-    });
-    app.get('/v1/reports/restarts', viewer, async () => {
-      const d = await load();
-      return { devices: await restarts(d.devices, d.rows) };
-    });
-    app.get('/v1/report', viewer, async () => {
+    app.get(
+      '/v1/reports/hotpatch',
+      { ...viewer, schema: { response: { 200: PolicyReportsResponse } } },
+      async () => {
+        const d = await load();
+        return { policies: hotpatchReport(d.devices, d.policies, d.rows, d.deployments) };
+      },
+    );
+    app.get(
+      '/v1/reports/exposure',
+      { ...viewer, schema: { response: { 200: ExposureReportResponse } } },
+      async () => {
+        const d = await load();
+        return { advisories: exposureReport(d.bundles, d.rows, d.deployments) };
+      },
+    );
+    app.get(
+      '/v1/reports/restarts',
+      { ...viewer, schema: { response: { 200: RestartsReportResponse } } },
+      async () => {
+        const d = await load();
+        return { devices: await restarts(d.devices, d.rows) };
+      },
+    );
+    app.get('/v1/report', { ...viewer, schema: { response: { 200: ReportResponse } } }, async () => {
       const d = await load();
       return {
         generatedAt: new Date().toISOString(),

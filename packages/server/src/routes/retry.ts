@@ -3,6 +3,7 @@
  * and every replica holding their channel forgets it sent the deploy, so the scheduler sends it
  * again under the same rules (eligibility, pause, rings).
  */
+import { RetryResponse } from '@hotpatch/protocol';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { audit } from '../audit.js';
@@ -12,7 +13,6 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import { getDeployment } from '../store.js';
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
-const RetryResponse = Type.Object({ deploymentId: Type.String(), retried: Type.Array(Type.String()) });
 
 /** Failed rows back to scheduled; the instance is forgotten so the scheduler does not keep the failure. */
 export async function resetFailedRows(q: Sql, deploymentId: string, reason: string): Promise<string[]> {

@@ -1,4 +1,13 @@
-import { Labels } from '@hotpatch/protocol';
+import {
+  AuditQuery,
+  AuditResponse,
+  EnrollTokenBody,
+  EnrollTokenCreated,
+  RevokedResponse,
+  TokenBody,
+  TokenCreated,
+  TokenListResponse,
+} from '@hotpatch/protocol';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { audit } from '../audit.js';
@@ -6,27 +15,13 @@ import { actorName, type Ctx } from '../context.js';
 import { NotFoundError } from '../errors.js';
 import { newToken } from '../secrets.js';
 
-const Role = Type.Union([Type.Literal('admin'), Type.Literal('operator'), Type.Literal('viewer')]);
-const TokenBody = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 100 }), role: Role },
-  { additionalProperties: false },
-);
-const EnrollTokenBody = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 100 }),
-    labels: Type.Optional(Labels),
-    /** Whether enrolling devices may add labels of their own (never override the token's). */
-    allowDeviceLabels: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
 const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
 
 /** Admin API tokens (roles) and enrollment tokens. The secret is shown once, at creation. */
 export function tokensPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
     const admin = { onRequest: ctx.requireRole('admin') };
-    app.get('/v1/tokens', admin, async () => ({
+    app.get('/v1/tokens', { ...admin, schema: { response: { 200: TokenListResponse } } }, async () => ({
       tokens: (
         await ctx.db.query(
           'SELECT id, name, role, created_at, created_by, revoked_at FROM api_tokens ORDER BY created_at',
@@ -42,7 +37,7 @@ export function tokensPlugin(ctx: Ctx): FastifyPluginAsync {
     }));
     app.post<{ Body: Static<typeof TokenBody> }>(
       '/v1/tokens',
-      { ...admin, schema: { body: TokenBody } },
+      { ...admin, schema: { body: TokenBody, response: { 201: TokenCreated } } },
       async (req, reply) => {
         const t = newToken('hpt');
         await ctx.db.transaction(async (tx) => {
@@ -57,7 +52,7 @@ export function tokensPlugin(ctx: Ctx): FastifyPluginAsync {
     );
     app.delete<{ Params: Static<typeof IdParams> }>(
       '/v1/tokens/:id',
-      { ...admin, schema: { params: IdParams } },
+      { ...admin, schema: { params: IdParams, response: { 200: RevokedResponse } } },
       async (req) => {
         await ctx.db.transaction(async (tx) => {
           const r = await tx.query(
@@ -72,7 +67,7 @@ export function tokensPlugin(ctx: Ctx): FastifyPluginAsync {
     );
     app.post<{ Body: Static<typeof EnrollTokenBody> }>(
       '/v1/enroll-tokens',
-      { ...admin, schema: { body: EnrollTokenBody } },
+      { ...admin, schema: { body: EnrollTokenBody, response: { 201: EnrollTokenCreated } } },
       async (req, reply) => {
         const t = newToken('hpe');
         await ctx.db.transaction(async (tx) => {
@@ -97,7 +92,7 @@ export function tokensPlugin(ctx: Ctx): FastifyPluginAsync {
     );
     app.delete<{ Params: Static<typeof IdParams> }>(
       '/v1/enroll-tokens/:id',
-      { ...admin, schema: { params: IdParams } },
+      { ...admin, schema: { params: IdParams, response: { 200: RevokedResponse } } },
       async (req) => {
         await ctx.db.transaction(async (tx) => {
           const r = await tx.query(
@@ -114,9 +109,7 @@ export function tokensPlugin(ctx: Ctx): FastifyPluginAsync {
       '/v1/audit',
       {
         onRequest: ctx.requireRole('viewer'),
-        schema: {
-          querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })) }),
-        },
+        schema: { querystring: AuditQuery, response: { 200: AuditResponse } },
       },
       async (req) => ({
         entries: (

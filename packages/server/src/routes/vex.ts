@@ -4,7 +4,8 @@
  * service (`?service=`). Only connected devices count: their facts are what runs now.
  */
 import { deviceReasons } from '@hotpatch/core';
-import { type Static, Type } from '@sinclair/typebox';
+import { VexDocument, VexQuery } from '@hotpatch/protocol';
+import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Ctx } from '../context.js';
 import { NotFoundError } from '../errors.js';
@@ -13,22 +14,6 @@ import { placeDevice } from '../fleet/placement.js';
 import { listBundles, listDevices, listPolicies } from '../store.js';
 import { cycloneDxVex, openVex } from '../vex/documents.js';
 import { type VexInstance, type VexPatch, vexStatements } from '../vex/model.js';
-
-const VexQuery = Type.Object(
-  {
-    format: Type.Optional(Type.Union([Type.Literal('openvex'), Type.Literal('cyclonedx')])),
-    device: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-    service: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    /** OpenVEX: the scanned product (e.g. an image purl); the packages become its subcomponents. */
-    product: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 1024, pattern: '^[a-z][a-z0-9+.-]*:[^\\s]+$' }),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-/** A VEX document: its own format's schema is checked in the tests (OpenVEX schema, CycloneDX validator). */
-const VexDocument = Type.Object({}, { additionalProperties: true });
 
 export const SERVER_VERSION = '0.1.0';
 

@@ -12,17 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createServer, type HotpatchServer } from '@hotpatch/server';
+import type { HotpatchServer } from '@hotpatch/server';
 import {
   type AppProcess,
-  client,
   enrollOk,
   fixture,
-  freePort,
   MINIMIST_OSV,
   online,
   readToken,
   startApp,
+  startTestServer,
   until,
 } from '@hotpatch/server/testing';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -45,9 +44,10 @@ let adminToken = '';
 before(async () => {
   if (!existsSync(CHROMIUM))
     throw new Error(`Chromium not found at ${CHROMIUM} (HOTPATCH_CHROMIUM=/path/to/chromium)`);
-  srv = await createServer({ dataDir, port: await freePort(), trustedKeys: [fx.publicKeyFile], tickMs: 200 });
-  adminToken = readToken(srv.bootstrap.adminTokenFile);
-  const admin = client(srv.url, adminToken);
+  const ts = await startTestServer({ dataDir });
+  srv = ts.srv;
+  adminToken = ts.adminToken;
+  const admin = ts.admin;
   assert.equal((await admin.postRaw('/v1/bundles', fx.bundle.toString())).status, 201);
   assert.equal(
     (

@@ -10,17 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createServer, type HotpatchServer } from '@hotpatch/server';
+import type { HotpatchServer } from '@hotpatch/server';
+import { type AppProcess, client, fixture, startApp, startTestServer, until } from '@hotpatch/server/testing';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import {
-  type AppProcess,
-  client,
-  fixture,
-  freePort,
-  readToken,
-  startApp,
-  until,
-} from '../../../server/dist/test/fixture.js';
 
 const CHROMIUM = process.env.HOTPATCH_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = fileURLToPath(new URL('../../../../docs/screenshots/', import.meta.url));
@@ -41,9 +33,10 @@ before(async () => {
     );
   const fx = fixture();
   patchId = fx.patchId;
-  srv = await createServer({ dataDir, port: await freePort(), trustedKeys: [fx.publicKeyFile], tickMs: 200 });
-  adminToken = readToken(srv.bootstrap.adminTokenFile);
-  const admin = client(srv.url, adminToken);
+  const ts = await startTestServer({ dataDir });
+  srv = ts.srv;
+  adminToken = ts.adminToken;
+  const admin = ts.admin;
   // The devices pick their ring with HOTPATCH_LABELS: a token that allows device labels.
   const enrollToken = (
     await admin.post('/v1/enroll-tokens', { name: 'self-labelling', allowDeviceLabels: true })
