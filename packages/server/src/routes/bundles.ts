@@ -25,10 +25,12 @@ import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
 import { ApiError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { getBundle, getBundleBody, toBundle } from '../store.js';
+import { routes } from './route.js';
 
 /** The catalog: signed security hotpatches (verified against the server's trusted keys) and baselines per target. */
 export function bundlesPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
+    const r = routes(app, ctx);
     app.post<{ Body: unknown; Querystring: Static<typeof PublishQuery> }>(
       '/v1/bundles',
       {
@@ -116,23 +118,17 @@ export function bundlesPlugin(ctx: Ctx): FastifyPluginAsync {
         return reply.status(created ? 201 : 200).send({ bundle: meta, created });
       },
     );
-    app.get(
-      '/v1/bundles',
-      { onRequest: ctx.requireRole('viewer'), schema: { response: { 200: BundleListResponse } } },
-      async () => ({
-        bundles: (
-          await ctx.db.query(
-            'SELECT patch_id, version, level, title, severity, advisories, target_name, target_baseline, fixed_in, files, key_id, sha256, published_at, published_by, advisory_published_at FROM bundles ORDER BY published_at',
-          )
-        ).map(toBundle),
-      }),
-    );
-    app.get<{ Params: Static<typeof PatchParams> }>(
+    r.get('/v1/bundles', 'viewer', { response: { 200: BundleListResponse } }, async () => ({
+      bundles: (
+        await ctx.db.query(
+          'SELECT patch_id, version, level, title, severity, advisories, target_name, target_baseline, fixed_in, files, key_id, sha256, published_at, published_by, advisory_published_at FROM bundles ORDER BY published_at',
+        )
+      ).map(toBundle),
+    }));
+    r.get(
       '/v1/bundles/:patchId',
-      {
-        onRequest: ctx.requireRole('viewer'),
-        schema: { params: PatchParams, response: { 200: BundleResponse } },
-      },
+      'viewer',
+      { params: PatchParams, response: { 200: BundleResponse } },
       async (req) => {
         const b = await getBundle(ctx.db, req.params.patchId);
         if (!b) throw new NotFoundError(`patch ${req.params.patchId}`, 'patchId');
@@ -152,28 +148,22 @@ export function bundlesPlugin(ctx: Ctx): FastifyPluginAsync {
         return reply.type('application/json').send(body);
       },
     );
-    app.get(
+    r.get('/v1/baselines', 'viewer', { response: { 200: BaselineListResponse } }, async () => ({
+      baselines: (
+        await ctx.db.query(
+          'SELECT target, version, is_current, recorded_at FROM baselines ORDER BY target, recorded_at',
+        )
+      ).map((r) => ({
+        target: r.target,
+        version: r.version,
+        current: r.is_current,
+        recordedAt: r.recorded_at,
+      })),
+    }));
+    r.post(
       '/v1/baselines',
-      { onRequest: ctx.requireRole('viewer'), schema: { response: { 200: BaselineListResponse } } },
-      async () => ({
-        baselines: (
-          await ctx.db.query(
-            'SELECT target, version, is_current, recorded_at FROM baselines ORDER BY target, recorded_at',
-          )
-        ).map((r) => ({
-          target: r.target,
-          version: r.version,
-          current: r.is_current,
-          recordedAt: r.recorded_at,
-        })),
-      }),
-    );
-    app.post<{ Body: Static<typeof BaselineBody> }>(
-      '/v1/baselines',
-      {
-        onRequest: ctx.requireRole('operator'),
-        schema: { body: BaselineBody, response: { 201: BaselineSetResponse } },
-      },
+      'operator',
+      { body: BaselineBody, response: { 201: BaselineSetResponse } },
       async (req, reply) => {
         await ctx.db.transaction(async (tx) => {
           await tx.query('UPDATE baselines SET is_current = false WHERE target = $1', [req.body.target]);

@@ -7,7 +7,7 @@ import {
   DeploymentWaitResponse,
   WaitQuery,
 } from '@hotpatch/protocol';
-import { type Static, Type } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
@@ -28,6 +28,7 @@ import {
   toDeployment,
   upsertRow,
 } from '../store.js';
+import { routes } from './route.js';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
 
@@ -91,6 +92,7 @@ async function plan(tx: Sql, dep: Deployment): Promise<void> {
 /** Deployments: a patch to a policy's rings; per-device states, live; wait, expedite, fleet-wide revert. */
 export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
+    const r = routes(app, ctx);
     const find = async (id: string) => {
       const d = await getDeployment(ctx.db, id);
       if (!d) throw new NotFoundError(`deployment ${id}`, 'id');
@@ -142,12 +144,10 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
         })),
       };
     };
-    app.post<{ Body: Static<typeof CreateBody> }>(
+    r.post(
       '/v1/deployments',
-      {
-        onRequest: ctx.requireRole('operator'),
-        schema: { body: CreateBody, response: { 200: DeploymentCreated, 201: DeploymentCreated } },
-      },
+      'operator',
+      { body: CreateBody, response: { 200: DeploymentCreated, 201: DeploymentCreated } },
       async (req, reply) => {
         const bundle = await getBundle(ctx.db, req.body.patchId);
         if (!bundle) throw new NotFoundError(`patch ${req.body.patchId}`, 'body.patchId');
@@ -182,36 +182,28 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
           .send({ ...(await view(result.dep)), created: result.created });
       },
     );
-    app.get(
-      '/v1/deployments',
-      { onRequest: ctx.requireRole('viewer'), schema: { response: { 200: DeploymentListResponse } } },
-      async () => {
-        const deps = (await ctx.db.query('SELECT * FROM deployments ORDER BY created_at DESC')).map(
-          toDeployment,
-        );
-        const out = [];
-        for (const d of deps) {
-          const v = await view(d);
-          out.push({ ...v.deployment, summary: v.summary });
-        }
-        return { deployments: out };
-      },
-    );
-    app.get<{ Params: Static<typeof IdParams> }>(
+    r.get('/v1/deployments', 'viewer', { response: { 200: DeploymentListResponse } }, async () => {
+      const deps = (await ctx.db.query('SELECT * FROM deployments ORDER BY created_at DESC')).map(
+        toDeployment,
+      );
+      const out = [];
+      for (const d of deps) {
+        const v = await view(d);
+        out.push({ ...v.deployment, summary: v.summary });
+      }
+      return { deployments: out };
+    });
+    r.get(
       '/v1/deployments/:id',
-      {
-        onRequest: ctx.requireRole('viewer'),
-        schema: { params: IdParams, response: { 200: DeploymentView } },
-      },
+      'viewer',
+      { params: IdParams, response: { 200: DeploymentView } },
       async (req) => view(await find(req.params.id)),
     );
     // Long poll: answers when the deployment's device states change (any replica) or after timeoutMs.
-    app.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof WaitQuery> }>(
+    r.get(
       '/v1/deployments/:id/wait',
-      {
-        onRequest: ctx.requireRole('viewer'),
-        schema: { params: IdParams, querystring: WaitQuery, response: { 200: DeploymentWaitResponse } },
-      },
+      'viewer',
+      { params: IdParams, querystring: WaitQuery, response: { 200: DeploymentWaitResponse } },
       async (req) => {
         const d = await find(req.params.id);
         const first = await view(d);
@@ -245,12 +237,10 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
         return { ...v, fingerprint: fingerprint(v) };
       },
     );
-    app.post<{ Params: Static<typeof IdParams> }>(
+    r.post(
       '/v1/deployments/:id/expedite',
-      {
-        onRequest: ctx.requireRole('operator'),
-        schema: { params: IdParams, response: { 200: DeploymentView } },
-      },
+      'operator',
+      { params: IdParams, response: { 200: DeploymentView } },
       async (req) => {
         const d = await find(req.params.id);
         if (d.state !== 'active') throw new ConflictError(`deployment ${d.id} is ${d.state}`, 'id');
@@ -264,12 +254,10 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
         return view(await find(d.id));
       },
     );
-    app.post<{ Params: Static<typeof IdParams> }>(
+    r.post(
       '/v1/deployments/:id/revert',
-      {
-        onRequest: ctx.requireRole('operator'),
-        schema: { params: IdParams, response: { 200: DeploymentView } },
-      },
+      'operator',
+      { params: IdParams, response: { 200: DeploymentView } },
       async (req) => {
         const d = await find(req.params.id);
         if (d.state === 'active') {

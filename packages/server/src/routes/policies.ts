@@ -10,7 +10,6 @@ import {
   PolicyPatch,
   PolicyResponse,
 } from '@hotpatch/protocol';
-import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
@@ -18,6 +17,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { Policy } from '../fleet/model.js';
 import { newId } from '../secrets.js';
 import { getPolicyByName, listPolicies } from '../store.js';
+import { routes } from './route.js';
 
 function checkHealth(h: HealthGate | null | undefined): void {
   if (
@@ -59,49 +59,40 @@ export function publicPolicy(p: Policy) {
 /** Policies: rings with deferrals, deadline, pause/resume, rollback rule; one is the tenant default. */
 export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
+    const r = routes(app, ctx);
     const find = async (name: string) => {
       const p = await getPolicyByName(ctx.db, name);
       if (!p) throw new NotFoundError(`policy ${name}`, 'name');
       return p;
     };
-    app.get(
-      '/v1/policies',
-      { onRequest: ctx.requireRole('viewer'), schema: { response: { 200: PolicyListResponse } } },
-      async () => ({
-        policies: (await listPolicies(ctx.db)).map(publicPolicy),
-      }),
-    );
-    app.get<{ Params: Static<typeof NameParams> }>(
+    r.get('/v1/policies', 'viewer', { response: { 200: PolicyListResponse } }, async () => ({
+      policies: (await listPolicies(ctx.db)).map(publicPolicy),
+    }));
+    r.get(
       '/v1/policies/:name',
-      {
-        onRequest: ctx.requireRole('viewer'),
-        schema: { params: NameParams, response: { 200: PolicyResponse } },
-      },
+      'viewer',
+      { params: NameParams, response: { 200: PolicyResponse } },
       async (req) => ({
         policy: publicPolicy(await find(req.params.name)),
       }),
     );
-    app.get<{ Params: Static<typeof NameParams>; Querystring: { count?: number } }>(
+    r.get(
       '/v1/policies/:name/calendar',
+      'viewer',
       {
-        onRequest: ctx.requireRole('viewer'),
-        schema: {
-          params: NameParams,
-          querystring: CalendarQuery,
-          response: { 200: CalendarResponse },
-        },
+        params: NameParams,
+        querystring: CalendarQuery,
+        response: { 200: CalendarResponse },
       },
       async (req) => {
         const p = await find(req.params.name);
         return { policy: p.name, ...policyCalendar(p.rings, new Date(), req.query.count ?? 6, ctx.calendar) };
       },
     );
-    app.post<{ Body: Static<typeof PolicyBody> }>(
+    r.post(
       '/v1/policies',
-      {
-        onRequest: ctx.requireRole('admin'),
-        schema: { body: PolicyBody, response: { 201: PolicyResponse } },
-      },
+      'admin',
+      { body: PolicyBody, response: { 201: PolicyResponse } },
       async (req, reply) => {
         const b = req.body;
         checkRings(b.rings);
@@ -130,12 +121,10 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
         return reply.status(201).send({ policy: publicPolicy(await find(b.name)) });
       },
     );
-    app.patch<{ Params: Static<typeof NameParams>; Body: Static<typeof PolicyPatch> }>(
+    r.patch(
       '/v1/policies/:name',
-      {
-        onRequest: ctx.requireRole('admin'),
-        schema: { params: NameParams, body: PolicyPatch, response: { 200: PolicyResponse } },
-      },
+      'admin',
+      { params: NameParams, body: PolicyPatch, response: { 200: PolicyResponse } },
       async (req) => {
         const p = await find(req.params.name);
         const b = req.body;
@@ -167,12 +156,10 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
       ['pause', true],
       ['resume', false],
     ] as const) {
-      app.post<{ Params: Static<typeof NameParams> }>(
+      r.post(
         `/v1/policies/:name/${verb}`,
-        {
-          onRequest: ctx.requireRole('operator'),
-          schema: { params: NameParams, response: { 200: PolicyResponse } },
-        },
+        'operator',
+        { params: NameParams, response: { 200: PolicyResponse } },
         async (req) => {
           const p = await find(req.params.name);
           await ctx.db.transaction(async (tx) => {
@@ -187,12 +174,10 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
         },
       );
     }
-    app.delete<{ Params: Static<typeof NameParams> }>(
+    r.delete(
       '/v1/policies/:name',
-      {
-        onRequest: ctx.requireRole('admin'),
-        schema: { params: NameParams, response: { 200: DeletedResponse } },
-      },
+      'admin',
+      { params: NameParams, response: { 200: DeletedResponse } },
       async (req) => {
         const p = await find(req.params.name);
         if (p.isDefault)
