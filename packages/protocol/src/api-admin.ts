@@ -65,14 +65,53 @@ export const HealthzResponse = Type.Object({
   devicesConnected: Type.Integer(),
 });
 
-/** The reports' rows are the server's report functions' (packages/server/src/reports.ts). */
-export const PolicyReportsResponse = Type.Object({ policies: Type.Array(OpenObject()) });
-export const ExposureReportResponse = Type.Object({ advisories: Type.Array(OpenObject()) });
-export const RestartsReportResponse = Type.Object({ devices: Type.Array(OpenObject()) });
+/** GET /v1/reports/hotpatch: devices per update column, per policy. */
+export const PolicyReportRow = Type.Object({
+  policy: Type.String(),
+  devices: Type.Integer(),
+  upToDate: Type.Integer(),
+  hotpatched: Type.Integer(),
+  notUpToDate: Type.Integer(),
+  inProgress: Type.Integer(),
+  notReady: Type.Integer(),
+  paused: Type.Integer(),
+});
+export type PolicyReportRow = Static<typeof PolicyReportRow>;
+const Hours = Nullable(Type.Number());
+/** GET /v1/reports/exposure: per advisory, advisory → hotpatch published → applied, in hours. */
+export const ExposureRow = Type.Object({
+  advisory: Type.String(),
+  patchIds: Type.Array(Type.String()),
+  advisoryPublishedAt: Nullable(Timestamp),
+  hotpatchPublishedAt: Timestamp,
+  hoursToHotpatch: Hours,
+  devicesApplied: Type.Integer(),
+  devicesStillExposed: Type.Integer(),
+  exposureHours: Type.Object({ p50: Hours, p95: Hours, max: Hours }),
+  openExposureHours: Hours,
+});
+export type ExposureRow = Static<typeof ExposureRow>;
+/** GET /v1/reports/restarts: restarts per device against monthly restart updates. */
+export const RestartsRow = Type.Object({
+  device: Type.String(),
+  deviceId: Type.String(),
+  instanceStarts: Type.Integer(),
+  restartsLastYear: Type.Integer(),
+  observedDays: Type.Number(),
+  restartsPerYear: Nullable(Type.Integer()),
+  hotpatchesAppliedWithoutRestart: Type.Integer(),
+  monthlyRestartsPerYear: Type.Integer(),
+  cadenceRestartsPerYear: Type.Integer(),
+});
+export type RestartsRow = Static<typeof RestartsRow>;
+export const PolicyReportsResponse = Type.Object({ policies: Type.Array(PolicyReportRow) });
+export const ExposureReportResponse = Type.Object({ advisories: Type.Array(ExposureRow) });
+export const RestartsReportResponse = Type.Object({ devices: Type.Array(RestartsRow) });
+/** GET /v1/report: the three reports and the core's policy calendar. */
 export const ReportResponse = Type.Object({
   generatedAt: Timestamp,
-  policies: Type.Array(OpenObject()),
-  advisories: Type.Array(OpenObject()),
-  restarts: Type.Array(OpenObject()),
+  policies: Type.Array(PolicyReportRow),
+  advisories: Type.Array(ExposureRow),
+  restarts: Type.Array(RestartsRow),
   calendar: OpenObject(),
 });

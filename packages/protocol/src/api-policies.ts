@@ -22,11 +22,17 @@ export const RollbackSchema = Type.Object(
 /** The health gate (server fleet/health-gate.ts): at least one signal, and what to do on a breach. */
 export const HealthGateSchema = Type.Object(
   {
+    /** How long each device is watched after it applied (and the window before it compared). */
     windowSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
+    /** Largest rise of the 5xx share of HTTP responses, in percentage points (e.g. 1 = +1 point). */
     max5xxDeltaPoints: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
+    /** Largest ratio of event-loop delay p99 after / before (e.g. 1.5). */
     maxLoopP99Ratio: Type.Optional(Type.Number({ minimum: 1, maximum: 1000 })),
+    /** Largest rise of uncaught exceptions + unhandled rejections (before scaled to the after window). */
     maxCrashDelta: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+    /** Fewer responses after than this: the 5xx signal says nothing (default 20). */
     minRequests: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    /** On a breach: stop promoting (halt), or also revert the deployment everywhere (rollback). */
     onBreach: Type.Union([Type.Literal('halt'), Type.Literal('rollback')]),
   },
   { additionalProperties: false },

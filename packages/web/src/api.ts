@@ -1,7 +1,6 @@
 /**
  * The dashboard's API: the protocol's one typed client (@hotpatch/protocol/api-client) plus the
- * live event stream. Views and errors come from the protocol; report rows from the server's own
- * report functions; core types from @hotpatch/core.
+ * live event stream. Views, report rows and errors come from the protocol; core types from @hotpatch/core.
  */
 import type { Change, IneligibleReason, PolicyCalendar, Verdict } from '@hotpatch/core';
 import type {
@@ -20,23 +19,25 @@ import type {
   DeviceListResponse,
   DeviceStatus,
   DeviceView,
+  ExposureRow,
   InstanceView,
   PolicyBody,
+  PolicyReportRow,
   PolicyView,
   ReadinessResponse,
+  RestartsRow,
   Role,
 } from '@hotpatch/protocol';
 import { apiCalls, type DeviceQuery } from '@hotpatch/protocol/api-client';
 import { createClient } from '@hotpatch/protocol/client';
-import type { exposureReport, hotpatchReport, restartsReport } from '@hotpatch/server';
 
 export { deviceQueryString } from '@hotpatch/protocol/api-client';
 export { ApiError } from '@hotpatch/protocol/errors';
 export type { Change, IneligibleReason, PolicyCalendar, Verdict };
 export type { Actor, AuditEntry, DeploymentView, DeviceQuery, Role };
-export type PolicyReport = ReturnType<typeof hotpatchReport>[number];
-export type AdvisoryExposure = ReturnType<typeof exposureReport>[number];
-export type DeviceRestarts = ReturnType<typeof restartsReport>[number];
+export type PolicyReport = PolicyReportRow;
+export type AdvisoryExposure = ExposureRow;
+export type DeviceRestarts = RestartsRow;
 export type Labels = Record<string, string>;
 
 /** Views come from the one API definition (packages/protocol). */

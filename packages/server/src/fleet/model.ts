@@ -1,5 +1,5 @@
 /** Row shapes the fleet logic works on (mapped from SQL in store.ts). */
-import type { DeploymentState, DeviceState, Facts } from '@hotpatch/protocol';
+import type { BundleView, DeploymentState, DeviceState, Facts } from '@hotpatch/protocol';
 import type { HealthGate } from './health-gate.js';
 
 export { DEVICE_STATES, type DeploymentState, type DeviceState, TERMINAL_STATES } from '@hotpatch/protocol';
@@ -55,23 +55,8 @@ export interface Device {
 /** What the agent sends (the runtime's status()), as checked by the protocol schema. */
 export type StoredFacts = Facts;
 
-export interface BundleMeta {
-  patchId: string;
-  version: string;
-  level: number;
-  title: string;
-  severity: string;
-  advisories: string[];
-  targetName: string;
-  targetBaseline: string;
-  fixedIn: string | null;
-  files: Array<{ path: string; baselineSha256: string }>;
-  keyId: string;
-  sha256: string;
-  publishedAt: string;
-  publishedBy: string;
-  advisoryPublishedAt: string | null;
-}
+/** A published bundle's metadata: the API's bundle view (packages/protocol). */
+export type BundleMeta = BundleView;
 
 export interface Deployment {
   id: string;

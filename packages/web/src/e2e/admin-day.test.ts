@@ -7,11 +7,10 @@
  * its CSV; no page wider than the window at 1024 px. Screenshots go to docs/screenshots/.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { HotpatchServer } from '@hotpatch/server';
 import {
   type AppProcess,
@@ -24,10 +23,9 @@ import {
   startTestServer,
   until,
 } from '@hotpatch/server/testing';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, requireChromium, SHOTS } from './browser.js';
 
-const CHROMIUM = process.env.HOTPATCH_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = fileURLToPath(new URL('../../../../docs/screenshots/', import.meta.url));
 const VIEWPORTS = [
   { width: 1280, height: 800 },
   { width: 1024, height: 768 },
@@ -42,8 +40,7 @@ let browser: Browser;
 let adminToken = '';
 
 before(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`Chromium not found at ${CHROMIUM} (HOTPATCH_CHROMIUM=/path/to/chromium)`);
+  requireChromium();
   const ts = await startTestServer({ dataDir });
   srv = ts.srv;
   adminToken = ts.adminToken;
@@ -99,11 +96,7 @@ before(async () => {
     }>;
     return ds.length === 2 && ds.every((d) => d.components.some((c) => c.name === 'minimist'));
   });
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

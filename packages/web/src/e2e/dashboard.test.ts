@@ -5,17 +5,15 @@
  * viewer sees no mutating controls. Screenshots of the main pages go to docs/screenshots/.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { HotpatchServer } from '@hotpatch/server';
 import { type AppProcess, client, fixture, startApp, startTestServer, until } from '@hotpatch/server/testing';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, requireChromium, SHOTS } from './browser.js';
 
-const CHROMIUM = process.env.HOTPATCH_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = fileURLToPath(new URL('../../../../docs/screenshots/', import.meta.url));
 const VIEWPORT = { width: 1280, height: 800 };
 
 const dataDir = mkdtempSync(join(tmpdir(), 'hotpatch-web-e2e-'));
@@ -26,11 +24,7 @@ let adminToken = '';
 let patchId = '';
 
 before(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `Chromium not found at ${CHROMIUM}: the dashboard's end-to-end tests need Debian's Chromium ` +
-        '(apt-get update && apt-get install -y chromium; .ci/run installs it) or HOTPATCH_CHROMIUM=/path/to/chromium',
-    );
+  requireChromium();
   const fx = fixture();
   patchId = fx.patchId;
   const ts = await startTestServer({ dataDir });
@@ -63,11 +57,7 @@ before(async () => {
     const ds = r.json.devices as Array<{ connected: boolean; components: unknown[] }>;
     return ds.length === 2 && ds.every((d) => d.connected && d.components.length > 0);
   });
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
