@@ -12,9 +12,3 @@ export const OpenObject = (props: Parameters<typeof Type.Object>[0] = {}) =>
 
 export const DeletedResponse = Type.Object({ deleted: Type.String() });
 export const RevokedResponse = Type.Object({ revoked: Type.String() });
-
-export const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
-
-export const ErrorResponse = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String(), field: Type.Optional(Type.String()) }),
-});

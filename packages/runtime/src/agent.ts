@@ -16,8 +16,6 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { isHotpatchError } from '@hotpatch/core';
@@ -36,6 +34,7 @@ import { createClient } from '@hotpatch/protocol/client';
 import type { ErrorBody } from '@hotpatch/protocol/errors';
 import WebSocket from 'ws';
 import type { AgentOptions } from './agent-env.js';
+import { unrefFetch } from './enroll-transport.js';
 import { HealthMonitor } from './health.js';
 import { ensurePrivateDir, hotpatchHome } from './paths.js';
 import type { ApplyResult, RuntimeStatus } from './runtime.js';
@@ -112,37 +111,6 @@ function readCredential(file: string, servers: readonly string[]): Credential | 
   const issuers = c.servers ?? (c.server ? [new URL(c.server).origin] : []);
   if (!c.credential || !c.deviceId || !issuers.some((s) => servers.includes(s))) return null;
   return { ...(c as Credential), servers: issuers };
-}
-
-/**
- * The protocol client's transport for enrollment: node:http(s) with the socket unreferenced, so a
- * short-lived process does not wait on a slow server (global fetch would hold it open).
- */
-function unrefFetch(url: string, init: RequestInit): Promise<Response> {
-  const u = new URL(url);
-  const data = Buffer.from(String(init.body ?? ''));
-  return new Promise((resolve, reject) => {
-    const req = (u.protocol === 'https:' ? https : http).request(
-      u,
-      {
-        method: init.method ?? 'GET',
-        timeout: 30_000,
-        headers: { ...(init.headers as Record<string, string>), 'content-length': String(data.length) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          if (text.length < 65_536) text += c;
-        });
-        res.on('end', () => resolve(new Response(text, { status: res.statusCode ?? 0 })));
-      },
-    );
-    req.on('socket', (s) => s.unref());
-    req.on('timeout', () => req.destroy(new Error(`${u.origin}: enrollment timed out`)));
-    req.on('error', reject);
-    req.end(data);
-  });
 }
 
 /** Starts the agent for a runtime. Returns at once; connection happens in the background. */
