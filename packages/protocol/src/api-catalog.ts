@@ -6,6 +6,8 @@ export const PublishQuery = Type.Object(
   { advisoryPublishedAt: Type.Optional(Type.String({ format: 'date-time' })) },
   { additionalProperties: false },
 );
+/** POST /v1/bundles: the signed bundle document (its payload is checked by @hotpatch/core's parser). */
+export const PublishBody = Type.Object({ payload: Type.Any() });
 export const PatchParams = Type.Object({ patchId: Type.String({ minLength: 1 }) });
 export const BaselineBody = Type.Object(
   { target: Type.String({ minLength: 1 }), version: Type.String({ minLength: 1 }) },

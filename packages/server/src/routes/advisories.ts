@@ -10,7 +10,7 @@ import {
   DeletedResponse,
   type OsvRecord,
 } from '@hotpatch/protocol';
-import { type Static, Type } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { importAdvisories } from '../advisories/import.js';
 import { loadStatusSources } from '../advisories/load.js';
@@ -29,19 +29,17 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 })
 export function advisoriesPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
     const r = routes(app, ctx);
-    app.post<{ Body: Static<typeof AdvisoryImport> }>(
+    r.post(
       '/v1/advisories',
-      {
-        onRequest: ctx.requireRole('admin'),
-        schema: { body: AdvisoryImport, response: { 200: AdvisoryImportResponse } },
-        // An export of many OSV records is larger than the default body limit.
-        bodyLimit: 32 * 1024 * 1024,
-      },
+      'admin',
+      { body: AdvisoryImport, response: { 200: AdvisoryImportResponse } },
       async (req) => {
         const records = 'advisories' in req.body ? req.body.advisories : [req.body as OsvRecord];
         // Statuses are computed on read from the stored records: nothing else to notify.
         return importAdvisories(ctx.db, records, 'api', actorName(req));
       },
+      // An export of many OSV records is larger than the default body limit.
+      { bodyLimit: 32 * 1024 * 1024 },
     );
     r.get('/v1/advisories', 'viewer', { response: { 200: AdvisoryListResponse } }, async () => {
       const [stored, devices, policies, sources] = await Promise.all([

@@ -16,10 +16,11 @@ import {
   BundleListResponse,
   BundleResponse,
   PatchParams,
+  PublishBody,
   PublishQuery,
   PublishResponse,
 } from '@hotpatch/protocol';
-import { type Static, Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
@@ -31,16 +32,13 @@ import { routes } from './route.js';
 export function bundlesPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
     const r = routes(app, ctx);
-    app.post<{ Body: unknown; Querystring: Static<typeof PublishQuery> }>(
+    r.post(
       '/v1/bundles',
+      'operator',
       {
-        onRequest: ctx.requireRole('operator'),
-        bodyLimit: 16 * 1024 * 1024,
-        schema: {
-          querystring: PublishQuery,
-          body: Type.Object({ payload: Type.Any() }),
-          response: { 200: PublishResponse, 201: PublishResponse },
-        },
+        querystring: PublishQuery,
+        body: PublishBody,
+        response: { 200: PublishResponse, 201: PublishResponse },
       },
       async (req, reply) => {
         const bundle = parseBundle(JSON.stringify(req.body), 'body');
@@ -117,6 +115,7 @@ export function bundlesPlugin(ctx: Ctx): FastifyPluginAsync {
         const meta = await getBundle(ctx.db, p.patchId);
         return reply.status(created ? 201 : 200).send({ bundle: meta, created });
       },
+      { bodyLimit: 16 * 1024 * 1024 },
     );
     r.get('/v1/bundles', 'viewer', { response: { 200: BundleListResponse } }, async () => ({
       bundles: (
