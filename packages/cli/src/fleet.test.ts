@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createServer, type HotpatchServer } from '@hotpatch/server';
-import { enrollOk, fixture, freePort, MINIMIST_OSV, online, readToken } from '@hotpatch/server/testing';
+import type { HotpatchServer } from '@hotpatch/server';
+import { enrollOk, fixture, MINIMIST_OSV, online, startTestServer } from '@hotpatch/server/testing';
 
 const bin = fileURLToPath(new URL('../bin/hotpatch.js', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'hotpatch-cli-fleet-'));
@@ -36,13 +36,10 @@ function hotpatch(args: string[], env: Record<string, string> = {}) {
 }
 
 before(async () => {
-  srv = await createServer({
-    dataDir: join(tmp, 'data'),
-    port: await freePort(),
-    trustedKeys: [fx.publicKeyFile],
-  });
-  token = readToken(srv.bootstrap.adminTokenFile);
-  const device = await enrollOk(srv.url, readToken(srv.bootstrap.enrollTokenFile), 'host-1', {
+  const ts = await startTestServer({ dataDir: join(tmp, 'data') });
+  srv = ts.srv;
+  token = ts.adminToken;
+  const device = await enrollOk(srv.url, ts.enrollToken, 'host-1', {
     service: 'shop',
   });
   await online(

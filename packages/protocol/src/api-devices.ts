@@ -137,3 +137,20 @@ export const ReadinessResponse = Type.Object({
   ),
 });
 export type ReadinessResponse = Static<typeof ReadinessResponse>;
+
+/** GET /v1/devices/:id: the view, the process instances seen, and the last facts reported. */
+export const InstanceView = Type.Object({
+  pid: Type.Integer(),
+  started_at: Type.String(),
+  first_seen: Type.String(),
+  last_seen: Type.String(),
+  node: Nullable(Type.String()),
+});
+export type InstanceView = Static<typeof InstanceView>;
+export const DeviceDetailResponse = Type.Object({
+  device: DeviceView,
+  instances: Type.Array(InstanceView),
+  facts: Type.Unknown(),
+});
+export type DeviceDetailResponse = Static<typeof DeviceDetailResponse>;
+export const DeviceResponse = Type.Object({ device: DeviceView });

@@ -16,8 +16,6 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { isHotpatchError } from '@hotpatch/core';
@@ -25,14 +23,18 @@ import {
   CLOSE,
   checkServerMessage,
   type EnrollRequest,
+  type EnrollResponse,
   type Facts,
   type HealthMessage,
   PROTOCOL_VERSION,
   type ServerMessage,
   type StateMessage,
 } from '@hotpatch/protocol';
+import { createClient } from '@hotpatch/protocol/client';
+import type { ErrorBody } from '@hotpatch/protocol/errors';
 import WebSocket from 'ws';
 import type { AgentOptions } from './agent-env.js';
+import { unrefFetch } from './enroll-transport.js';
 import { HealthMonitor } from './health.js';
 import { ensurePrivateDir, hotpatchHome } from './paths.js';
 import type { ApplyResult, RuntimeStatus } from './runtime.js';
@@ -109,49 +111,6 @@ function readCredential(file: string, servers: readonly string[]): Credential | 
   const issuers = c.servers ?? (c.server ? [new URL(c.server).origin] : []);
   if (!c.credential || !c.deviceId || !issuers.some((s) => servers.includes(s))) return null;
   return { ...(c as Credential), servers: issuers };
-}
-
-async function postJson(
-  url: string,
-  token: string,
-  body: unknown,
-): Promise<{ status: number; json: Record<string, unknown> }> {
-  const u = new URL(url);
-  const data = Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = (u.protocol === 'https:' ? https : http).request(
-      u,
-      {
-        method: 'POST',
-        timeout: 30_000,
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          'content-length': String(data.length),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          if (text.length < 65_536) text += c;
-        });
-        res.on('end', () => {
-          let json: Record<string, unknown> = {};
-          try {
-            json = JSON.parse(text) as Record<string, unknown>;
-          } catch {
-            // not JSON
-          }
-          resolve({ status: res.statusCode ?? 0, json });
-        });
-      },
-    );
-    req.on('socket', (s) => s.unref());
-    req.on('timeout', () => req.destroy(new Error(`${u.origin}: enrollment timed out`)));
-    req.on('error', reject);
-    req.end(data);
-  });
 }
 
 /** Starts the agent for a runtime. Returns at once; connection happens in the background. */
@@ -307,9 +266,14 @@ class AgentImpl
       service: this.#rt.service,
       labels: this.#opts.labels ?? {},
     };
-    const r = await postJson(new URL('/v1/enroll', server).href, this.#opts.enrollToken, body);
+    const client = createClient({
+      base: new URL(server).origin,
+      token: this.#opts.enrollToken,
+      fetch: unrefFetch,
+    });
+    const r = await client.send<Partial<EnrollResponse> & Partial<ErrorBody>>('POST', '/v1/enroll', body);
     if (r.status !== 200 && r.status !== 201) {
-      const err = (r.json.error ?? {}) as { code?: string; message?: string };
+      const err = r.json.error ?? ({} as { code?: string; message?: string });
       throw new Error(
         `enrollment refused by ${server}: HTTP ${r.status} ${err.code ?? ''} ${err.message ?? ''}`.trim(),
       );

@@ -1,17 +1,13 @@
 import type { CalendarOptions, TrustStore } from '@hotpatch/core';
+import type { Actor, Role } from '@hotpatch/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Database } from './db/types.js';
 import type { Bus } from './fleet/bus.js';
 import type { Hub } from './fleet/hub.js';
 
-export type Role = 'admin' | 'operator' | 'viewer';
+// Roles and the actor are the protocol's (the /v1/me view).
+export type { Actor, Role };
 export const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
-
-export interface Actor {
-  tokenId: string;
-  name: string;
-  role: Role;
-}
 
 /** What every route plugin gets. */
 export interface Ctx {

@@ -1,25 +1,15 @@
-/** API errors as named classes with stable codes; the error handler turns them into 4xx JSON. */
-export type ApiErrorCode =
-  | 'E_VALIDATION'
-  | 'E_UNAUTHORIZED'
-  | 'E_FORBIDDEN'
-  | 'E_NOT_FOUND'
-  | 'E_CONFLICT'
-  | 'E_NOT_HOTPATCH'
-  | 'E_BUNDLE_UNSUPPORTED'
-  | 'E_DEVICE_REVOKED'
-  | 'E_INTERNAL';
+/**
+ * API errors as named classes with stable codes (the protocol's error table); the error handler
+ * turns them into 4xx JSON.
+ */
+import { type ApiErrorCode, ApiError as ProtocolApiError } from '@hotpatch/protocol/errors';
 
-export class ApiError extends Error {
-  readonly statusCode: number;
-  readonly code: ApiErrorCode | string;
-  readonly field: string | undefined;
-  constructor(statusCode: number, code: ApiErrorCode | string, message: string, field?: string) {
-    super(message);
-    this.name = 'ApiError';
-    this.statusCode = statusCode;
-    this.code = code;
-    this.field = field;
+export type { ApiErrorCode, ErrorBody } from '@hotpatch/protocol/errors';
+
+/** The protocol's error class, with the status where Fastify looks for it. */
+export class ApiError extends ProtocolApiError {
+  get statusCode(): number {
+    return this.status;
   }
 }
 
@@ -56,8 +46,4 @@ export class ConflictError extends ApiError {
     super(409, code, message, field);
     this.name = 'ConflictError';
   }
-}
-
-export interface ErrorBody {
-  error: { code: string; message: string; field?: string };
 }

@@ -1,5 +1,6 @@
 /** Report computations (pure): Autopatch columns, exposure windows, restarts. */
 import { deviceReasons } from '@hotpatch/core';
+import type { ExposureRow, PolicyReportRow, RestartsRow } from '@hotpatch/protocol';
 import type { BundleMeta, Deployment, DeploymentDevice, Device, Policy } from './fleet/model.js';
 import { placeDevice } from './fleet/placement.js';
 
@@ -29,7 +30,7 @@ export function hotpatchReport(
   policies: readonly Policy[],
   rows: readonly DeploymentDevice[],
   deployments: readonly Deployment[],
-) {
+): PolicyReportRow[] {
   const deps = new Map(deployments.map((d) => [d.id, d]));
   const byDevice = new Map<string, DeploymentDevice[]>();
   for (const r of rows) byDevice.set(r.deviceId, [...(byDevice.get(r.deviceId) ?? []), r]);
@@ -72,9 +73,9 @@ export function exposureReport(
   rows: readonly DeploymentDevice[],
   deployments: readonly Deployment[],
   now = new Date(),
-) {
+): ExposureRow[] {
   const depPatch = new Map(deployments.map((d) => [d.id, d.patchId]));
-  const out = [];
+  const out: ExposureRow[] = [];
   const advisories = new Map<string, BundleMeta[]>();
   for (const b of bundles) for (const a of b.advisories) advisories.set(a, [...(advisories.get(a) ?? []), b]);
   const H = 3_600_000;
@@ -122,7 +123,7 @@ export function restartsReport(
   appliedLive: ReadonlyMap<string, number>,
   cadenceRestartsPerYear: number,
   now = new Date(),
-) {
+): RestartsRow[] {
   const yearAgo = now.getTime() - 365 * 86_400_000;
   return devices.map((d) => {
     const starts = instances

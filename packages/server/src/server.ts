@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import websocket from '@fastify/websocket';
 import type { CalendarOptions } from '@hotpatch/core';
-import { LIMITS } from '@hotpatch/protocol';
+import { HealthzResponse, LIMITS } from '@hotpatch/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { AdvisorySync, type AdvisorySyncOptions } from './advisories/sync.js';
 import { type BootstrapResult, bootstrap } from './bootstrap.js';
@@ -17,6 +17,7 @@ import { AuthFailures, installAuthAudit } from './plugins/auth-audit.js';
 import { dashboardPlugin } from './plugins/dashboard.js';
 import { installErrorHandler } from './plugins/errors.js';
 import { installSecurityHeaders } from './plugins/headers.js';
+import { installResponseCheck } from './plugins/response-check.js';
 import { installValidation } from './plugins/validation.js';
 import { advisoriesPlugin } from './routes/advisories.js';
 import { bundlesPlugin } from './routes/bundles.js';
@@ -65,6 +66,8 @@ export interface ServerOptions {
   logger?: boolean | { level: string };
   /** Sync OSV advisories from this URL at start and then periodically. */
   advisorySync?: AdvisorySyncOptions;
+  /** Check every JSON answer against its route's response schema (default: HOTPATCH_CHECK_RESPONSES=1). */
+  checkResponses?: boolean;
 }
 
 export interface HotpatchServer {
@@ -117,13 +120,14 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
     app.decorateRequest('actor', null);
     installErrorHandler(app);
     installValidation(app);
+    if (opts.checkResponses ?? process.env.HOTPATCH_CHECK_RESPONSES === '1') installResponseCheck(app);
     installSecurityHeaders(app);
     const authFailures = new AuthFailures(db, app.log);
     installAuthAudit(app, authFailures);
     await app.register(websocket, {
       options: { maxPayload: opts.maxMessageBytes ?? LIMITS.messageBytes, perMessageDeflate: false },
     });
-    app.get('/healthz', async () => ({
+    app.get('/healthz', { schema: { response: { 200: HealthzResponse } } }, async () => ({
       ok: true,
       storage: db.kind,
       devicesConnected: ctx.hub.connectedCount,

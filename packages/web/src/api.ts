@@ -1,105 +1,60 @@
 /**
- * The dashboard's one API client: typed calls to the control plane (packages/server) and its live
- * event stream. Report shapes come from the server's own report functions; core types from
- * @hotpatch/core; the rest mirror the route handlers (packages/server/src/routes/*.ts).
+ * The dashboard's API: the protocol's one typed client (@hotpatch/protocol/api-client) plus the
+ * live event stream. Views, report rows and errors come from the protocol; core types from @hotpatch/core.
  */
 import type { Change, IneligibleReason, PolicyCalendar, Verdict } from '@hotpatch/core';
 import type {
+  Actor,
   AdvisoryImportResponse,
   AdvisoryView,
+  AuditEntry,
+  BaselineView,
+  BundleView,
   ComponentView,
+  DeploymentDeviceView,
+  DeploymentInfo,
+  DeploymentListItem,
+  DeploymentSummary,
+  DeploymentView,
   DeviceListResponse,
   DeviceStatus,
   DeviceView,
+  ExposureRow,
+  InstanceView,
+  PolicyBody,
+  PolicyReportRow,
+  PolicyView,
   ReadinessResponse,
+  RestartsRow,
+  Role,
 } from '@hotpatch/protocol';
-import type { DeviceState } from '@hotpatch/protocol/states';
-import type { exposureReport, hotpatchReport, restartsReport } from '@hotpatch/server';
+import { apiCalls, type DeviceQuery } from '@hotpatch/protocol/api-client';
+import { createClient } from '@hotpatch/protocol/client';
 
+export { deviceQueryString } from '@hotpatch/protocol/api-client';
+export { ApiError } from '@hotpatch/protocol/errors';
 export type { Change, IneligibleReason, PolicyCalendar, Verdict };
-export type Role = 'admin' | 'operator' | 'viewer';
-export type PolicyReport = ReturnType<typeof hotpatchReport>[number];
-export type AdvisoryExposure = ReturnType<typeof exposureReport>[number];
-export type DeviceRestarts = ReturnType<typeof restartsReport>[number];
-
-export interface Actor {
-  tokenId: string;
-  name: string;
-  role: Role;
-}
+export type { Actor, AuditEntry, DeploymentView, DeviceQuery, Role };
+export type PolicyReport = PolicyReportRow;
+export type AdvisoryExposure = ExposureRow;
+export type DeviceRestarts = RestartsRow;
 export type Labels = Record<string, string>;
 
-/** Device views come from the one API definition (packages/protocol). */
+/** Views come from the one API definition (packages/protocol). */
 export type Component = ComponentView;
 export type Device = DeviceView;
-export type { AdvisoryView, DeviceListResponse, DeviceStatus, ReadinessResponse };
-export interface DeviceQuery {
-  limit?: number;
-  offset?: number;
-  sort?: string;
-  status?: string;
-  q?: string;
-}
-export const deviceQueryString = (q: DeviceQuery) =>
-  new URLSearchParams(
-    Object.entries(q)
-      .filter(([, v]) => v !== undefined && v !== '')
-      .map(([k, v]) => [k, String(v)]),
-  ).toString();
-export interface Instance {
-  pid: number;
-  started_at: string;
-  first_seen: string;
-  last_seen: string;
-  node: string | null;
-}
-
-export interface Ring {
-  name: string;
-  selector: Labels;
-  deferralDays: number;
-}
-export interface RollbackRule {
-  maxFailures?: number;
-  maxErrors?: number;
-}
-export interface Policy {
-  name: string;
-  allowHotpatch: boolean;
-  rings: Ring[];
-  deadlineDays: number;
-  paused: boolean;
-  rollback: RollbackRule;
-  isDefault: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
-export interface PolicyInput {
-  name: string;
-  allowHotpatch: boolean;
-  rings: Ring[];
-  deadlineDays?: number;
-  rollback?: RollbackRule;
-  isDefault?: boolean;
-}
-
-export interface Bundle {
-  patchId: string;
-  version: string;
-  level: number;
-  title: string;
-  severity: string;
-  advisories: string[];
-  targetName: string;
-  targetBaseline: string;
-  fixedIn: string | null;
-  files: Array<{ path: string; baselineSha256: string }>;
-  keyId: string;
-  sha256: string;
-  publishedAt: string;
-  publishedBy: string;
-  advisoryPublishedAt: string | null;
-}
+export type { AdvisoryImportResponse, AdvisoryView, DeviceListResponse, DeviceStatus, ReadinessResponse };
+export type Instance = InstanceView;
+export type Policy = PolicyView;
+export type Ring = Policy['rings'][number];
+export type RollbackRule = Policy['rollback'];
+export type PolicyInput = PolicyBody;
+export type Bundle = BundleView;
+export type Baseline = BaselineView;
+export type Summary = DeploymentSummary;
+export type Deployment = DeploymentInfo;
+export type DeploymentDevice = DeploymentDeviceView;
+export type DeploymentListEntry = DeploymentListItem;
 /** The signed bundle as published (GET /v1/bundles/:id/download): the builder's change list per file. */
 export interface BundleDocument {
   payload: {
@@ -109,83 +64,16 @@ export interface BundleDocument {
   };
   signature?: { keyId: string; [k: string]: unknown };
 }
-export interface Baseline {
-  target: string;
-  version: string;
-  current: boolean;
-  recordedAt: string;
-}
 
 // The device states' table is the protocol's (a dependency-free subpath, for the browser bundle).
 export { DEVICE_STATES, type DeviceState } from '@hotpatch/protocol/states';
-export interface Summary {
-  total: number;
-  counts: Record<DeviceState, number>;
-  settled: boolean;
-}
-export interface Deployment {
-  id: string;
-  patchId: string;
-  policy: string | null;
-  paused: boolean;
-  state: 'active' | 'reverted';
-  expedite: boolean;
-  createdAt: string;
-  createdBy: string;
-  revertedAt: string | null;
-  revertReason: string | null;
-  /** The patch's title and advisories, for lists. */
-  title: string | null;
-  advisories: string[];
-  /** in progress until every device settled, then completed (nothing to expedite). */
-  phase: 'in-progress' | 'completed' | 'reverted';
-}
-export interface DeploymentDevice {
-  deviceId: string;
-  device: string;
-  state: DeviceState;
-  ring: string | null;
-  reason: string | null;
-  action: string | null;
-  scheduledFor: string | null;
-  instanceId: number | null;
-  errors: number;
-  appliedAt: string | null;
-  updatedAt: string;
-}
-export interface DeploymentView {
-  deployment: Deployment;
-  summary: Summary;
-  devices: DeploymentDevice[];
-}
 
-export interface AuditEntry {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  subject: string;
-  detail: Record<string, unknown>;
-}
 export interface Report {
   generatedAt: string;
   policies: PolicyReport[];
   advisories: AdvisoryExposure[];
   restarts: DeviceRestarts[];
   calendar: PolicyCalendar;
-}
-
-/** A refused call: HTTP status plus the server's {error: {code, message, field?}}. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
 }
 
 /** Bus events pushed by GET /v1/events (see packages/server/src/routes/events.ts). */
@@ -197,88 +85,19 @@ export type LiveEvent =
   | { kind: 'state'; deploymentId: string };
 
 export function createApi(token: string, base = '') {
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    let res: Response;
-    try {
-      res = await fetch(`${base}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-    } catch (e) {
-      throw new ApiError(0, 'E_NETWORK', `cannot reach the server: ${(e as Error).message}`);
-    }
-    const text = await res.text();
-    let json: unknown = null;
-    try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      // not JSON
-    }
-    if (!res.ok) {
-      const err = (json as { error?: { code?: string; message?: string; field?: string } } | null)?.error;
-      throw new ApiError(
-        res.status,
-        err?.code ?? `HTTP_${res.status}`,
-        err?.message ?? res.statusText,
-        err?.field,
-      );
-    }
-    return json as T;
-  };
-  const get = <T>(p: string) => call<T>('GET', p);
-  const post = <T>(p: string, b: unknown = {}) => call<T>('POST', p, b);
+  const c = createClient({ base, token });
+  const calls = apiCalls(c);
   const enc = encodeURIComponent;
   return {
-    me: () => get<{ actor: Actor }>('/v1/me').then((r) => r.actor),
-    devices: () => get<{ devices: Device[] }>('/v1/devices').then((r) => r.devices),
-    devicePage: (q: DeviceQuery) => get<DeviceListResponse>(`/v1/devices?${deviceQueryString(q)}`),
-    /** CSV of the same query, fetched with the token (a plain link would not carry it). */
-    devicesCsv: (q: DeviceQuery) =>
-      fetch(`${base}/v1/devices.csv?${deviceQueryString(q)}`, {
-        headers: { authorization: `Bearer ${token}` },
-      }).then((r) => {
-        if (!r.ok) throw new ApiError(r.status, `HTTP_${r.status}`, r.statusText);
-        return r.text();
-      }),
-    advisories: () => get<{ advisories: AdvisoryView[] }>('/v1/advisories').then((r) => r.advisories),
-    importAdvisories: (records: unknown[]) =>
-      post<AdvisoryImportResponse>('/v1/advisories', { advisories: records }),
-    readiness: (patchId: string, policy?: string) =>
-      get<ReadinessResponse>(
-        `/v1/bundles/${enc(patchId)}/readiness${policy ? `?policy=${enc(policy)}` : ''}`,
-      ),
-    device: (id: string) =>
-      get<{ device: Device; instances: Instance[]; facts: unknown }>(`/v1/devices/${enc(id)}`),
-    bundles: () => get<{ bundles: Bundle[] }>('/v1/bundles').then((r) => r.bundles),
-    bundleDocument: (patchId: string) => get<BundleDocument>(`/v1/bundles/${enc(patchId)}/download`),
-    baselines: () => get<{ baselines: Baseline[] }>('/v1/baselines').then((r) => r.baselines),
-    policies: () => get<{ policies: Policy[] }>('/v1/policies').then((r) => r.policies),
+    ...calls,
+    bundleDocument: (patchId: string) =>
+      c.request<BundleDocument>('GET', `/v1/bundles/${enc(patchId)}/download`),
     calendar: (policy: string, count = 12) =>
-      get<PolicyCalendar & { policy: string }>(`/v1/policies/${enc(policy)}/calendar?count=${count}`),
-    createPolicy: (p: PolicyInput) => post<{ policy: Policy }>('/v1/policies', p).then((r) => r.policy),
-    updatePolicy: (name: string, p: Omit<PolicyInput, 'name'>) =>
-      call<{ policy: Policy }>('PATCH', `/v1/policies/${enc(name)}`, p).then((r) => r.policy),
-    pausePolicy: (name: string, paused: boolean) =>
-      post<{ policy: Policy }>(`/v1/policies/${enc(name)}/${paused ? 'pause' : 'resume'}`).then(
-        (r) => r.policy,
+      c.request<PolicyCalendar & { policy: string }>(
+        'GET',
+        `/v1/policies/${enc(policy)}/calendar?count=${count}`,
       ),
-    deployments: () =>
-      get<{ deployments: Array<Deployment & { summary: Summary }> }>('/v1/deployments').then(
-        (r) => r.deployments,
-      ),
-    deployment: (id: string) => get<DeploymentView>(`/v1/deployments/${enc(id)}`),
-    deploy: (patchId: string, policy: string, expedite = false) =>
-      post<DeploymentView & { created: boolean }>('/v1/deployments', { patchId, policy, expedite }),
-    expedite: (id: string) => post<DeploymentView>(`/v1/deployments/${enc(id)}/expedite`),
-    revert: (id: string) => post<DeploymentView>(`/v1/deployments/${enc(id)}/revert`),
-    retry: (id: string) =>
-      post<{ deploymentId: string; retried: string[] }>(`/v1/deployments/${enc(id)}/retry`),
-    report: () => get<Report>('/v1/report'),
-    audit: (limit = 500) => get<{ entries: AuditEntry[] }>(`/v1/audit?limit=${limit}`).then((r) => r.entries),
+    report: () => c.request<Report>('GET', '/v1/report'),
 
     /** Reads the server's event stream (SSE over fetch, so the token stays in a header) and reconnects. */
     subscribe(onEvent: (e: LiveEvent) => void, onStatus: (live: boolean) => void = () => {}): () => void {
@@ -287,7 +106,7 @@ export function createApi(token: string, base = '') {
       const run = async () => {
         while (!stopped) {
           try {
-            const res = await fetch(`${base}/v1/events`, {
+            const res = await fetch(`${c.base}/v1/events`, {
               headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
               signal: abort.signal,
             });

@@ -11,6 +11,7 @@ import {
   serializeBundle,
   signBundle,
 } from '@hotpatch/core';
+import { createClient, type Method } from '@hotpatch/protocol/client';
 import { registerPath } from '@hotpatch/runtime';
 import { createServer, type HotpatchServer } from '@hotpatch/server';
 import type { Command } from 'commander';
@@ -219,22 +220,16 @@ async function demo(opts: DemoOptions): Promise<void> {
   }
 }
 
-type Api = (method: string, path: string, body?: unknown, raw?: string) => Promise<unknown>;
+type Api = (method: Method, path: string, body?: unknown, raw?: string) => Promise<unknown>;
 
+/** The protocol's client; a refusal ends the demo with the call and the server's answer. */
 function client(base: string, token: string): Api {
+  const c = createClient({ base, token });
   return async (method, path, body, raw) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(raw !== undefined ? { body: raw } : body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    if (!res.ok)
-      throw new HotpatchError('E_PROCESS', `${method} ${path}: ${res.status} ${text.slice(0, 200)}`);
-    return text ? (JSON.parse(text) as unknown) : {};
+    const r = await c.send(method, path, body, { raw });
+    if (r.status >= 400)
+      throw new HotpatchError('E_PROCESS', `${method} ${path}: ${r.status} ${r.text.slice(0, 200)}`);
+    return r.json;
   };
 }
 

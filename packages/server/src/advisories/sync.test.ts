@@ -6,9 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createServer } from '../server.js';
-import { client, freePort, readToken } from '../test/fixture.js';
 import { MINIMIST_OSV } from '../test/osv-fixtures.js';
+import { startTestServer } from '../test/test-server.js';
 import { parseOsvFeed } from './sync.js';
 
 test('OSV feed: one record, an array or {advisories}; invalid records are counted, not imported', () => {
@@ -30,13 +29,12 @@ test('advisory sync from a URL (local HTTP server, offline): imports, survives a
   await once(feed, 'listening');
   const url = `http://127.0.0.1:${(feed.address() as AddressInfo).port}/osv.json`;
   const dataDir = mkdtempSync(join(tmpdir(), 'hotpatch-sync-'));
-  const srv = await createServer({
+  const { srv, admin } = await startTestServer({
     dataDir,
-    port: await freePort(),
+    trustedKeys: [],
     advisorySync: { url, intervalMs: 3_600_000 },
   });
   try {
-    const admin = client(srv.url, readToken(srv.bootstrap.adminTokenFile));
     await srv.advisorySync?.syncNow();
     const a = (await admin.get('/v1/advisories')).json.advisories as Array<{ id: string; source: string }>;
     assert.deepEqual(

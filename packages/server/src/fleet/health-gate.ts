@@ -3,22 +3,10 @@
  * before it, and whether a ring may start while earlier rings are being watched. A breach names
  * the signal and the numbers, so that the deployment, the audit log and the operator see why.
  */
-import type { HealthWindow } from '@hotpatch/protocol';
+import type { HealthGate, HealthWindow } from '@hotpatch/protocol';
 
-export interface HealthGate {
-  /** How long each device is watched after it applied (and the window before it compared). */
-  windowSeconds: number;
-  /** Largest rise of the 5xx share of HTTP responses, in percentage points (e.g. 1 = +1 point). */
-  max5xxDeltaPoints?: number;
-  /** Largest ratio of event-loop delay p99 after / before (e.g. 1.5). */
-  maxLoopP99Ratio?: number;
-  /** Largest rise of uncaught exceptions + unhandled rejections (before scaled to the after window). */
-  maxCrashDelta?: number;
-  /** Fewer responses after than this: the 5xx signal says nothing (default 20). */
-  minRequests?: number;
-  /** On a breach: stop promoting (halt), or also revert the deployment everywhere (rollback). */
-  onBreach: 'halt' | 'rollback';
-}
+/** A policy's health gate: the protocol's (the policies API's request and view). */
+export type { HealthGate };
 
 export interface Breach {
   signal: '5xx-rate' | 'loop-p99' | 'crashes';

@@ -1,5 +1,5 @@
 /** Row shapes the fleet logic works on (mapped from SQL in store.ts). */
-import type { DeploymentState, DeviceState, Facts } from '@hotpatch/protocol';
+import type { BundleView, DeploymentDeviceView, DeploymentInfo, Facts } from '@hotpatch/protocol';
 import type { HealthGate } from './health-gate.js';
 
 export { DEVICE_STATES, type DeploymentState, type DeviceState, TERMINAL_STATES } from '@hotpatch/protocol';
@@ -55,49 +55,13 @@ export interface Device {
 /** What the agent sends (the runtime's status()), as checked by the protocol schema. */
 export type StoredFacts = Facts;
 
-export interface BundleMeta {
-  patchId: string;
-  version: string;
-  level: number;
-  title: string;
-  severity: string;
-  advisories: string[];
-  targetName: string;
-  targetBaseline: string;
-  fixedIn: string | null;
-  files: Array<{ path: string; baselineSha256: string }>;
-  keyId: string;
-  sha256: string;
-  publishedAt: string;
-  publishedBy: string;
-  advisoryPublishedAt: string | null;
-}
+/** A published bundle's metadata: the API's bundle view (packages/protocol). */
+export type BundleMeta = BundleView;
 
-export interface Deployment {
-  id: string;
-  patchId: string;
+/** A deployment as stored: the API's view without what the view adds (policy name, title, phase). */
+export type Deployment = Omit<DeploymentInfo, 'policy' | 'paused' | 'title' | 'advisories' | 'phase'> & {
   policyId: string;
-  state: DeploymentState;
-  expedite: boolean;
-  createdAt: string;
-  createdBy: string;
-  revertedAt: string | null;
-  revertReason: string | null;
-  /** Set when the health gate stopped the rollout: no further device is sent the patch. */
-  haltedAt?: string | null;
-  haltReason?: string | null;
-}
+};
 
-export interface DeploymentDevice {
-  deploymentId: string;
-  deviceId: string;
-  state: DeviceState;
-  ring: string | null;
-  reason: string | null;
-  action: string | null;
-  scheduledFor: string | null;
-  instanceId: number | null;
-  errors: number;
-  appliedAt: string | null;
-  updatedAt: string;
-}
+/** A device's row in a deployment as stored: the API's view without the device's name. */
+export type DeploymentDevice = Omit<DeploymentDeviceView, 'device'> & { deploymentId: string };

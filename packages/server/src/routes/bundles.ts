@@ -8,32 +8,37 @@ import {
   verifyBundle,
 } from '@hotpatch/core';
 import { CONVENTION_VERSION } from '@hotpatch/instrument';
-import { type Static, Type } from '@sinclair/typebox';
+import {
+  BaselineBody,
+  BaselineListResponse,
+  BaselineSetResponse,
+  BundleDocument,
+  BundleListResponse,
+  BundleResponse,
+  PatchParams,
+  PublishBody,
+  PublishQuery,
+  PublishResponse,
+} from '@hotpatch/protocol';
+import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
 import { ApiError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { getBundle, getBundleBody, toBundle } from '../store.js';
-
-const PublishQuery = Type.Object(
-  { advisoryPublishedAt: Type.Optional(Type.String({ format: 'date-time' })) },
-  { additionalProperties: false },
-);
-const PatchParams = Type.Object({ patchId: Type.String({ minLength: 1 }) });
-const BaselineBody = Type.Object(
-  { target: Type.String({ minLength: 1 }), version: Type.String({ minLength: 1 }) },
-  { additionalProperties: false },
-);
+import { routes } from './route.js';
 
 /** The catalog: signed security hotpatches (verified against the server's trusted keys) and baselines per target. */
 export function bundlesPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
-    app.post<{ Body: unknown; Querystring: Static<typeof PublishQuery> }>(
+    const r = routes(app, ctx);
+    r.post(
       '/v1/bundles',
+      'operator',
       {
-        onRequest: ctx.requireRole('operator'),
-        bodyLimit: 16 * 1024 * 1024,
-        schema: { querystring: PublishQuery, body: Type.Object({ payload: Type.Any() }) },
+        querystring: PublishQuery,
+        body: PublishBody,
+        response: { 200: PublishResponse, 201: PublishResponse },
       },
       async (req, reply) => {
         const bundle = parseBundle(JSON.stringify(req.body), 'body');
@@ -110,17 +115,19 @@ export function bundlesPlugin(ctx: Ctx): FastifyPluginAsync {
         const meta = await getBundle(ctx.db, p.patchId);
         return reply.status(created ? 201 : 200).send({ bundle: meta, created });
       },
+      { bodyLimit: 16 * 1024 * 1024 },
     );
-    app.get('/v1/bundles', { onRequest: ctx.requireRole('viewer') }, async () => ({
+    r.get('/v1/bundles', 'viewer', { response: { 200: BundleListResponse } }, async () => ({
       bundles: (
         await ctx.db.query(
           'SELECT patch_id, version, level, title, severity, advisories, target_name, target_baseline, fixed_in, files, key_id, sha256, published_at, published_by, advisory_published_at FROM bundles ORDER BY published_at',
         )
       ).map(toBundle),
     }));
-    app.get<{ Params: Static<typeof PatchParams> }>(
+    r.get(
       '/v1/bundles/:patchId',
-      { onRequest: ctx.requireRole('viewer'), schema: { params: PatchParams } },
+      'viewer',
+      { params: PatchParams, response: { 200: BundleResponse } },
       async (req) => {
         const b = await getBundle(ctx.db, req.params.patchId);
         if (!b) throw new NotFoundError(`patch ${req.params.patchId}`, 'patchId');
@@ -129,14 +136,18 @@ export function bundlesPlugin(ctx: Ctx): FastifyPluginAsync {
     );
     app.get<{ Params: Static<typeof PatchParams> }>(
       '/v1/bundles/:patchId/download',
-      { onRequest: ctx.requireRole('viewer'), schema: { params: PatchParams } },
+      // The stored text goes out as it is (no serialiser); the schema says what it is.
+      {
+        onRequest: ctx.requireRole('viewer'),
+        schema: { params: PatchParams, response: { 200: BundleDocument } },
+      },
       async (req, reply) => {
         const body = await getBundleBody(ctx.db, req.params.patchId);
         if (body === null) throw new NotFoundError(`patch ${req.params.patchId}`, 'patchId');
         return reply.type('application/json').send(body);
       },
     );
-    app.get('/v1/baselines', { onRequest: ctx.requireRole('viewer') }, async () => ({
+    r.get('/v1/baselines', 'viewer', { response: { 200: BaselineListResponse } }, async () => ({
       baselines: (
         await ctx.db.query(
           'SELECT target, version, is_current, recorded_at FROM baselines ORDER BY target, recorded_at',
@@ -148,9 +159,10 @@ export function bundlesPlugin(ctx: Ctx): FastifyPluginAsync {
         recordedAt: r.recorded_at,
       })),
     }));
-    app.post<{ Body: Static<typeof BaselineBody> }>(
+    r.post(
       '/v1/baselines',
-      { onRequest: ctx.requireRole('operator'), schema: { body: BaselineBody } },
+      'operator',
+      { body: BaselineBody, response: { 201: BaselineSetResponse } },
       async (req, reply) => {
         await ctx.db.transaction(async (tx) => {
           await tx.query('UPDATE baselines SET is_current = false WHERE target = $1', [req.body.target]);

@@ -1,5 +1,13 @@
 import { sha256 } from '@hotpatch/core';
-import { type Static, Type } from '@sinclair/typebox';
+import {
+  DeploymentCreate as CreateBody,
+  DeploymentCreated,
+  DeploymentListResponse,
+  DeploymentView,
+  DeploymentWaitResponse,
+  WaitQuery,
+} from '@hotpatch/protocol';
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
@@ -20,23 +28,9 @@ import {
   toDeployment,
   upsertRow,
 } from '../store.js';
+import { routes } from './route.js';
 
-const CreateBody = Type.Object(
-  {
-    patchId: Type.String({ minLength: 1 }),
-    policy: Type.String({ minLength: 1 }),
-    expedite: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
 const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
-const WaitQuery = Type.Object(
-  {
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })),
-    since: Type.Optional(Type.String()),
-  },
-  { additionalProperties: false },
-);
 
 /** Counts per state; settled when no device has anything left to do (reverted: nothing still applied). */
 export function summarize(rows: readonly DeploymentDevice[], state: Deployment['state'] = 'active') {
@@ -98,6 +92,7 @@ async function plan(tx: Sql, dep: Deployment): Promise<void> {
 /** Deployments: a patch to a policy's rings; per-device states, live; wait, expedite, fleet-wide revert. */
 export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
+    const r = routes(app, ctx);
     const find = async (id: string) => {
       const d = await getDeployment(ctx.db, id);
       if (!d) throw new NotFoundError(`deployment ${id}`, 'id');
@@ -149,9 +144,10 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
         })),
       };
     };
-    app.post<{ Body: Static<typeof CreateBody> }>(
+    r.post(
       '/v1/deployments',
-      { onRequest: ctx.requireRole('operator'), schema: { body: CreateBody } },
+      'operator',
+      { body: CreateBody, response: { 200: DeploymentCreated, 201: DeploymentCreated } },
       async (req, reply) => {
         const bundle = await getBundle(ctx.db, req.body.patchId);
         if (!bundle) throw new NotFoundError(`patch ${req.body.patchId}`, 'body.patchId');
@@ -186,7 +182,7 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
           .send({ ...(await view(result.dep)), created: result.created });
       },
     );
-    app.get('/v1/deployments', { onRequest: ctx.requireRole('viewer') }, async () => {
+    r.get('/v1/deployments', 'viewer', { response: { 200: DeploymentListResponse } }, async () => {
       const deps = (await ctx.db.query('SELECT * FROM deployments ORDER BY created_at DESC')).map(
         toDeployment,
       );
@@ -197,15 +193,17 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
       }
       return { deployments: out };
     });
-    app.get<{ Params: Static<typeof IdParams> }>(
+    r.get(
       '/v1/deployments/:id',
-      { onRequest: ctx.requireRole('viewer'), schema: { params: IdParams } },
+      'viewer',
+      { params: IdParams, response: { 200: DeploymentView } },
       async (req) => view(await find(req.params.id)),
     );
     // Long poll: answers when the deployment's device states change (any replica) or after timeoutMs.
-    app.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof WaitQuery> }>(
+    r.get(
       '/v1/deployments/:id/wait',
-      { onRequest: ctx.requireRole('viewer'), schema: { params: IdParams, querystring: WaitQuery } },
+      'viewer',
+      { params: IdParams, querystring: WaitQuery, response: { 200: DeploymentWaitResponse } },
       async (req) => {
         const d = await find(req.params.id);
         const first = await view(d);
@@ -239,9 +237,10 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
         return { ...v, fingerprint: fingerprint(v) };
       },
     );
-    app.post<{ Params: Static<typeof IdParams> }>(
+    r.post(
       '/v1/deployments/:id/expedite',
-      { onRequest: ctx.requireRole('operator'), schema: { params: IdParams } },
+      'operator',
+      { params: IdParams, response: { 200: DeploymentView } },
       async (req) => {
         const d = await find(req.params.id);
         if (d.state !== 'active') throw new ConflictError(`deployment ${d.id} is ${d.state}`, 'id');
@@ -255,9 +254,10 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
         return view(await find(d.id));
       },
     );
-    app.post<{ Params: Static<typeof IdParams> }>(
+    r.post(
       '/v1/deployments/:id/revert',
-      { onRequest: ctx.requireRole('operator'), schema: { params: IdParams } },
+      'operator',
+      { params: IdParams, response: { 200: DeploymentView } },
       async (req) => {
         const d = await find(req.params.id);
         if (d.state === 'active') {

@@ -1,5 +1,14 @@
 import { deviceReasons } from '@hotpatch/core';
-import { DeviceListQuery, DeviceListResponse, type DeviceView, Labels } from '@hotpatch/protocol';
+import {
+  DeletedResponse,
+  DeviceDetailResponse,
+  DeviceListQuery,
+  DeviceListResponse,
+  DeviceResponse,
+  type DeviceView,
+  Labels,
+  RevokedResponse,
+} from '@hotpatch/protocol';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { loadStatusSources, type StatusSources } from '../advisories/load.js';
@@ -124,7 +133,10 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
     );
     app.get<{ Querystring: DeviceListQuery }>(
       '/v1/devices.csv',
-      { onRequest: ctx.requireRole('viewer'), schema: { querystring: DeviceListQuery } },
+      {
+        onRequest: ctx.requireRole('viewer'),
+        schema: { querystring: DeviceListQuery, response: { 200: Type.String() } },
+      },
       async (req, reply) => {
         const page = listPage(await allViews(), req.query);
         return reply
@@ -140,7 +152,10 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
     };
     app.get<{ Params: Static<typeof IdParams> }>(
       '/v1/devices/:id',
-      { onRequest: ctx.requireRole('viewer'), schema: { params: IdParams } },
+      {
+        onRequest: ctx.requireRole('viewer'),
+        schema: { params: IdParams, response: { 200: DeviceDetailResponse } },
+      },
       async (req) => {
         const d = await find(req.params.id);
         const instances = await ctx.db.query(
@@ -153,7 +168,10 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
     );
     app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof DevicePatch> }>(
       '/v1/devices/:id',
-      { onRequest: ctx.requireRole('admin'), schema: { params: IdParams, body: DevicePatch } },
+      {
+        onRequest: ctx.requireRole('admin'),
+        schema: { params: IdParams, body: DevicePatch, response: { 200: DeviceResponse } },
+      },
       async (req) => {
         const d = await find(req.params.id);
         let policyId = d.policyId;
@@ -180,7 +198,10 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
     );
     app.post<{ Params: Static<typeof IdParams> }>(
       '/v1/devices/:id/revoke',
-      { onRequest: ctx.requireRole('admin'), schema: { params: IdParams } },
+      {
+        onRequest: ctx.requireRole('admin'),
+        schema: { params: IdParams, response: { 200: RevokedResponse } },
+      },
       async (req) => {
         const d = await find(req.params.id);
         await ctx.db.transaction(async (tx) => {
@@ -197,7 +218,10 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
     );
     app.delete<{ Params: Static<typeof IdParams> }>(
       '/v1/devices/:id',
-      { onRequest: ctx.requireRole('admin'), schema: { params: IdParams } },
+      {
+        onRequest: ctx.requireRole('admin'),
+        schema: { params: IdParams, response: { 200: DeletedResponse } },
+      },
       async (req) => {
         const d = await find(req.params.id);
         await ctx.db.transaction(async (tx) => {

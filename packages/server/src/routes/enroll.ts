@@ -1,4 +1,4 @@
-import { CREDENTIAL_HEADER, EnrollRequest } from '@hotpatch/protocol';
+import { CREDENTIAL_HEADER, EnrollRequest, EnrollResponse } from '@hotpatch/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import { audit } from '../audit.js';
 import type { Ctx } from '../context.js';
@@ -57,7 +57,7 @@ export function enrollPlugin(ctx: Ctx): FastifyPluginAsync {
             req.headers.authorization,
           );
         },
-        schema: { body: EnrollRequest },
+        schema: { body: EnrollRequest, response: { 200: EnrollResponse, 201: EnrollResponse } },
       },
       async (req, reply) => {
         const et = (req as unknown as { enrollToken: Awaited<ReturnType<typeof enrollToken>> }).enrollToken;

@@ -1,3 +1,4 @@
+import { MeResponse } from '@hotpatch/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Ctx } from '../context.js';
 import type { BusEvent } from '../fleet/bus.js';
@@ -11,7 +12,11 @@ import type { BusEvent } from '../fleet/bus.js';
 export function eventsPlugin(ctx: Ctx, heartbeatMs = 15_000): FastifyPluginAsync {
   return async (app) => {
     // Who the token is (the dashboard hides controls the role cannot use; the API refuses them anyway).
-    app.get('/v1/me', { onRequest: ctx.requireRole('viewer') }, async (req) => ({ actor: req.actor }));
+    app.get(
+      '/v1/me',
+      { onRequest: ctx.requireRole('viewer'), schema: { response: { 200: MeResponse } } },
+      async (req) => ({ actor: req.actor }),
+    );
 
     app.get('/v1/events', { onRequest: ctx.requireRole('viewer') }, async (req, reply) => {
       reply.hijack();

@@ -4,11 +4,13 @@
  * counter and the process metrics are this replica's. Requires a viewer token (bearer), like the
  * reports: scrape configs carry it with `authorization: {credentials_file: ...}`.
  */
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Ctx } from '../context.js';
 import { type FleetNumbers, fleetNumbers } from '../metrics/fleet.js';
 import { listBundles, listDevices, listPolicies, toDeployment, toDeploymentDevice } from '../store.js';
+import { routes } from './route.js';
 
 /** Exposure windows in hours: a day, a week, a month cover what operators ask about. */
 const EXPOSURE_BUCKETS = [1, 4, 12, 24, 48, 72, 168, 336, 720];
@@ -119,12 +121,10 @@ async function load(ctx: Ctx): Promise<FleetNumbers> {
 export function metricsPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
     const registry = metricsRegistry(ctx);
-    app.get(
+    routes(app, ctx).get(
       '/metrics',
-      {
-        onRequest: ctx.requireRole('viewer'),
-        schema: { response: { 200: { type: 'string' } } },
-      },
+      'viewer',
+      { response: { 200: Type.String({ description: 'Prometheus text format' }) } },
       async (_req, reply) => {
         const text = await registry.metrics();
         return reply.type(registry.contentType).send(text);

@@ -1,6 +1,15 @@
 import { policyCalendar } from '@hotpatch/core';
-import { Labels } from '@hotpatch/protocol';
-import { type Static, Type } from '@sinclair/typebox';
+import {
+  CalendarQuery,
+  CalendarResponse,
+  DeletedResponse,
+  type HealthGate,
+  PolicyParams as NameParams,
+  PolicyBody,
+  PolicyListResponse,
+  PolicyPatch,
+  PolicyResponse,
+} from '@hotpatch/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
@@ -8,51 +17,9 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { Policy } from '../fleet/model.js';
 import { newId } from '../secrets.js';
 import { getPolicyByName, listPolicies } from '../store.js';
+import { routes } from './route.js';
 
-const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$' });
-const RingSchema = Type.Object(
-  {
-    name: Name,
-    selector: Labels,
-    deferralDays: Type.Number({ minimum: 0, maximum: 365 }),
-  },
-  { additionalProperties: false },
-);
-const Rollback = Type.Object(
-  {
-    maxFailures: Type.Optional(Type.Integer({ minimum: 1 })),
-    maxErrors: Type.Optional(Type.Integer({ minimum: 1 })),
-  },
-  { additionalProperties: false },
-);
-/** The health gate (fleet/health-gate.ts): at least one signal, and what to do on a breach. */
-const HealthGateSchema = Type.Object(
-  {
-    windowSeconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
-    max5xxDeltaPoints: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
-    maxLoopP99Ratio: Type.Optional(Type.Number({ minimum: 1, maximum: 1000 })),
-    maxCrashDelta: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
-    minRequests: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
-    onBreach: Type.Union([Type.Literal('halt'), Type.Literal('rollback')]),
-  },
-  { additionalProperties: false },
-);
-const PolicyBody = Type.Object(
-  {
-    name: Name,
-    allowHotpatch: Type.Boolean(),
-    rings: Type.Array(RingSchema, { minItems: 1, maxItems: 20 }),
-    deadlineDays: Type.Optional(Type.Integer({ minimum: 0, maximum: 365 })),
-    rollback: Type.Optional(Rollback),
-    health: Type.Optional(Type.Union([HealthGateSchema, Type.Null()])),
-    isDefault: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
-const PolicyPatch = Type.Partial(Type.Omit(PolicyBody, ['name']), { additionalProperties: false });
-const NameParams = Type.Object({ name: Type.String({ minLength: 1 }) });
-
-function checkHealth(h: Static<typeof HealthGateSchema> | null | undefined): void {
+function checkHealth(h: HealthGate | null | undefined): void {
   if (
     h &&
     h.max5xxDeltaPoints === undefined &&
@@ -92,38 +59,40 @@ export function publicPolicy(p: Policy) {
 /** Policies: rings with deferrals, deadline, pause/resume, rollback rule; one is the tenant default. */
 export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
+    const r = routes(app, ctx);
     const find = async (name: string) => {
       const p = await getPolicyByName(ctx.db, name);
       if (!p) throw new NotFoundError(`policy ${name}`, 'name');
       return p;
     };
-    app.get('/v1/policies', { onRequest: ctx.requireRole('viewer') }, async () => ({
+    r.get('/v1/policies', 'viewer', { response: { 200: PolicyListResponse } }, async () => ({
       policies: (await listPolicies(ctx.db)).map(publicPolicy),
     }));
-    app.get<{ Params: Static<typeof NameParams> }>(
+    r.get(
       '/v1/policies/:name',
-      { onRequest: ctx.requireRole('viewer'), schema: { params: NameParams } },
+      'viewer',
+      { params: NameParams, response: { 200: PolicyResponse } },
       async (req) => ({
         policy: publicPolicy(await find(req.params.name)),
       }),
     );
-    app.get<{ Params: Static<typeof NameParams>; Querystring: { count?: number } }>(
+    r.get(
       '/v1/policies/:name/calendar',
+      'viewer',
       {
-        onRequest: ctx.requireRole('viewer'),
-        schema: {
-          params: NameParams,
-          querystring: Type.Object({ count: Type.Optional(Type.Integer({ minimum: 1, maximum: 36 })) }),
-        },
+        params: NameParams,
+        querystring: CalendarQuery,
+        response: { 200: CalendarResponse },
       },
       async (req) => {
         const p = await find(req.params.name);
         return { policy: p.name, ...policyCalendar(p.rings, new Date(), req.query.count ?? 6, ctx.calendar) };
       },
     );
-    app.post<{ Body: Static<typeof PolicyBody> }>(
+    r.post(
       '/v1/policies',
-      { onRequest: ctx.requireRole('admin'), schema: { body: PolicyBody } },
+      'admin',
+      { body: PolicyBody, response: { 201: PolicyResponse } },
       async (req, reply) => {
         const b = req.body;
         checkRings(b.rings);
@@ -152,9 +121,10 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
         return reply.status(201).send({ policy: publicPolicy(await find(b.name)) });
       },
     );
-    app.patch<{ Params: Static<typeof NameParams>; Body: Static<typeof PolicyPatch> }>(
+    r.patch(
       '/v1/policies/:name',
-      { onRequest: ctx.requireRole('admin'), schema: { params: NameParams, body: PolicyPatch } },
+      'admin',
+      { params: NameParams, body: PolicyPatch, response: { 200: PolicyResponse } },
       async (req) => {
         const p = await find(req.params.name);
         const b = req.body;
@@ -186,9 +156,10 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
       ['pause', true],
       ['resume', false],
     ] as const) {
-      app.post<{ Params: Static<typeof NameParams> }>(
+      r.post(
         `/v1/policies/:name/${verb}`,
-        { onRequest: ctx.requireRole('operator'), schema: { params: NameParams } },
+        'operator',
+        { params: NameParams, response: { 200: PolicyResponse } },
         async (req) => {
           const p = await find(req.params.name);
           await ctx.db.transaction(async (tx) => {
@@ -203,9 +174,10 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
         },
       );
     }
-    app.delete<{ Params: Static<typeof NameParams> }>(
+    r.delete(
       '/v1/policies/:name',
-      { onRequest: ctx.requireRole('admin'), schema: { params: NameParams } },
+      'admin',
+      { params: NameParams, response: { 200: DeletedResponse } },
       async (req) => {
         const p = await find(req.params.name);
         if (p.isDefault)

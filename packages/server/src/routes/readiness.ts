@@ -5,23 +5,23 @@
  */
 import { hotpatchEligibility } from '@hotpatch/core';
 import { ReadinessQuery, ReadinessResponse, reasonInWords } from '@hotpatch/protocol';
-import { type Static, Type } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Ctx } from '../context.js';
 import { NotFoundError } from '../errors.js';
 import { placeDevice } from '../fleet/placement.js';
 import { getBundle, getPolicyByName, listDevices, listPolicies } from '../store.js';
+import { routes } from './route.js';
 
 const Params = Type.Object({ patchId: Type.String({ minLength: 1, maxLength: 200 }) });
 
 export function readinessPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
-    app.get<{ Params: Static<typeof Params>; Querystring: Static<typeof ReadinessQuery> }>(
+    const r = routes(app, ctx);
+    r.get(
       '/v1/bundles/:patchId/readiness',
-      {
-        onRequest: ctx.requireRole('viewer'),
-        schema: { params: Params, querystring: ReadinessQuery, response: { 200: ReadinessResponse } },
-      },
+      'viewer',
+      { params: Params, querystring: ReadinessQuery, response: { 200: ReadinessResponse } },
       async (req): Promise<ReadinessResponse> => {
         const bundle = await getBundle(ctx.db, req.params.patchId);
         if (!bundle) throw new NotFoundError(`patch ${req.params.patchId}`, 'patchId');

@@ -1,11 +1,19 @@
 import { baselineMonths, policyCalendar } from '@hotpatch/core';
+import {
+  ExposureReportResponse,
+  PolicyReportsResponse,
+  ReportResponse,
+  RestartsReportResponse,
+} from '@hotpatch/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Ctx } from '../context.js';
 import { exposureReport, hotpatchReport, restartsReport } from '../reports.js';
 import { listBundles, listDevices, listPolicies, toDeployment, toDeploymentDevice } from '../store.js';
+import { routes } from './route.js';
 
 export function reportsPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
+    const r = routes(app, ctx);
     const load = async () => {
       const [devices, policies, rows, deployments, bundles] = await Promise.all([
         listDevices(ctx.db),
@@ -32,20 +40,20 @@ export function reportsPlugin(ctx: Ctx): FastifyPluginAsync {
       for (const r of rows) if (r.appliedAt) applied.set(r.deviceId, (applied.get(r.deviceId) ?? 0) + 1);
       return restartsReport(devices, instances, applied, baselineMonths(ctx.calendar).length);
     };
-    const viewer = { onRequest: ctx.requireRole('viewer') };
-    app.get('/v1/reports/hotpatch', viewer, async () => {
+    const _viewer = { onRequest: ctx.requireRole('viewer') };
+    r.get('/v1/reports/hotpatch', 'viewer', { response: { 200: PolicyReportsResponse } }, async () => {
       const d = await load();
       return { policies: hotpatchReport(d.devices, d.policies, d.rows, d.deployments) };
     });
-    app.get('/v1/reports/exposure', viewer, async () => {
+    r.get('/v1/reports/exposure', 'viewer', { response: { 200: ExposureReportResponse } }, async () => {
       const d = await load();
       return { advisories: exposureReport(d.bundles, d.rows, d.deployments) };
     });
-    app.get('/v1/reports/restarts', viewer, async () => {
+    r.get('/v1/reports/restarts', 'viewer', { response: { 200: RestartsReportResponse } }, async () => {
       const d = await load();
       return { devices: await restarts(d.devices, d.rows) };
     });
-    app.get('/v1/report', viewer, async () => {
+    r.get('/v1/report', 'viewer', { response: { 200: ReportResponse } }, async () => {
       const d = await load();
       return {
         generatedAt: new Date().toISOString(),

@@ -3,16 +3,17 @@
  * and every replica holding their channel forgets it sent the deploy, so the scheduler sends it
  * again under the same rules (eligibility, pause, rings).
  */
-import { type Static, Type } from '@sinclair/typebox';
+import { RetryResponse } from '@hotpatch/protocol';
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
 import type { Sql } from '../db/types.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { getDeployment } from '../store.js';
+import { routes } from './route.js';
 
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
-const RetryResponse = Type.Object({ deploymentId: Type.String(), retried: Type.Array(Type.String()) });
 
 /** Failed rows back to scheduled; the instance is forgotten so the scheduler does not keep the failure. */
 export async function resetFailedRows(q: Sql, deploymentId: string, reason: string): Promise<string[]> {
@@ -26,12 +27,11 @@ export async function resetFailedRows(q: Sql, deploymentId: string, reason: stri
 
 export function retryPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
-    app.post<{ Params: Static<typeof Params> }>(
+    const r = routes(app, ctx);
+    r.post(
       '/v1/deployments/:id/retry',
-      {
-        onRequest: ctx.requireRole('operator'),
-        schema: { params: Params, response: { 200: RetryResponse } },
-      },
+      'operator',
+      { params: Params, response: { 200: RetryResponse } },
       async (req) => {
         const d = await getDeployment(ctx.db, req.params.id);
         if (!d) throw new NotFoundError(`deployment ${req.params.id}`, 'id');

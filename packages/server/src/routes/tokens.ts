@@ -1,32 +1,29 @@
-import { Labels } from '@hotpatch/protocol';
-import { type Static, Type } from '@sinclair/typebox';
+import {
+  AuditQuery,
+  AuditResponse,
+  EnrollTokenBody,
+  EnrollTokenCreated,
+  RevokedResponse,
+  TokenBody,
+  TokenCreated,
+  TokenListResponse,
+} from '@hotpatch/protocol';
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
 import { NotFoundError } from '../errors.js';
 import { newToken } from '../secrets.js';
+import { routes } from './route.js';
 
-const Role = Type.Union([Type.Literal('admin'), Type.Literal('operator'), Type.Literal('viewer')]);
-const TokenBody = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 100 }), role: Role },
-  { additionalProperties: false },
-);
-const EnrollTokenBody = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 100 }),
-    labels: Type.Optional(Labels),
-    /** Whether enrolling devices may add labels of their own (never override the token's). */
-    allowDeviceLabels: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
 const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
 
 /** Admin API tokens (roles) and enrollment tokens. The secret is shown once, at creation. */
 export function tokensPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
-    const admin = { onRequest: ctx.requireRole('admin') };
-    app.get('/v1/tokens', admin, async () => ({
+    const r = routes(app, ctx);
+    const _admin = { onRequest: ctx.requireRole('admin') };
+    r.get('/v1/tokens', 'admin', { response: { 200: TokenListResponse } }, async () => ({
       tokens: (
         await ctx.db.query(
           'SELECT id, name, role, created_at, created_by, revoked_at FROM api_tokens ORDER BY created_at',
@@ -40,9 +37,10 @@ export function tokensPlugin(ctx: Ctx): FastifyPluginAsync {
         revokedAt: r.revoked_at,
       })),
     }));
-    app.post<{ Body: Static<typeof TokenBody> }>(
+    r.post(
       '/v1/tokens',
-      { ...admin, schema: { body: TokenBody } },
+      'admin',
+      { body: TokenBody, response: { 201: TokenCreated } },
       async (req, reply) => {
         const t = newToken('hpt');
         await ctx.db.transaction(async (tx) => {
@@ -55,9 +53,10 @@ export function tokensPlugin(ctx: Ctx): FastifyPluginAsync {
         return reply.status(201).send({ id: t.id, name: req.body.name, role: req.body.role, token: t.token });
       },
     );
-    app.delete<{ Params: Static<typeof IdParams> }>(
+    r.delete(
       '/v1/tokens/:id',
-      { ...admin, schema: { params: IdParams } },
+      'admin',
+      { params: IdParams, response: { 200: RevokedResponse } },
       async (req) => {
         await ctx.db.transaction(async (tx) => {
           const r = await tx.query(
@@ -70,9 +69,10 @@ export function tokensPlugin(ctx: Ctx): FastifyPluginAsync {
         return { revoked: req.params.id };
       },
     );
-    app.post<{ Body: Static<typeof EnrollTokenBody> }>(
+    r.post(
       '/v1/enroll-tokens',
-      { ...admin, schema: { body: EnrollTokenBody } },
+      'admin',
+      { body: EnrollTokenBody, response: { 201: EnrollTokenCreated } },
       async (req, reply) => {
         const t = newToken('hpe');
         await ctx.db.transaction(async (tx) => {
@@ -95,9 +95,10 @@ export function tokensPlugin(ctx: Ctx): FastifyPluginAsync {
         return reply.status(201).send({ id: t.id, name: req.body.name, token: t.token });
       },
     );
-    app.delete<{ Params: Static<typeof IdParams> }>(
+    r.delete(
       '/v1/enroll-tokens/:id',
-      { ...admin, schema: { params: IdParams } },
+      'admin',
+      { params: IdParams, response: { 200: RevokedResponse } },
       async (req) => {
         await ctx.db.transaction(async (tx) => {
           const r = await tx.query(
@@ -110,14 +111,10 @@ export function tokensPlugin(ctx: Ctx): FastifyPluginAsync {
         return { revoked: req.params.id };
       },
     );
-    app.get<{ Querystring: { limit?: number } }>(
+    r.get(
       '/v1/audit',
-      {
-        onRequest: ctx.requireRole('viewer'),
-        schema: {
-          querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })) }),
-        },
-      },
+      'viewer',
+      { querystring: AuditQuery, response: { 200: AuditResponse } },
       async (req) => ({
         entries: (
           await ctx.db.query('SELECT * FROM audit_log ORDER BY id DESC LIMIT $1', [req.query.limit ?? 200])

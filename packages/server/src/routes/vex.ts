@@ -4,7 +4,7 @@
  * service (`?service=`). Only connected devices count: their facts are what runs now.
  */
 import { deviceReasons } from '@hotpatch/core';
-import { type Static, Type } from '@sinclair/typebox';
+import { VexDocument, VexQuery } from '@hotpatch/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Ctx } from '../context.js';
 import { NotFoundError } from '../errors.js';
@@ -13,22 +13,7 @@ import { placeDevice } from '../fleet/placement.js';
 import { listBundles, listDevices, listPolicies } from '../store.js';
 import { cycloneDxVex, openVex } from '../vex/documents.js';
 import { type VexInstance, type VexPatch, vexStatements } from '../vex/model.js';
-
-const VexQuery = Type.Object(
-  {
-    format: Type.Optional(Type.Union([Type.Literal('openvex'), Type.Literal('cyclonedx')])),
-    device: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-    service: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    /** OpenVEX: the scanned product (e.g. an image purl); the packages become its subcomponents. */
-    product: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 1024, pattern: '^[a-z][a-z0-9+.-]*:[^\\s]+$' }),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-/** A VEX document: its own format's schema is checked in the tests (OpenVEX schema, CycloneDX validator). */
-const VexDocument = Type.Object({}, { additionalProperties: true });
+import { routes } from './route.js';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -59,44 +44,38 @@ export function instanceOf(d: Device, policies: readonly Policy[]): VexInstance 
 
 export function vexPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
-    app.get<{ Querystring: Static<typeof VexQuery> }>(
-      '/v1/vex',
-      {
-        onRequest: ctx.requireRole('viewer'),
-        schema: { querystring: VexQuery, response: { 200: VexDocument } },
-      },
-      async (req) => {
-        const q = req.query;
-        const [devices, policies, bundles] = await Promise.all([
-          listDevices(ctx.db),
-          listPolicies(ctx.db),
-          listBundles(ctx.db),
-        ]);
-        const chosen = devices.filter(
-          (d) => (!q.device || d.id === q.device) && (!q.service || d.service === q.service),
+    const r = routes(app, ctx);
+    r.get('/v1/vex', 'viewer', { querystring: VexQuery, response: { 200: VexDocument } }, async (req) => {
+      const q = req.query;
+      const [devices, policies, bundles] = await Promise.all([
+        listDevices(ctx.db),
+        listPolicies(ctx.db),
+        listBundles(ctx.db),
+      ]);
+      const chosen = devices.filter(
+        (d) => (!q.device || d.id === q.device) && (!q.service || d.service === q.service),
+      );
+      if (q.device && chosen.length === 0)
+        throw new NotFoundError(`device ${q.device}`, 'querystring.device');
+      const instances = chosen
+        .map((d) => instanceOf(d, policies))
+        .filter((i): i is VexInstance => i !== null);
+      const statements = vexStatements(catalogOf(bundles), instances);
+      const scope = q.device ? `device ${q.device}` : q.service ? `service ${q.service}` : 'fleet';
+      const meta = {
+        author: `Hotpatch control plane (${scope})`,
+        scope,
+        now: new Date(),
+        toolVersion: SERVER_VERSION,
+        ...(q.product ? { product: q.product } : {}),
+      };
+      if (q.format === 'cyclonedx') return cycloneDxVex(statements, meta);
+      // OpenVEX needs at least one statement: saying "nothing" is not a document.
+      if (statements.length === 0)
+        throw new NotFoundError(
+          `VEX statements for ${scope} (no connected process loads a component a published hotpatch was built for)`,
         );
-        if (q.device && chosen.length === 0)
-          throw new NotFoundError(`device ${q.device}`, 'querystring.device');
-        const instances = chosen
-          .map((d) => instanceOf(d, policies))
-          .filter((i): i is VexInstance => i !== null);
-        const statements = vexStatements(catalogOf(bundles), instances);
-        const scope = q.device ? `device ${q.device}` : q.service ? `service ${q.service}` : 'fleet';
-        const meta = {
-          author: `Hotpatch control plane (${scope})`,
-          scope,
-          now: new Date(),
-          toolVersion: SERVER_VERSION,
-          ...(q.product ? { product: q.product } : {}),
-        };
-        if (q.format === 'cyclonedx') return cycloneDxVex(statements, meta);
-        // OpenVEX needs at least one statement: saying "nothing" is not a document.
-        if (statements.length === 0)
-          throw new NotFoundError(
-            `VEX statements for ${scope} (no connected process loads a component a published hotpatch was built for)`,
-          );
-        return openVex(statements, meta);
-      },
-    );
+      return openVex(statements, meta);
+    });
   };
 }

@@ -10,19 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type WebSocket from 'ws';
-import { createServer, type HotpatchServer } from '../index.js';
-import {
-  type AppProcess,
-  client,
-  fixture,
-  freePort,
-  readToken,
-  startApp,
-  until,
-  waitDeployment,
-} from './fixture.js';
+import type { HotpatchServer } from '../index.js';
+import { type AppProcess, client, fixture, readToken, startApp, until, waitDeployment } from './fixture.js';
 import { MINIMIST_OSV } from './osv-fixtures.js';
 import { enrollOk, minimistFacts, online } from './sim.js';
+import { startTestServer } from './test-server.js';
 
 const fx = fixture();
 const dataDir = mkdtempSync(join(tmpdir(), 'hotpatch-advisories-'));
@@ -33,8 +25,7 @@ const apps: AppProcess[] = [];
 const sockets: WebSocket[] = [];
 
 before(async () => {
-  srv = await createServer({ dataDir, port: await freePort(), trustedKeys: [fx.publicKeyFile], tickMs: 200 });
-  admin = client(srv.url, readToken(srv.bootstrap.adminTokenFile));
+  ({ srv, admin } = await startTestServer({ dataDir }));
   enrollToken = readToken(srv.bootstrap.enrollTokenFile);
 });
 

@@ -5,28 +5,26 @@
  * is about the agent, and servers in child processes where the test kills them (kill -9).
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import pg from 'pg';
 import type WebSocket from 'ws';
-import { createServer, type HotpatchServer, type ServerOptions } from '../index.js';
-import { type AppProcess, client, fixture, readToken, startApp, until, waitDeployment } from './fixture.js';
+import type { HotpatchServer, ServerOptions } from '../index.js';
+import { type AppProcess, client, fixture, startApp, until, waitDeployment } from './fixture.js';
 import { type ServerProcess, spawnServer } from './server-proc.js';
 import { connect, enroll, enrollOk, minimistFacts, online } from './sim.js';
+import { dropSchema, freshSchema, startTestServer, TEST_DATABASE_URL } from './test-server.js';
 
 export type Storage = 'pglite' | 'postgres';
 
-const pgUrl = process.env.HOTPATCH_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** Short timers so that liveness rules show within a test (production defaults are seconds). */
 const tuning = { tickMs: 100, pingMs: 300, heartbeatMs: 300 };
 
 export function faultSuite(storage: Storage): void {
   const fx = fixture();
   const base = mkdtempSync(join(tmpdir(), `hotpatch-faults-${storage}-`));
-  const schema = `hp_faults_${randomBytes(5).toString('hex')}`;
+  const schema = freshSchema('hp_faults');
   const sockets: WebSocket[] = [];
   const apps: AppProcess[] = [];
   const procs: ServerProcess[] = [];
@@ -37,15 +35,12 @@ export function faultSuite(storage: Storage): void {
   let n = 0;
   const storageOpts = (name: string): ServerOptions =>
     storage === 'postgres'
-      ? { dataDir: join(base, name), databaseUrl: pgUrl, databaseSchema: schema }
+      ? { dataDir: join(base, name), databaseUrl: TEST_DATABASE_URL, databaseSchema: schema }
       : { dataDir: join(base, name) };
   const host = (what: string) => `${what}-${++n}`;
 
   before(async () => {
-    srv = await createServer({ ...storageOpts('main'), port: 0, trustedKeys: [fx.publicKeyFile], ...tuning });
-    adminToken = readToken(srv.bootstrap.adminTokenFile);
-    admin = client(srv.url, adminToken);
-    enrollToken = readToken(srv.bootstrap.enrollTokenFile);
+    ({ srv, admin, adminToken, enrollToken } = await startTestServer({ ...storageOpts('main'), ...tuning }));
     assert.equal((await admin.postRaw('/v1/bundles', fx.bundle.toString())).status, 201);
   });
 
@@ -55,10 +50,7 @@ export function faultSuite(storage: Storage): void {
     await Promise.all(procs.map((p) => p.kill9()));
     await srv?.close();
     if (storage === 'postgres') {
-      const c = new pg.Client({ connectionString: pgUrl });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await c.end();
+      await dropSchema(schema);
     }
     rmSync(base, { recursive: true, force: true });
   });
@@ -435,16 +427,13 @@ export function faultSuite(storage: Storage): void {
 export function failoverSuite(): void {
   const fx = fixture();
   const base = mkdtempSync(join(tmpdir(), 'hotpatch-failover-'));
-  const schema = `hp_failover_${randomBytes(5).toString('hex')}`;
+  const schema = freshSchema('hp_failover');
   const procs: ServerProcess[] = [];
   const apps: AppProcess[] = [];
   after(async () => {
     await Promise.all(apps.map((a) => a.stop()));
     await Promise.all(procs.map((p) => p.kill9()));
-    const c = new pg.Client({ connectionString: pgUrl });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await c.end();
+    await dropSchema(schema);
     rmSync(base, { recursive: true, force: true });
   });
 
@@ -454,7 +443,7 @@ export function failoverSuite(): void {
     async () => {
       const opts = (name: string) => ({
         dataDir: join(base, name),
-        databaseUrl: pgUrl,
+        databaseUrl: TEST_DATABASE_URL,
         databaseSchema: schema,
         port: 0,
         trustedKeys: [fx.publicKeyFile],

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildPatch } from '@hotpatch/builder';
 import { generateSigningKey, loadPrivateKey, serializeBundle, signBundle } from '@hotpatch/core';
+import { createClient, type DeploymentWaitResponse } from '@hotpatch/protocol';
 
 const runtimeDist = fileURLToPath(new URL('../../../runtime/dist/', import.meta.url));
 /** The preload users get (`@hotpatch/runtime/register`): it starts the fleet agent when HOTPATCH_SERVER is set. */
@@ -188,27 +189,17 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** A small API client for tests. */
+/** The API client for tests: the protocol's one client; answers of any status come back as {status, json}. */
 export function client(base: string, token: string) {
-  const call = async (method: string, path: string, body?: unknown, raw?: string) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(raw !== undefined ? { body: raw } : body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary response JSON
-    const json = (await res.json()) as Record<string, any>;
-    return { status: res.status, json };
-  };
+  const c = createClient({ base, token });
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary response JSON
+  type Json = Record<string, any>;
   return {
-    get: (p: string) => call('GET', p),
-    post: (p: string, b?: unknown) => call('POST', p, b ?? {}),
-    postRaw: (p: string, raw: string) => call('POST', p, undefined, raw),
-    patch: (p: string, b: unknown) => call('PATCH', p, b),
-    del: (p: string) => call('DELETE', p),
+    get: (p: string) => c.send<Json>('GET', p),
+    post: (p: string, b?: unknown) => c.send<Json>('POST', p, b ?? {}),
+    postRaw: (p: string, raw: string) => c.send<Json>('POST', p, undefined, { raw }),
+    patch: (p: string, b: unknown) => c.send<Json>('PATCH', p, b),
+    del: (p: string) => c.send<Json>('DELETE', p),
   };
 }
 
@@ -238,20 +229,7 @@ export function readToken(file: string | null): string {
 }
 
 type Api = ReturnType<typeof client>;
-export interface DeploymentView {
-  deployment: { id: string; state: string; expedite: boolean; revertReason: string | null };
-  summary: { total: number; counts: Record<string, number>; settled: boolean };
-  devices: Array<{
-    deviceId: string;
-    device: string;
-    state: string;
-    ring: string | null;
-    reason: string | null;
-    action: string | null;
-    scheduledFor: string | null;
-  }>;
-  fingerprint?: string;
-}
+export type DeploymentView = DeploymentWaitResponse;
 
 /** Waits on the server's long poll (device state change events) until pred holds. */
 export async function waitDeployment(

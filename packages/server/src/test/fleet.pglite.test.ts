@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createServer, type HotpatchServer } from '../index.js';
+import type { HotpatchServer } from '../index.js';
 import {
   type AppProcess,
   client,
@@ -14,6 +14,7 @@ import {
   until,
   waitDeployment,
 } from './fixture.js';
+import { startTestServer } from './test-server.js';
 
 const fx = fixture();
 const dataDir = mkdtempSync(join(tmpdir(), 'hotpatch-pglite-'));
@@ -25,8 +26,7 @@ const apps: AppProcess[] = [];
 
 before(async () => {
   port = await freePort();
-  srv = await createServer({ dataDir, port, trustedKeys: [fx.publicKeyFile], tickMs: 200 });
-  admin = client(srv.url, readToken(srv.bootstrap.adminTokenFile));
+  ({ srv, admin } = await startTestServer({ dataDir, port }));
   // Devices in these tests pick their ring with HOTPATCH_LABELS: a token that allows device labels.
   const t = await admin.post('/v1/enroll-tokens', { name: 'self-labelling', allowDeviceLabels: true });
   enrollToken = t.json.token as string;
@@ -226,7 +226,7 @@ test('publish -> policy with two rings -> applied in memory on enrolled runtimes
 
   // Server restart (same data dir and port): devices reconnect, nothing lost.
   await srv.close();
-  srv = await createServer({ dataDir, port, trustedKeys: [fx.publicKeyFile], tickMs: 200 });
+  ({ srv } = await startTestServer({ dataDir, port }));
   assert.equal(srv.bootstrap.adminTokenFile, null, 'no new admin token on restart');
   await until('both devices reconnected', async () => {
     const r = await admin.get('/v1/devices');

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import pg from 'pg';
-import { createServer, type HotpatchServer } from '../index.js';
+import type { HotpatchServer } from '../index.js';
 import {
   type AppProcess,
   client,
@@ -16,46 +14,36 @@ import {
   until,
   waitDeployment,
 } from './fixture.js';
+import { dropSchema, freshSchema, startTestServer } from './test-server.js';
 
-const url = process.env.HOTPATCH_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const schema = `hp_test_${randomBytes(5).toString('hex')}`;
+const schema = freshSchema();
 const fx = fixture();
 const base = mkdtempSync(join(tmpdir(), 'hotpatch-pg-'));
 let a: HotpatchServer;
 let b: HotpatchServer;
 const apps: AppProcess[] = [];
 
+const replica = (name: string, port?: number) =>
+  startTestServer({
+    dataDir: join(base, name),
+    storage: 'postgres',
+    databaseSchema: schema,
+    ...(port ? { port } : {}),
+  });
+
 before(async () => {
-  const trustedKeys = [fx.publicKeyFile];
   // Two replicas start together on one database: migrations and first-start bootstrap serialize.
-  [a, b] = await Promise.all([
-    createServer({
-      dataDir: join(base, 'a'),
-      databaseUrl: url,
-      databaseSchema: schema,
-      port: 0,
-      trustedKeys,
-      tickMs: 200,
-    }),
-    createServer({
-      dataDir: join(base, 'b'),
-      databaseUrl: url,
-      databaseSchema: schema,
-      port: 0,
-      trustedKeys,
-      tickMs: 200,
-    }),
-  ]);
+  [a, b] = (await Promise.all([replica('a'), replica('b')])).map((t) => t.srv) as [
+    HotpatchServer,
+    HotpatchServer,
+  ];
 });
 
 after(async () => {
   await Promise.all(apps.map((x) => x.stop()));
   await a?.close();
   await b?.close();
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await c.end();
+  await dropSchema(schema);
   rmSync(base, { recursive: true, force: true });
 });
 
@@ -114,14 +102,7 @@ test('two replicas on one PostgreSQL: device on A, deployment made on B reaches 
   // Restart replica A on its port: the device reconnects; nothing lost.
   const port = Number(new URL(a.url).port);
   await a.close();
-  a = await createServer({
-    dataDir: join(base, 'a'),
-    databaseUrl: url,
-    databaseSchema: schema,
-    port,
-    trustedKeys: [fx.publicKeyFile],
-    tickMs: 200,
-  });
+  a = (await replica('a', port)).srv;
   await until(
     'device reconnected to A',
     async () =>

@@ -6,16 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildPatch, resolveSpec } from '@hotpatch/builder';
 import { generateSigningKey, loadPrivateKey, serializeBundle, signBundle } from '@hotpatch/core';
-import pg from 'pg';
-import { createServer, type HotpatchServer } from '../index.js';
-import { client, freePort, readToken, registerJs, until, waitDeployment } from './fixture.js';
+import type { HotpatchServer } from '../index.js';
+import { type client, registerJs, until, waitDeployment } from './fixture.js';
+import { startTestServer, type TestServer } from './test-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hotpatch-health-'));
 const key = generateSigningKey();
@@ -130,33 +129,19 @@ function startLoad(services: Record<string, Proc>): void {
 
 const recent = (host: string, n = 20) => (answers.get(host) ?? []).slice(-n);
 
-const pgUrl = process.env.HOTPATCH_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
 /** The same end-to-end run on embedded storage or on PostgreSQL (a fresh schema, dropped after). */
 export function healthGateSuite(storage: 'pglite' | 'postgres'): void {
-  const schema = `hp_test_${randomBytes(5).toString('hex')}`;
+  let ts: TestServer;
   before(async () => {
-    srv = await createServer({
-      dataDir: join(dir, 'data'),
-      port: await freePort(),
-      trustedKeys: [keyFile],
-      tickMs: 200,
-      ...(storage === 'postgres' ? { databaseUrl: pgUrl, databaseSchema: schema } : {}),
-    });
-    admin = client(srv.url, readToken(srv.bootstrap.adminTokenFile));
+    ts = await startTestServer({ dataDir: join(dir, 'data'), trustedKeys: [keyFile], storage });
+    ({ srv, admin } = ts);
     assert.equal(srv.db.kind, storage);
   });
 
   after(async () => {
     if (load) clearInterval(load);
     await Promise.all(procs.map((p) => p.stop()));
-    await srv?.close();
-    if (storage === 'postgres') {
-      const c = new pg.Client({ connectionString: pgUrl });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await c.end();
-    }
+    await ts?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -5,8 +5,9 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createServer, type HotpatchServer } from '../index.js';
+import type { HotpatchServer } from '../index.js';
 import { type AppProcess, fixture, readToken, startApp, until } from './fixture.js';
+import { startTestServer } from './test-server.js';
 
 const fx = fixture();
 const dir = mkdtempSync(join(tmpdir(), 'hotpatch-https-'));
@@ -39,13 +40,7 @@ before(async () => {
     ],
     { stdio: 'ignore' },
   );
-  srv = await createServer({
-    dataDir: join(dir, 'data'),
-    port: 0,
-    cert,
-    key,
-    trustedKeys: [fx.publicKeyFile],
-  });
+  ({ srv } = await startTestServer({ dataDir: join(dir, 'data'), cert, key }));
 });
 
 after(async () => {

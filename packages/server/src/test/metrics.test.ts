@@ -4,17 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { createServer, type HotpatchServer } from '../index.js';
-import {
-  type AppProcess,
-  client,
-  fixture,
-  freePort,
-  readToken,
-  startApp,
-  until,
-  waitDeployment,
-} from './fixture.js';
+import type { HotpatchServer } from '../index.js';
+import { type AppProcess, client, fixture, readToken, startApp, until, waitDeployment } from './fixture.js';
+import { startTestServer } from './test-server.js';
 
 const fx = fixture();
 const dataDir = mkdtempSync(join(tmpdir(), 'hotpatch-metrics-'));
@@ -24,7 +16,7 @@ let admin: ReturnType<typeof client>;
 const apps: AppProcess[] = [];
 
 before(async () => {
-  srv = await createServer({ dataDir, port: await freePort(), trustedKeys: [fx.publicKeyFile], tickMs: 200 });
+  ({ srv } = await startTestServer({ dataDir }));
   token = readToken(srv.bootstrap.adminTokenFile);
   admin = client(srv.url, token);
 });

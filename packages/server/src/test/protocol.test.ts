@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { parseBundle } from '@hotpatch/core';
 import WebSocket from 'ws';
-import { createServer, type HotpatchServer } from '../index.js';
-import { client, fixture, readToken, until, waitDeployment } from './fixture.js';
+import type { HotpatchServer } from '../index.js';
+import { type client, fixture, until, waitDeployment } from './fixture.js';
+import { startTestServer } from './test-server.js';
 
 /** Simulated devices speaking the real protocol (no runtime), for the rules a real runtime rarely hits. */
 const fx = fixture();
@@ -22,8 +23,7 @@ const minimistFiles = parseBundle(fx.bundle).payload.files.map((f) => ({
 }));
 
 before(async () => {
-  srv = await createServer({ dataDir, port: 0, trustedKeys: [fx.publicKeyFile], tickMs: 100 });
-  admin = client(srv.url, readToken(srv.bootstrap.adminTokenFile));
+  ({ srv, admin } = await startTestServer({ dataDir, tickMs: 100 }));
   // These simulated devices choose their policy by their own labels: a token that allows it.
   const t = await admin.post('/v1/enroll-tokens', { name: 'self-labelling', allowDeviceLabels: true });
   enrollToken = t.json.token as string;

@@ -18,8 +18,9 @@ import {
   sha256,
   signBundle,
 } from '@hotpatch/core';
-import { createServer, type HotpatchServer } from '../index.js';
-import { client, freePort, readToken } from './fixture.js';
+import type { HotpatchServer } from '../index.js';
+import type { client } from './fixture.js';
+import { startTestServer } from './test-server.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'hotpatch-publish-checks-'));
 const key = generateSigningKey();
@@ -29,8 +30,7 @@ let admin: ReturnType<typeof client>;
 before(async () => {
   const pub = join(dataDir, 'publisher.pub');
   writeFileSync(pub, key.publicKeyPem);
-  srv = await createServer({ dataDir: join(dataDir, 'data'), port: await freePort(), trustedKeys: [pub] });
-  admin = client(srv.url, readToken(srv.bootstrap.adminTokenFile));
+  ({ srv, admin } = await startTestServer({ dataDir: join(dataDir, 'data'), trustedKeys: [pub] }));
 });
 
 after(async () => {

@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type WebSocket from 'ws';
-import { createServer, type HotpatchServer } from '../index.js';
-import { client, fixture, freePort, readToken, waitDeployment } from './fixture.js';
+import type { HotpatchServer } from '../index.js';
+import { client, fixture, readToken, waitDeployment } from './fixture.js';
 import { enrollOk, minimistFacts, online } from './sim.js';
+import { startTestServer } from './test-server.js';
 
 const fx = fixture();
 const dataDir = mkdtempSync(join(tmpdir(), 'hotpatch-retry-'));
@@ -20,8 +21,7 @@ let srv: HotpatchServer;
 let admin: ReturnType<typeof client>;
 
 before(async () => {
-  srv = await createServer({ dataDir, port: await freePort(), trustedKeys: [fx.publicKeyFile], tickMs: 200 });
-  admin = client(srv.url, readToken(srv.bootstrap.adminTokenFile));
+  ({ srv, admin } = await startTestServer({ dataDir }));
 });
 
 after(async () => {

@@ -12,18 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createServer, type HotpatchServer } from '../index.js';
+import type { HotpatchServer } from '../index.js';
 import { validateCycloneDx, validateOpenVex } from '../vex/validate.js';
-import {
-  type AppProcess,
-  client,
-  fixture,
-  freePort,
-  readToken,
-  startApp,
-  until,
-  waitDeployment,
-} from './fixture.js';
+import { type AppProcess, type client, fixture, startApp, until, waitDeployment } from './fixture.js';
+import { startTestServer } from './test-server.js';
 
 const fx = fixture();
 const dataDir = mkdtempSync(join(tmpdir(), 'hotpatch-vex-'));
@@ -46,8 +38,7 @@ interface OpenVexDoc {
 
 before(async () => {
   writeFileSync(bundleFile, fx.bundle);
-  srv = await createServer({ dataDir, port: await freePort(), trustedKeys: [fx.publicKeyFile], tickMs: 200 });
-  admin = client(srv.url, readToken(srv.bootstrap.adminTokenFile));
+  ({ srv, admin } = await startTestServer({ dataDir }));
   const enroll = (await admin.post('/v1/enroll-tokens', { name: 'vex' })).json.token as string;
   app = await startApp(fx, { server: srv.url, enrollToken: enroll, host: 'vex-a', service: 'web', home });
 });

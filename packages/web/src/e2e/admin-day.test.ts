@@ -7,28 +7,25 @@
  * its CSV; no page wider than the window at 1024 px. Screenshots go to docs/screenshots/.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { createServer, type HotpatchServer } from '@hotpatch/server';
+import type { HotpatchServer } from '@hotpatch/server';
 import {
   type AppProcess,
-  client,
   enrollOk,
   fixture,
-  freePort,
   MINIMIST_OSV,
   online,
   readToken,
   startApp,
+  startTestServer,
   until,
 } from '@hotpatch/server/testing';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, requireChromium, SHOTS } from './browser.js';
 
-const CHROMIUM = process.env.HOTPATCH_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = fileURLToPath(new URL('../../../../docs/screenshots/', import.meta.url));
 const VIEWPORTS = [
   { width: 1280, height: 800 },
   { width: 1024, height: 768 },
@@ -43,11 +40,11 @@ let browser: Browser;
 let adminToken = '';
 
 before(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`Chromium not found at ${CHROMIUM} (HOTPATCH_CHROMIUM=/path/to/chromium)`);
-  srv = await createServer({ dataDir, port: await freePort(), trustedKeys: [fx.publicKeyFile], tickMs: 200 });
-  adminToken = readToken(srv.bootstrap.adminTokenFile);
-  const admin = client(srv.url, adminToken);
+  requireChromium();
+  const ts = await startTestServer({ dataDir });
+  srv = ts.srv;
+  adminToken = ts.adminToken;
+  const admin = ts.admin;
   assert.equal((await admin.postRaw('/v1/bundles', fx.bundle.toString())).status, 201);
   assert.equal(
     (
@@ -99,11 +96,7 @@ before(async () => {
     }>;
     return ds.length === 2 && ds.every((d) => d.components.some((c) => c.name === 'minimist'));
   });
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

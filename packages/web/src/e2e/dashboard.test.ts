@@ -5,25 +5,15 @@
  * viewer sees no mutating controls. Screenshots of the main pages go to docs/screenshots/.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { createServer, type HotpatchServer } from '@hotpatch/server';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import {
-  type AppProcess,
-  client,
-  fixture,
-  freePort,
-  readToken,
-  startApp,
-  until,
-} from '../../../server/dist/test/fixture.js';
+import type { HotpatchServer } from '@hotpatch/server';
+import { type AppProcess, client, fixture, startApp, startTestServer, until } from '@hotpatch/server/testing';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, requireChromium, SHOTS } from './browser.js';
 
-const CHROMIUM = process.env.HOTPATCH_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = fileURLToPath(new URL('../../../../docs/screenshots/', import.meta.url));
 const VIEWPORT = { width: 1280, height: 800 };
 
 const dataDir = mkdtempSync(join(tmpdir(), 'hotpatch-web-e2e-'));
@@ -34,16 +24,13 @@ let adminToken = '';
 let patchId = '';
 
 before(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `Chromium not found at ${CHROMIUM}: the dashboard's end-to-end tests need Debian's Chromium ` +
-        '(apt-get update && apt-get install -y chromium; .ci/run installs it) or HOTPATCH_CHROMIUM=/path/to/chromium',
-    );
+  requireChromium();
   const fx = fixture();
   patchId = fx.patchId;
-  srv = await createServer({ dataDir, port: await freePort(), trustedKeys: [fx.publicKeyFile], tickMs: 200 });
-  adminToken = readToken(srv.bootstrap.adminTokenFile);
-  const admin = client(srv.url, adminToken);
+  const ts = await startTestServer({ dataDir });
+  srv = ts.srv;
+  adminToken = ts.adminToken;
+  const admin = ts.admin;
   // The devices pick their ring with HOTPATCH_LABELS: a token that allows device labels.
   const enrollToken = (
     await admin.post('/v1/enroll-tokens', { name: 'self-labelling', allowDeviceLabels: true })
@@ -70,11 +57,7 @@ before(async () => {
     const ds = r.json.devices as Array<{ connected: boolean; components: unknown[] }>;
     return ds.length === 2 && ds.every((d) => d.connected && d.components.length > 0);
   });
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { HotpatchError } from '@hotpatch/core';
+import { createClient, type Method } from '@hotpatch/protocol/client';
+import { ApiError } from '@hotpatch/protocol/errors';
 import { type Command, InvalidArgumentError } from 'commander';
 import { readLogin } from './login-config.js';
 
@@ -62,48 +64,26 @@ export function conn(opts: ConnOptions): { server: string; token: string } {
   return { server: server.replace(/\/+$/, ''), token };
 }
 
+/** One call through the protocol's client; refusals and an unreachable server become FleetRequestError. */
 export async function api(
   opts: ConnOptions,
-  method: string,
+  method: Method,
   path: string,
   body?: unknown,
   raw?: string,
 ): Promise<Json> {
   const { server, token } = conn(opts);
-  let res: Response;
   try {
-    res = await fetch(`${server}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(raw !== undefined ? { body: raw } : body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
+    return (
+      (await createClient({ base: server, token }).request<Json | null>(method, path, body, { raw })) ?? {}
+    );
   } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new FleetRequestError(
-      0,
-      `server ${server} unreachable: ${cause?.code ?? cause?.message ?? (e as Error).message}`,
-    );
+    if (!(e instanceof ApiError)) throw e;
+    if (e.status === 0) throw new FleetRequestError(0, e.message);
+    const where = e.field ? ` (${e.field})` : '';
+    const code = e.code === `HTTP_${e.status}` ? `HTTP ${e.status}` : e.code;
+    throw new FleetRequestError(e.status, `server refused: ${code}: ${e.message}${where}`, e.field);
   }
-  const text = await res.text();
-  let json: Json = {};
-  try {
-    json = JSON.parse(text) as Json;
-  } catch {
-    // not JSON
-  }
-  if (!res.ok) {
-    const err = (json.error ?? {}) as { code?: string; message?: string; field?: string };
-    const where = err.field ? ` (${err.field})` : '';
-    throw new FleetRequestError(
-      res.status,
-      `server refused: ${err.code ?? `HTTP ${res.status}`}: ${err.message ?? text.slice(0, 200)}${where}`,
-      err.field,
-    );
-  }
-  return json;
 }
 
 export function withConn(cmd: Command): Command {

@@ -1,0 +1,127 @@
+/**
+ * Contract: a real agent (the runtime's preload in a real process) against a real server, every
+ * answer checked by the server against its route's response schema (startTestServer), and read
+ * back through the protocol's typed client and checked again against the same schemas.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  ApiError,
+  BundleView,
+  DeploymentListItem,
+  DeploymentView,
+  DeviceDetailResponse,
+  DeviceListResponse,
+  hotpatchApi,
+  PolicyView,
+  ReportResponse,
+} from '@hotpatch/protocol';
+import { type TSchema, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { type AppProcess, fixture, startApp, until } from './fixture.js';
+import { startTestServer, type TestServer } from './test-server.js';
+
+const fx = fixture();
+let ts: TestServer;
+let app: AppProcess;
+
+/** The schema's verdict, with the first error in the message. */
+function conforms(schema: TSchema, value: unknown, what: string): void {
+  const first = Value.Errors(schema, value).First();
+  assert.equal(first, undefined, `${what}: ${first?.path} ${first?.message}`);
+}
+
+before(async () => {
+  ts = await startTestServer();
+  app = await startApp(fx, {
+    server: ts.url,
+    enrollToken: ts.enrollToken,
+    host: 'contract-a',
+    service: 'web',
+    home: join(ts.dataDir, 'home'),
+  });
+});
+
+after(async () => {
+  await app?.stop();
+  await ts?.close();
+});
+
+test('a real agent enrolls and is deployed to; every view the client reads matches the shared schemas', async () => {
+  const api = hotpatchApi({ base: ts.url, token: ts.adminToken });
+  const device = await until('the agent enrolled with facts', async () => {
+    const ds = await api.devices();
+    return ds.find((d) => d.host === 'contract-a' && d.connected && d.components.length > 0);
+  });
+  conforms(DeviceListResponse, await api.devicePage({ limit: 10 }), 'GET /v1/devices');
+  const detail = await api.device(device.id);
+  conforms(DeviceDetailResponse, detail, 'GET /v1/devices/:id');
+  assert.equal(detail.instances[0]?.pid, app.pid);
+
+  const pub = await api.publish(fx.bundle.toString());
+  conforms(BundleView, pub.bundle, 'POST /v1/bundles');
+  const dep = await api.deploy(fx.patchId, 'default');
+  assert.equal(dep.created, true);
+  conforms(DeploymentView, { ...dep, created: undefined }, 'POST /v1/deployments');
+  let v = await api.waitDeployment(dep.deployment.id);
+  while (!v.devices.some((d) => d.state === 'applied'))
+    v = await api.waitDeployment(dep.deployment.id, v.fingerprint);
+  assert.equal((await app.get()).polluted, false, "the hotpatch is live in the agent's process");
+  conforms(Type.Array(DeploymentListItem), await api.deployments(), 'GET /v1/deployments');
+  conforms(Type.Array(PolicyView), await api.policies(), 'GET /v1/policies');
+  conforms(ReportResponse, await api.client.request('GET', '/v1/report'), 'GET /v1/report');
+});
+
+test('refusals come back as the protocol error class with the table code', async () => {
+  const api = hotpatchApi({ base: ts.url, token: ts.adminToken });
+  await assert.rejects(api.deployment('dep_missing'), (e: unknown) => {
+    assert.ok(e instanceof ApiError);
+    assert.equal(e.status, 404);
+    assert.equal(e.code, 'E_NOT_FOUND');
+    assert.equal(e.field, 'id');
+    return true;
+  });
+  const anonymous = hotpatchApi({ base: ts.url });
+  await assert.rejects(anonymous.me(), (e: unknown) => e instanceof ApiError && e.code === 'E_UNAUTHORIZED');
+  const nowhere = hotpatchApi({ base: 'http://127.0.0.1:1', token: 'x' });
+  await assert.rejects(nowhere.me(), (e: unknown) => e instanceof ApiError && e.code === 'E_NETWORK');
+});
+
+test('the admin routes answer within their schemas (the server checks each answer)', async () => {
+  const c = ts.admin;
+  const ok = async (r: Promise<{ status: number; json: unknown }>, status: number, what: string) => {
+    const a = await r;
+    assert.equal(a.status, status, `${what}: ${JSON.stringify(a.json)}`);
+    return a.json as Record<string, string>;
+  };
+  const tok = await ok(c.post('/v1/tokens', { name: 'ci', role: 'viewer' }), 201, 'token create');
+  await ok(c.get('/v1/tokens'), 200, 'tokens');
+  await ok(c.del(`/v1/tokens/${tok.id}`), 200, 'token revoke');
+  const et = await ok(
+    c.post('/v1/enroll-tokens', { name: 'ci', labels: { ring: 'a' } }),
+    201,
+    'enroll token',
+  );
+  await ok(c.del(`/v1/enroll-tokens/${et.id}`), 200, 'enroll token revoke');
+  await ok(c.post('/v1/baselines', { target: 'minimist', version: '1.2.6' }), 201, 'baseline set');
+  await ok(c.get('/v1/baselines'), 200, 'baselines');
+  for (const p of ['/v1/reports/hotpatch', '/v1/reports/exposure', '/v1/reports/restarts', '/v1/report'])
+    await ok(c.get(p), 200, p);
+  await ok(c.get('/v1/audit?limit=5'), 200, 'audit');
+  await ok(c.get('/v1/me'), 200, 'me');
+  await ok(c.get('/healthz'), 200, 'healthz');
+  const rings = [{ name: 'all', selector: {}, deferralDays: 0 }];
+  await ok(c.post('/v1/policies', { name: 'ci', allowHotpatch: true, rings }), 201, 'policy create');
+  await ok(c.patch('/v1/policies/ci', { deadlineDays: 3 }), 200, 'policy update');
+  await ok(c.post('/v1/policies/ci/pause'), 200, 'pause');
+  await ok(c.post('/v1/policies/ci/resume'), 200, 'resume');
+  await ok(c.get('/v1/policies/ci/calendar?count=2'), 200, 'calendar');
+  await ok(c.get('/v1/policies/ci'), 200, 'policy');
+  await ok(c.del('/v1/policies/ci'), 200, 'policy delete');
+  const [d] = (await ok(c.get('/v1/devices'), 200, 'devices')).devices as unknown as Array<{ id: string }>;
+  await ok(c.patch(`/v1/devices/${d?.id}`, { labels: { team: 'ci' } }), 200, 'device update');
+  await ok(c.get(`/v1/bundles/${fx.patchId}`), 200, 'bundle');
+  await ok(c.get(`/v1/bundles/${fx.patchId}/readiness`), 200, 'readiness');
+  await ok(c.get('/v1/vex'), 200, 'vex');
+});
