@@ -12,6 +12,7 @@ import type { Database } from './db/types.js';
 import { Bus } from './fleet/bus.js';
 import { HUB_DEFAULTS, Hub, type HubOptions } from './fleet/hub.js';
 import { Liveness } from './fleet/liveness.js';
+import { kickRefresh, stopRefresh } from './fleet/status-columns.js';
 import { roleGuard } from './plugins/auth.js';
 import { AuthFailures, installAuthAudit } from './plugins/auth-audit.js';
 import { dashboardPlugin } from './plugins/dashboard.js';
@@ -143,6 +144,8 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
     await app.register(vexPlugin(ctx));
     await app.register(dashboardPlugin());
     hub.start();
+    // After an upgrade (or rows written behind the server's back) devices may be stale: compute now.
+    kickRefresh(db, (e) => app.log.warn({ err: e.message.slice(0, 200) }, 'device status refresh failed'), 0);
     if (opts.advisorySync) {
       advisorySync = new AdvisorySync(db, app.log, opts.advisorySync);
       advisorySync.start();
@@ -165,6 +168,7 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
           await liveness?.stop();
           await authFailures.flush();
           await app.close();
+          await stopRefresh(db);
           await db.close();
         })();
         return closing;
