@@ -121,6 +121,15 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
     installSecurityHeaders(app);
     const authFailures = new AuthFailures(db, app.log);
     installAuthAudit(app, authFailures);
+    // Device status columns: computed now (after an upgrade, or rows written behind the server's
+    // back), and after any API change (the change marked the devices it concerns stale), in the
+    // background, so that the next read finds them current.
+    const statusFailed = (e: Error) =>
+      app.log.warn({ err: e.message.slice(0, 200) }, 'device status refresh failed');
+    kickRefresh(db, statusFailed, 0);
+    app.addHook('onResponse', async (req) => {
+      if (req.method !== 'GET' && req.method !== 'HEAD') kickRefresh(db, statusFailed, 0);
+    });
     await app.register(websocket, {
       options: { maxPayload: opts.maxMessageBytes ?? LIMITS.messageBytes, perMessageDeflate: false },
     });
@@ -144,8 +153,6 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
     await app.register(vexPlugin(ctx));
     await app.register(dashboardPlugin());
     hub.start();
-    // After an upgrade (or rows written behind the server's back) devices may be stale: compute now.
-    kickRefresh(db, (e) => app.log.warn({ err: e.message.slice(0, 200) }, 'device status refresh failed'), 0);
     if (opts.advisorySync) {
       advisorySync = new AdvisorySync(db, app.log, opts.advisorySync);
       advisorySync.start();

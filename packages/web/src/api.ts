@@ -10,6 +10,7 @@ import type {
   ComponentView,
   DeviceListResponse,
   DeviceStatus,
+  DeviceSummaryResponse,
   DeviceView,
   ReadinessResponse,
 } from '@hotpatch/protocol';
@@ -32,7 +33,7 @@ export type Labels = Record<string, string>;
 /** Device views come from the one API definition (packages/protocol). */
 export type Component = ComponentView;
 export type Device = DeviceView;
-export type { AdvisoryView, DeviceListResponse, DeviceStatus, ReadinessResponse };
+export type { AdvisoryView, DeviceListResponse, DeviceStatus, DeviceSummaryResponse, ReadinessResponse };
 export interface DeviceQuery {
   limit?: number;
   offset?: number;
@@ -235,6 +236,8 @@ export function createApi(token: string, base = '') {
   return {
     me: () => get<{ actor: Actor }>('/v1/me').then((r) => r.actor),
     devices: () => get<{ devices: Device[] }>('/v1/devices').then((r) => r.devices),
+    /** Live/connected counts and the first devices needing attention, counted by the server. */
+    deviceSummary: () => get<DeviceSummaryResponse>('/v1/devices/summary'),
     devicePage: (q: DeviceQuery) => get<DeviceListResponse>(`/v1/devices?${deviceQueryString(q)}`),
     /** CSV of the same query, fetched with the token (a plain link would not carry it). */
     devicesCsv: (q: DeviceQuery) =>

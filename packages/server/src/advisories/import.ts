@@ -1,7 +1,7 @@
 import type { AdvisoryImportResponse, OsvRecord } from '@hotpatch/protocol';
 import { audit } from '../audit.js';
 import type { Database } from '../db/types.js';
-import { markPackagesStale } from '../fleet/status-columns.js';
+import { kickRefresh, markPackagesStale } from '../fleet/status-columns.js';
 import { affectedNames } from './osv.js';
 import { advisoryPackages, upsertAdvisory } from './store.js';
 
@@ -32,5 +32,7 @@ export async function importAdvisories(
       unchanged: out.unchanged.length,
     });
   });
+  // Sync runs outside any request: the affected devices are recomputed in the background.
+  if (out.added.length || out.updated.length) kickRefresh(db, () => {}, 0);
   return out;
 }

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import type WebSocket from 'ws';
 import { createServer, type HotpatchServer } from '../index.js';
 import { deviceStatusScenario } from './device-status.js';
-import { fixture, freePort } from './fixture.js';
+import { fixture } from './fixture.js';
 
 const fx = fixture();
 const dataDir = mkdtempSync(join(tmpdir(), 'hotpatch-device-status-'));
@@ -14,7 +14,7 @@ let srv: HotpatchServer;
 const sockets: WebSocket[] = [];
 
 before(async () => {
-  srv = await createServer({ dataDir, port: await freePort(), trustedKeys: [fx.publicKeyFile], tickMs: 200 });
+  srv = await createServer({ dataDir, port: 0, trustedKeys: [fx.publicKeyFile], tickMs: 200 });
 });
 
 after(async () => {
