@@ -2,13 +2,14 @@ import { baselineMonths, policyCalendar } from '@hotpatch/core';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Ctx } from '../context.js';
 import { exposureReport, hotpatchReport, restartsReport } from '../reports.js';
-import { listBundles, listDevices, listPolicies, toDeployment, toDeploymentDevice } from '../store.js';
+import { listBundles, listDevicesLight, listPolicies, toDeployment, toDeploymentDevice } from '../store.js';
 
 export function reportsPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
     const load = async () => {
       const [devices, policies, rows, deployments, bundles] = await Promise.all([
-        listDevices(ctx.db),
+        // The reports read placement and device eligibility, not inventories.
+        listDevicesLight(ctx.db),
         listPolicies(ctx.db),
         ctx.db.query('SELECT * FROM deployment_devices').then((r) => r.map(toDeploymentDevice)),
         ctx.db.query('SELECT * FROM deployments').then((r) => r.map(toDeployment)),
