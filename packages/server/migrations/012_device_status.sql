@@ -16,8 +16,8 @@ ALTER TABLE devices ADD COLUMN status_reasons jsonb;
 ALTER TABLE devices ADD COLUMN status_policy text;
 ALTER TABLE devices ADD COLUMN status_ring text;
 ALTER TABLE devices ADD COLUMN status_node text;
--- Loaded npm package names: which devices an advisory or a hotpatch concerns.
-ALTER TABLE devices ADD COLUMN status_packages jsonb;
+-- Loaded npm packages, {"name": ["version", ...]}: which devices an advisory or a hotpatch concerns.
+ALTER TABLE devices ADD COLUMN status_versions jsonb;
 -- Lower-cased search text (id, host, service, policy, label, labels, CVE ids), and the name sort key.
 ALTER TABLE devices ADD COLUMN status_search text;
 ALTER TABLE devices ADD COLUMN sort_name text COLLATE "C";

@@ -1,9 +1,8 @@
 import type { AdvisoryImportResponse, OsvRecord } from '@hotpatch/protocol';
 import { audit } from '../audit.js';
 import type { Database } from '../db/types.js';
-import { kickRefresh, markPackagesStale } from '../fleet/status-columns.js';
-import { affectedNames } from './osv.js';
-import { advisoryPackages, upsertAdvisory } from './store.js';
+import { kickRefresh, markAdvisoriesStale } from '../fleet/status-columns.js';
+import { advisoryRecords, upsertAdvisory } from './store.js';
 
 /** Imports records in one transaction (all or nothing), audited once. */
 export async function importAdvisories(
@@ -14,18 +13,18 @@ export async function importAdvisories(
 ): Promise<AdvisoryImportResponse> {
   const out: AdvisoryImportResponse = { added: [], updated: [], unchanged: [] };
   await db.transaction(async (tx) => {
-    const before = await advisoryPackages(
+    const before = await advisoryRecords(
       tx,
       records.map((r) => r.id),
     );
     for (const r of records) out[await upsertAdvisory(tx, r, source)].push(r.id);
-    // The devices of the packages a changed record names, now or before.
+    // The devices a changed record affects, as it is now or as it was.
     const changed = new Set([...out.added, ...out.updated]);
     if (changed.size)
-      await markPackagesStale(tx, [
-        ...before,
-        ...records.filter((r) => changed.has(r.id)).flatMap((r) => affectedNames(r)),
-      ]);
+      await markAdvisoriesStale(
+        tx,
+        [...before, ...records].filter((r) => changed.has(r.id)),
+      );
     await audit(tx, actor, 'advisories.import', source, {
       added: out.added.length,
       updated: out.updated.length,

@@ -65,13 +65,11 @@ export async function listAdvisoriesFor(q: Sql, names: readonly string[]): Promi
   return rows.map((r) => json<OsvRecord>(r.record));
 }
 
-/** The package names of these records as stored (before an update or delete changes them). */
-export async function advisoryPackages(q: Sql, ids: readonly string[]): Promise<string[]> {
+/** These records as stored (before an update or delete changes them). */
+export async function advisoryRecords(q: Sql, ids: readonly string[]): Promise<OsvRecord[]> {
   if (ids.length === 0) return [];
-  const rows = await q.query<{ packages: unknown }>('SELECT packages FROM advisories WHERE id = ANY($1)', [
-    ids,
-  ]);
-  return [...new Set(rows.flatMap((r) => json<string[]>(r.packages)))];
+  const rows = await q.query<{ record: unknown }>('SELECT record FROM advisories WHERE id = ANY($1)', [ids]);
+  return rows.map((r) => json<OsvRecord>(r.record));
 }
 
 export async function deleteAdvisory(q: Sql, id: string): Promise<boolean> {

@@ -5,8 +5,9 @@
  * recomputes stale devices in batches, yielding to the event loop between them; reads refresh
  * first, so a missed refresh costs time, never truth.
  */
-import { DEVICE_STATUS_KINDS } from '@hotpatch/protocol';
+import { DEVICE_STATUS_KINDS, type OsvRecord } from '@hotpatch/protocol';
 import { loadStatusSources } from '../advisories/load.js';
+import { affectedNames, affects } from '../advisories/osv.js';
 import type { Database, Sql } from '../db/types.js';
 import { listPolicies, toDevice } from '../store.js';
 import { assessDevice } from './device-assess.js';
@@ -31,13 +32,40 @@ export async function markAllStale(q: Sql): Promise<void> {
   await q.query(`UPDATE devices SET ${BUMP}`);
 }
 
-/** Advisories or hotpatches for these npm packages changed: the devices that loaded one of them. */
+// Stale devices too: a refresh under way may have read facts their stored versions do not show yet.
+const OR_UNSURE = 'OR status_versions IS NULL OR status_clean < status_dirty';
+
+/** Hotpatches for these npm packages changed: the devices that loaded one of them. */
 export async function markPackagesStale(q: Sql, names: readonly string[]): Promise<void> {
   if (names.length === 0) return;
+  await q.query(`UPDATE devices SET ${BUMP} WHERE status_versions ?| $1::text[] ${OR_UNSURE}`, [
+    [...new Set(names)],
+  ]);
+}
+
+/**
+ * Advisory records changed (each as it was and as it is): the devices that loaded a package
+ * version one of them affects. Versions are matched here, as the status does, so that a record
+ * for a package every device loads marks only the devices on an affected version.
+ */
+export async function markAdvisoriesStale(q: Sql, records: readonly OsvRecord[]): Promise<void> {
+  const byName = new Map<string, OsvRecord[]>();
+  for (const r of records) for (const n of affectedNames(r)) byName.set(n, [...(byName.get(n) ?? []), r]);
+  const names = [...byName.keys()];
+  if (names.length === 0) return;
+  const loaded = await q.query<{ name: string; version: string }>(
+    `SELECT DISTINCT n AS name, v AS version FROM devices, unnest($1::text[]) AS n,
+            jsonb_array_elements_text(status_versions -> n) AS v
+      WHERE status_versions ? n`,
+    [names],
+  );
+  const hit = loaded
+    .filter((p) => (byName.get(p.name) ?? []).some((r) => affects(r, p.name, p.version)))
+    .map((p) => ({ [p.name]: [p.version] }));
   await q.query(
-    // Stale devices too: a refresh under way may have read facts their stored names do not show yet.
-    `UPDATE devices SET ${BUMP} WHERE status_packages ?| $1::text[] OR status_packages IS NULL OR status_clean < status_dirty`,
-    [[...new Set(names)]],
+    `UPDATE devices SET ${BUMP}
+      WHERE EXISTS (SELECT 1 FROM jsonb_array_elements($1::jsonb) AS h WHERE status_versions @> h) ${OR_UNSURE}`,
+    [JSON.stringify(hit)],
   );
 }
 
@@ -47,6 +75,15 @@ export async function markDeploymentStale(q: Sql, deploymentId: string): Promise
     `UPDATE devices SET ${BUMP} WHERE id IN (SELECT device_id FROM deployment_devices WHERE deployment_id = $1)`,
     [deploymentId],
   );
+}
+
+function loadedVersions(d: Device): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const p of d.facts?.packages ?? []) {
+    const list = (out[p.name] ??= []);
+    if (!list.includes(p.version)) list.push(p.version);
+  }
+  return out;
 }
 
 /** The column values for one device, from its assessment. */
@@ -78,7 +115,7 @@ function columns(d: Device, dirty: number, assessed: ReturnType<typeof assessDev
     policy,
     ring: place?.ring?.name ?? null,
     node: d.facts?.node ?? null,
-    packages: [...new Set((d.facts?.packages ?? []).map((p) => p.name))],
+    versions: loadedVersions(d),
     search,
     sort_name: `${d.host}/${d.service}`.toLowerCase(),
   };
@@ -110,10 +147,10 @@ async function refreshBatch(db: Database): Promise<number> {
     `UPDATE devices d SET status_clean = x.dirty, status_kind = x.kind, status_rank = x.rank, status_label = x.label,
        status_cves = x.cves, status_action = x.action, status_vulnerable = x.vulnerable, status_eligible = x.eligible,
        status_reasons = x.reasons, status_policy = x.policy, status_ring = x.ring, status_node = x.node,
-       status_packages = x.packages, status_search = x.search, sort_name = x.sort_name
+       status_versions = x.versions, status_search = x.search, sort_name = x.sort_name
      FROM jsonb_to_recordset($1::jsonb) AS x(id text, dirty integer, kind text, rank integer, label text, cves jsonb,
        action text, vulnerable boolean, eligible boolean, reasons jsonb, policy text, ring text, node text,
-       packages jsonb, search text, sort_name text)
+       versions jsonb, search text, sort_name text)
      WHERE d.id = x.id AND d.status_clean < x.dirty`,
     [JSON.stringify(out)],
   );

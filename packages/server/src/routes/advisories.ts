@@ -15,12 +15,12 @@ import { importAdvisories } from '../advisories/import.js';
 import { loadStatusSources } from '../advisories/load.js';
 import { statusOf } from '../advisories/match.js';
 import { advisoryIds, affectedNames } from '../advisories/osv.js';
-import { advisoryPackages, deleteAdvisory, listAdvisories } from '../advisories/store.js';
+import { advisoryRecords, deleteAdvisory, listAdvisories } from '../advisories/store.js';
 import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
 import { NotFoundError } from '../errors.js';
 import { placeDevice } from '../fleet/placement.js';
-import { markPackagesStale } from '../fleet/status-columns.js';
+import { markAdvisoriesStale } from '../fleet/status-columns.js';
 import { listDevices, listPolicies } from '../store.js';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
@@ -115,7 +115,7 @@ export function advisoriesPlugin(ctx: Ctx): FastifyPluginAsync {
       { onRequest: ctx.requireRole('admin'), schema: { params: IdParams } },
       async (req) => {
         const removed = await ctx.db.transaction(async (tx) => {
-          await markPackagesStale(tx, await advisoryPackages(tx, [req.params.id]));
+          await markAdvisoriesStale(tx, await advisoryRecords(tx, [req.params.id]));
           const ok = await deleteAdvisory(tx, req.params.id);
           if (ok) await audit(tx, actorName(req), 'advisory.delete', req.params.id);
           return ok;

@@ -163,6 +163,24 @@ export async function deviceStatusScenario(
 
   assert.equal((await admin.post('/v1/advisories', MINIMIST_OSV)).status, 200);
   await consistent(db, 'advisory import');
+  // An update that no longer affects 1.2.5, then one that does again (the record as it was counts).
+  const narrowed = {
+    ...MINIMIST_OSV,
+    modified: '2025-01-01T00:00:00Z',
+    affected: [
+      {
+        package: { ecosystem: 'npm', name: 'minimist' },
+        ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }, { fixed: '0.2.4' }] }],
+      },
+    ],
+  };
+  assert.deepEqual((await admin.post('/v1/advisories', narrowed)).json.updated, [MINIMIST_OSV.id]);
+  await consistent(db, 'advisory update (narrowed)');
+  assert.deepEqual(
+    (await admin.post('/v1/advisories', { ...MINIMIST_OSV, modified: '2025-06-01T00:00:00Z' })).json.updated,
+    [MINIMIST_OSV.id],
+  );
+  await consistent(db, 'advisory update (widened again)');
   assert.equal((await admin.postRaw('/v1/bundles', fx.bundle.toString())).status, 201);
   await consistent(db, 'publish');
   const pol = await admin.post('/v1/policies', {
