@@ -15,7 +15,10 @@ ALTER TABLE devices ADD COLUMN status_eligible boolean;
 ALTER TABLE devices ADD COLUMN status_reasons jsonb;
 ALTER TABLE devices ADD COLUMN status_policy text;
 ALTER TABLE devices ADD COLUMN status_ring text;
+-- From the facts, what device eligibility reads (fleet-wide reports read these, not the facts).
 ALTER TABLE devices ADD COLUMN status_node text;
+ALTER TABLE devices ADD COLUMN status_engine text;
+ALTER TABLE devices ADD COLUMN status_signature_enforcement boolean;
 -- Loaded npm packages, {"name": ["version", ...]}: which devices an advisory or a hotpatch concerns.
 ALTER TABLE devices ADD COLUMN status_versions jsonb;
 -- Lower-cased search text (id, host, service, policy, label, labels, CVE ids), and the name sort key.

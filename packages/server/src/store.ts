@@ -120,15 +120,16 @@ export async function listDevices(q: Sql): Promise<Device[]> {
 }
 
 /**
- * Every device without its inventory: facts keep what device eligibility reads (node, engine,
- * signature enforcement) but packages and patches are empty. For fleet-wide reports, which would
- * otherwise parse kilobytes of facts per device.
+ * Every device without its inventory: facts carry only what device eligibility reads (node,
+ * engine, signature enforcement, from the status columns: refresh them first), packages and
+ * patches empty. For fleet-wide reports, which would otherwise read kilobytes of facts per device.
  */
 export async function listDevicesLight(q: Sql): Promise<Device[]> {
   return (
     await q.query(
       `SELECT id, host, service, labels, policy_id, enrolled_at, revoked_at, last_seen, connected,
-              facts - 'packages' - 'patches' || '{"packages": [], "patches": []}'::jsonb AS facts
+              CASE WHEN facts IS NOT NULL THEN jsonb_build_object('node', status_node, 'engine', status_engine,
+                'signatureEnforcement', status_signature_enforcement, 'packages', '[]'::jsonb, 'patches', '[]'::jsonb) END AS facts
          FROM devices ORDER BY host, service`,
     )
   ).map(toDevice);

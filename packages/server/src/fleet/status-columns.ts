@@ -115,6 +115,8 @@ function columns(d: Device, dirty: number, assessed: ReturnType<typeof assessDev
     policy,
     ring: place?.ring?.name ?? null,
     node: d.facts?.node ?? null,
+    engine: d.facts?.engine ?? null,
+    sig: d.facts?.signatureEnforcement ?? null,
     versions: loadedVersions(d),
     search,
     sort_name: `${d.host}/${d.service}`.toLowerCase(),
@@ -146,10 +148,10 @@ async function refreshBatch(db: Database): Promise<number> {
   await db.query(
     `UPDATE devices d SET status_clean = x.dirty, status_kind = x.kind, status_rank = x.rank, status_label = x.label,
        status_cves = x.cves, status_action = x.action, status_vulnerable = x.vulnerable, status_eligible = x.eligible,
-       status_reasons = x.reasons, status_policy = x.policy, status_ring = x.ring, status_node = x.node,
+       status_reasons = x.reasons, status_policy = x.policy, status_ring = x.ring, status_node = x.node, status_engine = x.engine, status_signature_enforcement = x.sig,
        status_versions = x.versions, status_search = x.search, sort_name = x.sort_name
      FROM jsonb_to_recordset($1::jsonb) AS x(id text, dirty integer, kind text, rank integer, label text, cves jsonb,
-       action text, vulnerable boolean, eligible boolean, reasons jsonb, policy text, ring text, node text,
+       action text, vulnerable boolean, eligible boolean, reasons jsonb, policy text, ring text, node text, engine text, sig boolean,
        versions jsonb, search text, sort_name text)
      WHERE d.id = x.id AND d.status_clean < x.dirty`,
     [JSON.stringify(out)],

@@ -1,12 +1,14 @@
 import { baselineMonths, policyCalendar } from '@hotpatch/core';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Ctx } from '../context.js';
+import { refreshStatus } from '../fleet/status-columns.js';
 import { exposureReport, hotpatchReport, restartsReport } from '../reports.js';
 import { listBundles, listDevicesLight, listPolicies, toDeployment, toDeploymentDevice } from '../store.js';
 
 export function reportsPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
     const load = async () => {
+      await refreshStatus(ctx.db);
       const [devices, policies, rows, deployments, bundles] = await Promise.all([
         // The reports read placement and device eligibility, not inventories.
         listDevicesLight(ctx.db),
