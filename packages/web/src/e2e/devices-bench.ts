@@ -1,8 +1,11 @@
 /**
  * Devices page at fleet scale (issue 11): N devices (default 10,000) with 70 packages each stored
  * as the agent reports them, every 10th on minimist 1.2.5 with CVE-2021-44906 imported; measures
- * the API (first page, sort, filter, CSV) and, in Chromium, the Devices page's first screen and
- * the time to re-render after a sort and a search.
+ * the API (first page, sort, filter, search) and, in Chromium, the Devices page's first screen,
+ * the time to re-render after a sort and a search, and the Overview. Also, once each: building
+ * the status columns of every device (rows inserted behind the server's back) and the advisory
+ * import (its affected devices are recomputed in the background; the next read waits for it).
+ * Prints the median and the min–max of the runs.
  *
  *   node packages/web/dist/e2e/devices-bench.js [--devices 10000]
  */
