@@ -70,6 +70,29 @@ export const DeviceListResponse = Type.Object({
 });
 export type DeviceListResponse = Static<typeof DeviceListResponse>;
 
+/** GET /v1/devices/summary: the Overview's device figures, counted in the database. */
+export const DeviceSummaryResponse = Type.Object({
+  /** Devices not revoked, and of those, connected, not eligible, disconnected. */
+  live: Type.Integer(),
+  connected: Type.Integer(),
+  ineligible: Type.Integer(),
+  disconnected: Type.Integer(),
+  /** Devices per status over the whole fleet. */
+  counts: Type.Record(Type.String(), Type.Integer()),
+  /** The first live devices (by host, service) not eligible or disconnected. */
+  attention: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      host: Type.String(),
+      service: Type.String(),
+      connected: Type.Boolean(),
+      eligible: Type.Boolean(),
+      reasons: Type.Array(Type.Object({ code: Type.String(), message: Type.String() })),
+    }),
+  ),
+});
+export type DeviceSummaryResponse = Static<typeof DeviceSummaryResponse>;
+
 export const AdvisoryView = Type.Object({
   id: Type.String(),
   /** The ids the advisory is known by, CVE first. */

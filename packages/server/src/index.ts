@@ -11,6 +11,7 @@ export {
 export { decide } from './fleet/decide.js';
 export { placeDevice } from './fleet/placement.js';
 export { type AgentMessage, PROTOCOL_VERSION, type ServerMessage } from './fleet/protocol.js';
+export { refreshStatus } from './fleet/status-columns.js';
 export { exposureReport, hotpatchReport, restartsReport } from './reports.js';
 export { createServer, type HotpatchServer, runServer, type ServerOptions } from './server.js';
 export * from './vex/index.js';

@@ -125,11 +125,17 @@ export function restartsReport(
   now = new Date(),
 ): RestartsRow[] {
   const yearAgo = now.getTime() - 365 * 86_400_000;
+  // Grouped once: 10,000 devices × their instances, not every instance per device.
+  const byDevice = new Map<string, number[]>();
+  for (const i of instances) {
+    const t = Date.parse(i.startedAt);
+    if (!(t >= yearAgo)) continue;
+    const list = byDevice.get(i.deviceId);
+    if (list) list.push(t);
+    else byDevice.set(i.deviceId, [t]);
+  }
   return devices.map((d) => {
-    const starts = instances
-      .filter((i) => i.deviceId === d.id && Date.parse(i.startedAt) >= yearAgo)
-      .map((i) => Date.parse(i.startedAt))
-      .sort((a, b) => a - b);
+    const starts = [...(byDevice.get(d.id) ?? [])].sort((a, b) => a - b);
     const restarts = Math.max(0, starts.length - 1);
     const observedDays = starts.length > 0 ? (now.getTime() - (starts[0] as number)) / 86_400_000 : 0;
     return {

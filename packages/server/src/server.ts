@@ -12,6 +12,7 @@ import type { Database } from './db/types.js';
 import { Bus } from './fleet/bus.js';
 import { HUB_DEFAULTS, Hub, type HubOptions } from './fleet/hub.js';
 import { Liveness } from './fleet/liveness.js';
+import { kickRefresh, stopRefresh } from './fleet/status-columns.js';
 import { roleGuard } from './plugins/auth.js';
 import { AuthFailures, installAuthAudit } from './plugins/auth-audit.js';
 import { dashboardPlugin } from './plugins/dashboard.js';
@@ -124,6 +125,15 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
     installSecurityHeaders(app);
     const authFailures = new AuthFailures(db, app.log);
     installAuthAudit(app, authFailures);
+    // Device status columns: computed now (after an upgrade, or rows written behind the server's
+    // back), and after any API change (the change marked the devices it concerns stale), in the
+    // background, so that the next read finds them current.
+    const statusFailed = (e: Error) =>
+      app.log.warn({ err: e.message.slice(0, 200) }, 'device status refresh failed');
+    kickRefresh(db, statusFailed, 0);
+    app.addHook('onResponse', async (req) => {
+      if (req.method !== 'GET' && req.method !== 'HEAD') kickRefresh(db, statusFailed, 0);
+    });
     await app.register(websocket, {
       options: { maxPayload: opts.maxMessageBytes ?? LIMITS.messageBytes, perMessageDeflate: false },
     });
@@ -169,6 +179,7 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
           await liveness?.stop();
           await authFailures.flush();
           await app.close();
+          await stopRefresh(db);
           await db.close();
         })();
         return closing;

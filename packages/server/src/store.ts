@@ -119,6 +119,22 @@ export async function listDevices(q: Sql): Promise<Device[]> {
   return (await q.query('SELECT * FROM devices ORDER BY host, service')).map(toDevice);
 }
 
+/**
+ * Every device without its inventory: facts carry only what device eligibility reads (node,
+ * engine, signature enforcement, from the status columns: refresh them first), packages and
+ * patches empty. For fleet-wide reports, which would otherwise read kilobytes of facts per device.
+ */
+export async function listDevicesLight(q: Sql): Promise<Device[]> {
+  return (
+    await q.query(
+      `SELECT id, host, service, labels, policy_id, enrolled_at, revoked_at, last_seen, connected,
+              CASE WHEN facts IS NOT NULL THEN jsonb_build_object('node', status_node, 'engine', status_engine,
+                'signatureEnforcement', status_signature_enforcement, 'packages', '[]'::jsonb, 'patches', '[]'::jsonb) END AS facts
+         FROM devices ORDER BY host, service`,
+    )
+  ).map(toDevice);
+}
+
 export async function getDevice(q: Sql, id: string): Promise<Device | null> {
   const r = await q.query('SELECT * FROM devices WHERE id = $1', [id]);
   return r[0] ? toDevice(r[0]) : null;
@@ -317,7 +333,9 @@ export async function writeFactsBatch(
   items: ReadonlyArray<{ deviceId: string; facts: StoredFacts }>,
 ): Promise<void> {
   await q.query(
-    `UPDATE devices d SET facts = x.facts, connected = true, replica_id = $2, last_seen = now()
+    // Changed facts leave the device's status columns stale (fleet/status-columns.ts).
+    `UPDATE devices d SET facts = x.facts, connected = true, replica_id = $2, last_seen = now(),
+       status_dirty = d.status_dirty + CASE WHEN d.facts IS DISTINCT FROM x.facts THEN 1 ELSE 0 END
      FROM jsonb_to_recordset($1::jsonb) AS x(id text, facts jsonb) WHERE d.id = x.id`,
     [JSON.stringify(items.map((i) => ({ id: i.deviceId, facts: i.facts }))), replicaId],
   );
@@ -429,6 +447,11 @@ export async function revertDeployment(q: Sql, id: string, reason: string): Prom
     [id, reason],
   );
   if (r.length === 0) return false;
+  // Its rows no longer count for the devices' status (fleet/status-columns.ts).
+  await q.query(
+    'UPDATE devices SET status_dirty = status_dirty + 1 WHERE id IN (SELECT device_id FROM deployment_devices WHERE deployment_id = $1)',
+    [id],
+  );
   await q.query(
     "UPDATE deployment_devices SET state = 'reverted', reason = 'deployment reverted before it reached the device', updated_at = now() WHERE deployment_id = $1 AND state = 'scheduled'",
     [id],

@@ -18,6 +18,7 @@ import type {
   DeploymentView,
   DeviceListResponse,
   DeviceStatus,
+  DeviceSummaryResponse,
   DeviceView,
   ExposureRow,
   InstanceView,
@@ -43,7 +44,14 @@ export type Labels = Record<string, string>;
 /** Views come from the one API definition (packages/protocol). */
 export type Component = ComponentView;
 export type Device = DeviceView;
-export type { AdvisoryImportResponse, AdvisoryView, DeviceListResponse, DeviceStatus, ReadinessResponse };
+export type {
+  AdvisoryImportResponse,
+  AdvisoryView,
+  DeviceListResponse,
+  DeviceStatus,
+  DeviceSummaryResponse,
+  ReadinessResponse,
+};
 export type Instance = InstanceView;
 export type Policy = PolicyView;
 export type Ring = Policy['rings'][number];
@@ -90,6 +98,8 @@ export function createApi(token: string, base = '') {
   const enc = encodeURIComponent;
   return {
     ...calls,
+    /** Live/connected counts and the first devices needing attention, counted by the server. */
+    deviceSummary: () => c.request<DeviceSummaryResponse>('GET', '/v1/devices/summary'),
     bundleDocument: (patchId: string) =>
       c.request<BundleDocument>('GET', `/v1/bundles/${enc(patchId)}/download`),
     calendar: (policy: string, count = 12) =>

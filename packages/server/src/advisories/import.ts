@@ -1,7 +1,8 @@
 import type { AdvisoryImportResponse, OsvRecord } from '@hotpatch/protocol';
 import { audit } from '../audit.js';
 import type { Database } from '../db/types.js';
-import { upsertAdvisory } from './store.js';
+import { kickRefresh, markAdvisoriesStale } from '../fleet/status-columns.js';
+import { advisoryRecords, upsertAdvisory } from './store.js';
 
 /** Imports records in one transaction (all or nothing), audited once. */
 export async function importAdvisories(
@@ -12,12 +13,25 @@ export async function importAdvisories(
 ): Promise<AdvisoryImportResponse> {
   const out: AdvisoryImportResponse = { added: [], updated: [], unchanged: [] };
   await db.transaction(async (tx) => {
+    const before = await advisoryRecords(
+      tx,
+      records.map((r) => r.id),
+    );
     for (const r of records) out[await upsertAdvisory(tx, r, source)].push(r.id);
+    // The devices a changed record affects, as it is now or as it was.
+    const changed = new Set([...out.added, ...out.updated]);
+    if (changed.size)
+      await markAdvisoriesStale(
+        tx,
+        [...before, ...records].filter((r) => changed.has(r.id)),
+      );
     await audit(tx, actor, 'advisories.import', source, {
       added: out.added.length,
       updated: out.updated.length,
       unchanged: out.unchanged.length,
     });
   });
+  // Sync runs outside any request: the affected devices are recomputed in the background.
+  if (out.added.length || out.updated.length) kickRefresh(db, () => {}, 0);
   return out;
 }

@@ -3,7 +3,7 @@ import type { Sql } from '../db/types.js';
 import type { BundleMeta } from '../fleet/model.js';
 import { listBundles } from '../store.js';
 import { type AdvisoryIndex, indexAdvisories } from './match.js';
-import { activeDeploymentRows, listAdvisories } from './store.js';
+import { activeDeploymentRows, listAdvisories, listAdvisoriesFor } from './store.js';
 
 export interface StatusSources {
   index: AdvisoryIndex;
@@ -11,13 +11,25 @@ export interface StatusSources {
   rowsByDevice: Map<string, Array<{ patchId: string; state: string; reason: string | null }>>;
 }
 
-export async function loadStatusSources(q: Sql, deviceId?: string): Promise<StatusSources> {
-  const [advisories, bundles, rows] = await Promise.all([
-    listAdvisories(q),
+/**
+ * Everything (no argument), or what some devices need: their deployment rows and, when their
+ * loaded package names are given, only the advisories naming one of them.
+ */
+export async function loadStatusSources(
+  q: Sql,
+  deviceId?: string | readonly string[],
+  packageNames?: readonly string[],
+): Promise<StatusSources> {
+  const [records, bundles, rows] = await Promise.all([
+    packageNames ? listAdvisoriesFor(q, packageNames) : listAdvisories(q).then((a) => a.map((x) => x.record)),
     listBundles(q),
     activeDeploymentRows(q, deviceId),
   ]);
   const rowsByDevice = new Map<string, Array<{ patchId: string; state: string; reason: string | null }>>();
-  for (const r of rows) rowsByDevice.set(r.deviceId, [...(rowsByDevice.get(r.deviceId) ?? []), r]);
-  return { index: indexAdvisories(advisories.map((a) => a.record)), bundles, rowsByDevice };
+  for (const r of rows) {
+    const list = rowsByDevice.get(r.deviceId);
+    if (list) list.push(r);
+    else rowsByDevice.set(r.deviceId, [r]);
+  }
+  return { index: indexAdvisories(records), bundles, rowsByDevice };
 }

@@ -55,6 +55,23 @@ export async function listAdvisories(q: Sql): Promise<StoredAdvisory[]> {
   }));
 }
 
+/** The records that concern any of these npm package names (what a batch of devices' statuses needs). */
+export async function listAdvisoriesFor(q: Sql, names: readonly string[]): Promise<OsvRecord[]> {
+  if (names.length === 0) return [];
+  const rows = await q.query<{ record: unknown }>(
+    'SELECT record FROM advisories WHERE packages ?| $1::text[] ORDER BY modified DESC, id',
+    [names],
+  );
+  return rows.map((r) => json<OsvRecord>(r.record));
+}
+
+/** These records as stored (before an update or delete changes them). */
+export async function advisoryRecords(q: Sql, ids: readonly string[]): Promise<OsvRecord[]> {
+  if (ids.length === 0) return [];
+  const rows = await q.query<{ record: unknown }>('SELECT record FROM advisories WHERE id = ANY($1)', [ids]);
+  return rows.map((r) => json<OsvRecord>(r.record));
+}
+
 export async function deleteAdvisory(q: Sql, id: string): Promise<boolean> {
   return (await q.query('DELETE FROM advisories WHERE id = $1 RETURNING 1', [id])).length > 0;
 }
@@ -62,7 +79,7 @@ export async function deleteAdvisory(q: Sql, id: string): Promise<boolean> {
 /** Each device's row in every active deployment (the status's "in progress" and "failed"). */
 export async function activeDeploymentRows(
   q: Sql,
-  deviceId?: string,
+  deviceId?: string | readonly string[],
 ): Promise<
   Array<{ deviceId: string; patchId: string; deploymentId: string; state: string; reason: string | null }>
 > {
@@ -75,9 +92,9 @@ export async function activeDeploymentRows(
   }>(
     `SELECT dd.device_id, d.patch_id, d.id, dd.state, dd.reason FROM deployment_devices dd
        JOIN deployments d ON d.id = dd.deployment_id
-      WHERE d.state = 'active'${deviceId ? ' AND dd.device_id = $1' : ''}
+      WHERE d.state = 'active'${deviceId === undefined ? '' : typeof deviceId === 'string' ? ' AND dd.device_id = $1' : ' AND dd.device_id = ANY($1)'}
       ORDER BY d.created_at`,
-    deviceId ? [deviceId] : [],
+    deviceId === undefined ? [] : [deviceId],
   );
   return rows.map((r) => ({
     deviceId: r.device_id,

@@ -18,6 +18,7 @@ import { Batcher } from './batcher.js';
 import type { Bus } from './bus.js';
 import type { StoredFacts } from './model.js';
 import { checkRollback } from './rollback.js';
+import { kickRefresh, markDevicesStale } from './status-columns.js';
 
 export const rowKey = (deploymentId: string, deviceId: string) => `${deploymentId}\n${deviceId}`;
 
@@ -83,6 +84,7 @@ export class Writer {
     this.#facts = new Batcher<{ deviceId: string; facts: StoredFacts }, null>(
       async (items) => {
         await writeFactsBatch(this.db, this.replicaId, [...lastPerKey(items, (i) => i.deviceId).values()]);
+        this.#statusChanged();
         return items.map(() => null);
       },
       10,
@@ -146,6 +148,13 @@ export class Writer {
     }
   }
 
+  /** Device status columns (fleet/status-columns.ts): recomputed in the background after a burst. */
+  #statusChanged(): void {
+    kickRefresh(this.db, (e) =>
+      this.log.warn({ err: e.message.slice(0, 200) }, 'device status refresh failed'),
+    );
+  }
+
   async #announce(): Promise<void> {
     const ids = [...this.#dirty];
     this.#dirty.clear();
@@ -160,6 +169,13 @@ export class Writer {
     const latest = lastPerKey(items, (w) => rowKey(w.deploymentId, w.deviceId));
     try {
       const changed = await writeRowsBatch(this.db, [...last.values()]);
+      if (changed.length) {
+        await markDevicesStale(
+          this.db,
+          changed.map((r) => r.device_id),
+        );
+        this.#statusChanged();
+      }
       const failed = new Set<string>();
       // Device reports are audited one entry per deployment and state per batch (bounded rows),
       // naming each device and what it said.

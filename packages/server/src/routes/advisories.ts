@@ -16,11 +16,12 @@ import { importAdvisories } from '../advisories/import.js';
 import { loadStatusSources } from '../advisories/load.js';
 import { statusOf } from '../advisories/match.js';
 import { advisoryIds, affectedNames } from '../advisories/osv.js';
-import { deleteAdvisory, listAdvisories } from '../advisories/store.js';
+import { advisoryRecords, deleteAdvisory, listAdvisories } from '../advisories/store.js';
 import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
 import { NotFoundError } from '../errors.js';
 import { placeDevice } from '../fleet/placement.js';
+import { markAdvisoriesStale } from '../fleet/status-columns.js';
 import { listDevices, listPolicies } from '../store.js';
 import { routes } from './route.js';
 
@@ -35,7 +36,6 @@ export function advisoriesPlugin(ctx: Ctx): FastifyPluginAsync {
       { body: AdvisoryImport, response: { 200: AdvisoryImportResponse } },
       async (req) => {
         const records = 'advisories' in req.body ? req.body.advisories : [req.body as OsvRecord];
-        // Statuses are computed on read from the stored records: nothing else to notify.
         return importAdvisories(ctx.db, records, 'api', actorName(req));
       },
       // An export of many OSV records is larger than the default body limit.
@@ -113,6 +113,7 @@ export function advisoriesPlugin(ctx: Ctx): FastifyPluginAsync {
       { params: IdParams, response: { 200: DeletedResponse } },
       async (req) => {
         const removed = await ctx.db.transaction(async (tx) => {
+          await markAdvisoriesStale(tx, await advisoryRecords(tx, [req.params.id]));
           const ok = await deleteAdvisory(tx, req.params.id);
           if (ok) await audit(tx, actorName(req), 'advisory.delete', req.params.id);
           return ok;

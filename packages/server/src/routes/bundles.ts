@@ -25,6 +25,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
 import { ApiError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { markPackagesStale } from '../fleet/status-columns.js';
 import { getBundle, getBundleBody, toBundle } from '../store.js';
 import { routes } from './route.js';
 
@@ -104,6 +105,7 @@ export function bundlesPlugin(ctx: Ctx): FastifyPluginAsync {
              ON CONFLICT (target, version) DO NOTHING`,
             [targetName, baseline],
           );
+          await markPackagesStale(tx, [targetName]);
           await audit(tx, actorName(req), 'bundle.publish', p.patchId, {
             version: p.version,
             target: targetLabel(p.target),

@@ -15,6 +15,7 @@ import type { Sql } from '../db/types.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { evaluate } from '../fleet/evaluate.js';
 import { DEVICE_STATES, type Deployment, type DeploymentDevice, TERMINAL_STATES } from '../fleet/model.js';
+import { markDeploymentStale } from '../fleet/status-columns.js';
 import { newId } from '../secrets.js';
 import {
   deploymentRows,
@@ -169,6 +170,7 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
           );
           const dep = toDeployment(rows[0] as Record<string, unknown>);
           await plan(tx, dep);
+          await markDeploymentStale(tx, dep.id);
           await audit(tx, actorName(req), 'deployment.create', id, {
             patchId: bundle.patchId,
             policy: policy.name,

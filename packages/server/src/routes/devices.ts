@@ -5,6 +5,7 @@ import {
   DeviceListQuery,
   DeviceListResponse,
   DeviceResponse,
+  DeviceSummaryResponse,
   type DeviceView,
   Labels,
   RevokedResponse,
@@ -12,14 +13,15 @@ import {
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { loadStatusSources, type StatusSources } from '../advisories/load.js';
-import { statusOf } from '../advisories/match.js';
 import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
 import { NotFoundError } from '../errors.js';
-import { devicesCsv, listPage } from '../fleet/device-list.js';
+import { assessDevice } from '../fleet/device-assess.js';
+import { devicesCsv } from '../fleet/device-list.js';
+import { csvRows, fleetSummary, pageIds, statusCounts } from '../fleet/device-query.js';
 import type { Device, Policy } from '../fleet/model.js';
-import { placeDevice } from '../fleet/placement.js';
-import { getDevice, getPolicyByName, listDevices, listPolicies } from '../store.js';
+import { markDevicesStale, refreshStatus } from '../fleet/status-columns.js';
+import { getDevice, getPolicyByName, listPolicies, toDevice } from '../store.js';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
 const DevicePatch = Type.Object(
@@ -31,30 +33,10 @@ const DevicePatch = Type.Object(
 );
 
 /** A device as the API shows it: identity, placement, eligibility, status and components (attention first). */
-export function deviceView(
-  d: Device,
-  policies: readonly Policy[],
-  sources: StatusSources,
-  opts: { components?: boolean } = {},
-): DeviceView {
-  const place = placeDevice(d, policies);
+export function deviceView(d: Device, policies: readonly Policy[], sources: StatusSources): DeviceView {
+  const { place, reasons, status, findings } = assessDevice(d, policies, sources);
   const f = d.facts;
-  const policyView = place
-    ? { name: place.policy.name, allowHotpatch: place.policy.allowHotpatch, paused: place.policy.paused }
-    : null;
-  const reasons = deviceReasons(f, policyView);
-  const { status, findings } = statusOf(
-    {
-      facts: f,
-      revoked: d.revokedAt !== null,
-      policy: policyView,
-      rows: sources.rowsByDevice.get(d.id) ?? [],
-    },
-    sources.index,
-    sources.bundles,
-  );
-  // Lists filter and sort 10,000 devices on status alone: components are built for the page shown.
-  const components = (opts.components === false ? [] : (f?.packages ?? [])).map((p) => {
+  const components = (f?.packages ?? []).map((p) => {
     const patches = (f?.patches ?? []).filter((x) => x.target === `${p.name}@${p.version}`);
     const top = patches.at(-1);
     const found = findings.filter((x) => x.name === p.name && x.version === p.version);
@@ -99,17 +81,17 @@ export function deviceView(
 
 export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
-    const load = async () => {
-      const [policies, devices, sources] = await Promise.all([
+    /** The devices of one page with their components, in the page's order (facts read for these only). */
+    const views = async (ids: readonly string[]): Promise<DeviceView[]> => {
+      if (ids.length === 0) return [];
+      const devices = (await ctx.db.query('SELECT * FROM devices WHERE id = ANY($1)', [ids])).map(toDevice);
+      const names = [...new Set(devices.flatMap((d) => (d.facts?.packages ?? []).map((p) => p.name)))];
+      const [policies, sources] = await Promise.all([
         listPolicies(ctx.db),
-        listDevices(ctx.db),
-        loadStatusSources(ctx.db),
+        loadStatusSources(ctx.db, ids, names),
       ]);
-      return { policies, devices, sources };
-    };
-    const allViews = async () => {
-      const { policies, devices, sources } = await load();
-      return devices.map((d) => deviceView(d, policies, sources, { components: false }));
+      const byId = new Map(devices.map((d) => [d.id, deviceView(d, policies, sources)]));
+      return ids.flatMap((id) => byId.get(id) ?? []);
     };
     app.get<{ Querystring: DeviceListQuery }>(
       '/v1/devices',
@@ -118,17 +100,20 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
         schema: { querystring: DeviceListQuery, response: { 200: DeviceListResponse } },
       },
       async (req) => {
-        const { policies, devices, sources } = await load();
-        const byId = new Map(devices.map((d) => [d.id, d]));
-        const page = listPage(
-          devices.map((d) => deviceView(d, policies, sources, { components: false })),
-          req.query,
-        );
-        const full = page.devices.map((v) => {
-          const d = byId.get(v.id);
-          return d ? deviceView(d, policies, sources) : v;
-        });
-        return { ...page, devices: full };
+        await refreshStatus(ctx.db);
+        const [{ ids, total }, counts] = await Promise.all([
+          pageIds(ctx.db, req.query),
+          statusCounts(ctx.db),
+        ]);
+        return { devices: await views(ids), total, counts };
+      },
+    );
+    app.get(
+      '/v1/devices/summary',
+      { onRequest: ctx.requireRole('viewer'), schema: { response: { 200: DeviceSummaryResponse } } },
+      async () => {
+        await refreshStatus(ctx.db);
+        return fleetSummary(ctx.db, 12);
       },
     );
     app.get<{ Querystring: DeviceListQuery }>(
@@ -138,11 +123,11 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
         schema: { querystring: DeviceListQuery, response: { 200: Type.String() } },
       },
       async (req, reply) => {
-        const page = listPage(await allViews(), req.query);
+        await refreshStatus(ctx.db);
         return reply
           .type('text/csv; charset=utf-8')
           .header('content-disposition', 'attachment; filename="devices.csv"')
-          .send(devicesCsv(page.devices));
+          .send(devicesCsv(await csvRows(ctx.db, req.query)));
       },
     );
     const find = async (id: string) => {
@@ -189,6 +174,7 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
             JSON.stringify(req.body.labels ?? d.labels),
             policyId,
           ]);
+          await markDevicesStale(tx, [d.id]);
           await audit(tx, actorName(req), 'device.update', d.id, req.body as Record<string, unknown>);
         });
         await ctx.bus.publish({ kind: 'device', id: d.id });
@@ -210,6 +196,7 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
             'UPDATE device_credentials SET revoked_at = coalesce(revoked_at, now()) WHERE device_id = $1',
             [d.id],
           );
+          await markDevicesStale(tx, [d.id]);
           await audit(tx, actorName(req), 'device.revoke', d.id, { host: d.host, service: d.service });
         });
         await ctx.bus.publish({ kind: 'device', id: d.id });

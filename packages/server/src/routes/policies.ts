@@ -15,6 +15,7 @@ import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { Policy } from '../fleet/model.js';
+import { markAllStale } from '../fleet/status-columns.js';
 import { newId } from '../secrets.js';
 import { getPolicyByName, listPolicies } from '../store.js';
 import { routes } from './route.js';
@@ -115,6 +116,7 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
               b.health ? JSON.stringify(b.health) : null,
             ],
           );
+          await markAllStale(tx);
           await audit(tx, actorName(req), 'policy.create', b.name, b as unknown as Record<string, unknown>);
         });
         await ctx.bus.publish({ kind: 'policy', id });
@@ -146,6 +148,7 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
               health ? JSON.stringify(health) : null,
             ],
           );
+          await markAllStale(tx);
           await audit(tx, actorName(req), 'policy.update', p.name, b as unknown as Record<string, unknown>);
         });
         await ctx.bus.publish({ kind: 'policy', id: p.id });
@@ -167,6 +170,7 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
               p.id,
               paused,
             ]);
+            await markAllStale(tx);
             await audit(tx, actorName(req), `policy.${verb}`, p.name);
           });
           await ctx.bus.publish({ kind: 'policy', id: p.id });
@@ -190,6 +194,7 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
             throw new ConflictError(`policy ${p.name} has deployments; pause it instead`, 'name');
           }
           await tx.query('DELETE FROM policies WHERE id = $1', [p.id]);
+          await markAllStale(tx);
           await audit(tx, actorName(req), 'policy.delete', p.name);
         });
         return { deleted: p.name };

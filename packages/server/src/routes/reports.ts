@@ -7,16 +7,19 @@ import {
 } from '@hotpatch/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Ctx } from '../context.js';
+import { refreshStatus } from '../fleet/status-columns.js';
 import { exposureReport, hotpatchReport, restartsReport } from '../reports.js';
-import { listBundles, listDevices, listPolicies, toDeployment, toDeploymentDevice } from '../store.js';
+import { listBundles, listDevicesLight, listPolicies, toDeployment, toDeploymentDevice } from '../store.js';
 import { routes } from './route.js';
 
 export function reportsPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
     const r = routes(app, ctx);
     const load = async () => {
+      await refreshStatus(ctx.db);
       const [devices, policies, rows, deployments, bundles] = await Promise.all([
-        listDevices(ctx.db),
+        // The reports read placement and device eligibility, not inventories.
+        listDevicesLight(ctx.db),
         listPolicies(ctx.db),
         ctx.db.query('SELECT * FROM deployment_devices').then((r) => r.map(toDeploymentDevice)),
         ctx.db.query('SELECT * FROM deployments').then((r) => r.map(toDeployment)),

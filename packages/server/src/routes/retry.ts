@@ -10,6 +10,7 @@ import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
 import type { Sql } from '../db/types.js';
 import { ConflictError, NotFoundError } from '../errors.js';
+import { markDevicesStale } from '../fleet/status-columns.js';
 import { getDeployment } from '../store.js';
 import { routes } from './route.js';
 
@@ -21,6 +22,10 @@ export async function resetFailedRows(q: Sql, deploymentId: string, reason: stri
     `UPDATE deployment_devices SET state = 'scheduled', reason = $2, action = NULL, instance_id = NULL, updated_at = now()
       WHERE deployment_id = $1 AND state = 'failed' RETURNING device_id`,
     [deploymentId, reason],
+  );
+  await markDevicesStale(
+    q,
+    rows.map((r) => r.device_id),
   );
   return rows.map((r) => r.device_id).sort();
 }

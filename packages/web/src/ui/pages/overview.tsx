@@ -25,9 +25,10 @@ const COLUMN_LABEL: Record<string, string> = {
 export function OverviewPage() {
   const d = useData(
     async (api) => {
+      // The fleet's figures are counted by the server: 10,000 devices are not loaded here.
       const [report, devices, deployments] = await Promise.all([
         api.report(),
-        api.devices(),
+        api.deviceSummary(),
         api.deployments(),
       ]);
       // Per-device rows of the most recent deployments, for protection over time.
@@ -45,8 +46,6 @@ export function OverviewPage() {
       />
       <Loaded d={d}>
         {({ report, devices, deployments, views }) => {
-          const live = devices.filter((x) => !x.revoked);
-          const connected = live.filter((x) => x.connected).length;
           const avoided = report.restarts.reduce((n, r) => n + r.hotpatchesAppliedWithoutRestart, 0);
           const cadence = report.calendar;
           const open = report.advisories.filter((a) => a.devicesStillExposed > 0 || a.devicesApplied === 0);
@@ -78,7 +77,10 @@ export function OverviewPage() {
                 tone: 'warn',
               });
           }
-          for (const dev of live) {
+          // The server lists the first devices needing attention and counts them all.
+          const deviceItems = devices.ineligible + devices.disconnected;
+          let shown = 0;
+          for (const dev of devices.attention) {
             if (!dev.eligible)
               attention.push({
                 key: `${dev.id}-e`,
@@ -99,11 +101,17 @@ export function OverviewPage() {
                 why: 'disconnected',
                 tone: 'muted',
               });
+            shown += (dev.eligible ? 0 : 1) + (dev.connected ? 0 : 1);
           }
+          const more = attention.length + (deviceItems - shown) - 12;
           return (
             <>
               <section className="kpis">
-                <Kpi label="Devices connected" value={`${connected} / ${live.length}`} testId="kpi-devices" />
+                <Kpi
+                  label="Devices connected"
+                  value={`${devices.connected} / ${devices.live}`}
+                  testId="kpi-devices"
+                />
                 <Kpi
                   label="Open advisories"
                   value={String(open.length)}
@@ -200,7 +208,7 @@ export function OverviewPage() {
                 </div>
                 <div className="card">
                   <h2>Needs attention</h2>
-                  {attention.length === 0 ? (
+                  {attention.length === 0 && deviceItems === 0 ? (
                     <Empty title="Nothing needs attention">
                       Every device is eligible, connected and settled.
                     </Empty>
@@ -211,7 +219,7 @@ export function OverviewPage() {
                           <Link to={a.to}>{a.what}</Link> <span className="muted">{a.why}</span>
                         </li>
                       ))}
-                      {attention.length > 12 && <li className="muted">and {attention.length - 12} more</li>}
+                      {more > 0 && <li className="muted">and {more} more</li>}
                     </ul>
                   )}
                 </div>
