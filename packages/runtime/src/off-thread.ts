@@ -1,7 +1,7 @@
 import { isMainThread, Worker } from 'node:worker_threads';
 import { type Bundle, type FunctionPatch, HotpatchError, type TrustStore } from '@hotpatch/core';
 import type { ModuleTable, SourceType } from '@hotpatch/instrument';
-import type { CheckAnswer, CheckOp, CheckRequest } from './checker.js';
+import type { CheckAnswer, CheckOp, CheckRequest } from './check-worker.js';
 import { assertRunnable } from './compat.js';
 import { heavy } from './lazy.js';
 

@@ -291,11 +291,18 @@ async function applyRow(
   const patchId = JSON.parse(bundle.toString()).payload.patchId as string;
   // The longest gap between 1 ms ticks in a window; the control is a window of the same length
   // with no apply (the machine's own scheduling noise), alternating with the apply windows.
-  const gapOver = async (work: () => Promise<void>) => {
+  const busyMs: number[] = [];
+  const idleBusyMs: number[] = [];
+  const cpuMs: number[] = [];
+  const idleCpuMs: number[] = [];
+  const gapOver = async (work: () => Promise<void>, busy: number[], cpu: number[]) => {
     await ask(app.child, 'gap-reset');
     await work();
     await new Promise((r) => setTimeout(r, 20));
-    return (await ask(app.child, 'gap-read')).maxGap!;
+    const read = await ask(app.child, 'gap-read');
+    if (Number.isFinite(read.maxBusy)) busy.push(read.maxBusy!);
+    if (Number.isFinite(read.threadCpu)) cpu.push(read.threadCpu!);
+    return read.maxGap!;
   };
   for (let i = 0; i < applies; i++) {
     const idle = () => new Promise<void>((r) => setTimeout(r, applyMs.at(-1) ?? 15));
@@ -305,9 +312,9 @@ async function applyRow(
       applyMs.push(performance.now() - t0);
       if (res.state !== 'applied') throw new Error(`apply: ${res.state} ${res.reason ?? ''}`);
     };
-    if (i % 2 === 0) idleMs.push(await gapOver(idle));
-    stallMs.push(await gapOver(apply));
-    if (i % 2 === 1) idleMs.push(await gapOver(idle));
+    if (i % 2 === 0) idleMs.push(await gapOver(idle, idleBusyMs, idleCpuMs));
+    stallMs.push(await gapOver(apply, busyMs, cpuMs));
+    if (i % 2 === 1) idleMs.push(await gapOver(idle, idleBusyMs, idleCpuMs));
     await revertIn(app.child.pid!, patchId);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -321,6 +328,16 @@ async function applyRow(
     stallRange: spread(stallMs, 1),
     idleMedianMs: round(median(idleMs)),
     idleMaxMs: round(Math.max(...idleMs)),
+    ...(busyMs.length
+      ? {
+          busyMedianMs: round(median(busyMs), 2),
+          busyMaxMs: round(Math.max(...busyMs), 2),
+          idleBusyMedianMs: round(median(idleBusyMs), 2),
+          idleBusyMaxMs: round(Math.max(...idleBusyMs), 2),
+          cpuMedianMs: round(median(cpuMs), 2),
+          idleCpuMedianMs: round(median(idleCpuMs), 2),
+        }
+      : {}),
   };
 }
 
@@ -382,7 +399,10 @@ function print(tag: string, row: Record<string, unknown>): void {
     if (a)
       lines.push(
         `  apply, ${name} (${a.loadedModules} modules)`.padEnd(46) +
-          ` stall median ${a.stallMedianMs} ms (${a.stallRange}); no apply (control) median ${a.idleMedianMs} ms, max ${a.idleMaxMs} ms; latency median ${a.applyMedianMs} ms, max ${a.applyMaxMs} ms`,
+          ` stall median ${a.stallMedianMs} ms (${a.stallRange}); no apply (control) median ${a.idleMedianMs} ms, max ${a.idleMaxMs} ms; latency median ${a.applyMedianMs} ms, max ${a.applyMaxMs} ms` +
+          (a.busyMedianMs === undefined
+            ? ''
+            : `\n${''.padEnd(46)} thread CPU between ticks: median ${a.busyMedianMs} ms, max ${a.busyMaxMs} ms; control median ${a.idleBusyMedianMs} ms, max ${a.idleBusyMaxMs} ms; in the window: median ${a.cpuMedianMs} ms, control ${a.idleCpuMedianMs} ms`),
       );
   }
   console.log(lines.join('\n'));
