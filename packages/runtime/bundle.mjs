@@ -1,8 +1,9 @@
 /**
  * Bundles the runtime's preload (dist/bundle): register.js (what `node --import` loads),
  * heavy.js (the parser, the instrumenter and bundle validation, loaded on first use by lazy.ts),
- * agent.js (the fleet agent, loaded when HOTPATCH_SERVER is set) and esm-hooks.js (Node 20's
- * off-thread hooks), sharing chunks so that there is one instance of each module.
+ * agent.js (the fleet agent, loaded when HOTPATCH_SERVER is set), esm-hooks.js (Node 20's
+ * off-thread hooks) and checker.js (an apply's pure checks, in a worker thread while it runs),
+ * sharing chunks so that there is one instance of each module.
  *
  * The workspace packages are marked free of side effects: the preload imports a few light parts
  * of @hotpatch/core and @hotpatch/instrument (errors, signing, the convention's names), and
@@ -37,9 +38,13 @@ const pureWorkspace = {
 };
 
 const result = await build({
-  entryPoints: ['dist/register.js', 'dist/heavy.js', 'dist/agent.js', 'dist/esm-hooks.js'].map((f) =>
-    resolve(here, f),
-  ),
+  entryPoints: [
+    'dist/register.js',
+    'dist/heavy.js',
+    'dist/agent.js',
+    'dist/esm-hooks.js',
+    'dist/checker.js',
+  ].map((f) => resolve(here, f)),
   bundle: true,
   splitting: true,
   platform: 'node',

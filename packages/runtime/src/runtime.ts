@@ -26,6 +26,7 @@ import { sha256 } from './hash.js';
 import { instrumentCached, instrumentNow } from './instrument-cache.js';
 import { newRecord } from './inventory.js';
 import { heavy } from './lazy.js';
+import { checkedBundle } from './off-thread.js';
 import { activeDir } from './paths.js';
 import { fsReason, removeDurable, storeFile, writeDurable, writeDurableAsync } from './store.js';
 import { commitAll, rollbackAll, safePrepare, safePrepareAsync } from './transaction.js';
@@ -128,6 +129,8 @@ export class HotpatchRuntime {
   readonly startedAt = new Date().toISOString();
   readonly records: ModuleRecord[] = [];
   readonly #byId = new Map<string, ModuleRecord>();
+  /** Records by file name (last path part): an apply's plan looks at these, not at every module. */
+  readonly #byName = new Map<string, ModuleRecord[]>();
   readonly #byHolder = new WeakMap<unknown[], ModuleRecord>();
   readonly #active = new Map<string, ActivePatch>(); // by target label
   readonly #exclude: (f: string) => boolean;
@@ -250,6 +253,10 @@ export class HotpatchRuntime {
     const record = newRecord(id, filename, sha, sourceType);
     this.records.push(record);
     this.#byId.set(id, record);
+    const name = lastPart(filename);
+    const same = this.#byName.get(name);
+    if (same) same.push(record);
+    else this.#byName.set(name, [record]);
     return record;
   }
 
@@ -321,11 +328,14 @@ export class HotpatchRuntime {
   }
 
   async #apply(bytes: Buffer, opts: { deadlineMs?: number }): Promise<ApplyResult> {
-    const bundle = heavy().parseBundle(bytes);
-    this.#verifySignature(bundle);
+    // Parsed, validated and its signature checked off the event loop (off-thread.ts), from a
+    // turn of its own (the request's turn decoded it; the checker's start is a step too).
+    await new Promise((r) => setImmediate(r));
+    const { bundle, label } = await checkedBundle(bytes, this.trust).catch((e: unknown) => {
+      throw this.#explained(e);
+    });
     const p = bundle.payload;
-    assertRunnable(p, heavy().KEY_SCHEME);
-    const label = labelOf(p.target);
+    labels.set(p.target, label);
     const current = this.#active.get(label);
     if (current?.bundle.payload.patchId === p.patchId) {
       const seen = this.#observe(current);
@@ -452,15 +462,11 @@ export class HotpatchRuntime {
     }
   }
 
-  #verifySignature(bundle: Bundle): void {
-    try {
-      heavy().verifyBundle(bundle, this.trust);
-    } catch (e) {
-      if (isHotpatchError(e) && e.code === 'E_UNTRUSTED_KEY' && this.problems.length) {
-        throw new HotpatchError(e.code, `${e.message} (${this.problems.join('; ')})`);
-      }
-      throw e;
-    }
+  /** An untrusted key's refusal names the start-up problems (an unreadable key file explains it). */
+  #explained(e: unknown): unknown {
+    if (isHotpatchError(e) && e.code === 'E_UNTRUSTED_KEY' && this.problems.length)
+      return new HotpatchError(e.code, `${e.message} (${this.problems.join('; ')})`);
+    return e;
   }
 
   #plan(bundle: Bundle): FileWork[] {
@@ -468,7 +474,7 @@ export class HotpatchRuntime {
     for (const file of bundle.payload.files) {
       // The file name first: a package lookup for each of a service's modules costs milliseconds.
       const tail = `${sep}${file.path.split('/').join(sep)}`;
-      for (const record of this.records) {
+      for (const record of this.#byName.get(lastPart(file.path)) ?? []) {
         if (!record.filename.endsWith(tail) && !record.filename.endsWith(`/${file.path}`)) continue;
         if (!this.#matches(record, bundle) || record.relPath !== file.path) continue;
         if (record.sha256 !== file.baselineSha256) {
@@ -803,7 +809,15 @@ export function warnOnce(message: string): void {
   }
 }
 
+/** The last part of a path, '/'- or platform-separated. */
+function lastPart(path: string): string {
+  return path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf(sep)) + 1);
+}
+
+/** Labels of the targets of bundles checked off this thread (heavy.js need not load here for them). */
+const labels = new WeakMap<Target, string>();
+
 /** A target's label (core's targetLabel, loaded with bundle validation: only patches need it). */
 function labelOf(target: Target): string {
-  return heavy().targetLabel(target);
+  return labels.get(target) ?? heavy().targetLabel(target);
 }

@@ -3,6 +3,7 @@
  * without it, measured side by side in one run. Prints a table per Node version and writes
  * .cache/bench/runtime.json.
  *   node packages/e2e/dist/bench/runtime-bench.js [--quick] [--node N] [--only start,cpu,apply]
+ *     [--engines redirect,liveedit] [--applies N]
  * Rows, on Node 20, 22, 24 and 26:
  * - start-up to listening of an Express app with 1,000 generated modules (1,131 loaded), warm
  *   instrumentation cache and cold (a new HOTPATCH_HOME each time: the first start of a release);
@@ -27,13 +28,17 @@ import { applyTo, revertIn } from '@hotpatch/runtime';
 import autocannon from 'autocannon';
 import { advisoryOf, buildSigned, cacheDir } from '../testing/advisories.js';
 import { nodeBinaries } from '../testing/nodes.js';
-import { registerFile } from '../testing/processes.js';
+import { registerFile as builtRegisterFile } from '../testing/processes.js';
 
 const quick = process.argv.includes('--quick');
 const arg = (name: string) =>
   process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined;
 const onlyNode = arg('--node') ? Number(arg('--node')) : null;
 const only = new Set((arg('--only') ?? 'start,cpu,apply').split(','));
+const engines = new Set((arg('--engines') ?? 'redirect,liveedit').split(','));
+const applies = Number(arg('--applies') ?? (quick ? 3 : 10));
+// BENCH_REGISTER: another build of the runtime's preload (e.g. the previous commit's, to compare).
+const registerFile = process.env.BENCH_REGISTER ?? builtRegisterFile;
 const MODULES = 1000;
 const EXPRESS = 'express@4.19.2';
 const FASTIFY = 'fastify@4.29.1';
@@ -274,18 +279,42 @@ async function applyRow(
   engine: 'redirect' | 'liveedit',
   bundle: Buffer,
 ) {
-  const app = await start(node, dir, { runtime: true, engine }, `bench-${tag}-apply-${engine}`);
+  const service = `bench-${tag}-apply-${engine}`;
+  // A warm instrumentation cache first (as a service restarted on its release has): then the
+  // parser is not loaded at start, and an apply that needed it would load it.
+  const first = await start(node, dir, { runtime: true, engine }, service);
+  await stop(first.child);
+  const app = await start(node, dir, { runtime: true, engine }, service);
   const applyMs: number[] = [];
   const stallMs: number[] = [];
+  const idleMs: number[] = [];
   const patchId = JSON.parse(bundle.toString()).payload.patchId as string;
-  for (let i = 0; i < (quick ? 3 : 10); i++) {
+  // The longest gap between 1 ms ticks in a window; the control is a window of the same length
+  // with no apply (the machine's own scheduling noise), alternating with the apply windows.
+  const busyMs: number[] = [];
+  const idleBusyMs: number[] = [];
+  const cpuMs: number[] = [];
+  const idleCpuMs: number[] = [];
+  const gapOver = async (work: () => Promise<void>, busy: number[], cpu: number[]) => {
     await ask(app.child, 'gap-reset');
-    const t0 = performance.now();
-    const res = await applyTo(app.child.pid!, bundle);
-    applyMs.push(performance.now() - t0);
-    if (res.state !== 'applied') throw new Error(`apply: ${res.state} ${res.reason ?? ''}`);
+    await work();
     await new Promise((r) => setTimeout(r, 20));
-    stallMs.push((await ask(app.child, 'gap-read')).maxGap!);
+    const read = await ask(app.child, 'gap-read');
+    if (Number.isFinite(read.maxBusy)) busy.push(read.maxBusy!);
+    if (Number.isFinite(read.threadCpu)) cpu.push(read.threadCpu!);
+    return read.maxGap!;
+  };
+  for (let i = 0; i < applies; i++) {
+    const idle = () => new Promise<void>((r) => setTimeout(r, applyMs.at(-1) ?? 15));
+    const apply = async () => {
+      const t0 = performance.now();
+      const res = await applyTo(app.child.pid!, bundle);
+      applyMs.push(performance.now() - t0);
+      if (res.state !== 'applied') throw new Error(`apply: ${res.state} ${res.reason ?? ''}`);
+    };
+    if (i % 2 === 0) idleMs.push(await gapOver(idle, idleBusyMs, idleCpuMs));
+    stallMs.push(await gapOver(apply, busyMs, cpuMs));
+    if (i % 2 === 1) idleMs.push(await gapOver(idle, idleBusyMs, idleCpuMs));
     await revertIn(app.child.pid!, patchId);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -296,6 +325,19 @@ async function applyRow(
     applyMaxMs: round(Math.max(...applyMs)),
     stallMedianMs: round(median(stallMs)),
     stallMaxMs: round(Math.max(...stallMs)),
+    stallRange: spread(stallMs, 1),
+    idleMedianMs: round(median(idleMs)),
+    idleMaxMs: round(Math.max(...idleMs)),
+    ...(busyMs.length
+      ? {
+          busyMedianMs: round(median(busyMs), 2),
+          busyMaxMs: round(Math.max(...busyMs), 2),
+          idleBusyMedianMs: round(median(idleBusyMs), 2),
+          idleBusyMaxMs: round(Math.max(...idleBusyMs), 2),
+          cpuMedianMs: round(median(cpuMs), 2),
+          idleCpuMedianMs: round(median(idleCpuMs), 2),
+        }
+      : {}),
   };
 }
 
@@ -316,8 +358,9 @@ async function main(): Promise<void> {
       row.fastify = await cpuRow(node.bin, dir, tag, 'fastify');
     }
     if (only.has('apply')) {
-      row.applyRedirect = await applyRow(node.bin, dir, tag, 'redirect', bundle);
-      if (node.major <= 25) row.applyLiveEdit = await applyRow(node.bin, dir, tag, 'liveedit', bundle);
+      if (engines.has('redirect')) row.applyRedirect = await applyRow(node.bin, dir, tag, 'redirect', bundle);
+      if (engines.has('liveedit') && node.major <= 25)
+        row.applyLiveEdit = await applyRow(node.bin, dir, tag, 'liveedit', bundle);
     }
     results[tag] = row;
     print(tag, row);
@@ -352,11 +395,14 @@ function print(tag: string, row: Record<string, unknown>): void {
     ['redirect', 'applyRedirect'],
     ['LiveEdit', 'applyLiveEdit'],
   ] as const) {
-    const a = row[key] as Record<string, number> | undefined;
+    const a = row[key] as Record<string, number | string> | undefined;
     if (a)
       lines.push(
         `  apply, ${name} (${a.loadedModules} modules)`.padEnd(46) +
-          ` stall median ${a.stallMedianMs} ms, max ${a.stallMaxMs} ms; latency median ${a.applyMedianMs} ms, max ${a.applyMaxMs} ms`,
+          ` stall median ${a.stallMedianMs} ms (${a.stallRange}); no apply (control) median ${a.idleMedianMs} ms, max ${a.idleMaxMs} ms; latency median ${a.applyMedianMs} ms, max ${a.applyMaxMs} ms` +
+          (a.busyMedianMs === undefined
+            ? ''
+            : `\n${''.padEnd(46)} thread CPU between ticks: median ${a.busyMedianMs} ms, max ${a.busyMaxMs} ms; control median ${a.idleBusyMedianMs} ms, max ${a.idleBusyMaxMs} ms; in the window: median ${a.cpuMedianMs} ms, control ${a.idleCpuMedianMs} ms`),
       );
   }
   console.log(lines.join('\n'));

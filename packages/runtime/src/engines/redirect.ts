@@ -2,8 +2,9 @@ import type { FunctionPatch, Migration } from '@hotpatch/core';
 import { ACCESS, cellKey, GLOBAL, type ModuleTable, SCOPE_PARAM } from '@hotpatch/instrument';
 import { type CellStore, dropCells } from '../cells.js';
 import { heavy } from '../lazy.js';
+import { checkedReplacements } from '../off-thread.js';
 import { withNamespace } from './source.js';
-import { tableOf } from './table.js';
+import { tableAsync, tableOf } from './table.js';
 import type { Engine, FileWork, ModuleRecord, PrepareResult, Refusal } from './types.js';
 
 const store = (): CellStore => (globalThis as unknown as Record<string, CellStore>)[GLOBAL]!;
@@ -63,16 +64,23 @@ export class RedirectEngine implements Engine {
         }
       }
     }
-    // Each replacement is checked and compiled on its own turn, so that a patch of many
-    // functions does not stall the service; the commit that swaps the slots stays one step.
-    const precompiled = new Map<FunctionPatch, Compiled>();
+    // The replacements are checked off this thread (a parse and a scope analysis each), then
+    // each is compiled in its module on its own turn, so that a patch of many functions does not
+    // stall the service; the commit that swaps the slots stays one step.
+    const items: Array<{ w: FileWork; table: ModuleTable; fp: FunctionPatch }> = [];
     for (const w of work) {
       if (!w.record.holder || !w.record.gate) continue; // #prepare refuses it
-      const table = tableOf(w.record);
-      for (const fp of w.file.functions) {
-        await new Promise((r) => setImmediate(r));
-        precompiled.set(fp, compileReplacement(w, table, fp));
-      }
+      const table = await tableAsync(w.record);
+      for (const fp of w.file.functions) items.push({ w, table, fp });
+    }
+    const problems = await checkedReplacements(items.map(({ table, fp }) => ({ table, fp })));
+    const precompiled: Precompiled = new Map();
+    for (const [i, { w, fp }] of items.entries()) {
+      await new Promise((r) => setImmediate(r));
+      const problem = problems[i];
+      const byFunction = precompiled.get(w) ?? new Map<FunctionPatch, Compiled>();
+      byFunction.set(fp, problem ? `${w.file.path}: ${problem}` : compileChecked(w, fp));
+      precompiled.set(w, byFunction);
     }
     const prepared = this.#prepare(work, 'apply', precompiled);
     if (!prepared.ok) drop();
@@ -87,11 +95,7 @@ export class RedirectEngine implements Engine {
     return this.#prepare([w], phase);
   }
 
-  #prepare(
-    work: FileWork[],
-    phase: 'apply' | 'load' | 'ready',
-    precompiled?: Map<FunctionPatch, Compiled>,
-  ): PrepareResult {
+  #prepare(work: FileWork[], phase: 'apply' | 'load' | 'ready', precompiled?: Precompiled): PrepareResult {
     const plans: Array<{ w: FileWork; fills: Map<number, unknown>; steps: Step[] }> = [];
     const made: string[] = [];
     const fail = (r: Refusal) => {
@@ -104,7 +108,7 @@ export class RedirectEngine implements Engine {
       const table = tableOf(record);
       const fills = new Map<number, unknown>();
       for (const fp of file.functions) {
-        const c = precompiled?.get(fp) ?? compileReplacement(w, table, fp);
+        const c = precompiled?.get(w)?.get(fp) ?? compileReplacement(w, table, fp);
         if (typeof c === 'string') return fail(refusal(c));
         const compiled = c.fn;
         fills.set(
@@ -384,10 +388,17 @@ export class RedirectEngine implements Engine {
 /** A replacement checked against the running instrumentation and compiled in its module, or why not. */
 type Compiled = { fn: unknown } | string;
 
+/** Per module instance (two instances of one file share its FunctionPatch objects). */
+type Precompiled = Map<FileWork, Map<FunctionPatch, Compiled>>;
+
 function compileReplacement(w: FileWork, table: ModuleTable, fp: FunctionPatch): Compiled {
-  const { record, file } = w;
   const problem = heavy().checkReplacement(table, fp, (n) => n in globalThis);
-  if (problem) return `${file.path}: ${problem}`;
+  return problem ? `${w.file.path}: ${problem}` : compileChecked(w, fp);
+}
+
+/** A replacement already checked, compiled through its module's gate. */
+function compileChecked(w: FileWork, fp: FunctionPatch): Compiled {
+  const { record, file } = w;
   let fn: unknown;
   try {
     fn = record.gate!(`(${withNamespace(fp.source, w.namespace, w.packageNamespace)})`);

@@ -1,5 +1,6 @@
 import type { ModuleTable } from '@hotpatch/instrument';
 import { heavy } from '../lazy.js';
+import { derivedTable } from '../off-thread.js';
 import { baselineSource } from './source.js';
 import type { ModuleRecord } from './types.js';
 
@@ -14,4 +15,11 @@ export function tableOf(record: ModuleRecord): ModuleTable {
     heavy().analyzeModule(baselineSource(record), { sourceType: record.sourceType }),
   );
   return record.table;
+}
+
+/** The same at apply: a table derived from the source is derived off this thread where possible. */
+export async function tableAsync(record: ModuleRecord): Promise<ModuleTable> {
+  record.table ??= record.loadTable?.() ?? undefined;
+  record.table ??= (await derivedTable(record.filename, record.sha256, record.sourceType)) ?? undefined;
+  return tableOf(record);
 }
