@@ -146,7 +146,7 @@ function nestedIn(ctx: DiffContext, side: 'A' | 'B', unit: Unit, node: AstNode):
   const a = side === 'A' ? ctx.A : ctx.B;
   const inside = (f: FunctionInfo) => f.node.start >= node.start && f.node.end <= node.end;
   const hosted = (f: FunctionInfo | null): boolean =>
-    f !== null && f.once && inside(f) && hostedBy(ctx, side, f) !== null;
+    f?.once === true && inside(f) && hostedBy(ctx, side, f) !== null;
   return a.functions.filter((f) => inside(f) && !hosted(f) && (f.parent === unit.fn || hosted(f.parent)));
 }
 

@@ -1,4 +1,3 @@
-import { deviceReasons } from '@hotpatch/core';
 import {
   DeletedResponse,
   DeviceDetailResponse,
