@@ -249,8 +249,20 @@ export function buildPatch(opts: BuildOptions): BuildResult {
 
   // An export the patch assigns again that another file copied at load keeps its running value there.
   const loaded = (file: string) => from.kind !== 'npm' || reachable.has(file);
-  const rebound = (file: string, local: string) => imported.get(file)?.has(local) ?? false;
-  for (const c of copiedExports(to.dir, filesB, patches, loaded, rebound))
+  // The file's own patch gives its binding the new value: an imported constant, or a cell.
+  const rebound = (file: string, local: string) =>
+    (imported.get(file)?.has(local) ?? false) ||
+    (patches
+      .find((p) => p.path === file)
+      ?.migrations.some(
+        (m) =>
+          (m.kind === 'cell' || m.kind === 'import') &&
+          m.key !== undefined &&
+          (m.key === `/${local}` || m.key.startsWith(`/${local}#`) || m.key.startsWith(`/${local}.`)),
+      ) ??
+      false);
+  // What the running release copied at load is what stays stale.
+  for (const c of copiedExports(from.dir, filesA, patches, loaded, rebound))
     note(
       c.file,
       changeOf('export-changed', `exports.${c.name}`, {
