@@ -21,6 +21,7 @@ import { changedCodeFiles } from './changed-files.js';
 import { copiedExports } from './copied-exports.js';
 import { changedExportedLiterals, diffFile } from './diff/index.js';
 import { exportedLocals } from './diff/module-level.js';
+import { isQuietModule } from './diff/quiet-module.js';
 import { isCode, isDocLike, isMinified, listFiles, sourceTypeOf } from './files.js';
 import type { ResolvedSpec } from './spec.js';
 
@@ -157,6 +158,12 @@ export function buildPatch(opts: BuildOptions): BuildResult {
         newExports,
         changedFiles,
         importsChangedFile,
+        quietModule: (spec) => {
+          const target = resolveRelative(posix.join(posix.dirname(file), spec), filesB);
+          if (!target || !isCode(target)) return false;
+          const text = readFileSync(join(to.dir, target), 'utf8');
+          return isQuietModule(text, sourceTypeOf(to.dir, target, text));
+        },
       });
     } catch (e) {
       // Anything but a syntax error is the builder's own fault: say so, never "cannot parse".

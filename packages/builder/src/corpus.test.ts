@@ -50,8 +50,6 @@ const CORPUS = [
 
 /** Read from the diffs: the fix needs a baseline (restart), and why; every other pair goes live. */
 const RESTART = new Map<string, { file: string; id: string }>([
-  // createToken builds the regex tables at load; the fix makes it build safeRe too.
-  ['semver@7.5.1', { file: 'internal/re.js', id: 'changed-at-load' }],
   // A new `depth` option computed in the middleware factory: running middleware never saw it.
   ['body-parser@1.20.2', { file: 'lib/types/urlencoded.js', id: 'stale-closure-state' }],
   // URL handling chosen at load (try { new URL() } …), and a helper that gained a parameter.

@@ -122,7 +122,9 @@ export type FunctionPatch = Static<typeof FunctionPatch>;
  *    literal); `source` is unused (`void 0`); revert restores the property as it was;
  *  (`target` and `key` are expressions: the object, and the property key, e.g. `"x"`)
  *  - `rerun`: load-time statements that only fill new cells (`for (…) table[k] = …`), run again on
- *    them; nothing to undo (the cells go on revert);
+ *    them; nothing to undo (the cells go on revert) — or, with `snapshot` (module variables naming
+ *    objects: registration tables, diff/registrations.ts), statements that fill those objects in
+ *    place: their own properties are saved first and put back on revert;
  *  - `reset`: the module variable `target` (a memo a changed function builds once) set back to
  *    `source` (`undefined` or `null`) so that the new code builds it again; revert restores it;
  *  - `script`: statements written by the patch author (`hotpatch build --migrate`), with `revert`
@@ -146,6 +148,8 @@ export const Migration = Type.Object({
   source: Type.String({ minLength: 1 }),
   revert: Type.Optional(Type.String()),
   scope: Type.Optional(Type.String({ minLength: 1 })),
+  /** rerun: module variables holding objects the statements fill in place, saved and restored on revert. */
+  snapshot: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z_$][\\w$]*$' }), { maxItems: 64 })),
   /** A cell of the package instance, not of the module (another file of the patch reads it). */
   shared: Type.Optional(Type.Boolean()),
   /** Written by a person, not derived by the builder: the bundle is author-assisted. */

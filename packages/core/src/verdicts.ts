@@ -112,6 +112,12 @@ export const VERDICTS = {
     message:
       'load-time code that fills {detail} runs again at apply, on the new value (nothing the running process holds is touched)',
   },
+  'registrations-rerun': {
+    kind: 'module-state',
+    verdict: 'live',
+    message:
+      'registration code that ran at load ({detail}) runs again at apply with the fixed code, its counters reset first: it rebuilds the module’s own tables in place, and everything holding them sees the new entries',
+  },
   'memo-reset': {
     kind: 'module-state',
     verdict: 'live',

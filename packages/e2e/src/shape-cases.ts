@@ -201,6 +201,23 @@ export const SHAPE_CASES: ShapeCase[] = [
     expect: 'export-changed',
   },
   {
+    name: "registration code at load whose function the fix changed (semver's createToken): run again at apply",
+    a: {
+      'debug.js': `const debug = process.env.NODE_DEBUG ? (...args) => console.error('SHAPE', ...args) : () => {};\nmodule.exports = debug;\n`,
+      're.js': `const debug = require('./debug');\nconst re = exports.re = [];\nconst src = exports.src = [];\nconst t = exports.t = {};\nlet R = 0;\nconst createToken = (name, value) => {\n  const index = R++;\n  debug(name, index, value);\n  t[name] = index;\n  src[index] = value;\n  re[index] = new RegExp(value);\n};\ncreateToken('WORD', '^a+$');\ncreateToken('PAIR', src[t.WORD].slice(0, -1) + ',' + src[t.WORD].slice(1));\n`,
+      'index.js': `const { re, t } = require('./re');\nexports.isWord = (s) => re[t.WORD].test(s);\nexports.isPair = (s) => re[t.PAIR].test(s);\n`,
+    },
+    b: {
+      'debug.js': `const debug = process.env.NODE_DEBUG ? (...args) => console.error('SHAPE', ...args) : () => {};\nmodule.exports = debug;\n`,
+      're.js': `const debug = require('./debug');\nconst re = exports.re = [];\nconst src = exports.src = [];\nconst t = exports.t = {};\nlet R = 0;\nconst createToken = (name, value) => {\n  const safe = value.split('a+').join('a{1,8}');\n  const index = R++;\n  debug(name, index, safe);\n  t[name] = index;\n  src[index] = safe;\n  re[index] = new RegExp(safe);\n};\ncreateToken('WORD', '^a+$');\ncreateToken('PAIR', src[t.WORD].slice(0, -1) + ',' + src[t.WORD].slice(1));\n`,
+      'index.js': `const { re, t } = require('./re');\nexports.isWord = (s) => re[t.WORD].test(s);\nexports.isPair = (s) => re[t.PAIR].test(s);\n`,
+    },
+    old: `return pkg.isWord('a'.repeat(20)) || pkg.isPair('aa,aa'.replace(',', 'a'.repeat(20) + ','));`,
+    normal: `return pkg.isWord('aaa') && !pkg.isWord('b') && pkg.isPair('aa,aa');`,
+    expect: 'live',
+    verdicts: ['registrations-rerun'],
+  },
+  {
     name: 'new require() of an existing file of the package',
     a: {
       'index.js': `exports.escape = function (s) { return s.replace(/</g, '&lt;'); };\n`,

@@ -30,6 +30,8 @@ export interface DiffInput {
   changedFiles?: ReadonlyMap<string, ExportChanges>;
   /** This file names one of `changedFiles` in a require()/import: its load-time calls into it are checked. */
   importsChangedFile?: boolean;
+  /** Whether the package module a relative specifier of this file names only writes output when called (diff/quiet-module.ts). */
+  quietModule?: (spec: string) => boolean;
 }
 
 /** Where a verdict's words go: `{where}` in the catalogue's messages. */

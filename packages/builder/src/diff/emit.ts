@@ -106,7 +106,14 @@ export function statementMigration(
 ): Migration {
   const text = (n: AstNode, rs: Rewrite[]) => rewriteRange(B.source, n.start, n.end, redirectRewrites(rs));
   const scoped = scope === undefined ? {} : { scope };
-  if (s.kind === 'rerun') return { kind: 'rerun', source: text(s.value, value), author: false, ...scoped };
+  if (s.kind === 'rerun')
+    return {
+      kind: 'rerun',
+      source: text(s.value, value),
+      author: false,
+      ...(s.snapshot ? { snapshot: s.snapshot } : {}),
+      ...scoped,
+    };
   const object = s.targetText ?? text(s.target!, target);
   if (s.kind === 'delete')
     return { kind: 'delete', target: object, key: s.key, source: 'void 0', author: false, ...scoped };

@@ -10,6 +10,7 @@ import {
 import { type DiffContext, sameTokens } from './context.js';
 import { LoadCalls } from './load-calls.js';
 import { otherStateFilled } from './rebuild.js';
+import { registrationPatches, registrationPlan } from './registrations.js';
 import { declaringFunction, freeRefs, innermostFunction, isReassigned, lineOf } from './scope.js';
 import type { Cell, StatementPatch } from './state.js';
 import { bodyStatements, calleeName, type Decl, isPureExpr, type Unit, unitOf } from './units.js';
@@ -765,10 +766,21 @@ function statements(ctx: DiffContext, pair: UnitPair, out: ModuleLevel, load: Lo
     }
     changedStatement(ctx, pair, stmt, execA, out, []);
   }
-  for (const [why, stmts] of stale) {
-    const name = stmts.length === 1 ? statementName(ctx, stmts[0]!) : `${stmts.length} statements`;
-    ctx.refuse('changed-at-load', name, { where, detail: why }, lineOf(B.source, stmts[0]!.start));
-  }
+  // Registration calls (every stale statement calls a function that only fills the unit's
+  // tables and counters): run again at apply, in order, counters reset first.
+  const staleStatements = [...new Set([...stale.values()].flat())];
+  const plan = staleStatements.length
+    ? registrationPlan(ctx, ub, staleStatements, ctx.input.quietModule ?? (() => false))
+    : null;
+  if (plan) {
+    out.statements.push(...registrationPatches(ctx, ub, plan));
+    const what = `${plan.calls.length} calls of ${plan.names.join(', ')}`;
+    ctx.note('registrations-rerun', what, { where, detail: what }, lineOf(B.source, plan.calls[0]!.start));
+  } else
+    for (const [why, stmts] of stale) {
+      const name = stmts.length === 1 ? statementName(ctx, stmts[0]!) : `${stmts.length} statements`;
+      ctx.refuse('changed-at-load', name, { where, detail: why }, lineOf(B.source, stmts[0]!.start));
+    }
   for (const [t, n] of remaining) {
     if (n > 0) ctx.note('removed-statement', t.slice(0, 60), { where });
   }

@@ -55,4 +55,8 @@ export interface StatementPatch {
   line: number;
   /** A property of a module-level object literal, updated on the running object. */
   inPlace?: true;
+  /** A registration call (or counter reset) run again at apply (registrations.ts). */
+  registration?: true;
+  /** rerun: module variables whose objects the statements fill in place (saved, restored on revert). */
+  snapshot?: string[];
 }

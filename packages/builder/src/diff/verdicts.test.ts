@@ -332,6 +332,16 @@ const live: Case[] = [
     ],
   },
   {
+    name: "registration calls of a changed function that fills the module's tables (semver's createToken): run again, counter reset",
+    a: "const debug = require('./debug');\nconst re = exports.re = [];\nconst t = exports.t = {};\nlet R = 0;\nconst createToken = (name, value) => {\n  const index = R++;\n  debug(name, index);\n  t[name] = index;\n  re[index] = new RegExp(value);\n};\ncreateToken('A', 'a\\\\s*');\ncreateToken('B', `${re[t.A].source}b`);\nexports.test = (s) => re[t.B].test(s);\n",
+    b: "const debug = require('./debug');\nconst re = exports.re = [];\nconst safeRe = exports.safeRe = [];\nconst t = exports.t = {};\nlet R = 0;\nconst createToken = (name, value) => {\n  const safe = value.split('\\\\s*').join('\\\\s{0,1}');\n  const index = R++;\n  debug(name, index);\n  t[name] = index;\n  re[index] = new RegExp(value);\n  safeRe[index] = new RegExp(safe);\n};\ncreateToken('A', 'a\\\\s*');\ncreateToken('B', `${re[t.A].source}b`);\nexports.test = (s) => safeRe[t.B].test(s);\n",
+    input: { quietModule: (spec) => spec === './debug' },
+    expect: [
+      ['registrations-rerun', '2 calls of createToken'],
+      ['new-constant', 'safeRe'],
+    ],
+  },
+  {
     name: 'a version literal stays as it is',
     a: "exports.version = '1.0.0';\nexports.f = function f(a) { return a; };\n",
     b: "exports.version = '1.0.1';\nexports.f = function f(a) { return a + 1; };\n",
@@ -401,6 +411,24 @@ const live: Case[] = [
 ];
 
 const restart: Case[] = [
+  {
+    name: 'registration calls whose function also runs later (it is exported): not run again',
+    a: "const t = {};\nlet R = 0;\nfunction add(name) { t[name] = R++; }\nadd('a');\nexports.add = add;\nexports.get = (k) => t[k];\n",
+    b: "const t = {};\nlet R = 0;\nfunction add(name) { t[name] = R += 2; }\nadd('a');\nexports.add = add;\nexports.get = (k) => t[k];\n",
+    expect: [['changed-at-load']],
+  },
+  {
+    name: 'registration calls that call an unknown module (a registry elsewhere): not run again',
+    a: "const reg = require('./registry');\nconst t = {};\nfunction add(name) { t[name] = 1; reg.register(name); }\nadd('a');\nexports.get = (k) => t[k];\n",
+    b: "const reg = require('./registry');\nconst t = {};\nfunction add(name) { t[name] = 2; reg.register(name); }\nadd('a');\nexports.get = (k) => t[k];\n",
+    expect: [['changed-at-load']],
+  },
+  {
+    name: 'registration into a table running code also writes: not run again',
+    a: "const t = {};\nfunction add(name) { t[name] = 1; }\nadd('a');\nexports.set = (k) => { t[k] = 3; };\n",
+    b: "const t = {};\nfunction add(name) { t[name] = 2; }\nadd('a');\nexports.set = (k) => { t[k] = 3; };\n",
+    expect: [['changed-at-load']],
+  },
   {
     name: 'a static block that runs a changed function at load',
     a: 'function make() { return 1; }\nclass C { static { C.x = make(); } }\nexports.C = C;\n',

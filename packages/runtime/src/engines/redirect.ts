@@ -238,9 +238,14 @@ export class RedirectEngine implements Engine {
       }
       if (m.kind === 'rerun') {
         const statements = compile(`(() => { ${m.source}\n})()`);
+        // Objects the statements fill in place (registration tables): saved, put back on revert.
+        const tables = (m.snapshot ?? []).map((name) => compile(name));
         return () => {
-          statements(scope());
-          return { undo: () => {}, redo: () => {} }; // it only filled this patch's own cells
+          const saved = tables.map((t) => snapshotOf(t(scope())));
+          const run = () => statements(scope());
+          run();
+          // Without tables it only filled this patch's own cells (dropped on revert).
+          return { undo: () => saved.forEach(restore), redo: run };
         };
       }
       if (m.kind === 'assign' || m.kind === 'define') {
@@ -426,6 +431,27 @@ function target(
   if ((typeof object !== 'object' && typeof object !== 'function') || object === null)
     throw new Error(`${m.target} is not an object`);
   return { object, key: compiled.key(scope) as PropertyKey };
+}
+
+interface Snapshot {
+  object: object;
+  own: Map<PropertyKey, PropertyDescriptor>;
+}
+
+/** An object's own properties as they are now (a registration table before it is filled again). */
+function snapshotOf(object: unknown): Snapshot {
+  if ((typeof object !== 'object' && typeof object !== 'function') || object === null)
+    throw new Error('a table to fill again is not an object');
+  const own = new Map<PropertyKey, PropertyDescriptor>();
+  for (const k of Reflect.ownKeys(object)) own.set(k, Object.getOwnPropertyDescriptor(object, k)!);
+  return { object, own };
+}
+
+/** Puts a table back as its snapshot had it: added keys removed, changed ones restored. */
+function restore({ object, own }: Snapshot): void {
+  for (const k of Reflect.ownKeys(object))
+    if (!own.has(k)) delete (object as Record<PropertyKey, unknown>)[k];
+  for (const [k, d] of own) Object.defineProperty(object, k, d);
 }
 
 function setDescriptor(object: object, key: PropertyKey, descriptor: PropertyDescriptor | undefined): void {
