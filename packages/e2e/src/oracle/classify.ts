@@ -5,6 +5,10 @@
  *   A == B, C != B  the fix working (the hotpatch changed behaviour the way the release did);
  *   A != B, C != B  the fix not applied (A still behaves like the vulnerable release somewhere);
  *   A != B, C == B  a defect introduced by the hotpatch (no release behaves like A).
+ * A divergence of A is checked again in a fresh process patched before its first call (A′): when
+ * A′ agrees with the fixed release, what differed was state the unpatched code had left in the
+ * process before the patch (nanoid 5.0.8's `nanoid('x')` leaves its pool offset NaN for good), not
+ * the patch: `pre-patch-state`.
  * Calls whose fixed-release result differs between two fresh processes are nondeterministic
  * (random ids, time, addresses) and are counted but not compared. A call on an export that the
  * vulnerable release does not have is an API difference, not a defect.
@@ -17,6 +21,7 @@ export type CallClass =
   | 'fix-working'
   | 'fix-not-applied'
   | 'patch-defect'
+  | 'pre-patch-state'
   | 'unstable'
   | 'api-added';
 
@@ -27,6 +32,8 @@ export type Results = string[];
 export interface CallResults {
   /** Hotpatched run (a second run in its process); absent when nothing was applied. */
   a?: string;
+  /** Hotpatched from the start: a fresh process, patched before its first call (compared with b1). */
+  aFresh?: string;
   /** Vulnerable, not patched (a first run, in the same process as A). */
   c: string;
   /** Fixed release, first and second run (compared with C and A respectively). */
@@ -48,6 +55,7 @@ export function classifyCall(r: CallResults): CallClass {
   const cOk = r.c === r.b1;
   const aOk = r.a === undefined ? cOk : r.a === r.b2;
   if (aOk) return cOk ? 'agree' : 'fix-working';
+  if (r.aFresh !== undefined && r.aFresh === r.b1) return 'pre-patch-state';
   if (!cOk) return missing(r.c) && (r.a === undefined || missing(r.a)) ? 'api-added' : 'fix-not-applied';
   return 'patch-defect';
 }
@@ -83,6 +91,7 @@ const EMPTY: Record<CallClass, number> = {
   'fix-working': 0,
   'fix-not-applied': 0,
   'patch-defect': 0,
+  'pre-patch-state': 0,
   unstable: 0,
   'api-added': 0,
 };
@@ -94,7 +103,15 @@ export function emptyCounts(): Record<CallClass, number> {
 /** Compares the runs of a pair call by call (see classifyCall); lists the first divergences of each class. */
 export function comparePair(
   plan: Call[],
-  runs: { a?: Results; c: Results; b1: Results; b2: Results; b1Again: Results; b2Again: Results },
+  runs: {
+    a?: Results;
+    aFresh?: Results;
+    c: Results;
+    b1: Results;
+    b2: Results;
+    b1Again: Results;
+    b2Again: Results;
+  },
   maxListed = 20,
 ): { counts: Record<CallClass, number>; divergences: Divergence[] } {
   const counts = emptyCounts();
@@ -102,6 +119,7 @@ export function comparePair(
   for (const [i, call] of plan.entries()) {
     const r: CallResults = {
       ...(runs.a ? { a: runs.a[i]! } : {}),
+      ...(runs.aFresh ? { aFresh: runs.aFresh[i]! } : {}),
       c: runs.c[i]!,
       b1: runs.b1[i]!,
       b2: runs.b2[i]!,
@@ -141,7 +159,7 @@ function totals(reports: PairReport[]): string {
     `${status('apply-failed')} not applied by the runtime, ${status('error') + status('timeout')} error or timeout.`,
     `Compared pairs: ${compared.reduce((n, r) => n + r.calls, 0)} calls; agreement ${sum('agree')}, fix working ${sum('fix-working')}`,
     `(in ${pairsWith('fix-working')} pairs), fix not applied ${sum('fix-not-applied')} (in ${pairsWith('fix-not-applied')} pairs),`,
-    `**defects introduced by the hotpatch ${sum('patch-defect')} (in ${pairsWith('patch-defect')} pairs)**, nondeterministic ${sum('unstable')},`,
+    `**defects introduced by the hotpatch ${sum('patch-defect')} (in ${pairsWith('patch-defect')} pairs)**, state left before the patch ${sum('pre-patch-state')} (in ${pairsWith('pre-patch-state')} pairs), nondeterministic ${sum('unstable')},`,
     `API added by the fix ${sum('api-added')}.`,
   ].join(' ');
 }

@@ -198,6 +198,15 @@ describe('classification', () => {
     assert.equal(classifyCall(r('broken', 'x', 'x', 'x', false)), 'unstable');
   });
 
+  test('a divergence that a process patched before its first call does not show is state left before the patch', () => {
+    // nanoid 5.0.8: an earlier call left the pool offset NaN; the patched code cannot undo that.
+    const corrupted = { ...r('""', 'id', 'id'), aFresh: 'id' };
+    assert.equal(classifyCall(corrupted), 'pre-patch-state');
+    // Patched from the start and still wrong: the patch's own defect, whatever came before.
+    assert.equal(classifyCall({ ...r('broken', 'x', 'x'), aFresh: 'broken' }), 'patch-defect');
+    assert.equal(classifyCall({ ...r('old', 'old', 'fixed'), aFresh: 'old' }), 'fix-not-applied');
+  });
+
   test('C is compared with the first run of the fixed release, A with the second', () => {
     // The module counts calls: first runs say 1, second runs 2.
     assert.equal(classifyCall(r('2', '1', '1', '2')), 'agree');
@@ -231,6 +240,7 @@ describe('classification', () => {
       'fix-working': 1,
       'fix-not-applied': 0,
       'patch-defect': 1,
+      'pre-patch-state': 0,
       unstable: 1,
       'api-added': 0,
     });
@@ -260,6 +270,7 @@ describe('classification', () => {
         'fix-working': 1,
         'fix-not-applied': 0,
         'patch-defect': 1,
+        'pre-patch-state': 0,
         unstable: 1,
         'api-added': 0,
       },

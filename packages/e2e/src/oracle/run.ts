@@ -232,7 +232,24 @@ export async function runPair(
     }
     const loadErrors = report.entries.filter((x) => x.error).map((x) => `${x.spec} (${x.how}): ${x.error}`);
     if (loadErrors.length) report.detail += `; not loaded: ${loadErrors.join('; ')}`;
-    Object.assign(report, comparePair(plan, { ...(aRun ? { a: aRun } : {}), c, b1, b2, b1Again, b2Again }));
+    const runsSoFar = { ...(aRun ? { a: aRun } : {}), c, b1, b2, b1Again, b2Again };
+    Object.assign(report, comparePair(plan, runsSoFar));
+    // A diverged: again in a fresh process patched before its first call, to tell the patch from
+    // state the unpatched code had left behind (classify.ts pre-patch-state).
+    if (
+      aRun &&
+      Buffer.isBuffer(p.bundle) &&
+      report.counts['patch-defect'] + report.counts['fix-not-applied'] > 0
+    ) {
+      const p4 = start(4);
+      procs.push(p4);
+      await p4.load(p.dir, entries, deadline);
+      const res = await withDeadline(applyTo(p4.pid, p.bundle), deadline, 'apply');
+      if (res.state === 'applied') {
+        const aFresh = await p4.run(plan, opts, deadline);
+        Object.assign(report, comparePair(plan, { ...runsSoFar, aFresh }));
+      }
+    }
   } catch (err) {
     report.status = err instanceof TimeoutError ? 'timeout' : 'error';
     report.detail = (err as Error).message.split('\n')[0]!.slice(0, 300);
