@@ -218,6 +218,21 @@ export const SHAPE_CASES: ShapeCase[] = [
     verdicts: ['registrations-rerun'],
   },
   {
+    // Was a false success (found by the oracle on ua-parser-js 0.7.32): `new UAParser(…)` inside
+    // the replacement became `new __hp$sc("UAParser")(…)`, which constructs the scope accessor and
+    // calls what it returns: every call recursed until the stack overflowed.
+    name: 'inside an IIFE: a constructor that calls `new` on itself when called without new, using a changed table',
+    a: {
+      'index.js': `(function (root) {\n  var rules = [/a/];\n  var Parser = function (s) {\n    if (!(this instanceof Parser)) return new Parser(s).result();\n    var list = rules;\n    this.result = function () { return list.some(function (r) { return r.test(s); }) ? 'match' : 'none'; };\n  };\n  root.Parser = Parser;\n})(exports);\n`,
+    },
+    b: {
+      'index.js': `(function (root) {\n  var rules = [/a/, /b/];\n  var Parser = function (s) {\n    if (!(this instanceof Parser)) return new Parser(s).result();\n    var list = rules;\n    this.result = function () { return list.some(function (r) { return r.test(s); }) ? 'match' : 'none'; };\n  };\n  root.Parser = Parser;\n})(exports);\n`,
+    },
+    old: `return pkg.Parser('b') === 'none';`,
+    normal: `return pkg.Parser('a') === 'match' && new pkg.Parser('x').result() === 'none' && pkg.Parser('zzz') === 'none';`,
+    expect: 'live',
+  },
+  {
     name: 'new require() of an existing file of the package',
     a: {
       'index.js': `exports.escape = function (s) { return s.replace(/</g, '&lt;'); };\n`,

@@ -78,7 +78,36 @@ export class Resolver {
     const out: Resolution = { rewrites: [], problems: [], stale: [], liveEditNote: null };
     for (const r of freeRefs(this.ctx.B, node)) this.#ref(r, site, out, out.rewrites, 0);
     this.#shorthands(out.rewrites, node);
+    this.#newCallees(out.rewrites);
     return out;
+  }
+
+  /**
+   * `new X(…)` and `new X.Y(…)` with X rewritten to a call (`__hp$sc("X")`, a cell read): `new`
+   * would take that call's callee as the constructor (`new __hp$sc("X")(…)` constructs the scope
+   * accessor and calls what it returns — ua-parser-js's `new UAParser(…)` recursed forever).
+   * Parenthesized, the rewritten expression is the constructor.
+   */
+  #newCallees(rewrites: Rewrite[]): void {
+    if (!this.#newRoots) {
+      const roots = new Set<number>();
+      const visit = (n: AstNode): void => {
+        if (n.type === 'NewExpression') {
+          let root = n.callee as AstNode;
+          while (root.type === 'MemberExpression') root = root.object as AstNode;
+          if (root.type === 'Identifier') roots.add(root.start);
+        }
+        for (const c of childrenOf(n)) visit(c);
+      };
+      visit(this.ctx.B.ast);
+      this.#newRoots = roots;
+    }
+    const plain = /^[A-Za-z_$][\w$]*$/;
+    for (const r of rewrites) {
+      if (!this.#newRoots.has(r.start)) continue;
+      if (!plain.test(r.text)) r.text = `(${r.text})`;
+      if (r.redirectText !== undefined && !plain.test(r.redirectText)) r.redirectText = `(${r.redirectText})`;
+    }
   }
 
   /**
@@ -106,6 +135,7 @@ export class Resolver {
     }
   }
   #shorthand: Map<number, string> | null = null;
+  #newRoots: Set<number> | null = null;
 
   /** Names reachable through the accessor chain from `site`, with the A function declaring each. */
   #reachable(site: Site): Map<string, FunctionInfo> {
