@@ -35,6 +35,8 @@ const N = Number(arg('devices', '1000'));
 const R = Number(arg('replicas', '1'));
 const databaseUrl = arg('database-url', '');
 const killAt = arg('kill-replica-at', '');
+/** --verbose: progress on stderr (recorded states, the simulator's counts) at every wait answer. */
+const verbose = args.includes('--verbose');
 const schema = `hp_bench_${randomBytes(4).toString('hex')}`;
 const secs = (ms: number) => Math.round(ms / 10) / 100;
 
@@ -167,6 +169,12 @@ async function main(): Promise<void> {
       id,
       (v) => {
         recorded = v.summary.counts.applied ?? 0;
+        if (verbose) {
+          const states = Object.entries(v.summary.counts).filter(([, n]) => n > 0);
+          console.error(
+            `${secs(performance.now() - t)} s: recorded ${JSON.stringify(Object.fromEntries(states))}, devices ${JSON.stringify(total())}`,
+          );
+        }
         return recorded === N;
       },
       600_000,

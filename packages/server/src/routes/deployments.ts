@@ -18,7 +18,7 @@ import {
   listPolicies,
   revertDeployment,
   toDeployment,
-  upsertRow,
+  upsertRows,
 } from '../store.js';
 
 const CreateBody = Type.Object(
@@ -67,6 +67,7 @@ async function plan(tx: Sql, dep: Deployment): Promise<void> {
   const bundle = bundles.get(dep.patchId);
   if (!bundle) return;
   const now = new Date();
+  const rows: Parameters<typeof upsertRows>[1][number][] = [];
   for (const device of await listDevices(tx)) {
     if (device.revokedAt) continue;
     const ev = evaluate({
@@ -82,7 +83,7 @@ async function plan(tx: Sql, dep: Deployment): Promise<void> {
       now,
     });
     if (!ev) continue;
-    await upsertRow(tx, {
+    rows.push({
       deploymentId: dep.id,
       deviceId: device.id,
       state: ev.decision.state,
@@ -93,6 +94,7 @@ async function plan(tx: Sql, dep: Deployment): Promise<void> {
       instanceId: null,
     });
   }
+  await upsertRows(tx, rows);
 }
 
 /** Deployments: a patch to a policy's rings; per-device states, live; wait, expedite, fleet-wide revert. */
