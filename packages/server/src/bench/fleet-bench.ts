@@ -122,13 +122,17 @@ async function main(): Promise<void> {
     );
   const total = () =>
     stats.reduce(
-      (a, s) => ({
-        applied: a.applied + (s?.applied ?? 0),
-        failedOver: a.failedOver + (s?.failedOver ?? 0),
-        deploys: a.deploys + (s?.deploys ?? 0),
-        connected: a.connected + (s?.connected ?? 0),
-      }),
-      { applied: 0, failedOver: 0, deploys: 0, connected: 0 },
+      (a, s) => {
+        for (const [code, n] of Object.entries(s?.drops ?? {})) a.drops[code] = (a.drops[code] ?? 0) + n;
+        return {
+          applied: a.applied + (s?.applied ?? 0),
+          failedOver: a.failedOver + (s?.failedOver ?? 0),
+          deploys: a.deploys + (s?.deploys ?? 0),
+          connected: a.connected + (s?.connected ?? 0),
+          drops: a.drops,
+        };
+      },
+      { applied: 0, failedOver: 0, deploys: 0, connected: 0, drops: {} as Record<string, number> },
     );
 
   let t = performance.now();
@@ -157,9 +161,9 @@ async function main(): Promise<void> {
     };
   });
   t = performance.now();
+  if (killAt.endsWith('ms')) setTimeout(kill, Number(killAt.slice(0, -2)));
   const dep = await admin.post('/v1/deployments', { patchId: fx.patchId, policy: 'default', expedite: true });
   const id = dep.json.deployment.id as string;
-  if (killAt.endsWith('ms')) setTimeout(kill, Number(killAt.slice(0, -2)));
   await appliedAll;
   const deliveredS = (performance.now() - t) / 1000;
   let recorded = 0;
@@ -183,6 +187,15 @@ async function main(): Promise<void> {
     // reported below as devices that lost their patch
   }
   const recordedS = (performance.now() - t) / 1000;
+  // The killed replica's devices may still be failing over (they had all applied): wait for them.
+  const reconnected = new Promise<void>((resolve) => {
+    onStats = () => total().connected === N && resolve();
+    onStats();
+  });
+  const settled = killed
+    ? await Promise.race([reconnected.then(() => true), new Promise((r) => setTimeout(r, 120_000, false))])
+    : true;
+  const allConnectedS = (performance.now() - t) / 1000;
   const sim = total();
   const perReplica = N / R;
   const result = {
@@ -206,7 +219,9 @@ async function main(): Promise<void> {
     deployToAllAppliedOnDevicesS: secs(deliveredS * 1000),
     deployToAllAppliedRecordedS: secs(recordedS * 1000),
     killedReplica: killed,
+    deployToAllReconnectedS: killed && settled ? secs(allConnectedS * 1000) : null,
     devicesFailedOver: sim.failedOver,
+    channelDrops: sim.drops,
     deployMessages: sim.deploys,
     devicesLostPatch: N - recorded,
   };

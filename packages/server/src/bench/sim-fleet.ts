@@ -38,6 +38,8 @@ export interface SimStats {
   deploys: number;
   /** Devices connected (welcomed) now. */
   connected: number;
+  /** Close codes of channels that dropped after the welcome (1006: the peer vanished), with counts. */
+  drops: Record<string, number>;
 }
 
 interface Device {
@@ -66,6 +68,7 @@ export class SimFleet {
   readonly #startedAt = new Date().toISOString();
   #stopped = false;
   #deploys = 0;
+  readonly #drops: Record<string, number> = {};
   #onChange: () => void = () => {};
 
   constructor(opts: SimFleetOptions) {
@@ -98,7 +101,14 @@ export class SimFleet {
       if (d.failedOver) failedOver++;
       if (d.welcomed) connected++;
     }
-    return { devices: this.#devices.length, applied, failedOver, deploys: this.#deploys, connected };
+    return {
+      devices: this.#devices.length,
+      applied,
+      failedOver,
+      deploys: this.#deploys,
+      connected,
+      drops: { ...this.#drops },
+    };
   }
 
   /** Per device: whether it has applied the patch and whether it failed over (for tests). */
@@ -186,8 +196,9 @@ export class SimFleet {
       ws.on('error', (e) => {
         if (!welcomed) reject(e);
       });
-      ws.on('close', () => {
+      ws.on('close', (code) => {
         if (!welcomed) reject(new Error('closed before the welcome'));
+        else if (!this.#stopped) this.#drops[code] = (this.#drops[code] ?? 0) + 1;
         const was = d.welcomed;
         d.welcomed = false;
         if (d.ws === ws) d.ws = null;
