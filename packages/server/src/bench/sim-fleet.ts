@@ -261,10 +261,17 @@ export class SimFleet {
   }
 }
 
-/** Device i's URL order: the replica list rotated by i, as an evenly spread fleet's settings would be. */
+/**
+ * Device i's URL order, as an evenly spread fleet's settings would be: its first replica is i mod R,
+ * and the devices of one replica name the others in rotated orders, so that when it dies its
+ * devices fail over evenly to the survivors (not all to the next one in the list).
+ */
 export const urlsOf = (urls: string[], i: number): string[] => {
-  const k = i % urls.length;
-  return [...urls.slice(k), ...urls.slice(0, k)];
+  const n = urls.length;
+  const first = i % n;
+  const others = [...urls.slice(first + 1), ...urls.slice(0, first)];
+  const k = n > 1 ? Math.floor(i / n) % (n - 1) : 0;
+  return [urls[first] as string, ...others.slice(k), ...others.slice(0, k)];
 };
 
 export async function pool<T>(
