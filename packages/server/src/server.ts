@@ -161,7 +161,9 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
       advisorySync = new AdvisorySync(db, app.log, opts.advisorySync);
       advisorySync.start();
     }
-    await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 4242 });
+    // A killed replica's devices all reconnect here at once: a short accept queue (Node's 511)
+    // drops their SYNs, and each waits out TCP's retransmit backoff (1, 3, 7, 15 s ...).
+    await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 4242, backlog: 8192 });
     const addr = app.server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     const url = `${https ? 'https' : 'http'}://${host}:${addr.port}`;

@@ -1,12 +1,19 @@
 /**
  * Fleet benchmark: N simulated devices speak the real protocol (HTTP enrollment, WebSocket,
- * hello/facts/state messages) to a real server in its own process. Measures check-ins per
- * second (hello -> welcome for all devices at once), server memory per connected device, and
- * publish -> deploy -> applied on every device.
+ * hello/facts/state messages, the agent's failover) to real servers, each in its own process.
+ * Measures check-ins per second, server memory per connected device, and deploy -> applied on
+ * every device; with several replicas (PostgreSQL) it can SIGKILL one mid-rollout and reports
+ * how many devices failed over and whether any lost its patch.
  *
  *   node packages/server/dist/bench/fleet-bench.js [--devices 1000] [--database-url URL]
+ *     [--replicas 2] [--kill-replica-at 0.5|3000ms] [--shards K]
+ *
+ * --kill-replica-at: a fraction (of devices that have applied) or a time after the deploy
+ * (`3000ms`); the first replica is killed, the deployment is made and watched on the last one.
+ * Each process may open as many files as `ulimit -n` allows (hard limit; raising it needs
+ * CAP_SYS_RESOURCE): a replica or a simulator shard holds at most that many sockets.
  */
-import { spawn } from 'node:child_process';
+import { execSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,8 +21,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseBundle } from '@hotpatch/core';
 import pg from 'pg';
-import WebSocket from 'ws';
 import { client, fixture, waitDeployment } from '../test/fixture.js';
+import { type Replica, startReplica } from './replicas.js';
+import type { SimStats } from './sim-fleet.js';
+import type { ShardCommand, ShardEvent, ShardSettings } from './sim-shard.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string) => {
@@ -23,154 +32,207 @@ const arg = (name: string, dflt: string) => {
   return i >= 0 ? (args[i + 1] ?? dflt) : dflt;
 };
 const N = Number(arg('devices', '1000'));
+const R = Number(arg('replicas', '1'));
 const databaseUrl = arg('database-url', '');
+const killAt = arg('kill-replica-at', '');
+/** --verbose: progress on stderr (recorded states, the simulator's counts) at every wait answer. */
+const verbose = args.includes('--verbose');
 const schema = `hp_bench_${randomBytes(4).toString('hex')}`;
+const secs = (ms: number) => Math.round(ms / 10) / 100;
 
-async function pool<T>(
-  items: readonly T[],
-  width: number,
-  fn: (x: T, i: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i] as T, i);
-      }
-    }),
-  );
+function die(message: string): never {
+  console.error(`fleet-bench: ${message}`);
+  process.exit(2);
+}
+
+function limits(): { shards: number } {
+  if (!Number.isInteger(N) || N < 1) die('--devices must be a positive integer');
+  if (!Number.isInteger(R) || R < 1) die('--replicas must be a positive integer');
+  if (R > 1 && !databaseUrl) die('--replicas > 1 needs --database-url (replicas share PostgreSQL)');
+  if (killAt && R < 2) die('--kill-replica-at needs --replicas 2 or more');
+  const files = Number(execSync('ulimit -n', { shell: '/bin/sh' }).toString().trim()) || 1024;
+  const room = files - 500; // the pool, the listener, stdio, libuv
+  const perReplica = Math.ceil(N / (killAt ? R - 1 : R));
+  if (perReplica > room)
+    die(
+      `a replica would hold ${perReplica} sockets but a process may open ${files} files (ulimit -n): use more --replicas or fewer --devices`,
+    );
+  const shards = Math.max(Number(arg('shards', '1')), Math.ceil(N / room));
+  return { shards };
 }
 
 async function main(): Promise<void> {
+  const { shards } = limits();
   const fx = fixture();
   const files = parseBundle(fx.bundle).payload.files.map((f) => ({ path: f.path, sha256: f.baselineSha256 }));
   const dir = mkdtempSync(join(tmpdir(), 'hotpatch-bench-'));
-  const serverJs = fileURLToPath(new URL('../index.js', import.meta.url));
-  const code = `
-    import { createServer } from ${JSON.stringify(serverJs)};
-    const s = await createServer(${JSON.stringify({ dataDir: join(dir, 'data'), port: 0, trustedKeys: [fx.publicKeyFile], ...(databaseUrl ? { databaseUrl, databaseSchema: schema } : {}) })});
-    console.log(JSON.stringify({ url: s.url, admin: s.bootstrap.adminTokenFile, enroll: s.bootstrap.enrollTokenFile }));
-    process.on('SIGTERM', () => s.close().then(() => process.exit(0)));
-    process.on('message', () => { globalThis.gc?.(); const m = process.memoryUsage(); process.send({ heapUsed: m.heapUsed, rss: m.rss }); });
-  `;
-  const child = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', code], {
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
-  const memory = () =>
-    new Promise<{ heapUsed: number; rss: number }>((resolve) => {
-      child.once('message', (m) => resolve(m as { heapUsed: number; rss: number }));
-      child.send('mem');
-    });
-  const info = await new Promise<{ url: string; admin: string; enroll: string }>((resolve) => {
-    child.stdout?.on('data', (d: Buffer) =>
-      resolve(JSON.parse(String(d)) as { url: string; admin: string; enroll: string }),
+  const replicas: Replica[] = [];
+  // One after another: the first bootstraps the schema and writes the first tokens.
+  for (let r = 0; r < R; r++)
+    replicas.push(
+      await startReplica({
+        dir: join(dir, `r${r}`),
+        trustedKeys: [fx.publicKeyFile],
+        ...(databaseUrl ? { databaseUrl, schema } : {}),
+      }),
     );
-  });
-  const admin = client(info.url, readFileSync(info.admin, 'utf8').trim());
-  const enrollToken = readFileSync(info.enroll, 'utf8').trim();
+  const first = replicas[0] as Replica;
+  const survivor = replicas[R - 1] as Replica;
+  const adminToken = readFileSync(first.admin as string, 'utf8').trim();
+  const enrollToken = readFileSync(first.enroll as string, 'utf8').trim();
+  const admin = client(survivor.url, adminToken);
   await admin.postRaw('/v1/bundles', fx.bundle.toString());
-  const mem0 = await memory();
+  const mem0 = await Promise.all(replicas.map((r) => r.memory()));
 
-  // Enrollment.
+  // Simulator shards, each its own process and source address (its own ephemeral port range).
+  const shardJs = fileURLToPath(new URL('./sim-shard.js', import.meta.url));
+  const stats: SimStats[] = [];
+  let onStats = () => {};
+  const procs = Array.from({ length: shards }, (_, k) => {
+    const settings: ShardSettings = {
+      from: Math.floor((N * k) / shards),
+      to: Math.floor((N * (k + 1)) / shards),
+      urls: replicas.map((r) => r.url),
+      files,
+      ...(shards > 1 ? { localAddress: `127.0.0.${10 + k}` } : {}),
+    };
+    const p = fork(shardJs, [], { env: { ...process.env, HOTPATCH_SIM_SHARD: JSON.stringify(settings) } });
+    p.on('message', (e: ShardEvent) => {
+      if (e.ev === 'stats') {
+        stats[k] = e.stats;
+        onStats();
+      } else if (e.ev === 'failed') die(`simulator shard ${k}: ${e.error}`);
+    });
+    return p;
+  });
+  const all = (cmd: ShardCommand, ev: ShardEvent['ev']) =>
+    Promise.all(
+      procs.map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            const on = (e: ShardEvent) => {
+              if (e.ev !== ev) return;
+              p.off('message', on);
+              resolve();
+            };
+            p.on('message', on);
+            p.send(cmd);
+          }),
+      ),
+    );
+  const total = () =>
+    stats.reduce(
+      (a, s) => {
+        for (const [code, n] of Object.entries(s?.drops ?? {})) a.drops[code] = (a.drops[code] ?? 0) + n;
+        return {
+          applied: a.applied + (s?.applied ?? 0),
+          failedOver: a.failedOver + (s?.failedOver ?? 0),
+          deploys: a.deploys + (s?.deploys ?? 0),
+          connected: a.connected + (s?.connected ?? 0),
+          drops: a.drops,
+        };
+      },
+      { applied: 0, failedOver: 0, deploys: 0, connected: 0, drops: {} as Record<string, number> },
+    );
+
   let t = performance.now();
-  const creds: string[] = new Array(N);
-  await pool([...Array(N).keys()], 64, async (i) => {
-    const r = await fetch(`${info.url}/v1/enroll`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${enrollToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ host: `sim-${i}`, service: 'bench' }),
-    });
-    creds[i] = ((await r.json()) as { credential: string }).credential;
-  });
+  await all({ cmd: 'enroll', token: enrollToken }, 'enrolled');
   const enrollS = (performance.now() - t) / 1000;
-
-  // Connect + hello -> welcome (a check-in), all devices at once.
-  const startedAt = new Date().toISOString();
-  const facts = (i: number, applied: string | null) => ({
-    pid: 10_000 + i,
-    service: 'bench',
-    node: 'v22.12.0',
-    engine: 'liveedit',
-    signatureEnforcement: true,
-    startedAt,
-    patches: applied
-      ? [
-          {
-            patchId: applied,
-            version: '1.2.5+hp.1',
-            target: 'minimist@1.2.5',
-            state: 'applied',
-            appliedAt: null,
-            reason: null,
-          },
-        ]
-      : [],
-    packages: [{ name: 'minimist', version: '1.2.5', files }],
-  });
-  const sockets: WebSocket[] = new Array(N);
-  let applied = 0;
-  let allApplied: () => void = () => {};
-  const appliedAll = new Promise<void>((r) => {
-    allApplied = r;
-  });
-  const wsUrl = `${info.url.replace('http', 'ws')}/v1/agent`;
   t = performance.now();
-  await pool([...Array(N).keys()], 256, async (i) => {
-    const ws = new WebSocket(wsUrl, {
-      headers: { authorization: `Bearer ${creds[i]}` },
-      perMessageDeflate: false,
-    });
-    sockets[i] = ws;
-    await new Promise<void>((resolve, reject) => {
-      ws.once('error', reject);
-      ws.on('message', (d) => {
-        const m = JSON.parse(String(d)) as { type: string; deploymentId?: string; patchId?: string };
-        if (m.type === 'welcome') resolve();
-        if (m.type === 'deploy') {
-          const base = { type: 'state', deploymentId: m.deploymentId, patchId: m.patchId };
-          ws.send(JSON.stringify({ ...base, state: 'applying' }));
-          ws.send(JSON.stringify({ ...base, state: 'applied' }));
-          ws.send(JSON.stringify({ type: 'facts', facts: facts(i, m.patchId ?? null) }));
-          if (++applied === N) allApplied();
-        }
-      });
-      ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', protocol: 1, facts: facts(i, null) })));
-    });
-  });
+  await all({ cmd: 'connect' }, 'connected');
   const checkinS = (performance.now() - t) / 1000;
-  // Let the server finish the post-welcome work (facts + reconcile) before measuring memory.
-  await new Promise((r) => setTimeout(r, 2000));
-  const mem1 = await memory();
+  // Let the servers finish the post-welcome work (facts + reconcile) before measuring memory.
+  await new Promise((r) => setTimeout(r, 2000 + N / 20));
+  const mem1 = await Promise.all(replicas.map((r) => r.memory()));
 
-  // Publish is done; deploy (expedited, default policy) -> applied on every device.
+  // The bundle is published; deploy (expedited, default policy) -> applied on every device.
+  let killed: { afterS: number; appliedBefore: number } | null = null;
+  const kill = () => {
+    if (killed) return;
+    killed = { afterS: secs(performance.now() - t), appliedBefore: total().applied };
+    first.kill9();
+  };
+  const fraction = killAt && !killAt.endsWith('ms') ? Number(killAt) : null;
+  const appliedAll = new Promise<void>((resolve) => {
+    onStats = () => {
+      const a = total().applied;
+      if (fraction !== null && a >= fraction * N) kill();
+      if (a === N) resolve();
+    };
+  });
   t = performance.now();
+  if (killAt.endsWith('ms')) setTimeout(kill, Number(killAt.slice(0, -2)));
   const dep = await admin.post('/v1/deployments', { patchId: fx.patchId, policy: 'default', expedite: true });
   const id = dep.json.deployment.id as string;
-  await appliedAll;
+  // Bounded: a fleet that does not converge is reported (devicesLostPatch), not waited for forever.
+  const converged = await Promise.race([
+    appliedAll.then(() => true),
+    new Promise<boolean>((r) => setTimeout(r, 600_000, false)),
+  ]);
+  if (!converged) console.error(`fleet-bench: devices applied after 600 s: ${total().applied} of ${N}`);
   const deliveredS = (performance.now() - t) / 1000;
-  await waitDeployment(admin, id, (v) => v.summary.counts.applied === N, 600_000);
+  let recorded = 0;
+  try {
+    await waitDeployment(
+      admin,
+      id,
+      (v) => {
+        recorded = v.summary.counts.applied ?? 0;
+        if (verbose) {
+          const states = Object.entries(v.summary.counts).filter(([, n]) => n > 0);
+          console.error(
+            `${secs(performance.now() - t)} s: recorded ${JSON.stringify(Object.fromEntries(states))}, devices ${JSON.stringify(total())}`,
+          );
+        }
+        return recorded === N;
+      },
+      converged ? 600_000 : 10_000,
+    );
+  } catch {
+    // reported below as devices that lost their patch
+  }
   const recordedS = (performance.now() - t) / 1000;
-
+  // The killed replica's devices may still be failing over (they had all applied): wait for them.
+  const reconnected = new Promise<void>((resolve) => {
+    onStats = () => total().connected === N && resolve();
+    onStats();
+  });
+  const settled = killed
+    ? await Promise.race([reconnected.then(() => true), new Promise((r) => setTimeout(r, 120_000, false))])
+    : true;
+  const allConnectedS = (performance.now() - t) / 1000;
+  const sim = total();
+  const perReplica = N / R;
   const result = {
     devices: N,
     storage: databaseUrl ? 'postgres' : 'pglite',
+    replicas: R,
+    simulatorShards: shards,
     enrollPerSecond: Math.round(N / enrollS),
     checkinsPerSecond: Math.round(N / checkinS),
-    serverRssMb: { before: Math.round(mem0.rss / 2 ** 20), connected: Math.round(mem1.rss / 2 ** 20) },
-    serverHeapMb: {
-      before: Math.round(mem0.heapUsed / 2 ** 20),
-      connected: Math.round(mem1.heapUsed / 2 ** 20),
-    },
-    serverHeapKbPerDevice: Math.round((mem1.heapUsed - mem0.heapUsed) / 1024 / N),
-    serverRssKbPerDevice: Math.round((mem1.rss - mem0.rss) / 1024 / N),
-    deployToAllAppliedOnDevicesS: Math.round(deliveredS * 100) / 100,
-    deployToAllAppliedRecordedS: Math.round(recordedS * 100) / 100,
+    serverRssMb: replicas.map((_, r) => ({
+      before: Math.round((mem0[r]?.rss ?? 0) / 2 ** 20),
+      connected: Math.round((mem1[r]?.rss ?? 0) / 2 ** 20),
+    })),
+    serverHeapKbPerDevice: Math.round(
+      replicas.reduce((a, _, r) => a + ((mem1[r]?.heapUsed ?? 0) - (mem0[r]?.heapUsed ?? 0)), 0) / 1024 / N,
+    ),
+    serverRssKbPerDevice: Math.round(
+      replicas.reduce((a, _, r) => a + ((mem1[r]?.rss ?? 0) - (mem0[r]?.rss ?? 0)), 0) / 1024 / N,
+    ),
+    devicesPerReplica: Math.round(perReplica),
+    deployToAllAppliedOnDevicesS: secs(deliveredS * 1000),
+    deployToAllAppliedRecordedS: secs(recordedS * 1000),
+    killedReplica: killed,
+    deployToAllReconnectedS: killed && settled ? secs(allConnectedS * 1000) : null,
+    devicesFailedOver: sim.failedOver,
+    channelDrops: sim.drops,
+    deployMessages: sim.deploys,
+    devicesLostPatch: N - recorded,
   };
   console.log(JSON.stringify(result));
-  for (const s of sockets) s?.terminate();
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+  for (const p of procs) p.send({ cmd: 'stop' });
+  await Promise.all(replicas.map((r) => r.stop()));
   if (databaseUrl) {
     const c = new pg.Client({ connectionString: databaseUrl });
     await c.connect();
@@ -178,6 +240,7 @@ async function main(): Promise<void> {
     await c.end();
   }
   rmSync(dir, { recursive: true, force: true });
+  if (recorded !== N) process.exitCode = 1;
 }
 
 await main();

@@ -16,14 +16,15 @@ import { Value } from '@sinclair/typebox/value';
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Database } from '../db/types.js';
-import { addErrors, dueDevices, markDisconnected, wasSent } from '../store.js';
+import { addErrors, dueDevices, markDisconnected, sentPairs } from '../store.js';
+import { Batcher } from './batcher.js';
 import type { Bus, BusEvent } from './bus.js';
 import { recordHealth } from './health-report.js';
 import type { StoredFacts } from './model.js';
 import { TokenBuckets, WindowBudget } from './ratelimit.js';
 import { type Channel, type Channels, Reconciler } from './reconcile.js';
 import { checkRollback, ERRORS_PER_DEVICE } from './rollback.js';
-import { Writer } from './writer.js';
+import { rowKey, Writer } from './writer.js';
 
 export interface HubOptions {
   /** Re-check connected devices for due ring deferrals this often. */
@@ -63,6 +64,8 @@ export class Hub {
   readonly #conns = new Map<string, Set<Connection>>();
   readonly #writer: Writer;
   readonly #reconciler: Reconciler;
+  /** Whether a deployment was sent to a device, asked for many devices at once. */
+  readonly #sent: Batcher<{ deploymentId: string; deviceId: string }, boolean>;
   readonly #rate: TokenBuckets;
   /** Errors a device reports count for at most ERRORS_PER_DEVICE per minute. */
   readonly #errors = new WindowBudget(ERRORS_PER_DEVICE, 60_000);
@@ -80,6 +83,10 @@ export class Hub {
     this.#opts = { ...HUB_DEFAULTS, ...opts };
     this.#rate = new TokenBuckets(this.#opts.messages.burst, this.#opts.messages.perSecond);
     this.#writer = new Writer(db, bus, log, replicaId);
+    this.#sent = new Batcher(async (pairs) => {
+      const sent = await sentPairs(db, pairs);
+      return pairs.map((p) => sent.has(rowKey(p.deploymentId, p.deviceId)));
+    }, 5);
     const channels: Channels = {
       of: (id) => this.#conns.get(id),
       has: (id) => this.#conns.has(id),
@@ -337,7 +344,7 @@ export class Hub {
   /** Reports are accepted only for deployments the server sent to this device (here or on another replica). */
   async #mayReport(conn: Connection, deploymentId: string): Promise<boolean> {
     if (conn.reportable.has(deploymentId)) return true;
-    if (!(await wasSent(this.db, deploymentId, conn.deviceId))) return false;
+    if (!(await this.#sent.add({ deploymentId, deviceId: conn.deviceId }))) return false;
     conn.reportable.add(deploymentId);
     return true;
   }

@@ -3,6 +3,7 @@ import type { Ctx, Role } from '../context.js';
 import { ROLE_RANK } from '../context.js';
 import type { Database, Sql } from '../db/types.js';
 import { ForbiddenError, UnauthorizedError } from '../errors.js';
+import { Batcher } from '../fleet/batcher.js';
 import { bearer, parseToken, secretMatches } from '../secrets.js';
 
 /** API token check: Authorization: Bearer hpt_<id>_<secret>, role at least `role`. */
@@ -27,22 +28,49 @@ export function roleGuard(db: Database): Ctx['requireRole'] {
   };
 }
 
-/** Device credential check: Bearer hpd_<id>_<secret>; returns the device id. */
-export async function authenticateDevice(db: Sql, header: string | undefined): Promise<string> {
+type CredentialRow = {
+  device_id: string;
+  token_hash: string;
+  revoked_at: unknown;
+  device_revoked: unknown;
+};
+
+async function credentials(db: Sql, ids: readonly string[]): Promise<Map<string, CredentialRow>> {
+  const rows = await db.query<CredentialRow & { id: string }>(
+    `SELECT c.id, c.device_id, c.token_hash, c.revoked_at, d.revoked_at AS device_revoked
+     FROM device_credentials c JOIN devices d ON d.id = c.device_id WHERE c.id = ANY($1)`,
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+/** One lookup for many connecting devices (a killed replica's devices all reconnect at once). */
+const batchers = new WeakMap<Sql, Batcher<string, CredentialRow | null>>();
+const batched = (db: Sql) => {
+  let b = batchers.get(db);
+  if (!b) {
+    b = new Batcher(async (ids) => {
+      const found = await credentials(db, ids);
+      return ids.map((id) => found.get(id) ?? null);
+    }, 2);
+    batchers.set(db, b);
+  }
+  return b;
+};
+
+/**
+ * Device credential check: Bearer hpd_<id>_<secret>; returns the device id. `batch`: share the
+ * lookup with other connections arriving together (not inside a transaction).
+ */
+export async function authenticateDevice(
+  db: Sql,
+  header: string | undefined,
+  batch = false,
+): Promise<string> {
   const token = bearer(header);
   const parsed = token ? parseToken(token, 'hpd') : null;
   if (!parsed) throw new UnauthorizedError('missing or invalid device credential');
-  const rows = await db.query<{
-    device_id: string;
-    token_hash: string;
-    revoked_at: unknown;
-    device_revoked: unknown;
-  }>(
-    `SELECT c.device_id, c.token_hash, c.revoked_at, d.revoked_at AS device_revoked
-     FROM device_credentials c JOIN devices d ON d.id = c.device_id WHERE c.id = $1`,
-    [parsed.id],
-  );
-  const row = rows[0];
+  const row = batch ? await batched(db).add(parsed.id) : (await credentials(db, [parsed.id])).get(parsed.id);
   if (!row || !secretMatches(parsed.secret, row.token_hash))
     throw new UnauthorizedError('unknown device credential');
   if (row.revoked_at || row.device_revoked)

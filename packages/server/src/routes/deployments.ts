@@ -27,7 +27,7 @@ import {
   listPolicies,
   revertDeployment,
   toDeployment,
-  upsertRow,
+  upsertRows,
 } from '../store.js';
 import { routes } from './route.js';
 
@@ -62,6 +62,7 @@ async function plan(tx: Sql, dep: Deployment): Promise<void> {
   const bundle = bundles.get(dep.patchId);
   if (!bundle) return;
   const now = new Date();
+  const rows: Parameters<typeof upsertRows>[1][number][] = [];
   for (const device of await listDevices(tx)) {
     if (device.revokedAt) continue;
     const ev = evaluate({
@@ -77,7 +78,7 @@ async function plan(tx: Sql, dep: Deployment): Promise<void> {
       now,
     });
     if (!ev) continue;
-    await upsertRow(tx, {
+    rows.push({
       deploymentId: dep.id,
       deviceId: device.id,
       state: ev.decision.state,
@@ -88,6 +89,7 @@ async function plan(tx: Sql, dep: Deployment): Promise<void> {
       instanceId: null,
     });
   }
+  await upsertRows(tx, rows);
 }
 
 /** Deployments: a patch to a policy's rings; per-device states, live; wait, expedite, fleet-wide revert. */

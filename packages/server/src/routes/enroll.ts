@@ -132,6 +132,7 @@ export function enrollPlugin(ctx: Ctx): FastifyPluginAsync {
           (req as unknown as { deviceId: string }).deviceId = await authenticateDevice(
             ctx.db,
             req.headers.authorization,
+            true,
           );
         },
       },

@@ -1,0 +1,56 @@
+/**
+ * One process of the fleet benchmark's simulator (a process may hold ~20,000 sockets: the file
+ * descriptor limit). Settings come as JSON in HOTPATCH_SIM_SHARD; the parent drives it over IPC:
+ * `enroll` -> `enrolled`, `connect` -> `connected`, then `stats` whenever counts change (at most
+ * every 50 ms), `stop` ends it.
+ */
+import { SimFleet, type SimStats, urlsOf } from './sim-fleet.js';
+
+export interface ShardSettings {
+  /** Devices from..to-1 of the fleet. */
+  from: number;
+  to: number;
+  /** The replicas; device i tries them starting at i mod replicas (the fleet is spread evenly). */
+  urls: string[];
+  files: Array<{ path: string; sha256: string }>;
+  localAddress?: string;
+  applyDelayMs?: number;
+}
+
+export type ShardCommand = { cmd: 'enroll'; token: string } | { cmd: 'connect' } | { cmd: 'stop' };
+export type ShardEvent =
+  | { ev: 'enrolled' }
+  | { ev: 'connected' }
+  | { ev: 'stats'; stats: SimStats }
+  | { ev: 'failed'; error: string };
+
+const settings = JSON.parse(process.env.HOTPATCH_SIM_SHARD ?? '{}') as ShardSettings;
+const send = (e: ShardEvent) => process.send?.(e);
+const fleet = new SimFleet({
+  devices: Array.from({ length: settings.to - settings.from }, (_, k) => {
+    const i = settings.from + k;
+    return { i, urls: urlsOf(settings.urls, i) };
+  }),
+  files: settings.files,
+  ...(settings.localAddress ? { localAddress: settings.localAddress } : {}),
+  ...(settings.applyDelayMs ? { applyDelayMs: settings.applyDelayMs } : {}),
+});
+let queued = false;
+fleet.onChange(() => {
+  if (queued) return;
+  queued = true;
+  setTimeout(() => {
+    queued = false;
+    send({ ev: 'stats', stats: fleet.stats() });
+  }, 50);
+});
+const fail = (e: Error) => send({ ev: 'failed', error: e.message });
+process.on('disconnect', () => process.exit(0));
+process.on('message', (m: ShardCommand) => {
+  if (m.cmd === 'enroll') fleet.enroll(m.token).then(() => send({ ev: 'enrolled' }), fail);
+  else if (m.cmd === 'connect') fleet.connect().then(() => send({ ev: 'connected' }), fail);
+  else {
+    fleet.stop();
+    process.exit(0);
+  }
+});
