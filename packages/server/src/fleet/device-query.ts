@@ -5,6 +5,7 @@
  */
 import { DEVICE_STATUS_KINDS, type DeviceListQuery } from '@hotpatch/protocol';
 import type { Sql } from '../db/types.js';
+import { toDevice } from '../store.js';
 import { SEARCH_SEP } from './status-columns.js';
 
 const C = 'COLLATE "C"';
@@ -153,4 +154,21 @@ export async function fleetSummary(q: Sql, attentionLimit: number) {
       reasons: json<Array<{ code: string; message: string }> | null>(r.status_reasons) ?? [],
     })),
   };
+}
+
+/**
+ * The live devices that may have loaded one of these npm packages, with their facts, by host and
+ * service: those whose stored versions name one, and those whose stored versions are not known or
+ * not current (never skipped on a guess). Fleet-wide advisory views read these instead of every device.
+ */
+export async function devicesLoading(q: Sql, names: readonly string[]) {
+  if (names.length === 0) return [];
+  const rows = await q.query(
+    `SELECT * FROM devices
+      WHERE revoked_at IS NULL
+        AND (status_versions ?| $1::text[] OR status_versions IS NULL OR status_clean < status_dirty)
+      ORDER BY host, service`,
+    [[...new Set(names)]],
+  );
+  return rows.map(toDevice);
 }

@@ -20,9 +20,10 @@ import { advisoryRecords, deleteAdvisory, listAdvisories } from '../advisories/s
 import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
 import { NotFoundError } from '../errors.js';
+import { devicesLoading } from '../fleet/device-query.js';
 import { placeDevice } from '../fleet/placement.js';
 import { markAdvisoriesStale } from '../fleet/status-columns.js';
-import { listDevices, listPolicies } from '../store.js';
+import { listPolicies } from '../store.js';
 import { routes } from './route.js';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
@@ -42,11 +43,14 @@ export function advisoriesPlugin(ctx: Ctx): FastifyPluginAsync {
       { bodyLimit: 32 * 1024 * 1024 },
     );
     r.get('/v1/advisories', 'viewer', { response: { 200: AdvisoryListResponse } }, async () => {
-      const [stored, devices, policies, sources] = await Promise.all([
+      const [stored, policies, sources] = await Promise.all([
         listAdvisories(ctx.db),
-        listDevices(ctx.db),
         listPolicies(ctx.db),
         loadStatusSources(ctx.db),
+      ]);
+      // Only the devices that loaded a package an advisory names can be affected (stored versions).
+      const devices = await devicesLoading(ctx.db, [
+        ...new Set(stored.flatMap(({ record }) => affectedNames(record))),
       ]);
       const affectedBy = new Map<string, AdvisoryView['affected']>();
       for (const d of devices) {
