@@ -3,10 +3,10 @@
  * indexed query that reads no facts; counts per status and the Overview's figures likewise.
  * Same order as the former in-memory list: the key, then the name ("host/service", case-folded).
  */
-import { DEVICE_STATUS_KINDS, type DeviceListQuery } from '@hotpatch/protocol';
+import { DEVICE_STATUS_KINDS, type DeviceListQuery, type OsvRecord } from '@hotpatch/protocol';
 import type { Sql } from '../db/types.js';
 import { toDevice } from '../store.js';
-import { SEARCH_SEP } from './status-columns.js';
+import { affectedVersions, SEARCH_SEP } from './status-columns.js';
 
 const C = 'COLLATE "C"';
 const KEY: Record<string, string> = {
@@ -157,18 +157,20 @@ export async function fleetSummary(q: Sql, attentionLimit: number) {
 }
 
 /**
- * The live devices that may have loaded one of these npm packages, with their facts, by host and
- * service: those whose stored versions name one, and those whose stored versions are not known or
- * not current (never skipped on a guess). Fleet-wide advisory views read these instead of every device.
+ * The live devices, with their facts, by host and service, that may be affected by one of these
+ * advisory records: those whose stored versions hold a version one affects, and those whose stored
+ * versions are not known or not current (never skipped on a guess). Fleet-wide advisory views read
+ * these instead of every device.
  */
-export async function devicesLoading(q: Sql, names: readonly string[]) {
-  if (names.length === 0) return [];
+export async function devicesAffected(q: Sql, records: readonly OsvRecord[]) {
+  const hit = await affectedVersions(q, records);
   const rows = await q.query(
     `SELECT * FROM devices
       WHERE revoked_at IS NULL
-        AND (status_versions ?| $1::text[] OR status_versions IS NULL OR status_clean < status_dirty)
+        AND (EXISTS (SELECT 1 FROM jsonb_array_elements($1::jsonb) AS h WHERE status_versions @> h)
+             OR status_versions IS NULL OR status_clean < status_dirty)
       ORDER BY host, service`,
-    [[...new Set(names)]],
+    [JSON.stringify(hit)],
   );
   return rows.map(toDevice);
 }

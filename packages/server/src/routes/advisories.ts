@@ -20,7 +20,7 @@ import { advisoryRecords, deleteAdvisory, listAdvisories } from '../advisories/s
 import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
 import { NotFoundError } from '../errors.js';
-import { devicesLoading } from '../fleet/device-query.js';
+import { devicesAffected } from '../fleet/device-query.js';
 import { placeDevice } from '../fleet/placement.js';
 import { markAdvisoriesStale } from '../fleet/status-columns.js';
 import { listPolicies } from '../store.js';
@@ -48,10 +48,11 @@ export function advisoriesPlugin(ctx: Ctx): FastifyPluginAsync {
         listPolicies(ctx.db),
         loadStatusSources(ctx.db),
       ]);
-      // Only the devices that loaded a package an advisory names can be affected (stored versions).
-      const devices = await devicesLoading(ctx.db, [
-        ...new Set(stored.flatMap(({ record }) => affectedNames(record))),
-      ]);
+      // Only devices on a version an advisory affects can be (stored versions): 10,000 → those.
+      const devices = await devicesAffected(
+        ctx.db,
+        stored.map(({ record }) => record),
+      );
       const affectedBy = new Map<string, AdvisoryView['affected']>();
       for (const d of devices) {
         if (d.revokedAt) continue;

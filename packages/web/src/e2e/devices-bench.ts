@@ -101,6 +101,7 @@ async function main(): Promise<void> {
       ['API sort by -name', '/v1/devices?limit=50&sort=-name'],
       ['API filter not-up-to-date', '/v1/devices?limit=50&status=not-up-to-date'],
       ['API search q=host-09', '/v1/devices?limit=50&q=host-09'],
+      ['API advisories (each with its affected devices)', '/v1/advisories'],
     ] as const) {
       const ms: number[] = [];
       for (let i = 0; i < 5; i++) ms.push((await time(() => api.get(path)))[0]);
