@@ -16,9 +16,9 @@ import type {
   AdvisoryImportResponse,
   AdvisoryView,
   DeviceDetailResponse,
+  DeviceListItem,
   DeviceListQuery,
   DeviceListResponse,
-  DeviceView,
   ReadinessResponse,
 } from './api-devices.js';
 import type { PolicyBody, PolicyPatch, PolicyView } from './api-policies.js';
@@ -42,7 +42,7 @@ export function apiCalls(c: Client) {
   return {
     client: c,
     me: () => get<{ actor: Actor }>('/v1/me').then((r) => r.actor),
-    devices: () => get<{ devices: DeviceView[] }>('/v1/devices').then((r) => r.devices),
+    devices: () => get<{ devices: DeviceListItem[] }>('/v1/devices').then((r) => r.devices),
     devicePage: (q: DeviceListQuery) => get<DeviceListResponse>(`/v1/devices?${deviceQueryString(q)}`),
     devicesCsv: (q: DeviceListQuery) => c.text(`/v1/devices.csv?${deviceQueryString(q)}`),
     device: (id: string) => get<DeviceDetailResponse>(`/v1/devices/${enc(id)}`),

@@ -61,8 +61,18 @@ export const DeviceView = Type.Object({
 });
 export type DeviceView = Static<typeof DeviceView>;
 
+/**
+ * A device in the list: the view without its full component list (the device page has it), only the
+ * components that need attention (vulnerable or hotpatched, vulnerable first) and how many others it loads.
+ */
+export const DeviceListItem = Type.Composite([
+  Type.Omit(DeviceView, ['components']),
+  Type.Object({ notable: Type.Array(ComponentView), otherComponents: Type.Integer({ minimum: 0 }) }),
+]);
+export type DeviceListItem = Static<typeof DeviceListItem>;
+
 export const DeviceListResponse = Type.Object({
-  devices: Type.Array(DeviceView),
+  devices: Type.Array(DeviceListItem),
   /** Devices matching the filter (before limit/offset). */
   total: Type.Integer(),
   /** Devices per status over the whole fleet (not only the filtered ones). */

@@ -16,6 +16,7 @@ import type {
   DeploymentListItem,
   DeploymentSummary,
   DeploymentView,
+  DeviceListItem,
   DeviceListResponse,
   DeviceStatus,
   DeviceSummaryResponse,
@@ -44,6 +45,8 @@ export type Labels = Record<string, string>;
 /** Views come from the one API definition (packages/protocol). */
 export type Component = ComponentView;
 export type Device = DeviceView;
+/** A device in the list: its notable components only, the rest counted. */
+export type DeviceRow = DeviceListItem;
 export type {
   AdvisoryImportResponse,
   AdvisoryView,

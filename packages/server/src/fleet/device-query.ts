@@ -3,9 +3,10 @@
  * indexed query that reads no facts; counts per status and the Overview's figures likewise.
  * Same order as the former in-memory list: the key, then the name ("host/service", case-folded).
  */
-import { DEVICE_STATUS_KINDS, type DeviceListQuery } from '@hotpatch/protocol';
+import { DEVICE_STATUS_KINDS, type DeviceListQuery, type OsvRecord } from '@hotpatch/protocol';
 import type { Sql } from '../db/types.js';
-import { SEARCH_SEP } from './status-columns.js';
+import { toDevice } from '../store.js';
+import { affectedVersions, SEARCH_SEP } from './status-columns.js';
 
 const C = 'COLLATE "C"';
 const KEY: Record<string, string> = {
@@ -153,4 +154,23 @@ export async function fleetSummary(q: Sql, attentionLimit: number) {
       reasons: json<Array<{ code: string; message: string }> | null>(r.status_reasons) ?? [],
     })),
   };
+}
+
+/**
+ * The live devices, with their facts, by host and service, that may be affected by one of these
+ * advisory records: those whose stored versions hold a version one affects, and those whose stored
+ * versions are not known or not current (never skipped on a guess). Fleet-wide advisory views read
+ * these instead of every device.
+ */
+export async function devicesAffected(q: Sql, records: readonly OsvRecord[]) {
+  const hit = await affectedVersions(q, records);
+  const rows = await q.query(
+    `SELECT * FROM devices
+      WHERE revoked_at IS NULL
+        AND (EXISTS (SELECT 1 FROM jsonb_array_elements($1::jsonb) AS h WHERE status_versions @> h)
+             OR status_versions IS NULL OR status_clean < status_dirty)
+      ORDER BY host, service`,
+    [JSON.stringify(hit)],
+  );
+  return rows.map(toDevice);
 }

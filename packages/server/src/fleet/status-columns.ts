@@ -49,24 +49,36 @@ export async function markPackagesStale(q: Sql, names: readonly string[]): Promi
  * for a package every device loads marks only the devices on an affected version.
  */
 export async function markAdvisoriesStale(q: Sql, records: readonly OsvRecord[]): Promise<void> {
+  const hit = await affectedVersions(q, records);
+  if (hit.length === 0) return;
+  await q.query(
+    `UPDATE devices SET ${BUMP}
+      WHERE EXISTS (SELECT 1 FROM jsonb_array_elements($1::jsonb) AS h WHERE status_versions @> h) ${OR_UNSURE}`,
+    [JSON.stringify(hit)],
+  );
+}
+
+/**
+ * The package versions some device loaded (as stored) that one of these records affects, each as a
+ * fragment of status_versions (`{name: [version]}`) for `status_versions @> fragment`.
+ */
+export async function affectedVersions(
+  q: Sql,
+  records: readonly OsvRecord[],
+): Promise<Array<Record<string, string[]>>> {
   const byName = new Map<string, OsvRecord[]>();
   for (const r of records) for (const n of affectedNames(r)) byName.set(n, [...(byName.get(n) ?? []), r]);
   const names = [...byName.keys()];
-  if (names.length === 0) return;
+  if (names.length === 0) return [];
   const loaded = await q.query<{ name: string; version: string }>(
     `SELECT DISTINCT n AS name, v AS version FROM devices, unnest($1::text[]) AS n,
             jsonb_array_elements_text(status_versions -> n) AS v
       WHERE status_versions ? n`,
     [names],
   );
-  const hit = loaded
+  return loaded
     .filter((p) => (byName.get(p.name) ?? []).some((r) => affects(r, p.name, p.version)))
     .map((p) => ({ [p.name]: [p.version] }));
-  await q.query(
-    `UPDATE devices SET ${BUMP}
-      WHERE EXISTS (SELECT 1 FROM jsonb_array_elements($1::jsonb) AS h WHERE status_versions @> h) ${OR_UNSURE}`,
-    [JSON.stringify(hit)],
-  );
 }
 
 /** A deployment was created, reverted or retried: the devices with a row in it. */

@@ -20,9 +20,10 @@ import { advisoryRecords, deleteAdvisory, listAdvisories } from '../advisories/s
 import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
 import { NotFoundError } from '../errors.js';
+import { devicesAffected } from '../fleet/device-query.js';
 import { placeDevice } from '../fleet/placement.js';
 import { markAdvisoriesStale } from '../fleet/status-columns.js';
-import { listDevices, listPolicies } from '../store.js';
+import { listPolicies } from '../store.js';
 import { routes } from './route.js';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
@@ -42,12 +43,16 @@ export function advisoriesPlugin(ctx: Ctx): FastifyPluginAsync {
       { bodyLimit: 32 * 1024 * 1024 },
     );
     r.get('/v1/advisories', 'viewer', { response: { 200: AdvisoryListResponse } }, async () => {
-      const [stored, devices, policies, sources] = await Promise.all([
+      const [stored, policies, sources] = await Promise.all([
         listAdvisories(ctx.db),
-        listDevices(ctx.db),
         listPolicies(ctx.db),
         loadStatusSources(ctx.db),
       ]);
+      // Only devices on a version an advisory affects can be (stored versions): 10,000 → those.
+      const devices = await devicesAffected(
+        ctx.db,
+        stored.map(({ record }) => record),
+      );
       const affectedBy = new Map<string, AdvisoryView['affected']>();
       for (const d of devices) {
         if (d.revokedAt) continue;

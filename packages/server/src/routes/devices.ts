@@ -1,6 +1,7 @@
 import {
   DeletedResponse,
   DeviceDetailResponse,
+  type DeviceListItem,
   DeviceListQuery,
   DeviceListResponse,
   DeviceResponse,
@@ -78,10 +79,17 @@ export function deviceView(d: Device, policies: readonly Policy[], sources: Stat
   };
 }
 
+/** A device as the list shows it: the components needing attention (listed first by deviceView), the rest counted. */
+export function listItem(view: DeviceView): DeviceListItem {
+  const { components, ...rest } = view;
+  const notable = components.filter((c) => c.vulnerable.length > 0 || c.patches.length > 0);
+  return { ...rest, notable, otherComponents: components.length - notable.length };
+}
+
 export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
-    /** The devices of one page with their components, in the page's order (facts read for these only). */
-    const views = async (ids: readonly string[]): Promise<DeviceView[]> => {
+    /** The devices of one page with their notable components, in the page's order (facts read for these only). */
+    const views = async (ids: readonly string[]): Promise<DeviceListItem[]> => {
       if (ids.length === 0) return [];
       const devices = (await ctx.db.query('SELECT * FROM devices WHERE id = ANY($1)', [ids])).map(toDevice);
       const names = [...new Set(devices.flatMap((d) => (d.facts?.packages ?? []).map((p) => p.name)))];
@@ -89,7 +97,7 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
         listPolicies(ctx.db),
         loadStatusSources(ctx.db, ids, names),
       ]);
-      const byId = new Map(devices.map((d) => [d.id, deviceView(d, policies, sources)]));
+      const byId = new Map(devices.map((d) => [d.id, listItem(deviceView(d, policies, sources))]));
       return ids.flatMap((id) => byId.get(id) ?? []);
     };
     app.get<{ Querystring: DeviceListQuery }>(

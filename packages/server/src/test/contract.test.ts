@@ -52,7 +52,7 @@ test('a real agent enrolls and is deployed to; every view the client reads match
   const api = hotpatchApi({ base: ts.url, token: ts.adminToken });
   const device = await until('the agent enrolled with facts', async () => {
     const ds = await api.devices();
-    return ds.find((d) => d.host === 'contract-a' && d.connected && d.components.length > 0);
+    return ds.find((d) => d.host === 'contract-a' && d.connected && d.notable.length + d.otherComponents > 0);
   });
   conforms(DeviceListResponse, await api.devicePage({ limit: 10 }), 'GET /v1/devices');
   const detail = await api.device(device.id);

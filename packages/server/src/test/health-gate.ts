@@ -186,10 +186,12 @@ async function scenario(): Promise<void> {
     const ds = (await admin.get('/v1/devices')).json.devices as Array<{
       connected: boolean;
       policy: string;
-      components: unknown[];
+      notable: unknown[];
+      otherComponents: number;
     }>;
     return (
-      ds.length === 2 && ds.every((d) => d.connected && d.policy === 'gated' && d.components.length >= 2)
+      ds.length === 2 &&
+      ds.every((d) => d.connected && d.policy === 'gated' && d.notable.length + d.otherComponents >= 2)
     );
   });
   startLoad({ 'canary-1': canary, 'broad-1': broad });

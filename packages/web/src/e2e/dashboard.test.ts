@@ -54,8 +54,8 @@ before(async () => {
   }
   await until('two devices connected with facts', async () => {
     const r = await admin.get('/v1/devices');
-    const ds = r.json.devices as Array<{ connected: boolean; components: unknown[] }>;
-    return ds.length === 2 && ds.every((d) => d.connected && d.components.length > 0);
+    const ds = r.json.devices as Array<{ connected: boolean; notable: unknown[]; otherComponents: number }>;
+    return ds.length === 2 && ds.every((d) => d.connected && d.notable.length + d.otherComponents > 0);
   });
   browser = await launchChromium();
 });

@@ -2,8 +2,8 @@
 import {
   DEVICE_SORT_KEYS,
   DEVICE_STATUS_KINDS,
+  type DeviceListItem,
   type DeviceListResponse,
-  type DeviceView,
 } from '@hotpatch/protocol';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { api, type ConnOptions, intArg, print, table, withConn } from './client.js';
@@ -17,11 +17,10 @@ function statusArg(value: string): string {
   return value;
 }
 
-/** The components worth a glance: vulnerable or hotpatched ones, then how many others. */
-export function componentsSummary(d: Pick<DeviceView, 'components'>): string {
-  const notable = d.components.filter((c) => c.vulnerable.length > 0 || c.patches.length > 0);
-  const parts = notable.map((c) => `${c.name}@${c.version}${c.vulnerable.length ? ' (vulnerable)' : ''}`);
-  const rest = d.components.length - notable.length;
+/** The components worth a glance: vulnerable or hotpatched ones (the server picks them), then how many others. */
+export function componentsSummary(d: Pick<DeviceListItem, 'notable' | 'otherComponents'>): string {
+  const parts = d.notable.map((c) => `${c.name}@${c.version}${c.vulnerable.length ? ' (vulnerable)' : ''}`);
+  const rest = d.otherComponents;
   if (rest > 0) parts.push(`+${rest} other${rest === 1 ? '' : 's'}`);
   return parts.join(' ') || '-';
 }

@@ -5,7 +5,7 @@ import {
   reasonInWords,
 } from '@hotpatch/protocol/words';
 import { useEffect, useState } from 'react';
-import type { Device } from '../../api.js';
+import type { Device, DeviceRow } from '../../api.js';
 import {
   Badge,
   Empty,
@@ -22,10 +22,8 @@ import { type Column, DataTable, download, Pager } from '../table.js';
 
 const PAGE = 50;
 
-/** The components worth a glance (vulnerable or hotpatched), the rest counted. */
-function Notable({ components }: { components: Device['components'] }) {
-  const notable = components.filter((c) => c.vulnerable.length > 0 || c.patches.length > 0);
-  const rest = components.length - notable.length;
+/** The components worth a glance (vulnerable or hotpatched, as the server picks them), the rest counted. */
+function Notable({ notable, otherComponents: rest }: Pick<DeviceRow, 'notable' | 'otherComponents'>) {
   return (
     <>
       {notable.map((c) => (
@@ -40,7 +38,7 @@ function Notable({ components }: { components: Device['components'] }) {
           {rest} other component{rest === 1 ? '' : 's'}
         </div>
       )}
-      {components.length === 0 && '—'}
+      {notable.length + rest === 0 && '—'}
     </>
   );
 }
@@ -84,7 +82,7 @@ export function DevicesPage() {
       set(v);
       setOffset(0);
     };
-  const columns: Array<Column<Device>> = [
+  const columns: Array<Column<DeviceRow>> = [
     {
       key: 'device',
       title: 'Device',
@@ -116,7 +114,7 @@ export function DevicesPage() {
         </>
       ),
     },
-    { key: 'components', title: 'Components', render: (x) => <Notable components={x.components} /> },
+    { key: 'components', title: 'Components', render: (x) => <Notable {...x} /> },
     { key: 'state', title: 'Connection', render: (x) => <Badge value={deviceState(x)} /> },
     {
       key: 'seen',
@@ -199,7 +197,7 @@ export function DevicesPage() {
   );
 }
 
-function deviceState(x: Device): string {
+function deviceState(x: Pick<Device, 'revoked' | 'connected'>): string {
   return x.revoked ? 'revoked' : x.connected ? 'connected' : 'disconnected';
 }
 

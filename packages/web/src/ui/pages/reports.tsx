@@ -3,7 +3,7 @@
  * (update status, hotpatches applied without a restart, restarts), filterable, exported as CSV.
  */
 import { useState } from 'react';
-import type { AdvisoryExposure, AdvisoryView, Device, DeviceRestarts } from '../../api.js';
+import type { AdvisoryExposure, AdvisoryView, DeviceRestarts, DeviceRow } from '../../api.js';
 import { fmtHours, Link, Loaded, PageHead, useData } from '../kit.js';
 import { csv, DataTable, download, sortRows } from '../table.js';
 import { StatusCell } from './devices.js';
@@ -98,7 +98,7 @@ export function ReportsPage() {
             },
           );
           const restarts = new Map<string, DeviceRestarts>(report.restarts.map((r) => [r.deviceId, r]));
-          const devs = devices.filter((x: Device) =>
+          const devs = devices.filter((x: DeviceRow) =>
             match(`${x.host}/${x.service}`, x.status.label, x.policy ?? '', ...x.status.cves),
           );
           return (
