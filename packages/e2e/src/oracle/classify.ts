@@ -151,8 +151,8 @@ const SETS = ['seed', 'tune', 'holdout'];
 
 function totals(reports: PairReport[]): string {
   const compared = reports.filter((r) => r.status === 'compared');
-  const sum = (k: CallClass) => compared.reduce((n, r) => n + r.counts[k], 0);
-  const pairsWith = (k: CallClass) => compared.filter((r) => r.counts[k] > 0).length;
+  const sum = (k: CallClass) => compared.reduce((n, r) => n + (r.counts[k] ?? 0), 0);
+  const pairsWith = (k: CallClass) => compared.filter((r) => (r.counts[k] ?? 0) > 0).length;
   const status = (s: PairReport['status']) => reports.filter((r) => r.status === s).length;
   return [
     `${reports.length} pairs: **${compared.length} compared with the hotpatch applied**, ${status('refused')} refused by the builder,`,
