@@ -8,7 +8,7 @@ import type { ReactNode } from 'react';
 export interface Column<T> {
   key: string;
   title: ReactNode;
-  render: (row: T) => ReactNode;
+  render: (row: T, index: number) => ReactNode;
   /** Sort key sent to whoever sorts; absent: not sortable. */
   sort?: string;
   className?: string;
@@ -24,22 +24,28 @@ export function DataTable<T>({
   testId,
   rowAttrs,
   compact,
+  className,
 }: {
   rows: readonly T[];
   columns: ReadonlyArray<Column<T>>;
-  rowKey: (row: T) => string;
+  rowKey: (row: T, index: number) => string;
   /** Current sort: key or -key. */
   sort?: string;
   onSort?: (sort: string) => void;
   testId?: string;
   rowAttrs?: (row: T) => Record<string, string>;
   compact?: boolean;
+  /** Extra table classes (page styles such as the ring editor's inputs). */
+  className?: string;
 }) {
   const active = sort?.replace(/^-/, '');
   const desc = sort?.startsWith('-') ?? false;
   return (
     <div className="table-wrap">
-      <table className={compact ? 'table compact' : 'table'} data-testid={testId}>
+      <table
+        className={['table', compact && 'compact', className].filter(Boolean).join(' ')}
+        data-testid={testId}
+      >
         <thead>
           <tr>
             {columns.map((c) => {
@@ -68,11 +74,11 @@ export function DataTable<T>({
           </tr>
         </thead>
         <tbody>
-          {rows.map((r) => (
-            <tr key={rowKey(r)} {...(rowAttrs?.(r) ?? {})}>
+          {rows.map((r, i) => (
+            <tr key={rowKey(r, i)} {...(rowAttrs?.(r) ?? {})}>
               {columns.map((c) => (
                 <td key={c.key} className={c.className}>
-                  {c.render(r)}
+                  {c.render(r, i)}
                 </td>
               ))}
             </tr>

@@ -1,5 +1,7 @@
 import { useState } from 'react';
+import type { AuditEntry } from '../../api.js';
 import { Empty, fmtTime, Loaded, PageHead, useData } from '../kit.js';
+import { type Column, DataTable } from '../table.js';
 
 export function AuditPage() {
   const d = useData((api) => api.audit(500), [], { live: (e) => e.kind !== 'state' && e.kind !== 'hello' });
@@ -25,35 +27,23 @@ export function AuditPage() {
           return shown.length === 0 ? (
             <Empty title={entries.length === 0 ? 'Nothing recorded yet' : 'No entry matches'} />
           ) : (
-            <table className="table" data-testid="audit">
-              <thead>
-                <tr>
-                  <th>When</th>
-                  <th>Actor</th>
-                  <th>Action</th>
-                  <th>Subject</th>
-                  <th>Detail</th>
-                </tr>
-              </thead>
-              <tbody>
-                {shown.map((e) => (
-                  <tr key={e.id}>
-                    <td className="muted nowrap">{fmtTime(e.at)}</td>
-                    <td>{e.actor}</td>
-                    <td>
-                      <code>{e.action}</code>
-                    </td>
-                    <td className="mono small">{e.subject}</td>
-                    <td className="mono small detail">
-                      {Object.keys(e.detail).length ? JSON.stringify(e.detail) : ''}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <DataTable testId="audit" rows={shown} columns={COLUMNS} rowKey={(e) => String(e.id)} />
           );
         }}
       </Loaded>
     </>
   );
 }
+
+const COLUMNS: Column<AuditEntry>[] = [
+  { key: 'when', title: 'When', className: 'muted nowrap', render: (e) => fmtTime(e.at) },
+  { key: 'actor', title: 'Actor', render: (e) => e.actor },
+  { key: 'action', title: 'Action', render: (e) => <code>{e.action}</code> },
+  { key: 'subject', title: 'Subject', className: 'mono small', render: (e) => e.subject },
+  {
+    key: 'detail',
+    title: 'Detail',
+    className: 'mono small detail',
+    render: (e) => (Object.keys(e.detail).length ? JSON.stringify(e.detail) : ''),
+  },
+];

@@ -1,4 +1,6 @@
+import type { PolicyCalendar } from '../../api.js';
 import { Empty, Loaded, PageHead, useData } from '../kit.js';
+import { type Column, DataTable } from '../table.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -54,33 +56,12 @@ export function CalendarPage() {
                   <h2>
                     {c.policy} {c.paused && <span className="badge warn">paused</span>}
                   </h2>
-                  <table className="table compact">
-                    <thead>
-                      <tr>
-                        <th>Release</th>
-                        <th>Kind</th>
-                        {c.next[0]?.rings.map((r) => (
-                          <th key={r.ring}>Ring {r.ring}</th>
-                        ))}
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {c.next.slice(0, 6).map((r) => (
-                        <tr key={r.date}>
-                          <td>{r.date}</td>
-                          <td>
-                            <span className={`badge ${r.kind === 'baseline' ? 'warn' : 'good'}`}>
-                              {r.kind}
-                              {r.restart ? ' · restart' : ''}
-                            </span>
-                          </td>
-                          {r.rings.map((x) => (
-                            <td key={x.ring}>{x.date}</td>
-                          ))}
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
+                  <DataTable
+                    compact
+                    rows={c.next.slice(0, 6)}
+                    columns={releaseColumns(c.next[0]?.rings ?? [])}
+                    rowKey={(r) => r.date}
+                  />
                 </div>
               ))}
             </>
@@ -89,4 +70,30 @@ export function CalendarPage() {
       </Loaded>
     </>
   );
+}
+
+type Release = PolicyCalendar['next'][number];
+
+/** Release and kind, then one column per ring of the policy (rings come from the first release). */
+function releaseColumns(rings: Release['rings']): Column<Release>[] {
+  return [
+    { key: 'date', title: 'Release', render: (r) => r.date },
+    {
+      key: 'kind',
+      title: 'Kind',
+      render: (r) => (
+        <span className={`badge ${r.kind === 'baseline' ? 'warn' : 'good'}`}>
+          {r.kind}
+          {r.restart ? ' · restart' : ''}
+        </span>
+      ),
+    },
+    ...rings.map(
+      (ring, i): Column<Release> => ({
+        key: `ring-${ring.ring}`,
+        title: `Ring ${ring.ring}`,
+        render: (r) => r.rings[i]?.date,
+      }),
+    ),
+  ];
 }

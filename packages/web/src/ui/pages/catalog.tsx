@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { Bundle, Policy } from '../../api.js';
+import type { Baseline, Bundle, Change, Policy } from '../../api.js';
 import {
   Badge,
   Empty,
@@ -12,7 +12,7 @@ import {
   useData,
   useSession,
 } from '../kit.js';
-import { DataTable } from '../table.js';
+import { type Column, DataTable } from '../table.js';
 
 export function CatalogPage() {
   const d = useData(
@@ -40,46 +40,12 @@ export function CatalogPage() {
                   <code>hotpatch publish FILE</code>.
                 </Empty>
               ) : (
-                <table className="table" data-testid="bundles">
-                  <thead>
-                    <tr>
-                      <th>Patch ID</th>
-                      <th>Title</th>
-                      <th>Advisories</th>
-                      <th>Severity</th>
-                      <th>Target</th>
-                      <th>Version identifier</th>
-                      <th>Fixed release</th>
-                      <th>Signature</th>
-                      <th>Published</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {[...bundles].reverse().map((b) => (
-                      <tr key={b.patchId}>
-                        <td>
-                          <Link to={`/catalog/${encodeURIComponent(b.patchId)}`} className="mono">
-                            {b.patchId}
-                          </Link>
-                        </td>
-                        <td>{b.title}</td>
-                        <td>{b.advisories.join(', ')}</td>
-                        <td>
-                          <Badge value={b.severity} />
-                        </td>
-                        <td className="mono">
-                          {b.targetName}@{b.targetBaseline}
-                        </td>
-                        <td className="mono">{b.version}</td>
-                        <td className="mono">{b.fixedIn ?? '—'}</td>
-                        <td>
-                          <Signature b={b} />
-                        </td>
-                        <td className="muted">{fmtTime(b.publishedAt)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                <DataTable
+                  testId="bundles"
+                  rows={[...bundles].reverse()}
+                  columns={BUNDLE_COLUMNS}
+                  rowKey={(b) => b.patchId}
+                />
               )}
             </div>
             <div className="card">
@@ -89,32 +55,12 @@ export function CatalogPage() {
                   A baseline is recorded per target when its first hotpatch is published.
                 </Empty>
               ) : (
-                <table className="table compact">
-                  <thead>
-                    <tr>
-                      <th>Target</th>
-                      <th>Version</th>
-                      <th>Current</th>
-                      <th>Recorded</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {baselines.map((b) => (
-                      <tr key={`${b.target}@${b.version}`}>
-                        <td>{b.target}</td>
-                        <td className="mono">{b.version}</td>
-                        <td>
-                          {b.current ? (
-                            <Badge value="applied" label="current" />
-                          ) : (
-                            <span className="muted">older</span>
-                          )}
-                        </td>
-                        <td className="muted">{fmtTime(b.recordedAt)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                <DataTable
+                  compact
+                  rows={baselines}
+                  columns={BASELINE_COLUMNS}
+                  rowKey={(b) => `${b.target}@${b.version}`}
+                />
               )}
             </div>
           </>
@@ -123,6 +69,72 @@ export function CatalogPage() {
     </>
   );
 }
+
+const BUNDLE_COLUMNS: Column<Bundle>[] = [
+  {
+    key: 'patchId',
+    title: 'Patch ID',
+    render: (b) => (
+      <Link to={`/catalog/${encodeURIComponent(b.patchId)}`} className="mono">
+        {b.patchId}
+      </Link>
+    ),
+  },
+  { key: 'title', title: 'Title', render: (b) => b.title },
+  { key: 'advisories', title: 'Advisories', render: (b) => b.advisories.join(', ') },
+  { key: 'severity', title: 'Severity', render: (b) => <Badge value={b.severity} /> },
+  {
+    key: 'target',
+    title: 'Target',
+    className: 'mono',
+    render: (b) => (
+      <>
+        {b.targetName}@{b.targetBaseline}
+      </>
+    ),
+  },
+  { key: 'version', title: 'Version identifier', className: 'mono', render: (b) => b.version },
+  { key: 'fixedIn', title: 'Fixed release', className: 'mono', render: (b) => b.fixedIn ?? '—' },
+  { key: 'signature', title: 'Signature', render: (b) => <Signature b={b} /> },
+  { key: 'published', title: 'Published', className: 'muted', render: (b) => fmtTime(b.publishedAt) },
+];
+
+const BASELINE_COLUMNS: Column<Baseline>[] = [
+  { key: 'target', title: 'Target', render: (b) => b.target },
+  { key: 'version', title: 'Version', className: 'mono', render: (b) => b.version },
+  {
+    key: 'current',
+    title: 'Current',
+    render: (b) =>
+      b.current ? <Badge value="applied" label="current" /> : <span className="muted">older</span>,
+  },
+  { key: 'recorded', title: 'Recorded', className: 'muted', render: (b) => fmtTime(b.recordedAt) },
+];
+
+/** A change of the builder's list with the file it is in. */
+type FileChange = Change & { path: string };
+
+const CHANGE_COLUMNS: Column<FileChange>[] = [
+  {
+    key: 'file',
+    title: 'File',
+    className: 'mono small',
+    render: (c) => `${c.path}${c.line ? `:${c.line}` : ''}`,
+  },
+  { key: 'kind', title: 'Change', render: (c) => c.kind },
+  { key: 'name', title: 'Name', className: 'mono small', render: (c) => c.name },
+  {
+    key: 'verdict',
+    title: 'Verdict',
+    render: (c) => (
+      <Badge
+        value={c.verdict === 'live' ? 'applied' : c.verdict === 'restart' ? 'failed' : 'reverted'}
+        label={c.verdict}
+      />
+    ),
+  },
+  { key: 'why', title: 'Why', className: 'small', render: (c) => c.reason },
+];
 
 function Signature({ b }: { b: Bundle }) {
   return b.keyId ? (
@@ -236,42 +248,13 @@ export function PatchPage({ patchId }: { patchId: string }) {
               {changes.length === 0 ? (
                 <Empty title="No changes listed" />
               ) : (
-                <table className="table compact" data-testid="changes">
-                  <thead>
-                    <tr>
-                      <th>File</th>
-                      <th>Change</th>
-                      <th>Name</th>
-                      <th>Verdict</th>
-                      <th>Why</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {changes.map((c, i) => (
-                      <tr key={`${c.path}-${c.name}-${i}`}>
-                        <td className="mono small">
-                          {c.path}
-                          {c.line ? `:${c.line}` : ''}
-                        </td>
-                        <td>{c.kind}</td>
-                        <td className="mono small">{c.name}</td>
-                        <td>
-                          <Badge
-                            value={
-                              c.verdict === 'live'
-                                ? 'applied'
-                                : c.verdict === 'restart'
-                                  ? 'failed'
-                                  : 'reverted'
-                            }
-                            label={c.verdict}
-                          />
-                        </td>
-                        <td className="small">{c.reason}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                <DataTable
+                  compact
+                  testId="changes"
+                  rows={changes}
+                  columns={CHANGE_COLUMNS}
+                  rowKey={(c, i) => `${c.path}-${c.name}-${i}`}
+                />
               )}
             </div>
           </>

@@ -1,5 +1,11 @@
 import { reasonInWords } from '@hotpatch/protocol/words';
-import { DEVICE_STATES, type DeploymentDevice, type DeviceState, type Summary } from '../../api.js';
+import {
+  DEVICE_STATES,
+  type DeploymentDevice,
+  type DeploymentListEntry,
+  type DeviceState,
+  type Summary,
+} from '../../api.js';
 import {
   Action,
   Badge,
@@ -12,6 +18,95 @@ import {
   useData,
   useSession,
 } from '../kit.js';
+import { type Column, DataTable } from '../table.js';
+
+const DEPLOYMENT_COLUMNS: Column<DeploymentListEntry>[] = [
+  {
+    key: 'patch',
+    title: 'Hotpatch',
+    render: (x) => (
+      <>
+        <Link to={`/deployments/${x.id}`} className="mono">
+          {x.patchId}
+        </Link>
+        {x.expedite && <Badge value="pending" label="expedited" />}
+        {x.title && <div className="small">{x.title}</div>}
+        {x.advisories.length > 0 && <div className="small muted">{x.advisories.join(', ')}</div>}
+      </>
+    ),
+  },
+  {
+    key: 'policy',
+    title: 'Policy',
+    render: (x) => (
+      <>
+        {x.policy} {x.paused && <Badge value="paused" />}
+      </>
+    ),
+  },
+  {
+    key: 'state',
+    title: 'State',
+    render: (x) => (
+      <Badge value={x.phase === 'in-progress' ? 'active' : x.phase} label={x.phase.replace('-', ' ')} />
+    ),
+  },
+  {
+    key: 'progress',
+    title: 'Progress',
+    width: '34%',
+    render: (x) => (
+      <>
+        <Progress counts={x.summary.counts} total={x.summary.total} />
+        <Legend counts={x.summary.counts} />
+      </>
+    ),
+  },
+  {
+    key: 'created',
+    title: 'Created',
+    className: 'muted',
+    render: (x) => (
+      <>
+        {fmtTime(x.createdAt)}
+        <div className="small">{x.createdBy}</div>
+      </>
+    ),
+  },
+];
+
+const DEVICE_COLUMNS: Column<DeploymentDevice>[] = [
+  { key: 'device', title: 'Device', render: (r) => <Link to={`/devices/${r.deviceId}`}>{r.device}</Link> },
+  { key: 'ring', title: 'Ring', render: (r) => r.ring ?? '—' },
+  {
+    key: 'state',
+    title: 'State',
+    render: (r) => (
+      <>
+        <Badge value={r.state} />
+        {r.errors > 0 && <span className="inline-error"> {r.errors} errors</span>}
+      </>
+    ),
+  },
+  {
+    key: 'why',
+    title: 'Why / what to do',
+    className: 'small',
+    render: (r) => (
+      <>
+        <span title={r.reason ?? undefined}>{reasonInWords(r.reason)}</span>
+        {r.scheduledFor && r.state === 'scheduled' ? ` (from ${fmtTime(r.scheduledFor)})` : ''}
+        {r.action && <div className="muted">{r.action}</div>}
+      </>
+    ),
+  },
+  {
+    key: 'updated',
+    title: 'Updated',
+    className: 'muted small',
+    render: (r) => (r.appliedAt ? `applied ${fmtTime(r.appliedAt)}` : fmtTime(r.updatedAt)),
+  },
+];
 
 /** A stacked progress bar of device states. */
 function Progress({ counts, total }: { counts: Partial<Record<DeviceState, number>>; total: number }) {
@@ -59,50 +154,7 @@ export function DeploymentsPage() {
               Open a hotpatch in the <Link to="/catalog">catalog</Link> and deploy it to a policy.
             </Empty>
           ) : (
-            <table className="table" data-testid="deployments">
-              <thead>
-                <tr>
-                  <th>Hotpatch</th>
-                  <th>Policy</th>
-                  <th>State</th>
-                  <th style={{ width: '34%' }}>Progress</th>
-                  <th>Created</th>
-                </tr>
-              </thead>
-              <tbody>
-                {deps.map((x) => (
-                  <tr key={x.id}>
-                    <td>
-                      <Link to={`/deployments/${x.id}`} className="mono">
-                        {x.patchId}
-                      </Link>
-                      {x.expedite && <Badge value="pending" label="expedited" />}
-                      {x.title && <div className="small">{x.title}</div>}
-                      {x.advisories.length > 0 && (
-                        <div className="small muted">{x.advisories.join(', ')}</div>
-                      )}
-                    </td>
-                    <td>
-                      {x.policy} {x.paused && <Badge value="paused" />}
-                    </td>
-                    <td>
-                      <Badge
-                        value={x.phase === 'in-progress' ? 'active' : x.phase}
-                        label={x.phase.replace('-', ' ')}
-                      />
-                    </td>
-                    <td>
-                      <Progress counts={x.summary.counts} total={x.summary.total} />
-                      <Legend counts={x.summary.counts} />
-                    </td>
-                    <td className="muted">
-                      {fmtTime(x.createdAt)}
-                      <div className="small">{x.createdBy}</div>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <DataTable testId="deployments" rows={deps} columns={DEPLOYMENT_COLUMNS} rowKey={(x) => x.id} />
           )
         }
       </Loaded>
@@ -213,41 +265,13 @@ export function DeploymentPage({ id }: { id: string }) {
                 Devices join through the policy's ring labels.
               </Empty>
             ) : (
-              <table className="table" data-testid="deployment-devices">
-                <thead>
-                  <tr>
-                    <th>Device</th>
-                    <th>Ring</th>
-                    <th>State</th>
-                    <th>Why / what to do</th>
-                    <th>Updated</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {devices.map((r) => (
-                    <tr key={r.deviceId} data-device={r.device}>
-                      <td>
-                        <Link to={`/devices/${r.deviceId}`}>{r.device}</Link>
-                      </td>
-                      <td>{r.ring ?? '—'}</td>
-                      <td>
-                        <Badge value={r.state} />
-                        {r.errors > 0 && <span className="inline-error"> {r.errors} errors</span>}
-                      </td>
-                      <td className="small">
-                        <span title={r.reason ?? undefined}>{reasonInWords(r.reason)}</span>
-                        {r.scheduledFor && r.state === 'scheduled'
-                          ? ` (from ${fmtTime(r.scheduledFor)})`
-                          : ''}
-                        {r.action && <div className="muted">{r.action}</div>}
-                      </td>
-                      <td className="muted small">
-                        {r.appliedAt ? `applied ${fmtTime(r.appliedAt)}` : fmtTime(r.updatedAt)}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <DataTable
+                testId="deployment-devices"
+                rows={devices}
+                columns={DEVICE_COLUMNS}
+                rowKey={(r) => r.deviceId}
+                rowAttrs={(r) => ({ 'data-device': r.device })}
+              />
             )}
           </div>
         </>

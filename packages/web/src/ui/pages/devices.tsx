@@ -19,6 +19,7 @@ import {
   useSession,
 } from '../kit.js';
 import { type Column, DataTable, download, Pager } from '../table.js';
+import { componentColumns, INSTANCE_COLUMNS } from './device-columns.js';
 
 const PAGE = 50;
 
@@ -312,47 +313,14 @@ export function DevicePage({ id }: { id: string }) {
               {x.components.length === 0 ? (
                 <Empty title="No components reported" />
               ) : (
-                <table className="table compact" data-testid="components">
-                  <thead>
-                    <tr>
-                      <th>Component</th>
-                      <th>Baseline (on disk)</th>
-                      <th>Running</th>
-                      <th>Fixed release</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {(showAll ? x.components : notable(x.components)).map((c) => {
-                      const fixed = bundles
-                        .filter(
-                          (b) => b.targetName === c.name && b.targetBaseline === c.baseline && b.fixedIn,
-                        )
-                        .at(-1)?.fixedIn;
-                      return (
-                        <tr key={c.name} data-component={c.name}>
-                          <td>
-                            {c.name}
-                            {c.vulnerable.length > 0 && (
-                              <div className="small bad-text">
-                                {c.vulnerable.join(', ')} — {c.remedy}
-                              </div>
-                            )}
-                          </td>
-                          <td className="mono">{c.baseline}</td>
-                          <td className="mono">
-                            <strong data-testid="version-id">{c.version}</strong>
-                            {c.patches.map((p) => (
-                              <div key={p.patchId} className="small muted">
-                                {p.patchId} <Badge value={p.state} />
-                              </div>
-                            ))}
-                          </td>
-                          <td className="mono">{fixed ?? '—'}</td>
-                        </tr>
-                      );
-                    })}
-                  </tbody>
-                </table>
+                <DataTable
+                  compact
+                  testId="components"
+                  rows={showAll ? x.components : notable(x.components)}
+                  columns={componentColumns(bundles)}
+                  rowKey={(c) => c.name}
+                  rowAttrs={(c) => ({ 'data-component': c.name })}
+                />
               )}
               {x.components.length > notable(x.components).length && (
                 <button
@@ -379,26 +347,12 @@ export function DevicePage({ id }: { id: string }) {
               {instances.length === 0 ? (
                 <Empty title="No instance has reported yet" />
               ) : (
-                <table className="table compact">
-                  <thead>
-                    <tr>
-                      <th>pid</th>
-                      <th>Started</th>
-                      <th>Node</th>
-                      <th>Last seen</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {instances.map((i) => (
-                      <tr key={`${i.pid}-${i.started_at}`}>
-                        <td className="mono">{i.pid}</td>
-                        <td>{fmtTime(i.started_at)}</td>
-                        <td>{i.node ?? '—'}</td>
-                        <td>{fmtAgo(i.last_seen)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
+                <DataTable
+                  compact
+                  rows={instances}
+                  columns={INSTANCE_COLUMNS}
+                  rowKey={(i) => `${i.pid}-${i.started_at}`}
+                />
               )}
               <p className="muted small">{Math.max(0, instances.length - 1)} restart(s) recorded.</p>
             </div>

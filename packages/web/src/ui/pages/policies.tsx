@@ -12,6 +12,7 @@ import {
   useData,
   useSession,
 } from '../kit.js';
+import { type Column, DataTable } from '../table.js';
 
 export function PoliciesPage() {
   const { can, api } = useSession();
@@ -94,24 +95,7 @@ export function PoliciesPage() {
                     <dt>Updated</dt>
                     <dd>{fmtTime(p.updatedAt)}</dd>
                   </dl>
-                  <table className="table compact">
-                    <thead>
-                      <tr>
-                        <th>Ring</th>
-                        <th>Devices with labels</th>
-                        <th>Deferral</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {p.rings.map((r) => (
-                        <tr key={r.name}>
-                          <td>{r.name}</td>
-                          <td className="mono small">{labelsText(r.selector) || 'every device'}</td>
-                          <td>{r.deferralDays} days</td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
+                  <DataTable compact rows={p.rings} columns={RING_COLUMNS} rowKey={(r) => r.name} />
                 </div>
               ))}
             </div>
@@ -133,6 +117,17 @@ const parseSelector = (s: string): Record<string, string> =>
         return i < 0 ? [x, ''] : [x.slice(0, i).trim(), x.slice(i + 1).trim()];
       }),
   );
+
+const RING_COLUMNS: Column<Ring>[] = [
+  { key: 'name', title: 'Ring', render: (r) => r.name },
+  {
+    key: 'labels',
+    title: 'Devices with labels',
+    className: 'mono small',
+    render: (r) => labelsText(r.selector) || 'every device',
+  },
+  { key: 'deferral', title: 'Deferral', render: (r) => `${r.deferralDays} days` },
+];
 
 interface RingDraft {
   name: string;
@@ -260,59 +255,65 @@ function PolicyForm({ initial, onDone }: { initial: Policy | null; onDone: () =>
         </label>
       </div>
       <h3>Rings</h3>
-      <table className="table compact rings">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Label selector (k=v, …; empty: every device)</th>
-            <th>Deferral (days)</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {rings.map((r, i) => (
-            // biome-ignore lint/suspicious/noArrayIndexKey: rows are edited in place
-            <tr key={i}>
-              <td>
-                <input
-                  aria-label={`Ring ${i + 1} name`}
-                  value={r.name}
-                  onChange={(e) => setRing(i, { name: e.target.value })}
-                  required
-                />
-              </td>
-              <td>
-                <input
-                  aria-label={`Ring ${i + 1} selector`}
-                  value={r.selector}
-                  onChange={(e) => setRing(i, { selector: e.target.value })}
-                />
-              </td>
-              <td>
-                <input
-                  aria-label={`Ring ${i + 1} deferral`}
-                  type="number"
-                  min={0}
-                  max={365}
-                  value={r.deferralDays}
-                  onChange={(e) => setRing(i, { deferralDays: e.target.value })}
-                />
-              </td>
-              <td>
-                {rings.length > 1 && (
-                  <button
-                    type="button"
-                    className="link"
-                    onClick={() => setRings(rings.filter((_, j) => j !== i))}
-                  >
-                    Remove
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DataTable
+        compact
+        className="rings"
+        rows={rings}
+        rowKey={(_, i) => String(i)}
+        columns={[
+          {
+            key: 'name',
+            title: 'Name',
+            render: (r, i) => (
+              <input
+                aria-label={`Ring ${i + 1} name`}
+                value={r.name}
+                onChange={(e) => setRing(i, { name: e.target.value })}
+                required
+              />
+            ),
+          },
+          {
+            key: 'selector',
+            title: 'Label selector (k=v, …; empty: every device)',
+            render: (r, i) => (
+              <input
+                aria-label={`Ring ${i + 1} selector`}
+                value={r.selector}
+                onChange={(e) => setRing(i, { selector: e.target.value })}
+              />
+            ),
+          },
+          {
+            key: 'deferral',
+            title: 'Deferral (days)',
+            render: (r, i) => (
+              <input
+                aria-label={`Ring ${i + 1} deferral`}
+                type="number"
+                min={0}
+                max={365}
+                value={r.deferralDays}
+                onChange={(e) => setRing(i, { deferralDays: e.target.value })}
+              />
+            ),
+          },
+          {
+            key: 'remove',
+            title: '',
+            render: (_, i) =>
+              rings.length > 1 && (
+                <button
+                  type="button"
+                  className="link"
+                  onClick={() => setRings(rings.filter((_, j) => j !== i))}
+                >
+                  Remove
+                </button>
+              ),
+          },
+        ]}
+      />
       <button
         type="button"
         className="link"
