@@ -1,17 +1,24 @@
 import { posix } from 'node:path';
 import { sha256 } from '@hotpatch/core';
-import {
-  type AstNode,
-  bindingNames,
-  childrenOf,
-  type FunctionInfo,
-  type Variable,
-} from '@hotpatch/instrument';
+import { type AstNode, bindingNames, type FunctionInfo, type Variable } from '@hotpatch/instrument';
+import { classChange } from './classes.js';
 import { type DiffContext, sameTokens } from './context.js';
 import { LoadCalls } from './load-calls.js';
+import {
+  changedSiblingOf,
+  declaratorOf,
+  hostedBy,
+  isCall,
+  type Load,
+  loadTimeCalls,
+  nestedIn,
+  patternMember,
+  varOf,
+} from './load-time.js';
+import { changedProperties, objectInPlace, plainProperties } from './objects.js';
 import { otherStateFilled } from './rebuild.js';
 import { registrationPatches, registrationPlan } from './registrations.js';
-import { declaringFunction, freeRefs, innermostFunction, isReassigned, lineOf } from './scope.js';
+import { declaringFunction, freeRefs, isReassigned, lineOf } from './scope.js';
 import type { Cell, StatementPatch } from './state.js';
 import { bodyStatements, calleeName, type Decl, isPureExpr, type Unit, unitOf } from './units.js';
 
@@ -65,41 +72,6 @@ export function unitPairs(ctx: DiffContext): UnitPair[] {
   return pairs;
 }
 
-/** Changed functions, and who calls them at load. */
-interface Load {
-  calls: LoadCalls;
-  changed: Set<FunctionInfo>;
-  /** B's run-once functions examined in a pass of their own. */
-  units: Set<AstNode>;
-}
-
-/**
- * What code that runs at load in `node` calls that the fix changed: functions of this module and
- * changed sibling files. For a class: its heritage and static members (methods and instance
- * fields run later).
- */
-function loadTimeCalls(load: Load, node: AstNode): string[] {
-  if (node.type === 'ClassDeclaration' || node.type === 'ClassExpression') {
-    const parts = [
-      ...(node.superClass ? [node.superClass as AstNode] : []),
-      ...((node.body as AstNode).body as AstNode[]).filter(
-        (m) => (m.static && m.type !== 'MethodDefinition') || m.type === 'StaticBlock' || m.computed,
-      ),
-    ];
-    return parts.flatMap((p) => loadTimeCalls(load, p));
-  }
-  return [
-    ...load.calls.reached(node, load.changed).map((f) => f.key),
-    ...load.calls.reachedFiles(node).map((file) => `calls into ${file}`),
-  ];
-}
-
-/** `f(…)`, `(function () {…})()`, `!function () {…}()`: a call whose value is dropped. */
-function isCall(e: AstNode): boolean {
-  if (e.type === 'UnaryExpression' && e.operator !== 'delete') return isCall(e.argument as AstNode);
-  return e.type === 'CallExpression';
-}
-
 export function moduleLevel(ctx: DiffContext, pairs: UnitPair[], changed: Set<FunctionInfo>): ModuleLevel {
   const out: ModuleLevel = { cells: new Map(), statements: [], promote: new Set() };
   const load: Load = {
@@ -134,38 +106,6 @@ export function moduleLevel(ctx: DiffContext, pairs: UnitPair[], changed: Set<Fu
     }
   }
   return out;
-}
-
-function varOf(ctx: DiffContext, side: 'A' | 'B', unit: Unit, name: string): Variable | undefined {
-  const a = side === 'A' ? ctx.A : ctx.B;
-  const scope = unit.fn ? a.scopeOf.get(unit.fn.node) : a.moduleScope;
-  return scope?.set.get(name);
-}
-
-/** Functions directly inside `node` that belong to the unit (their bodies are diffed on their own). */
-function nestedIn(ctx: DiffContext, side: 'A' | 'B', unit: Unit, node: AstNode): FunctionInfo[] {
-  const a = side === 'A' ? ctx.A : ctx.B;
-  const inside = (f: FunctionInfo) => f.node.start >= node.start && f.node.end <= node.end;
-  const hosted = (f: FunctionInfo | null): boolean =>
-    f?.once === true && inside(f) && hostedBy(ctx, side, f) !== null;
-  return a.functions.filter((f) => inside(f) && !hosted(f) && (f.parent === unit.fn || hosted(f.parent)));
-}
-
-/**
- * The module-level assignment whose value an IIFE computes (`exports.x = (function () { … })()`),
- * if that is where it stands: its own code belongs to the statement, re-run at apply as a whole.
- */
-function hostedBy(ctx: DiffContext, side: 'A' | 'B', f: FunctionInfo): AstNode | null {
-  const a = side === 'A' ? ctx.A : ctx.B;
-  let owner: FunctionInfo = f;
-  while (owner.parent?.once) owner = owner.parent;
-  if (!owner.once) return null;
-  const stmt = bodyStatements(a, owner.parent).find((s) => s.start <= f.node.start && f.node.end <= s.end);
-  if (!stmt || stmt.type !== 'ExpressionStatement') return null;
-  const e = stmt.expression as AstNode;
-  if (e.type !== 'AssignmentExpression' || (e.left as AstNode).type !== 'MemberExpression') return null;
-  const right = e.right as AstNode;
-  return right.start <= f.node.start && f.node.end <= right.end ? stmt : null;
 }
 
 function short(hash: string): string {
@@ -280,21 +220,6 @@ function imports(ctx: DiffContext, pair: UnitPair, out: ModuleLevel): void {
         where: pair.where,
         detail: `import '${spec}' for its effects at load`,
       });
-}
-
-/** The changed package file (not this one) a relative specifier of this file names, if calling its export `name` may run changed code. */
-function changedSiblingOf(ctx: DiffContext): (spec: string, name: string) => string | null {
-  const files = ctx.input.changedFiles;
-  const here = ctx.input.path;
-  return (spec, name) => {
-    if (!files || !spec.startsWith('.')) return null;
-    const base = posix.normalize(posix.join(posix.dirname(here), spec));
-    for (const c of [base, `${base}.js`, `${base}.cjs`, `${base}.mjs`, `${base}/index.js`]) {
-      const changes = c === here ? undefined : files.get(c);
-      if (changes && (changes === 'all' || name === '*' || changes.has(name))) return c;
-    }
-    return null;
-  };
 }
 
 /** The file of the patch a relative import names (path in the package), if it is one with new exports. */
@@ -475,32 +400,6 @@ function isRequireCall(node: AstNode | null): boolean {
   return false;
 }
 
-/** The binding pattern of a declaration: `const x = …` (null), `const { a: x } = …` ('a'), or false. */
-function patternMember(d: Decl, name: string): string | null | false {
-  if (d.stmt.type !== 'VariableDeclaration' && d.stmt.type !== 'ExportNamedDeclaration') return null;
-  const decl = declaratorOf(d, name);
-  if (!decl) return null;
-  const id = decl.id as AstNode;
-  if (id.type === 'Identifier') return null;
-  if (id.type !== 'ObjectPattern') return false;
-  for (const p of id.properties as AstNode[]) {
-    if (p.type !== 'Property' || p.computed) return false;
-    const value = p.value as AstNode;
-    if (value.type !== 'Identifier') return false;
-    if (value.name === name) {
-      const key = p.key as AstNode;
-      return (key.type === 'Identifier' ? key.name : key.value) as string;
-    }
-  }
-  return false;
-}
-
-function declaratorOf(d: Decl, name: string): AstNode | null {
-  const stmt = d.stmt.type === 'ExportNamedDeclaration' ? (d.stmt.declaration as AstNode) : d.stmt;
-  if (stmt.type !== 'VariableDeclaration') return null;
-  return (stmt.declarations as AstNode[]).find((x) => bindingNames(x.id as AstNode).includes(name)) ?? null;
-}
-
 /** Same destructuring shape (an unchanged initializer with a changed pattern is a change). */
 function samePattern(ctx: DiffContext, da: Decl, db: Decl): boolean {
   const pa = declaratorOf(da, da.name)?.id as AstNode | undefined;
@@ -508,159 +407,6 @@ function samePattern(ctx: DiffContext, da: Decl, db: Decl): boolean {
   if (!pa || !pb) return true;
   return sameTokens(ctx.tokens(ctx.A, pa.start, pa.end), ctx.tokens(ctx.B, pb.start, pb.end));
 }
-
-/**
- * A class the fix changed beyond its methods' bodies: live when it only gains methods, getters or
- * setters (defined on the running class at apply: instances made before the patch get them too).
- */
-function classChange(
-  ctx: DiffContext,
-  pair: UnitPair,
-  da: Decl,
-  db: Decl,
-  out: ModuleLevel,
-  load: Load,
-): void {
-  const problem = classAdditions(ctx, pair, da, db, out, load);
-  if (problem)
-    ctx.refuse(
-      'side-effect-changed',
-      db.name,
-      { where: `${pair.where} (class ${db.name}: ${problem})` },
-      lineOf(ctx.B.source, db.init!.start),
-    );
-}
-
-/** Statements defining the methods a class gained, or why the class change needs a restart. */
-function classAdditions(
-  ctx: DiffContext,
-  pair: UnitPair,
-  da: Decl,
-  db: Decl,
-  out: ModuleLevel,
-  load: Load,
-): string | null {
-  const { A, B } = ctx;
-  const ca = da.init!;
-  const cb = db.init!;
-  const heritage = (a: typeof A, c: AstNode) =>
-    c.superClass ? ctx.tokens(a, (c.superClass as AstNode).start, (c.superClass as AstNode).end) : [];
-  const members = (c: AstNode) => (c.body as AstNode).body as AstNode[];
-  const keyText = (a: typeof A, mbr: AstNode) =>
-    mbr.type === 'StaticBlock'
-      ? `static block ${members(a === A ? ca : cb)
-          .filter((x) => x.type === 'StaticBlock')
-          .indexOf(mbr)}`
-      : `${mbr.static ? 'static ' : ''}${mbr.kind ?? ''} ${ctx.tokens(a, (mbr.key as AstNode).start, (mbr.key as AstNode).end).join(' ')}`;
-  if (!sameTokens(heritage(A, ca), heritage(B, cb))) return 'its superclass changed';
-  if (cb.superClass && loadTimeCalls(load, cb.superClass as AstNode).length)
-    return 'its superclass is computed by code the fix changed';
-  const before = new Map(members(ca).map((x) => [keyText(A, x), x]));
-  for (const mb of members(cb)) {
-    const k = keyText(B, mb);
-    const ma = before.get(k);
-    before.delete(k);
-    // A static member's code runs at load: what it computed then came from the running code.
-    const stale = mb.static && mb.type !== 'MethodDefinition' && loadTimeCalls(load, mb).length > 0;
-    if (mb.type === 'StaticBlock' && loadTimeCalls(load, mb).length)
-      return 'a static block runs code the fix changed';
-    if (mb.computed && loadTimeCalls(load, mb.key as AstNode).length)
-      return `the key of ${k.trim()} is computed by code the fix changed`;
-    if (ma) {
-      if (mb.type === 'MethodDefinition' && ma.type === 'MethodDefinition') continue; // bodies: functions phase
-      const same = sameTokens(
-        ctx.tokens(A, ma.start, ma.end, nestedIn(ctx, 'A', pair.ua, ma)),
-        ctx.tokens(B, mb.start, mb.end, nestedIn(ctx, 'B', pair.ub, mb)),
-      );
-      if (same && !stale) continue;
-      if (!isStaticField(mb) || !isStaticField(ma)) return `member ${k.trim()} changed`;
-    }
-    if (isStaticField(mb)) {
-      // A new or changed static field (or one computed by changed code): its value set on the
-      // running class at apply (a class's own data property either way), if it needs nothing a
-      // static initializer alone has.
-      const value = mb.value as AstNode | null;
-      if (usesSuperOrPrivate(mb) || (value && usesThis(value)))
-        return `new static field ${k.trim()} uses this, super or private members`;
-      const v = B.moduleScope.set.get(db.name);
-      if (!v || declaringFunction(B, v) !== null || !cb.id) return 'not a module-level class';
-      const key = memberKey(mb);
-      if (ma)
-        ctx.note('constant-changed', `${db.name}.${key}`, { where: pair.where }, lineOf(B.source, mb.start));
-      out.statements.push({
-        kind: 'assign',
-        target: cb.id as AstNode,
-        key: JSON.stringify(key),
-        value: value ?? mb,
-        ...(value ? {} : { valueText: 'void 0' }),
-        name: `${db.name}.${key}`,
-        unit: pair.ub.fn,
-        line: lineOf(B.source, mb.start),
-        inPlace: true,
-      });
-      continue;
-    }
-    if (mb.type !== 'MethodDefinition' || mb.computed || (mb.key as AstNode).type === 'PrivateIdentifier')
-      return `new ${mb.type === 'MethodDefinition' ? 'private or computed method' : 'field or block'} ${k.trim()}`;
-    if (usesSuperOrPrivate(mb)) return `new method ${k.trim()} uses super or private members`;
-    const v = B.moduleScope.set.get(db.name);
-    if (!v || declaringFunction(B, v) !== null) return 'not a module-level class';
-    const keyNode = mb.key as AstNode;
-    const key = keyNode.type === 'Identifier' ? (keyNode.name as string) : String(keyNode.value);
-    out.statements.push({
-      kind: 'define',
-      target: cb.id as AstNode,
-      key: JSON.stringify(key),
-      value: mb,
-      descriptorOf: { member: mb, isStatic: Boolean(mb.static) },
-      name: `${db.name}${mb.static ? '.' : '#'}${key}`,
-      unit: pair.ub.fn,
-      line: lineOf(B.source, mb.start),
-    });
-  }
-  // Static fields the fix removed are deleted from the running class; other members stay a restart.
-  for (const [k, ma] of before) {
-    if (!isStaticField(ma)) return `member ${k.trim()} removed`;
-    if (!cb.id) return 'not a module-level class';
-    const key = memberKey(ma);
-    out.statements.push({
-      kind: 'delete',
-      target: cb.id as AstNode,
-      key: JSON.stringify(key),
-      value: cb.id as AstNode,
-      valueText: 'void 0',
-      name: `${db.name}.${key} (removed)`,
-      unit: pair.ub.fn,
-      line: lineOf(B.source, cb.start),
-      inPlace: true,
-    });
-  }
-  return null;
-}
-
-function isStaticField(m: AstNode): boolean {
-  return (
-    m.type === 'PropertyDefinition' &&
-    Boolean(m.static) &&
-    !m.computed &&
-    (m.key as AstNode).type !== 'PrivateIdentifier'
-  );
-}
-
-function memberKey(m: AstNode): string {
-  const k = m.key as AstNode;
-  return k.type === 'Identifier' ? (k.name as string) : String(k.value);
-}
-
-/** Whether `node` or anything inside it satisfies `test`. */
-function hasNode(node: AstNode, test: (n: AstNode) => boolean): boolean {
-  return test(node) || childrenOf(node).some((c) => hasNode(c, test));
-}
-
-const usesThis = (node: AstNode) => hasNode(node, (n) => n.type === 'ThisExpression');
-
-const usesSuperOrPrivate = (node: AstNode) =>
-  hasNode(node, (n) => n.type === 'Super' || n.type === 'PrivateIdentifier');
 
 /**
  * A new `const X = <plain read>` whose expression is exactly that of an existing const of the
@@ -1031,165 +777,6 @@ function isStateRoot(ctx: DiffContext, target: AstNode): boolean {
     return at === null || (at !== 'block' && at.once);
   }
   return false;
-}
-
-/** An object literal's own `key: value` properties by key; null if it has any other kind. */
-function plainProperties(o: AstNode): Map<string, AstNode> | null {
-  const m = new Map<string, AstNode>();
-  for (const p of o.properties as AstNode[]) {
-    // Methods are kept as they are (the functions phase redirects a changed one's body).
-    if (p.type !== 'Property' || p.computed || p.kind !== 'init') return null;
-    const k = p.key as AstNode;
-    m.set((k.type === 'Identifier' ? k.name : String(k.value)) as string, p.value as AstNode);
-  }
-  return m;
-}
-
-/** The properties of `after` whose value is new or differs from the one in `before`. */
-function changedProperties(
-  ctx: DiffContext,
-  pair: UnitPair,
-  before: Map<string, AstNode>,
-  after: Map<string, AstNode>,
-  stale: (value: AstNode) => boolean = () => false,
-): Array<[string, AstNode]> {
-  const { A, B } = ctx;
-  return [...after].filter(([key, value]) => {
-    const old = before.get(key);
-    if (stale(value)) return true;
-    return !(
-      old &&
-      sameTokens(
-        ctx.tokens(A, old.start, old.end, nestedIn(ctx, 'A', pair.ua, old)),
-        ctx.tokens(B, value.start, value.end, nestedIn(ctx, 'B', pair.ub, value)),
-      )
-    );
-  });
-}
-
-/** `{ … }` or `Object.freeze({ … })` (rollup's namespace objects): the literal, and whether frozen. */
-function objectLiteral(init: AstNode | null): { literal: AstNode; frozen: boolean } | null {
-  if (init?.type === 'ObjectExpression') return { literal: init, frozen: false };
-  if (init?.type !== 'CallExpression' || (init.arguments as AstNode[]).length !== 1) return null;
-  const callee = init.callee as AstNode;
-  const arg = (init.arguments as AstNode[])[0]!;
-  const isFreeze =
-    callee.type === 'MemberExpression' &&
-    !callee.computed &&
-    (callee.object as AstNode).type === 'Identifier' &&
-    (callee.object as AstNode).name === 'Object' &&
-    (callee.property as AstNode).name === 'freeze';
-  return isFreeze && arg.type === 'ObjectExpression' ? { literal: arg, frozen: true } : null;
-}
-
-/**
- * A changed object literal bound once (`const options = { … }`, never reassigned): its new and
- * changed properties are set, and the ones the fix removed deleted, on the running object at
- * apply, so everything that holds it (an ES module's importers, CommonJS callers that kept it,
- * closures) sees the fixed object, which a new value in a cell would not give them. A frozen one
- * (`Object.freeze({ … })`, e.g. a bundler's namespace object) cannot change: only a fix that just
- * drops properties naming declarations the fix removed leaves it as it is (those stay unused).
- */
-function objectInPlace(
-  ctx: DiffContext,
-  pair: UnitPair,
-  name: string,
-  da: Decl,
-  db: Decl,
-  out: ModuleLevel,
-  load: Load,
-): boolean {
-  if (patternMember(da, name) !== null || patternMember(db, name) !== null) return false;
-  // Module-level objects only: inside a run-once wrapper (UMD, IIFE) the declaration's own
-  // identifier cannot be the target a migration reaches through the wrapper's scope accessor.
-  if (pair.ub.fn !== null) return false;
-  const id = declaratorOf(db, name)?.id as AstNode | undefined;
-  const a = objectLiteral(da.init);
-  const b = objectLiteral(db.init);
-  if (id?.type !== 'Identifier' || !a || !b || a.frozen !== b.frozen) return false;
-  const before = plainProperties(a.literal);
-  const after = plainProperties(b.literal);
-  if (!before || !after) return false;
-  const v = varOf(ctx, 'B', pair.ub, name);
-  if (!v || derivedAtLoad(ctx, pair, v, db)) return false; // a cell, with what it derives rebuilt or refused
-  // A property whose value changed code computes at load (`{ limit: make() }`) is changed too.
-  const changed = changedProperties(
-    ctx,
-    pair,
-    before,
-    after,
-    (value) => loadTimeCalls(load, value).length > 0,
-  );
-  const removed = [...before.keys()].filter((k) => !after.has(k));
-  const methods = new Set(
-    [a.literal, b.literal].flatMap((o) =>
-      (o.properties as AstNode[]).filter((p) => p.method).map((p) => p.value),
-    ),
-  );
-  if (changed.some(([, value]) => methods.has(value)) || removed.some((k) => methods.has(before.get(k))))
-    return false; // a new, changed or removed method: a cell, as before
-
-  const line = lineOf(ctx.B.source, db.stmt.start);
-  if (a.frozen) {
-    const gone = (k: string) => {
-      const v = before.get(k)!;
-      return (
-        v.type === 'Identifier' && !pair.ub.decls.has(v.name as string) && pair.ua.decls.has(v.name as string)
-      );
-    };
-    if (changed.length > 0 || !removed.every(gone)) return false;
-    for (const k of removed) ctx.note('removed-statement', `${name}.${k}`, { where: pair.where }, line);
-    return true;
-  }
-  const patch = (kind: 'assign' | 'delete', key: string, value: AstNode, valueText?: string) =>
-    out.statements.push({
-      kind,
-      target: id,
-      key: JSON.stringify(key),
-      value,
-      ...(valueText === undefined ? {} : { valueText }),
-      name: `${name}.${key}${kind === 'delete' ? ' (removed)' : ''}`,
-      unit: pair.ub.fn,
-      line: lineOf(ctx.B.source, value.start),
-      inPlace: true,
-    });
-  for (const [key, value] of changed) patch('assign', key, value);
-  for (const key of removed) patch('delete', key, id, 'void 0');
-  return true;
-}
-
-/**
- * Whether code that runs at load, besides the declaration, reads the object: a copy or a value
- * derived from it then (marked's `block.normal = merge({}, block)`, validator's alias exported as
- * another name) would keep the old properties. Plain aliases (`exports.x = name`,
- * `export { name }`) hold the object itself and see it change.
- */
-function derivedAtLoad(ctx: DiffContext, pair: UnitPair, v: Variable, db: Decl): boolean {
-  for (const r of v.references) {
-    const pos = r.identifier.start;
-    if (pos >= db.stmt.start && pos < db.stmt.end) continue;
-    const f = innermostFunction(ctx.B, pos);
-    if (f && f !== pair.ub.fn && !f.once) continue; // runs later, reading the object as it is then
-    const stmt = pair.ub.body.find((x) => x.start <= pos && pos < x.end);
-    if (stmt && isPlainAlias(stmt, v.name)) continue;
-    return true;
-  }
-  return false;
-}
-
-function isPlainAlias(stmt: AstNode, name: string): boolean {
-  if (stmt.type === 'ExportNamedDeclaration') return stmt.declaration == null && stmt.source == null;
-  if (stmt.type === 'ExportDefaultDeclaration')
-    return (stmt.declaration as AstNode).type === 'Identifier' && (stmt.declaration as AstNode).name === name;
-  if (stmt.type !== 'ExpressionStatement') return false;
-  const e = stmt.expression as AstNode;
-  return (
-    e.type === 'AssignmentExpression' &&
-    e.operator === '=' &&
-    (e.left as AstNode).type === 'MemberExpression' &&
-    (e.right as AstNode).type === 'Identifier' &&
-    (e.right as AstNode).name === name
-  );
 }
 
 /** `module.exports = { … }` changed: new or changed properties are assigned on the running exports object. */
