@@ -22,6 +22,7 @@ import { copiedExports } from './copied-exports.js';
 import { changedExportedLiterals, diffFile } from './diff/index.js';
 import { exportedLocals } from './diff/module-level.js';
 import { isQuietModule } from './diff/quiet-module.js';
+import { requiredSpec } from './diff/units.js';
 import { isCode, isDocLike, isMinified, listFiles, sourceTypeOf } from './files.js';
 import type { ResolvedSpec } from './spec.js';
 
@@ -405,11 +406,9 @@ function importedConstantChanges(
       for (const d of stmt.declarations as AstNode[]) {
         const init = d.init as AstNode | null;
         const id = d.id as AstNode;
-        if (id.type !== 'ObjectPattern' || init?.type !== 'CallExpression') continue;
-        const callee = init.callee as AstNode;
-        const arg = (init.arguments as AstNode[])[0];
-        if (callee.type !== 'Identifier' || callee.name !== 'require' || arg?.type !== 'Literal') continue;
-        const target = resolveRelative(posix.join(posix.dirname(file), String(arg.value)), filesB);
+        const spec = init ? requiredSpec(init) : null;
+        if (id.type !== 'ObjectPattern' || spec === null) continue;
+        const target = resolveRelative(posix.join(posix.dirname(file), spec), filesB);
         const changed = target ? changedExports.get(target) : undefined;
         if (!changed) continue;
         for (const p of id.properties as AstNode[]) {

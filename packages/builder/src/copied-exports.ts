@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { FilePatch } from '@hotpatch/core';
 import { type AstNode, parse } from '@hotpatch/instrument';
+import { requiredSpec } from './diff/units.js';
 import { isCode, isDocLike, sourceTypeOf } from './files.js';
 
 /** A CommonJS export a patch gives a new value at apply, copied at load by another file of the package. */
@@ -100,12 +101,10 @@ function loadTimeCopies(body: AstNode[]): Array<[string, string, string]> {
   return out;
 }
 
+/** A relative `require('./x')`: a file of the package. */
 function requireSpec(n: AstNode): string | null {
-  if (n.type !== 'CallExpression') return null;
-  const callee = n.callee as AstNode;
-  const [arg] = n.arguments as AstNode[];
-  if (callee.type !== 'Identifier' || callee.name !== 'require' || arg?.type !== 'Literal') return null;
-  return typeof arg.value === 'string' && arg.value.startsWith('.') ? arg.value : null;
+  const spec = requiredSpec(n);
+  return spec?.startsWith('.') ? spec : null;
 }
 
 function resolve(from: string, spec: string, files: Set<string>): string | null {

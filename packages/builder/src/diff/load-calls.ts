@@ -6,6 +6,7 @@ import {
   type ModuleAnalysis,
   type Reference,
 } from '@hotpatch/instrument';
+import { requiredSpec } from './units.js';
 
 /**
  * Code that runs at load (a module's top level, run-once wrappers) and the functions it calls,
@@ -247,13 +248,4 @@ export class LoadCalls {
       return this.#byNode.get(node.init as AstNode) ?? null;
     return null;
   }
-}
-
-/** The relative specifier of `require('./x')`, or null. */
-function requiredSpec(n: AstNode): string | null {
-  if (n.type !== 'CallExpression') return null;
-  const callee = n.callee as AstNode;
-  const [arg] = n.arguments as AstNode[];
-  if (callee.type !== 'Identifier' || callee.name !== 'require' || arg?.type !== 'Literal') return null;
-  return typeof arg.value === 'string' ? arg.value : null;
 }

@@ -1,4 +1,5 @@
 import { type AstNode, childrenOf, isFunctionNode, parse, type SourceType } from '@hotpatch/instrument';
+import { calleeName } from './units.js';
 
 /**
  * Whether a module's export is a function that only writes output (semver's
@@ -18,7 +19,7 @@ export function isQuietModule(source: string, sourceType: SourceType): boolean {
     if (s.type !== 'ExpressionStatement') continue;
     const e = s.expression as AstNode;
     const left = e.type === 'AssignmentExpression' ? (e.left as AstNode) : null;
-    if (left?.type === 'MemberExpression' && memberText(left) === 'module.exports')
+    if (left?.type === 'MemberExpression' && calleeName(left) === 'module.exports')
       exported = e.right as AstNode;
   }
   if (!exported) return false;
@@ -42,13 +43,6 @@ export function isQuietModule(source: string, sourceType: SourceType): boolean {
   return quiet(exported, 0);
 }
 
-function memberText(n: AstNode): string | null {
-  if (n.type === 'Identifier') return n.name as string;
-  if (n.type !== 'MemberExpression' || n.computed) return null;
-  const o = memberText(n.object as AstNode);
-  return o === null ? null : `${o}.${(n.property as AstNode).name as string}`;
-}
-
 const OUTPUT = new Set(['console.log', 'console.error', 'console.warn', 'console.info', 'console.debug']);
 
 /** A function whose calls are all console output and that assigns nothing outside itself. */
@@ -56,7 +50,7 @@ function onlyWritesOutput(fn: AstNode): boolean {
   const ok = (n: AstNode): boolean => {
     if (isFunctionNode(n) && n !== fn) return false;
     if (n.type === 'CallExpression' || n.type === 'NewExpression') {
-      const name = memberText(n.callee as AstNode);
+      const name = calleeName(n.callee as AstNode);
       if (n.type === 'NewExpression' || !name || !OUTPUT.has(name)) return false;
     }
     if (n.type === 'AssignmentExpression' || n.type === 'UpdateExpression' || n.type === 'ThisExpression')

@@ -9,7 +9,7 @@ import {
 import type { DiffContext } from './context.js';
 import { lineOf } from './scope.js';
 import type { StatementPatch } from './state.js';
-import type { Unit } from './units.js';
+import { requiredSpec, type Unit } from './units.js';
 
 /**
  * Registration code (semver's `createToken('NAME', '…')` ×40, moment's `addParseToken(…)`): load-
@@ -224,11 +224,8 @@ export function registrationPlan(
     const def = v.defs[0];
     if (def?.type !== 'Variable' || (def.node as unknown as AstNode).id !== def.name) return false;
     const init = (def.node as unknown as AstNode).init as AstNode | null;
-    if (init?.type !== 'CallExpression') return false;
-    const c = init.callee as AstNode;
-    const [arg] = init.arguments as AstNode[];
-    if (c.type !== 'Identifier' || c.name !== 'require' || arg?.type !== 'Literal') return false;
-    return typeof arg.value === 'string' && quiet(arg.value);
+    const spec = init ? requiredSpec(init) : null;
+    return spec !== null && quiet(spec);
   }
 
   // Tables: declared once in the unit from a fresh literal; counters: from a number.

@@ -79,6 +79,13 @@ export function calleeName(node: AstNode): string | null {
   return null;
 }
 
+/** The specifier of `require('…')` (a string literal), or null. */
+export function requiredSpec(n: AstNode): string | null {
+  if (n.type !== 'CallExpression' || calleeName(n.callee as AstNode) !== 'require') return null;
+  const [arg] = n.arguments as AstNode[];
+  return arg?.type === 'Literal' && typeof arg.value === 'string' ? arg.value : null;
+}
+
 export function isFunctionLike(node: AstNode | null): boolean {
   return (
     !!node &&
