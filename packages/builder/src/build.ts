@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import {
   BUNDLE_FORMAT,
   BUNDLE_FORMAT_VERSION,
@@ -21,6 +21,7 @@ import { changedCodeFiles } from './changed-files.js';
 import { copiedExports } from './copied-exports.js';
 import { changedExportedLiterals, diffFile } from './diff/index.js';
 import { exportedLocals } from './diff/module-level.js';
+import { resolveFrom, resolveRelative } from './diff/paths.js';
 import { isQuietModule } from './diff/quiet-module.js';
 import { requiredSpec } from './diff/units.js';
 import { isCode, isDocLike, isMinified, listFiles, sourceTypeOf } from './files.js';
@@ -160,7 +161,7 @@ export function buildPatch(opts: BuildOptions): BuildResult {
         changedFiles,
         importsChangedFile,
         quietModule: (spec) => {
-          const target = resolveRelative(posix.join(posix.dirname(file), spec), filesB);
+          const target = resolveFrom(file, spec, filesB);
           if (!target || !isCode(target)) return false;
           const text = readFileSync(join(to.dir, target), 'utf8');
           return isQuietModule(text, sourceTypeOf(to.dir, target, text));
@@ -334,7 +335,7 @@ function reachableFiles(dir: string, entries: Set<string>, files: Set<string>): 
       continue;
     }
     for (const m of text.matchAll(RELATIVE_SPECIFIER)) {
-      const target = resolveRelative(posix.join(posix.dirname(file), m[1]!), files);
+      const target = resolveFrom(file, m[1]!, files);
       if (target && !seen.has(target)) queue.push(target);
     }
   }
@@ -347,16 +348,10 @@ const RELATIVE_SPECIFIER = /(?:require\s*\(\s*|from\s+|import\s*\(\s*|import\s+)
 function importsAny(file: string, text: string, targets: Set<string>, files: Set<string>): boolean {
   if (targets.size === 0 || !isCode(file)) return false;
   for (const m of text.matchAll(RELATIVE_SPECIFIER)) {
-    const target = resolveRelative(posix.join(posix.dirname(file), m[1]!), files);
+    const target = resolveFrom(file, m[1]!, files);
     if (target && target !== file && targets.has(target)) return true;
   }
   return false;
-}
-
-function resolveRelative(path: string, files: Set<string>): string | null {
-  const p = posix.normalize(path).replace(/^\.\//, '');
-  for (const c of [p, `${p}.js`, `${p}.cjs`, `${p}.mjs`, `${p}/index.js`]) if (files.has(c)) return c;
-  return null;
 }
 
 function parseOnly(list: string[]): Map<string, Set<string>> {
@@ -408,7 +403,7 @@ function importedConstantChanges(
         const id = d.id as AstNode;
         const spec = init ? requiredSpec(init) : null;
         if (id.type !== 'ObjectPattern' || spec === null) continue;
-        const target = resolveRelative(posix.join(posix.dirname(file), spec), filesB);
+        const target = resolveFrom(file, spec, filesB);
         const changed = target ? changedExports.get(target) : undefined;
         if (!changed) continue;
         for (const p of id.properties as AstNode[]) {

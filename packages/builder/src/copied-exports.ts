@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import type { FilePatch } from '@hotpatch/core';
 import { type AstNode, parse } from '@hotpatch/instrument';
+import { resolveFrom } from './diff/paths.js';
 import { requiredSpec } from './diff/units.js';
 import { isCode, isDocLike, sourceTypeOf } from './files.js';
 
@@ -49,7 +50,7 @@ export function copiedExports(
       continue;
     }
     for (const [spec, name, local] of loadTimeCopies(ast.body as AstNode[])) {
-      const from = resolve(file, spec, files);
+      const from = resolveFrom(file, spec, files);
       if (from && from !== file && reassigned.get(from)?.has(name) && !rebound(file, local))
         out.push({ file: from, name, copiedBy: file });
     }
@@ -105,12 +106,4 @@ function loadTimeCopies(body: AstNode[]): Array<[string, string, string]> {
 function requireSpec(n: AstNode): string | null {
   const spec = requiredSpec(n);
   return spec?.startsWith('.') ? spec : null;
-}
-
-function resolve(from: string, spec: string, files: Set<string>): string | null {
-  if (!spec.startsWith('.')) return null;
-  const base = posix.normalize(posix.join(posix.dirname(from), spec));
-  for (const c of [base, `${base}.js`, `${base}.cjs`, `${base}.mjs`, `${base}/index.js`])
-    if (files.has(c)) return c;
-  return null;
 }

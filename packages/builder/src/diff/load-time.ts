@@ -1,7 +1,7 @@
-import { posix } from 'node:path';
 import { type AstNode, bindingNames, type FunctionInfo, type Variable } from '@hotpatch/instrument';
 import type { DiffContext } from './context.js';
 import type { LoadCalls } from './load-calls.js';
+import { resolveFrom } from './paths.js';
 import { bodyStatements, type Decl, type Unit } from './units.js';
 
 /**
@@ -81,13 +81,9 @@ export function changedSiblingOf(ctx: DiffContext): (spec: string, name: string)
   const files = ctx.input.changedFiles;
   const here = ctx.input.path;
   return (spec, name) => {
-    if (!files || !spec.startsWith('.')) return null;
-    const base = posix.normalize(posix.join(posix.dirname(here), spec));
-    for (const c of [base, `${base}.js`, `${base}.cjs`, `${base}.mjs`, `${base}/index.js`]) {
-      const changes = c === here ? undefined : files.get(c);
-      if (changes && (changes === 'all' || name === '*' || changes.has(name))) return c;
-    }
-    return null;
+    const file = files ? resolveFrom(here, spec, files) : null;
+    const changes = file === null || file === here ? undefined : files!.get(file);
+    return changes && (changes === 'all' || name === '*' || changes.has(name)) ? file : null;
   };
 }
 

@@ -1,4 +1,3 @@
-import { posix } from 'node:path';
 import { sha256 } from '@hotpatch/core';
 import { type AstNode, bindingNames, type FunctionInfo, type Variable } from '@hotpatch/instrument';
 import { classChange } from './classes.js';
@@ -16,6 +15,7 @@ import {
   varOf,
 } from './load-time.js';
 import { changedProperties, objectInPlace, plainProperties } from './objects.js';
+import { resolveFrom } from './paths.js';
 import { otherStateFilled } from './rebuild.js';
 import { registrationPatches, registrationPlan } from './registrations.js';
 import { declaringFunction, freeRefs, isReassigned, lineOf } from './scope.js';
@@ -228,10 +228,7 @@ function resolveSibling(
   spec: string,
   files: Map<string, Set<string>> | undefined,
 ): string | null {
-  if (!files) return null;
-  const base = posix.normalize(posix.join(posix.dirname(from), spec));
-  for (const c of [base, `${base}.js`, `${base}.mjs`, `${base}/index.js`]) if (files.has(c)) return c;
-  return null;
+  return files ? resolveFrom(from, spec, files) : null;
 }
 
 /** Local names an ES module body exports, with the names they are exported as. */
