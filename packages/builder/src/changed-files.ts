@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from '@hotpatch/instrument';
-import type { Token } from 'acorn';
-import { type ExportChanges, exportChanges } from './diff/export-changes.js';
+import { tokenTexts } from '@hotpatch/instrument';
+import { sameTokens, withoutVersion } from './diff/context.js';
+import { type ExportChanges, exportChangesOf } from './diff/export-changes.js';
+import { analyzePair } from './diff/exports.js';
 import { isCode, isDocLike, sourceTypeOf } from './files.js';
 
 /**
@@ -24,30 +25,15 @@ export function changedCodeFiles(
     const a = readFileSync(join(fromDir, file), 'utf8');
     const b = readFileSync(join(toDir, file), 'utf8');
     if (a === b) continue;
-    const sourceType = sourceTypeOf(toDir, file, b);
-    const ta = tokenTexts(a, sourceTypeOf(fromDir, file, a), versions.from);
-    const tb = tokenTexts(b, sourceType, versions.to);
-    if (!ta || !tb || ta.length !== tb.length || ta.some((t, i) => t !== tb[i]))
-      out.set(file, ta && tb ? exportChanges(a, b, sourceType) : 'all');
+    const pair = analyzePair(a, b, sourceTypeOf(toDir, file, b));
+    if (!pair) {
+      out.set(file, 'all');
+      continue;
+    }
+    const [A, B] = pair;
+    const ta = withoutVersion(tokenTexts(A, 0, A.source.length), versions.from);
+    const tb = withoutVersion(tokenTexts(B, 0, B.source.length), versions.to);
+    if (!sameTokens(ta, tb)) out.set(file, exportChangesOf(A, B));
   }
   return out;
-}
-
-/** The file's tokens as text, the version literal neutralised; null when it does not parse. */
-function tokenTexts(
-  source: string,
-  sourceType: ReturnType<typeof sourceTypeOf>,
-  version?: string,
-): string[] | null {
-  const tokens: Token[] = [];
-  try {
-    parse(source, sourceType, tokens);
-  } catch {
-    return null;
-  }
-  const quoted = version ? new Set([`'${version}'`, `"${version}"`]) : new Set<string>();
-  return tokens.map((t) => {
-    const text = source.slice(t.start, t.end);
-    return quoted.has(text) ? '<version>' : text;
-  });
 }

@@ -81,11 +81,15 @@ export class DiffContext {
     const keyOf = (f: FunctionInfo) => (a === this.B ? this.m.keyInA(f) : f.key);
     const holes = nested.map((f) => ({ start: f.node.start, end: f.node.end, label: `ƒ${keyOf(f)}` }));
     const toks = tokenTexts(a, start, end, holes, a === this.B ? this.m.rename : undefined);
-    const version = this.#versioned(a);
-    if (!version) return toks;
-    const quoted = new Set([`'${version}'`, `"${version}"`]);
-    return toks.map((t) => (quoted.has(t) ? '<version>' : t));
+    return withoutVersion(toks, this.#versioned(a));
   }
+}
+
+/** Token texts with the package's version literal (`'1.2.3'`, `"1.2.3"`) neutralised. */
+export function withoutVersion(toks: string[], version: string | undefined): string[] {
+  if (!version) return toks;
+  const quoted = new Set([`'${version}'`, `"${version}"`]);
+  return toks.map((t) => (quoted.has(t) ? '<version>' : t));
 }
 
 export function sameTokens(a: string[], b: string[]): boolean {

@@ -1,11 +1,11 @@
 import {
   type AstNode,
-  analyzeModule,
   type FunctionInfo,
   type ModuleAnalysis,
   type SourceType,
   tokenTexts,
 } from '@hotpatch/instrument';
+import { analyzePair } from './exports.js';
 import { LoadCalls } from './load-calls.js';
 
 /**
@@ -19,14 +19,12 @@ import { LoadCalls } from './load-calls.js';
 export type ExportChanges = 'all' | ReadonlySet<string>;
 
 export function exportChanges(oldSource: string, newSource: string, sourceType: SourceType): ExportChanges {
-  let A: ModuleAnalysis;
-  let B: ModuleAnalysis;
-  try {
-    A = analyzeModule(oldSource, { sourceType });
-    B = analyzeModule(newSource, { sourceType });
-  } catch {
-    return 'all';
-  }
+  const pair = analyzePair(oldSource, newSource, sourceType);
+  return pair ? exportChangesOf(...pair) : 'all';
+}
+
+/** exportChanges of two analysed versions. */
+export function exportChangesOf(A: ModuleAnalysis, B: ModuleAnalysis): ExportChanges {
   const changedVars = changedDeclarations(A, B);
   if (changedVars === null) return 'all';
   const byKeyA = new Map(A.functions.map((f) => [f.key, f]));

@@ -36,20 +36,28 @@ function exportedLiterals(a: ModuleAnalysis, obj: AstNode): Map<string, string> 
   return out;
 }
 
+/** Both versions of a file analysed, or null when either does not parse. */
+export function analyzePair(
+  oldSource: string,
+  newSource: string,
+  sourceType: SourceType,
+): [ModuleAnalysis, ModuleAnalysis] | null {
+  try {
+    return [analyzeModule(oldSource, { sourceType }), analyzeModule(newSource, { sourceType })];
+  } catch {
+    return null;
+  }
+}
+
 /** The changed literal exports of a file (for importers): key -> new value text. */
 export function changedExportedLiterals(
   oldSource: string,
   newSource: string,
   sourceType: SourceType,
 ): Map<string, string> | null {
-  let A: ModuleAnalysis;
-  let B: ModuleAnalysis;
-  try {
-    A = analyzeModule(oldSource, { sourceType });
-    B = analyzeModule(newSource, { sourceType });
-  } catch {
-    return null;
-  }
+  const pair = analyzePair(oldSource, newSource, sourceType);
+  if (!pair) return null;
+  const [A, B] = pair;
   const objA = (A.ast.body as AstNode[]).map(exportsObject).find((o) => o !== null);
   const objB = (B.ast.body as AstNode[]).map(exportsObject).find((o) => o !== null);
   if (!objA || !objB) return null;
