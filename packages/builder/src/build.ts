@@ -95,6 +95,8 @@ export function buildPatch(opts: BuildOptions): BuildResult {
     to: to.version,
   });
 
+  // Modules registration code may call again (diff/quiet-module.ts), read and parsed once each.
+  const quietModules = new Map<string, boolean>();
   for (const file of [...new Set([...filesA, ...filesB])].sort()) {
     const inA = filesA.has(file);
     const inB = filesB.has(file);
@@ -163,8 +165,13 @@ export function buildPatch(opts: BuildOptions): BuildResult {
         quietModule: (spec) => {
           const target = resolveFrom(file, spec, filesB);
           if (!target || !isCode(target)) return false;
-          const text = readFileSync(join(to.dir, target), 'utf8');
-          return isQuietModule(text, sourceTypeOf(to.dir, target, text));
+          let known = quietModules.get(target);
+          if (known === undefined) {
+            const text = readFileSync(join(to.dir, target), 'utf8');
+            known = isQuietModule(text, sourceTypeOf(to.dir, target, text));
+            quietModules.set(target, known);
+          }
+          return known;
         },
       });
     } catch (e) {

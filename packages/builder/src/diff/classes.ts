@@ -7,13 +7,9 @@ import type { Decl } from './units.js';
 
 /**
  * Module level, classes: a class the fix changed beyond its methods' bodies, or whose static
- * members changed code computes at load. Methods, getters and setters it gains are defined on
- * the running class; static fields set, removed ones deleted; anything else is a restart.
- */
-
-/**
- * A class the fix changed beyond its methods' bodies: live when it only gains methods, getters or
- * setters (defined on the running class at apply: instances made before the patch get them too).
+ * members changed code computes at load. Live when it only gains methods, getters or setters
+ * (defined on the running class at apply: instances made before the patch get them too) and its
+ * static fields change (set, or deleted when removed); anything else is a restart.
  */
 export function classChange(
   ctx: DiffContext,

@@ -158,11 +158,18 @@ export function registrationPlan(
         !(o.callee as AstNode).computed &&
         READ_ONLY_METHODS.has(((o.callee as AstNode).property as AstNode).name as string) &&
         localValue((o.callee as AstNode).object as AstNode));
+    const statementCalls = new Set<AstNode>();
+    const isStatement = (call: AstNode) => statementCalls.has(call);
     let ok = true;
     const visit = (n: AstNode): void => {
       if (!ok) return;
       if (isFunctionNode(n) && n !== f.node) return; // made now, run later: a value, not an effect
       switch (n.type) {
+        case 'ExpressionStatement':
+          // Seen before its call (pre-order): a call whose value nothing uses.
+          if ((n.expression as AstNode).type === 'CallExpression')
+            statementCalls.add(n.expression as AstNode);
+          break;
         case 'ThisExpression':
         case 'AwaitExpression':
         case 'YieldExpression':
@@ -206,15 +213,6 @@ export function registrationPlan(
       }
       for (const c of childrenOf(n)) visit(c);
     };
-    const isStatement = (call: AstNode) => statementCalls.has(call);
-    const statementCalls = new Set<AstNode>();
-    const mark = (n: AstNode): void => {
-      if (isFunctionNode(n) && n !== f.node) return;
-      if (n.type === 'ExpressionStatement' && (n.expression as AstNode).type === 'CallExpression')
-        statementCalls.add(n.expression as AstNode);
-      for (const c of childrenOf(n)) mark(c);
-    };
-    mark(f.node);
     visit(f.body);
     return ok ? calls : null;
   }
