@@ -15,14 +15,17 @@ export interface Load {
   changed: Set<FunctionInfo>;
   /** B's run-once functions examined in a pass of their own. */
   units: Set<AstNode>;
+  /** A changed function's name in messages (its key in the running version). */
+  nameOf: (f: FunctionInfo) => string;
 }
 
 /**
- * What code that runs at load in `node` calls that the fix changed: functions of this module and
- * changed sibling files. For a class: its heritage and static members (methods and instance
- * fields run later).
+ * What code that runs at load in `node` calls that the fix changed (`calls f`, `calls into
+ * file.js`): functions of this module and changed sibling files. For a class: its heritage and
+ * static members (methods and instance fields run later). `units`: run-once functions not to
+ * follow (LoadCalls.reached).
  */
-export function loadTimeCalls(load: Load, node: AstNode): string[] {
+export function loadTimeCalls(load: Load, node: AstNode, units?: ReadonlySet<AstNode>): string[] {
   if (node.type === 'ClassDeclaration' || node.type === 'ClassExpression') {
     const parts = [
       ...(node.superClass ? [node.superClass as AstNode] : []),
@@ -33,8 +36,8 @@ export function loadTimeCalls(load: Load, node: AstNode): string[] {
     return parts.flatMap((p) => loadTimeCalls(load, p));
   }
   return [
-    ...load.calls.reached(node, load.changed).map((f) => f.key),
-    ...load.calls.reachedFiles(node).map((file) => `calls into ${file}`),
+    ...load.calls.reached(node, load.changed, units).map((f) => `calls ${load.nameOf(f)}`),
+    ...load.calls.reachedFiles(node, units).map((file) => `calls into ${file}`),
   ];
 }
 

@@ -78,6 +78,7 @@ export function moduleLevel(ctx: DiffContext, pairs: UnitPair[], changed: Set<Fu
     calls: new LoadCalls(ctx.B, changedSiblingOf(ctx)),
     changed,
     units: new Set(pairs.flatMap((p) => (p.ub.fn ? [p.ub.fn.node] : []))),
+    nameOf: (f) => ctx.m.keyInA(f),
   };
   importedConstants(ctx, out);
   for (const pair of pairs) {
@@ -483,11 +484,10 @@ function statements(ctx: DiffContext, pair: UnitPair, out: ModuleLevel, load: Lo
       // in their own pass, and the value it computes is not kept.
       const units =
         stmt.type === 'ExpressionStatement' && isCall(stmt.expression as AstNode) ? load.units : undefined;
-      const calls = [
-        ...load.calls.reached(stmt, load.changed, units).map((f) => `calls ${ctx.m.keyInA(f)}`),
-        ...load.calls.reachedFiles(stmt, units).map((file) => `calls into ${file}`),
+      const why = [
+        ...loadTimeCalls(load, stmt, units),
+        ...usedCells(ctx, stmt, out.cells).map((c) => `uses ${c.name}`),
       ];
-      const why = [...calls, ...usedCells(ctx, stmt, out.cells).map((c) => `uses ${c.name}`)];
       if (why.length === 0) continue;
       if (stmt.type.startsWith('Export')) {
         // An ES module's exports are bindings importers hold: they would keep the running value.
