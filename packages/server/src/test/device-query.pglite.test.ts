@@ -9,6 +9,7 @@ import { devicesAffected } from '../fleet/device-query.js';
 import { markDevicesStale, refreshStatus } from '../fleet/status-columns.js';
 import { createServer, type HotpatchServer } from '../index.js';
 import { MINIMIST_OSV } from './osv-fixtures.js';
+import { runtimeFacts } from './sim.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'hotpatch-device-query-'));
 let srv: HotpatchServer;
@@ -23,17 +24,12 @@ after(async () => {
 });
 
 const facts = (packages: Array<[string, string]>) =>
-  JSON.stringify({
-    pid: 1,
-    service: 'svc',
-    node: 'v22.1.0',
-    engine: 'liveedit',
-    signatureEnforcement: true,
-    trustedKeys: [],
-    startedAt: new Date().toISOString(),
-    patches: [],
-    packages: packages.map(([name, version]) => ({ name, version, files: [] })),
-  });
+  JSON.stringify(
+    runtimeFacts(
+      packages.map(([name, version]) => ({ name, version, files: [] })),
+      { pid: 1, service: 'svc', trustedKeys: [] },
+    ),
+  );
 
 const LODASH: OsvRecord = {
   id: 'TEST-lodash',

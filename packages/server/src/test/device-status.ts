@@ -6,6 +6,7 @@
  * ones. Run on PGlite and PostgreSQL (device-status.*.test.ts).
  */
 import assert from 'node:assert/strict';
+import { DEVICE_STATUS_KINDS } from '@hotpatch/protocol/words';
 import type WebSocket from 'ws';
 import { loadStatusSources } from '../advisories/load.js';
 import type { Database } from '../db/types.js';
@@ -87,15 +88,8 @@ type View = {
   labels: Record<string, string>;
   status: { kind: string; label: string; cves: string[] };
 };
-const KINDS = [
-  'failed',
-  'not-up-to-date',
-  'in-progress',
-  'paused',
-  'not-eligible',
-  'hotpatched',
-  'up-to-date',
-];
+// The contract's order (worst first), not logic under test.
+const KINDS: readonly string[] = DEVICE_STATUS_KINDS;
 const name = (d: View) => `${d.host}/${d.service}`;
 /** The former in-memory list (fleet/device-list.ts before issue 11): the reference for the SQL one. */
 const COMPARE: Record<string, (a: View, b: View) => number> = {

@@ -47,8 +47,11 @@ export async function enrollOk(
   return r.json as { deviceId: string; credential: string };
 }
 
-export function minimistFacts(fx: Fixture, over: Record<string, unknown> = {}): Msg {
-  const files = parseBundle(fx.bundle).payload.files.map((f) => ({ path: f.path, sha256: f.baselineSha256 }));
+/** A runtime's facts (the agent's hello) with these packages loaded; `over` replaces fields. */
+export function runtimeFacts(
+  packages: Array<{ name: string; version: string; files: Array<{ path: string; sha256: string }> }>,
+  over: Record<string, unknown> = {},
+): Msg {
   return {
     pid: 4242,
     service: 'sim',
@@ -57,9 +60,14 @@ export function minimistFacts(fx: Fixture, over: Record<string, unknown> = {}): 
     signatureEnforcement: true,
     startedAt: new Date().toISOString(),
     patches: [],
-    packages: [{ name: 'minimist', version: '1.2.5', files }],
+    packages,
     ...over,
   };
+}
+
+export function minimistFacts(fx: Fixture, over: Record<string, unknown> = {}): Msg {
+  const files = parseBundle(fx.bundle).payload.files.map((f) => ({ path: f.path, sha256: f.baselineSha256 }));
+  return runtimeFacts([{ name: 'minimist', version: '1.2.5', files }], over);
 }
 
 export async function connect(url: string, credential: string, track: WebSocket[]): Promise<Sim> {

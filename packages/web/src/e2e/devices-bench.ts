@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, refreshStatus } from '@hotpatch/server';
-import { client, freePort, MINIMIST_OSV, readToken } from '@hotpatch/server/testing';
+import { client, freePort, MINIMIST_OSV, readToken, runtimeFacts } from '@hotpatch/server/testing';
 import { chromium } from 'playwright-core';
 
 const arg = (name: string, dflt: string) => {
@@ -21,24 +21,18 @@ const arg = (name: string, dflt: string) => {
   return i >= 0 ? (process.argv[i + 1] ?? dflt) : dflt;
 };
 const N = Number(arg('devices', '10000'));
-const facts = (minimist: string) => ({
-  pid: 1000,
-  service: 'svc',
-  node: 'v22.1.0',
-  engine: 'liveedit',
-  signatureEnforcement: true,
-  trustedKeys: [],
-  startedAt: new Date().toISOString(),
-  patches: [],
-  packages: [
-    { name: 'minimist', version: minimist, files: [{ path: 'index.js', sha256: 'a'.repeat(64) }] },
-    ...Array.from({ length: 69 }, (_, i) => ({
-      name: `dep-${i}`,
-      version: '1.0.0',
-      files: [{ path: 'index.js', sha256: 'b'.repeat(64) }],
-    })),
-  ],
-});
+const facts = (minimist: string) =>
+  runtimeFacts(
+    [
+      { name: 'minimist', version: minimist, files: [{ path: 'index.js', sha256: 'a'.repeat(64) }] },
+      ...Array.from({ length: 69 }, (_, i) => ({
+        name: `dep-${i}`,
+        version: '1.0.0',
+        files: [{ path: 'index.js', sha256: 'b'.repeat(64) }],
+      })),
+    ],
+    { pid: 1000, service: 'svc', trustedKeys: [] },
+  );
 
 async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const t0 = performance.now();
