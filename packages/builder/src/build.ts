@@ -25,6 +25,7 @@ import { resolveFrom, resolveRelative } from './diff/paths.js';
 import { isQuietModule } from './diff/quiet-module.js';
 import { requiredSpec } from './diff/units.js';
 import { isCode, isDocLike, isMinified, listFiles, sourceTypeOf } from './files.js';
+import { renamedEntryFiles } from './renamed-entries.js';
 import type { ResolvedSpec } from './spec.js';
 
 export const BUILDER_ID = 'hotpatch-builder/0.1.0';
@@ -95,13 +96,18 @@ export function buildPatch(opts: BuildOptions): BuildResult {
     to: to.version,
   });
 
+  // Entry points the fixed release moved: the running path gets the moved file's code.
+  const renamed = renamedEntryFiles(from.dir, to.dir, filesA, filesB);
+
   // Modules registration code may call again (diff/quiet-module.ts), read and parsed once each.
   const quietModules = new Map<string, boolean>();
   for (const file of [...new Set([...filesA, ...filesB])].sort()) {
     const inA = filesA.has(file);
     const inB = filesB.has(file);
     const a = inA ? readFileSync(join(from.dir, file)) : null;
-    const b = inB ? readFileSync(join(to.dir, file)) : null;
+    const movedTo = isCode(file) && !isDocLike(file) ? renamed.get(file) : undefined;
+    const b = inB ? readFileSync(join(to.dir, file)) : movedTo ? readFileSync(join(to.dir, movedTo)) : null;
+    if (movedTo) note(file, changeOf('entry-moved', file, { detail: movedTo }));
     // An unchanged file is diffed only when it may have computed state at load by calling into a
     // changed one (`const Y = require('./util').make()`): that state is the running version's.
     const importsChangedFile =
@@ -151,7 +157,8 @@ export function buildPatch(opts: BuildOptions): BuildResult {
     try {
       diff = diffFile({
         path: file,
-        sourceType: sourceTypeOf(to.dir, file, newSource),
+        // A moved entry point is loaded as the running release says (its path, its package.json).
+        sourceType: movedTo ? sourceTypeOf(from.dir, file, oldSource) : sourceTypeOf(to.dir, file, newSource),
         oldSource,
         newSource,
         oldVersion: from.version,

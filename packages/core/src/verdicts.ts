@@ -182,6 +182,12 @@ export const VERDICTS = {
     message:
       'needs {detail}, the inner name of a class or function expression, which replacements cannot see',
   },
+  'closure-state-shadowed': {
+    kind: 'uncaptured-binding',
+    verdict: 'live',
+    message:
+      'closures made before the patch get the new variable(s) {detail} as shadow variables: one per running scope, computed from that scope on first use (the values it reads are never reassigned)',
+  },
   'stale-closure-state': {
     kind: 'uncaptured-binding',
     verdict: 'restart',
@@ -243,6 +249,12 @@ export const VERDICTS = {
     kind: 'top-level-side-effect',
     verdict: 'deferred',
     message: 'removed code that ran once {where}; its effect stays until the next baseline',
+  },
+  'entry-moved': {
+    kind: 'removed-file',
+    verdict: 'live',
+    message:
+      'the fixed release moved this entry point to {detail} (same place in package.json): the running file is patched with its code',
   },
   'removed-file': {
     kind: 'removed-file',

@@ -29,7 +29,7 @@ import type { FunctionInfo, ModuleAnalysis, SourceType } from './analyze.js';
  * accessor outward, and past the last one it throws a ReferenceError. A run-once wrapper also
  * registers its accessor: `__hotpatch$.scope(__hp$s, <index>, __hp$a2)`.
  */
-export const CONVENTION_VERSION = 2;
+export const CONVENTION_VERSION = 3;
 
 export const SLOTS = '__hp$s';
 /**
@@ -92,13 +92,18 @@ function depthOf(f: FunctionInfo): number {
 }
 
 /**
- * Variables a function's accessor lists: those nested functions already capture (no variable
- * changes storage), and, for functions that run once (IIFE and UMD wrappers: their variables are
- * the module's state), every variable they declare, so that new code can reach state no running
- * closure happened to capture.
+ * Variables a function's accessor lists: those nested functions already capture; for a function
+ * that keeps such a context, its parameters too (a factory's options: a fix that adds a variable
+ * computed from them can compute it for the closures made before the patch — builder
+ * diff/shadows.ts; the cost is a context slot per parameter, in a context that exists anyway);
+ * and, for functions that run once (IIFE and UMD wrappers: their variables are the module's
+ * state), every variable they declare, so that new code can reach state no running closure
+ * happened to capture.
  */
 export function scopeVariables(f: FunctionInfo): string[] {
-  return f.once ? f.declared : f.captured;
+  if (f.once) return f.declared;
+  if (f.captured.length === 0) return f.captured;
+  return [...f.captured, ...f.paramNames.filter((p) => !f.captured.includes(p))];
 }
 
 /** The accessor a function declares for its children, if any. */
@@ -163,6 +168,18 @@ export function cellKey(key: string, shared = false): string {
 /** The expression a cell is written through (`__hotpatch$.c[key] = v`). */
 export function cellExpression(key: string, shared = false): string {
   return `${GLOBAL}.c[${JSON.stringify(cellKey(key, shared))}]`;
+}
+
+/**
+ * `__hotpatch$.sh(accessor, key, init)`: a shadow variable (builder diff/shadows.ts) — a variable
+ * the fix adds to a scope whose closures the running code already made. One value per running
+ * scope instance (its accessor is the identity) and key, made by `init` on first read.
+ */
+export const SHADOW_GET = 'sh';
+
+/** The expression a shadow variable is read through, inside a replacement (parenthesised). */
+export function shadowRead(key: string, initSource: string): string {
+  return `(${GLOBAL}.${SHADOW_GET}(${SCOPE_PARAM}, ${JSON.stringify(key)}, () => (${initSource})))`;
 }
 
 /** The expression a cell is read through (parenthesised: it may stand after `new`). */

@@ -11,15 +11,29 @@ export interface CellStore {
   l: Record<string, () => unknown>;
   /** Reads a cell, creating it on first read. */
   g(key: string): unknown;
+  /** Reads a shadow variable of one running scope (its accessor), creating it on first read. */
+  sh(scope: unknown, key: string, init: () => unknown): unknown;
 }
 
 export function cellStore(): CellStore {
   const c: Record<string, unknown> = Object.create(null);
   const l: Record<string, () => unknown> = Object.create(null);
   const creating = new Set<string>();
+  // Keyed by the scope's accessor function: the values go with the scope when it is collected.
+  const shadows = new WeakMap<object, Map<string, unknown>>();
   return {
     c,
     l,
+    sh(scope: unknown, key: string, init: () => unknown): unknown {
+      if (typeof scope !== 'function')
+        throw new ReferenceError(`hotpatch shadow ${key} has no running scope`);
+      let values = shadows.get(scope);
+      if (!values) shadows.set(scope, (values = new Map()));
+      if (values.has(key)) return values.get(key);
+      const value = init();
+      values.set(key, value);
+      return value;
+    },
     g(key: string): unknown {
       if (key in c) return c[key];
       const init = l[key];

@@ -27,6 +27,7 @@ export function replacement(
   shape: GuardShape,
   rewrites: Rewrite[],
   home: string | null,
+  renamedParams: Map<string, string> = new Map(),
 ): FunctionPatch {
   // Default values of parameters are code in the function's scope too: rewritten like its body.
   const redirected = redirectRewrites(rewrites);
@@ -78,13 +79,16 @@ export function replacement(
   const own = fb.node.params as AstNode[];
   const simple =
     own.length >= shape.params.length && shape.params.every((_, i) => paramName(own[i]!) !== null);
-  const texts = simple ? own.map((p) => text(p.start, p.end)) : shape.params;
+  // Destructured or rest: the names the guard passes, under the new code's names when renamed.
+  const newName = new Map([...renamedParams].map(([b, a]) => [a, b]));
+  const passed = shape.params.map((n) => newName.get(n) ?? n);
+  const texts = simple ? own.map((p) => text(p.start, p.end)) : passed;
   const names = simple
     ? own.map(
         (p) =>
           paramName(p) ?? (p.type === 'RestElement' ? `...${paramName(p.argument as AstNode) ?? ''}` : '?'),
       )
-    : shape.params;
+    : passed;
   const list = [...prefix, ...texts].join(', ');
   const takes = [...prefix, ...names];
   if (home) return { ...base, params: takes, source: method(home, `${asyncKw}${star}`, list, body) };

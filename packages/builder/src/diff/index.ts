@@ -19,11 +19,20 @@ import {
 import { DiffContext, type DiffInput, sameTokens } from './context.js';
 import { applyEditsTo, replacement, retention, statementMigration } from './emit.js';
 import { type ChangedFunction, changedFunctions, textChanged } from './functions.js';
+import { parameterRenames } from './local-renames.js';
 import { matchFunctions } from './match.js';
 import { memoResets } from './memos.js';
 import { moduleLevel, unitPairs } from './module-level.js';
 import { argumentsReadAsDefaults, extraArgumentsReason, paramName } from './params.js';
-import { liveRewrites, type Problem, Resolver, type Rewrite, rewriteRange, type Site } from './references.js';
+import {
+  liveRewrites,
+  type Problem,
+  Resolver,
+  type Rewrite,
+  rewriteRange,
+  runningName,
+  type Site,
+} from './references.js';
 import {
   declaringFunction,
   freeRefs,
@@ -130,6 +139,8 @@ export function diffFile(input: DiffInput): FileDiff {
       continue;
     }
     ctx.note(info.id, fa.key, { detail: info.detail ?? '' }, line);
+    if (res.shadowed?.length)
+      ctx.note('closure-state-shadowed', fa.key, { detail: res.shadowed.join(', ') }, line);
     const added = addedParameters(fa, fb, shape);
     if (added) ctx.note('parameters-added', fa.key, { detail: added }, line);
     liveEdit ??= res.liveEditNote;
@@ -139,7 +150,7 @@ export function diffFile(input: DiffInput): FileDiff {
     }
     const globals = globalRefs(B, fb.node).sort();
     functions.push({
-      ...replacement(B, fb, shape, rewrites, home),
+      ...replacement(B, fb, shape, rewrites, home, parameterRenames(fa, fb)),
       key: fa.key,
       ...(globals.length ? { globals } : {}),
     });
@@ -293,7 +304,7 @@ function functionProblems(
   if (shape.call === 'arrow' || shape.call === 'params') {
     // The guard passes the baseline's parameters: the new code must take the same ones.
     const pa = tokenTexts(A, fa.paramsRange[0], fa.paramsRange[1]);
-    const pb = tokenTexts(B, fb.paramsRange[0], fb.paramsRange[1], [], m.rename);
+    const pb = tokenTexts(B, fb.paramsRange[0], fb.paramsRange[1], [], (n) => runningName(ctx, fb, n));
     if (fa.simpleParams) {
       // Each running parameter is passed as one value: the new code's first ones must take one
       // value each (a name, with a default or not); the ones it adds are not passed.

@@ -1,4 +1,6 @@
 import { type AstNode, type FunctionInfo, type ModuleAnalysis, tokenTexts } from '@hotpatch/instrument';
+import { parameterRenames } from './local-renames.js';
+import { extraArgumentsReason } from './params.js';
 
 /**
  * Phase 1, matching: which function of the fixed version (B) is which function of the baseline
@@ -16,6 +18,8 @@ export interface Matching {
   /** New binding name -> running one (renamed declarations, bundler aliases). */
   renames: Map<string, string>;
   rename(name: string): string;
+  /** The running name of a variable `fb` declares (its parameters may be renamed: local-renames.ts). */
+  renameIn(fb: FunctionInfo, name: string): string;
 }
 
 export function matchFunctions(A: ModuleAnalysis, B: ModuleAnalysis): Matching {
@@ -33,7 +37,17 @@ export function matchFunctions(A: ModuleAnalysis, B: ModuleAnalysis): Matching {
     const candidates = unmatchedA.filter(
       (fa) => fa.kind === 'declaration' && (fa.parent ?? null) === (parentA ?? null),
     );
-    const best = candidates.find((fa) => similar(A, fa, B, fb));
+    // Not a rename when the fixed code passes the new function more values than the running one
+    // takes: its guard would forward only the old ones. It is a new function then (the running
+    // one stays for whoever still holds it).
+    const best = candidates.find(
+      (fa) =>
+        similar(A, fa, B, fb) &&
+        !(
+          fb.paramNames.length > fa.paramNames.length &&
+          extraArgumentsReason(B.ast, fb.node, fb.key, fa.paramNames.length) !== null
+        ),
+    );
     if (!best) continue;
     renames.set((fb.node.id as AstNode).name as string, (best.node.id as AstNode).name as string);
     toA.set(fb, best);
@@ -44,7 +58,15 @@ export function matchFunctions(A: ModuleAnalysis, B: ModuleAnalysis): Matching {
     if (fa) return fa.key;
     return fb.parent ? `${keyInA(fb.parent)}/+${fb.key.split('/').pop()}` : `+${fb.key}`;
   };
-  return { toA, unmatchedA, keyInA, renames, rename: (name) => renames.get(name) ?? name };
+  const local = new Map<FunctionInfo, Map<string, string>>();
+  const renameIn = (fb: FunctionInfo, name: string): string => {
+    const fa = toA.get(fb);
+    if (!fa) return name;
+    let map = local.get(fb);
+    if (!map) local.set(fb, (map = parameterRenames(fa, fb)));
+    return map.get(name) ?? name;
+  };
+  return { toA, unmatchedA, keyInA, renames, rename: (name) => renames.get(name) ?? name, renameIn };
 }
 
 /** At least half of the tokens in common: the same function under another name. */

@@ -36,6 +36,25 @@ const BUILTIN_FUNCTIONS = new Set([
   'encodeURI',
   'decodeURI',
 ]);
+/** Built-in constructors that make a new object and touch nothing else. */
+const PURE_CONSTRUCTORS = new Set([
+  'Map',
+  'Set',
+  'WeakMap',
+  'WeakSet',
+  'Array',
+  'Object',
+  'RegExp',
+  'Date',
+  'URL',
+  'URLSearchParams',
+  'Error',
+  'TypeError',
+  'RangeError',
+  'SyntaxError',
+  'TextEncoder',
+  'TextDecoder',
+]);
 /** Built-ins that change their first argument. */
 const MUTATES_FIRST = new Set([
   'Object.assign',
@@ -79,7 +98,10 @@ export function otherStateFilled(
   };
   /** A target the statement may change: a cell's insides, or its own variables (else noted when it is a module object's insides). */
   const mayChange = (target: AstNode): boolean => {
-    if (target.type === 'Identifier') return own(refs.get(target.start));
+    if (target.type === 'Identifier') {
+      const v = refs.get(target.start);
+      return own(v) || (!!v && isCell(v));
+    }
     if (target.type !== 'MemberExpression') return false;
     const root = rootOf(target);
     if (root.type !== 'Identifier') return false;
@@ -108,18 +130,14 @@ export function otherStateFilled(
       return false;
     if (n.type === 'NewExpression') {
       const name = calleeName(n.callee as AstNode);
-      if (
-        !name ||
-        (!BUILTIN_FUNCTIONS.has(name) && !['Map', 'Set', 'Array', 'Object', 'RegExp', 'Date'].includes(name))
-      )
-        return false;
+      if (!name || (!BUILTIN_FUNCTIONS.has(name) && !PURE_CONSTRUCTORS.has(name))) return false;
     }
     if (n.type === 'CallExpression') {
       const callee = n.callee as AstNode;
       const name = calleeName(callee);
       if (callee.type === 'Identifier') {
         const v = refs.get(callee.start);
-        if (v || !BUILTIN_FUNCTIONS.has(callee.name as string)) return false;
+        if (v ? !isPureNodeFunction(v) : !BUILTIN_FUNCTIONS.has(callee.name as string)) return false;
       } else if (callee.type === 'MemberExpression') {
         if (!safeValue(callee.object as AstNode)) return false;
         if (name && MUTATES_FIRST.has(name)) {
@@ -139,4 +157,35 @@ export function otherStateFilled(
     return !!v && isCell(v);
   };
   return ok(stmt) ? [...filled] : null;
+}
+
+/**
+ * Node's own modules whose functions only compute or throw (no state, no I/O): `assert(x)`,
+ * `util.format(…)`, `path.join(…)`. A module binding bound to one of them, or to its default
+ * function (`const assert = require('assert')`), may be called by code that runs again.
+ */
+const PURE_NODE_MODULES = new Set(['assert', 'assert/strict', 'path', 'util', 'url', 'querystring']);
+
+function isPureNodeFunction(v: Variable): boolean {
+  if (v.defs.length !== 1 || v.references.some((r) => r.isWrite() && !r.init)) return false;
+  const def = v.defs[0]!;
+  const spec = (n: AstNode | null | undefined): string | null => {
+    if (!n) return null;
+    if (n.type === 'CallExpression' && calleeName(n.callee as AstNode) === 'require') {
+      const arg = (n.arguments as AstNode[])[0];
+      return arg?.type === 'Literal' && typeof arg.value === 'string' ? arg.value : null;
+    }
+    if (n.type === 'MemberExpression') return spec(n.object as AstNode);
+    return null;
+  };
+  let from: string | null = null;
+  if (def.type === 'Variable') from = spec((def.node as unknown as AstNode).init as AstNode | null);
+  else if (def.type === 'ImportBinding') {
+    const decl = def.parent as unknown as AstNode | null;
+    from =
+      decl && typeof (decl.source as AstNode | undefined)?.value === 'string'
+        ? ((decl.source as AstNode).value as string)
+        : null;
+  }
+  return from !== null && PURE_NODE_MODULES.has(from.replace(/^node:/, ''));
 }

@@ -12,10 +12,12 @@ import {
   SCOPE_PARAM,
   SELF_PARAM,
   scopeVariables,
+  shadowRead,
   type Variable,
 } from '@hotpatch/instrument';
 import type { DiffContext } from './context.js';
 import { declaringFunction, freeRefs, isReassigned, outerClassBinding, parentOfIdentifier } from './scope.js';
+import { type ShadowPlan, shadowable } from './shadows.js';
 import type { Cell } from './state.js';
 import { isPureExpr } from './units.js';
 
@@ -55,6 +57,8 @@ export interface Resolution {
   problems: Problem[];
   /** Variables of a changed parent that only closures made after the patch can reach. */
   stale: string[];
+  /** New variables of a changed parent that closures made before the patch read as shadow variables. */
+  shadowed?: string[];
   /** The new code refers to LiveEdit-unfriendly state (a module variable no closure retains). */
   liveEditNote: string | null;
 }
@@ -160,8 +164,8 @@ export class Resolver {
     const outer = outerClassBinding(v);
     if (outer) v = outer;
     const newName = v.name;
-    const oldName = m.rename(newName);
     const where = declaringFunction(B, v);
+    const oldName = runningName(this.ctx, where, newName);
     if (oldName !== newName) into.push({ start: id.start, end: id.end, text: oldName });
     if (where === null) {
       // Module level: the gate sees every module-level binding of the running module.
@@ -193,7 +197,8 @@ export class Resolver {
     const inScope = whereA ? scopeVariables(whereA).includes(oldName) : false;
     if (!whereA || !inScope) {
       if (site.kind === 'function' && site.parentChanged && site.fb.parent === where && depth === 0) {
-        res.stale.push(oldName);
+        if (!whereA || r.isWrite() || !this.#shadow(r, v, where, whereA, site, res, into))
+          res.stale.push(oldName);
         return;
       }
       const literal = inlinableLiteral(B.source, v);
@@ -214,6 +219,63 @@ export class Resolver {
     const access = scopeAccess(this.ctx, id, oldName, r.isWrite(), r.isReadWrite());
     if (typeof access === 'string') res.problems.push({ id: 'write-unsupported', detail: access });
     else for (const a of access) into.push({ ...a, redirectOnly: true });
+  }
+
+  /**
+   * A new variable of the changed parent, read by a closure the running code may have made before
+   * the patch: read as a shadow variable of the running scope (shadows.ts), when its value can be
+   * computed again there. Redirect engine only (LiveEdit keeps the closures' old contexts).
+   */
+  #shadow(
+    r: Reference,
+    v: Variable,
+    where: FunctionInfo,
+    whereA: FunctionInfo,
+    site: Site,
+    res: Resolution,
+    into: Rewrite[],
+  ): boolean {
+    const plan = shadowable(this.ctx, v, where, whereA);
+    if ('why' in plan) return false;
+    const init = this.#shadowInit(plan.init, plan, site);
+    if (init === null) return false;
+    const id = r.identifier;
+    // The initializer is part of the key: a later hotpatch level that computes it otherwise gets its own.
+    const key = `${whereA.key}/${v.name}=${init}`;
+    into.push({
+      start: id.start,
+      end: id.end,
+      text: id.name,
+      redirectText: shadowRead(key, init),
+      redirectOnly: true,
+    });
+    res.liveEditNote ??= `closures made before the patch read the new variable ${v.name} of ${whereA.key} as a shadow variable`;
+    (res.shadowed ??= []).includes(v.name) || res.shadowed.push(v.name);
+    return true;
+  }
+
+  /** An initializer's redirect text: kept variables through the accessor, others computed again inline. */
+  #shadowInit(node: AstNode | null, plan: ShadowPlan, site: Site): string | null {
+    if (!node) return 'void 0';
+    const inner: Resolution = { rewrites: [], problems: [], stale: [], liveEditNote: null };
+    for (const r of freeRefs(this.ctx.B, node)) {
+      const v = r.resolved!;
+      if (!plan.recompute.has(v)) {
+        this.#ref(r, site, inner, inner.rewrites, 1);
+        continue;
+      }
+      const text = this.#shadowInit(plan.recompute.get(v)!, plan, site);
+      if (text === null) return null;
+      inner.rewrites.push({
+        start: r.identifier.start,
+        end: r.identifier.end,
+        text: `(${text})`,
+        redirectOnly: true,
+      });
+    }
+    if (inner.problems.length || inner.stale.length) return null;
+    this.#shorthands(inner.rewrites, node);
+    return rewriteRange(this.ctx.B.source, node.start, node.end, redirectRewrites(inner.rewrites));
   }
 
   /** The function's own name (named function expressions), or an enclosing one's. */
@@ -489,4 +551,10 @@ export function rewriteRange(
     pos = r.end;
   }
   return out + source.slice(pos, end);
+}
+
+/** A binding's name in the running code: module-level renames, or a renamed parameter of `where`. */
+export function runningName(ctx: DiffContext, where: FunctionInfo | 'block' | null, name: string): string {
+  const local = where !== null && where !== 'block' ? ctx.m.renameIn(where, name) : name;
+  return local !== name ? local : ctx.m.rename(name);
 }
