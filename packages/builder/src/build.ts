@@ -19,8 +19,8 @@ import {
 import { type AstNode, CONVENTION_VERSION, parse } from '@hotpatch/instrument';
 import { changedCodeFiles } from './changed-files.js';
 import { copiedExports } from './copied-exports.js';
+import { exportedLocals } from './diff/imports.js';
 import { changedExportedLiterals, diffFile } from './diff/index.js';
-import { exportedLocals } from './diff/module-level.js';
 import { resolveFrom, resolveRelative } from './diff/paths.js';
 import { isQuietModule } from './diff/quiet-module.js';
 import { requiredSpec } from './diff/units.js';
