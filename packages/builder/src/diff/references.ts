@@ -45,6 +45,13 @@ export interface Problem {
   detail: string;
 }
 
+/** One restart verdict for a function or statement, with every reason. */
+export function refuseWith(ctx: DiffContext, name: string, problems: Problem[], line: number): void {
+  const first = problems[0]!;
+  const rest = problems.slice(1).map((p) => p.detail);
+  ctx.refuse(first.id, name, { detail: [first.detail, ...rest].join('; ') }, line);
+}
+
 /** Where new code will run. */
 export type Site =
   | { kind: 'function'; fb: FunctionInfo; fa: FunctionInfo; parentChanged: boolean }
