@@ -7,7 +7,7 @@ import {
   type Variable,
 } from '@hotpatch/instrument';
 import type { DiffContext } from './context.js';
-import { lineOf } from './scope.js';
+import { lineOf, referencesByStart } from './scope.js';
 import type { StatementPatch } from './state.js';
 import { requiredSpec, type Unit } from './units.js';
 
@@ -86,8 +86,7 @@ export function registrationPlan(
   // Module level only: a wrapper's tables would be reached through its scope accessor.
   if (unit.fn !== null) return null;
   const scope = B.moduleScope;
-  const refs = new Map<number, Reference>();
-  for (const s of B.scopes.scopes) for (const r of s.references) refs.set(r.identifier.start, r);
+  const refs = referencesByStart(B);
   const unitVar = (id: AstNode): Variable | null => {
     const v = id.type === 'Identifier' ? refs.get(id.start)?.resolved : null;
     return v && v.scope === scope ? v : null;
