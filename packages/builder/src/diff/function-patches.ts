@@ -4,15 +4,8 @@ import { type DiffContext, sameTokens } from './context.js';
 import { replacement, retention } from './emit.js';
 import type { ChangedFunction } from './functions.js';
 import { argumentsReadAsDefaults, extraArgumentsReason, paramName } from './params.js';
-import {
-  liveRewrites,
-  type Problem,
-  type Resolver,
-  type Rewrite,
-  refuseWith,
-  rewriteRange,
-  type Site,
-} from './references.js';
+import { type Problem, type Resolver, refuseWith, type Site } from './references.js';
+import { liveRewrites, type Rewrite, rewriteRange } from './rewrites.js';
 import { declaringFunction, freeRefs, globalRefs, isReassigned, lineOf } from './scope.js';
 import type { Cell } from './state.js';
 import { Transience } from './transient.js';

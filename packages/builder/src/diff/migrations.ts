@@ -5,7 +5,8 @@ import { statementMigration } from './emit.js';
 import type { ChangedFunction } from './functions.js';
 import { memoResets } from './memos.js';
 import type { ModuleLevel, UnitPair } from './module-level.js';
-import { type Problem, type Resolver, type Rewrite, refuseWith, type Site } from './references.js';
+import { type Problem, type Resolver, refuseWith, type Site } from './references.js';
+import type { Rewrite } from './rewrites.js';
 import { declaringFunction, freeRefs, innermostFunction } from './scope.js';
 import type { Cell } from './state.js';
 
