@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   BUNDLE_FORMAT,
   BUNDLE_FORMAT_VERSION,
@@ -16,16 +14,21 @@ import {
   sha256,
   type Target,
 } from '@hotpatch/core';
-import { type AstNode, CONVENTION_VERSION, parse } from '@hotpatch/instrument';
+import { CONVENTION_VERSION } from '@hotpatch/instrument';
 import { changedCodeFiles } from './changed-files.js';
 import { copiedExports } from './copied-exports.js';
-import { changedExportedLiterals, diffFile } from './diff/index.js';
-import { exportedLocals } from './diff/module-level.js';
-import { resolveFrom, resolveRelative } from './diff/paths.js';
-import { isQuietModule } from './diff/quiet-module.js';
-import { requiredSpec } from './diff/units.js';
-import { isCode, isDocLike, isMinified, listFiles, sourceTypeOf } from './files.js';
+import { entryFiles, reachableFiles } from './entry-points.js';
+import { listFiles } from './files.js';
+import { addedExports, importedConstantChanges } from './package-exports.js';
+import { type PackageScan, scanFile } from './package-file.js';
 import { renamedEntryFiles } from './renamed-entries.js';
+import {
+  type AuthorMigration,
+  addAuthorMigrations,
+  checkOnly,
+  parseExclude,
+  parseOnly,
+} from './selections.js';
 import type { ResolvedSpec } from './spec.js';
 
 export const BUILDER_ID = 'hotpatch-builder/0.1.0';
@@ -48,7 +51,7 @@ export interface BuildOptions {
    * apply in the module FILE (with optional `revert` statements), for what the builder cannot
    * derive itself. The bundle is then marked author-assisted.
    */
-  migrate?: Array<{ file: string; source: string; revert?: string }>;
+  migrate?: AuthorMigration[];
   now?: Date;
 }
 
@@ -96,179 +99,31 @@ export function buildPatch(opts: BuildOptions): BuildResult {
     to: to.version,
   });
 
-  // Entry points the fixed release moved: the running path gets the moved file's code.
-  const renamed = renamedEntryFiles(from.dir, to.dir, filesA, filesB);
+  // Every file of either version, in order: its changes, and its patch (package-file.ts).
+  const scan: PackageScan = {
+    from,
+    to,
+    filesA,
+    filesB,
+    only,
+    exclude,
+    entryPoints,
+    reachable,
+    imported,
+    newExports,
+    changedFiles,
+    quietModules: new Map(),
+    // Entry points the fixed release moved: the running path gets the moved file's code.
+    renamed: renamedEntryFiles(from.dir, to.dir, filesA, filesB),
+    note,
+    patches,
+    newFiles,
+  };
+  for (const file of [...new Set([...filesA, ...filesB])].sort()) scanFile(scan, file);
 
-  // Modules registration code may call again (diff/quiet-module.ts), read and parsed once each.
-  const quietModules = new Map<string, boolean>();
-  for (const file of [...new Set([...filesA, ...filesB])].sort()) {
-    const inA = filesA.has(file);
-    const inB = filesB.has(file);
-    const a = inA ? readFileSync(join(from.dir, file)) : null;
-    const movedTo = isCode(file) && !isDocLike(file) ? renamed.get(file) : undefined;
-    const b = inB ? readFileSync(join(to.dir, file)) : movedTo ? readFileSync(join(to.dir, movedTo)) : null;
-    if (movedTo) note(file, changeOf('entry-moved', file, { detail: movedTo }));
-    // An unchanged file is diffed only when it may have computed state at load by calling into a
-    // changed one (`const Y = require('./util').make()`): that state is the running version's.
-    const importsChangedFile =
-      b !== null && importsAny(file, b.toString('utf8'), new Set(changedFiles.keys()), filesB);
-    if (a && b && a.equals(b) && !imported.has(file) && !importsChangedFile) continue;
-    if (file === 'package.json') {
-      for (const c of packageJsonChanges(a, b)) note(file, c);
-      continue;
-    }
-    if (!a && b && (isCode(file) || file.endsWith('.json')) && !isDocLike(file)) {
-      // A file the fix adds: carried in the bundle and loaded as a module of the package the
-      // first time patched code requires or imports it (nothing loads it otherwise).
-      if (from.kind === 'app' || reachable.has(file)) {
-        const source = b.toString('utf8');
-        newFiles.push({
-          path: file,
-          sourceType: file.endsWith('.json') ? 'commonjs' : sourceTypeOf(to.dir, file, source),
-          source,
-          sha256: sha256(source),
-        });
-        note(file, changeOf('file-added', file));
-      } else note(file, changeOf('new-file-unused', file));
-      continue;
-    }
-    if (!isCode(file) || isDocLike(file)) {
-      note(file, changeOf(isCode(file) ? 'docs-or-tests' : 'not-code', file));
-      continue;
-    }
-    if (!a) continue; // unreachable: a new code file is handled above
-    if (!b) {
-      note(file, changeOf('removed-file', file));
-      continue;
-    }
-    const oldSource = a.toString('utf8');
-    const newSource = b.toString('utf8');
-    const fileOnly = only.size ? (only.get(file) ?? new Set<string>()) : undefined;
-    const fileExclude = exclude.get(file);
-    if (fileExclude === null) {
-      note(file, changeOf('excluded', file, { detail: 'file' }));
-      continue;
-    }
-    if (isMinified(file, newSource) && !entryPoints.has(file)) {
-      note(file, changeOf('minified-build', file));
-      continue;
-    }
-    let diff: ReturnType<typeof diffFile>;
-    try {
-      diff = diffFile({
-        path: file,
-        // A moved entry point is loaded as the running release says (its path, its package.json).
-        sourceType: movedTo ? sourceTypeOf(from.dir, file, oldSource) : sourceTypeOf(to.dir, file, newSource),
-        oldSource,
-        newSource,
-        oldVersion: from.version,
-        newVersion: to.version,
-        ...(fileOnly ? { only: fileOnly } : {}),
-        ...(fileExclude ? { exclude: fileExclude } : {}),
-        ...(imported.has(file) ? { importedConstants: imported.get(file)! } : {}),
-        newExports,
-        changedFiles,
-        importsChangedFile,
-        quietModule: (spec) => {
-          const target = resolveFrom(file, spec, filesB);
-          if (!target || !isCode(target)) return false;
-          let known = quietModules.get(target);
-          if (known === undefined) {
-            const text = readFileSync(join(to.dir, target), 'utf8');
-            known = isQuietModule(text, sourceTypeOf(to.dir, target, text));
-            quietModules.set(target, known);
-          }
-          return known;
-        },
-      });
-    } catch (e) {
-      // Anything but a syntax error is the builder's own fault: say so, never "cannot parse".
-      if (!(e instanceof SyntaxError)) {
-        note(file, changeOf('invalid-output', file, { detail: `builder error: ${(e as Error).message}` }));
-        continue;
-      }
-      // Files Node never loads (type-annotated sources, browser builds) need not even parse.
-      const parseError = changeOf('parse-error', file, { detail: (e as Error).message });
-      // An unchanged file looked at only for what it calls into a changed one: one our parser
-      // cannot read was not examined before either (a Flow or TypeScript source Node cannot load).
-      const unchanged = a.equals(b);
-      note(
-        file,
-        (from.kind === 'npm' && !reachable.has(file)) || unchanged
-          ? changeOf('file-not-loaded', file, { detail: parseError.reason })
-          : parseError,
-      );
-      continue;
-    }
-    if (
-      !diff.patch &&
-      diff.changes.some((c) => c.verdict === 'restart') &&
-      from.kind === 'npm' &&
-      !reachable.has(file)
-    ) {
-      // Not loaded through the package's entry points (a browser build, a per-method module):
-      // processes that load it directly need the fixed release.
-      for (const c of diff.changes)
-        note(
-          file,
-          c.verdict === 'restart' ? changeOf('file-not-loaded', c.name, { detail: c.reason }, c.line) : c,
-        );
-      continue;
-    }
-    for (const c of diff.changes) note(file, c);
-    if (diff.patch) patches.push(diff.patch);
-  }
+  addAuthorMigrations(opts.migrate ?? [], from, filesA, patches, note);
 
-  for (const m of opts.migrate ?? []) {
-    const file = m.file.replace(/^\.\//, '');
-    let patch = patches.find((p) => p.path === file);
-    if (!patch) {
-      // A migration can be the whole fix for a file (state the builder cannot carry over).
-      if (!filesA.has(file) || !isCode(file))
-        throw new HotpatchError('E_USAGE', `--migrate ${m.file}: no such code file in ${from.spec}`);
-      const source = readFileSync(join(from.dir, file), 'utf8');
-      const sha = sha256(source);
-      patch = {
-        path: file,
-        sourceType: sourceTypeOf(from.dir, file, source),
-        baselineSha256: sha,
-        patchedSha256: sha,
-        edits: [],
-        liveEdit: null,
-        functions: [],
-        migrations: [],
-        changes: [],
-      };
-      patches.push(patch);
-    }
-    patch.migrations.push({
-      kind: 'script',
-      source: m.source,
-      ...(m.revert ? { revert: m.revert } : {}),
-      author: true,
-    });
-    patch.liveEdit ??= 'the patch runs an author migration, which only the redirect engine runs';
-    if (patch.liveEdit) {
-      patch.edits = [];
-      patch.patchedSha256 = patch.baselineSha256;
-    }
-    // In the file's own changes too: `inspect` and the catalog show it with the file.
-    const authored = changeOf('migration-author', file);
-    patch.changes.push(authored);
-    note(file, authored);
-  }
-
-  for (const [file, keys] of only) {
-    for (const key of keys) {
-      if (!changes.some((c) => c.file === file && c.name === key)) {
-        const known = changes.filter((c) => c.file === file && c.kind !== 'not-code').map((c) => c.name);
-        throw new HotpatchError(
-          'E_USAGE',
-          `--only ${file}:${key}: no such changed function${known.length ? ` (changed in ${file}: ${known.slice(0, 8).join(', ')})` : ` (${file} has no code changes)`}`,
-        );
-      }
-    }
-  }
+  checkOnly(only, changes);
 
   // An export the patch assigns again that another file copied at load keeps its running value there.
   const loaded = (file: string) => from.kind !== 'npm' || reachable.has(file);
@@ -332,203 +187,4 @@ export function buildPatch(opts: BuildOptions): BuildResult {
       .map(({ file, ...c }) => ({ ...c, name: c.name === file ? file : `${file}: ${c.name}` })),
   };
   return { payload, changes, refusal: null };
-}
-
-/** Files reachable from the entry points through relative require()/import specifiers. */
-function reachableFiles(dir: string, entries: Set<string>, files: Set<string>): Set<string> {
-  const seen = new Set<string>();
-  const queue = [...entries].map((e) => resolveRelative(e, files)).filter((f): f is string => f !== null);
-  while (queue.length) {
-    const file = queue.pop()!;
-    if (seen.has(file)) continue;
-    seen.add(file);
-    let text: string;
-    try {
-      text = readFileSync(join(dir, file), 'utf8');
-    } catch {
-      continue;
-    }
-    for (const m of text.matchAll(RELATIVE_SPECIFIER)) {
-      const target = resolveFrom(file, m[1]!, files);
-      if (target && !seen.has(target)) queue.push(target);
-    }
-  }
-  return seen;
-}
-
-const RELATIVE_SPECIFIER = /(?:require\s*\(\s*|from\s+|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]*)['"]/g;
-
-/** Whether a file names one of `targets` in a relative require()/import specifier. */
-function importsAny(file: string, text: string, targets: Set<string>, files: Set<string>): boolean {
-  if (targets.size === 0 || !isCode(file)) return false;
-  for (const m of text.matchAll(RELATIVE_SPECIFIER)) {
-    const target = resolveFrom(file, m[1]!, files);
-    if (target && target !== file && targets.has(target)) return true;
-  }
-  return false;
-}
-
-function parseOnly(list: string[]): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
-  for (const item of list) {
-    const i = item.indexOf(':');
-    if (i <= 0 || i === item.length - 1)
-      throw new HotpatchError('E_USAGE', `--only ${item}: expected FILE:FUNCTION, e.g. index.js:parse`);
-    const file = item.slice(0, i).replace(/^\.\//, '');
-    const set = out.get(file) ?? new Set<string>();
-    set.add(item.slice(i + 1));
-    out.set(file, set);
-  }
-  return out;
-}
-
-/** For each importing file: local binding -> the new value of the exported constant it copied. */
-function importedConstantChanges(
-  fromDir: string,
-  toDir: string,
-  filesA: Set<string>,
-  filesB: Set<string>,
-): Map<string, Map<string, { text: string; from: string }>> {
-  const changedExports = new Map<string, Map<string, string>>();
-  for (const file of filesB) {
-    if (!isCode(file) || !filesA.has(file)) continue;
-    const a = readFileSync(join(fromDir, file), 'utf8');
-    const b = readFileSync(join(toDir, file), 'utf8');
-    if (a === b) continue;
-    const changed = changedExportedLiterals(a, b, sourceTypeOf(toDir, file, b));
-    if (changed) changedExports.set(file, changed);
-  }
-  const out = new Map<string, Map<string, { text: string; from: string }>>();
-  if (changedExports.size === 0) return out;
-  for (const file of filesB) {
-    if (!isCode(file) || isDocLike(file) || !filesA.has(file)) continue;
-    const source = readFileSync(join(toDir, file), 'utf8');
-    if (!source.includes('require')) continue;
-    let ast: AstNode;
-    try {
-      ast = parse(source, 'commonjs');
-    } catch {
-      continue;
-    }
-    for (const stmt of ast.body as AstNode[]) {
-      if (stmt.type !== 'VariableDeclaration') continue;
-      for (const d of stmt.declarations as AstNode[]) {
-        const init = d.init as AstNode | null;
-        const id = d.id as AstNode;
-        const spec = init ? requiredSpec(init) : null;
-        if (id.type !== 'ObjectPattern' || spec === null) continue;
-        const target = resolveFrom(file, spec, filesB);
-        const changed = target ? changedExports.get(target) : undefined;
-        if (!changed) continue;
-        for (const p of id.properties as AstNode[]) {
-          if (p.type !== 'Property' || p.computed) continue;
-          const key = (p.key as AstNode).name as string;
-          const local = p.value as AstNode;
-          const text = changed.get(key);
-          if (text === undefined || local.type !== 'Identifier') continue;
-          const m = out.get(file) ?? new Map<string, { text: string; from: string }>();
-          m.set(local.name as string, { text, from: `${target}'s ${key}` });
-          out.set(file, m);
-        }
-      }
-    }
-  }
-  return out;
-}
-
-/** For each ES module both versions have: the names the fixed one exports that the running one does not. */
-function addedExports(
-  fromDir: string,
-  toDir: string,
-  filesA: Set<string>,
-  filesB: Set<string>,
-): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
-  for (const file of filesB) {
-    if (!isCode(file) || isDocLike(file) || !filesA.has(file)) continue;
-    const b = readFileSync(join(toDir, file), 'utf8');
-    if (!/\bexport\b/.test(b) || sourceTypeOf(toDir, file, b) !== 'module') continue;
-    const a = readFileSync(join(fromDir, file), 'utf8');
-    if (a === b) continue;
-    try {
-      const names = (src: string) => new Set(exportedLocals(parse(src, 'module').body as AstNode[]).values());
-      const before = names(a);
-      const added = [...names(b)].filter((n) => !before.has(n));
-      if (added.length) out.set(file, new Set(added));
-    } catch {
-      // a file that does not parse is reported when it is diffed
-    }
-  }
-  return out;
-}
-
-/** --exclude FILE (null: the whole file) or FILE:NAME. */
-function parseExclude(list: string[]): Map<string, Set<string> | null> {
-  const out = new Map<string, Set<string> | null>();
-  for (const item of list) {
-    const i = item.indexOf(':');
-    const file = (i === -1 ? item : item.slice(0, i)).replace(/^\.\//, '');
-    if (!file || i === item.length - 1)
-      throw new HotpatchError('E_USAGE', `--exclude ${item}: expected FILE or FILE:NAME`);
-    if (i === -1) {
-      out.set(file, null);
-      continue;
-    }
-    const set = out.get(file) ?? new Set<string>();
-    if (set !== null) set.add(item.slice(i + 1));
-    out.set(file, set);
-  }
-  return out;
-}
-
-/** Export conditions Node resolves by default (others — browser, umd, types, deno, … — are for other tools). */
-const NODE_CONDITIONS = new Set(['node', 'import', 'require', 'default', 'module-sync', 'node-addons']);
-
-/** Files package.json points Node at (main, and exports under the conditions Node uses). */
-function entryFiles(dir: string): Set<string> {
-  const out = new Set<string>();
-  try {
-    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
-      main?: string;
-      exports?: unknown;
-    };
-    const add = (p: unknown) => {
-      if (typeof p === 'string') out.add(p.replace(/^\.\//, ''));
-      else if (Array.isArray(p)) for (const v of p) add(v);
-      else if (p && typeof p === 'object')
-        for (const [k, v] of Object.entries(p)) if (k.startsWith('.') || NODE_CONDITIONS.has(k)) add(v);
-    };
-    add(pkg.main ?? 'index.js');
-    add(pkg.exports);
-  } catch {
-    out.add('index.js');
-  }
-  return out;
-}
-
-function packageJsonChanges(a: Buffer | null, b: Buffer | null): Change[] {
-  const parse = (x: Buffer | null): Record<string, unknown> => {
-    try {
-      return x ? (JSON.parse(x.toString('utf8')) as Record<string, unknown>) : {};
-    } catch {
-      return {};
-    }
-  };
-  const pa = parse(a);
-  const pb = parse(b);
-  const out: Change[] = [];
-  for (const key of new Set([...Object.keys(pa), ...Object.keys(pb)])) {
-    if (JSON.stringify(pa[key]) === JSON.stringify(pb[key])) continue;
-    if (key === 'version')
-      out.push(
-        changeOf('package-version', 'package.json version', {
-          detail: `${String(pa[key])} → ${String(pb[key])}`,
-        }),
-      );
-    else if (/dependencies$/i.test(key)) out.push(changeOf('dependency-range', `package.json ${key}`));
-    else if (key === 'main' || key === 'exports' || key === 'type')
-      out.push(changeOf('entry-points-changed', `package.json ${key}`));
-    else out.push(changeOf('package-metadata', `package.json ${key}`));
-  }
-  return out;
 }

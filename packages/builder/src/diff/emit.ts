@@ -8,7 +8,7 @@ import {
   replacementParams,
 } from '@hotpatch/instrument';
 import { paramName } from './params.js';
-import { type Rewrite, redirectRewrites, rewriteRange } from './references.js';
+import { type Rewrite, redirectRewrites, rewriteRange } from './rewrites.js';
 import type { StatementPatch } from './state.js';
 
 /**

@@ -4,7 +4,7 @@ import { isPureExpr } from './units.js';
 /**
  * Exported literal constants (`module.exports = { MAX_LENGTH: 10000 }`) a fix changed: other files
  * of the package may have copied them into their own bindings at load, and then need the new
- * values (build.ts finds those files).
+ * values (package-exports.ts finds those files).
  */
 
 function exportsObject(stmt: AstNode): AstNode | null {

@@ -6,6 +6,7 @@ import {
   type ModuleAnalysis,
   type Reference,
 } from '@hotpatch/instrument';
+import { referencesByStart } from './scope.js';
 import { requiredSpec } from './units.js';
 
 /**
@@ -49,7 +50,7 @@ interface Reach {
 export class LoadCalls {
   readonly #memo = new Map<FunctionInfo, Reach>();
   readonly #byNode = new Map<AstNode, FunctionInfo>();
-  readonly #refs = new Map<number, Reference>();
+  readonly #refs: Map<number, Reference>;
 
   /**
    * `changedSibling(spec, name)`: the path of the changed package file a relative specifier
@@ -61,7 +62,7 @@ export class LoadCalls {
     readonly changedSibling: (spec: string, name: string) => string | null = () => null,
   ) {
     for (const f of a.functions) this.#byNode.set(f.node, f);
-    for (const s of a.scopes.scopes) for (const r of s.references) this.#refs.set(r.identifier.start, r);
+    this.#refs = referencesByStart(a);
   }
 
   /**

@@ -5,8 +5,9 @@ import { resolveFrom } from './paths.js';
 import { bodyStatements, type Decl, type Unit } from './units.js';
 
 /**
- * What the module-level phase (module-level.ts) and its class and object passes share: what code
- * that runs at load calls that the fix changed, and where a unit's bindings and nested functions are.
+ * What the module-level phase (module-level.ts) and its passes (declarations, statements, classes,
+ * objects) share: what code that runs at load calls that the fix changed, and where a unit's
+ * bindings and nested functions are.
  */
 
 /** Changed functions, and who calls them at load. */

@@ -1,5 +1,6 @@
 import { type AstNode, childrenOf, isFunctionNode, type Variable } from '@hotpatch/instrument';
 import type { DiffContext } from './context.js';
+import { referencesByStart } from './scope.js';
 import { calleeName } from './units.js';
 
 /**
@@ -83,11 +84,9 @@ export function otherStateFilled(
   isCell: (v: Variable) => boolean,
 ): Variable[] | null {
   const filled = new Set<Variable>();
-  const refs = new Map<number, Variable | null>();
-  for (const s of ctx.B.scopes.scopes)
-    for (const r of s.references)
-      if (r.identifier.start >= stmt.start && r.identifier.end <= stmt.end)
-        refs.set(r.identifier.start, r.resolved);
+  const refs = referencesByStart(ctx.B);
+  // Only identifiers inside the statement are looked up.
+  const varAt = (id: AstNode): Variable | null | undefined => refs.get(id.start)?.resolved;
   const own = (v: Variable | null | undefined) =>
     !!v && v.defs.length > 0 && v.defs.every((d) => d.name.start >= stmt.start && d.name.end <= stmt.end);
   const rootOf = (n: AstNode): AstNode => {
@@ -99,13 +98,13 @@ export function otherStateFilled(
   /** A target the statement may change: a cell's insides, or its own variables (else noted when it is a module object's insides). */
   const mayChange = (target: AstNode): boolean => {
     if (target.type === 'Identifier') {
-      const v = refs.get(target.start);
+      const v = varAt(target);
       return own(v) || (!!v && isCell(v));
     }
     if (target.type !== 'MemberExpression') return false;
     const root = rootOf(target);
     if (root.type !== 'Identifier') return false;
-    const v = refs.get(root.start);
+    const v = varAt(root);
     if (!v) return false;
     if (isCell(v) || own(v)) return true;
     if (v.scope.type !== 'module' && v.scope.block.type !== 'Program' && v.scope.type !== 'function')
@@ -118,7 +117,7 @@ export function otherStateFilled(
     if (root.type === 'Literal' || root.type === 'TemplateLiteral' || root.type === 'ArrayExpression')
       return true;
     if (root.type !== 'Identifier') return false;
-    const v = refs.get(root.start);
+    const v = varAt(root);
     if (v === null || v === undefined) return BUILTIN_NAMESPACES.has(root.name as string); // a global
     return isCell(v) || own(v);
   };
@@ -136,7 +135,7 @@ export function otherStateFilled(
       const callee = n.callee as AstNode;
       const name = calleeName(callee);
       if (callee.type === 'Identifier') {
-        const v = refs.get(callee.start);
+        const v = varAt(callee);
         if (v ? !isPureNodeFunction(v) : !BUILTIN_FUNCTIONS.has(callee.name as string)) return false;
       } else if (callee.type === 'MemberExpression') {
         if (!safeValue(callee.object as AstNode)) return false;
@@ -144,7 +143,7 @@ export function otherStateFilled(
           const first = (n.arguments as AstNode[])[0];
           if (
             !first ||
-            !(first.type === 'Identifier' ? own(refs.get(first.start)) || isCellId(first) : mayChange(first))
+            !(first.type === 'Identifier' ? own(varAt(first)) || isCellId(first) : mayChange(first))
           )
             return false;
         }
@@ -153,7 +152,7 @@ export function otherStateFilled(
     return childrenOf(n).every(ok);
   };
   const isCellId = (id: AstNode) => {
-    const v = refs.get(id.start);
+    const v = varAt(id);
     return !!v && isCell(v);
   };
   return ok(stmt) ? [...filled] : null;

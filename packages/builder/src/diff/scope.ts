@@ -10,6 +10,22 @@ import {
 
 /** Scope queries over one analysed version of a file. */
 
+const referenceMaps = new WeakMap<ModuleAnalysis, Map<number, Reference>>();
+
+/**
+ * Every identifier's reference, by the identifier's start (built once per analysis): how the
+ * registration check, LoadCalls, Transience and rebuild find the binding an identifier names.
+ */
+export function referencesByStart(a: ModuleAnalysis): Map<number, Reference> {
+  let refs = referenceMaps.get(a);
+  if (!refs) {
+    refs = new Map();
+    for (const s of a.scopes.scopes) for (const r of s.references) refs.set(r.identifier.start, r);
+    referenceMaps.set(a, refs);
+  }
+  return refs;
+}
+
 export function lineOf(source: string, pos: number): number {
   let n = 1;
   for (let i = 0; i < pos && i < source.length; i++) if (source.charCodeAt(i) === 10) n++;

@@ -6,6 +6,7 @@ import {
   type Reference,
 } from '@hotpatch/instrument';
 import { CALLS_ITS_CALLBACK } from './load-calls.js';
+import { referencesByStart } from './scope.js';
 
 /**
  * Closures that do not outlive the call of the function that made them: callbacks handed to
@@ -28,7 +29,7 @@ const CALLED_ONCE = new Set(['setTimeout', 'setImmediate', 'queueMicrotask', 'Pr
 
 export class Transience {
   readonly #parents = new Map<AstNode, AstNode>();
-  readonly #refs = new Map<number, Reference>();
+  readonly #refs: Map<number, Reference>;
 
   constructor(readonly a: ModuleAnalysis) {
     const visit = (n: AstNode): void => {
@@ -38,7 +39,7 @@ export class Transience {
       }
     };
     visit(a.ast);
-    for (const s of a.scopes.scopes) for (const r of s.references) this.#refs.set(r.identifier.start, r);
+    this.#refs = referencesByStart(a);
   }
 
   /** Does every closure of `f` (a function of this analysis) die with the call that made it? */

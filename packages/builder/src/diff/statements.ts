@@ -1,0 +1,127 @@
+import type { AstNode, Variable } from '@hotpatch/instrument';
+import { changedStatement, rerun, statementName } from './changed-statements.js';
+import type { DiffContext } from './context.js';
+import { isCall, type Load, loadTimeCalls, nestedIn } from './load-time.js';
+import type { ModuleLevel, UnitPair } from './module-level.js';
+import { registrationPatches, registrationPlan } from './registrations.js';
+import { freeRefs, lineOf } from './scope.js';
+import type { Cell } from './state.js';
+import { calleeName, type Unit } from './units.js';
+
+/**
+ * Module level, statements: the statements that ran at load (not declarations), compared in order
+ * as multisets. Changed ones and unchanged ones whose load-time result changed go to
+ * changed-statements.ts, or are re-run as registrations (registrations.ts), or need a restart.
+ */
+
+const DECLARATION = new Set([
+  'VariableDeclaration',
+  'ClassDeclaration',
+  'FunctionDeclaration',
+  'ImportDeclaration',
+]);
+
+function isDeclarationStatement(stmt: AstNode): boolean {
+  if (DECLARATION.has(stmt.type)) return true;
+  return stmt.type === 'ExportNamedDeclaration' && stmt.declaration != null;
+}
+
+/** The statements that ran at load (not declarations), compared in order as multisets. */
+export function statements(ctx: DiffContext, pair: UnitPair, out: ModuleLevel, load: Load): void {
+  const { A, B } = ctx;
+  const { ua, ub, where } = pair;
+  const text = (side: 'A' | 'B', unit: Unit, stmt: AstNode) =>
+    ctx.tokens(side === 'A' ? A : B, stmt.start, stmt.end, nestedIn(ctx, side, unit, stmt)).join(' ');
+  const execA = ua.executable.filter((s) => !isDeclarationStatement(s));
+  const execB = ub.executable.filter((s) => !isDeclarationStatement(s));
+  const remaining = new Map<string, number>();
+  for (const s of execA) {
+    const t = text('A', ua, s);
+    remaining.set(t, (remaining.get(t) ?? 0) + 1);
+  }
+  // Unchanged statements that call a changed function at load: one verdict per function called.
+  const stale = new Map<string, AstNode[]>();
+  for (const stmt of execB) {
+    const t = text('B', ub, stmt);
+    const n = remaining.get(t) ?? 0;
+    if (n > 0) {
+      remaining.set(t, n - 1);
+      // Same text, but what it computed at load changed: a function it calls, or a value the fix
+      // recreates (a changed table that load-time statements go on to fill).
+      // A wrapper's call statement (IIFE, UMD): its run-once functions' statements are examined
+      // in their own pass, and the value it computes is not kept.
+      const units =
+        stmt.type === 'ExpressionStatement' && isCall(stmt.expression as AstNode) ? load.units : undefined;
+      const why = [
+        ...loadTimeCalls(load, stmt, units),
+        ...usedCells(ctx, stmt, out.cells).map((c) => `uses ${c.name}`),
+      ];
+      if (why.length === 0) continue;
+      if (stmt.type.startsWith('Export')) {
+        // An ES module's exports are bindings importers hold: they would keep the running value.
+        ctx.refuse(
+          'export-changed',
+          statementName(ctx, stmt),
+          {
+            where,
+            detail: `it exports what the fix rebuilds (${why.join(', ')}); importers would keep the running value`,
+          },
+          lineOf(B.source, stmt.start),
+        );
+        continue;
+      }
+      if (isReRunnable(stmt)) changedStatement(ctx, pair, stmt, execA, out, why);
+      else if (!rerun(ctx, pair, stmt, out))
+        for (const w of why) stale.set(w, [...(stale.get(w) ?? []), stmt]);
+      continue;
+    }
+    changedStatement(ctx, pair, stmt, execA, out, []);
+  }
+  // Registration calls (every stale statement calls a function that only fills the unit's
+  // tables and counters): run again at apply, in order, counters reset first.
+  const staleStatements = [...new Set([...stale.values()].flat())];
+  const plan = staleStatements.length
+    ? registrationPlan(ctx, ub, staleStatements, ctx.input.quietModule ?? (() => false))
+    : null;
+  if (plan) {
+    out.statements.push(...registrationPatches(ctx, ub, plan));
+    const what = `${plan.calls.length} calls of ${plan.names.join(', ')}`;
+    ctx.note('registrations-rerun', what, { where, detail: what }, lineOf(B.source, plan.calls[0]!.start));
+  } else
+    for (const [why, stmts] of stale) {
+      const name = stmts.length === 1 ? statementName(ctx, stmts[0]!) : `${stmts.length} statements`;
+      ctx.refuse('changed-at-load', name, { where, detail: why }, lineOf(B.source, stmts[0]!.start));
+    }
+  for (const [t, n] of remaining) {
+    if (n > 0) ctx.note('removed-statement', t.slice(0, 60), { where });
+  }
+}
+
+/** Cells a statement reads or writes at load (not inside functions it defines, which run later). */
+export function usedCells(ctx: DiffContext, stmt: AstNode, cells: Map<Variable, Cell>): Cell[] {
+  const out = new Set<Cell>();
+  for (const r of freeRefs(ctx.B, stmt)) {
+    const cell = cells.get(r.resolved!);
+    if (!cell) continue;
+    const inFunction = ctx.B.functions.some(
+      (f) =>
+        !f.once &&
+        f.node.start >= stmt.start &&
+        f.node.end <= stmt.end &&
+        f.node.start <= r.identifier.start &&
+        r.identifier.start < f.node.end,
+    );
+    if (!inFunction) out.add(cell);
+  }
+  return [...out];
+}
+
+/** A statement that can be run again at apply: a module-level assignment or property definition. */
+function isReRunnable(stmt: AstNode): boolean {
+  if (stmt.type !== 'ExpressionStatement') return false;
+  const e = stmt.expression as AstNode;
+  return (
+    (e.type === 'AssignmentExpression' && e.operator === '=') ||
+    (e.type === 'CallExpression' && calleeName(e.callee as AstNode) === 'Object.defineProperty')
+  );
+}
