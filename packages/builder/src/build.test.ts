@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { applyEdits, type Change, HotpatchError, sha256 } from '@hotpatch/core';
+import { CONVENTION_VERSION } from '@hotpatch/instrument';
 import { type BuildOptions, type BuildResult, buildPatch } from './build.js';
 import { resolveSpec } from './spec.js';
 
@@ -97,7 +98,7 @@ describe('buildPatch: the payload', () => {
     assert.equal(r.payload!.version, '1.0.0+hp.1');
     assert.equal(r.payload!.fixedIn, '1.0.1');
     assert.equal(r.payload!.classification, 'security');
-    assert.equal(r.payload!.convention, 2);
+    assert.equal(r.payload!.convention, CONVENTION_VERSION);
     assert.deepEqual(r.payload!.target, { kind: 'app', name: 'demo', baseline: '1.0.0' });
     assert.ok(r.payload!.ignored.some((c) => c.id === 'package-version'));
   });
@@ -176,6 +177,45 @@ describe('buildPatch: files', () => {
     assert.equal(find(r, 'old.js').id, 'removed-file');
     assert.equal(find(r, 'README.md').id, 'not-code');
     assert.equal(find(r, 'test/a.js').id, 'docs-or-tests');
+  });
+
+  it('an entry point the fixed release moved (dist/index.js → dist/index.mjs) patches the running path', async () => {
+    const pkg = (v: string, entry: string) =>
+      JSON.stringify({ name: 'demo', version: v, type: 'module', exports: { '.': { import: entry } } });
+    const r = await build(
+      {
+        'package.json': pkg('1.0.0', './dist/index.js'),
+        'dist/index.js': 'export function f(a) { return a + 1; }\n',
+      },
+      {
+        'package.json': pkg('1.0.1', './dist/index.mjs'),
+        'dist/index.mjs': 'export function f(a) { return a + 2; }\n',
+      },
+    );
+    assertLive(r);
+    assert.equal(find(r, 'dist/index.js').id, 'entry-moved');
+    const file = r.payload!.files.find((f) => f.path === 'dist/index.js');
+    assert.ok(file, 'the running path is patched');
+    assert.equal(file.sourceType, 'module');
+    assert.match(file.functions.find((f) => f.key === 'f')?.source ?? '', /a \+ 2/);
+  });
+
+  it('a removed entry point with no counterpart at the same place stays a removed file', async () => {
+    const pkg = (v: string, exp: Record<string, string>) =>
+      JSON.stringify({ name: 'demo', version: v, main: 'index.js', exports: exp });
+    const r = await build(
+      {
+        'package.json': pkg('1.0.0', { '.': './index.js', './a': './a.js' }),
+        'index.js': 'module.exports = 1;\n',
+        'a.js': 'x();\n',
+      },
+      {
+        'package.json': pkg('1.0.1', { '.': './index.js', './b': './b.js' }),
+        'index.js': 'module.exports = 1;\n',
+        'b.js': 'y();\n',
+      },
+    );
+    assert.equal(find(r, 'a.js').id, 'removed-file');
   });
 
   it('a minified build Node does not load is deferred', async () => {

@@ -16,6 +16,69 @@ ${body}
 
 export const SHAPE_CASES: ShapeCase[] = [
   {
+    name: 'a variable the fix adds to a factory, read by a closure made at load before the patch (body-parser depth)',
+    a: {
+      'index.js': `'use strict';
+function make(options) {
+  var opts = options || {};
+  var limit = opts.limit || 100;
+  return function parse(text) {
+    if (text.length > limit) throw new Error('too long');
+    return text.split('[').length - 1;
+  };
+}
+exports.make = make;
+exports.parse = make();
+`,
+    },
+    b: {
+      'index.js': `'use strict';
+function make(options) {
+  var opts = options || {};
+  var limit = opts.limit || 100;
+  var depth = typeof opts.depth !== 'number' ? Number(opts.depth || 5) : opts.depth;
+  return function parse(text) {
+    if (text.length > limit) throw new Error('too long');
+    var n = text.split('[').length - 1;
+    if (n > depth) throw new Error('too deep');
+    return n;
+  };
+}
+exports.make = make;
+exports.parse = make();
+`,
+    },
+    old: `try { pkg.parse('[[[[[[[[[['); return true; } catch { return false; }`,
+    normal: `return pkg.parse('[[') === 2 && pkg.make({ depth: 1 })('[') === 1 && pkg.make({ depth: '2' })('[[') === 2;`,
+    expect: 'live',
+    verdicts: ['closure-state-shadowed'],
+  },
+  {
+    name: 'a parameter a bundler renamed (config2 → config$1), read by a closure made before the patch',
+    a: {
+      'index.js': `'use strict';
+function schema(limit) {
+  return { run(value, config2) { return function check(extra) { return value.length + extra <= (config2.max || limit); }; } };
+}
+exports.schema = schema;
+exports.check = schema(3).run('abc', { max: 5 });
+`,
+    },
+    b: {
+      'index.js': `'use strict';
+function schema(limit) {
+  return { run(value, config$1) { return function check(extra) { return value.length + extra < (config$1.max || limit); }; } };
+}
+exports.schema = schema;
+exports.check = schema(3).run('abc', { max: 5 });
+`,
+    },
+    old: `return pkg.check(2);`,
+    normal: `return pkg.check(1) && pkg.schema(3).run('a', {})(1) && !pkg.schema(3).run('a', {})(2);`,
+    expect: 'live',
+    verdicts: ['closure-changed'],
+  },
+  {
     name: 'recursive named function expression returned by a factory in a rollup UMD bundle',
     a: {
       'index.js': umd(`

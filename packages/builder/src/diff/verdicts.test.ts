@@ -21,6 +21,33 @@ interface Case {
 
 const live: Case[] = [
   {
+    name: 'a variable the fix adds to a factory, read by the closure it returns (body-parser depth): a shadow variable',
+    a: 'function make(options) {\n  var opts = options || {};\n  var limit = opts.limit || 10;\n  return function handler(x) { return x.length <= limit; };\n}\nexports.make = make;\n',
+    b: "function make(options) {\n  var opts = options || {};\n  var limit = opts.limit || 10;\n  var depth = typeof opts.depth !== 'number' ? Number(opts.depth || 32) : opts.depth;\n  return function handler(x) { return x.length <= limit && x.split('[').length <= depth; };\n}\nexports.make = make;\n",
+    expect: [['closure-state-shadowed'], ['function-changed', 'make']],
+  },
+  {
+    name: 'a parameter a bundler renamed (config_ → config$1), read by a nested closure: reached under its running name',
+    a: 'function wrap(schema) {\n  return { run(data, config_) { return () => [schema, data, config_]; } };\n}\nexports.wrap = wrap;\n',
+    b: 'function wrap(schema) {\n  return { run(data, config$1) { return () => [schema, data, config$1, 1]; } };\n}\nexports.wrap = wrap;\n',
+    expect: [['closure-changed']],
+  },
+  {
+    name: 'a removed helper replaced by one the fixed code calls with more values (urlToOptions → spreadUrlObject): a new function',
+    a: 'function toOptions(u) { return { host: u.host }; }\nfunction go(u) { return toOptions(u); }\nexports.go = go;\n',
+    b: 'function spread(u, target) { var t = target || {}; t.host = u.host; return t; }\nfunction go(u) { return spread(u, {}); }\nexports.go = go;\n',
+    expect: [
+      ['new-helper', 'spread'],
+      ['removed-function', 'toOptions'],
+    ],
+  },
+  {
+    name: 'a new module variable set by a try statement at load (follow-redirects useNativeURL): run again at apply',
+    a: "var assert = require('assert');\nfunction parse(s) { return new URL(s); }\nexports.parse = parse;\n",
+    b: "var assert = require('assert');\nvar native = false;\ntry { assert(new URL('http://a')); } catch (error) { native = error.code === 'ERR_INVALID_URL'; }\nfunction parse(s) { return native ? new URL(s) : null; }\nexports.parse = parse;\n",
+    expect: [['state-rebuilt'], ['new-state', 'native']],
+  },
+  {
     name: 'an object literal inside a UMD/IIFE wrapper (ua-parser-js regexes): a cell, not updated in place',
     a: '(function (root) {\n  var regexes = { browser: [/a/], os: [/x/] };\n  root.parse = function (s) { return regexes.browser[0].test(s); };\n})(exports);\n',
     b: '(function (root) {\n  var regexes = { browser: [/b/], os: [/x/] };\n  root.parse = function (s) { return regexes.browser[0].test(s); };\n})(exports);\n',
@@ -412,6 +439,24 @@ const live: Case[] = [
 
 const restart: Case[] = [
   {
+    name: 'a new factory variable computed from an input the factory reassigns: no shadow variable',
+    a: 'function make(options) {\n  var opts = options || {};\n  var limit = opts.limit || 10;\n  return function handler(x) { return x.length <= limit; };\n}\nexports.make = make;\n',
+    b: 'function make(options) {\n  var opts = options || {};\n  var limit = opts.limit || 10;\n  limit = limit * 2;\n  var depth = limit + 1;\n  return function handler(x) { return x.length <= limit && x.length !== depth; };\n}\nexports.make = make;\n',
+    expect: [['stale-closure-state']],
+  },
+  {
+    name: 'a new factory variable computed by a call that may have effects: no shadow variable',
+    a: 'function make(options) {\n  var opts = options || {};\n  var limit = opts.limit || 10;\n  return function handler(x) { return x.length <= limit; };\n}\nexports.make = make;\n',
+    b: 'function make(options) {\n  var opts = options || {};\n  var limit = opts.limit || 10;\n  var depth = compute(opts);\n  return function handler(x) { return x.length <= limit && x.length !== depth; };\n}\nexports.make = make;\n',
+    expect: [['stale-closure-state']],
+  },
+  {
+    name: 'a new factory variable the factory may return before declaring: no shadow variable',
+    a: 'function make(options) {\n  var opts = options || {};\n  var limit = opts.limit || 10;\n  return function handler(x) { return x.length <= limit; };\n}\nexports.make = make;\n',
+    b: 'function make(options) {\n  var opts = options || {};\n  var limit = opts.limit || 10;\n  if (!options) return null;\n  var depth = opts.depth || 32;\n  return function handler(x) { return x.length <= limit && x.length !== depth; };\n}\nexports.make = make;\n',
+    expect: [['stale-closure-state']],
+  },
+  {
     name: 'registration calls whose function also runs later (it is exported): not run again',
     a: "const t = {};\nlet R = 0;\nfunction add(name) { t[name] = R++; }\nadd('a');\nexports.add = add;\nexports.get = (k) => t[k];\n",
     b: "const t = {};\nlet R = 0;\nfunction add(name) { t[name] = R += 2; }\nadd('a');\nexports.add = add;\nexports.get = (k) => t[k];\n",
@@ -648,6 +693,7 @@ describe('verdicts: need a restart', () => {
 export const BUILD_LEVEL: VerdictId[] = [
   'file-added',
   'removed-file',
+  'entry-moved',
   'new-file-unused',
   'file-not-loaded',
   'minified-build',
