@@ -6,6 +6,7 @@
  * cancel out. Counts do not depend on the machine's load, unlike CPU time (BENCHMARKS.md §3).
  *   node packages/e2e/dist/bench/cpu-instructions.js [--node 20,26] [--framework express,fastify]
  *     [--modules 1000] [--warmup 3000] [--sizes 200,600] [--pairs 3] [--runs 2] [--connections 1]
+ *     [--modes without,with]
  * Each service is started `--runs` times per mode (a new process each time: repeatability). One
  * connection: each request is served on its own event-loop turn, as the count should not depend
  * on how requests happen to batch. Prints a table and writes .cache/bench/cpu-instructions.json.
@@ -31,6 +32,8 @@ const warmup = Number(arg('--warmup', '3000'));
 const [small, large] = list('--sizes', '200,600').map(Number) as [number, number];
 const pairs = Number(arg('--pairs', '3'));
 const runs = Number(arg('--runs', '2'));
+// --modes without or with: one mode per invocation (two invocations can run side by side).
+const modes = list('--modes', 'without,with');
 const connections = Number(arg('--connections', '1'));
 const registerFile = process.env.BENCH_REGISTER ?? builtRegisterFile;
 const home = mkdtempSync(join(tmpdir(), 'hotpatch-instr-'));
@@ -77,7 +80,8 @@ async function exit(s: Service): Promise<void> {
 }
 
 const fire = async (port: number, amount: number) => {
-  const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections, amount });
+  // A long timeout: under valgrind a request that meets a GC or a compile can take seconds.
+  const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections, amount, timeout: 600 });
   if (r.non2xx || r.errors || r.requests.total < amount)
     throw new Error(`requests failed: ${JSON.stringify(r)}`);
 };
@@ -124,25 +128,37 @@ async function main(): Promise<void> {
   };
   for (const { major, bin } of nodeBinaries().filter((n) => nodesWanted.includes(n.major))) {
     for (const framework of frameworks) {
-      await warmCache(bin, framework);
+      if (modes.includes('with')) await warmCache(bin, framework);
       const per: Record<'without' | 'with', number[][]> = { without: [], with: [] };
       for (let r = 0; r < runs; r++) {
         for (const runtime of r % 2 === 0 ? [false, true] : [true, false]) {
-          const slopes = pairSlopes(await measure(bin, framework, runtime));
-          per[runtime ? 'with' : 'without'].push(slopes);
+          const mode = runtime ? 'with' : 'without';
+          if (!modes.includes(mode)) continue;
+          const windows = await measure(bin, framework, runtime);
+          console.log(`node${major} ${framework} ${mode} run ${r + 1}: windows ${JSON.stringify(windows)}`);
+          per[mode].push(pairSlopes(windows));
         }
       }
       results[`node${major}-${framework}`] = per;
       print(major, framework, per);
     }
   }
-  writeFileSync(join(cacheDir('bench'), 'cpu-instructions.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(
+    join(cacheDir('bench'), `cpu-instructions-${modes.join('-')}.json`),
+    `${JSON.stringify(results, null, 2)}\n`,
+  );
   rmSync(home, { recursive: true, force: true });
 }
 
 function print(major: number, framework: string, per: Record<'without' | 'with', number[][]>): void {
   const k = (x: number) => `${Math.round(x / 100) / 10}k`;
   const show = (runs: number[][]) => runs.map((s) => `${k(median(s))} (${s.map(k).join(', ')})`).join('; ');
+  if (per.without.length === 0 || per.with.length === 0) {
+    console.log(
+      `Node ${major} ${framework}: instructions per request, per run (each pair's slope): ${show([...per.without, ...per.with])}`,
+    );
+    return;
+  }
   const w = median(per.without.flat());
   const r = median(per.with.flat());
   console.log(
