@@ -5,7 +5,7 @@
  * (I(N2) - I(N1)) / (N2 - N1) per pair of windows, so start-up and what every window pays once
  * cancel out. Counts do not depend on the machine's load, unlike CPU time (BENCHMARKS.md §3).
  *   node packages/e2e/dist/bench/cpu-instructions.js [--node 20,26] [--framework express,fastify]
- *     [--modules 1000] [--warmup 3000] [--sizes 200,600] [--pairs 3] [--runs 2] [--connections 1]
+ *     [--modules 1000] [--warmup 6000] [--sizes 400,1200] [--pairs 3] [--runs 2] [--connections 1]
  *     [--modes without,with]
  * Each service is started `--runs` times per mode (a new process each time: repeatability). One
  * connection: each request is served on its own event-loop turn, as the count should not depend
@@ -28,8 +28,9 @@ const list = (name: string, def: string) => arg(name, def).split(',');
 const nodesWanted = list('--node', '20,26').map(Number);
 const frameworks = list('--framework', 'express,fastify') as Array<'express' | 'fastify'>;
 const modules = Number(arg('--modules', '1000'));
-const warmup = Number(arg('--warmup', '3000'));
-const [small, large] = list('--sizes', '200,600').map(Number) as [number, number];
+// A warm-up of 3,000 requests left the first pair of windows unsteady (BENCHMARKS.md §3).
+const warmup = Number(arg('--warmup', '6000'));
+const [small, large] = list('--sizes', '400,1200').map(Number) as [number, number];
 const pairs = Number(arg('--pairs', '3'));
 const runs = Number(arg('--runs', '2'));
 // --modes without or with: one mode per invocation (two invocations can run side by side).
