@@ -3,7 +3,9 @@
  * (to reach a realistic module count), reporting over IPC its start-up time, memory, CPU time and
  * the longest event-loop stall in a window.
  */
+import inspector = require('node:inspector');
 import nodeModule = require('node:module');
+import nodeOs = require('node:os');
 import nodePath = require('node:path');
 
 const dir = process.env.BENCH_APP_DIR!;
@@ -27,7 +29,8 @@ let lastCpu = cpuNow();
 let maxGap = 0;
 let maxBusy = 0;
 let windowCpu = cpuNow();
-setInterval(() => {
+// BENCH_NO_TICK: no 1 ms timer (instruction counts per request must not depend on wall time).
+const ticker = setInterval(() => {
   const now = performance.now();
   const cpu = cpuNow();
   maxGap = Math.max(maxGap, now - last);
@@ -35,6 +38,7 @@ setInterval(() => {
   last = now;
   lastCpu = cpu;
 }, 1).unref();
+if (process.env.BENCH_NO_TICK) clearInterval(ticker);
 
 function ready(port: number): void {
   process.send?.({
@@ -84,5 +88,45 @@ process.on('message', (m: { op: string }) => {
   else if (m.op === 'cpu') {
     const u = process.cpuUsage();
     process.send?.({ op: 'cpu', micros: u.user + u.system });
+  } else if (m.op === 'mark') {
+    // Under callgrind --dump-before=uv_os_getpriority (cpu-instructions.ts): a dump of the
+    // instructions counted since the previous mark. A full GC first (with --expose-gc), so that
+    // every window starts from the same heap and a major GC does not land in one window only.
+    (globalThis as { gc?: () => void }).gc?.();
+    nodeOs.getPriority();
+    process.send?.({ op: 'mark' });
+  } else if (m.op === 'calls-start' || m.op === 'calls-take') {
+    process.send?.({ op: m.op, calls: appCalls(m.op === 'calls-start') });
   } else if (m.op === 'exit') process.exit(0);
 });
+
+/**
+ * Calls of the app's own functions (the app dir: its packages and generated modules) since the
+ * previous take, by V8's precise coverage: each is a guarded call when the runtime instruments
+ * the app (guarded-calls.ts). Counted per function as `package function`.
+ */
+let session: inspector.Session | null = null;
+function appCalls(start: boolean): Record<string, number> {
+  if (start) {
+    session = new inspector.Session();
+    session.connect();
+    session.post('Profiler.enable');
+    session.post('Profiler.startPreciseCoverage', { callCount: true, detailed: false });
+  }
+  const out: Record<string, number> = {};
+  // The in-process session answers synchronously.
+  session?.post('Profiler.takePreciseCoverage', (err, res) => {
+    if (err) throw err;
+    for (const script of res.result) {
+      if (!script.url.includes(dir)) continue;
+      const pkg = /.*node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(script.url)?.[1] ?? 'gen';
+      for (const f of script.functions) {
+        const count = f.ranges[0]?.count ?? 0;
+        if (count === 0) continue;
+        const key = `${pkg} ${f.functionName || '(anonymous)'}@${f.ranges[0]!.startOffset}`;
+        out[key] = (out[key] ?? 0) + count;
+      }
+    }
+  });
+  return out;
+}

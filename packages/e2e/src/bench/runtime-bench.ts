@@ -17,8 +17,8 @@
  * Start-up figures are paired, alternating runs; each ratio is the median of the per-pair ratios,
  * with the range of those ratios (the machine is shared: a single pair can be off by 20%).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,7 @@ import autocannon from 'autocannon';
 import { advisoryOf, buildSigned, cacheDir } from '../testing/advisories.js';
 import { nodeBinaries } from '../testing/nodes.js';
 import { registerFile as builtRegisterFile } from '../testing/processes.js';
+import { appFile, MODULES, prepareApp } from './bench-app.js';
 
 const quick = process.argv.includes('--quick');
 const arg = (name: string) =>
@@ -39,12 +40,6 @@ const engines = new Set((arg('--engines') ?? 'redirect,liveedit').split(','));
 const applies = Number(arg('--applies') ?? (quick ? 3 : 10));
 // BENCH_REGISTER: another build of the runtime's preload (e.g. the previous commit's, to compare).
 const registerFile = process.env.BENCH_REGISTER ?? builtRegisterFile;
-const MODULES = 1000;
-const EXPRESS = 'express@4.19.2';
-const FASTIFY = 'fastify@4.29.1';
-// The services are CommonJS, as most Express and Fastify 4 services are (on Node 20 an ES module
-// entry also starts the off-thread ESM hooks: see BENCHMARKS.md).
-const appFile = fileURLToPath(new URL('./app.cjs', import.meta.url));
 const smallAppFile = fileURLToPath(new URL('./small-app.cjs', import.meta.url));
 const home = mkdtempSync(join(tmpdir(), 'hotpatch-bench-'));
 process.env.HOTPATCH_HOME = home;
@@ -59,33 +54,6 @@ writeFileSync(
   reporterFile,
   `process.on('exit', () => require('node:fs').writeFileSync(process.env.BENCH_REPORT, JSON.stringify({ uptimeMs: process.uptime() * 1000, maxRssKiB: process.resourceUsage().maxRSS })));\n`,
 );
-
-/** Express 4.19.2 (the version the benchmark's hotpatch targets) and Fastify 4, from the registry. */
-function prepareApp(): string {
-  const dir = cacheDir('apps', 'bench-runtime');
-  const has = (name: string, version: string) => {
-    const file = join(dir, 'node_modules', name, 'package.json');
-    return (
-      existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version === version
-    );
-  };
-  if (!has('express', EXPRESS.split('@')[1]!) || !has('fastify', FASTIFY.split('@')[1]!)) {
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'hotpatch-bench-app', private: true }));
-    execFileSync(
-      'npm',
-      ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', EXPRESS, FASTIFY],
-      { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] },
-    );
-  }
-  mkdirSync(join(dir, 'gen'), { recursive: true });
-  for (let i = 0; i < MODULES; i++) {
-    writeFileSync(
-      join(dir, 'gen', `m${i}.js`),
-      `'use strict';\nconst base = ${i};\nfunction helper(x) { return x * 2 + base; }\nfunction f(x) {\n  let s = 0;\n  for (let k = 0; k < 3; k++) s += helper(x + k);\n  return s % 97;\n}\nclass Thing${i} { constructor(v) { this.v = v; } get double() { return this.v * 2; } }\nmodule.exports = { f, helper, Thing${i} };\n`,
-    );
-  }
-  return dir;
-}
 
 interface Started {
   child: ChildProcess;
