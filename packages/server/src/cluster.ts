@@ -32,6 +32,17 @@ export function workerPoolSize(workers: number, requested?: number): number {
   return requested ?? Math.max(3, Math.ceil(10 / workers));
 }
 
+/** The primary's node flags minus code to evaluate (a primary started with -e would run it again). */
+export function workerExecArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (['-e', '--eval', '-p', '--print'].includes(a)) i++;
+    else if (!/^(--eval=|--print=|--input-type)/.test(a)) out.push(a);
+  }
+  return out;
+}
+
 function started(w: Worker): Promise<{ url: string; bootstrap: BootstrapResult }> {
   return new Promise((resolve, reject) => {
     const onExit = (code: number | null, signal: string | null) =>
@@ -61,7 +72,7 @@ export async function startCluster(
     ...opts,
     databasePoolSize: workerPoolSize(workers, opts.databasePoolSize),
   };
-  cluster.setupPrimary({ exec: WORKER_JS, args: [] });
+  cluster.setupPrimary({ exec: WORKER_JS, args: [], execArgv: workerExecArgv(process.execArgv) });
   const env = { HOTPATCH_WORKER_OPTS: JSON.stringify(workerOpts) };
   let closing = false;
   const fork = () => {

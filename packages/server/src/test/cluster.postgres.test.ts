@@ -13,7 +13,7 @@ import { after, test } from 'node:test';
 import { parseBundle } from '@hotpatch/core';
 import pg from 'pg';
 import { SimFleet } from '../bench/sim-fleet.js';
-import { type ClusterServer, startCluster, workerPoolSize } from '../cluster.js';
+import { type ClusterServer, startCluster, workerExecArgv, workerPoolSize } from '../cluster.js';
 import { client, fixture, until, waitDeployment } from './fixture.js';
 
 const pgUrl = process.env.HOTPATCH_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -50,6 +50,15 @@ test('pool per worker: about 10 connections in all, at least 3 each, or as asked
     [8, 6, 6],
   ] as const)
     assert.equal(workerPoolSize(workers, requested), want, `${workers} workers, asked ${requested}`);
+});
+
+test("workers run with the primary's node flags, not its -e code", () => {
+  for (const [argv, want] of [
+    [['--expose-gc'], ['--expose-gc']],
+    [['--expose-gc', '--input-type=module', '-e', 'code()'], ['--expose-gc']],
+    [['--eval=code()', '--cpu-prof', '-p', '1'], ['--cpu-prof']],
+  ] as const)
+    assert.deepEqual(workerExecArgv(argv), want, argv.join(' '));
 });
 
 test('several workers need PostgreSQL', async () => {
