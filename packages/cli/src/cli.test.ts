@@ -88,6 +88,11 @@ describe('hotpatch CLI', () => {
       hotpatch('build', '--from', v1, '--to', v2, '--key', 'k', '--out', 'o', '--severity', 'huge').status,
       2,
     );
+    // Several server workers share PostgreSQL; embedded PGlite is one process.
+    const workers = hotpatch('server', '--workers', '2', '--data', join(tmp, 'server-workers'));
+    assert.equal(workers.status, 2, workers.stderr);
+    assert.match(workers.stderr, /--workers needs --database-url/);
+    assert.equal(hotpatch('server', '--workers', '0', '--data', join(tmp, 'server-workers')).status, 2);
   });
 
   it('keygen writes a key pair (private key mode 0600) and refuses to overwrite it', () => {

@@ -1,3 +1,4 @@
+export { type ClusterServer, startCluster } from './cluster.js';
 export { loadMigrations, migrate } from './db/migrate.js';
 export type { Database, Sql } from './db/types.js';
 export {
@@ -13,6 +14,12 @@ export { placeDevice } from './fleet/placement.js';
 export { type AgentMessage, PROTOCOL_VERSION, type ServerMessage } from './fleet/protocol.js';
 export { refreshStatus } from './fleet/status-columns.js';
 export { exposureReport, hotpatchReport, restartsReport } from './reports.js';
-export { createServer, type HotpatchServer, runServer, type ServerOptions } from './server.js';
+export {
+  createServer,
+  type HotpatchServer,
+  type RunningServer,
+  runServer,
+  type ServerOptions,
+} from './server.js';
 export * from './vex/index.js';
 export { validateCycloneDx, validateOpenVex } from './vex/validate.js';

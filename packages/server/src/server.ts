@@ -6,6 +6,7 @@ import { HealthzResponse, LIMITS } from '@hotpatch/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { AdvisorySync, type AdvisorySyncOptions } from './advisories/sync.js';
 import { type BootstrapResult, bootstrap } from './bootstrap.js';
+import { startCluster } from './cluster.js';
 import type { Ctx } from './context.js';
 import { openDatabase } from './db/open.js';
 import type { Database } from './db/types.js';
@@ -43,6 +44,8 @@ export interface ServerOptions {
   databaseUrl?: string;
   /** PostgreSQL schema (default: the connection's search_path). */
   databaseSchema?: string;
+  /** Connections in the PostgreSQL pool (default 10; plus one for LISTEN). */
+  databasePoolSize?: number;
   host?: string;
   port?: number;
   /** HTTPS: PEM file paths. */
@@ -199,18 +202,30 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
   }
 }
 
-/** Runs until SIGTERM/SIGINT, then closes cleanly (devices reconnect to another replica or later). */
+/** A running control plane: one server, or the primary of several workers (`workers`). */
+export interface RunningServer {
+  url: string;
+  bootstrap: BootstrapResult;
+  close(): Promise<void>;
+}
+
+/**
+ * Runs until SIGTERM/SIGINT, then closes cleanly (devices reconnect to another replica or later).
+ * `workers` > 1: that many server processes behind one port (cluster.ts; PostgreSQL only).
+ */
 export async function runServer(
-  opts: ServerOptions,
+  opts: ServerOptions & { workers?: number },
   log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
-): Promise<HotpatchServer> {
+): Promise<RunningServer> {
+  const { workers = 1, ...serverOpts } = opts;
   // The first start creates the embedded database (several seconds): say so instead of staying silent.
   log(
-    `hotpatch server: starting (${opts.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${opts.dataDir}; the first start creates the database`})…`,
+    `hotpatch server: starting (${opts.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${opts.dataDir}; the first start creates the database`}${workers > 1 ? `, ${workers} workers` : ''})…`,
   );
-  const srv = await createServer(opts);
+  const srv: RunningServer =
+    workers > 1 ? await startCluster(serverOpts, workers, log) : await createServer(serverOpts);
   log(
-    `hotpatch server listening on ${srv.url} (storage: ${srv.db.kind}${opts.databaseUrl ? '' : ` in ${opts.dataDir}`})`,
+    `hotpatch server listening on ${srv.url} (storage: ${opts.databaseUrl ? 'postgres' : `pglite in ${opts.dataDir}`}${workers > 1 ? `; ${workers} workers` : ''})`,
   );
   if (srv.bootstrap.adminTokenFile)
     log(`first start: admin API token written to ${srv.bootstrap.adminTokenFile}`);

@@ -6,12 +6,13 @@
  * how many devices failed over and whether any lost its patch.
  *
  *   node packages/server/dist/bench/fleet-bench.js [--devices 1000] [--database-url URL]
- *     [--replicas 2] [--kill-replica-at 0.5|3000ms] [--shards K]
+ *     [--replicas 2] [--workers W] [--kill-replica-at 0.5|3000ms] [--shards K]
  *
  * --kill-replica-at: a fraction (of devices that have applied) or a time after the deploy
  * (`3000ms`); the first replica is killed, the deployment is made and watched on the last one.
  * Each process may open as many files as `ulimit -n` allows (hard limit; raising it needs
- * CAP_SYS_RESOURCE): a replica or a simulator shard holds at most that many sockets.
+ * CAP_SYS_RESOURCE): a server process or a simulator shard holds at most that many sockets;
+ * --workers W makes each replica `hotpatch server --workers W` (W processes behind one port).
  */
 import { execSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -33,6 +34,7 @@ const arg = (name: string, dflt: string) => {
 };
 const N = Number(arg('devices', '1000'));
 const R = Number(arg('replicas', '1'));
+const W = Number(arg('workers', '1'));
 const databaseUrl = arg('database-url', '');
 const killAt = arg('kill-replica-at', '');
 /** --verbose: progress on stderr (recorded states, the simulator's counts) at every wait answer. */
@@ -50,12 +52,16 @@ function limits(): { shards: number } {
   if (!Number.isInteger(R) || R < 1) die('--replicas must be a positive integer');
   if (R > 1 && !databaseUrl) die('--replicas > 1 needs --database-url (replicas share PostgreSQL)');
   if (killAt && R < 2) die('--kill-replica-at needs --replicas 2 or more');
+  if (!Number.isInteger(W) || W < 1) die('--workers must be a positive integer');
+  if (W > 1 && !databaseUrl) die('--workers > 1 needs --database-url (the workers share PostgreSQL)');
   const files = Number(execSync('ulimit -n', { shell: '/bin/sh' }).toString().trim()) || 1024;
   const room = files - 500; // the pool, the listener, stdio, libuv
-  const perReplica = Math.ceil(N / (killAt ? R - 1 : R));
-  if (perReplica > room)
+  // The cluster hands connections to whichever worker is ready next, not strictly in turn: leave
+  // each worker 20 % of slack.
+  const perWorker = Math.ceil(N / (killAt ? R - 1 : R) / W) * (W > 1 ? 1.2 : 1);
+  if (perWorker > room)
     die(
-      `a replica would hold ${perReplica} sockets but a process may open ${files} files (ulimit -n): use more --replicas or fewer --devices`,
+      `a server process would hold ~${Math.round(perWorker)} sockets but a process may open ${files} files (ulimit -n): use more --workers or --replicas, or fewer --devices`,
     );
   const shards = Math.max(Number(arg('shards', '1')), Math.ceil(N / room));
   return { shards };
@@ -73,6 +79,7 @@ async function main(): Promise<void> {
       await startReplica({
         dir: join(dir, `r${r}`),
         trustedKeys: [fx.publicKeyFile],
+        workers: W,
         ...(databaseUrl ? { databaseUrl, schema } : {}),
       }),
     );
@@ -207,6 +214,7 @@ async function main(): Promise<void> {
     devices: N,
     storage: databaseUrl ? 'postgres' : 'pglite',
     replicas: R,
+    workersPerReplica: W,
     simulatorShards: shards,
     enrollPerSecond: Math.round(N / enrollS),
     checkinsPerSecond: Math.round(N / checkinS),
@@ -214,9 +222,14 @@ async function main(): Promise<void> {
       before: Math.round((mem0[r]?.rss ?? 0) / 2 ** 20),
       connected: Math.round((mem1[r]?.rss ?? 0) / 2 ** 20),
     })),
-    serverHeapKbPerDevice: Math.round(
-      replicas.reduce((a, _, r) => a + ((mem1[r]?.heapUsed ?? 0) - (mem0[r]?.heapUsed ?? 0)), 0) / 1024 / N,
-    ),
+    serverHeapKbPerDevice:
+      W > 1
+        ? null
+        : Math.round(
+            replicas.reduce((a, _, r) => a + ((mem1[r]?.heapUsed ?? 0) - (mem0[r]?.heapUsed ?? 0)), 0) /
+              1024 /
+              N,
+          ),
     serverRssKbPerDevice: Math.round(
       replicas.reduce((a, _, r) => a + ((mem1[r]?.rss ?? 0) - (mem0[r]?.rss ?? 0)), 0) / 1024 / N,
     ),

@@ -124,16 +124,29 @@ export class SimFleet {
   /** Enrolls every device with its first URL, `width` requests in flight. */
   async enroll(token: string, width = 64): Promise<void> {
     await pool(this.#devices, width, async (d) => {
-      const r = await fetch(`${d.spec.urls[0]}/v1/enroll`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ host: `sim-${d.spec.i}`, service: 'bench' }),
-      });
-      const j = (await r.json()) as { credential?: string; error?: { message?: string } };
-      if (!j.credential)
-        throw new Error(`enroll sim-${d.spec.i}: HTTP ${r.status} ${j.error?.message ?? ''}`);
-      d.credential = j.credential;
+      // Like the agent, a refused or dropped request (a loaded server) is tried again after a backoff.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          d.credential = await this.#enrollOne(d, token);
+          return;
+        } catch (e) {
+          if (this.#stopped || attempt >= 8 || !(e instanceof TypeError)) throw e;
+          await new Promise((r) => setTimeout(r, backoff(attempt, this.#opts.backoffInitialMs, 5000)));
+        }
+      }
     });
+  }
+
+  /** One enrollment; a network failure is fetch's TypeError, an answer without a credential an Error. */
+  async #enrollOne(d: Device, token: string): Promise<string> {
+    const r = await fetch(`${d.spec.urls[0]}/v1/enroll`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ host: `sim-${d.spec.i}`, service: 'bench' }),
+    });
+    const j = (await r.json()) as { credential?: string; error?: { message?: string } };
+    if (!j.credential) throw new Error(`enroll sim-${d.spec.i}: HTTP ${r.status} ${j.error?.message ?? ''}`);
+    return j.credential;
   }
 
   /** Connects every device (hello -> welcome), `width` in flight; resolves when all are welcomed. */

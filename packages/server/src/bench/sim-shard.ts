@@ -44,7 +44,8 @@ fleet.onChange(() => {
     send({ ev: 'stats', stats: fleet.stats() });
   }, 50);
 });
-const fail = (e: Error) => send({ ev: 'failed', error: e.message });
+const fail = (e: Error) =>
+  send({ ev: 'failed', error: `${e.message}${e.cause instanceof Error ? ` (${e.cause.message})` : ''}` });
 process.on('disconnect', () => process.exit(0));
 process.on('message', (m: ShardCommand) => {
   if (m.cmd === 'enroll') fleet.enroll(m.token).then(() => send({ ev: 'enrolled' }), fail);

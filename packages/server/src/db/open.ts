@@ -11,6 +11,8 @@ export interface StorageOptions {
   databaseUrl?: string;
   /** PostgreSQL schema to use (created if missing). */
   databaseSchema?: string;
+  /** Connections in the PostgreSQL pool (default 10; plus one for LISTEN). */
+  databasePoolSize?: number;
 }
 
 export async function openDatabase(opts: StorageOptions): Promise<Database> {
@@ -28,7 +30,7 @@ export async function openDatabase(opts: StorageOptions): Promise<Database> {
         await admin.close();
       }
     }
-    db = await openPostgres(opts.databaseUrl, opts.databaseSchema);
+    db = await openPostgres(opts.databaseUrl, opts.databaseSchema, opts.databasePoolSize);
   } else {
     const dir = join(opts.dataDir, 'pglite');
     mkdirSync(dir, { recursive: true, mode: 0o700 });

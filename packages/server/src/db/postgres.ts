@@ -5,9 +5,9 @@ import type { Database, Row, Sql } from './types.js';
  * PostgreSQL through a pool. `schema` (optional) isolates a tenant or a test run; the NOTIFY
  * channel is per schema so that replicas of one deployment hear each other and nobody else.
  */
-export async function openPostgres(url: string, schema?: string): Promise<Database> {
+export async function openPostgres(url: string, schema?: string, poolSize = 10): Promise<Database> {
   const options = schema ? `-c search_path=${schema}` : undefined;
-  const pool = new pg.Pool({ connectionString: url, max: 10, ...(options ? { options } : {}) });
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, ...(options ? { options } : {}) });
   pool.on('error', () => {}); // idle client errors surface on the next query
   const channel = `hotpatch_${(schema ?? 'public').replace(/[^a-z0-9_]/gi, '_')}`.toLowerCase();
   let listener: pg.Client | null = null;

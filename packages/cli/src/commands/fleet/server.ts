@@ -21,6 +21,17 @@ export function registerServerCommand(program: Command): void {
     .option('--database-schema <name>', 'PostgreSQL schema')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port to listen on', intArg, 4242)
+    .option(
+      '--workers <n>',
+      'server processes behind the one port (PostgreSQL only): each is a full replica; use the cores, hold more connections than one process may open files',
+      intArg,
+      1,
+    )
+    .option(
+      '--database-pool <n>',
+      'PostgreSQL connections per server process (default 10, with --workers about 10 in all, at least 3 each)',
+      intArg,
+    )
     .option('--cert <file>', 'TLS certificate (PEM): serve HTTPS')
     .option('--key <file>', 'TLS private key (PEM)')
     .option(
@@ -47,6 +58,8 @@ export function registerServerCommand(program: Command): void {
         databaseSchema?: string;
         host: string;
         port: number;
+        workers: number;
+        databasePool?: number;
         cert?: string;
         key?: string;
         trustedKey?: string[];
@@ -57,6 +70,12 @@ export function registerServerCommand(program: Command): void {
       }) => {
         if (o.advisoriesUrl && !/^https?:\/\//.test(o.advisoriesUrl))
           throw new HotpatchError('E_USAGE', `--advisories-url ${o.advisoriesUrl}: expected an http(s) URL`);
+        if (o.workers < 1) throw new HotpatchError('E_USAGE', '--workers: expected 1 or more');
+        if (o.workers > 1 && !o.databaseUrl)
+          throw new HotpatchError(
+            'E_USAGE',
+            '--workers needs --database-url: the workers share PostgreSQL (embedded PGlite is one process)',
+          );
         if (Boolean(o.cert) !== Boolean(o.key))
           throw new HotpatchError('E_USAGE', '--cert and --key go together');
         const trusted = o.trustedKey ?? (process.env.HOTPATCH_TRUSTED_KEYS ?? '').split(':').filter(Boolean);
@@ -69,6 +88,8 @@ export function registerServerCommand(program: Command): void {
           ...(o.databaseSchema ? { databaseSchema: o.databaseSchema } : {}),
           host: o.host,
           port: o.port,
+          workers: o.workers,
+          ...(o.databasePool ? { databasePoolSize: o.databasePool } : {}),
           ...(o.cert && o.key ? { cert: o.cert, key: o.key } : {}),
           trustedKeys: trusted,
           ...(o.baselineMonths ? { calendar: { baselineMonths: o.baselineMonths } } : {}),
