@@ -1,6 +1,6 @@
 /** Devices: rows, lookups, the facts and instances their runtimes report, and whether they are connected. */
 import type { Row, Sql } from '../db/types.js';
-import type { Device, StoredFacts } from '../fleet/model.js';
+import type { Device, Labels, StoredFacts } from '../fleet/model.js';
 import { iso, isoReq, json } from './convert.js';
 
 export function toDevice(r: Row): Device {
@@ -41,6 +41,45 @@ export async function listDevicesLight(q: Sql): Promise<Device[]> {
 export async function getDevice(q: Sql, id: string): Promise<Device | null> {
   const r = await q.query('SELECT * FROM devices WHERE id = $1', [id]);
   return r[0] ? toDevice(r[0]) : null;
+}
+
+/** These devices, in no particular order (missing ones left out). */
+export async function getDevices(q: Sql, ids: readonly string[]): Promise<Device[]> {
+  return (await q.query('SELECT * FROM devices WHERE id = ANY($1)', [ids])).map(toDevice);
+}
+
+/** The process instances seen for a device, oldest first, as stored. */
+export async function deviceInstances(q: Sql, deviceId: string): Promise<Row[]> {
+  return q.query(
+    'SELECT pid, started_at, first_seen, last_seen, node FROM instances WHERE device_id = $1 ORDER BY started_at',
+    [deviceId],
+  );
+}
+
+export async function updateDevicePlacement(
+  q: Sql,
+  id: string,
+  labels: Labels,
+  policyId: string | null,
+): Promise<void> {
+  await q.query('UPDATE devices SET labels = $2, policy_id = $3 WHERE id = $1', [
+    id,
+    JSON.stringify(labels),
+    policyId,
+  ]);
+}
+
+/** Revokes a device and its credentials (an earlier revocation's time is kept). */
+export async function revokeDevice(q: Sql, id: string): Promise<void> {
+  await q.query('UPDATE devices SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1', [id]);
+  await q.query(
+    'UPDATE device_credentials SET revoked_at = coalesce(revoked_at, now()) WHERE device_id = $1',
+    [id],
+  );
+}
+
+export async function deleteDevice(q: Sql, id: string): Promise<void> {
+  await q.query('DELETE FROM devices WHERE id = $1', [id]);
 }
 
 export interface InstanceWrite {
