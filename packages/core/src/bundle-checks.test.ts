@@ -1,67 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  BUNDLE_FORMAT,
-  BUNDLE_FORMAT_VERSION,
-  type BundlePayload,
-  KEY_SCHEME,
-  parseBundle,
-  serializeBundle,
-  signBundle,
-  verifyBundle,
-} from './bundle.js';
+import { type BundlePayload, parseBundle, serializeBundle, signBundle, verifyBundle } from './bundle.js';
 import { bundleProblem } from './bundle-checks.js';
 import { HotpatchError } from './errors.js';
 import { sha256 } from './hash.js';
 import { generateSigningKey, loadPrivateKey, loadPublicKey, signatureBytes, TrustStore } from './signing.js';
+import { samplePayload } from './testing.js';
 
-const baseline = 'function f(a) { return a + 1; }\nfunction g(b) { return b; }\nmodule.exports = { f, g };\n';
-
-function payload(): BundlePayload {
-  const fEnd = baseline.indexOf('\n');
-  const patched = `function f(a) { return a + 2; }${baseline.slice(fEnd)}`;
-  return {
-    format: BUNDLE_FORMAT,
-    formatVersion: BUNDLE_FORMAT_VERSION,
-    keyScheme: KEY_SCHEME,
-    convention: 2,
-    patchId: 'HP-checks-1',
-    version: '1.0.0+hp.1',
-    level: 1,
-    title: 't',
-    advisories: ['CVE-2099-0002'],
-    severity: 'high',
-    classification: 'security',
-    createdAt: '2025-01-01T00:00:00.000Z',
-    builder: 'test',
-    target: { kind: 'npm', name: 'demo', version: '1.0.0' },
-    fixedIn: '1.0.1',
-    supersedes: [],
-    files: [
-      {
-        path: 'lib/index.js',
-        sourceType: 'commonjs',
-        baselineSha256: sha256(baseline),
-        patchedSha256: sha256(patched),
-        edits: [{ start: 0, end: fEnd, text: 'function f(a) { return a + 2; }' }],
-        liveEdit: null,
-        functions: [{ key: 'f', call: 'params', params: ['a'], source: '(function (a) { return a + 2; })' }],
-        migrations: [],
-        changes: [
-          {
-            id: 'function-changed',
-            kind: 'function-body',
-            name: 'f',
-            verdict: 'live',
-            reason: 'changed code',
-          },
-        ],
-      },
-    ],
-    newFiles: [],
-    ignored: [],
-  };
-}
+/** The sample under another path, to see that messages name the file. */
+const payload = (): BundlePayload => {
+  const p = samplePayload({ patchId: 'HP-checks-1' });
+  p.files[0]!.path = 'lib/index.js';
+  return p;
+};
 
 const key = generateSigningKey();
 /** Signed by a trusted key: the checks must hold whoever signed. */

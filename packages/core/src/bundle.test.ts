@@ -3,10 +3,8 @@ import { createPublicKey } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   applyEdits,
-  BUNDLE_FORMAT,
   BUNDLE_FORMAT_VERSION,
   type BundlePayload,
-  KEY_SCHEME,
   parseBundle,
   serializeBundle,
   signBundle,
@@ -16,64 +14,13 @@ import { canonicalBytes } from './canonical.js';
 import { BundleError, HotpatchError } from './errors.js';
 import { sha256 } from './hash.js';
 import { generateSigningKey, keyIdOf, loadPrivateKey, loadPublicKey, TrustStore } from './signing.js';
+import {
+  SAMPLE_BASELINE as baseline,
+  SAMPLE_FIX as fixedBody,
+  SAMPLE_PATCHED as patched,
+  samplePayload,
+} from './testing.js';
 import { hotpatchVersion, parseHotpatchVersion } from './version-id.js';
-
-const baseline = 'function f(a) { return a + 1; }\nmodule.exports = f;\n';
-const fixedBody = 'function f(a) { return a + 2; /* fixed: ünïcode ✓ */ }';
-const patched = fixedBody + baseline.slice(baseline.indexOf('\n'));
-
-function samplePayload(): BundlePayload {
-  return {
-    format: BUNDLE_FORMAT,
-    formatVersion: BUNDLE_FORMAT_VERSION,
-    keyScheme: KEY_SCHEME,
-    convention: 2,
-    patchId: 'HP-20250101-abcdef',
-    version: hotpatchVersion('1.0.0', 1),
-    level: 1,
-    title: 'demo 1.0.0 → 1.0.1',
-    advisories: ['CVE-2099-0001'],
-    severity: 'high',
-    classification: 'security',
-    createdAt: '2025-01-01T00:00:00.000Z',
-    builder: 'test',
-    target: { kind: 'npm', name: 'demo', version: '1.0.0' },
-    fixedIn: '1.0.1',
-    supersedes: [],
-    files: [
-      {
-        path: 'index.js',
-        sourceType: 'commonjs',
-        baselineSha256: sha256(baseline),
-        patchedSha256: sha256(patched),
-        edits: [{ start: 0, end: baseline.indexOf('\n'), text: fixedBody }],
-        liveEdit: null,
-        functions: [{ key: 'f', call: 'apply', params: [], source: '(function f(a) { return a + 2; })' }],
-        migrations: [],
-        changes: [
-          {
-            id: 'function-changed',
-            kind: 'function-body',
-            name: 'f',
-            verdict: 'live',
-            reason: 'changed code',
-            line: 1,
-          },
-        ],
-      },
-    ],
-    newFiles: [],
-    ignored: [
-      {
-        id: 'package-version',
-        kind: 'version-string',
-        name: 'package.json version',
-        verdict: 'ignored',
-        reason: '1.0.0 → 1.0.1',
-      },
-    ],
-  };
-}
 
 const keys = generateSigningKey();
 const privateKey = loadPrivateKey(keys.privateKeyPem);

@@ -12,3 +12,6 @@ export const OpenObject = (props: Parameters<typeof Type.Object>[0] = {}) =>
 
 export const DeletedResponse = Type.Object({ deleted: Type.String() });
 export const RevokedResponse = Type.Object({ revoked: Type.String() });
+
+/** The path parameter of routes addressing one resource by id. */
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });

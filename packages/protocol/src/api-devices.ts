@@ -1,6 +1,7 @@
 /** The devices API (GET /v1/devices, /v1/devices/:id) and advisories API views: request and response schemas. */
 import { type Static, Type } from '@sinclair/typebox';
 import { DEVICE_STATUS_KINDS, DeviceStatus } from './advisories.js';
+import { Labels } from './agent.js';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -187,3 +188,13 @@ export const DeviceDetailResponse = Type.Object({
 });
 export type DeviceDetailResponse = Static<typeof DeviceDetailResponse>;
 export const DeviceResponse = Type.Object({ device: DeviceView });
+
+/** PATCH /v1/devices/:id: new labels (replacing all), and the policy by name (null: placed by labels). */
+export const DevicePatch = Type.Object(
+  {
+    labels: Type.Optional(Labels),
+    policy: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+export type DevicePatch = Static<typeof DevicePatch>;

@@ -1,69 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  BUNDLE_FORMAT,
-  BUNDLE_FORMAT_VERSION,
-  type BundlePayload,
   generateSigningKey,
   KEY_SCHEME,
   loadPrivateKey,
   loadPublicKey,
-  sha256,
   signBundle,
   TrustStore,
 } from '@hotpatch/core';
+import { SAMPLE_BASELINE as baseline, samplePayload } from '@hotpatch/core/testing';
 import { analyzeModule, CONVENTION_VERSION, checkReplacement, moduleTable } from '@hotpatch/instrument';
 import { heavyLoaded } from './lazy.js';
 import { checkedBundle, checkedReplacements } from './off-thread.js';
 
-const baseline = 'function f(a) { return a + 1; }\nmodule.exports = f;\n';
-
-function payload(): BundlePayload {
-  const fixed = 'function f(a) { return a + 2; }';
-  const patched = fixed + baseline.slice(baseline.indexOf('\n'));
-  return {
-    format: BUNDLE_FORMAT,
-    formatVersion: BUNDLE_FORMAT_VERSION,
-    keyScheme: KEY_SCHEME,
-    convention: CONVENTION_VERSION,
-    patchId: 'HP-20250101-abcdef',
-    version: '1.0.0-hotpatch.1',
-    level: 1,
-    title: 'demo 1.0.0 → 1.0.1',
-    advisories: ['CVE-2099-0001'],
-    severity: 'high',
-    classification: 'security',
-    createdAt: '2025-01-01T00:00:00.000Z',
-    builder: 'test',
-    target: { kind: 'npm', name: 'demo', version: '1.0.0' },
-    fixedIn: '1.0.1',
-    supersedes: [],
-    files: [
-      {
-        path: 'index.js',
-        sourceType: 'commonjs',
-        baselineSha256: sha256(baseline),
-        patchedSha256: sha256(patched),
-        edits: [{ start: 0, end: baseline.indexOf('\n'), text: fixed }],
-        liveEdit: null,
-        functions: [{ key: 'f', call: 'params', params: ['a'], source: '(function (a) { return a + 2; })' }],
-        migrations: [],
-        changes: [
-          {
-            id: 'function-changed',
-            kind: 'function-body',
-            name: 'f',
-            verdict: 'live',
-            reason: 'changed',
-            line: 1,
-          },
-        ],
-      },
-    ],
-    newFiles: [],
-    ignored: [],
-  };
-}
+// The runtime's own calling convention: a bundle built for it.
+const payload = () => samplePayload({ convention: CONVENTION_VERSION });
 
 const keys = generateSigningKey();
 const trust = new TrustStore([loadPublicKey(keys.publicKeyPem)]);

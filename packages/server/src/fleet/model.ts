@@ -1,4 +1,4 @@
-/** Row shapes the fleet logic works on (mapped from SQL in store.ts). */
+/** Row shapes the fleet logic works on (mapped from SQL in store/). */
 import type { BundleView, DeploymentDeviceView, DeploymentInfo, Facts } from '@hotpatch/protocol';
 import type { HealthGate } from './health-gate.js';
 

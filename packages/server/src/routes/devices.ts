@@ -4,13 +4,14 @@ import {
   type DeviceListItem,
   DeviceListQuery,
   DeviceListResponse,
+  DevicePatch,
   DeviceResponse,
   DeviceSummaryResponse,
   type DeviceView,
-  Labels,
+  IdParams,
   RevokedResponse,
 } from '@hotpatch/protocol';
-import { type Static, Type } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { loadStatusSources, type StatusSources } from '../advisories/load.js';
 import { audit } from '../audit.js';
@@ -21,16 +22,17 @@ import { devicesCsv } from '../fleet/device-list.js';
 import { csvRows, fleetSummary, pageIds, statusCounts } from '../fleet/device-query.js';
 import type { Device, Policy } from '../fleet/model.js';
 import { markDevicesStale, refreshStatus } from '../fleet/status-columns.js';
-import { getDevice, getPolicyByName, listPolicies, toDevice } from '../store.js';
-
-const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
-const DevicePatch = Type.Object(
-  {
-    labels: Type.Optional(Labels),
-    policy: Type.Optional(Type.Union([Type.String({ minLength: 1 }), Type.Null()])),
-  },
-  { additionalProperties: false },
-);
+import {
+  deleteDevice,
+  deviceInstances,
+  getDevice,
+  getDevices,
+  getPolicyByName,
+  listPolicies,
+  revokeDevice,
+  updateDevicePlacement,
+} from '../store.js';
+import { routes } from './route.js';
 
 /** A device as the API shows it: identity, placement, eligibility, status and components (attention first). */
 export function deviceView(d: Device, policies: readonly Policy[], sources: StatusSources): DeviceView {
@@ -88,10 +90,11 @@ export function listItem(view: DeviceView): DeviceListItem {
 
 export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
+    const r = routes(app, ctx);
     /** The devices of one page with their notable components, in the page's order (facts read for these only). */
     const views = async (ids: readonly string[]): Promise<DeviceListItem[]> => {
       if (ids.length === 0) return [];
-      const devices = (await ctx.db.query('SELECT * FROM devices WHERE id = ANY($1)', [ids])).map(toDevice);
+      const devices = await getDevices(ctx.db, ids);
       const names = [...new Set(devices.flatMap((d) => (d.facts?.packages ?? []).map((p) => p.name)))];
       const [policies, sources] = await Promise.all([
         listPolicies(ctx.db),
@@ -100,12 +103,10 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
       const byId = new Map(devices.map((d) => [d.id, listItem(deviceView(d, policies, sources))]));
       return ids.flatMap((id) => byId.get(id) ?? []);
     };
-    app.get<{ Querystring: DeviceListQuery }>(
+    r.get(
       '/v1/devices',
-      {
-        onRequest: ctx.requireRole('viewer'),
-        schema: { querystring: DeviceListQuery, response: { 200: DeviceListResponse } },
-      },
+      'viewer',
+      { querystring: DeviceListQuery, response: { 200: DeviceListResponse } },
       async (req) => {
         await refreshStatus(ctx.db);
         const [{ ids, total }, counts] = await Promise.all([
@@ -115,20 +116,14 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
         return { devices: await views(ids), total, counts };
       },
     );
-    app.get(
-      '/v1/devices/summary',
-      { onRequest: ctx.requireRole('viewer'), schema: { response: { 200: DeviceSummaryResponse } } },
-      async () => {
-        await refreshStatus(ctx.db);
-        return fleetSummary(ctx.db, 12);
-      },
-    );
-    app.get<{ Querystring: DeviceListQuery }>(
+    r.get('/v1/devices/summary', 'viewer', { response: { 200: DeviceSummaryResponse } }, async () => {
+      await refreshStatus(ctx.db);
+      return fleetSummary(ctx.db, 12);
+    });
+    r.get(
       '/v1/devices.csv',
-      {
-        onRequest: ctx.requireRole('viewer'),
-        schema: { querystring: DeviceListQuery, response: { 200: Type.String() } },
-      },
+      'viewer',
+      { querystring: DeviceListQuery, response: { 200: Type.String() } },
       async (req, reply) => {
         await refreshStatus(ctx.db);
         return reply
@@ -142,28 +137,21 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
       if (!d) throw new NotFoundError(`device ${id}`, 'id');
       return d;
     };
-    app.get<{ Params: Static<typeof IdParams> }>(
+    r.get(
       '/v1/devices/:id',
-      {
-        onRequest: ctx.requireRole('viewer'),
-        schema: { params: IdParams, response: { 200: DeviceDetailResponse } },
-      },
+      'viewer',
+      { params: IdParams, response: { 200: DeviceDetailResponse } },
       async (req) => {
         const d = await find(req.params.id);
-        const instances = await ctx.db.query(
-          'SELECT pid, started_at, first_seen, last_seen, node FROM instances WHERE device_id = $1 ORDER BY started_at',
-          [d.id],
-        );
+        const instances = await deviceInstances(ctx.db, d.id);
         const sources = await loadStatusSources(ctx.db, d.id);
         return { device: deviceView(d, await listPolicies(ctx.db), sources), instances, facts: d.facts };
       },
     );
-    app.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof DevicePatch> }>(
+    r.patch(
       '/v1/devices/:id',
-      {
-        onRequest: ctx.requireRole('admin'),
-        schema: { params: IdParams, body: DevicePatch, response: { 200: DeviceResponse } },
-      },
+      'admin',
+      { params: IdParams, body: DevicePatch, response: { 200: DeviceResponse } },
       async (req) => {
         const d = await find(req.params.id);
         let policyId = d.policyId;
@@ -176,33 +164,23 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
           }
         }
         await ctx.db.transaction(async (tx) => {
-          await tx.query('UPDATE devices SET labels = $2, policy_id = $3 WHERE id = $1', [
-            d.id,
-            JSON.stringify(req.body.labels ?? d.labels),
-            policyId,
-          ]);
+          await updateDevicePlacement(tx, d.id, req.body.labels ?? d.labels, policyId);
           await markDevicesStale(tx, [d.id]);
-          await audit(tx, actorName(req), 'device.update', d.id, req.body as Record<string, unknown>);
+          await audit(tx, actorName(req), 'device.update', d.id, req.body);
         });
         await ctx.bus.publish({ kind: 'device', id: d.id });
         const sources = await loadStatusSources(ctx.db, d.id);
         return { device: deviceView(await find(d.id), await listPolicies(ctx.db), sources) };
       },
     );
-    app.post<{ Params: Static<typeof IdParams> }>(
+    r.post(
       '/v1/devices/:id/revoke',
-      {
-        onRequest: ctx.requireRole('admin'),
-        schema: { params: IdParams, response: { 200: RevokedResponse } },
-      },
+      'admin',
+      { params: IdParams, response: { 200: RevokedResponse } },
       async (req) => {
         const d = await find(req.params.id);
         await ctx.db.transaction(async (tx) => {
-          await tx.query('UPDATE devices SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1', [d.id]);
-          await tx.query(
-            'UPDATE device_credentials SET revoked_at = coalesce(revoked_at, now()) WHERE device_id = $1',
-            [d.id],
-          );
+          await revokeDevice(tx, d.id);
           await markDevicesStale(tx, [d.id]);
           await audit(tx, actorName(req), 'device.revoke', d.id, { host: d.host, service: d.service });
         });
@@ -210,16 +188,14 @@ export function devicesPlugin(ctx: Ctx): FastifyPluginAsync {
         return { revoked: d.id };
       },
     );
-    app.delete<{ Params: Static<typeof IdParams> }>(
+    r.delete(
       '/v1/devices/:id',
-      {
-        onRequest: ctx.requireRole('admin'),
-        schema: { params: IdParams, response: { 200: DeletedResponse } },
-      },
+      'admin',
+      { params: IdParams, response: { 200: DeletedResponse } },
       async (req) => {
         const d = await find(req.params.id);
         await ctx.db.transaction(async (tx) => {
-          await tx.query('DELETE FROM devices WHERE id = $1', [d.id]);
+          await deleteDevice(tx, d.id);
           await audit(tx, actorName(req), 'device.delete', d.id, { host: d.host, service: d.service });
         });
         await ctx.bus.publish({ kind: 'device', id: d.id });

@@ -1,11 +1,13 @@
 import { CREDENTIAL_HEADER, EnrollRequest, EnrollResponse } from '@hotpatch/protocol';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { audit } from '../audit.js';
 import type { Ctx } from '../context.js';
+import type { Sql } from '../db/types.js';
 import { ConflictError, ForbiddenError, UnauthorizedError } from '../errors.js';
 import type { Labels } from '../fleet/model.js';
 import { authenticateDevice } from '../plugins/auth.js';
 import { bearer, newId, newToken, parseToken, secretMatches } from '../secrets.js';
+import { routes } from './route.js';
 
 /**
  * The labels a device gets: the enrollment token's always win; the device's own are added only
@@ -21,6 +23,89 @@ export function enrollLabels(
   return { labels: { ...device, ...token }, ignored };
 }
 
+type EnrollToken = Awaited<ReturnType<typeof enrollToken>>;
+
+/** The enrollment token in an Authorization header, if it is one, valid and not revoked. */
+async function enrollToken(db: Sql, header: string | undefined) {
+  const token = bearer(header);
+  const parsed = token ? parseToken(token, 'hpe') : null;
+  if (!parsed) throw new UnauthorizedError('missing or invalid enrollment token');
+  const et = (
+    await db.query<{
+      token_hash: string;
+      revoked_at: unknown;
+      labels: unknown;
+      name: string;
+      allow_device_labels: boolean;
+    }>('SELECT * FROM enroll_tokens WHERE id = $1', [parsed.id])
+  )[0];
+  if (!et || et.revoked_at || !secretMatches(parsed.secret, et.token_hash))
+    throw new UnauthorizedError('invalid or revoked enrollment token');
+  return { id: parsed.id, ...et };
+}
+
+/**
+ * Enrolls host/service, or rotates its credential when the device presents its current one
+ * (`presented`); returns the new credential and whether the identity is new.
+ */
+async function enrollDevice(
+  tx: Sql,
+  et: EnrollToken,
+  body: EnrollRequest,
+  presented: string | string[] | undefined,
+): Promise<{ deviceId: string; credential: string; created: boolean }> {
+  const { host, service } = body;
+  const tokenLabels = (typeof et.labels === 'string' ? JSON.parse(et.labels) : et.labels) as Labels;
+  const { labels, ignored } = enrollLabels(tokenLabels, et.allow_device_labels, body.labels ?? {});
+  const existing = (
+    await tx.query<{ id: string; revoked_at: unknown }>(
+      'SELECT id, revoked_at FROM devices WHERE host = $1 AND service = $2 FOR UPDATE',
+      [host, service],
+    )
+  )[0];
+  if (existing?.revoked_at)
+    throw new ForbiddenError(
+      `device ${host}/${service} is revoked; an admin must delete it before it can enroll again`,
+      'E_DEVICE_REVOKED',
+    );
+  if (existing) {
+    // Only the device itself may re-enroll (rotate) an existing identity.
+    const owner =
+      typeof presented === 'string'
+        ? await authenticateDevice(tx, `Bearer ${presented}`).catch(() => null)
+        : null;
+    if (owner !== existing.id)
+      throw new ConflictError(
+        `device ${host}/${service} is already enrolled; re-enrolling needs its current credential (${CREDENTIAL_HEADER}) or an admin deleting it first`,
+        'host',
+        'E_DEVICE_EXISTS',
+      );
+    await tx.query('DELETE FROM device_credentials WHERE device_id = $1', [existing.id]);
+  }
+  const deviceId = existing?.id ?? newId('dev_');
+  if (!existing)
+    await tx.query('INSERT INTO devices (id, host, service, labels) VALUES ($1, $2, $3, $4)', [
+      deviceId,
+      host,
+      service,
+      JSON.stringify(labels),
+    ]);
+  const cred = newToken('hpd');
+  await tx.query('INSERT INTO device_credentials (id, device_id, token_hash) VALUES ($1, $2, $3)', [
+    cred.id,
+    deviceId,
+    cred.hash,
+  ]);
+  await audit(
+    tx,
+    `enroll-token ${et.name} (${et.id})`,
+    existing ? 'device.credential-rotate' : 'device.enroll',
+    deviceId,
+    { host, service, labels, ...(Object.keys(ignored).length > 0 ? { ignoredLabels: ignored } : {}) },
+  );
+  return { deviceId, credential: cred.token, created: !existing };
+}
+
 /**
  * Device enrollment (enrollment token -> per-device credential) and the device WebSocket.
  *
@@ -30,115 +115,34 @@ export function enrollLabels(
  */
 export function enrollPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
-    const enrollToken = async (header: string | undefined) => {
-      const token = bearer(header);
-      const parsed = token ? parseToken(token, 'hpe') : null;
-      if (!parsed) throw new UnauthorizedError('missing or invalid enrollment token');
-      const et = (
-        await ctx.db.query<{
-          token_hash: string;
-          revoked_at: unknown;
-          labels: unknown;
-          name: string;
-          allow_device_labels: boolean;
-        }>('SELECT * FROM enroll_tokens WHERE id = $1', [parsed.id])
-      )[0];
-      if (!et || et.revoked_at || !secretMatches(parsed.secret, et.token_hash))
-        throw new UnauthorizedError('invalid or revoked enrollment token');
-      return { id: parsed.id, ...et };
-    };
+    const r = routes(app, ctx);
+    // What each request's guard found: the enrollment token, the device behind a credential.
+    const tokens = new WeakMap<FastifyRequest, EnrollToken>();
+    const devices = new WeakMap<FastifyRequest, string>();
 
-    app.post<{ Body: EnrollRequest }>(
+    r.post(
       '/v1/enroll',
-      {
-        // Authenticated before the body is read.
-        onRequest: async (req) => {
-          (req as unknown as { enrollToken: unknown }).enrollToken = await enrollToken(
-            req.headers.authorization,
-          );
-        },
-        schema: { body: EnrollRequest, response: { 200: EnrollResponse, 201: EnrollResponse } },
+      // Authenticated before the body is read.
+      async (req) => {
+        tokens.set(req, await enrollToken(ctx.db, req.headers.authorization));
       },
+      { body: EnrollRequest, response: { 200: EnrollResponse, 201: EnrollResponse } },
       async (req, reply) => {
-        const et = (req as unknown as { enrollToken: Awaited<ReturnType<typeof enrollToken>> }).enrollToken;
-        const { host, service } = req.body;
+        const et = tokens.get(req)!;
         const presented = req.headers[CREDENTIAL_HEADER];
-        const out = await ctx.db.transaction(async (tx) => {
-          const tokenLabels = (typeof et.labels === 'string' ? JSON.parse(et.labels) : et.labels) as Labels;
-          const { labels, ignored } = enrollLabels(
-            tokenLabels,
-            et.allow_device_labels,
-            req.body.labels ?? {},
-          );
-          const existing = (
-            await tx.query<{ id: string; revoked_at: unknown }>(
-              'SELECT id, revoked_at FROM devices WHERE host = $1 AND service = $2 FOR UPDATE',
-              [host, service],
-            )
-          )[0];
-          if (existing?.revoked_at)
-            throw new ForbiddenError(
-              `device ${host}/${service} is revoked; an admin must delete it before it can enroll again`,
-              'E_DEVICE_REVOKED',
-            );
-          if (existing) {
-            // Only the device itself may re-enroll (rotate) an existing identity.
-            const owner =
-              typeof presented === 'string'
-                ? await authenticateDevice(tx, `Bearer ${presented}`).catch(() => null)
-                : null;
-            if (owner !== existing.id)
-              throw new ConflictError(
-                `device ${host}/${service} is already enrolled; re-enrolling needs its current credential (${CREDENTIAL_HEADER}) or an admin deleting it first`,
-                'host',
-                'E_DEVICE_EXISTS',
-              );
-            await tx.query('DELETE FROM device_credentials WHERE device_id = $1', [existing.id]);
-          }
-          const deviceId = existing?.id ?? newId('dev_');
-          if (!existing)
-            await tx.query('INSERT INTO devices (id, host, service, labels) VALUES ($1, $2, $3, $4)', [
-              deviceId,
-              host,
-              service,
-              JSON.stringify(labels),
-            ]);
-          const cred = newToken('hpd');
-          await tx.query('INSERT INTO device_credentials (id, device_id, token_hash) VALUES ($1, $2, $3)', [
-            cred.id,
-            deviceId,
-            cred.hash,
-          ]);
-          await audit(
-            tx,
-            `enroll-token ${et.name} (${et.id})`,
-            existing ? 'device.credential-rotate' : 'device.enroll',
-            deviceId,
-            { host, service, labels, ...(Object.keys(ignored).length > 0 ? { ignoredLabels: ignored } : {}) },
-          );
-          return { deviceId, credential: cred.token, created: !existing };
-        });
+        const out = await ctx.db.transaction((tx) => enrollDevice(tx, et, req.body, presented));
         return reply
           .status(out.created ? 201 : 200)
           .send({ deviceId: out.deviceId, credential: out.credential });
       },
     );
 
-    app.get(
+    r.socket(
       '/v1/agent',
-      {
-        websocket: true,
-        onRequest: async (req) => {
-          (req as unknown as { deviceId: string }).deviceId = await authenticateDevice(
-            ctx.db,
-            req.headers.authorization,
-            true,
-          );
-        },
+      async (req) => {
+        devices.set(req, await authenticateDevice(ctx.db, req.headers.authorization, true));
       },
-      (socket, req) => {
-        ctx.hub.attach(socket, (req as unknown as { deviceId: string }).deviceId);
-      },
+      (socket, req) => ctx.hub.attach(socket, devices.get(req)!),
     );
   };
 }

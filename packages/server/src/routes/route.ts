@@ -1,10 +1,14 @@
 /**
- * One shape for every API route: method, path, the role it needs, and its schemas (request and
+ * One shape for every API route: method, path, who may call it, and its schemas (request and
  * response, from @hotpatch/protocol); the handler's request is typed from those schemas.
  */
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, RouteOptions } from 'fastify';
+import type { WebSocket } from 'ws';
 import type { Ctx, Role } from '../context.js';
+
+/** Who may call a route: a role (API tokens), or a check of its own run before the body is read (devices). */
+export type Guard = Role | ((req: FastifyRequest) => Promise<void>);
 
 export interface RouteSchemas {
   params?: TSchema;
@@ -22,18 +26,22 @@ export type RouteRequest<S extends RouteSchemas> = FastifyRequest<{
 type Handler<S extends RouteSchemas> = (req: RouteRequest<S>, reply: FastifyReply) => Promise<unknown>;
 type Extra = Pick<RouteOptions, 'bodyLimit'>;
 
-/** Route registration bound to a plugin's app and context: `r.get(url, role, schemas, handler)`. */
+/** Route registration bound to a plugin's app and context: `r.get(url, guard, schemas, handler)`. */
 export function routes(app: FastifyInstance, ctx: Ctx) {
+  const onRequest = (guard: Guard) => (typeof guard === 'string' ? ctx.requireRole(guard) : guard);
   const add =
     (method: HTTPMethods) =>
-    <S extends RouteSchemas>(url: string, role: Role, schema: S, handler: Handler<S>, extra: Extra = {}) =>
+    <S extends RouteSchemas>(url: string, guard: Guard, schema: S, handler: Handler<S>, extra: Extra = {}) =>
       app.route({
         method,
         url,
-        onRequest: ctx.requireRole(role),
+        onRequest: onRequest(guard),
         schema,
         handler: handler as never,
         ...extra,
       });
-  return { get: add('GET'), post: add('POST'), patch: add('PATCH'), delete: add('DELETE') };
+  /** A WebSocket route (GET upgrade; @fastify/websocket): no schemas, the guard runs before the upgrade. */
+  const socket = (url: string, guard: Guard, handler: (socket: WebSocket, req: FastifyRequest) => void) =>
+    app.get(url, { websocket: true, onRequest: onRequest(guard) }, handler);
+  return { get: add('GET'), post: add('POST'), patch: add('PATCH'), delete: add('DELETE'), socket };
 }

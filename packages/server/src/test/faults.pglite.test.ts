@@ -1,4 +1,5 @@
-import { agentEnvSuite, faultSuite } from './faults.js';
+import { agentEnvSuite } from './agent-env.js';
+import { faultSuite } from './faults.js';
 
 faultSuite('pglite');
 agentEnvSuite();

@@ -1,4 +1,5 @@
-import { failoverSuite, faultSuite } from './faults.js';
+import { failoverSuite } from './failover.js';
+import { faultSuite } from './faults.js';
 
 faultSuite('postgres');
 failoverSuite();

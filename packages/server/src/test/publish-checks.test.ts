@@ -8,16 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  BUNDLE_FORMAT,
-  BUNDLE_FORMAT_VERSION,
   type BundlePayload,
   generateSigningKey,
-  KEY_SCHEME,
   loadPrivateKey,
   serializeBundle,
-  sha256,
   signBundle,
 } from '@hotpatch/core';
+import { samplePayload } from '@hotpatch/core/testing';
 import type { HotpatchServer } from '../index.js';
 import type { client } from './fixture.js';
 import { startTestServer } from './test-server.js';
@@ -38,53 +35,8 @@ after(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-function payload(patchId: string): BundlePayload {
-  const baseline = 'function f(a) { return a; }\n';
-  const text = 'function f(a) { return a + 1; }';
-  return {
-    format: BUNDLE_FORMAT,
-    formatVersion: BUNDLE_FORMAT_VERSION,
-    keyScheme: KEY_SCHEME,
-    convention: 2,
-    patchId,
-    version: '1.0.0+hp.1',
-    level: 1,
-    title: 'demo',
-    advisories: ['CVE-2099-0003'],
-    severity: 'high',
-    classification: 'security',
-    createdAt: '2025-01-01T00:00:00.000Z',
-    builder: 'test',
-    target: { kind: 'npm', name: 'demo-publish', version: '1.0.0' },
-    fixedIn: '1.0.1',
-    supersedes: [],
-    files: [
-      {
-        path: 'index.js',
-        sourceType: 'commonjs',
-        baselineSha256: sha256(baseline),
-        patchedSha256: sha256(`${text}\n`),
-        edits: [{ start: 0, end: baseline.length - 1, text }],
-        liveEdit: null,
-        functions: [
-          { key: 'f', call: 'params', params: [], source: `(${text.replace(/^function f/, 'function ')})` },
-        ],
-        migrations: [],
-        changes: [
-          {
-            id: 'function-changed',
-            kind: 'function-body',
-            name: 'f',
-            verdict: 'live',
-            reason: 'changed code',
-          },
-        ],
-      },
-    ],
-    newFiles: [],
-    ignored: [],
-  };
-}
+const payload = (patchId: string) =>
+  samplePayload({ patchId, target: { kind: 'npm', name: 'demo-publish', version: '1.0.0' } });
 
 const signed = (p: BundlePayload) => serializeBundle(signBundle(p, loadPrivateKey(key.privateKeyPem)));
 

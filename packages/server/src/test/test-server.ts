@@ -27,6 +27,9 @@ export const TEST_DATABASE_URL =
   process.env.HOTPATCH_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** A schema name no other test uses (the server creates it; dropSchema removes it). */
+/** Short timers so that liveness rules show within a test (production defaults are seconds). */
+export const tuning = { tickMs: 100, pingMs: 300, heartbeatMs: 300 };
+
 export const freshSchema = (prefix = 'hp_test') => `${prefix}_${randomBytes(5).toString('hex')}`;
 
 export async function dropSchema(schema: string): Promise<void> {

@@ -1,0 +1,109 @@
+/** Deployments and their per-device rows: lookups, the planner's rows, revert. */
+import type { Row, Sql } from '../db/types.js';
+import type { Deployment, DeploymentDevice, DeviceState } from '../fleet/model.js';
+import { iso, isoReq } from './convert.js';
+
+export function toDeployment(r: Row): Deployment {
+  return {
+    id: String(r.id),
+    patchId: String(r.patch_id),
+    policyId: String(r.policy_id),
+    state: r.state as Deployment['state'],
+    expedite: Boolean(r.expedite),
+    createdAt: isoReq(r.created_at),
+    createdBy: String(r.created_by),
+    revertedAt: iso(r.reverted_at),
+    revertReason: (r.revert_reason as string | null) ?? null,
+    haltedAt: iso(r.halted_at),
+    haltReason: (r.halt_reason as string | null) ?? null,
+  };
+}
+
+export function toDeploymentDevice(r: Row): DeploymentDevice {
+  return {
+    deploymentId: String(r.deployment_id),
+    deviceId: String(r.device_id),
+    state: r.state as DeviceState,
+    ring: (r.ring as string | null) ?? null,
+    reason: (r.reason as string | null) ?? null,
+    action: (r.action as string | null) ?? null,
+    scheduledFor: iso(r.scheduled_for),
+    instanceId: r.instance_id === null || r.instance_id === undefined ? null : Number(r.instance_id),
+    errors: Number(r.errors ?? 0),
+    appliedAt: iso(r.applied_at),
+    updatedAt: isoReq(r.updated_at),
+  };
+}
+
+export async function getDeployment(q: Sql, id: string): Promise<Deployment | null> {
+  const r = await q.query('SELECT * FROM deployments WHERE id = $1', [id]);
+  return r[0] ? toDeployment(r[0]) : null;
+}
+
+export async function deploymentRows(q: Sql, deploymentId: string): Promise<DeploymentDevice[]> {
+  return (
+    await q.query('SELECT * FROM deployment_devices WHERE deployment_id = $1 ORDER BY device_id', [
+      deploymentId,
+    ])
+  ).map(toDeploymentDevice);
+}
+
+/**
+ * The planner's rows (one per device, at deployment creation), in statements of up to 5,000 rows:
+ * a row per device per round trip took most of the deploy time at 100,000 devices.
+ */
+export async function upsertRows(
+  q: Sql,
+  rows: ReadonlyArray<
+    Pick<
+      DeploymentDevice,
+      'deploymentId' | 'deviceId' | 'state' | 'ring' | 'reason' | 'action' | 'scheduledFor' | 'instanceId'
+    >
+  >,
+): Promise<void> {
+  for (let i = 0; i < rows.length; i += 5000) {
+    const payload = rows.slice(i, i + 5000).map((r) => ({
+      deployment_id: r.deploymentId,
+      device_id: r.deviceId,
+      state: r.state,
+      ring: r.ring,
+      reason: r.reason,
+      action: r.action,
+      scheduled_for: r.scheduledFor,
+      instance_id: r.instanceId,
+    }));
+    await q.query(
+      `INSERT INTO deployment_devices (deployment_id, device_id, state, ring, reason, action, scheduled_for, instance_id, applied_at, updated_at)
+       SELECT x.deployment_id, x.device_id, x.state, x.ring, x.reason, x.action, x.scheduled_for, x.instance_id,
+              CASE WHEN x.state = 'applied' THEN now() END, now()
+       FROM jsonb_to_recordset($1::jsonb) AS x(deployment_id text, device_id text, state text, ring text, reason text,
+                                               action text, scheduled_for timestamptz, instance_id bigint)
+       ON CONFLICT (deployment_id, device_id) DO UPDATE SET state = EXCLUDED.state, ring = EXCLUDED.ring, reason = EXCLUDED.reason,
+         action = EXCLUDED.action, scheduled_for = EXCLUDED.scheduled_for, instance_id = COALESCE(EXCLUDED.instance_id, deployment_devices.instance_id),
+         applied_at = CASE WHEN EXCLUDED.state = 'applied' THEN COALESCE(deployment_devices.applied_at, now()) ELSE deployment_devices.applied_at END,
+         updated_at = now()
+       WHERE deployment_devices.state IS DISTINCT FROM EXCLUDED.state OR deployment_devices.reason IS DISTINCT FROM EXCLUDED.reason
+         OR deployment_devices.scheduled_for IS DISTINCT FROM EXCLUDED.scheduled_for OR deployment_devices.instance_id IS DISTINCT FROM EXCLUDED.instance_id`,
+      [JSON.stringify(payload)],
+    );
+  }
+}
+
+/** Marks an active deployment reverted; rows that never reached a device settle now (applied ones when devices confirm). */
+export async function revertDeployment(q: Sql, id: string, reason: string): Promise<boolean> {
+  const r = await q.query(
+    "UPDATE deployments SET state = 'reverted', reverted_at = now(), revert_reason = $2 WHERE id = $1 AND state = 'active' RETURNING 1",
+    [id, reason],
+  );
+  if (r.length === 0) return false;
+  // Its rows no longer count for the devices' status (fleet/status-columns.ts).
+  await q.query(
+    'UPDATE devices SET status_dirty = status_dirty + 1 WHERE id IN (SELECT device_id FROM deployment_devices WHERE deployment_id = $1)',
+    [id],
+  );
+  await q.query(
+    "UPDATE deployment_devices SET state = 'reverted', reason = 'deployment reverted before it reached the device', updated_at = now() WHERE deployment_id = $1 AND state = 'scheduled'",
+    [id],
+  );
+  return true;
+}

@@ -1,0 +1,30 @@
+/** Replica liveness: heartbeats, and disconnecting the devices of replicas that stopped. */
+import type { Sql } from '../db/types.js';
+
+export async function replicaHeartbeat(q: Sql, replicaId: string): Promise<void> {
+  await q.query(`INSERT INTO replicas (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()`, [
+    replicaId,
+  ]);
+}
+
+/** Devices held by a replica whose heartbeat is older than expiryMs are disconnected; returns how many. */
+export async function expireReplicas(q: Sql, expiryMs: number): Promise<number> {
+  const r = await q.query(
+    `UPDATE devices SET connected = false
+     WHERE connected AND (replica_id IS NULL OR replica_id NOT IN (
+       SELECT id FROM replicas WHERE heartbeat_at > now() - make_interval(secs => $1::double precision / 1000)))
+     RETURNING 1`,
+    [expiryMs],
+  );
+  await q.query("DELETE FROM replicas WHERE heartbeat_at < now() - interval '1 day'");
+  return r.length;
+}
+
+/** At the start of the only replica (embedded storage): nothing is connected yet. */
+export async function disconnectAll(q: Sql): Promise<void> {
+  await q.query('UPDATE devices SET connected = false WHERE connected');
+}
+
+export async function removeReplica(q: Sql, replicaId: string): Promise<void> {
+  await q.query('DELETE FROM replicas WHERE id = $1', [replicaId]);
+}
