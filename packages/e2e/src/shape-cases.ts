@@ -74,7 +74,7 @@ exports.check = schema(3).run('abc', { max: 5 });
 `,
     },
     old: `return pkg.check(2);`,
-    normal: `return pkg.check(1) && pkg.schema(3).run('a', {})(1) && !pkg.schema(3).run('a', {})(2);`,
+    normal: `return pkg.check(1) && pkg.schema(3).run('a', {})(1) && !pkg.schema(3).run('a', {})(5);`,
     expect: 'live',
     verdicts: ['closure-changed'],
   },
