@@ -140,7 +140,7 @@ function functionProblems(
   fa: FunctionInfo,
   shape: ReturnType<typeof guardShape>,
 ): Problem[] {
-  const { A, B, m } = ctx;
+  const { A, B } = ctx;
   const out: Problem[] = [];
   if (fb.isArrow && fb.usesArguments)
     out.push({ id: 'unsupported-syntax', detail: 'arrow function uses the enclosing `arguments`' });
