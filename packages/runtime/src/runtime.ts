@@ -1,7 +1,8 @@
 import type { NewFile, TrustStore } from '@hotpatch/core';
-import { GLOBAL, type SourceType } from '@hotpatch/instrument';
+import type { SourceType } from '@hotpatch/instrument';
 import { loadStored } from './active.js';
 import { applyBundle } from './apply.js';
+import { installedCells } from './cells.js';
 import { Counters } from './counters.js';
 import { RedirectEngine } from './engines/redirect.js';
 import { patchedSource, patchImports } from './engines/source.js';
@@ -163,7 +164,7 @@ export class HotpatchRuntime {
     }
     // ES module imports the patch adds load asynchronously, unless the module imported them
     // statically as it loaded (patchImports): the slots fill once they have.
-    const cells = (globalThis as unknown as Record<string, { c: Record<string, unknown> }>)[GLOBAL]!.c;
+    const cells = installedCells().c;
     if (patchImports(work.file, fw.namespace).some((im) => !(im.cell in cells))) {
       engine.prepareAsync([fw]).then(done, () => {});
       return;
