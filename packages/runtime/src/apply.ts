@@ -1,18 +1,11 @@
 /** The apply transaction: a signed bundle checked, stored, then applied to every loaded instance or none. */
 import { HotpatchError, isHotpatchError } from '@hotpatch/core';
 import { giveUp } from './active.js';
+import { engineOf, enginesInOrder, verifyQuietly } from './engine-pair.js';
 import { RedirectEngine } from './engines/redirect.js';
 import type { Prepared, Refusal } from './engines/types.js';
 import { checkedBundle } from './off-thread.js';
-import {
-  type ActivePatch,
-  type ApplyResult,
-  engineOf,
-  enginesInOrder,
-  type Patching,
-  resultOf,
-  verifyQuietly,
-} from './patching.js';
+import { type ActivePatch, type ApplyResult, type Patching, resultOf } from './patching.js';
 import { observe } from './status.js';
 import { storeFile, writeDurable, writeDurableAsync } from './store.js';
 import { notLoadedReason, plan, rememberLabel } from './targets.js';

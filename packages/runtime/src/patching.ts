@@ -1,5 +1,6 @@
 import type { Bundle, TrustStore } from '@hotpatch/core';
-import type { Engine, EngineName, FileWork, ModuleRecord } from './engines/types.js';
+import type { Engines } from './engine-pair.js';
+import type { EngineName, ModuleRecord } from './engines/types.js';
 import type { ModuleIndex } from './module-index.js';
 import { labelOf } from './targets.js';
 
@@ -70,12 +71,6 @@ export interface RuntimeStatus {
   counters?: { applies: number; reverts: number; failures: number };
 }
 
-/** The two engines: CommonJS modules use `engine`, ES modules (instrumented at load) `moduleEngine`. */
-export interface Engines {
-  readonly engine: Engine;
-  readonly moduleEngine: Engine;
-}
-
 /**
  * The runtime's patching state, which apply, revert, retry and status each take explicitly:
  * the loaded modules, the active patches (by target label) and what they are checked with.
@@ -92,25 +87,6 @@ export interface Patching extends Engines {
   readonly deadlineMs: number;
   /** Retries pending applies and reverts every second until none is left. */
   retryLater(): void;
-}
-
-/** ES modules always use the module engine (instrumented at load); CommonJS the main one. */
-export function engineOf(engines: Engines, record: ModuleRecord): Engine {
-  return record.sourceType === 'module' ? engines.moduleEngine : engines.engine;
-}
-
-/** LiveEdit first: it is the engine whose commit can still be refused. */
-export function enginesInOrder(engines: Engines): Engine[] {
-  return [...new Set([engines.engine, engines.moduleEngine])];
-}
-
-/** Why a record does not run `w` (or its baseline when w is null), or null when it does. */
-export function verifyQuietly(engines: Engines, record: ModuleRecord, w: FileWork | null): string | null {
-  try {
-    return engineOf(engines, record).verify(record, w);
-  } catch (e) {
-    return `${record.filename}: ${(e as Error).message}`;
-  }
 }
 
 export function resultOf(

@@ -1,16 +1,9 @@
 /** Reverting: every instance back to its baseline in one transaction, verified, or nothing changed. */
 import { HotpatchError } from '@hotpatch/core';
 import { findActive, giveUp, restoreStored } from './active.js';
+import { engineOf, enginesInOrder, verifyQuietly } from './engine-pair.js';
 import type { Prepared, Refusal } from './engines/types.js';
-import {
-  type ActivePatch,
-  type ApplyResult,
-  engineOf,
-  enginesInOrder,
-  type Patching,
-  resultOf,
-  verifyQuietly,
-} from './patching.js';
+import { type ActivePatch, type ApplyResult, type Patching, resultOf } from './patching.js';
 import { removeDurable, storeFile } from './store.js';
 import { commitAll, rollbackAll, safePrepare } from './transaction.js';
 

@@ -1,12 +1,8 @@
 /** Status: each patch's state observed in the running code, with the process and its packages. */
+
+import { verifyQuietly } from './engine-pair.js';
 import type { FileWork } from './engines/types.js';
-import {
-  type ActivePatch,
-  type Patching,
-  type PatchState,
-  type RuntimeStatus,
-  verifyQuietly,
-} from './patching.js';
+import type { ActivePatch, Patching, PatchState, RuntimeStatus } from './patching.js';
 import { labelOf, notLoadedReason, plan } from './targets.js';
 
 /**

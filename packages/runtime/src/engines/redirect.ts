@@ -10,8 +10,7 @@ import type { Engine, FileWork, ModuleRecord, PrepareResult, Refusal } from './t
 
 export type { Committed } from './migrations.js';
 
-const store = installedCells;
-const cells = () => store().c;
+const cells = () => installedCells().c;
 
 /**
  * The redirect engine: modules were instrumented when they loaded (packages/instrument), so a
@@ -86,7 +85,7 @@ export class RedirectEngine implements Engine {
     const plans: Array<{ w: FileWork; fills: Map<number, unknown>; steps: Step[] }> = [];
     const made: string[] = [];
     const fail = (r: Refusal) => {
-      dropCells(store(), made);
+      dropCells(installedCells(), made);
       return r;
     };
     for (const w of work) {
@@ -120,7 +119,7 @@ export class RedirectEngine implements Engine {
     const rollback = () => {
       for (const back of journal.reverse()) back();
       journal.length = 0;
-      dropCells(store(), made);
+      dropCells(installedCells(), made);
     };
     return {
       ok: true,
@@ -134,14 +133,13 @@ export class RedirectEngine implements Engine {
           const before = saved(record);
           journal.push(before.back);
           // A cumulative patch first takes the one it replaces back to the baseline.
-          try {
-            undoEffects(before.committed, journal);
-          } catch (e) {
-            rollback();
-            return refusal(
-              `${w.file.path}: the replaced patch could not be taken back: ${(e as Error).message}`,
-            );
-          }
+          const refused = undoCommitted(
+            before.committed,
+            journal,
+            rollback,
+            `${w.file.path}: the replaced patch could not be taken back`,
+          );
+          if (refused) return refused;
           record.holder!.fill(undefined);
           for (const [i, fn] of fills) record.holder![i] = fn;
           record.filled = [...fills.keys()];
@@ -189,20 +187,19 @@ export class RedirectEngine implements Engine {
           // Slots first: from here no call reaches the patch's code or state.
           record.holder!.fill(undefined);
           journal.push(before.back);
-          try {
-            undoEffects(before.committed, journal);
-          } catch (e) {
-            rollback();
-            return refusal(
-              `${record.filename}: a migration could not be taken back: ${(e as Error).message}`,
-            );
-          }
+          const refused = undoCommitted(
+            before.committed,
+            journal,
+            rollback,
+            `${record.filename}: a migration could not be taken back`,
+          );
+          if (refused) return refused;
           record.filled = [];
           record.compiled = undefined;
           record.committed = undefined;
         }
         // Cells last: nothing can fail after this.
-        dropCells(store(), dropped);
+        dropCells(installedCells(), dropped);
         return null;
       },
       rollback,
@@ -242,11 +239,25 @@ function saved(record: ModuleRecord): { committed: Committed | undefined; back: 
   return { committed: before.committed, back };
 }
 
-/** Takes a committed patch's effects back, newest first, journalling how to make each again. */
-function undoEffects(committed: Committed | undefined, journal: Array<() => void>): void {
-  for (const e of [...(committed?.effects ?? [])].reverse()) {
-    e.undo();
-    journal.push(() => e.redo());
+/**
+ * Takes a committed patch's effects back, newest first, journalling how to make each again; when
+ * one throws, everything journalled is rolled back and the refusal says what could not be undone.
+ */
+function undoCommitted(
+  committed: Committed | undefined,
+  journal: Array<() => void>,
+  rollback: () => void,
+  what: string,
+): Refusal | null {
+  try {
+    for (const e of [...(committed?.effects ?? [])].reverse()) {
+      e.undo();
+      journal.push(() => e.redo());
+    }
+    return null;
+  } catch (e) {
+    rollback();
+    return refusal(`${what}: ${(e as Error).message}`);
   }
 }
 
