@@ -1,3 +1,5 @@
+import { GLOBAL } from '@hotpatch/instrument';
+
 /**
  * The modules' hotpatch state (convention.ts: `__hotpatch$.c`, `.l`, `.g`): cells keyed by module
  * instance and patch. A cell is created from its initializer (`l[key]`, installed by a `cell`
@@ -57,4 +59,9 @@ export function dropCells(store: Pick<CellStore, 'c' | 'l'>, keys: string[]): vo
     delete store.c[k];
     delete store.l[k];
   }
+}
+
+/** The process's cell store, installed on globalThis by the runtime's preload (convention.ts's GLOBAL). */
+export function installedCells(): CellStore {
+  return (globalThis as unknown as Record<string, CellStore>)[GLOBAL]!;
 }

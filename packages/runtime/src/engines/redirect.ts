@@ -1,30 +1,16 @@
-import type { FunctionPatch, Migration } from '@hotpatch/core';
-import { ACCESS, cellKey, GLOBAL, type ModuleTable, SCOPE_PARAM } from '@hotpatch/instrument';
-import { type CellStore, dropCells } from '../cells.js';
-import { heavy } from '../lazy.js';
+import type { FunctionPatch } from '@hotpatch/core';
+import { cellKey, type ModuleTable } from '@hotpatch/instrument';
+import { dropCells, installedCells } from '../cells.js';
 import { checkedReplacements } from '../off-thread.js';
+import { type Committed, cellKeysOf, compileMigration, type Effect, type Step } from './migrations.js';
+import { type Compiled, compileChecked, compileReplacement, type Precompiled } from './replacements.js';
 import { withNamespace } from './source.js';
 import { tableAsync, tableOf } from './table.js';
 import type { Engine, FileWork, ModuleRecord, PrepareResult, Refusal } from './types.js';
 
-const store = (): CellStore => (globalThis as unknown as Record<string, CellStore>)[GLOBAL]!;
-const cells = () => store().c;
+export type { Committed } from './migrations.js';
 
-/** A change a migration made to module state, and how to take it back (and to make it again). */
-interface Effect {
-  undo(): void;
-  redo(): void;
-}
-
-/** What a committed patch changed in a module besides its slots. */
-export interface Committed {
-  effects: Effect[];
-  /** The keys of the cells it set up (module-level, imports, and shared ones it exports). */
-  cells: string[];
-}
-
-/** A migration computed at prepare; `apply` makes its change at commit and says how to undo it. */
-type Step = () => Effect;
+const cells = () => installedCells().c;
 
 /**
  * The redirect engine: modules were instrumented when they loaded (packages/instrument), so a
@@ -99,7 +85,7 @@ export class RedirectEngine implements Engine {
     const plans: Array<{ w: FileWork; fills: Map<number, unknown>; steps: Step[] }> = [];
     const made: string[] = [];
     const fail = (r: Refusal) => {
-      dropCells(store(), made);
+      dropCells(installedCells(), made);
       return r;
     };
     for (const w of work) {
@@ -122,7 +108,7 @@ export class RedirectEngine implements Engine {
       for (const m of file.migrations) {
         if (m.kind === 'import') continue; // prepareAsync, or static imports at load
         if (phase === 'load' && m.kind !== 'cell') continue; // when the module's own code has run
-        const result = this.#migration(w, table, m, made, phase !== 'load');
+        const result = compileMigration(w, table, m, made, phase !== 'load');
         if (typeof result === 'string') return fail(refusal(`${file.path}: ${result}`));
         if (result) steps.push(result);
       }
@@ -133,7 +119,7 @@ export class RedirectEngine implements Engine {
     const rollback = () => {
       for (const back of journal.reverse()) back();
       journal.length = 0;
-      dropCells(store(), made);
+      dropCells(installedCells(), made);
     };
     return {
       ok: true,
@@ -144,32 +130,16 @@ export class RedirectEngine implements Engine {
         const effectsOf = new Map<FileWork, Effect[]>();
         for (const { w, fills } of plans) {
           const { record } = w;
-          const before = {
-            holder: [...record.holder!],
-            filled: record.filled,
-            compiled: record.compiled,
-            committed: record.committed,
-          };
-          journal.push(() => {
-            before.holder.forEach((v, i) => {
-              record.holder![i] = v;
-            });
-            record.filled = before.filled;
-            record.compiled = before.compiled;
-            record.committed = before.committed;
-          });
+          const before = saved(record);
+          journal.push(before.back);
           // A cumulative patch first takes the one it replaces back to the baseline.
-          try {
-            for (const e of [...(before.committed?.effects ?? [])].reverse()) {
-              e.undo();
-              journal.push(() => e.redo());
-            }
-          } catch (e) {
-            rollback();
-            return refusal(
-              `${w.file.path}: the replaced patch could not be taken back: ${(e as Error).message}`,
-            );
-          }
+          const refused = undoCommitted(
+            before.committed,
+            journal,
+            rollback,
+            `${w.file.path}: the replaced patch could not be taken back`,
+          );
+          if (refused) return refused;
           record.holder!.fill(undefined);
           for (const [i, fn] of fills) record.holder![i] = fn;
           record.filled = [...fills.keys()];
@@ -197,129 +167,6 @@ export class RedirectEngine implements Engine {
   }
 
   /**
-   * Computes a migration in the module's scope (with its run-once wrapper's accessor when it has
-   * one). Cells are created now (their keys are this patch's own); property changes and author
-   * scripts become steps for commit.
-   */
-  #migration(
-    w: FileWork,
-    table: ModuleTable,
-    m: Migration,
-    made: string[],
-    now: boolean,
-  ): Step | string | null {
-    const { record } = w;
-    // A run-once wrapper's accessor, looked up when needed (a cell of a module loading now is
-    // created after its wrapper has run).
-    const scope = (): unknown => {
-      if (m.scope === undefined) return undefined;
-      const accessor = record.scopes?.get(table.functions.findIndex((f) => f.key === m.scope));
-      if (typeof accessor !== 'function') throw new Error(`${m.scope} has not run in this module`);
-      return accessor;
-    };
-    const compile = (code: string) =>
-      record.gate!(
-        `(function (${SCOPE_PARAM}) { return (${withNamespace(code, w.namespace, w.packageNamespace)}); })`,
-      ) as (s: unknown) => unknown;
-    const run = (code: string): unknown => compile(code)(scope());
-    try {
-      if (m.kind === 'cell') {
-        const key = withNamespace(cellKey(m.key!, m.shared), w.namespace, w.packageNamespace);
-        const init = compile(m.source);
-        store().l[key] = () => init(scope());
-        made.push(key);
-        // Created at commit where the module has run, so that one that throws refuses the patch.
-        if (now)
-          return () => {
-            store().g(key);
-            return { undo: () => {}, redo: () => {} };
-          };
-        return null;
-      }
-      if (m.kind === 'rerun') {
-        const statements = compile(`(() => { ${m.source}\n})()`);
-        // Objects the statements fill in place (registration tables): saved, put back on revert.
-        const tables = (m.snapshot ?? []).map((name) => compile(name));
-        return () => {
-          const saved = tables.map((t) => snapshotOf(t(scope())));
-          const run = () => statements(scope());
-          run();
-          // Without tables it only filled this patch's own cells (dropped on revert).
-          return { undo: () => saved.forEach(restore), redo: run };
-        };
-      }
-      if (m.kind === 'assign' || m.kind === 'define') {
-        const compiled = { object: compile(m.target!), key: compile(m.key!), value: compile(m.source) };
-        return () => {
-          const { object, key } = target(m, compiled, scope());
-          const value = compiled.value(scope());
-          const before = Object.getOwnPropertyDescriptor(object, key);
-          const set = () => {
-            if (m.kind === 'define') Object.defineProperty(object, key, value as PropertyDescriptor);
-            else (object as Record<PropertyKey, unknown>)[key] = value;
-          };
-          set();
-          // Sloppy-mode code ignores a write to a frozen object or a read-only property: an
-          // assignment that did not take refuses the patch rather than report it applied.
-          if (
-            m.kind === 'assign' &&
-            !before?.get &&
-            !before?.set &&
-            !Object.is(Reflect.get(object as object, key), value)
-          ) {
-            setDescriptor(object, key, before);
-            throw new Error(`${String(key)} could not be set (read-only or frozen)`);
-          }
-          return { undo: () => setDescriptor(object, key, before), redo: set };
-        };
-      }
-      if (m.kind === 'delete') {
-        const compiled = { object: compile(m.target!), key: compile(m.key!) };
-        return () => {
-          const { object, key } = target(m, compiled, scope());
-          const before = Object.getOwnPropertyDescriptor(object, key);
-          const remove = () => {
-            if (!Reflect.deleteProperty(object as object, key))
-              throw new Error(`${String(key)} could not be removed (non-configurable or frozen)`);
-          };
-          remove();
-          return { undo: () => setDescriptor(object, key, before), redo: remove };
-        };
-      }
-      if (m.kind === 'reset') {
-        // Through the wrapper's accessor for its variables, else the module's own binding.
-        const name = m.target!;
-        const get = compile(m.scope === undefined ? name : `${SCOPE_PARAM}(${JSON.stringify(name)})`);
-        const setter = record.gate!(
-          m.scope === undefined
-            ? `(function (${SCOPE_PARAM}, v) { ${name} = v; })`
-            : `(function (${SCOPE_PARAM}, v) { ${SCOPE_PARAM}(${JSON.stringify(name)}, v, ${ACCESS.assign}); })`,
-        ) as (s: unknown, v: unknown) => void;
-        const initial = run(m.source);
-        return () => {
-          const before = get(scope());
-          const reset = () => setter(scope(), initial);
-          reset();
-          return { undo: () => setter(scope(), before), redo: reset };
-        };
-      }
-      if (m.kind === 'script') {
-        const source = () => run(`(() => { ${m.source}\n})()`);
-        const revert = () => {
-          if (m.revert) run(`(() => { ${m.revert}\n})()`);
-        };
-        return () => {
-          source();
-          return { undo: revert, redo: source };
-        };
-      }
-    } catch (e) {
-      return `${m.kind} migration ${m.key ?? m.target ?? ''} failed: ${(e as Error).message}`;
-    }
-    return null;
-  }
-
-  /**
    * Reverting is a commit too: slots emptied, migrations' effects taken back, cells dropped — all
    * records or none (rollback makes the effects again and puts the slots back).
    */
@@ -335,41 +182,24 @@ export class RedirectEngine implements Engine {
       commit: () => {
         const dropped: string[] = [];
         for (const record of records) {
-          const before = {
-            holder: [...record.holder!],
-            filled: record.filled,
-            compiled: record.compiled,
-            committed: record.committed,
-          };
+          const before = saved(record);
           if (before.committed) dropped.push(...before.committed.cells);
           // Slots first: from here no call reaches the patch's code or state.
           record.holder!.fill(undefined);
-          journal.push(() => {
-            before.holder.forEach((v, i) => {
-              record.holder![i] = v;
-            });
-            record.filled = before.filled;
-            record.compiled = before.compiled;
-            record.committed = before.committed;
-          });
-          const c = before.committed;
-          try {
-            for (const e of [...(c?.effects ?? [])].reverse()) {
-              e.undo();
-              journal.push(() => e.redo());
-            }
-          } catch (e) {
-            rollback();
-            return refusal(
-              `${record.filename}: a migration could not be taken back: ${(e as Error).message}`,
-            );
-          }
+          journal.push(before.back);
+          const refused = undoCommitted(
+            before.committed,
+            journal,
+            rollback,
+            `${record.filename}: a migration could not be taken back`,
+          );
+          if (refused) return refused;
           record.filled = [];
           record.compiled = undefined;
           record.committed = undefined;
         }
         // Cells last: nothing can fail after this.
-        dropCells(store(), dropped);
+        dropCells(installedCells(), dropped);
         return null;
       },
       rollback,
@@ -390,73 +220,45 @@ export class RedirectEngine implements Engine {
   }
 }
 
-/** A replacement checked against the running instrumentation and compiled in its module, or why not. */
-type Compiled = { fn: unknown } | string;
-
-/** Per module instance (two instances of one file share its FunctionPatch objects). */
-type Precompiled = Map<FileWork, Map<FunctionPatch, Compiled>>;
-
-function compileReplacement(w: FileWork, table: ModuleTable, fp: FunctionPatch): Compiled {
-  const problem = heavy().checkReplacement(table, fp, (n) => n in globalThis);
-  return problem ? `${w.file.path}: ${problem}` : compileChecked(w, fp);
+/** A record's redirect state as it is now (slots, what filled them, committed effects), and how to put it back. */
+function saved(record: ModuleRecord): { committed: Committed | undefined; back: () => void } {
+  const before = {
+    holder: [...record.holder!],
+    filled: record.filled,
+    compiled: record.compiled,
+    committed: record.committed,
+  };
+  const back = () => {
+    before.holder.forEach((v, i) => {
+      record.holder![i] = v;
+    });
+    record.filled = before.filled;
+    record.compiled = before.compiled;
+    record.committed = before.committed;
+  };
+  return { committed: before.committed, back };
 }
 
-/** A replacement already checked, compiled through its module's gate. */
-function compileChecked(w: FileWork, fp: FunctionPatch): Compiled {
-  const { record, file } = w;
-  let fn: unknown;
+/**
+ * Takes a committed patch's effects back, newest first, journalling how to make each again; when
+ * one throws, everything journalled is rolled back and the refusal says what could not be undone.
+ */
+function undoCommitted(
+  committed: Committed | undefined,
+  journal: Array<() => void>,
+  rollback: () => void,
+  what: string,
+): Refusal | null {
   try {
-    fn = record.gate!(`(${withNamespace(fp.source, w.namespace, w.packageNamespace)})`);
+    for (const e of [...(committed?.effects ?? [])].reverse()) {
+      e.undo();
+      journal.push(() => e.redo());
+    }
+    return null;
   } catch (e) {
-    return `${file.path}: ${fp.key} does not compile here: ${(e as Error).message}`;
+    rollback();
+    return refusal(`${what}: ${(e as Error).message}`);
   }
-  if (typeof fn !== 'function') return `${file.path}: ${fp.key} did not compile to a function`;
-  return { fn };
-}
-
-/** Full keys of the cells a file patch sets up in this module instance. */
-function cellKeysOf(w: FileWork): string[] {
-  return w.file.migrations
-    .filter((m) => m.kind === 'cell' || m.kind === 'import')
-    .map((m) => withNamespace(cellKey(m.key!, m.shared), w.namespace, w.packageNamespace));
-}
-
-/** The object and key an assign or define migration changes, evaluated in the module. */
-function target(
-  m: Migration,
-  compiled: { object: (s: unknown) => unknown; key: (s: unknown) => unknown },
-  scope: unknown,
-): { object: object; key: PropertyKey } {
-  const object = compiled.object(scope);
-  if ((typeof object !== 'object' && typeof object !== 'function') || object === null)
-    throw new Error(`${m.target} is not an object`);
-  return { object, key: compiled.key(scope) as PropertyKey };
-}
-
-interface Snapshot {
-  object: object;
-  own: Map<PropertyKey, PropertyDescriptor>;
-}
-
-/** An object's own properties as they are now (a registration table before it is filled again). */
-function snapshotOf(object: unknown): Snapshot {
-  if ((typeof object !== 'object' && typeof object !== 'function') || object === null)
-    throw new Error('a table to fill again is not an object');
-  const own = new Map<PropertyKey, PropertyDescriptor>();
-  for (const k of Reflect.ownKeys(object)) own.set(k, Object.getOwnPropertyDescriptor(object, k)!);
-  return { object, own };
-}
-
-/** Puts a table back as its snapshot had it: added keys removed, changed ones restored. */
-function restore({ object, own }: Snapshot): void {
-  for (const k of Reflect.ownKeys(object))
-    if (!own.has(k)) delete (object as Record<PropertyKey, unknown>)[k];
-  for (const [k, d] of own) Object.defineProperty(object, k, d);
-}
-
-function setDescriptor(object: object, key: PropertyKey, descriptor: PropertyDescriptor | undefined): void {
-  if (descriptor) Object.defineProperty(object, key, descriptor);
-  else delete (object as Record<PropertyKey, unknown>)[key];
 }
 
 function refusal(reason: string): Refusal {

@@ -21,7 +21,7 @@ export interface ModuleRecord {
   filled?: number[];
   compiled?: Map<number, unknown>;
   /** Redirect engine: what the current patch's migrations changed (taken back on revert). */
-  committed?: import('./redirect.js').Committed;
+  committed?: import('./migrations.js').Committed;
   /** Redirect engine: the calling convention of the code as loaded (instrumentation's table). */
   table?: import('@hotpatch/instrument').ModuleTable;
   /** Reads the table kept from load (the instrumentation cache) when an apply first needs it. */
