@@ -1,7 +1,7 @@
 import { type AstNode, childrenOf, isFunctionNode, type Variable } from '@hotpatch/instrument';
 import type { DiffContext } from './context.js';
-import { referencesByStart } from './scope.js';
-import { calleeName } from './units.js';
+import { isReassigned, referencesByStart } from './scope.js';
+import { calleeName, requiredSpec } from './units.js';
 
 /**
  * Load-time code that only fills values the patch creates anew (`for (…) { table[k] = … }` after
@@ -159,32 +159,24 @@ export function otherStateFilled(
 }
 
 /**
- * Node's own modules whose functions only compute or throw (no state, no I/O): `assert(x)`,
- * `util.format(…)`, `path.join(…)`. A module binding bound to one of them, or to its default
- * function (`const assert = require('assert')`), may be called by code that runs again.
+ * Node's own modules every function of which only computes or throws (no state, no I/O, no change
+ * to its arguments): `assert(x)`, `path.join(…)`, `url.parse(…)`, `querystring.escape(…)`. Not
+ * `util`: `util.inherits` changes its first argument. A module binding bound to one of them, to
+ * one of its functions or by destructuring (`const { join } = require('path')`), may be called by
+ * code that runs again.
  */
-const PURE_NODE_MODULES = new Set(['assert', 'assert/strict', 'path', 'util', 'url', 'querystring']);
+const PURE_NODE_MODULES = new Set(['assert', 'assert/strict', 'path', 'url', 'querystring']);
 
 function isPureNodeFunction(v: Variable): boolean {
-  if (v.defs.length !== 1 || v.references.some((r) => r.isWrite() && !r.init)) return false;
+  if (v.defs.length !== 1 || isReassigned(v)) return false;
   const def = v.defs[0]!;
-  const spec = (n: AstNode | null | undefined): string | null => {
-    if (!n) return null;
-    if (n.type === 'CallExpression' && calleeName(n.callee as AstNode) === 'require') {
-      const arg = (n.arguments as AstNode[])[0];
-      return arg?.type === 'Literal' && typeof arg.value === 'string' ? arg.value : null;
-    }
-    if (n.type === 'MemberExpression') return spec(n.object as AstNode);
-    return null;
-  };
+  const spec = (n: AstNode | null | undefined): string | null =>
+    !n ? null : n.type === 'MemberExpression' ? spec(n.object as AstNode) : requiredSpec(n);
   let from: string | null = null;
   if (def.type === 'Variable') from = spec((def.node as unknown as AstNode).init as AstNode | null);
   else if (def.type === 'ImportBinding') {
-    const decl = def.parent as unknown as AstNode | null;
-    from =
-      decl && typeof (decl.source as AstNode | undefined)?.value === 'string'
-        ? ((decl.source as AstNode).value as string)
-        : null;
+    const source = (def.parent as unknown as AstNode | null)?.source as AstNode | undefined;
+    from = typeof source?.value === 'string' ? source.value : null;
   }
   return from !== null && PURE_NODE_MODULES.has(from.replace(/^node:/, ''));
 }

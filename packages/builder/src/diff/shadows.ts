@@ -2,6 +2,7 @@ import {
   type AstNode,
   childrenOf,
   type FunctionInfo,
+  isFunctionNode,
   scopeVariables,
   type Variable,
 } from '@hotpatch/instrument';
@@ -111,10 +112,9 @@ function stableRead(
 /** A return, throw, await or yield of `body` itself (not of nested functions) before `pos`. */
 function exitsBefore(body: AstNode, pos: number): boolean {
   const exits = new Set(['ReturnStatement', 'ThrowStatement', 'AwaitExpression', 'YieldExpression']);
-  const nested = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']);
   let found = false;
   const visit = (n: AstNode): void => {
-    if (found || n.start >= pos || nested.has(n.type)) return;
+    if (found || n.start >= pos || isFunctionNode(n)) return;
     if (exits.has(n.type)) {
       found = true;
       return;

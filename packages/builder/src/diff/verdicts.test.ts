@@ -439,6 +439,12 @@ const live: Case[] = [
 
 const restart: Case[] = [
   {
+    name: 'load-time code that calls util.inherits (it changes its first argument): not run again',
+    a: 'function Base() {}\nexports.Base = Base;\nexports.f = function () { return 1; };\n',
+    b: "var inherits = require('util').inherits;\nfunction Base() {}\nvar ok = false;\ntry { inherits(Base, Error); ok = true; } catch (e) {}\nexports.Base = Base;\nexports.f = function () { return ok ? 2 : 1; };\n",
+    expect: [['side-effect-changed']],
+  },
+  {
     name: 'a new factory variable computed from an input the factory reassigns: no shadow variable',
     a: 'function make(options) {\n  var opts = options || {};\n  var limit = opts.limit || 10;\n  return function handler(x) { return x.length <= limit; };\n}\nexports.make = make;\n',
     b: 'function make(options) {\n  var opts = options || {};\n  var limit = opts.limit || 10;\n  limit = limit * 2;\n  var depth = limit + 1;\n  return function handler(x) { return x.length <= limit && x.length !== depth; };\n}\nexports.make = make;\n',
