@@ -79,6 +79,9 @@ function migrationProblem(m: Migration): string | null {
       return null;
     case 'reset':
       return m.target && /^[A-Za-z_$][\w$]*$/.test(m.target) ? null : 'no variable to reset';
+    case 'recompile':
+      if (!m.target || !/^[A-Za-z_$][\w$]*$/.test(m.target)) return 'no variable to recompile';
+      return m.revert ? null : 'no baseline expression (revert) to check the running object against';
     case 'script':
       return m.author ? null : 'a script not marked as written by the patch author';
   }

@@ -127,6 +127,11 @@ export type FunctionPatch = Static<typeof FunctionPatch>;
  *    place: their own properties are saved first and put back on revert;
  *  - `reset`: the module variable `target` (a memo a changed function builds once) set back to
  *    `source` (`undefined` or `null`) so that the new code builds it again; revert restores it;
+ *  - `recompile`: the module variable `target` holds a RegExp the baseline created from `revert`
+ *    (a regular-expression literal, or `new RegExp` of string literals); it is recompiled in place
+ *    (`RegExp.prototype.compile`) to the pattern and flags of `source`, so that everything holding
+ *    the object sees the fix; refused if the running object is not the baseline's (pattern, flags,
+ *    class); revert compiles it back;
  *  - `script`: statements written by the patch author (`hotpatch build --migrate`), with `revert`
  *    statements if the author gave them.
  * `scope`: key of the run-once function (a UMD/IIFE wrapper) whose variables the code reaches
@@ -141,6 +146,7 @@ export const Migration = Type.Object({
     Type.Literal('delete'),
     Type.Literal('reset'),
     Type.Literal('rerun'),
+    Type.Literal('recompile'),
     Type.Literal('script'),
   ]),
   key: Type.Optional(Type.String({ minLength: 1 })),

@@ -106,6 +106,12 @@ export const VERDICTS = {
     message:
       'property {detail} of a module-level object updated on the running object at apply: everything holding the object sees it (undone on revert)',
   },
+  'regex-recompiled': {
+    kind: 'module-state',
+    verdict: 'live',
+    message:
+      'regular expression {detail} recompiled in place on the running RegExp object at apply: everything holding it (importers, stored copies) sees the new pattern (undone on revert)',
+  },
   'state-rebuilt': {
     kind: 'module-state',
     verdict: 'live',
@@ -192,6 +198,12 @@ export const VERDICTS = {
     kind: 'uncaptured-binding',
     verdict: 'restart',
     message: 'closures made before the patch cannot reach new variable(s) {detail}',
+  },
+  'parameters-passed-directly': {
+    kind: 'parameter-list',
+    verdict: 'live',
+    message:
+      'the fixed code takes new parameters, and the patched code that passes them ({detail}) calls the replacement directly, with every argument; running callers the patch leaves alone pass only the old ones',
   },
   'parameters-added': {
     kind: 'parameter-list',

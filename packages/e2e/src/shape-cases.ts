@@ -542,6 +542,54 @@ exports.check = schema(3).run('abc', { max: 5 });
     verdicts: ['state-rebuilt'],
   },
   {
+    // svelte 3.49.0 (CVE-2022-25875): escape(value, is_attr) gains a parameter that the fixed
+    // attribute helpers pass; the running escape's guard forwards only `html`.
+    name: 'a new parameter that patched callers pass (svelte escape(value, is_attr)): called directly, old callers unchanged',
+    a: {
+      'index.js': `const escaped = { '"': '&quot;', '&': '&amp;', '<': '&lt;' };\nfunction escape(html) { return String(html).replace(/["&<]/g, (c) => escaped[c]); }\nfunction attr(value) { return typeof value === 'string' ? escape(value) : value; }\nexports.escape = escape;\nexports.attr = attr;\n`,
+    },
+    b: {
+      'index.js': `function escape(value, is_attr = false) { const s = String(value); return is_attr ? s.replace(/[&"]/g, (c) => (c === '&' ? '&amp;' : '&quot;')) : s.replace(/[&<]/g, (c) => (c === '&' ? '&amp;' : '&lt;')); }\nfunction attr(value) { return typeof value === 'string' || (value && typeof value === 'object') ? escape(value, true) : value; }\nexports.escape = escape;\nexports.attr = attr;\n`,
+    },
+    old: `const r = pkg.attr({ toString: () => '"><img>' }); return typeof r !== 'string' || r.includes('"');`,
+    normal: `return pkg.attr('a"b') === 'a&quot;b' && pkg.escape('<a>') === '&lt;a>' && pkg.attr(1) === 1;`,
+    expect: 'live',
+    verdicts: ['parameters-passed-directly'],
+  },
+  {
+    // valibot's EMOJI_REGEX (CVE-2025-66020): the exported regex is also stored at load in objects
+    // (an action's `requirement`), which a new binding would never reach.
+    name: "an ES module's exported regular expression the fix changes, stored at load by a sibling: recompiled in place",
+    esm: true,
+    a: {
+      'regex.js': `var WORD_REGEX = /^(a+)+$/;\nexport { WORD_REGEX };\n`,
+      'index.js': `import { WORD_REGEX } from './regex.js';\nexport { WORD_REGEX };\nconst rule = { requirement: WORD_REGEX };\nexport function word(s) { return rule.requirement.test(s); }\n`,
+    },
+    b: {
+      'regex.js': `const WORD_REGEX = /^a{1,8}$/;\nexport { WORD_REGEX };\n`,
+      'index.js': `import { WORD_REGEX } from './regex.js';\nexport { WORD_REGEX };\nconst rule = { requirement: WORD_REGEX };\nexport function word(s) { return rule.requirement.test(s); }\n`,
+    },
+    old: `return pkg.word('a'.repeat(12)) || pkg.WORD_REGEX.source !== '^a{1,8}$';`,
+    normal: `return pkg.word('aaa') && !pkg.word('b') && pkg.WORD_REGEX.test('aa');`,
+    expect: 'live',
+    verdicts: ['regex-recompiled'],
+  },
+  {
+    name: 'a CommonJS regular expression a sibling destructured at load, global, mid-iteration kept: recompiled in place',
+    a: {
+      'tags.js': `const TAG = new RegExp('<(\\\\w+)>', 'g');\nexports.TAG = TAG;\n`,
+      'index.js': `const { TAG } = require('./tags');\nexports.tags = function (s) { TAG.lastIndex = 0; const out = []; let m; while ((m = TAG.exec(s))) out.push(m[1]); return out; };\n`,
+    },
+    b: {
+      'tags.js': `const TAG = new RegExp('<([a-z]{1,8})>', 'g');\nexports.TAG = TAG;\n`,
+      'index.js': `const { TAG } = require('./tags');\nexports.tags = function (s) { TAG.lastIndex = 0; const out = []; let m; while ((m = TAG.exec(s))) out.push(m[1]); return out; };\n`,
+    },
+    old: `return pkg.tags('<B1><abcdefghij>').length > 0;`,
+    normal: `return pkg.tags('<a><bc>').join() === 'a,bc';`,
+    expect: 'live',
+    verdicts: ['regex-recompiled'],
+  },
+  {
     name: "an ES module's exported options object with a changed and a removed property: importers see the fixed object",
     esm: true,
     a: {
@@ -635,8 +683,8 @@ exports.check = schema(3).run('abc', { max: 5 });
     expect: 'state-mutated-changed',
   },
   {
-    name: 'a new parameter that the fixed caller passes (the guard forwards only the old ones)',
-    a: { 'index.js': `function f(a) { return a + 1; }\nexports.g = (x) => f(x);\n` },
+    name: 'a new parameter that an unchanged caller passes (the guard forwards only the old ones)',
+    a: { 'index.js': `function f(a) { return a + 1; }\nexports.g = (x) => f(x, 5);\n` },
     b: { 'index.js': `function f(a, b) { return a + (b || 2); }\nexports.g = (x) => f(x, 5);\n` },
     old: `return true;`,
     normal: `return true;`,

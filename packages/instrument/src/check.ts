@@ -9,6 +9,7 @@ import {
   replacementParams,
   SCOPE_PARAM,
   SELF_PARAM,
+  SLOTS,
   tableReachable,
 } from './convention.js';
 import type { ScopeManager } from './scope-types.js';
@@ -89,11 +90,14 @@ export function checkReplacement(
     if (name === GLOBAL) return null;
     // The convention's parameters are bound by the replacement itself when the guard passes them.
     if (name === SCOPE_PARAM || name === SELF_PARAM) return `uses ${name}, which the guard does not pass`;
+    if (name === SLOTS) return null; // direct calls: checked below
     if (name.startsWith(RESERVED_PREFIX)) return `uses ${name}, which is not part of the calling convention`;
     if (moduleVars.has(name) || isGlobal(name) || fp.globals?.includes(name)) return null;
     return `needs ${name}, which is neither a module-level binding of the running module nor a global`;
   });
   if (problem) return `${fp.key}: ${problem}`;
+  const slots = directSlotProblem(expr, table);
+  if (slots) return `${fp.key}: ${slots}`;
 
   for (const call of accessorCalls(expr)) {
     if (!shape.scope) return `${fp.key}: uses the scope accessor, but the guard passes none`;
@@ -102,6 +106,40 @@ export function checkReplacement(
       return `${fp.key}: needs ${call}, which the scope accessor chain does not reach`;
   }
   return null;
+}
+
+/**
+ * A replacement may call another replacement directly, with every argument (builder
+ * diff/direct-calls.ts): only as `(__hp$s?.[K] ?? fallback)(…)`, where K is a function of this
+ * module whose guard passes exactly its parameters (its replacement takes nothing else).
+ */
+function directSlotProblem(expr: AstNode, table: ModuleTable): string | null {
+  let problem: string | null = null;
+  const visit = (n: AstNode, up: AstNode[]): void => {
+    if (problem) return;
+    if (n.type === 'Identifier' && n.name === SLOTS) {
+      // acorn: LogicalExpression(??) > ChainExpression > MemberExpression(optional, computed) > SLOTS
+      const [member, chain, logical] = up;
+      const k =
+        member?.type === 'MemberExpression' && member.object === n && member.computed && member.optional
+          ? (member.property as AstNode)
+          : null;
+      const index = k?.type === 'Literal' && typeof k.value === 'number' ? k.value : -1;
+      const shape = table.functions[index];
+      const direct =
+        chain?.type === 'ChainExpression' &&
+        logical?.type === 'LogicalExpression' &&
+        logical.operator === '??' &&
+        logical.left === chain;
+      if (!shape || !direct) problem = `uses ${SLOTS} other than as a direct call of a slot`;
+      else if (shape.call !== 'params' || shape.scope || shape.self)
+        problem = `calls ${shape.key} directly, whose replacement does not take its parameters alone`;
+      return;
+    }
+    for (const c of childrenOf(n)) visit(c, [n, ...up]);
+  };
+  visit(expr, []);
+  return problem;
 }
 
 /**

@@ -6,6 +6,7 @@ import { exportedLocals } from './imports.js';
 import { declaratorOf, type Load, loadTimeCalls, nestedIn, patternMember, varOf } from './load-time.js';
 import type { ModuleLevel, UnitPair } from './module-level.js';
 import { objectInPlace } from './objects.js';
+import { regexInPlace } from './regexes.js';
 import { isReassigned, lineOf } from './scope.js';
 import type { Cell } from './state.js';
 import { usedCells } from './statements.js';
@@ -101,6 +102,7 @@ export function declarations(
     }
     if (!da && !db.init && !mutable) continue; // `let x;` nobody assigns: nothing to carry
     if (da && !rebuilt.has(name) && objectInPlace(ctx, pair, name, da, db, out, load)) continue;
+    if (da && !rebuilt.has(name) && regexInPlace(ctx, pair, name, da, db, out)) continue;
     const member = patternMember(db, name);
     if (member === false) {
       ctx.refuse('state-initialised-at-load', name, { where, detail: 'a destructuring pattern' }, line);

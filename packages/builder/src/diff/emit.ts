@@ -119,6 +119,15 @@ export function statementMigration(
       ...scoped,
     };
   const object = s.targetText ?? text(s.target!, target);
+  if (s.kind === 'recompile')
+    return {
+      kind: 'recompile',
+      target: object,
+      source: text(s.value, value),
+      revert: s.previousText!,
+      author: false,
+      ...scoped,
+    };
   if (s.kind === 'delete')
     return { kind: 'delete', target: object, key: s.key, source: 'void 0', author: false, ...scoped };
   if (s.kind === 'assign')

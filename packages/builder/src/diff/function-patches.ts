@@ -1,6 +1,7 @@
 import type { Edit, FunctionPatch } from '@hotpatch/core';
 import { type AstNode, type FunctionInfo, guardShape, tokenTexts, type Variable } from '@hotpatch/instrument';
 import { type DiffContext, sameTokens } from './context.js';
+import { type DirectCalls, directCalls, withDirectCalls } from './direct-calls.js';
 import { replacement, retention } from './emit.js';
 import type { ChangedFunction } from './functions.js';
 import { parameterRenames } from './local-renames.js';
@@ -35,6 +36,7 @@ export function functionPatches(
   let liveEdit: string | null = null;
   const transience = new Transience(A);
   promoteHosts(ctx, changed, transience, resolver);
+  const direct = directCalls(ctx, changed);
   const outermost = new Set(
     [...changed.keys()].filter((fb) => {
       for (let p = fb.parent; p; p = p.parent) if (changed.has(p)) return false;
@@ -65,7 +67,8 @@ export function functionPatches(
     if (ownId && m.rename(ownId.name as string) !== ownId.name)
       rewrites.push({ start: ownId.start, end: ownId.end, text: m.rename(ownId.name as string) });
     if (outermost.has(fb)) keepLayout(ctx, fb, fa, cells, rewrites);
-    const problems = [...res.problems, ...functionProblems(ctx, fb, fa, shape)];
+    withDirectCalls(rewrites, direct, fb.node);
+    const problems = [...res.problems, ...functionProblems(ctx, fb, fa, shape, direct)];
     // Closures the old code made, still alive, cannot see variables only the new parent declares.
     if (res.stale.length)
       problems.push({
@@ -87,6 +90,8 @@ export function functionPatches(
       ctx.note('closure-state-shadowed', fa.key, { detail: res.shadowed.join(', ') }, line);
     const added = addedParameters(fa, fb, shape);
     if (added) ctx.note('parameters-added', fa.key, { detail: added }, line);
+    const calls = [...direct.byCall.values()].filter((d) => d.slot === fa.index).length;
+    if (added && calls) ctx.note('parameters-passed-directly', fa.key, { detail: `${calls} call(s)` }, line);
     liveEdit ??= res.liveEditNote;
     if (outermost.has(fb)) {
       const text = rewriteRange(B.source, fb.node.start, fb.node.end, liveRewrites(rewrites));
@@ -126,11 +131,23 @@ function promoteHosts(
       const fa = m.toA.get(fb)!;
       if (!transience.isTransient(fa)) continue;
       const trial = resolver.resolve(fb.node, { kind: 'function', fb, fa, parentChanged: false });
-      if (!trial.problems.some((p) => p.id === 'binding-unreachable') && trial.stale.length === 0) continue;
+      const unreachable =
+        trial.problems.some((p) => p.id === 'binding-unreachable') || trial.stale.length > 0;
+      // New parameters (engine.io's middleware callback `() => …` → `(err) => …`): every instance
+      // would be made by the running host, whose guard forwards the old parameters only.
+      if (!unreachable && !parametersLost(ctx, fb, fa)) continue;
       changed.set(host, { id: 'host-of-changed-closure', detail: fa.key });
       again = true;
     }
   }
+}
+
+const PARAMETER_PROBLEMS = new Set(['parameters-changed', 'parameters-passed', 'arguments-added']);
+
+/** Whether the guard of the running function would not pass what the fixed one takes. */
+function parametersLost(ctx: DiffContext, fb: FunctionInfo, fa: FunctionInfo): boolean {
+  const none: DirectCalls = { byCall: new Map() };
+  return functionProblems(ctx, fb, fa, guardShape(fa), none).some((p) => PARAMETER_PROBLEMS.has(p.id));
 }
 
 /** What the redirect engine cannot do for this function, whatever it references. */
@@ -139,6 +156,7 @@ function functionProblems(
   fb: FunctionInfo,
   fa: FunctionInfo,
   shape: ReturnType<typeof guardShape>,
+  direct: DirectCalls,
 ): Problem[] {
   const { A, B } = ctx;
   const out: Problem[] = [];
@@ -178,7 +196,9 @@ function functionProblems(
     )
       out.push({ id: 'arguments-added', detail: '' });
     if (fa.simpleParams && addedParameters(fa, fb, shape)) {
-      const reason = extraArgumentsReason(B.ast, fb.node, fb.key, fa.paramNames.length);
+      const reason = extraArgumentsReason(B.ast, fb.node, fb.key, fa.paramNames.length, (call) =>
+        direct.byCall.has(call.start),
+      );
       if (reason) out.push({ id: 'parameters-passed', detail: reason });
     }
   }

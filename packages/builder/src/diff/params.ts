@@ -15,7 +15,13 @@ export function paramName(p: AstNode): string | null {
  * caller in the fixed file that passes more values, or a place that hands the function to other
  * code as a callback (which may pass more), makes the hotpatched function differ from the fixed one.
  */
-export function extraArgumentsReason(program: AstNode, fn: AstNode, key: string, n: number): string | null {
+export function extraArgumentsReason(
+  program: AstNode,
+  fn: AstNode,
+  key: string,
+  n: number,
+  direct: (call: AstNode) => boolean = () => false,
+): string | null {
   const name = callName(key);
   // A method is called as `x.name(...)`; a function bound to a variable as `name(...)`.
   const method = /[.#]/.test(key.split('/').pop() ?? '');
@@ -32,7 +38,10 @@ export function extraArgumentsReason(program: AstNode, fn: AstNode, key: string,
       const args = node.arguments as AstNode[];
       if (args.includes(fn)) reason = 'it is passed as a callback, whose caller may pass the new parameters';
       else if (name && calleeName(node.callee as AstNode) === name) {
-        if (args.length > n || args.some((a) => a.type === 'SpreadElement'))
+        // A call the patch turns into a direct call of the replacement passes every argument.
+        if (direct(node)) {
+          // passes them all
+        } else if (args.length > n || args.some((a) => a.type === 'SpreadElement'))
           reason = `a call to ${name} in the fixed code passes ${args.length > n ? args.length : 'spread'} arguments`;
       } else if (name && args.some((a) => calleeName(a) === name))
         reason = `${name} is passed as a callback, whose caller may pass the new parameters`;

@@ -32,7 +32,12 @@ export function selfCheck(
     const parts =
       mg.kind === 'import'
         ? []
-        : [mg.source, ...(mg.target ? [mg.target] : []), ...(mg.kind !== 'cell' && mg.key ? [mg.key] : [])];
+        : [
+            mg.source,
+            ...(mg.target ? [mg.target] : []),
+            ...(mg.kind !== 'cell' && mg.key ? [mg.key] : []),
+            ...(mg.kind === 'recompile' && mg.revert ? [mg.revert] : []),
+          ];
     for (const text of parts) {
       try {
         // Statements run inside a function; everything else is an expression.

@@ -38,7 +38,7 @@ export interface Cell {
 
 /** A module-level statement re-run at apply with the fixed version's value (Migration assign/define). */
 export interface StatementPatch {
-  kind: 'assign' | 'define' | 'delete' | 'rerun';
+  kind: 'assign' | 'define' | 'delete' | 'rerun' | 'recompile';
   /** The object whose property changes, in the fixed version (or its text, for `module.exports`). */
   target: AstNode | null;
   targetText?: string;
@@ -53,7 +53,9 @@ export interface StatementPatch {
   name: string;
   unit: FunctionInfo | null;
   line: number;
-  /** A property of a module-level object literal, updated on the running object. */
+  /** recompile: the running version's regular expression (its text), put back on revert. */
+  previousText?: string;
+  /** A property of a module-level object literal (or a regular expression), updated on the running object. */
   inPlace?: true;
   /** A registration call (or counter reset) run again at apply (registrations.ts). */
   registration?: true;

@@ -21,6 +21,34 @@ interface Case {
 
 const live: Case[] = [
   {
+    name: 'an array callback that gains a parameter, in an unchanged function: the function is redirected and makes it anew',
+    a: 'function f(xs) { return xs.map((x) => x * 2); }\nexports.f = f;\n',
+    b: 'function f(xs) { return xs.map((x, i) => x * i); }\nexports.f = f;\n',
+    expect: [['host-of-changed-closure', 'f'], ['callback-in-changed-function']],
+  },
+  {
+    name: "a new parameter that patched code passes (svelte's escape(value, is_attr)): those calls go to the replacement directly",
+    a: "const escaped = { '<': '&lt;', '\"': '&quot;' };\nfunction escape(html) { return String(html).replace(/[<\"]/g, (c) => escaped[c]); }\nfunction attr(v) { return typeof v === 'string' ? escape(v) : v; }\nexports.escape = escape;\nexports.attr = attr;\n",
+    b: "function escape(value, is_attr = false) { const s = String(value); return is_attr ? s.replace(/[&\"]/g, (c) => (c === '&' ? '&amp;' : '&quot;')) : s.replace(/[&<]/g, (c) => (c === '&' ? '&amp;' : '&lt;')); }\nfunction attr(v) { return typeof v === 'string' || (v && typeof v === 'object') ? escape(v, true) : v; }\nexports.escape = escape;\nexports.attr = attr;\n",
+    expect: [
+      ['parameters-passed-directly', 'escape'],
+      ['function-changed', 'attr'],
+    ],
+  },
+  {
+    name: "an ES module's exported regular expression the fix changes (valibot EMOJI_REGEX): recompiled in place",
+    a: 'var EMOJI_REGEX = /^(?:\\p{Emoji_Presentation}|\\p{Emoji}\\uFE0F)+$/u;\nfunction emoji() { return { requirement: EMOJI_REGEX, run(s) { return this.requirement.test(s); } }; }\nexport { EMOJI_REGEX, emoji };\n',
+    b: 'const EMOJI_REGEX = /^(?:\\p{Emoji_Presentation}|\\p{Emoji}\\uFE0F){1,32}$/u;\nfunction emoji() { return { requirement: EMOJI_REGEX, run(s) { return this.requirement.test(s); } }; }\nexport { EMOJI_REGEX, emoji };\n',
+    sourceType: 'module',
+    expect: [['regex-recompiled', 'EMOJI_REGEX']],
+  },
+  {
+    name: 'a regular expression of a UMD wrapper, kept by a closure, built with new RegExp of string literals: recompiled in place',
+    a: "(function (root) {\n  var TAG = new RegExp('<(\\\\w+)>', 'g');\n  root.tags = function (s) { TAG.lastIndex = 0; return s.match(TAG); };\n})(exports);\n",
+    b: "(function (root) {\n  var TAG = new RegExp('<([a-z]{1,16})>', 'g');\n  root.tags = function (s) { TAG.lastIndex = 0; return s.match(TAG); };\n})(exports);\n",
+    expect: [['regex-recompiled', 'TAG']],
+  },
+  {
     name: 'a variable the fix adds to a factory, read by the closure it returns (body-parser depth): a shadow variable',
     a: 'function make(options) {\n  var opts = options || {};\n  var limit = opts.limit || 10;\n  return function handler(x) { return x.length <= limit; };\n}\nexports.make = make;\n',
     b: "function make(options) {\n  var opts = options || {};\n  var limit = opts.limit || 10;\n  var depth = typeof opts.depth !== 'number' ? Number(opts.depth || 32) : opts.depth;\n  return function handler(x) { return x.length <= limit && x.split('[').length <= depth; };\n}\nexports.make = make;\n",
@@ -235,13 +263,16 @@ const live: Case[] = [
     expect: [['new-constant', 'seen']],
   },
   {
-    name: 'a changed module-level regex, read by an unchanged function',
+    name: 'a changed module-level regex, read by an unchanged function: recompiled in place, the function left alone',
     a: 'const RE = /(a+)+b/;\nfunction f(a) { return RE.test(a); }\nmodule.exports = f;\n',
     b: 'const RE = /a+b/;\nfunction f(a) { return RE.test(a); }\nmodule.exports = f;\n',
-    expect: [
-      ['constant-changed', 'RE'],
-      ['uses-changed-state', 'f'],
-    ],
+    expect: [['regex-recompiled', 'RE']],
+  },
+  {
+    name: 'a changed regex that load-time code derives another from: a cell, the derived one rebuilt',
+    a: "const RE = /(a+)+b/;\nconst FULL = new RegExp('^' + RE.source + '$');\nfunction f(a) { return FULL.test(a); }\nmodule.exports = f;\n",
+    b: "const RE = /a+b/;\nconst FULL = new RegExp('^' + RE.source + '$');\nfunction f(a) { return FULL.test(a); }\nmodule.exports = f;\n",
+    expect: [['constant-changed', 'RE']],
   },
   {
     name: 'a renamed function, matched to the running one by content',
@@ -586,10 +617,16 @@ const restart: Case[] = [
     expect: [['parameters-changed', 'f']],
   },
   {
-    name: 'a new parameter that the fixed code passes',
-    a: 'function f(a) { return a; }\nmodule.exports = (x) => f(x);\n',
+    name: 'a new parameter that code the patch leaves alone passes',
+    a: 'function f(a) { return a; }\nmodule.exports = (x) => f(x, true);\n',
     b: 'function f(a, strict) { return strict ? String(a) : a; }\nmodule.exports = (x) => f(x, true);\n',
     expect: [['parameters-passed', 'f']],
+  },
+  {
+    name: 'a new parameter that patched code passes, to a function of a run-once wrapper reached through its accessor',
+    a: '(function (root) {\n  var n = 0;\n  function f(a) { n++; return a; }\n  root.g = function (x) { return f(x); };\n})(exports);\n',
+    b: '(function (root) {\n  var n = 0;\n  function f(a, strict) { n++; return strict ? String(a) : a; }\n  root.g = function (x) { return f(x, true); };\n})(exports);\n',
+    expect: [['parameters-passed', '<iife>/f']],
   },
   {
     name: 'a new parameter of a callback (its caller may pass it)',

@@ -155,6 +155,41 @@ const resetVariable: Build = ({ w, m, scope, compile, run }) => {
   };
 };
 
+/**
+ * A changed regular expression, recompiled in place on the running object: every holder sees
+ * the new pattern. Checked at prepare (the running object is the baseline's, the new pattern
+ * compiles here) and verified after; `lastIndex` is kept (a global regex mid-iteration goes on).
+ */
+const recompile: Build = ({ m, scope, compile, run }) => {
+  const name = m.target!;
+  const get = compile(m.scope === undefined ? name : `${SCOPE_PARAM}(${JSON.stringify(name)})`);
+  const baseline = run(m.revert!) as RegExp;
+  const fixed = run(m.source) as RegExp;
+  const running = get(scope());
+  if (!isBaselineRegex(running, baseline))
+    throw new Error(`${name} is not the regular expression the baseline created (changed since load)`);
+  const compileTo = (to: RegExp) => {
+    const lastIndex = running.lastIndex;
+    running.compile(to.source, to.flags);
+    running.lastIndex = lastIndex;
+    if (running.source !== to.source || running.flags !== to.flags)
+      throw new Error(`${name} did not take the new pattern`);
+  };
+  return () => {
+    compileTo(fixed);
+    return { undo: () => compileTo(baseline), redo: () => compileTo(fixed) };
+  };
+};
+
+function isBaselineRegex(value: unknown, baseline: RegExp): value is RegExp {
+  return (
+    value instanceof RegExp &&
+    Object.getPrototypeOf(value) === RegExp.prototype &&
+    value.source === baseline.source &&
+    value.flags === baseline.flags
+  );
+}
+
 const script: Build = ({ m, run }) => {
   const source = () => run(`(() => { ${m.source}\n})()`);
   const revert = () => {
@@ -174,6 +209,7 @@ const BUILDERS: Partial<Record<Migration['kind'], Build>> = {
   define: property,
   delete: removal,
   reset: resetVariable,
+  recompile,
   script,
 };
 
