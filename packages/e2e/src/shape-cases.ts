@@ -557,6 +557,64 @@ exports.check = schema(3).run('abc', { max: 5 });
     verdicts: ['parameters-passed-directly'],
   },
   {
+    // moment's addParseToken: load-time calls inside the UMD factory fill its `tokens` table; the
+    // fix changes the parser the registration function makes. Run again through the accessor.
+    name: 'registration calls inside a UMD factory whose registration function the fix changes: run again, table restored on revert',
+    a: {
+      'index.js': `(function (global, factory) {
+  typeof exports === 'object' && typeof module !== 'undefined' ? module.exports = factory() : global.mo = factory();
+}(this, (function () { 'use strict';
+  function isNumber(input) { return typeof input === 'number' || Object.prototype.toString.call(input) === '[object Number]'; }
+  function toInt(x) { return x | 0; }
+  var tokens = {};
+  function addParseToken(token, callback) {
+    var i, func = callback;
+    if (typeof token === 'string') { token = [token]; }
+    if (isNumber(callback)) { func = function (input, array) { array[callback] = toInt(input); }; }
+    for (i = 0; i < token.length; i++) { tokens[token[i]] = func; }
+  }
+  function addWeekParseToken(token, callback) {
+    addParseToken(token, function (input, array, config, token) { config._w = config._w || {}; callback(input, config._w, config, token); });
+  }
+  addParseToken(['M', 'MM'], function (input, array) { array[1] = toInt(input) - 1; });
+  addParseToken('D', 2);
+  addWeekParseToken(['w', 'ww'], function (input, week) { week.w = toInt(input); });
+  function parse(tok, input) { var a = [], c = {}; tokens[tok](input, a, c, tok); return [a, c]; }
+  return { parse: parse };
+})));
+`,
+    },
+    b: {
+      'index.js': `(function (global, factory) {
+  typeof exports === 'object' && typeof module !== 'undefined' ? module.exports = factory() : global.mo = factory();
+}(this, (function () { 'use strict';
+  function isNumber(input) { return typeof input === 'number' || Object.prototype.toString.call(input) === '[object Number]'; }
+  function toInt(x) { return x | 0; }
+  var tokens = {};
+  function numberParser(index) { return function (input, array) { array[index] = Math.min(toInt(input), 99); }; }
+  function addParseToken(token, callback) {
+    var i, func = callback;
+    if (typeof token === 'string') { token = [token]; }
+    if (isNumber(callback)) { func = numberParser(callback); }
+    for (i = 0; i < token.length; i++) { tokens[token[i]] = func; }
+  }
+  function addWeekParseToken(token, callback) {
+    addParseToken(token, function (input, array, config, token) { config._w = config._w || {}; callback(input, config._w, config, token); });
+  }
+  addParseToken(['M', 'MM'], function (input, array) { array[1] = toInt(input) - 1; });
+  addParseToken('D', 2);
+  addWeekParseToken(['w', 'ww'], function (input, week) { week.w = toInt(input); });
+  function parse(tok, input) { var a = [], c = {}; tokens[tok](input, a, c, tok); return [a, c]; }
+  return { parse: parse };
+})));
+`,
+    },
+    old: `return pkg.parse('D', '500')[0][2] === 500;`,
+    normal: `return pkg.parse('M', '3')[0][1] === 2 && pkg.parse('w', '7')[1]._w.w === 7 && pkg.parse('D', '12')[0][2] === 12;`,
+    expect: 'live',
+    verdicts: ['registrations-rerun'],
+  },
+  {
     // valibot's EMOJI_REGEX (CVE-2025-66020): the exported regex is also stored at load in objects
     // (an action's `requirement`), which a new binding would never reach.
     name: "an ES module's exported regular expression the fix changes, stored at load by a sibling: recompiled in place",

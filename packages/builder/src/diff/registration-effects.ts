@@ -40,6 +40,32 @@ export const PURE_FUNCTIONS = new Set([
   'isNaN',
   'isFinite',
 ]);
+/**
+ * Built-in prototype methods borrowed with `.call` that only read (moment's `isNumber`:
+ * `Object.prototype.toString.call(input)`); none calls back into code it is given.
+ */
+export const BUILTIN_PROTOTYPE_READS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['Object', new Set(['toString', 'hasOwnProperty', 'propertyIsEnumerable', 'valueOf'])],
+  ['Array', new Set(['slice', 'indexOf', 'lastIndexOf', 'join', 'concat', 'includes'])],
+  ['String', new Set(['slice', 'indexOf', 'charAt', 'charCodeAt', 'toLowerCase', 'toUpperCase'])],
+]);
+
+/** `Object.prototype.toString.call(x)`: `G.prototype.m.call`, G an unshadowed built-in. */
+export function isBuiltinPrototypeRead(callee: AstNode, refs: Map<number, Reference>): boolean {
+  const member = (n: AstNode, name: string) =>
+    n.type === 'MemberExpression' && !n.computed && (n.property as AstNode).name === name;
+  if (!member(callee, 'call')) return false;
+  const method = callee.object as AstNode;
+  if (method.type !== 'MemberExpression' || method.computed) return false;
+  const proto = method.object as AstNode;
+  if (!member(proto, 'prototype')) return false;
+  const g = proto.object as AstNode;
+  if (g.type !== 'Identifier' || refs.get(g.start)?.resolved) return false;
+  return (
+    BUILTIN_PROTOTYPE_READS.get(g.name as string)?.has((method.property as AstNode).name as string) ?? false
+  );
+}
+
 export const PURE_CONSTRUCTORS = new Set(['RegExp', 'Error', 'TypeError', 'Map', 'Set', 'Array', 'Object']);
 
 /**
@@ -51,6 +77,7 @@ export function changedLater(
   tables: Set<Variable>,
   refs: Map<number, Reference>,
   inClosure: (pos: number) => boolean,
+  entriesMayUseThis = true,
 ): boolean {
   const rootVar = (n: AstNode): Variable | null => {
     let r = n;
@@ -70,8 +97,12 @@ export function changedLater(
           : null;
     // A mutating method called on a table itself (`re.push(…)`; `re[i].test(…)` uses an entry).
     const callee = n.type === 'CallExpression' ? (n.callee as AstNode) : null;
+    // `tokens[name](…)` calls an entry (with the table as `this`): a use, when no function the
+    // registration stores there reads `this`.
+    const entryCall = callee?.type === 'MemberExpression' && callee.computed && !entriesMayUseThis;
     const onTable =
       callee?.type === 'MemberExpression' &&
+      !entryCall &&
       (callee.object as AstNode).type === 'Identifier' &&
       !READ_ONLY_METHODS.has((callee.property as AstNode).name as string) &&
       rootVar(callee.object as AstNode) !== null;

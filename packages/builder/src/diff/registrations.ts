@@ -9,6 +9,7 @@ import {
 import type { DiffContext } from './context.js';
 import {
   changedLater,
+  isBuiltinPrototypeRead,
   PURE_CONSTRUCTORS,
   PURE_FUNCTIONS,
   pureArguments,
@@ -53,9 +54,11 @@ export function registrationPlan(
   quiet: (spec: string) => boolean,
 ): RegistrationPlan | null {
   const B = ctx.B;
-  // Module level only: a wrapper's tables would be reached through its scope accessor.
-  if (unit.fn !== null) return null;
-  const scope = B.moduleScope;
+  // Module level, or a run-once wrapper's level (moment's UMD factory): there the migrations reach
+  // its tables and counters through its scope accessor, which lists every variable it declares.
+  const scope = unit.fn ? B.scopeOf.get(unit.fn.node) : B.moduleScope;
+  const running = unit.fn ? ctx.A.scopeOf.get(ctx.m.toA.get(unit.fn)?.node as AstNode) : ctx.A.moduleScope;
+  if (!scope || !running) return null;
   const refs = referencesByStart(B);
   const unitVar = (id: AstNode): Variable | null => {
     const v = id.type === 'Identifier' ? refs.get(id.start)?.resolved : null;
@@ -172,6 +175,8 @@ export function registrationPlan(
             else if (!v && PURE_FUNCTIONS.has(c.name as string)) {
               /* a built-in */
             } else if (!(v && quietImport(v) && isStatement(n))) ok = false;
+          } else if (isBuiltinPrototypeRead(c, refs)) {
+            /* `Object.prototype.toString.call(x)`: a read */
           } else if (c.type === 'MemberExpression' && !c.computed) {
             const method = (c.property as AstNode).name as string;
             const o = c.object as AstNode;
@@ -214,7 +219,14 @@ export function registrationPlan(
       }
       if (r.isWrite()) return null; // running code changes it: not a table built once
     }
-  if (changedLater(B.ast, touched, refs, inClosure)) return null;
+  // Functions the registration code may store in its tables: made inside the registration
+  // functions or in the arguments of the load-time calls.
+  const registering = unit.executable.filter((s) => closure.has(functionOf(calleeOf(s)) as FunctionInfo));
+  const stored = B.functions.filter(
+    (f) => inClosure(f.node.start) || registering.some((s) => f.node.start >= s.start && f.node.end <= s.end),
+  );
+  const mayUseThis = stored.some((f) => f.usesThis && !f.isArrow);
+  if (changedLater(B.ast, touched, refs, inClosure, mayUseThis)) return null;
   // The registration functions are called at load, by whole statements, and from nowhere else.
   for (const f of closure) {
     const v = (scope.variables as Variable[]).find((x) => functionOf(x) === f);
@@ -240,7 +252,7 @@ export function registrationPlan(
     calls: loadCalls,
     names: [...closure].map((f) => ctx.m.keyInA(f)),
     // New tables are cells (dropped on revert); the running ones are saved and put back.
-    tables: [...tables].map((v) => v.name).filter((n) => unit.decls.has(n) && ctx.A.moduleScope.set.has(n)),
+    tables: [...tables].map((v) => v.name).filter((n) => unit.decls.has(n) && running.set.has(n)),
   };
 
   function runsLater(pos: number, stmt: AstNode): boolean {

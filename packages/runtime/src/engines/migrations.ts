@@ -91,7 +91,9 @@ const cell: Build = ({ w, m, made, now, scope, compile }) => {
 const rerun: Build = ({ m, scope, compile }) => {
   const statements = compile(`(() => { ${m.source}\n})()`);
   // Objects the statements fill in place (registration tables): saved, put back on revert.
-  const tables = (m.snapshot ?? []).map((name) => compile(name));
+  const tables = (m.snapshot ?? []).map((name) =>
+    compile(m.scope === undefined ? name : `${SCOPE_PARAM}(${JSON.stringify(name)})`),
+  );
   return () => {
     const saved = tables.map((t) => snapshotOf(t(scope())));
     const run = () => statements(scope());
