@@ -34,6 +34,13 @@ import {
 } from '../testing/advisories.js';
 import { nodeBinaries, repoRoot } from '../testing/nodes.js';
 import { Probe } from '../testing/processes.js';
+import { exitOnHelp } from './usage.js';
+
+exitOnHelp(`Usage: node packages/e2e/dist/bench/coverage.js [--node 20,26] [--set seed,tune,holdout]
+       [--only name@version,...] [--engine redirect|liveedit] [--no-write] [--docs]
+Every pair of corpus/advisories.tsv: exploit shown, hotpatch built and applied live, exploit gone,
+same pid; reported by corpus part (seed, tune, holdout). Writes .cache/bench/coverage.json and
+docs/coverage.md (unless --no-write or a partial run; --docs writes the page from a partial run).`);
 
 type Outcome = 'fixed live' | 'refused: restart' | 'failed' | 'INVALID OUTPUT' | 'FALSE SUCCESS';
 type CorpusSet = ReturnType<typeof corpusSet>;

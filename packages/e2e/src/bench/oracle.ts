@@ -26,6 +26,13 @@ import {
   readSelections,
 } from '../testing/advisories.js';
 import { nodeBinaries, repoRoot } from '../testing/nodes.js';
+import { exitOnHelp } from './usage.js';
+
+exitOnHelp(`Usage: node packages/e2e/dist/bench/oracle.js [--node 26] [--set seed,tune,holdout] [--only name@version,...]
+       [--max-calls N] [--pair-ms MS] [--no-write] [--merge] [--report-only]
+The vulnerable release with the hotpatch applied and the fixed release answer the same generated
+calls; every divergence is classified. Writes .cache/bench/oracle.json and docs/oracle.md (unless
+--no-write or a partial run).`);
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(name);
