@@ -557,6 +557,21 @@ exports.check = schema(3).run('abc', { max: 5 });
     verdicts: ['parameters-passed-directly'],
   },
   {
+    // semver's createToken inside a UMD factory: the counter and the tables are the factory's
+    // variables, reset and refilled through its scope accessor.
+    name: 'registration calls with a counter inside a UMD factory (createToken): counter reset and tables refilled through the accessor',
+    a: {
+      'index.js': `(function (root, factory) { module.exports = factory(); }(this, function () { 'use strict';\n  var re = [];\n  var src = [];\n  var t = {};\n  var R = 0;\n  function createToken(name, value) {\n    var index = R++;\n    t[name] = index;\n    src[index] = value;\n    re[index] = new RegExp(value);\n  }\n  createToken('WORD', '^a+$');\n  createToken('PAIR', src[t.WORD].slice(0, -1) + ',' + src[t.WORD].slice(1));\n  return { isWord: function (s) { return re[t.WORD].test(s); }, isPair: function (s) { return re[t.PAIR].test(s); } };\n}));\n`,
+    },
+    b: {
+      'index.js': `(function (root, factory) { module.exports = factory(); }(this, function () { 'use strict';\n  var re = [];\n  var src = [];\n  var t = {};\n  var R = 0;\n  function createToken(name, value) {\n    var safe = value.split('a+').join('a{1,8}');\n    var index = R++;\n    t[name] = index;\n    src[index] = safe;\n    re[index] = new RegExp(safe);\n  }\n  createToken('WORD', '^a+$');\n  createToken('PAIR', src[t.WORD].slice(0, -1) + ',' + src[t.WORD].slice(1));\n  return { isWord: function (s) { return re[t.WORD].test(s); }, isPair: function (s) { return re[t.PAIR].test(s); } };\n}));\n`,
+    },
+    old: `return pkg.isWord('a'.repeat(20)) || pkg.isPair('aa,aa'.replace(',', 'a'.repeat(20) + ','));`,
+    normal: `return pkg.isWord('aaa') && !pkg.isWord('b') && pkg.isPair('aa,aa');`,
+    expect: 'live',
+    verdicts: ['registrations-rerun'],
+  },
+  {
     // moment's addParseToken: load-time calls inside the UMD factory fill its `tokens` table; the
     // fix changes the parser the registration function makes. Run again through the accessor.
     name: 'registration calls inside a UMD factory whose registration function the fix changes: run again, table restored on revert',

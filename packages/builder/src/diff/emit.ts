@@ -113,7 +113,7 @@ export function statementMigration(
   if (s.kind === 'rerun')
     return {
       kind: 'rerun',
-      source: text(s.value, value),
+      source: s.valueText ?? text(s.value, value),
       author: false,
       ...(s.snapshot ? { snapshot: s.snapshot } : {}),
       ...scoped,

@@ -1,9 +1,11 @@
 import {
+  ACCESS,
   type AstNode,
   childrenOf,
   type FunctionInfo,
   isFunctionNode,
   type Reference,
+  SCOPE_PARAM,
   type Variable,
 } from '@hotpatch/instrument';
 import type { DiffContext } from './context.js';
@@ -291,8 +293,19 @@ export function registrationPatches(ctx: DiffContext, unit: Unit, plan: Registra
     line: lineOf(ctx.B.source, value.start),
     registration: true,
   });
+  // In a run-once wrapper a counter is the wrapper's variable: set through its scope accessor.
+  const reset = (d: AstNode): StatementPatch => {
+    const name = (d.id as AstNode).name as string;
+    const p = patch(d, `${name} (counter reset)`);
+    if (unit.fn === null) return p;
+    const init = ctx.B.source.slice((d.init as AstNode).start, (d.init as AstNode).end);
+    return {
+      ...p,
+      valueText: `${SCOPE_PARAM}(${JSON.stringify(ctx.m.rename(name))}, ${init}, ${ACCESS.assign});`,
+    };
+  };
   const patches = [
-    ...plan.resets.map((d) => patch(d, `${(d.id as AstNode).name as string} (counter reset)`)),
+    ...plan.resets.map(reset),
     ...plan.calls.map((s) => patch(s, ctx.B.source.slice(s.start, Math.min(s.end, s.start + 60)))),
   ];
   if (plan.tables.length) patches[0]!.snapshot = plan.tables;
