@@ -157,6 +157,12 @@ export const VERDICTS = {
     message:
       'code that runs once {where} (at load) depends on {detail}, which the fix changed: the state it built then is the old version’s',
   },
+  'binding-renamed': {
+    kind: 'module-state',
+    verdict: 'restart',
+    message:
+      'a module-level variable the bundler renumbered cannot be paired with the running one ({detail}): the patched code would read another variable',
+  },
   'export-changed': {
     kind: 'export-shape',
     verdict: 'restart',

@@ -630,6 +630,20 @@ exports.check = schema(3).run('abc', { max: 5 });
     verdicts: ['registrations-rerun'],
   },
   {
+    // valibot 1.1.0 → 1.2.0 (tsup → tsdown): the bundler numbered the colliding `store` variables
+    // the other way round; pairing them by name made _getWordCount read another function's store.
+    name: 'module variables a bundler renumbered (store2 → store, store → store$1): paired by the functions that use them',
+    a: {
+      'index.js': `var store;\nfunction getGlobal() { if (!store) store = { lang: 'en' }; return store.lang; }\nvar store2;\nfunction count(k) { if (!store2) store2 = new Map(); store2.set(k, (store2.get(k) || 0) + 1); return store2.get(k); }\nexports.getGlobal = getGlobal;\nexports.count = count;\n`,
+    },
+    b: {
+      'index.js': `let store$1;\nfunction getGlobal() { if (!store$1) store$1 = { lang: 'en' }; return store$1.lang; }\nlet store;\nfunction count(k) { if (typeof k !== 'string') throw new TypeError('key'); if (!store) store = new Map(); store.set(k, (store.get(k) || 0) + 1); return store.get(k); }\nexports.getGlobal = getGlobal;\nexports.count = count;\n`,
+    },
+    old: `try { pkg.count({}); return true; } catch { return false; }`,
+    normal: `return pkg.getGlobal() === 'en' && pkg.count('x') >= 1 && pkg.count('x') >= 2;`,
+    expect: 'live',
+  },
+  {
     // valibot's EMOJI_REGEX (CVE-2025-66020): the exported regex is also stored at load in objects
     // (an action's `requirement`), which a new binding would never reach.
     name: "an ES module's exported regular expression the fix changes, stored at load by a sibling: recompiled in place",

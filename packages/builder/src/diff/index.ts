@@ -42,6 +42,10 @@ export function diffFile(input: DiffInput): FileDiff {
     return { patch: null, changes: ctx.changes };
   }
 
+  // A module variable the bundler renamed that cannot be paired with the running one: every
+  // reference to it would reach another variable.
+  for (const u of m.unpaired) ctx.refuse('binding-renamed', u.name, { detail: u.detail });
+
   // Phases 2 and 3.
   const own = textChanged(ctx);
   const pairs = unitPairs(ctx);

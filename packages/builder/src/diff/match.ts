@@ -1,6 +1,7 @@
 import { type AstNode, type FunctionInfo, type ModuleAnalysis, tokenTexts } from '@hotpatch/instrument';
 import { parameterRenames } from './local-renames.js';
 import { extraArgumentsReason } from './params.js';
+import { type VariableRenames, variableRenames } from './variable-renames.js';
 
 /**
  * Phase 1, matching: which function of the fixed version (B) is which function of the baseline
@@ -20,6 +21,8 @@ export interface Matching {
   rename(name: string): string;
   /** The running name of a variable `fb` declares (its parameters may be renamed: local-renames.ts). */
   renameIn(fb: FunctionInfo, name: string): string;
+  /** Module-level variables whose running namesake is another variable (variable-renames.ts). */
+  unpaired: VariableRenames['unpaired'];
 }
 
 export function matchFunctions(A: ModuleAnalysis, B: ModuleAnalysis): Matching {
@@ -53,6 +56,9 @@ export function matchFunctions(A: ModuleAnalysis, B: ModuleAnalysis): Matching {
     toA.set(fb, best);
     unmatchedA.splice(unmatchedA.indexOf(best), 1);
   }
+  // Bundler-renumbered module variables, told apart by the functions that use them.
+  const variables = variableRenames(A, B, toA);
+  for (const [b, a] of variables.renames) if (!renames.has(b)) renames.set(b, a);
   const keyInA = (fb: FunctionInfo): string => {
     const fa = toA.get(fb);
     if (fa) return fa.key;
@@ -66,7 +72,15 @@ export function matchFunctions(A: ModuleAnalysis, B: ModuleAnalysis): Matching {
     if (!map) local.set(fb, (map = parameterRenames(fa, fb)));
     return map.get(name) ?? name;
   };
-  return { toA, unmatchedA, keyInA, renames, rename: (name) => renames.get(name) ?? name, renameIn };
+  return {
+    toA,
+    unmatchedA,
+    keyInA,
+    renames,
+    rename: (name) => renames.get(name) ?? name,
+    renameIn,
+    unpaired: variables.unpaired,
+  };
 }
 
 /** At least half of the tokens in common: the same function under another name. */
