@@ -62,6 +62,8 @@ export class HotpatchRuntime {
   readonly #counters = new Counters();
   /** Applies are one at a time (each awaits between its steps so as not to stall the service). */
   #serial: Promise<unknown> = Promise.resolve();
+  /** Called before an apply makes a patch active (register.ts starts deferred load hooks). */
+  onActivating: (() => void) | null = null;
 
   constructor(opts: RuntimeOptions) {
     this.engine = opts.engine;
@@ -83,6 +85,7 @@ export class HotpatchRuntime {
       active: loadStored(this.service, this.trust, this.problems),
       deadlineMs: opts.pendingDeadlineMs ?? 10_000,
       retryLater: () => retries.schedule(this.#p),
+      activating: () => this.onActivating?.(),
     };
   }
 
@@ -176,6 +179,11 @@ export class HotpatchRuntime {
   /** ES modules always use the module engine (instrumented at load); CommonJS the main one. */
   engineOf(record: ModuleRecord): Engine {
     return engineOf(this, record);
+  }
+
+  /** Whether a patch is active (stored from an earlier run, or applied). */
+  hasPatches(): boolean {
+    return this.#p.active.size > 0;
   }
 
   /** A file an active hotpatch adds to a package this process has loaded, by absolute path. */
