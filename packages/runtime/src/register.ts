@@ -173,7 +173,8 @@ function installHooks(runtime: HotpatchRuntime): void {
     // were not started yet, this one was loaded without them: instrument it here, start them for
     // its imports.
     if (rest[0] === 'module' || extname(filename) === '.mjs') {
-      if (!esmHere) return compile.call(this, content, filename, ...rest);
+      // (The runtime's own chunks, require()d on first use, are neither instrumented nor a reason.)
+      if (!esmHere || exclude(filename)) return compile.call(this, content, filename, ...rest);
       startEsmHooks?.();
       return compile.call(this, instrumentOrOwn(runtime, filename, content, 'module'), filename, ...rest);
     }
@@ -201,6 +202,7 @@ function installHooks(runtime: HotpatchRuntime): void {
       startEsmHooks = null;
       esmHere = false;
       runtime.onActivating = null;
+      runtime.esmHooksStarted = true;
       registerInThreadHooks(registerHooks, runtime);
     };
     if (!isMainThread || mayLoadEsModules() || runtime.hasPatches()) start();
@@ -216,6 +218,7 @@ function installHooks(runtime: HotpatchRuntime): void {
     // that may call import() runs (dynamic-import.ts; register() returns once they are up).
     const start = () => {
       startEsmHooks = null;
+      runtime.esmHooksStarted = true;
       // Loaded here, before the hooks thread exists, so no import() of it races a require().
       try {
         heavy();

@@ -64,6 +64,8 @@ export class HotpatchRuntime {
   #serial: Promise<unknown> = Promise.resolve();
   /** Called before an apply makes a patch active (register.ts starts deferred load hooks). */
   onActivating: (() => void) | null = null;
+  /** Whether the ES module load hooks run in this process (they start only when needed). */
+  esmHooksStarted = false;
 
   constructor(opts: RuntimeOptions) {
     this.engine = opts.engine;
