@@ -88,7 +88,7 @@ export interface Patching extends Engines {
   /** Retries pending applies and reverts every second until none is left. */
   retryLater(): void;
   /** Called as an apply makes a patch active (its code may import() or add files: load hooks). */
-  activating(): void;
+  activating(bundle: Bundle): void;
 }
 
 export function resultOf(

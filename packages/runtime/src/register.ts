@@ -23,7 +23,7 @@ import { entryMayBeModule } from './entry.js';
 import { instrumentOrOwn, inThreadHooks, registerInThreadHooks } from './in-thread-hooks.js';
 import { openPack } from './instrument-cache.js';
 import { heavy, loadAgent, preloadHeavy } from './lazy.js';
-import { installRequireHooks } from './new-files.js';
+import { installRequireHooks, patchMayImport } from './new-files.js';
 import { hotpatchHome, legacyServiceName, serviceName } from './paths.js';
 import { HotpatchRuntime } from './runtime.js';
 import { adoptLegacyStore, fsReason } from './store.js';
@@ -196,8 +196,8 @@ function installHooks(runtime: HotpatchRuntime): void {
   if (registerHooks) {
     // Every module load, CommonJS too, runs these hooks (~45-75 ms for 1,131 modules on Node 26),
     // and CommonJS is instrumented by the compile hook above without them. So, as on Node 20,
-    // they start only when ES modules may load, or as a patch becomes active (its code may
-    // import() or add files); an ES module require()d before that is instrumented above.
+    // they start only when ES modules may load, or once a patch whose code may import() or that
+    // adds files is active; an ES module require()d before that is instrumented above.
     const start = () => {
       startEsmHooks = null;
       esmHere = false;
@@ -205,11 +205,13 @@ function installHooks(runtime: HotpatchRuntime): void {
       runtime.esmHooksStarted = true;
       registerInThreadHooks(registerHooks, runtime);
     };
-    if (!isMainThread || mayLoadEsModules() || runtime.hasPatches()) start();
+    if (!isMainThread || mayLoadEsModules() || runtime.patchesMayImport()) start();
     else {
       startEsmHooks = start;
       esmHere = true;
-      runtime.onActivating = start;
+      runtime.onActivating = (bundle) => {
+        if (patchMayImport(bundle.payload)) start();
+      };
     }
   } else if (typeof (Module as unknown as { register?: unknown }).register === 'function') {
     // Node 20: off-thread hooks that read active patches from disk. They are a second isolate

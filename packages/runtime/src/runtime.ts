@@ -1,4 +1,4 @@
-import type { NewFile, TrustStore } from '@hotpatch/core';
+import type { Bundle, NewFile, TrustStore } from '@hotpatch/core';
 import type { SourceType } from '@hotpatch/instrument';
 import { loadStored } from './active.js';
 import { applyBundle } from './apply.js';
@@ -11,6 +11,7 @@ import type { Engine, FileWork, ModuleRecord, PrepareResult } from './engines/ty
 import { sha256 } from './hash.js';
 import { instrumentCached, instrumentNow } from './instrument-cache.js';
 import { ModuleIndex } from './module-index.js';
+import { patchMayImport } from './new-files.js';
 import type { ApplyResult, Patching, RuntimeStatus } from './patching.js';
 import { Retries } from './retry.js';
 import { revertNow, revertWithin } from './revert.js';
@@ -63,7 +64,7 @@ export class HotpatchRuntime {
   /** Applies are one at a time (each awaits between its steps so as not to stall the service). */
   #serial: Promise<unknown> = Promise.resolve();
   /** Called before an apply makes a patch active (register.ts starts deferred load hooks). */
-  onActivating: (() => void) | null = null;
+  onActivating: ((bundle: Bundle) => void) | null = null;
   /** Whether the ES module load hooks run in this process (they start only when needed). */
   esmHooksStarted = false;
 
@@ -87,7 +88,7 @@ export class HotpatchRuntime {
       active: loadStored(this.service, this.trust, this.problems),
       deadlineMs: opts.pendingDeadlineMs ?? 10_000,
       retryLater: () => retries.schedule(this.#p),
-      activating: () => this.onActivating?.(),
+      activating: (bundle) => this.onActivating?.(bundle),
     };
   }
 
@@ -183,9 +184,9 @@ export class HotpatchRuntime {
     return engineOf(this, record);
   }
 
-  /** Whether a patch is active (stored from an earlier run, or applied). */
-  hasPatches(): boolean {
-    return this.#p.active.size > 0;
+  /** Whether an active patch (stored from an earlier run, or applied) may import() or add files. */
+  patchesMayImport(): boolean {
+    return [...this.#p.active.values()].some((a) => patchMayImport(a.bundle.payload));
   }
 
   /** A file an active hotpatch adds to a package this process has loaded, by absolute path. */
