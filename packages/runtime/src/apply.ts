@@ -57,6 +57,7 @@ export async function applyBundle(
   const replaces = current?.bundle.payload.patchId === payload.patchId ? current.replaces : (current ?? null);
   const entry: ActivePatch = { bundle, bytes, appliedAt: null, pending: null, replaces, error: null };
   try {
+    p.activating(bundle);
     p.active.set(label, entry);
     return await retryUntilDeadline(p, entry, opts.deadlineMs ?? p.deadlineMs);
   } catch (e) {

@@ -4,7 +4,7 @@ import type { ModuleTable, PatchImport, SourceType } from '@hotpatch/instrument'
 import { DYNAMIC_IMPORT_MARK, mayImport } from './dynamic-import.js';
 import { sha256 } from './hash.js';
 import { heavy } from './lazy.js';
-import { type PackIndex, packEntry, packIndex, writePack } from './pack.js';
+import { type PackIndex, packCode, packEntry, packIndex, writePack } from './pack.js';
 import { hotpatchHome } from './paths.js';
 
 /**
@@ -80,8 +80,7 @@ function fromPack(key: string): string | null {
   if (!pack) return null;
   pack.used.add(key);
   schedule(pack);
-  const hit = pack.bytes && pack.index ? packEntry(pack.bytes, pack.index, key) : null;
-  return hit?.code ?? null;
+  return pack.bytes && pack.index ? packCode(pack.bytes, pack.index, key) : null;
 }
 
 /** Per-module files, else the parser (and the files written for the next start). */

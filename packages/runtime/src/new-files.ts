@@ -1,6 +1,6 @@
 import Module from 'node:module';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { NewFile } from '@hotpatch/core';
+import type { BundlePayload, NewFile } from '@hotpatch/core';
 
 /**
  * Files a hotpatch adds to a package exist only in the bundle: they are loaded as modules of the
@@ -10,6 +10,14 @@ import type { NewFile } from '@hotpatch/core';
 export type NewFileLookup = (filename: string) => NewFile | null;
 
 const EXTENSIONS = ['', '.js', '.json', '.cjs', '.mjs', '/index.js', '/index.json'];
+
+/**
+ * Whether a patch may load modules through the ES module loader: it adds files, or its code (a
+ * replacement, a migration) may call import(). A false "yes" only costs the load hooks.
+ */
+export function patchMayImport(payload: Pick<BundlePayload, 'files' | 'newFiles'>): boolean {
+  return payload.newFiles.length > 0 || /\bimport\s*\(/.test(JSON.stringify(payload.files));
+}
 
 /** Absolute candidates a relative specifier may name, in Node's order. */
 export function candidates(specifier: string, fromDir: string): string[] {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { packBytes, packEntry, packIndex } from './pack.js';
+import { packBytes, packCode, packEntry, packIndex } from './pack.js';
 
 describe('instrumentation cache pack', () => {
   const entries = [
@@ -11,10 +11,14 @@ describe('instrumentation cache pack', () => {
   it('gives back each entry by key, multi-byte text included, and nothing for other keys', () => {
     const bytes = packBytes(entries);
     const index = packIndex(bytes);
-    for (const e of entries)
+    for (const e of entries) {
       assert.deepEqual(packEntry(bytes, index, e.key), { code: e.code, table: e.table });
+      assert.equal(packCode(bytes, index, e.key), e.code);
+    }
     assert.equal(packEntry(bytes, index, 'c.cjs'), null);
+    assert.equal(packCode(bytes, index, 'c.cjs'), null);
     assert.equal(packEntry(bytes, index, 'constructor'), null, 'no key from the prototype');
+    assert.equal(packCode(bytes, index, 'constructor'), null, 'no key from the prototype');
   });
 
   it('refuses a truncated or foreign file', () => {

@@ -87,6 +87,8 @@ export interface Patching extends Engines {
   readonly deadlineMs: number;
   /** Retries pending applies and reverts every second until none is left. */
   retryLater(): void;
+  /** Called as an apply makes a patch active (its code may import() or add files: load hooks). */
+  activating(bundle: Bundle): void;
 }
 
 export function resultOf(

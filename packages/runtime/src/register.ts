@@ -9,7 +9,7 @@
  */
 import Module from 'node:module';
 import { dirname, extname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { GLOBAL, READY, SCOPE_REGISTER } from '@hotpatch/instrument';
 import { agentOptionsFromEnv } from './agent-env.js';
@@ -20,9 +20,10 @@ import { LiveEditEngine } from './engines/liveedit.js';
 import { RedirectEngine } from './engines/redirect.js';
 import type { Engine } from './engines/types.js';
 import { entryMayBeModule } from './entry.js';
+import { instrumentOrOwn, inThreadHooks, registerInThreadHooks } from './in-thread-hooks.js';
 import { openPack } from './instrument-cache.js';
 import { heavy, loadAgent, preloadHeavy } from './lazy.js';
-import { candidates, installRequireHooks } from './new-files.js';
+import { installRequireHooks, patchMayImport } from './new-files.js';
 import { hotpatchHome, legacyServiceName, serviceName } from './paths.js';
 import { HotpatchRuntime } from './runtime.js';
 import { adoptLegacyStore, fsReason } from './store.js';
@@ -167,18 +168,19 @@ function installHooks(runtime: HotpatchRuntime): void {
     filename: string,
     ...rest: unknown[]
   ) {
-    let code = content;
     // ES modules reaching here (require(esm), the main entry on newer Node) are handled by the ESM
-    // load hook; transforming them here too would instrument them twice.
-    if (rest[0] === 'module' || extname(filename) === '.mjs')
-      return compile.call(this, content, filename, ...rest);
-    try {
-      code = runtime.onCompile(filename, content, 'commonjs');
-    } catch (e) {
-      process.emitWarning(`hotpatch: ${filename} loads unpatched: ${(e as Error).message}`);
+    // load hook; transforming them here too would instrument them twice. Where the in-thread hooks
+    // were not started yet, this one was loaded without them: instrument it here, start them for
+    // its imports.
+    if (rest[0] === 'module' || extname(filename) === '.mjs') {
+      // (The runtime's own chunks, require()d on first use, are neither instrumented nor a reason.)
+      if (!esmHere || exclude(filename)) return compile.call(this, content, filename, ...rest);
+      startEsmHooks?.();
+      return compile.call(this, instrumentOrOwn(runtime, filename, content, 'module'), filename, ...rest);
     }
-    // Node 20: a module that may call import() runs once the ESM hooks are there (code that was
-    // not instrumented is judged by its text).
+    const code = instrumentOrOwn(runtime, filename, content, 'commonjs');
+    // A module that may call import() runs once the ESM hooks are there (code that was not
+    // instrumented is judged by its text).
     if (
       startEsmHooks &&
       (code === content ? content.includes('import(') : code.endsWith(DYNAMIC_IMPORT_MARK))
@@ -190,65 +192,27 @@ function installHooks(runtime: HotpatchRuntime): void {
   // Files a hotpatch adds to a package: require() finds them in the bundle.
   installRequireHooks((filename) => runtime.newFile(filename));
 
-  type LoadResult = {
-    format?: string | null;
-    source?: string | ArrayBuffer | Uint8Array | null;
-    shortCircuit?: boolean;
-  };
-  type ResolveResult = { url: string; format?: string | null; shortCircuit?: boolean };
-  type ResolveContext = { parentURL?: string };
-  type SyncHooks = {
-    resolve?: (
-      specifier: string,
-      context: ResolveContext,
-      next: (specifier: string, context?: ResolveContext) => ResolveResult,
-    ) => ResolveResult;
-    load?: (
-      url: string,
-      context: unknown,
-      next: (url: string, context?: unknown) => LoadResult,
-    ) => LoadResult;
-  };
-  /** An ES module a hotpatch added (not on disk), for the import() of patched code. */
-  const newModuleUrl = (specifier: string, parentURL: string | undefined): string | null => {
-    if (!parentURL?.startsWith('file:')) return null;
-    for (const c of candidates(specifier, dirname(fileURLToPath(parentURL))))
-      if (runtime.newFile(c)?.sourceType === 'module') return pathToFileURL(c).href;
-    return null;
-  };
-  const registerHooks = (Module as unknown as { registerHooks?: (hooks: SyncHooks) => unknown })
-    .registerHooks;
-  if (typeof registerHooks === 'function') {
-    // Node 22.15+/23.5+: synchronous, in-thread hooks; ES modules go through the same runtime.
-    registerHooks({
-      resolve(specifier, context, next) {
-        try {
-          return next(specifier, context);
-        } catch (e) {
-          const url = newModuleUrl(specifier, context.parentURL);
-          if (url) return { url, format: 'module', shortCircuit: true };
-          throw e;
-        }
-      },
-      load(url, context, next) {
-        const added = url.startsWith('file:') ? runtime.newFile(fileURLToPath(url)) : null;
-        const result: LoadResult = added
-          ? { format: 'module', source: added.source, shortCircuit: true }
-          : next(url, context);
-        if (result.format !== 'module' || !url.startsWith('file:') || result.source == null) return result;
-        const filename = fileURLToPath(url);
-        const source =
-          typeof result.source === 'string'
-            ? result.source
-            : Buffer.from(result.source as Uint8Array).toString('utf8');
-        try {
-          return { ...result, source: runtime.onCompile(filename, source, 'module') };
-        } catch (e) {
-          process.emitWarning(`hotpatch: ${filename} loads unpatched: ${(e as Error).message}`);
-          return result;
-        }
-      },
-    });
+  const registerHooks = inThreadHooks();
+  if (registerHooks) {
+    // Every module load, CommonJS too, runs these hooks (~45-75 ms for 1,131 modules on Node 26),
+    // and CommonJS is instrumented by the compile hook above without them. So, as on Node 20,
+    // they start only when ES modules may load, or once a patch whose code may import() or that
+    // adds files is active; an ES module require()d before that is instrumented above.
+    const start = () => {
+      startEsmHooks = null;
+      esmHere = false;
+      runtime.onActivating = null;
+      runtime.esmHooksStarted = true;
+      registerInThreadHooks(registerHooks, runtime);
+    };
+    if (!isMainThread || mayLoadEsModules() || runtime.patchesMayImport()) start();
+    else {
+      startEsmHooks = start;
+      esmHere = true;
+      runtime.onActivating = (bundle) => {
+        if (patchMayImport(bundle.payload)) start();
+      };
+    }
   } else if (typeof (Module as unknown as { register?: unknown }).register === 'function') {
     // Node 20: off-thread hooks that read active patches from disk. They are a second isolate
     // (~0.1-0.2 s and ~10 MiB), so they start only when ES modules may load: now when the entry
@@ -256,6 +220,7 @@ function installHooks(runtime: HotpatchRuntime): void {
     // that may call import() runs (dynamic-import.ts; register() returns once they are up).
     const start = () => {
       startEsmHooks = null;
+      runtime.esmHooksStarted = true;
       // Loaded here, before the hooks thread exists, so no import() of it races a require().
       try {
         heavy();
@@ -276,8 +241,10 @@ function installHooks(runtime: HotpatchRuntime): void {
   }
 }
 
-/** Node 20: starts the ESM hooks; null once started (or where they are not needed). */
+/** Starts the deferred ESM hooks; null once started (or where they are not needed). */
 let startEsmHooks: (() => void) | null = null;
+/** Whether ES modules compiled by the CommonJS loader (require(esm)) are instrumented there. */
+let esmHere = false;
 
 /**
  * Whether this process may load an ES module other than through a CommonJS module's import()

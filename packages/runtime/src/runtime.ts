@@ -1,4 +1,4 @@
-import type { NewFile, TrustStore } from '@hotpatch/core';
+import type { Bundle, NewFile, TrustStore } from '@hotpatch/core';
 import type { SourceType } from '@hotpatch/instrument';
 import { loadStored } from './active.js';
 import { applyBundle } from './apply.js';
@@ -11,6 +11,7 @@ import type { Engine, FileWork, ModuleRecord, PrepareResult } from './engines/ty
 import { sha256 } from './hash.js';
 import { instrumentCached, instrumentNow } from './instrument-cache.js';
 import { ModuleIndex } from './module-index.js';
+import { patchMayImport } from './new-files.js';
 import type { ApplyResult, Patching, RuntimeStatus } from './patching.js';
 import { Retries } from './retry.js';
 import { revertNow, revertWithin } from './revert.js';
@@ -62,6 +63,10 @@ export class HotpatchRuntime {
   readonly #counters = new Counters();
   /** Applies are one at a time (each awaits between its steps so as not to stall the service). */
   #serial: Promise<unknown> = Promise.resolve();
+  /** Called before an apply makes a patch active (register.ts starts deferred load hooks). */
+  onActivating: ((bundle: Bundle) => void) | null = null;
+  /** Whether the ES module load hooks run in this process (they start only when needed). */
+  esmHooksStarted = false;
 
   constructor(opts: RuntimeOptions) {
     this.engine = opts.engine;
@@ -83,6 +88,7 @@ export class HotpatchRuntime {
       active: loadStored(this.service, this.trust, this.problems),
       deadlineMs: opts.pendingDeadlineMs ?? 10_000,
       retryLater: () => retries.schedule(this.#p),
+      activating: (bundle) => this.onActivating?.(bundle),
     };
   }
 
@@ -176,6 +182,11 @@ export class HotpatchRuntime {
   /** ES modules always use the module engine (instrumented at load); CommonJS the main one. */
   engineOf(record: ModuleRecord): Engine {
     return engineOf(this, record);
+  }
+
+  /** Whether an active patch (stored from an earlier run, or applied) may import() or add files. */
+  patchesMayImport(): boolean {
+    return [...this.#p.active.values()].some((a) => patchMayImport(a.bundle.payload));
   }
 
   /** A file an active hotpatch adds to a package this process has loaded, by absolute path. */

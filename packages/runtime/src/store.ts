@@ -11,7 +11,6 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { HotpatchError } from '@hotpatch/core';
 import { activeDir, ensurePrivateDir } from './paths.js';
 
@@ -64,16 +63,21 @@ export function writeDurable(file: string, bytes: Uint8Array): void {
   }
 }
 
-// node:fs's callback functions, promisified: fs/promises would be one more module in every start.
+// node:fs's callback functions as promises: fs/promises would be one more module in every start,
+// and node:util's promisify one more module facade (on Node 26 its getters load ~7 modules).
+type Done<T> = (e: NodeJS.ErrnoException | null, v?: T) => void;
+const done =
+  <T>(res: (v: T) => void, rej: (e: unknown) => void): Done<T> =>
+  (e, v) =>
+    e ? rej(e) : res(v as T);
 const fsp = {
-  open: promisify(fs.open),
+  open: (path: string, flags: string, mode?: number) =>
+    new Promise<number>((res, rej) => fs.open(path, flags, mode, done(res, rej))),
   write: (fd: number, b: Uint8Array, off: number) =>
-    new Promise<number>((res, rej) =>
-      fs.write(fd, b, off, b.length - off, null, (e, n) => (e ? rej(e) : res(n))),
-    ),
-  fsync: promisify(fs.fsync),
-  close: promisify(fs.close),
-  rename: promisify(fs.rename),
+    new Promise<number>((res, rej) => fs.write(fd, b, off, b.length - off, null, done(res, rej))),
+  fsync: (fd: number) => new Promise<void>((res, rej) => fs.fsync(fd, done(res, rej))),
+  close: (fd: number) => new Promise<void>((res, rej) => fs.close(fd, done(res, rej))),
+  rename: (from: string, to: string) => new Promise<void>((res, rej) => fs.rename(from, to, done(res, rej))),
 };
 
 /**

@@ -1,5 +1,5 @@
-import { Session } from 'node:inspector';
-import Module from 'node:module';
+import type { Session } from 'node:inspector';
+import Module, { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { HotpatchError } from '@hotpatch/core';
 import { baselineSource, patchedSource, spliceEdits, withNamespace } from './source.js';
@@ -17,7 +17,10 @@ type Result = { status?: string; exceptionDetails?: { text?: string } } & Record
  */
 export class LiveEditEngine implements Engine {
   readonly name = 'liveedit' as const;
-  readonly #session = new Session();
+  // node:inspector loads only when LiveEdit is chosen (it is not the default engine).
+  readonly #session: Session = new (
+    createRequire(import.meta.url)('node:inspector') as typeof import('node:inspector')
+  ).Session();
   readonly #scripts = new Map<string, string>(); // filename -> scriptId
 
   constructor() {
