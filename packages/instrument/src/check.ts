@@ -1,6 +1,6 @@
 import { analyze as analyzeScopes } from 'eslint-scope';
 import { KEYS } from 'eslint-visitor-keys';
-import { type AstNode, childrenOf, parse } from './analyze.js';
+import { type AstNode, childrenOf, parse } from './ast.js';
 import {
   CONVENTION_VERSION,
   GLOBAL,

@@ -1,4 +1,5 @@
-import type { FunctionInfo, ModuleAnalysis, SourceType } from './analyze.js';
+import type { FunctionInfo, ModuleAnalysis } from './analyze.js';
+import type { SourceType } from './ast.js';
 
 /**
  * The redirect engine's calling convention: the one definition of how instrumented code, the

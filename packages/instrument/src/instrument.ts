@@ -1,10 +1,5 @@
-import {
-  type AstNode,
-  analyzeModule,
-  type FunctionInfo,
-  type ModuleAnalysis,
-  type SourceType,
-} from './analyze.js';
+import { analyzeModule, type FunctionInfo, type ModuleAnalysis } from './analyze.js';
+import type { AstNode, SourceType } from './ast.js';
 
 import {
   ACCESS,

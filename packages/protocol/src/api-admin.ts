@@ -115,3 +115,4 @@ export const ReportResponse = Type.Object({
   restarts: Type.Array(RestartsRow),
   calendar: OpenObject(),
 });
+export type ReportResponse = Static<typeof ReportResponse>;

@@ -19,6 +19,7 @@ import type {
   DeviceListItem,
   DeviceListQuery,
   DeviceListResponse,
+  DeviceSummaryResponse,
   ReadinessResponse,
 } from './api-devices.js';
 import type { PolicyBody, PolicyPatch, PolicyView } from './api-policies.js';
@@ -44,6 +45,8 @@ export function apiCalls(c: Client) {
     me: () => get<{ actor: Actor }>('/v1/me').then((r) => r.actor),
     devices: () => get<{ devices: DeviceListItem[] }>('/v1/devices').then((r) => r.devices),
     devicePage: (q: DeviceListQuery) => get<DeviceListResponse>(`/v1/devices?${deviceQueryString(q)}`),
+    /** Live/connected counts and the first devices needing attention, counted by the server. */
+    deviceSummary: () => get<DeviceSummaryResponse>('/v1/devices/summary'),
     devicesCsv: (q: DeviceListQuery) => c.text(`/v1/devices.csv?${deviceQueryString(q)}`),
     device: (id: string) => get<DeviceDetailResponse>(`/v1/devices/${enc(id)}`),
     advisories: () => get<{ advisories: AdvisoryView[] }>('/v1/advisories').then((r) => r.advisories),

@@ -103,5 +103,7 @@ export const DeploymentListItem = Type.Composite([
 export type DeploymentListItem = Static<typeof DeploymentListItem>;
 export const DeploymentListResponse = Type.Object({ deployments: Type.Array(DeploymentListItem) });
 
+/** POST /v1/deployments/:id/retry — the deployment's id, bounded. */
+export const RetryParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
 export const RetryResponse = Type.Object({ deploymentId: Type.String(), retried: Type.Array(Type.String()) });
 export type RetryResponse = Static<typeof RetryResponse>;

@@ -134,6 +134,8 @@ export const AdvisoryView = Type.Object({
 export type AdvisoryView = Static<typeof AdvisoryView>;
 
 export const AdvisoryListResponse = Type.Object({ advisories: Type.Array(AdvisoryView) });
+/** DELETE /v1/advisories/:id — an OSV id (bounded: it is looked up and logged as given). */
+export const AdvisoryIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 export const AdvisoryImportResponse = Type.Object({
   added: Type.Array(Type.String()),
   updated: Type.Array(Type.String()),
@@ -142,6 +144,7 @@ export const AdvisoryImportResponse = Type.Object({
 export type AdvisoryImportResponse = Static<typeof AdvisoryImportResponse>;
 
 /** GET /v1/bundles/:patchId/readiness?policy=NAME — "what if" this hotpatch were deployed now. */
+export const ReadinessParams = Type.Object({ patchId: Type.String({ minLength: 1, maxLength: 200 }) });
 export const ReadinessQuery = Type.Object(
   { policy: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
   { additionalProperties: false },

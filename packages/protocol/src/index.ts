@@ -6,6 +6,7 @@ export * from './api-client.js';
 export * from './api-common.js';
 export * from './api-deployments.js';
 export * from './api-devices.js';
+export * from './api-events.js';
 export * from './api-policies.js';
 export * from './api-vex.js';
 export * from './client.js';

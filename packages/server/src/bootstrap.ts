@@ -1,8 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { audit } from './audit.js';
 import type { Database } from './db/types.js';
 import { newId, newToken } from './secrets.js';
+import { audit } from './store/audit.js';
+import { lock } from './store/locks.js';
+import { hasDefaultPolicy, insertPolicy } from './store/policies.js';
+import { anyToken, insertApiToken, insertEnrollToken } from './store/tokens.js';
 
 export interface BootstrapResult {
   adminTokenFile: string | null;
@@ -16,32 +19,43 @@ export interface BootstrapResult {
  */
 export async function bootstrap(db: Database, dataDir: string): Promise<BootstrapResult> {
   return db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock(7245003)');
+    await lock(tx, 'bootstrap');
     const out: BootstrapResult = { adminTokenFile: null, enrollTokenFile: null };
-    if ((await tx.query('SELECT 1 FROM policies WHERE is_default LIMIT 1')).length === 0) {
-      await tx.query(
-        'INSERT INTO policies (id, name, allow_hotpatch, rings, is_default) VALUES ($1, $2, true, $3, true)',
-        [newId('pol_'), 'default', JSON.stringify([{ name: 'all', selector: {}, deferralDays: 0 }])],
-      );
+    if (!(await hasDefaultPolicy(tx))) {
+      await insertPolicy(tx, {
+        id: newId('pol_'),
+        name: 'default',
+        allowHotpatch: true,
+        rings: [{ name: 'all', selector: {}, deferralDays: 0 }],
+        deadlineDays: 7,
+        rollback: {},
+        isDefault: true,
+        health: null,
+      });
       await audit(tx, 'system', 'policy.create', 'default', { isDefault: true });
     }
-    if ((await tx.query('SELECT 1 FROM api_tokens LIMIT 1')).length === 0) {
+    if (!(await anyToken(tx, 'api'))) {
       const t = newToken('hpt');
-      await tx.query(
-        'INSERT INTO api_tokens (id, name, role, token_hash, created_by) VALUES ($1, $2, $3, $4, $5)',
-        [t.id, 'initial-admin', 'admin', t.hash, 'system'],
-      );
+      await insertApiToken(tx, {
+        id: t.id,
+        name: 'initial-admin',
+        role: 'admin',
+        hash: t.hash,
+        createdBy: 'system',
+      });
       out.adminTokenFile = join(dataDir, 'admin-token');
       writeFileSync(out.adminTokenFile, `${t.token}\n`, { mode: 0o600 });
       await audit(tx, 'system', 'token.create', t.id, { name: 'initial-admin', role: 'admin' });
     }
-    if ((await tx.query('SELECT 1 FROM enroll_tokens LIMIT 1')).length === 0) {
+    if (!(await anyToken(tx, 'enroll'))) {
       const t = newToken('hpe');
-      await tx.query('INSERT INTO enroll_tokens (id, name, token_hash) VALUES ($1, $2, $3)', [
-        t.id,
-        'initial',
-        t.hash,
-      ]);
+      await insertEnrollToken(tx, {
+        id: t.id,
+        name: 'initial',
+        hash: t.hash,
+        labels: {},
+        allowDeviceLabels: false,
+      });
       out.enrollTokenFile = join(dataDir, 'enroll-token');
       writeFileSync(out.enrollTokenFile, `${t.token}\n`, { mode: 0o600 });
       await audit(tx, 'system', 'enroll-token.create', t.id, { name: 'initial' });

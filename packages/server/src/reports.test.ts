@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { BundleMeta, Deployment, DeploymentDevice, Device, Policy } from './fleet/model.js';
+import type { BundleMeta, Deployment, DeploymentDevice, Device } from './fleet/model.js';
 import { exposureReport, hotpatchReport, percentile, restartsReport } from './reports.js';
+import { policyOf } from './test/models.js';
 
-const policy: Policy = {
-  id: 'p',
-  name: 'prod',
-  allowHotpatch: true,
-  rings: [{ name: 'all', selector: {}, deferralDays: 0 }],
-  deadlineDays: 7,
-  paused: false,
-  rollback: {},
-  isDefault: true,
-  position: 1,
-  createdAt: '',
-  updatedAt: '',
-};
+const policy = policyOf({ id: 'p' });
 const facts = {
   pid: 1,
   service: 's',

@@ -23,10 +23,12 @@ import type {
   DeviceView,
   ExposureRow,
   InstanceView,
+  LiveEvent,
   PolicyBody,
   PolicyReportRow,
   PolicyView,
   ReadinessResponse,
+  ReportResponse,
   RestartsRow,
   Role,
 } from '@hotpatch/protocol';
@@ -36,7 +38,7 @@ import { createClient } from '@hotpatch/protocol/client';
 export { deviceQueryString } from '@hotpatch/protocol/api-client';
 export { ApiError } from '@hotpatch/protocol/errors';
 export type { Change, IneligibleReason, PolicyCalendar, Verdict };
-export type { Actor, AuditEntry, DeploymentView, DeviceQuery, Role };
+export type { Actor, AuditEntry, DeploymentView, DeviceQuery, LiveEvent, Role };
 export type PolicyReport = PolicyReportRow;
 export type AdvisoryExposure = ExposureRow;
 export type DeviceRestarts = RestartsRow;
@@ -79,21 +81,8 @@ export interface BundleDocument {
 // The device states' table is the protocol's (a dependency-free subpath, for the browser bundle).
 export { DEVICE_STATES, type DeviceState } from '@hotpatch/protocol/states';
 
-export interface Report {
-  generatedAt: string;
-  policies: PolicyReport[];
-  advisories: AdvisoryExposure[];
-  restarts: DeviceRestarts[];
-  calendar: PolicyCalendar;
-}
-
-/** Bus events pushed by GET /v1/events (see packages/server/src/routes/events.ts). */
-export type LiveEvent =
-  | { kind: 'hello'; actor: Actor }
-  | { kind: 'deployment'; id: string }
-  | { kind: 'policy'; id: string }
-  | { kind: 'device'; id: string }
-  | { kind: 'state'; deploymentId: string };
+/** GET /v1/report: the protocol's, with the calendar as the core computes it. */
+export type Report = Omit<ReportResponse, 'calendar'> & { calendar: PolicyCalendar };
 
 export function createApi(token: string, base = '') {
   const c = createClient({ base, token });
@@ -101,8 +90,6 @@ export function createApi(token: string, base = '') {
   const enc = encodeURIComponent;
   return {
     ...calls,
-    /** Live/connected counts and the first devices needing attention, counted by the server. */
-    deviceSummary: () => c.request<DeviceSummaryResponse>('GET', '/v1/devices/summary'),
     bundleDocument: (patchId: string) =>
       c.request<BundleDocument>('GET', `/v1/bundles/${enc(patchId)}/download`),
     calendar: (policy: string, count = 12) =>

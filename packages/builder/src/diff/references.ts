@@ -1,9 +1,7 @@
-import type { VerdictId } from '@hotpatch/core';
 import {
   type AstNode,
   cellExpression,
   cellRead,
-  childrenOf,
   type FunctionInfo,
   GLOBAL,
   type Reference,
@@ -13,7 +11,9 @@ import {
   shadowRead,
   type Variable,
 } from '@hotpatch/instrument';
+import { inlinableLiteral, isFunctionDeclaration, runningName } from './bindings.js';
 import type { DiffContext } from './context.js';
+import type { Resolution, Site } from './resolution.js';
 import {
   cellWrite,
   liveRewrites,
@@ -22,10 +22,10 @@ import {
   rewriteRange,
   scopeAccess,
 } from './rewrites.js';
-import { declaringFunction, freeRefs, isReassigned, outerClassBinding, parentOfIdentifier } from './scope.js';
+import { declaringFunction, freeRefs, outerClassBinding, parentOfIdentifier } from './scope.js';
 import { type ShadowPlan, shadowable } from './shadows.js';
 import type { Cell } from './state.js';
-import { isPureExpr } from './units.js';
+import { SyntaxFixups } from './syntax-fixups.js';
 
 /**
  * Phase 4, references: how new code reaches every binding it names, from where it will run.
@@ -35,39 +35,16 @@ import { isPureExpr } from './units.js';
  * reference becomes a rewrite, or a problem (a restart verdict) when it cannot be reached.
  */
 
-export interface Problem {
-  id: VerdictId;
-  detail: string;
-}
-
-/** One restart verdict for a function or statement, with every reason. */
-export function refuseWith(ctx: DiffContext, name: string, problems: Problem[], line: number): void {
-  const first = problems[0]!;
-  const rest = problems.slice(1).map((p) => p.detail);
-  ctx.refuse(first.id, name, { detail: [first.detail, ...rest].join('; ') }, line);
-}
-
-/** Where new code will run. */
-export type Site =
-  | { kind: 'function'; fb: FunctionInfo; fa: FunctionInfo; parentChanged: boolean }
-  | { kind: 'unit'; unitB: FunctionInfo | null; unitA: FunctionInfo | null };
-
-export interface Resolution {
-  rewrites: Rewrite[];
-  problems: Problem[];
-  /** Variables of a changed parent that only closures made after the patch can reach. */
-  stale: string[];
-  /** New variables of a changed parent that closures made before the patch read as shadow variables. */
-  shadowed?: string[];
-  /** The new code refers to LiveEdit-unfriendly state (a module variable no closure retains). */
-  liveEditNote: string | null;
-}
+// The resolver's result types, and the helpers its callers use, live beside it; re-exported here.
+export { runningName } from './bindings.js';
+export { type Problem, type Resolution, refuseWith, type Site } from './resolution.js';
 
 /** Past this many characters, a cell's LiveEdit form is not built (LiveEdit is ruled out instead). */
 const LIVE_INLINE_LIMIT = 100_000;
 
 export class Resolver {
   readonly #starts: Set<number>;
+  readonly #fixups: SyntaxFixups;
 
   constructor(
     readonly ctx: DiffContext,
@@ -75,71 +52,17 @@ export class Resolver {
     statementStarts: Set<number>,
   ) {
     this.#starts = statementStarts;
+    this.#fixups = new SyntaxFixups(ctx.B.ast);
   }
 
   /** Resolves every free reference inside `node` (a changed function or a migration's expression). */
   resolve(node: AstNode, site: Site): Resolution {
     const out: Resolution = { rewrites: [], problems: [], stale: [], liveEditNote: null };
     for (const r of freeRefs(this.ctx.B, node)) this.#ref(r, site, out, out.rewrites, 0);
-    this.#shorthands(out.rewrites, node);
-    this.#newCallees(out.rewrites);
+    this.#fixups.shorthands(out.rewrites, node);
+    this.#fixups.newCallees(out.rewrites);
     return out;
   }
-
-  /**
-   * `new X(…)` and `new X.Y(…)` with X rewritten to a call (`__hp$sc("X")`, a cell read): `new`
-   * would take that call's callee as the constructor (`new __hp$sc("X")(…)` constructs the scope
-   * accessor and calls what it returns — ua-parser-js's `new UAParser(…)` recursed forever).
-   * Parenthesized, the rewritten expression is the constructor.
-   */
-  #newCallees(rewrites: Rewrite[]): void {
-    if (!this.#newRoots) {
-      const roots = new Set<number>();
-      const visit = (n: AstNode): void => {
-        if (n.type === 'NewExpression') {
-          let root = n.callee as AstNode;
-          while (root.type === 'MemberExpression') root = root.object as AstNode;
-          if (root.type === 'Identifier') roots.add(root.start);
-        }
-        for (const c of childrenOf(n)) visit(c);
-      };
-      visit(this.ctx.B.ast);
-      this.#newRoots = roots;
-    }
-    const plain = /^[A-Za-z_$][\w$]*$/;
-    for (const r of rewrites) {
-      if (!this.#newRoots.has(r.start)) continue;
-      if (!plain.test(r.text)) r.text = `(${r.text})`;
-      if (r.redirectText !== undefined && !plain.test(r.redirectText)) r.redirectText = `(${r.redirectText})`;
-    }
-  }
-
-  /**
-   * `{ x }` names its key and its value at once: a rewrite of the value must keep the key
-   * (`{ x: __hp$sc("x") }`).
-   */
-  #shorthands(rewrites: Rewrite[], within: AstNode): void {
-    if (!this.#shorthand) {
-      this.#shorthand = new Map();
-      const visit = (n: AstNode): void => {
-        if (n.type === 'ObjectExpression')
-          for (const p of n.properties as AstNode[])
-            if (p.type === 'Property' && p.shorthand && (p.value as AstNode).type === 'Identifier')
-              this.#shorthand!.set((p.value as AstNode).start, (p.value as AstNode).name as string);
-        for (const c of childrenOf(n)) visit(c);
-      };
-      visit(this.ctx.B.ast);
-    }
-    for (const r of rewrites) {
-      const key = this.#shorthand.get(r.start);
-      if (key === undefined || r.end !== r.start + key.length) continue;
-      if (r.start === within.start && r.end === within.end) continue; // the value alone, out of its object
-      r.text = `${key}: ${r.text}`;
-      if (r.redirectText !== undefined) r.redirectText = `${key}: ${r.redirectText}`;
-    }
-  }
-  #shorthand: Map<number, string> | null = null;
-  #newRoots: Set<number> | null = null;
 
   /** Names reachable through the accessor chain from `site`, with the A function declaring each. */
   #reachable(site: Site): Map<string, FunctionInfo> {
@@ -275,7 +198,7 @@ export class Resolver {
       });
     }
     if (inner.problems.length || inner.stale.length) return null;
-    this.#shorthands(inner.rewrites, node);
+    this.#fixups.shorthands(inner.rewrites, node);
     return rewriteRange(this.ctx.B.source, node.start, node.end, redirectRewrites(inner.rewrites));
   }
 
@@ -381,7 +304,7 @@ export class Resolver {
     const inner: Rewrite[] = [];
     const innerRes: Resolution = { rewrites: inner, problems: [], stale: [], liveEditNote: null };
     for (const r of freeRefs(this.ctx.B, cell.init!)) this.#ref(r, site, innerRes, inner, depth + 1);
-    this.#shorthands(inner, cell.init!);
+    this.#fixups.shorthands(inner, cell.init!);
     if (innerRes.problems.length || innerRes.stale.length)
       res.liveEditNote ??= `${cell.name} cannot be built inline where it is used (${innerRes.problems[0]?.detail ?? innerRes.stale.join(', ')})`;
     res.liveEditNote ??= innerRes.liveEditNote;
@@ -403,48 +326,9 @@ export class Resolver {
     const site: Site = { kind: 'unit', unitB: cell.unit, unitA };
     const inner: Rewrite[] = [];
     for (const r of freeRefs(this.ctx.B, cell.init)) this.#ref(r, site, res, inner, 1);
-    this.#shorthands(inner, cell.init);
+    this.#fixups.shorthands(inner, cell.init);
     // A declaration's text is also a valid expression (function and class declarations become
     // named function/class expressions).
     return rewriteRange(this.ctx.B.source, cell.init.start, cell.init.end, redirectRewrites(inner));
   }
-}
-
-function isFunctionDeclaration(v: Variable): boolean {
-  return v.defs.some((d) => d.type === 'FunctionName');
-}
-
-/**
- * The literal a variable is bound to, when it is one and nothing reassigns it: the same value
- * wherever it is read, so new code may use the literal instead of a binding it cannot reach.
- */
-function inlinableLiteral(source: string, v: Variable): string | null {
-  if (v.defs.length !== 1 || isReassigned(v)) return null;
-  const def = v.defs[0]!;
-  const declarator = def.node as unknown as AstNode;
-  if (def.type !== 'Variable' || declarator.type !== 'VariableDeclarator') return null;
-  if ((declarator.id as AstNode).type !== 'Identifier') return null;
-  const init = declarator.init as AstNode | null;
-  if (!init || !isPureExpr(init, new Set()) || hasIdentifier(init)) return null;
-  return source.slice(init.start, init.end);
-}
-
-function hasIdentifier(node: AstNode): boolean {
-  if (node.type === 'Identifier') return true;
-  for (const k of Object.keys(node)) {
-    const v = node[k];
-    if (Array.isArray(v)) {
-      if (v.some((x) => x && typeof x === 'object' && 'type' in x && hasIdentifier(x as AstNode)))
-        return true;
-    } else if (v && typeof v === 'object' && 'type' in (v as object) && k !== 'parent') {
-      if (hasIdentifier(v as AstNode)) return true;
-    }
-  }
-  return false;
-}
-
-/** A binding's name in the running code: module-level renames, or a renamed parameter of `where`. */
-export function runningName(ctx: DiffContext, where: FunctionInfo | 'block' | null, name: string): string {
-  const local = where !== null && where !== 'block' ? ctx.m.renameIn(where, name) : name;
-  return local !== name ? local : ctx.m.rename(name);
 }

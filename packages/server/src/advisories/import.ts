@@ -1,8 +1,9 @@
 import type { AdvisoryImportResponse, OsvRecord } from '@hotpatch/protocol';
-import { audit } from '../audit.js';
 import type { Database } from '../db/types.js';
-import { kickRefresh, markAdvisoriesStale } from '../fleet/status-columns.js';
-import { advisoryRecords, upsertAdvisory } from './store.js';
+import { kickRefresh } from '../fleet/status-columns.js';
+import { advisoryRecords, upsertAdvisory } from '../store/advisories.js';
+import { audit } from '../store/audit.js';
+import { markAdvisoriesStale } from '../store/status-columns.js';
 
 /** Imports records in one transaction (all or nothing), audited once. */
 export async function importAdvisories(

@@ -1,9 +1,9 @@
 /** Loads what device statuses are computed from (advisory index, catalog, active deployment rows). */
 import type { Sql } from '../db/types.js';
 import type { BundleMeta } from '../fleet/model.js';
+import { activeDeploymentRows, listAdvisories, listAdvisoriesFor } from '../store/advisories.js';
 import { listBundles } from '../store.js';
 import { type AdvisoryIndex, indexAdvisories } from './match.js';
-import { activeDeploymentRows, listAdvisories, listAdvisoriesFor } from './store.js';
 
 export interface StatusSources {
   index: AdvisoryIndex;

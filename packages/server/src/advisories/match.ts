@@ -3,8 +3,9 @@
  * hotpatch in the catalog covers each; then the device's status. Used by the devices routes,
  * the advisories routes and the CLI's views (through the API).
  */
-import { deviceReasons, hotpatchEligibility, type PolicyView } from '@hotpatch/core';
-import { type DeviceStatus, type OsvRecord, reasonInWords } from '@hotpatch/protocol';
+import { deviceReasons, type PolicyView } from '@hotpatch/core';
+import type { DeviceStatus, OsvRecord } from '@hotpatch/protocol';
+import { bundleEligibility, eligibilityWhy } from '../fleet/bundle-eligibility.js';
 import { deviceStatus, type Finding } from '../fleet/device-status.js';
 import type { BundleMeta, StoredFacts } from '../fleet/model.js';
 import { advisoryIds, affectedNames, affects, fixedVersion } from './osv.js';
@@ -49,23 +50,8 @@ export function findings(
         .at(-1);
       let hotpatch: Finding['hotpatch'] = null;
       if (bundle) {
-        const e = hotpatchEligibility(facts, policy, {
-          name: bundle.targetName,
-          baseline: bundle.targetBaseline,
-          files: bundle.files,
-          fixedIn: bundle.fixedIn,
-          keyId: bundle.keyId,
-        });
-        hotpatch = {
-          patchId: bundle.patchId,
-          eligible: e.status === 'eligible',
-          why:
-            e.status === 'ineligible'
-              ? e.reasons.map((r) => reasonInWords(`${r.code}: ${r.message}`)).join('; ')
-              : e.status === 'not-applicable'
-                ? e.reason
-                : '',
-        };
+        const e = bundleEligibility(facts, policy, bundle);
+        hotpatch = { patchId: bundle.patchId, eligible: e.status === 'eligible', why: eligibilityWhy(e) };
       }
       out.push({
         ids,

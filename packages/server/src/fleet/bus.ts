@@ -1,13 +1,9 @@
 import { EventEmitter } from 'node:events';
+import type { BusEvent } from '@hotpatch/protocol';
 import type { Database } from '../db/types.js';
 
-/** Cross-replica events, carried by the database's NOTIFY. */
-export type BusEvent =
-  | { kind: 'deployment'; id: string } // created, reverted, expedited: reconcile connected devices
-  | { kind: 'policy'; id: string } // paused, resumed, changed
-  | { kind: 'device'; id: string } // revoked, relabelled, moved
-  | { kind: 'state'; deploymentId: string } // a device's state changed (for waiters)
-  | { kind: 'retry'; id: string; devices: string[] }; // failed devices of a deployment are to be sent it again
+/** Cross-replica events, carried by the database's NOTIFY (the protocol's: GET /v1/events sends them on). */
+export type { BusEvent };
 
 export class Bus extends EventEmitter<{ event: [BusEvent] }> {
   constructor(private readonly db: Database) {

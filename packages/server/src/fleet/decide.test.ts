@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { policyOf } from '../test/models.js';
 import { type DecideInput, decide } from './decide.js';
 import type { Policy } from './model.js';
 import { placeDevice } from './placement.js';
@@ -101,19 +102,8 @@ test('revert: devices holding the patch are told to revert; others settle', () =
 });
 
 test('placement: assigned policy, then ring selectors, then the default', () => {
-  const pol = (id: string, position: number, rings: Policy['rings'], isDefault = false): Policy => ({
-    id,
-    name: id,
-    allowHotpatch: true,
-    rings,
-    deadlineDays: 7,
-    paused: false,
-    rollback: {},
-    isDefault,
-    position,
-    createdAt: '',
-    updatedAt: '',
-  });
+  const pol = (id: string, position: number, rings: Policy['rings'], isDefault = false): Policy =>
+    policyOf({ id, name: id, rings, isDefault, position });
   const policies = [
     pol('default', 1, [{ name: 'all', selector: {}, deferralDays: 0 }], true),
     pol('prod', 2, [

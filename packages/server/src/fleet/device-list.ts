@@ -1,4 +1,4 @@
-/** CSV of device lists (pure); the list itself is SQL (device-query.ts). */
+/** CSV of device lists (pure); the list itself is SQL (store/device-query.ts). */
 import type { DeviceView } from '@hotpatch/protocol';
 
 /** What the CSV export shows of a device (read from the status columns, no facts). */

@@ -5,6 +5,7 @@
  * never disagree.
  */
 import { type DeviceStatus, reasonInWords } from '@hotpatch/protocol';
+import { reasonsInWords } from './bundle-eligibility.js';
 
 /** One known advisory still affecting one loaded package (not mitigated by an applied hotpatch). */
 export interface Finding {
@@ -35,10 +36,6 @@ const IN_PROGRESS = new Set(['scheduled', 'applying', 'pending']);
 function ids(findings: readonly Finding[]): string {
   const all = [...new Set(findings.map((f) => f.ids[0] ?? '?'))];
   return all.length > 3 ? `${all.slice(0, 3).join(', ')} +${all.length - 3} more` : all.join(', ');
-}
-
-function words(reasons: StatusInput['reasons']): string {
-  return reasons.map((r) => reasonInWords(`${r.code}: ${r.message}`)).join('; ');
 }
 
 function notUpToDate(input: StatusInput, cves: string[]): DeviceStatus {
@@ -100,7 +97,7 @@ export function deviceStatus(input: StatusInput): DeviceStatus {
   if (input.reasons.length)
     return {
       kind: 'not-eligible',
-      label: `Not eligible: ${words(input.reasons)}`,
+      label: `Not eligible: ${reasonsInWords(input.reasons)}`,
       cves,
       action: 'no known advisory affects it; later hotpatches will need this fixed',
     };

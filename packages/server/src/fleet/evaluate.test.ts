@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { policyOf } from '../test/models.js';
 import { evaluate, supersedingPatch } from './evaluate.js';
-import type { BundleMeta, Deployment, Policy, StoredFacts } from './model.js';
+import type { BundleMeta, Deployment, StoredFacts } from './model.js';
 
 const bundle = (patchId: string, level: number, over: Partial<BundleMeta> = {}): BundleMeta => ({
   patchId,
@@ -31,19 +32,7 @@ const facts = (patches: Array<{ patchId: string; state: string }>): StoredFacts 
   patches,
   packages: [{ name: 'minimist', version: '1.2.5', files: [{ path: 'index.js', sha256: 'aa' }] }],
 });
-const policy: Policy = {
-  id: 'pol',
-  name: 'prod',
-  allowHotpatch: true,
-  rings: [{ name: 'all', selector: {}, deferralDays: 0 }],
-  deadlineDays: 7,
-  paused: false,
-  rollback: {},
-  isDefault: true,
-  position: 1,
-  createdAt: '',
-  updatedAt: '',
-};
+const policy = policyOf();
 const dep: Deployment = {
   id: 'dep1',
   patchId: 'hp-1',

@@ -2,7 +2,7 @@
  * One device against one deployment: placement -> eligibility -> decide. The hub (connected
  * devices) and deployment planning (stored facts, at creation) both use this one function.
  */
-import { hotpatchEligibility } from '@hotpatch/core';
+import { bundleEligibility } from './bundle-eligibility.js';
 import { type Decision, decide } from './decide.js';
 import type { BundleMeta, Deployment, DeploymentDevice, Labels, Policy, Ring, StoredFacts } from './model.js';
 import { placeDevice } from './placement.js';
@@ -63,16 +63,10 @@ export function evaluate(input: EvaluateInput): Evaluation | null {
   const policy = input.policies.find((p) => p.id === dep.policyId);
   if (!policy) return null;
   const bundle = input.bundle;
-  const eligibility = hotpatchEligibility(
+  const eligibility = bundleEligibility(
     input.facts,
     { name: policy.name, allowHotpatch: policy.allowHotpatch },
-    {
-      name: bundle.targetName,
-      baseline: bundle.targetBaseline,
-      files: bundle.files,
-      fixedIn: bundle.fixedIn,
-      keyId: bundle.keyId,
-    },
+    bundle,
   );
   const ring = place?.policy.id === policy.id ? place.ring : null;
   const decision = decide({

@@ -3,8 +3,9 @@
  * and failed, and errors with each device's share capped, so that one device (or a few forged
  * messages) cannot revert a deployment fleet-wide; the audit entry names the devices behind it.
  */
-import { audit } from '../audit.js';
+
 import type { Sql } from '../db/types.js';
+import { audit } from '../store/audit.js';
 import { revertDeployment, rollbackInputs } from '../store.js';
 import type { RollbackRule } from './model.js';
 

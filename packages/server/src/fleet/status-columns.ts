@@ -3,92 +3,18 @@
  * marks the devices it concerns stale, in SQL, inside or after its own transaction (never before:
  * a refresh in between would compute from the old inputs and be taken as clean). A refresh
  * recomputes stale devices in batches, yielding to the event loop between them; reads refresh
- * first, so a missed refresh costs time, never truth.
+ * first, so a missed refresh costs time, never truth. The SQL is in store/status-columns.ts.
  */
-import { DEVICE_STATUS_KINDS, type OsvRecord } from '@hotpatch/protocol';
+import { DEVICE_STATUS_KINDS } from '@hotpatch/protocol';
 import { loadStatusSources } from '../advisories/load.js';
-import { affectedNames, affects } from '../advisories/osv.js';
-import type { Database, Sql } from '../db/types.js';
-import { listPolicies, toDevice } from '../store.js';
+import type { Database } from '../db/types.js';
+import { listPolicies, SEARCH_SEP, staleDevices, toDevice, writeStatusColumns } from '../store.js';
 import { assessDevice } from './device-assess.js';
 import type { Device } from './model.js';
 
 // PGlite runs on this thread: a batch (read facts, compute, write) holds the event loop ~0.1 s.
 const BATCH = 250;
 const RANK = new Map<string, number>(DEVICE_STATUS_KINDS.map((k, i) => [k, i]));
-// Joins the search fields: no field a needle is matched against can hold it.
-export const SEARCH_SEP = '\u0001';
-
-const BUMP = 'status_dirty = status_dirty + 1';
-
-/** Facts, labels, policy assignment, revocation, or deployment rows of these devices changed. */
-export async function markDevicesStale(q: Sql, ids: readonly string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await q.query(`UPDATE devices SET ${BUMP} WHERE id = ANY($1)`, [[...new Set(ids)]]);
-}
-
-/** A policy changed (placement, allowHotpatch, paused): every device may follow another rule. */
-export async function markAllStale(q: Sql): Promise<void> {
-  await q.query(`UPDATE devices SET ${BUMP}`);
-}
-
-// Stale devices too: a refresh under way may have read facts their stored versions do not show yet.
-const OR_UNSURE = 'OR status_versions IS NULL OR status_clean < status_dirty';
-
-/** Hotpatches for these npm packages changed: the devices that loaded one of them. */
-export async function markPackagesStale(q: Sql, names: readonly string[]): Promise<void> {
-  if (names.length === 0) return;
-  await q.query(`UPDATE devices SET ${BUMP} WHERE status_versions ?| $1::text[] ${OR_UNSURE}`, [
-    [...new Set(names)],
-  ]);
-}
-
-/**
- * Advisory records changed (each as it was and as it is): the devices that loaded a package
- * version one of them affects. Versions are matched here, as the status does, so that a record
- * for a package every device loads marks only the devices on an affected version.
- */
-export async function markAdvisoriesStale(q: Sql, records: readonly OsvRecord[]): Promise<void> {
-  const hit = await affectedVersions(q, records);
-  if (hit.length === 0) return;
-  await q.query(
-    `UPDATE devices SET ${BUMP}
-      WHERE EXISTS (SELECT 1 FROM jsonb_array_elements($1::jsonb) AS h WHERE status_versions @> h) ${OR_UNSURE}`,
-    [JSON.stringify(hit)],
-  );
-}
-
-/**
- * The package versions some device loaded (as stored) that one of these records affects, each as a
- * fragment of status_versions (`{name: [version]}`) for `status_versions @> fragment`.
- */
-export async function affectedVersions(
-  q: Sql,
-  records: readonly OsvRecord[],
-): Promise<Array<Record<string, string[]>>> {
-  const byName = new Map<string, OsvRecord[]>();
-  for (const r of records) for (const n of affectedNames(r)) byName.set(n, [...(byName.get(n) ?? []), r]);
-  const names = [...byName.keys()];
-  if (names.length === 0) return [];
-  const loaded = await q.query<{ name: string; version: string }>(
-    `SELECT DISTINCT n AS name, v AS version FROM devices, unnest($1::text[]) AS n,
-            jsonb_array_elements_text(status_versions -> n) AS v
-      WHERE status_versions ? n`,
-    [names],
-  );
-  return loaded
-    .filter((p) => (byName.get(p.name) ?? []).some((r) => affects(r, p.name, p.version)))
-    .map((p) => ({ [p.name]: [p.version] }));
-}
-
-/** A deployment was created, reverted or retried: the devices with a row in it. */
-export async function markDeploymentStale(q: Sql, deploymentId: string): Promise<void> {
-  await q.query(
-    `UPDATE devices SET ${BUMP} WHERE id IN (SELECT device_id FROM deployment_devices WHERE deployment_id = $1)`,
-    [deploymentId],
-  );
-}
-
 function loadedVersions(d: Device): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const p of d.facts?.packages ?? []) {
@@ -139,10 +65,7 @@ function columns(d: Device, dirty: number, assessed: ReturnType<typeof assessDev
 async function refreshBatch(db: Database): Promise<number> {
   // The rows (and their dirty values) first, then the inputs: an input changed after this read
   // bumps the dirty value again, so the device stays stale.
-  const rows = await db.query(
-    `SELECT id, host, service, labels, policy_id, enrolled_at, revoked_at, last_seen, connected, facts, status_dirty
-       FROM devices WHERE status_clean < status_dirty ORDER BY id LIMIT ${BATCH}`,
-  );
+  const rows = await staleDevices(db, BATCH);
   if (rows.length === 0) return 0;
   const devices = rows.map(toDevice);
   const names = [...new Set(devices.flatMap((d) => (d.facts?.packages ?? []).map((p) => p.name)))];
@@ -157,17 +80,7 @@ async function refreshBatch(db: Database): Promise<number> {
   const out = devices.map((d, i) =>
     columns(d, Number(rows[i]?.status_dirty), assessDevice(d, policies, sources)),
   );
-  await db.query(
-    `UPDATE devices d SET status_clean = x.dirty, status_kind = x.kind, status_rank = x.rank, status_label = x.label,
-       status_cves = x.cves, status_action = x.action, status_vulnerable = x.vulnerable, status_eligible = x.eligible,
-       status_reasons = x.reasons, status_policy = x.policy, status_ring = x.ring, status_node = x.node, status_engine = x.engine, status_signature_enforcement = x.sig,
-       status_versions = x.versions, status_search = x.search, sort_name = x.sort_name
-     FROM jsonb_to_recordset($1::jsonb) AS x(id text, dirty integer, kind text, rank integer, label text, cves jsonb,
-       action text, vulnerable boolean, eligible boolean, reasons jsonb, policy text, ring text, node text, engine text, sig boolean,
-       versions jsonb, search text, sort_name text)
-     WHERE d.id = x.id AND d.status_clean < x.dirty`,
-    [JSON.stringify(out)],
-  );
+  await writeStatusColumns(db, out);
   return out.length;
 }
 

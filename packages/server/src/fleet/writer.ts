@@ -6,6 +6,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../db/types.js';
+import { markDevicesStale } from '../store/status-columns.js';
 import {
   auditMany,
   type InstanceWrite,
@@ -18,7 +19,7 @@ import { Batcher } from './batcher.js';
 import type { Bus } from './bus.js';
 import type { StoredFacts } from './model.js';
 import { checkRollback } from './rollback.js';
-import { kickRefresh, markDevicesStale } from './status-columns.js';
+import { kickRefresh } from './status-columns.js';
 
 export const rowKey = (deploymentId: string, deviceId: string) => `${deploymentId}\n${deviceId}`;
 

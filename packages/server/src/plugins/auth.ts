@@ -5,6 +5,8 @@ import type { Database, Sql } from '../db/types.js';
 import { ForbiddenError, UnauthorizedError } from '../errors.js';
 import { Batcher } from '../fleet/batcher.js';
 import { bearer, parseToken, secretMatches } from '../secrets.js';
+import { type CredentialRow, credentials } from '../store/credentials.js';
+import { getApiToken } from '../store/tokens.js';
 
 /** API token check: Authorization: Bearer hpt_<id>_<secret>, role at least `role`. */
 export function roleGuard(db: Database): Ctx['requireRole'] {
@@ -12,36 +14,13 @@ export function roleGuard(db: Database): Ctx['requireRole'] {
     const token = bearer(req.headers.authorization);
     const parsed = token ? parseToken(token, 'hpt') : null;
     if (!parsed) throw new UnauthorizedError();
-    const rows = await db.query<{
-      id: string;
-      name: string;
-      role: Role;
-      token_hash: string;
-      revoked_at: unknown;
-    }>('SELECT id, name, role, token_hash, revoked_at FROM api_tokens WHERE id = $1', [parsed.id]);
-    const row = rows[0];
+    const row = await getApiToken(db, parsed.id);
     if (!row || row.revoked_at || !secretMatches(parsed.secret, row.token_hash))
       throw new UnauthorizedError('invalid or revoked API token');
     if (ROLE_RANK[row.role] < ROLE_RANK[role])
       throw new ForbiddenError(`this needs the ${role} role; token ${row.name} is ${row.role}`);
     req.actor = { tokenId: row.id, name: row.name, role: row.role };
   };
-}
-
-type CredentialRow = {
-  device_id: string;
-  token_hash: string;
-  revoked_at: unknown;
-  device_revoked: unknown;
-};
-
-async function credentials(db: Sql, ids: readonly string[]): Promise<Map<string, CredentialRow>> {
-  const rows = await db.query<CredentialRow & { id: string }>(
-    `SELECT c.id, c.device_id, c.token_hash, c.revoked_at, d.revoked_at AS device_revoked
-     FROM device_credentials c JOIN devices d ON d.id = c.device_id WHERE c.id = ANY($1)`,
-    [ids],
-  );
-  return new Map(rows.map((r) => [r.id, r]));
 }
 
 /** One lookup for many connecting devices (a killed replica's devices all reconnect at once). */

@@ -3,6 +3,7 @@
  * fix them, delete. An optional URL sync runs on a schedule where one is configured.
  */
 import {
+  AdvisoryIdParams,
   AdvisoryImport,
   AdvisoryImportResponse,
   AdvisoryListResponse,
@@ -10,23 +11,20 @@ import {
   DeletedResponse,
   type OsvRecord,
 } from '@hotpatch/protocol';
-import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { importAdvisories } from '../advisories/import.js';
 import { loadStatusSources } from '../advisories/load.js';
 import { statusOf } from '../advisories/match.js';
 import { advisoryIds, affectedNames } from '../advisories/osv.js';
-import { advisoryRecords, deleteAdvisory, listAdvisories } from '../advisories/store.js';
-import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
 import { NotFoundError } from '../errors.js';
-import { devicesAffected } from '../fleet/device-query.js';
 import { placeDevice } from '../fleet/placement.js';
-import { markAdvisoriesStale } from '../fleet/status-columns.js';
+import { advisoryRecords, deleteAdvisory, listAdvisories } from '../store/advisories.js';
+import { audit } from '../store/audit.js';
+import { devicesAffected } from '../store/device-query.js';
+import { markAdvisoriesStale } from '../store/status-columns.js';
 import { listPolicies } from '../store.js';
 import { routes } from './route.js';
-
-const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 128 }) });
 
 export function advisoriesPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
@@ -115,7 +113,7 @@ export function advisoriesPlugin(ctx: Ctx): FastifyPluginAsync {
     r.delete(
       '/v1/advisories/:id',
       'admin',
-      { params: IdParams, response: { 200: DeletedResponse } },
+      { params: AdvisoryIdParams, response: { 200: DeletedResponse } },
       async (req) => {
         const removed = await ctx.db.transaction(async (tx) => {
           await markAdvisoriesStale(tx, await advisoryRecords(tx, [req.params.id]));

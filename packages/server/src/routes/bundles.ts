@@ -22,11 +22,21 @@ import {
 } from '@hotpatch/protocol';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
 import { ApiError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import { markPackagesStale } from '../fleet/status-columns.js';
-import { getBundle, getBundleBody, toBundle } from '../store.js';
+import { audit } from '../store/audit.js';
+import { markPackagesStale } from '../store/status-columns.js';
+import {
+  bundleDigest,
+  getBundle,
+  getBundleBody,
+  insertBundle,
+  listBaselines,
+  listBundles,
+  recordBaseline,
+  setCurrentBaseline,
+} from '../store.js';
+
 import { routes } from './route.js';
 
 /** The catalog: signed security hotpatches (verified against the server's trusted keys) and baselines per target. */
@@ -69,42 +79,32 @@ export function bundlesPlugin(ctx: Ctx): FastifyPluginAsync {
         const targetName = p.target.name;
         const baseline = p.target.kind === 'npm' ? p.target.version : p.target.baseline;
         const created = await ctx.db.transaction(async (tx) => {
-          const prev = (
-            await tx.query<{ sha256: string }>('SELECT sha256 FROM bundles WHERE patch_id = $1', [p.patchId])
-          )[0];
-          if (prev) {
-            if (prev.sha256 === digest) return false; // same bundle again: idempotent
+          const prev = await bundleDigest(tx, p.patchId);
+          if (prev !== null) {
+            if (prev === digest) return false; // same bundle again: idempotent
             throw new ConflictError(
               `patch ${p.patchId} is already published with different content`,
               'payload.patchId',
             );
           }
-          await tx.query(
-            `INSERT INTO bundles (patch_id, version, level, title, severity, advisories, target_name, target_baseline, fixed_in, files, key_id, sha256, body, published_by, advisory_published_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-            [
-              p.patchId,
-              p.version,
-              p.level,
-              p.title,
-              p.severity,
-              JSON.stringify(p.advisories),
-              targetName,
-              baseline,
-              p.fixedIn,
-              JSON.stringify(p.files.map((f) => ({ path: f.path, baselineSha256: f.baselineSha256 }))),
-              bundle.signature?.keyId ?? '',
-              digest,
-              body,
-              actorName(req),
-              req.query.advisoryPublishedAt ?? null,
-            ],
-          );
-          await tx.query(
-            `INSERT INTO baselines (target, version, is_current) VALUES ($1, $2, NOT EXISTS (SELECT 1 FROM baselines WHERE target = $1 AND is_current))
-             ON CONFLICT (target, version) DO NOTHING`,
-            [targetName, baseline],
-          );
+          await insertBundle(tx, {
+            patchId: p.patchId,
+            version: p.version,
+            level: p.level,
+            title: p.title,
+            severity: p.severity,
+            advisories: p.advisories,
+            targetName,
+            targetBaseline: baseline,
+            fixedIn: p.fixedIn,
+            files: p.files.map((f) => ({ path: f.path, baselineSha256: f.baselineSha256 })),
+            keyId: bundle.signature?.keyId ?? '',
+            sha256: digest,
+            body,
+            publishedBy: actorName(req),
+            advisoryPublishedAt: req.query.advisoryPublishedAt ?? null,
+          });
+          await recordBaseline(tx, targetName, baseline);
           await markPackagesStale(tx, [targetName]);
           await audit(tx, actorName(req), 'bundle.publish', p.patchId, {
             version: p.version,
@@ -120,11 +120,7 @@ export function bundlesPlugin(ctx: Ctx): FastifyPluginAsync {
       { bodyLimit: 16 * 1024 * 1024 },
     );
     r.get('/v1/bundles', 'viewer', { response: { 200: BundleListResponse } }, async () => ({
-      bundles: (
-        await ctx.db.query(
-          'SELECT patch_id, version, level, title, severity, advisories, target_name, target_baseline, fixed_in, files, key_id, sha256, published_at, published_by, advisory_published_at FROM bundles ORDER BY published_at',
-        )
-      ).map(toBundle),
+      bundles: await listBundles(ctx.db),
     }));
     r.get(
       '/v1/bundles/:patchId',
@@ -150,16 +146,7 @@ export function bundlesPlugin(ctx: Ctx): FastifyPluginAsync {
       },
     );
     r.get('/v1/baselines', 'viewer', { response: { 200: BaselineListResponse } }, async () => ({
-      baselines: (
-        await ctx.db.query(
-          'SELECT target, version, is_current, recorded_at FROM baselines ORDER BY target, recorded_at',
-        )
-      ).map((r) => ({
-        target: r.target,
-        version: r.version,
-        current: r.is_current,
-        recordedAt: r.recorded_at,
-      })),
+      baselines: await listBaselines(ctx.db),
     }));
     r.post(
       '/v1/baselines',
@@ -167,11 +154,7 @@ export function bundlesPlugin(ctx: Ctx): FastifyPluginAsync {
       { body: BaselineBody, response: { 201: BaselineSetResponse } },
       async (req, reply) => {
         await ctx.db.transaction(async (tx) => {
-          await tx.query('UPDATE baselines SET is_current = false WHERE target = $1', [req.body.target]);
-          await tx.query(
-            'INSERT INTO baselines (target, version, is_current) VALUES ($1, $2, true) ON CONFLICT (target, version) DO UPDATE SET is_current = true',
-            [req.body.target, req.body.version],
-          );
+          await setCurrentBaseline(tx, req.body.target, req.body.version);
           await audit(tx, actorName(req), 'baseline.set-current', `${req.body.target}@${req.body.version}`);
         });
         return reply.status(201).send({ target: req.body.target, version: req.body.version, current: true });

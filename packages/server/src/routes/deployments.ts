@@ -5,33 +5,45 @@ import {
   DeploymentListResponse,
   DeploymentView,
   DeploymentWaitResponse,
+  IdParams,
   WaitQuery,
 } from '@hotpatch/protocol';
-import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
-import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
 import type { Sql } from '../db/types.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { evaluate } from '../fleet/evaluate.js';
-import { DEVICE_STATES, type Deployment, type DeploymentDevice, TERMINAL_STATES } from '../fleet/model.js';
-import { markDeploymentStale } from '../fleet/status-columns.js';
-import { newId } from '../secrets.js';
 import {
+  type BundleMeta,
+  DEVICE_STATES,
+  type Deployment,
+  type DeploymentDevice,
+  type Policy,
+  TERMINAL_STATES,
+} from '../fleet/model.js';
+import { newId } from '../secrets.js';
+import { audit } from '../store/audit.js';
+import { markDeploymentStale } from '../store/status-columns.js';
+import {
+  activeDeployment,
+  allDeploymentRows,
+  deploymentHealth,
   deploymentRows,
+  deviceNames,
+  expediteDeployment,
   getBundle,
   getDeployment,
   getPolicyByName,
+  insertDeployment,
   listBundles,
+  listDeployments,
   listDevices,
   listPolicies,
+  lock,
   revertDeployment,
-  toDeployment,
   upsertRows,
 } from '../store.js';
 import { routes } from './route.js';
-
-const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
 
 /** Counts per state; settled when no device has anything left to do (reverted: nothing still applied). */
 export function summarize(rows: readonly DeploymentDevice[], state: Deployment['state'] = 'active') {
@@ -92,6 +104,25 @@ async function plan(tx: Sql, dep: Deployment): Promise<void> {
   await upsertRows(tx, rows);
 }
 
+/** A deployment as views show it: its policy by name, the patch's title and advisories, its phase. */
+function deploymentInfo(
+  d: Deployment,
+  policy: Policy | undefined,
+  bundle: BundleMeta | null | undefined,
+  summary: ReturnType<typeof summarize>,
+) {
+  return {
+    ...d,
+    policy: policy?.name ?? null,
+    paused: policy?.paused ?? false,
+    policyId: undefined,
+    // What lists show next to the patch id, and whether anything is left to do (no Expedite once completed).
+    title: bundle?.title ?? null,
+    advisories: bundle?.advisories ?? [],
+    phase: deploymentPhase(d.state, summary.settled),
+  };
+}
+
 /** Deployments: a patch to a policy's rings; per-device states, live; wait, expedite, fleet-wide revert. */
 export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
@@ -103,31 +134,13 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
     };
     const view = async (d: Deployment) => {
       const rows = await deploymentRows(ctx.db, d.id);
-      const names = new Map(
-        (
-          await ctx.db.query<{ id: string; host: string; service: string }>(
-            'SELECT id, host, service FROM devices',
-          )
-        ).map((r) => [r.id, `${r.host}/${r.service}`]),
-      );
+      const names = await deviceNames(ctx.db);
       const policy = (await listPolicies(ctx.db)).find((p) => p.id === d.policyId);
-      const health = await ctx.db.query<Record<string, unknown>>(
-        'SELECT device_id, ring, verdict, breaches, before, after, reported_at FROM deployment_health WHERE deployment_id = $1 ORDER BY reported_at',
-        [d.id],
-      );
+      const health = await deploymentHealth(ctx.db, d.id);
       const summary = summarize(rows, d.state);
       const bundle = await getBundle(ctx.db, d.patchId);
       return {
-        deployment: {
-          ...d,
-          policy: policy?.name ?? null,
-          paused: policy?.paused ?? false,
-          policyId: undefined,
-          // What lists show next to the patch id, and whether anything is left to do (no Expedite once completed).
-          title: bundle?.title ?? null,
-          advisories: bundle?.advisories ?? [],
-          phase: deploymentPhase(d.state, summary.settled),
-        },
+        deployment: deploymentInfo(d, policy, bundle, summary),
         summary,
         devices: rows.map((r) => ({
           ...r,
@@ -135,16 +148,7 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
           deploymentId: undefined,
         })),
         /** Health gate reports: each device's windows before and after, its verdict and breaches. */
-        health: health.map((h) => ({
-          deviceId: h.device_id,
-          device: names.get(String(h.device_id)) ?? h.device_id,
-          ring: h.ring,
-          verdict: h.verdict,
-          breaches: typeof h.breaches === 'string' ? JSON.parse(h.breaches) : h.breaches,
-          before: typeof h.before === 'string' ? JSON.parse(h.before) : h.before,
-          after: typeof h.after === 'string' ? JSON.parse(h.after) : h.after,
-          reportedAt: h.reported_at instanceof Date ? h.reported_at.toISOString() : h.reported_at,
-        })),
+        health: health.map((h) => ({ ...h, device: names.get(String(h.deviceId)) ?? h.deviceId })),
       };
     };
     r.post(
@@ -157,20 +161,17 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
         const policy = await getPolicyByName(ctx.db, req.body.policy);
         if (!policy) throw new NotFoundError(`policy ${req.body.policy}`, 'body.policy');
         const result = await ctx.db.transaction(async (tx) => {
-          await tx.query('SELECT pg_advisory_xact_lock(7245002)');
-          const existing = (
-            await tx.query(
-              "SELECT * FROM deployments WHERE patch_id = $1 AND policy_id = $2 AND state = 'active'",
-              [bundle.patchId, policy.id],
-            )
-          )[0];
-          if (existing) return { dep: toDeployment(existing), created: false };
+          await lock(tx, 'deploymentCreate');
+          const existing = await activeDeployment(tx, bundle.patchId, policy.id);
+          if (existing) return { dep: existing, created: false };
           const id = newId('dep_');
-          const rows = await tx.query(
-            'INSERT INTO deployments (id, patch_id, policy_id, state, expedite, created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *',
-            [id, bundle.patchId, policy.id, 'active', req.body.expedite ?? false, actorName(req)],
-          );
-          const dep = toDeployment(rows[0] as Record<string, unknown>);
+          const dep = await insertDeployment(tx, {
+            id,
+            patchId: bundle.patchId,
+            policyId: policy.id,
+            expedite: req.body.expedite ?? false,
+            createdBy: actorName(req),
+          });
           await plan(tx, dep);
           await markDeploymentStale(tx, dep.id);
           await audit(tx, actorName(req), 'deployment.create', id, {
@@ -187,15 +188,27 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
       },
     );
     r.get('/v1/deployments', 'viewer', { response: { 200: DeploymentListResponse } }, async () => {
-      const deps = (await ctx.db.query('SELECT * FROM deployments ORDER BY created_at DESC')).map(
-        toDeployment,
-      );
-      const out = [];
-      for (const d of deps) {
-        const v = await view(d);
-        out.push({ ...v.deployment, summary: v.summary });
+      // Four queries for the whole list, whatever its length (was five per deployment).
+      const [deps, rows, policies, bundles] = await Promise.all([
+        listDeployments(ctx.db),
+        allDeploymentRows(ctx.db),
+        listPolicies(ctx.db),
+        listBundles(ctx.db),
+      ]);
+      const rowsOf = new Map<string, DeploymentDevice[]>();
+      for (const row of rows) {
+        const list = rowsOf.get(row.deploymentId);
+        if (list) list.push(row);
+        else rowsOf.set(row.deploymentId, [row]);
       }
-      return { deployments: out };
+      return {
+        deployments: deps.map((d) => {
+          const summary = summarize(rowsOf.get(d.id) ?? [], d.state);
+          const policy = policies.find((p) => p.id === d.policyId);
+          const bundle = bundles.find((b) => b.patchId === d.patchId);
+          return { ...deploymentInfo(d, policy, bundle, summary), summary };
+        }),
+      };
     });
     r.get(
       '/v1/deployments/:id',
@@ -251,7 +264,7 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
         if (summarize(await deploymentRows(ctx.db, d.id)).settled)
           throw new ConflictError(`deployment ${d.id} is completed: no device is waiting`, 'id');
         await ctx.db.transaction(async (tx) => {
-          await tx.query('UPDATE deployments SET expedite = true WHERE id = $1', [d.id]);
+          await expediteDeployment(tx, d.id);
           await audit(tx, actorName(req), 'deployment.expedite', d.id);
         });
         await ctx.bus.publish({ kind: 'deployment', id: d.id });

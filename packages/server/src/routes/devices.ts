@@ -14,14 +14,15 @@ import {
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { loadStatusSources, type StatusSources } from '../advisories/load.js';
-import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
 import { NotFoundError } from '../errors.js';
 import { assessDevice } from '../fleet/device-assess.js';
 import { devicesCsv } from '../fleet/device-list.js';
-import { csvRows, fleetSummary, pageIds, statusCounts } from '../fleet/device-query.js';
 import type { Device, Policy } from '../fleet/model.js';
-import { markDevicesStale, refreshStatus } from '../fleet/status-columns.js';
+import { refreshStatus } from '../fleet/status-columns.js';
+import { audit } from '../store/audit.js';
+import { csvRows, fleetSummary, pageIds, statusCounts } from '../store/device-query.js';
+import { markDevicesStale } from '../store/status-columns.js';
 import {
   deleteDevice,
   deviceInstances,

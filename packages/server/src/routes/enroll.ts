@@ -1,12 +1,19 @@
 import { CREDENTIAL_HEADER, EnrollRequest, EnrollResponse } from '@hotpatch/protocol';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { audit } from '../audit.js';
 import type { Ctx } from '../context.js';
 import type { Sql } from '../db/types.js';
 import { ConflictError, ForbiddenError, UnauthorizedError } from '../errors.js';
 import type { Labels } from '../fleet/model.js';
 import { authenticateDevice } from '../plugins/auth.js';
 import { bearer, newId, newToken, parseToken, secretMatches } from '../secrets.js';
+import { audit } from '../store/audit.js';
+import {
+  dropCredentials,
+  getEnrollToken,
+  insertCredential,
+  insertDevice,
+  lockDeviceIdentity,
+} from '../store.js';
 import { routes } from './route.js';
 
 /**
@@ -30,15 +37,7 @@ async function enrollToken(db: Sql, header: string | undefined) {
   const token = bearer(header);
   const parsed = token ? parseToken(token, 'hpe') : null;
   if (!parsed) throw new UnauthorizedError('missing or invalid enrollment token');
-  const et = (
-    await db.query<{
-      token_hash: string;
-      revoked_at: unknown;
-      labels: unknown;
-      name: string;
-      allow_device_labels: boolean;
-    }>('SELECT * FROM enroll_tokens WHERE id = $1', [parsed.id])
-  )[0];
+  const et = await getEnrollToken(db, parsed.id);
   if (!et || et.revoked_at || !secretMatches(parsed.secret, et.token_hash))
     throw new UnauthorizedError('invalid or revoked enrollment token');
   return { id: parsed.id, ...et };
@@ -57,12 +56,7 @@ async function enrollDevice(
   const { host, service } = body;
   const tokenLabels = (typeof et.labels === 'string' ? JSON.parse(et.labels) : et.labels) as Labels;
   const { labels, ignored } = enrollLabels(tokenLabels, et.allow_device_labels, body.labels ?? {});
-  const existing = (
-    await tx.query<{ id: string; revoked_at: unknown }>(
-      'SELECT id, revoked_at FROM devices WHERE host = $1 AND service = $2 FOR UPDATE',
-      [host, service],
-    )
-  )[0];
+  const existing = await lockDeviceIdentity(tx, host, service);
   if (existing?.revoked_at)
     throw new ForbiddenError(
       `device ${host}/${service} is revoked; an admin must delete it before it can enroll again`,
@@ -80,22 +74,12 @@ async function enrollDevice(
         'host',
         'E_DEVICE_EXISTS',
       );
-    await tx.query('DELETE FROM device_credentials WHERE device_id = $1', [existing.id]);
+    await dropCredentials(tx, existing.id);
   }
   const deviceId = existing?.id ?? newId('dev_');
-  if (!existing)
-    await tx.query('INSERT INTO devices (id, host, service, labels) VALUES ($1, $2, $3, $4)', [
-      deviceId,
-      host,
-      service,
-      JSON.stringify(labels),
-    ]);
+  if (!existing) await insertDevice(tx, { id: deviceId, host, service, labels });
   const cred = newToken('hpd');
-  await tx.query('INSERT INTO device_credentials (id, device_id, token_hash) VALUES ($1, $2, $3)', [
-    cred.id,
-    deviceId,
-    cred.hash,
-  ]);
+  await insertCredential(tx, { id: cred.id, deviceId, hash: cred.hash });
   await audit(
     tx,
     `enroll-token ${et.name} (${et.id})`,

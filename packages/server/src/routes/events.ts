@@ -1,7 +1,8 @@
-import { MeResponse } from '@hotpatch/protocol';
+import { EventStream, type LiveEvent, MeResponse } from '@hotpatch/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Ctx } from '../context.js';
 import type { BusEvent } from '../fleet/bus.js';
+import { routes } from './route.js';
 
 /**
  * The dashboard's live channel: Server-Sent Events carrying the server's bus events (from every
@@ -11,16 +12,11 @@ import type { BusEvent } from '../fleet/bus.js';
  */
 export function eventsPlugin(ctx: Ctx, heartbeatMs = 15_000): FastifyPluginAsync {
   return async (app) => {
+    const r = routes(app, ctx);
     // Who the token is (the dashboard hides controls the role cannot use; the API refuses them anyway).
-    app.get(
-      '/v1/me',
-      { onRequest: ctx.requireRole('viewer'), schema: { response: { 200: MeResponse } } },
-      async (req) => ({ actor: req.actor }),
-    );
+    r.get('/v1/me', 'viewer', { response: { 200: MeResponse } }, async (req) => ({ actor: req.actor }));
 
-    app.get('/v1/events', { onRequest: ctx.requireRole('viewer') }, async (req, reply) => {
-      reply.hijack();
-      const res = reply.raw;
+    r.stream('/v1/events', 'viewer', { response: { 200: EventStream } }, (req, res) => {
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
@@ -28,10 +24,10 @@ export function eventsPlugin(ctx: Ctx, heartbeatMs = 15_000): FastifyPluginAsync
         'x-accel-buffering': 'no',
       });
       let seq = 0;
-      const write = (event: string, data: unknown) => {
-        if (!res.writableEnded) res.write(`id: ${++seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      const write = (e: LiveEvent) => {
+        if (!res.writableEnded) res.write(`id: ${++seq}\nevent: ${e.kind}\ndata: ${JSON.stringify(e)}\n\n`);
       };
-      const on = (e: BusEvent) => write(e.kind, e);
+      const on = (e: BusEvent) => write(e);
       const beat = setInterval(() => {
         if (!res.writableEnded) res.write(': keep-alive\n\n');
       }, heartbeatMs);
@@ -43,7 +39,7 @@ export function eventsPlugin(ctx: Ctx, heartbeatMs = 15_000): FastifyPluginAsync
       ctx.bus.on('event', on);
       req.raw.once('close', done);
       res.once('close', done);
-      write('hello', { actor: req.actor, retryMs: 2000 });
+      write({ kind: 'hello', actor: req.actor!, retryMs: 2000 });
     });
   };
 }

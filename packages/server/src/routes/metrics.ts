@@ -9,7 +9,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Ctx } from '../context.js';
 import { type FleetNumbers, fleetNumbers } from '../metrics/fleet.js';
-import { listBundles, listDevices, listPolicies, toDeployment, toDeploymentDevice } from '../store.js';
+import { allDeploymentRows, allDeployments, listBundles, listDevices, listPolicies } from '../store.js';
 import { routes } from './route.js';
 
 /** Exposure windows in hours: a day, a week, a month cover what operators ask about. */
@@ -111,8 +111,8 @@ async function load(ctx: Ctx): Promise<FleetNumbers> {
   const [devices, policies, rows, deployments, bundles] = await Promise.all([
     listDevices(ctx.db),
     listPolicies(ctx.db),
-    ctx.db.query('SELECT * FROM deployment_devices').then((r) => r.map(toDeploymentDevice)),
-    ctx.db.query('SELECT * FROM deployments').then((r) => r.map(toDeployment)),
+    allDeploymentRows(ctx.db),
+    allDeployments(ctx.db),
     listBundles(ctx.db),
   ]);
   return fleetNumbers({ devices, policies, rows, deployments, bundles });

@@ -11,13 +11,23 @@ import {
   PolicyResponse,
 } from '@hotpatch/protocol';
 import type { FastifyPluginAsync } from 'fastify';
-import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { Policy } from '../fleet/model.js';
-import { markAllStale } from '../fleet/status-columns.js';
 import { newId } from '../secrets.js';
-import { getPolicyByName, listPolicies } from '../store.js';
+import { audit } from '../store/audit.js';
+import { markAllStale } from '../store/status-columns.js';
+import {
+  clearDefaultPolicy,
+  deletePolicy,
+  getPolicyByName,
+  insertPolicy,
+  listPolicies,
+  policyExists,
+  policyHasDeployments,
+  setPolicyPaused,
+  updatePolicy,
+} from '../store.js';
 import { routes } from './route.js';
 
 function checkHealth(h: HealthGate | null | undefined): void {
@@ -100,22 +110,18 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
         checkHealth(b.health);
         const id = newId('pol_');
         await ctx.db.transaction(async (tx) => {
-          if ((await tx.query('SELECT 1 FROM policies WHERE name = $1', [b.name])).length > 0)
-            throw new ConflictError(`policy ${b.name} exists`, 'body.name');
-          if (b.isDefault) await tx.query('UPDATE policies SET is_default = false WHERE is_default');
-          await tx.query(
-            'INSERT INTO policies (id, name, allow_hotpatch, rings, deadline_days, rollback, is_default, health) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-            [
-              id,
-              b.name,
-              b.allowHotpatch,
-              JSON.stringify(b.rings),
-              b.deadlineDays ?? 7,
-              JSON.stringify(b.rollback ?? {}),
-              b.isDefault ?? false,
-              b.health ? JSON.stringify(b.health) : null,
-            ],
-          );
+          if (await policyExists(tx, b.name)) throw new ConflictError(`policy ${b.name} exists`, 'body.name');
+          if (b.isDefault) await clearDefaultPolicy(tx);
+          await insertPolicy(tx, {
+            id,
+            name: b.name,
+            allowHotpatch: b.allowHotpatch,
+            rings: b.rings,
+            deadlineDays: b.deadlineDays ?? 7,
+            rollback: b.rollback ?? {},
+            isDefault: b.isDefault ?? false,
+            health: b.health ?? null,
+          });
           await markAllStale(tx);
           await audit(tx, actorName(req), 'policy.create', b.name, b as unknown as Record<string, unknown>);
         });
@@ -134,20 +140,16 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
         checkHealth(b.health);
         const health = b.health === undefined ? (p.health ?? null) : b.health;
         await ctx.db.transaction(async (tx) => {
-          if (b.isDefault)
-            await tx.query('UPDATE policies SET is_default = false WHERE is_default AND id <> $1', [p.id]);
-          await tx.query(
-            `UPDATE policies SET allow_hotpatch = $2, rings = $3, deadline_days = $4, rollback = $5, is_default = $6, health = $7, updated_at = now() WHERE id = $1`,
-            [
-              p.id,
-              b.allowHotpatch ?? p.allowHotpatch,
-              JSON.stringify(b.rings ?? p.rings),
-              b.deadlineDays ?? p.deadlineDays,
-              JSON.stringify(b.rollback ?? p.rollback),
-              b.isDefault ?? p.isDefault,
-              health ? JSON.stringify(health) : null,
-            ],
-          );
+          if (b.isDefault) await clearDefaultPolicy(tx, p.id);
+          await updatePolicy(tx, {
+            id: p.id,
+            allowHotpatch: b.allowHotpatch ?? p.allowHotpatch,
+            rings: b.rings ?? p.rings,
+            deadlineDays: b.deadlineDays ?? p.deadlineDays,
+            rollback: b.rollback ?? p.rollback,
+            isDefault: b.isDefault ?? p.isDefault,
+            health,
+          });
           await markAllStale(tx);
           await audit(tx, actorName(req), 'policy.update', p.name, b as unknown as Record<string, unknown>);
         });
@@ -166,10 +168,7 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
         async (req) => {
           const p = await find(req.params.name);
           await ctx.db.transaction(async (tx) => {
-            await tx.query('UPDATE policies SET paused = $2, updated_at = now() WHERE id = $1', [
-              p.id,
-              paused,
-            ]);
+            await setPolicyPaused(tx, p.id, paused);
             await markAllStale(tx);
             await audit(tx, actorName(req), `policy.${verb}`, p.name);
           });
@@ -190,10 +189,9 @@ export function policiesPlugin(ctx: Ctx): FastifyPluginAsync {
             'name',
           );
         await ctx.db.transaction(async (tx) => {
-          if ((await tx.query('SELECT 1 FROM deployments WHERE policy_id = $1 LIMIT 1', [p.id])).length > 0) {
+          if (await policyHasDeployments(tx, p.id))
             throw new ConflictError(`policy ${p.name} has deployments; pause it instead`, 'name');
-          }
-          await tx.query('DELETE FROM policies WHERE id = $1', [p.id]);
+          await deletePolicy(tx, p.id);
           await markAllStale(tx);
           await audit(tx, actorName(req), 'policy.delete', p.name);
         });

@@ -3,17 +3,14 @@
  * rest why not, in words (key not trusted by the runtime, another baseline loaded, policy
  * disallows, engine or Node unsupported). The same eligibility rule the scheduler applies.
  */
-import { hotpatchEligibility } from '@hotpatch/core';
-import { ReadinessQuery, ReadinessResponse, reasonInWords } from '@hotpatch/protocol';
-import { Type } from '@sinclair/typebox';
+import { ReadinessParams, ReadinessQuery, ReadinessResponse } from '@hotpatch/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Ctx } from '../context.js';
 import { NotFoundError } from '../errors.js';
+import { bundleEligibility, eligibilityWhy } from '../fleet/bundle-eligibility.js';
 import { placeDevice } from '../fleet/placement.js';
 import { getBundle, getPolicyByName, listDevices, listPolicies } from '../store.js';
 import { routes } from './route.js';
-
-const Params = Type.Object({ patchId: Type.String({ minLength: 1, maxLength: 200 }) });
 
 export function readinessPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
@@ -21,7 +18,7 @@ export function readinessPlugin(ctx: Ctx): FastifyPluginAsync {
     r.get(
       '/v1/bundles/:patchId/readiness',
       'viewer',
-      { params: Params, querystring: ReadinessQuery, response: { 200: ReadinessResponse } },
+      { params: ReadinessParams, querystring: ReadinessQuery, response: { 200: ReadinessResponse } },
       async (req): Promise<ReadinessResponse> => {
         const bundle = await getBundle(ctx.db, req.params.patchId);
         if (!bundle) throw new NotFoundError(`patch ${req.params.patchId}`, 'patchId');
@@ -33,16 +30,10 @@ export function readinessPlugin(ctx: Ctx): FastifyPluginAsync {
           if (d.revokedAt) continue;
           const place = placeDevice(d, policies);
           if (only && place?.policy.id !== only.id) continue;
-          const e = hotpatchEligibility(
+          const e = bundleEligibility(
             d.facts,
             place ? { name: place.policy.name, allowHotpatch: place.policy.allowHotpatch } : null,
-            {
-              name: bundle.targetName,
-              baseline: bundle.targetBaseline,
-              files: bundle.files,
-              fixedIn: bundle.fixedIn,
-              keyId: bundle.keyId,
-            },
+            bundle,
           );
           devices.push({
             deviceId: d.id,
@@ -50,12 +41,7 @@ export function readinessPlugin(ctx: Ctx): FastifyPluginAsync {
             policy: place?.policy.name ?? null,
             ring: place?.ring?.name ?? null,
             readiness: e.status,
-            why:
-              e.status === 'ineligible'
-                ? e.reasons.map((r) => reasonInWords(`${r.code}: ${r.message}`)).join('; ')
-                : e.status === 'not-applicable'
-                  ? e.reason
-                  : '',
+            why: eligibilityWhy(e),
             codes: e.status === 'ineligible' ? e.reasons.map((r) => r.code) : [],
             action: e.status === 'ineligible' ? e.action : null,
           });

@@ -9,7 +9,14 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Ctx } from '../context.js';
 import { refreshStatus } from '../fleet/status-columns.js';
 import { exposureReport, hotpatchReport, restartsReport } from '../reports.js';
-import { listBundles, listDevicesLight, listPolicies, toDeployment, toDeploymentDevice } from '../store.js';
+import {
+  allDeploymentRows,
+  allDeployments,
+  allInstanceStarts,
+  listBundles,
+  listDevicesLight,
+  listPolicies,
+} from '../store.js';
 import { routes } from './route.js';
 
 export function reportsPlugin(ctx: Ctx): FastifyPluginAsync {
@@ -21,8 +28,8 @@ export function reportsPlugin(ctx: Ctx): FastifyPluginAsync {
         // The reports read placement and device eligibility, not inventories.
         listDevicesLight(ctx.db),
         listPolicies(ctx.db),
-        ctx.db.query('SELECT * FROM deployment_devices').then((r) => r.map(toDeploymentDevice)),
-        ctx.db.query('SELECT * FROM deployments').then((r) => r.map(toDeployment)),
+        allDeploymentRows(ctx.db),
+        allDeployments(ctx.db),
         listBundles(ctx.db),
       ]);
       return { devices, policies, rows, deployments, bundles };
@@ -31,19 +38,11 @@ export function reportsPlugin(ctx: Ctx): FastifyPluginAsync {
       devices: Awaited<ReturnType<typeof load>>['devices'],
       rows: Awaited<ReturnType<typeof load>>['rows'],
     ) => {
-      const instances = (
-        await ctx.db.query<{ device_id: string; started_at: unknown }>(
-          'SELECT device_id, started_at FROM instances',
-        )
-      ).map((r) => ({
-        deviceId: r.device_id,
-        startedAt: r.started_at instanceof Date ? r.started_at.toISOString() : String(r.started_at),
-      }));
+      const instances = await allInstanceStarts(ctx.db);
       const applied = new Map<string, number>();
       for (const r of rows) if (r.appliedAt) applied.set(r.deviceId, (applied.get(r.deviceId) ?? 0) + 1);
       return restartsReport(devices, instances, applied, baselineMonths(ctx.calendar).length);
     };
-    const _viewer = { onRequest: ctx.requireRole('viewer') };
     r.get('/v1/reports/hotpatch', 'viewer', { response: { 200: PolicyReportsResponse } }, async () => {
       const d = await load();
       return { policies: hotpatchReport(d.devices, d.policies, d.rows, d.deployments) };

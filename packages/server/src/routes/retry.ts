@@ -3,32 +3,13 @@
  * and every replica holding their channel forgets it sent the deploy, so the scheduler sends it
  * again under the same rules (eligibility, pause, rings).
  */
-import { RetryResponse } from '@hotpatch/protocol';
-import { Type } from '@sinclair/typebox';
+import { RetryParams, RetryResponse } from '@hotpatch/protocol';
 import type { FastifyPluginAsync } from 'fastify';
-import { audit } from '../audit.js';
 import { actorName, type Ctx } from '../context.js';
-import type { Sql } from '../db/types.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import { markDevicesStale } from '../fleet/status-columns.js';
-import { getDeployment } from '../store.js';
+import { audit } from '../store/audit.js';
+import { getDeployment, resetFailedRows } from '../store.js';
 import { routes } from './route.js';
-
-const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 200 }) });
-
-/** Failed rows back to scheduled; the instance is forgotten so the scheduler does not keep the failure. */
-export async function resetFailedRows(q: Sql, deploymentId: string, reason: string): Promise<string[]> {
-  const rows = await q.query<{ device_id: string }>(
-    `UPDATE deployment_devices SET state = 'scheduled', reason = $2, action = NULL, instance_id = NULL, updated_at = now()
-      WHERE deployment_id = $1 AND state = 'failed' RETURNING device_id`,
-    [deploymentId, reason],
-  );
-  await markDevicesStale(
-    q,
-    rows.map((r) => r.device_id),
-  );
-  return rows.map((r) => r.device_id).sort();
-}
 
 export function retryPlugin(ctx: Ctx): FastifyPluginAsync {
   return async (app) => {
@@ -36,7 +17,7 @@ export function retryPlugin(ctx: Ctx): FastifyPluginAsync {
     r.post(
       '/v1/deployments/:id/retry',
       'operator',
-      { params: Params, response: { 200: RetryResponse } },
+      { params: RetryParams, response: { 200: RetryResponse } },
       async (req) => {
         const d = await getDeployment(ctx.db, req.params.id);
         if (!d) throw new NotFoundError(`deployment ${req.params.id}`, 'id');

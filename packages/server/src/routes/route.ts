@@ -2,6 +2,7 @@
  * One shape for every API route: method, path, who may call it, and its schemas (request and
  * response, from @hotpatch/protocol); the handler's request is typed from those schemas.
  */
+import type { ServerResponse } from 'node:http';
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, RouteOptions } from 'fastify';
 import type { WebSocket } from 'ws';
@@ -43,5 +44,25 @@ export function routes(app: FastifyInstance, ctx: Ctx) {
   /** A WebSocket route (GET upgrade; @fastify/websocket): no schemas, the guard runs before the upgrade. */
   const socket = (url: string, guard: Guard, handler: (socket: WebSocket, req: FastifyRequest) => void) =>
     app.get(url, { websocket: true, onRequest: onRequest(guard) }, handler);
-  return { get: add('GET'), post: add('POST'), patch: add('PATCH'), delete: add('DELETE'), socket };
+  /**
+   * A long-lived GET answered by writing to the raw response (Server-Sent Events): the schema names
+   * the stream; the handler writes it and Fastify serialises nothing.
+   */
+  const stream = (
+    url: string,
+    guard: Guard,
+    schema: RouteSchemas,
+    handler: (req: FastifyRequest, res: ServerResponse) => void,
+  ) =>
+    app.route({
+      method: 'GET',
+      url,
+      onRequest: onRequest(guard),
+      schema,
+      handler: async (req, reply) => {
+        reply.hijack();
+        handler(req, reply.raw);
+      },
+    });
+  return { get: add('GET'), post: add('POST'), patch: add('PATCH'), delete: add('DELETE'), socket, stream };
 }

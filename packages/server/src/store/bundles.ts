@@ -39,3 +39,35 @@ export async function getBundleBody(q: Sql, patchId: string): Promise<string | n
   const r = await q.query<{ body: string }>('SELECT body FROM bundles WHERE patch_id = $1', [patchId]);
   return r[0]?.body ?? null;
 }
+
+/** The digest of a published bundle, if one has this patch id (publishing again is idempotent). */
+export async function bundleDigest(q: Sql, patchId: string): Promise<string | null> {
+  const r = await q.query<{ sha256: string }>('SELECT sha256 FROM bundles WHERE patch_id = $1', [patchId]);
+  return r[0]?.sha256 ?? null;
+}
+
+export type BundleInsert = Omit<BundleMeta, 'publishedAt'> & { body: string };
+
+export async function insertBundle(q: Sql, b: BundleInsert): Promise<void> {
+  await q.query(
+    `INSERT INTO bundles (patch_id, version, level, title, severity, advisories, target_name, target_baseline, fixed_in, files, key_id, sha256, body, published_by, advisory_published_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+    [
+      b.patchId,
+      b.version,
+      b.level,
+      b.title,
+      b.severity,
+      JSON.stringify(b.advisories),
+      b.targetName,
+      b.targetBaseline,
+      b.fixedIn,
+      JSON.stringify(b.files),
+      b.keyId,
+      b.sha256,
+      b.body,
+      b.publishedBy,
+      b.advisoryPublishedAt,
+    ],
+  );
+}

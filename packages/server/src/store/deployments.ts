@@ -2,6 +2,7 @@
 import type { Row, Sql } from '../db/types.js';
 import type { Deployment, DeploymentDevice, DeviceState } from '../fleet/model.js';
 import { iso, isoReq } from './convert.js';
+import { markDevicesStale } from './status-columns.js';
 
 export function toDeployment(r: Row): Deployment {
   return {
@@ -38,6 +39,49 @@ export function toDeploymentDevice(r: Row): DeploymentDevice {
 export async function getDeployment(q: Sql, id: string): Promise<Deployment | null> {
   const r = await q.query('SELECT * FROM deployments WHERE id = $1', [id]);
   return r[0] ? toDeployment(r[0]) : null;
+}
+
+/** Every deployment, in no particular order (reports and metrics). */
+export async function allDeployments(q: Sql): Promise<Deployment[]> {
+  return (await q.query('SELECT * FROM deployments')).map(toDeployment);
+}
+
+/** Every deployment, newest first (the API's list). */
+export async function listDeployments(q: Sql): Promise<Deployment[]> {
+  return (await q.query('SELECT * FROM deployments ORDER BY created_at DESC')).map(toDeployment);
+}
+
+/** The active deployment of a patch to a policy, if any (there is at most one). */
+export async function activeDeployment(
+  q: Sql,
+  patchId: string,
+  policyId: string,
+): Promise<Deployment | null> {
+  const r = await q.query(
+    "SELECT * FROM deployments WHERE patch_id = $1 AND policy_id = $2 AND state = 'active'",
+    [patchId, policyId],
+  );
+  return r[0] ? toDeployment(r[0]) : null;
+}
+
+export async function insertDeployment(
+  q: Sql,
+  d: { id: string; patchId: string; policyId: string; expedite: boolean; createdBy: string },
+): Promise<Deployment> {
+  const rows = await q.query(
+    'INSERT INTO deployments (id, patch_id, policy_id, state, expedite, created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *',
+    [d.id, d.patchId, d.policyId, 'active', d.expedite, d.createdBy],
+  );
+  return toDeployment(rows[0]!);
+}
+
+export async function expediteDeployment(q: Sql, id: string): Promise<void> {
+  await q.query('UPDATE deployments SET expedite = true WHERE id = $1', [id]);
+}
+
+/** Every deployment's per-device rows (reports and metrics). */
+export async function allDeploymentRows(q: Sql): Promise<DeploymentDevice[]> {
+  return (await q.query('SELECT * FROM deployment_devices')).map(toDeploymentDevice);
 }
 
 export async function deploymentRows(q: Sql, deploymentId: string): Promise<DeploymentDevice[]> {
@@ -106,4 +150,18 @@ export async function revertDeployment(q: Sql, id: string, reason: string): Prom
     [id],
   );
   return true;
+}
+
+/** Failed rows back to scheduled; the instance is forgotten so the scheduler does not keep the failure. */
+export async function resetFailedRows(q: Sql, deploymentId: string, reason: string): Promise<string[]> {
+  const rows = await q.query<{ device_id: string }>(
+    `UPDATE deployment_devices SET state = 'scheduled', reason = $2, action = NULL, instance_id = NULL, updated_at = now()
+      WHERE deployment_id = $1 AND state = 'failed' RETURNING device_id`,
+    [deploymentId, reason],
+  );
+  await markDevicesStale(
+    q,
+    rows.map((r) => r.device_id),
+  );
+  return rows.map((r) => r.device_id).sort();
 }

@@ -138,3 +138,46 @@ export async function markDisconnected(
     [deviceIds, replicaId],
   );
 }
+
+/** The device enrolled as host/service, locked for the enrollment that reads it. */
+export async function lockDeviceIdentity(
+  q: Sql,
+  host: string,
+  service: string,
+): Promise<{ id: string; revoked_at: unknown } | undefined> {
+  const rows = await q.query<{ id: string; revoked_at: unknown }>(
+    'SELECT id, revoked_at FROM devices WHERE host = $1 AND service = $2 FOR UPDATE',
+    [host, service],
+  );
+  return rows[0];
+}
+
+export async function insertDevice(
+  q: Sql,
+  d: { id: string; host: string; service: string; labels: Record<string, string> },
+): Promise<void> {
+  await q.query('INSERT INTO devices (id, host, service, labels) VALUES ($1, $2, $3, $4)', [
+    d.id,
+    d.host,
+    d.service,
+    JSON.stringify(d.labels),
+  ]);
+}
+
+/** Each device's display name (host/service), by id. */
+export async function deviceNames(q: Sql): Promise<Map<string, string>> {
+  const rows = await q.query<{ id: string; host: string; service: string }>(
+    'SELECT id, host, service FROM devices',
+  );
+  return new Map(rows.map((r) => [r.id, `${r.host}/${r.service}`]));
+}
+
+/** When each process instance of every device started. */
+export async function allInstanceStarts(q: Sql): Promise<{ deviceId: string; startedAt: string }[]> {
+  return (
+    await q.query<{ device_id: string; started_at: unknown }>('SELECT device_id, started_at FROM instances')
+  ).map((r) => ({
+    deviceId: r.device_id,
+    startedAt: r.started_at instanceof Date ? r.started_at.toISOString() : String(r.started_at),
+  }));
+}

@@ -14,6 +14,7 @@ import {
   DeviceDetailResponse,
   DeviceListResponse,
   hotpatchApi,
+  LiveEvent,
   PolicyView,
   ReportResponse,
 } from '@hotpatch/protocol';
@@ -124,4 +125,50 @@ test('the admin routes answer within their schemas (the server checks each answe
   await ok(c.get(`/v1/bundles/${fx.patchId}`), 200, 'bundle');
   await ok(c.get(`/v1/bundles/${fx.patchId}/readiness`), 200, 'readiness');
   await ok(c.get('/v1/vex'), 200, 'vex');
+});
+
+/** Reads SSE frames from a response body until one satisfies `last`; returns them all. */
+async function framesUntil(
+  body: ReadableStream<Uint8Array>,
+  last: (f: { event: string; data: unknown }) => boolean,
+): Promise<Array<{ event: string; data: unknown }>> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  const out: Array<{ event: string; data: unknown }> = [];
+  let buf = '';
+  while (!out.some(last)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += value;
+    for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+      const frame = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      const event = /^event: (.*)$/m.exec(frame)?.[1];
+      const data = /^data: (.*)$/m.exec(frame)?.[1];
+      if (event && data) out.push({ event, data: JSON.parse(data) });
+    }
+  }
+  await reader.cancel();
+  return out;
+}
+
+test("the live event stream carries the protocol's events, under their kinds, to a token holder only", async () => {
+  const refused = await fetch(`${ts.url}/v1/events`);
+  assert.equal(refused.status, 401);
+  await refused.body?.cancel();
+  const res = await fetch(`${ts.url}/v1/events`, { headers: { authorization: `Bearer ${ts.adminToken}` } });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const got = framesUntil(res.body!, (f) => f.event === 'policy');
+  // A change the bus announces: a new policy.
+  const rings = [{ name: 'all', selector: {}, deferralDays: 0 }];
+  const created = await ts.admin.post('/v1/policies', { name: 'live', allowHotpatch: true, rings });
+  assert.equal(created.status, 201);
+  const frames = await got;
+  assert.equal(frames[0]?.event, 'hello');
+  assert.equal((frames[0]?.data as { actor: { role: string } }).actor.role, 'admin');
+  for (const f of frames) {
+    conforms(LiveEvent, f.data, `event ${f.event}`);
+    assert.equal((f.data as { kind: string }).kind, f.event, 'the SSE event names the kind');
+  }
+  assert.match(String((frames.at(-1)?.data as { id: string }).id), /^pol_/);
 });

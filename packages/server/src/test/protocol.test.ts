@@ -8,6 +8,7 @@ import { parseBundle } from '@hotpatch/core';
 import WebSocket from 'ws';
 import type { HotpatchServer } from '../index.js';
 import { type client, fixture, until, waitDeployment } from './fixture.js';
+import { connect as connectSim, enrollOk, minimistFacts } from './sim.js';
 import { startTestServer } from './test-server.js';
 
 /** Simulated devices speaking the real protocol (no runtime), for the rules a real runtime rarely hits. */
@@ -17,10 +18,6 @@ let srv: HotpatchServer;
 let admin: ReturnType<typeof client>;
 let enrollToken = '';
 const sockets: WebSocket[] = [];
-const minimistFiles = parseBundle(fx.bundle).payload.files.map((f) => ({
-  path: f.path,
-  sha256: f.baselineSha256,
-}));
 
 before(async () => {
   ({ srv, admin } = await startTestServer({ dataDir, tickMs: 100 }));
@@ -36,62 +33,11 @@ after(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function enroll(host: string, labels: Record<string, string> = {}) {
-  const r = await fetch(`${srv.url}/v1/enroll`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${enrollToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ host, service: 'sim', labels }),
-  });
-  assert.ok(r.status === 201 || r.status === 200);
-  return (await r.json()) as { deviceId: string; credential: string };
-}
-
-function facts(over: Record<string, unknown> = {}) {
-  return {
-    pid: 4242,
-    service: 'sim',
-    node: 'v22.1.0',
-    engine: 'liveedit',
-    signatureEnforcement: true,
-    startedAt: new Date().toISOString(),
-    patches: [],
-    packages: [{ name: 'minimist', version: '1.2.5', files: minimistFiles }],
-    ...over,
-  };
-}
-
-interface Sim {
-  ws: WebSocket;
-  messages: Array<Record<string, unknown>>;
-  next(type: string): Promise<Record<string, unknown>>;
-  send(m: unknown): void;
-}
-
-async function connect(credential: string): Promise<Sim> {
-  const ws = new WebSocket(`${srv.url.replace('http', 'ws')}/v1/agent`, {
-    headers: { authorization: `Bearer ${credential}` },
-  });
-  sockets.push(ws);
-  const messages: Array<Record<string, unknown>> = [];
-  const waiters: Array<{ type: string; resolve: (m: Record<string, unknown>) => void }> = [];
-  ws.on('message', (d) => {
-    const m = JSON.parse(String(d)) as Record<string, unknown>;
-    const i = waiters.findIndex((w) => w.type === m.type);
-    if (i >= 0) waiters.splice(i, 1)[0]?.resolve(m);
-    else messages.push(m);
-  });
-  await once(ws, 'open');
-  return {
-    ws,
-    messages,
-    next(type) {
-      const i = messages.findIndex((m) => m.type === type);
-      if (i >= 0) return Promise.resolve(messages.splice(i, 1)[0] as Record<string, unknown>);
-      return new Promise((resolve) => waiters.push({ type, resolve }));
-    },
-    send: (m) => ws.send(JSON.stringify(m)),
-  };
-}
+// The simulated devices of sim.ts, bound to this file's server and token.
+const enroll = (host: string, labels: Record<string, string> = {}) =>
+  enrollOk(srv.url, enrollToken, host, { labels });
+const facts = (over: Record<string, unknown> = {}) => minimistFacts(fx, over);
+const connect = (credential: string) => connectSim(srv.url, credential, sockets);
 
 test('WebSocket refuses bad credentials before upgrading', async () => {
   const ws = new WebSocket(`${srv.url.replace('http', 'ws')}/v1/agent`, {
@@ -126,7 +72,7 @@ test('invalid messages get an error naming the path; eligibility per device; dep
 
   const dep = await admin.post('/v1/deployments', { patchId: fx.patchId, policy: 'sim' });
   const id = dep.json.deployment.id as string;
-  const deploy = await g.next('deploy');
+  const deploy = await g.next('deploy', 60_000);
   assert.equal(deploy.deploymentId, id);
   assert.equal(parseBundle(Buffer.from(String(deploy.bundle), 'base64')).payload.patchId, fx.patchId);
   const v = await waitDeployment(
@@ -158,7 +104,7 @@ test('invalid messages get an error naming the path; eligibility per device; dep
   g.ws.close();
   const g2 = await connect(good.credential);
   g2.send({ type: 'hello', protocol: 1, facts: facts({ pid: 4242 }) });
-  assert.equal((await g2.next('deploy')).deploymentId, id);
+  assert.equal((await g2.next('deploy', 60_000)).deploymentId, id);
   // A failure on one device trips the rollback rule (maxFailures 1): the deployment reverts fleet-wide.
   g2.send({
     type: 'state',

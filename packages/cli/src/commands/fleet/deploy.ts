@@ -1,6 +1,6 @@
 /** `hotpatch` fleet commands: Deployments: deploy, list/show/expedite, fleet-wide revert. */
 import { HotpatchError } from '@hotpatch/core';
-import type { ReadinessResponse } from '@hotpatch/protocol';
+import type { DeploymentListItem, ReadinessResponse } from '@hotpatch/protocol';
 import type { Command } from 'commander';
 import { api, type ConnOptions, intArg, print, table, withConn } from './client.js';
 import {
@@ -112,17 +112,16 @@ export function registerDeploymentCommands(program: Command): void {
           if (o.expedite || o.retry)
             throw new HotpatchError('E_USAGE', `${o.retry ? '--retry' : '--expedite'} needs a deployment id`);
           const r = await api(o, 'GET', '/v1/deployments');
-          type L = DeploymentView['deployment'] & { summary: DeploymentView['summary']; createdAt: string };
           print(o.json, r, () =>
             table([
               ['ID', 'PATCH', 'ADVISORIES', 'POLICY', 'STATE', 'DEVICES'],
-              ...(r.deployments as L[]).map((d) => [
+              ...(r.deployments as DeploymentListItem[]).map((d) => [
                 d.id,
                 d.title ? `${d.patchId} ${d.title}` : d.patchId,
                 d.advisories?.join(',') || '-',
                 d.policy ?? '-',
                 d.phase ?? d.state,
-                progressLine({ deployment: d, summary: d.summary, devices: [] }).split(': ')[1] ?? '',
+                progressLine({ deployment: d, summary: d.summary }).split(': ')[1] ?? '',
               ]),
             ]),
           );

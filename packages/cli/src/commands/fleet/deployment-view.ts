@@ -1,33 +1,12 @@
 /** Deployment views in the terminal: progress line, per-device table, following the long poll. */
 import { HotpatchError } from '@hotpatch/core';
-import { TERMINAL_STATES } from '@hotpatch/protocol';
+import { type DeploymentView as ProtocolDeploymentView, TERMINAL_STATES } from '@hotpatch/protocol';
 import { api, type ConnOptions, table } from './client.js';
 
-export interface DeploymentView {
-  deployment: {
-    id: string;
-    state: string;
-    policy: string | null;
-    patchId: string;
-    expedite: boolean;
-    revertReason: string | null;
-    title?: string | null;
-    advisories?: string[];
-    phase?: 'in-progress' | 'completed' | 'reverted';
-  };
-  summary: { total: number; counts: Record<string, number>; settled: boolean };
-  devices: Array<{
-    device: string;
-    state: string;
-    scheduledFor?: string | null;
-    ring: string | null;
-    reason: string | null;
-    action: string | null;
-  }>;
-  fingerprint?: string;
-}
+/** A deployment as the API answers it (the protocol's view; the long poll adds a fingerprint). */
+export type DeploymentView = ProtocolDeploymentView & { fingerprint?: string };
 
-export function progressLine(v: DeploymentView): string {
+export function progressLine(v: Pick<DeploymentView, 'deployment' | 'summary'>): string {
   const c = Object.entries(v.summary.counts)
     .filter(([, n]) => n > 0)
     .map(([s, n]) => `${s} ${n}`)

@@ -1,19 +1,10 @@
 /** `hotpatch` fleet commands: Policies: rings, deferrals, deadline, pause/resume, rollback. */
+import type { PolicyView } from '@hotpatch/protocol';
 import type { Command } from 'commander';
 import { api, type ConnOptions, intArg, parseRing, print, table, withConn } from './client.js';
 
-interface PolicyShow {
-  name: string;
-  allowHotpatch: boolean;
-  paused: boolean;
-  isDefault: boolean;
-  deadlineDays: number;
-  rollback: { maxFailures?: number; maxErrors?: number };
-  rings: Array<{ name: string; selector: Record<string, string>; deferralDays: number }>;
-}
-
 /** A policy in words (JSON only with --json). */
-export function policyText(p: PolicyShow): string {
+export function policyText(p: PolicyView): string {
   const rollback = [
     p.rollback.maxFailures ? `after ${p.rollback.maxFailures} failed devices` : null,
     p.rollback.maxErrors ? `after ${p.rollback.maxErrors} errors from patched functions` : null,
@@ -85,7 +76,7 @@ export function registerPoliciesCommands(program: Command): void {
       type N = { date: string; kind: string; rings: Array<{ ring: string; date: string }> };
       print(o.json, { ...p, calendar: cal }, () =>
         [
-          policyText(p.policy as PolicyShow),
+          policyText(p.policy as PolicyView),
           `restarts a year: ${cal.restartsPerYear} (monthly restart updates: ${cal.monthlyRestartsPerYear})`,
           table([
             ['RELEASE', 'KIND', 'RINGS'],

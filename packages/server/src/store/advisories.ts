@@ -1,7 +1,7 @@
 /** SQL for advisories (OSV records) and the per-device deployment rows the status needs. */
 import type { OsvRecord } from '@hotpatch/protocol';
+import { affectedNames } from '../advisories/osv.js';
 import type { Sql } from '../db/types.js';
-import { affectedNames } from './osv.js';
 
 const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
 

@@ -5,7 +5,7 @@
  */
 import { DEVICE_STATUS_KINDS, type DeviceListQuery, type OsvRecord } from '@hotpatch/protocol';
 import type { Sql } from '../db/types.js';
-import { toDevice } from '../store.js';
+import { toDevice } from './devices.js';
 import { affectedVersions, SEARCH_SEP } from './status-columns.js';
 
 const C = 'COLLATE "C"';

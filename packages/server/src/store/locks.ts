@@ -1,0 +1,16 @@
+/**
+ * Transaction-scoped advisory locks, one key per kind of work that replicas must not do twice at
+ * once. Released when the transaction ends. (7245001 is the migrations' lock, db/migrate.ts.)
+ */
+import type { Sql } from '../db/types.js';
+
+const LOCKS = {
+  /** Creating a deployment: one active deployment per patch and policy. */
+  deploymentCreate: 7245002,
+  /** First start: the initial tokens and default policy, created once. */
+  bootstrap: 7245003,
+} as const;
+
+export async function lock(tx: Sql, name: keyof typeof LOCKS): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(${LOCKS[name]})`);
+}
