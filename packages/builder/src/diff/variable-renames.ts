@@ -46,36 +46,49 @@ export function variableRenames(
   for (const [base, inB] of family(B)) {
     const inA = familiesA.get(base) ?? [];
     if (inA.length < 2 && inB.length < 2) continue; // no counters: names are identities
-    const sigA = new Map(inA.map((v) => [v, usersA(v)]));
+    const usedA = new Map(inA.map((v) => [v, usersA(v)]));
     const claims = new Map<Variable, Variable[]>();
     const wanted = new Map<Variable, Variable>();
+    const ambiguous: Array<{ vb: Variable; detail: string }> = [];
     for (const vb of inB) {
-      const sb = usersB(vb);
-      if (sb === '') continue; // used by nothing both versions have: nothing to tell it by
-      const same = inA.filter((va) => sigA.get(va) === sb);
-      if (same.length !== 1) continue;
-      wanted.set(vb, same[0]!);
-      claims.set(same[0]!, [...(claims.get(same[0]!) ?? []), vb]);
+      const ub = usersB(vb);
+      if (ub.size === 0) continue; // used by nothing both versions have: nothing to tell it by
+      const namesake = inA.find((x) => x.name === vb.name);
+      const own = namesake ? overlap(ub, usedA.get(namesake)!) : 0;
+      // The fix may add or drop uses: the namesake stays the counterpart unless another
+      // variable of the family is used more alike; a tie is not a pairing.
+      const scored = inA
+        .map((va) => ({ va, score: overlap(ub, usedA.get(va)!) }))
+        .sort((x, y) => y.score - x.score);
+      const [best, next] = scored;
+      if (best && best.score > own && best.score > 0 && (!next || next.score < best.score)) {
+        wanted.set(vb, best.va);
+        claims.set(best.va, [...(claims.get(best.va) ?? []), vb]);
+      } else if (namesake) {
+        // Another variable as alike as the namesake, or a namesake used by none of the same code.
+        const other = Math.max(0, ...scored.filter((x) => x.va !== namesake).map((x) => x.score));
+        const disjoint = own === 0 && usedA.get(namesake)!.size > 0;
+        if ((other > 0 && other >= own) || disjoint)
+          ambiguous.push({
+            vb,
+            detail: `used by ${[...ub].join(', ')} in the fix, by ${[...usedA.get(namesake)!].join(', ') || 'nothing'} in the running code`,
+          });
+      }
     }
     for (const vb of inB) {
       const va = wanted.get(vb);
       if (va && claims.get(va)!.length === 1) {
         if (va.name !== vb.name) renames.set(vb.name, va.name);
-        continue;
-      }
-      // No counterpart: keeping the name is right only if the namesake is used the same way.
-      const namesake = inA.find((x) => x.name === vb.name);
-      const sb = usersB(vb);
-      const sa = namesake ? sigA.get(namesake)! : '';
-      if (namesake && sb !== '' && sa !== '' && sa !== sb)
-        unpaired.push({ name: vb.name, detail: `used by ${sb} in the fix, by ${sa} in the running code` });
+      } else if (va)
+        unpaired.push({ name: vb.name, detail: `${va.name} of the running code is claimed twice` });
     }
+    for (const a of ambiguous) if (!wanted.has(a.vb)) unpaired.push({ name: a.vb.name, detail: a.detail });
   }
   return { renames, unpaired };
 }
 
-/** The sorted keys of the functions (or `<load>`) that use `v`, as one string. */
-function users(a: ModuleAnalysis, v: Variable, key: (f: FunctionInfo) => string | null): string {
+/** The keys of the functions (or `<load>`) that use `v`. */
+function users(a: ModuleAnalysis, v: Variable, key: (f: FunctionInfo) => string | null): Set<string> {
   const out = new Set<string>();
   for (const r of v.references) {
     if (r.init) continue;
@@ -83,5 +96,13 @@ function users(a: ModuleAnalysis, v: Variable, key: (f: FunctionInfo) => string 
     const k = f ? key(f) : '<load>';
     if (k !== null) out.add(k);
   }
-  return [...out].sort().join(', ');
+  return out;
+}
+
+/** How alike two sets of users are (shared / all), 0 when either is empty. */
+function overlap(x: Set<string>, y: Set<string>): number {
+  if (x.size === 0 || y.size === 0) return 0;
+  let shared = 0;
+  for (const k of x) if (y.has(k)) shared++;
+  return shared / (x.size + y.size - shared);
 }
