@@ -40,6 +40,8 @@ export interface SimStats {
   connected: number;
   /** Close codes of channels that dropped after the welcome (1006: the peer vanished), with counts. */
   drops: Record<string, number>;
+  /** The simulator process's longest event-loop stall since its previous report (set by the shard). */
+  loopDelayMaxMs?: number;
 }
 
 interface Device {
@@ -119,6 +121,20 @@ export class SimFleet {
       applied: d.applied !== null,
       failedOver: d.failedOver,
     }));
+  }
+
+  /** The devices' credentials, in order (kept by `fleet-bench --reuse` for the next run). */
+  credentials(): string[] {
+    return this.#devices.map((d) => d.credential);
+  }
+
+  /** Devices enrolled by an earlier run: their credentials, in order, instead of enroll(). */
+  useCredentials(credentials: readonly string[]): void {
+    if (credentials.length !== this.#devices.length)
+      throw new Error(`${credentials.length} credentials for ${this.#devices.length} devices`);
+    this.#devices.forEach((d, k) => {
+      d.credential = credentials[k] as string;
+    });
   }
 
   /** Enrolls every device with its first URL, `width` requests in flight. */
