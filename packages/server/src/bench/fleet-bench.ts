@@ -123,7 +123,8 @@ async function main(): Promise<void> {
       to: range(k)[1],
       urls: replicas.map((r) => r.url),
       files,
-      ...(shards > 1 ? { localAddress: `127.0.0.${10 + k}` } : {}),
+      // Source addresses of its own (127.1.k.1-250): see SimFleetOptions.localAddresses.
+      localAddresses: Array.from({ length: 250 }, (_, j) => `127.1.${k}.${j + 1}`),
     };
     const prof = process.env.HOTPATCH_BENCH_CPU_PROF;
     const p = fork(shardJs, [], {
@@ -157,12 +158,15 @@ async function main(): Promise<void> {
     stats.reduce(
       (a, s) => {
         for (const [code, n] of Object.entries(s?.drops ?? {})) a.drops[code] = (a.drops[code] ?? 0) + n;
+        for (const [age, n] of Object.entries(s?.dropsByPingAge ?? {}))
+          a.dropsByPingAge[age] = (a.dropsByPingAge[age] ?? 0) + n;
         return {
           applied: a.applied + (s?.applied ?? 0),
           failedOver: a.failedOver + (s?.failedOver ?? 0),
           deploys: a.deploys + (s?.deploys ?? 0),
           connected: a.connected + (s?.connected ?? 0),
           drops: a.drops,
+          dropsByPingAge: a.dropsByPingAge,
           loopDelayMaxMs: Math.max(a.loopDelayMaxMs, s?.loopDelayMaxMs ?? 0),
         };
       },
@@ -172,10 +176,24 @@ async function main(): Promise<void> {
         deploys: 0,
         connected: 0,
         drops: {} as Record<string, number>,
+        dropsByPingAge: {} as Record<string, number>,
         loopDelayMaxMs: 0,
       },
     );
 
+  // --verbose: the simulator's counts every 10 s, whatever the phase (a stalled phase shows too).
+  let phase = 'enroll';
+  const started = performance.now();
+  const progress = verbose
+    ? setInterval(
+        () =>
+          console.error(
+            `[${secs(performance.now() - started)} s ${phase}] devices ${JSON.stringify(total())}`,
+          ),
+        10_000,
+      )
+    : null;
+  progress?.unref();
   let t = performance.now();
   const enrolled = await all(
     (k) =>
@@ -199,7 +217,9 @@ async function main(): Promise<void> {
     return;
   }
   t = performance.now();
+  phase = 'connect';
   await all(() => ({ cmd: 'connect' }), 'connected');
+  phase = 'connected';
   const checkinS = (performance.now() - t) / 1000;
   // Let the servers finish the post-welcome work (facts + reconcile) before measuring memory.
   await new Promise((r) => setTimeout(r, 2000 + N / 20));
@@ -221,6 +241,7 @@ async function main(): Promise<void> {
     };
   });
   t = performance.now();
+  phase = 'deploy';
   if (killAt.endsWith('ms')) setTimeout(kill, Number(killAt.slice(0, -2)));
   const dep = await admin.post('/v1/deployments', { patchId: fx.patchId, policy: 'default', expedite: true });
   const id = dep.json.deployment.id as string;
@@ -297,6 +318,7 @@ async function main(): Promise<void> {
     deployMessages: sim.deploys,
     devicesLostPatch: N - recorded,
   };
+  if (progress) clearInterval(progress);
   console.log(JSON.stringify(result));
   for (const p of procs) p.send({ cmd: 'stop' });
   await Promise.all(replicas.map((r) => r.stop()));

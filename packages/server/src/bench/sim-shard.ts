@@ -14,7 +14,7 @@ export interface ShardSettings {
   /** The replicas; device i tries them starting at i mod replicas (the fleet is spread evenly). */
   urls: string[];
   files: Array<{ path: string; sha256: string }>;
-  localAddress?: string;
+  localAddresses?: string[];
   applyDelayMs?: number;
 }
 
@@ -39,7 +39,7 @@ const fleet = new SimFleet({
     return { i, urls: urlsOf(settings.urls, i) };
   }),
   files: settings.files,
-  ...(settings.localAddress ? { localAddress: settings.localAddress } : {}),
+  ...(settings.localAddresses ? { localAddresses: settings.localAddresses } : {}),
   ...(settings.applyDelayMs ? { applyDelayMs: settings.applyDelayMs } : {}),
 });
 // A stalled simulator answers pings late (the server drops what answers none): report its stalls.
