@@ -248,7 +248,7 @@ async function main(): Promise<void> {
   // Bounded: a fleet that does not converge is reported (devicesLostPatch), not waited for forever.
   const converged = await Promise.race([
     appliedAll.then(() => true),
-    new Promise<boolean>((r) => setTimeout(r, 600_000, false)),
+    new Promise<boolean>((r) => setTimeout(r, 600_000, false).unref()),
   ]);
   if (!converged) console.error(`fleet-bench: devices applied after 600 s: ${total().applied} of ${N}`);
   const deliveredS = (performance.now() - t) / 1000;
@@ -279,7 +279,10 @@ async function main(): Promise<void> {
     onStats();
   });
   const settled = killed
-    ? await Promise.race([reconnected.then(() => true), new Promise((r) => setTimeout(r, 120_000, false))])
+    ? await Promise.race([
+        reconnected.then(() => true),
+        new Promise((r) => setTimeout(r, 120_000, false).unref()),
+      ])
     : true;
   const allConnectedS = (performance.now() - t) / 1000;
   const sim = total();
