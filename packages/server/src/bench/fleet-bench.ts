@@ -6,8 +6,14 @@
  * how many devices failed over and whether any lost its patch.
  *
  *   node packages/server/dist/bench/fleet-bench.js [--devices 1000] [--database-url URL]
- *     [--replicas 2] [--workers W] [--kill-replica-at 0.5|3000ms] [--shards K]
+ *     [--replicas 2] [--workers W] [--kill-replica-at 0.5|3000ms] [--shards K] [--reuse FILE]
  *
+ * --reuse FILE (PostgreSQL): the first run enrolls, keeps its schema and writes the credentials to
+ * FILE; later runs with the same FILE and --devices connect those devices without enrolling
+ * (reuse.ts); with --enroll-only the run stops once FILE is written.
+ * HOTPATCH_BENCH_LOG=DIR: each replica's log in DIR/replica-<r>.log (level HOTPATCH_BENCH_LOG_LEVEL,
+ * info unless set);
+ * HOTPATCH_BENCH_CPU_PROF=DIR: a CPU profile of every server process and simulator shard.
  * --kill-replica-at: a fraction (of devices that have applied) or a time after the deploy
  * (`3000ms`); the first replica is killed, the deployment is made and watched on the last one.
  * Each process may open as many files as `ulimit -n` allows (hard limit; raising it needs
@@ -24,6 +30,7 @@ import { parseBundle } from '@hotpatch/core';
 import pg from 'pg';
 import { client, fixture, waitDeployment } from '../test/fixture.js';
 import { type Replica, startReplica } from './replicas.js';
+import { type Kept, loadKept, resetKept, saveKept } from './reuse.js';
 import type { SimStats } from './sim-fleet.js';
 import type { ShardCommand, ShardEvent, ShardSettings } from './sim-shard.js';
 
@@ -39,7 +46,13 @@ const databaseUrl = arg('database-url', '');
 const killAt = arg('kill-replica-at', '');
 /** --verbose: progress on stderr (recorded states, the simulator's counts) at every wait answer. */
 const verbose = args.includes('--verbose');
-const schema = `hp_bench_${randomBytes(4).toString('hex')}`;
+const reuseFile = arg('reuse', '');
+const enrollOnly = args.includes('--enroll-only');
+if (enrollOnly && !reuseFile) die('--enroll-only needs --reuse FILE (where the credentials are kept)');
+if (reuseFile && !databaseUrl)
+  die('--reuse needs --database-url (the devices are kept in a PostgreSQL schema)');
+const kept: Kept | null = reuseFile ? loadKept(reuseFile, N) : null;
+const schema = kept?.schema ?? `hp_bench_${randomBytes(4).toString('hex')}`;
 const secs = (ms: number) => Math.round(ms / 10) / 100;
 
 function die(message: string): never {
@@ -72,6 +85,7 @@ async function main(): Promise<void> {
   const fx = fixture();
   const files = parseBundle(fx.bundle).payload.files.map((f) => ({ path: f.path, sha256: f.baselineSha256 }));
   const dir = mkdtempSync(join(tmpdir(), 'hotpatch-bench-'));
+  if (kept) await resetKept(databaseUrl, schema);
   const replicas: Replica[] = [];
   // One after another: the first bootstraps the schema and writes the first tokens.
   for (let r = 0; r < R; r++)
@@ -81,12 +95,19 @@ async function main(): Promise<void> {
         trustedKeys: [fx.publicKeyFile],
         workers: W,
         ...(databaseUrl ? { databaseUrl, schema } : {}),
+        ...(process.env.HOTPATCH_BENCH_LOG
+          ? {
+              logFile: join(process.env.HOTPATCH_BENCH_LOG, `replica-${r}.log`),
+              logLevel: process.env.HOTPATCH_BENCH_LOG_LEVEL ?? 'info',
+            }
+          : {}),
       }),
     );
   const first = replicas[0] as Replica;
   const survivor = replicas[R - 1] as Replica;
-  const adminToken = readFileSync(first.admin as string, 'utf8').trim();
-  const enrollToken = readFileSync(first.enroll as string, 'utf8').trim();
+  // A kept schema is already bootstrapped: its tokens come from the credentials file.
+  const adminToken = kept?.adminToken ?? readFileSync(first.admin as string, 'utf8').trim();
+  const enrollToken = kept?.enrollToken ?? readFileSync(first.enroll as string, 'utf8').trim();
   const admin = client(survivor.url, adminToken);
   await admin.postRaw('/v1/bundles', fx.bundle.toString());
   const mem0 = await Promise.all(replicas.map((r) => r.memory()));
@@ -95,15 +116,21 @@ async function main(): Promise<void> {
   const shardJs = fileURLToPath(new URL('./sim-shard.js', import.meta.url));
   const stats: SimStats[] = [];
   let onStats = () => {};
+  const range = (k: number) => [Math.floor((N * k) / shards), Math.floor((N * (k + 1)) / shards)] as const;
   const procs = Array.from({ length: shards }, (_, k) => {
     const settings: ShardSettings = {
-      from: Math.floor((N * k) / shards),
-      to: Math.floor((N * (k + 1)) / shards),
+      from: range(k)[0],
+      to: range(k)[1],
       urls: replicas.map((r) => r.url),
       files,
-      ...(shards > 1 ? { localAddress: `127.0.0.${10 + k}` } : {}),
+      // Source addresses of its own (127.1.k.1-250): see SimFleetOptions.localAddresses.
+      localAddresses: Array.from({ length: 250 }, (_, j) => `127.1.${k}.${j + 1}`),
     };
-    const p = fork(shardJs, [], { env: { ...process.env, HOTPATCH_SIM_SHARD: JSON.stringify(settings) } });
+    const prof = process.env.HOTPATCH_BENCH_CPU_PROF;
+    const p = fork(shardJs, [], {
+      env: { ...process.env, HOTPATCH_SIM_SHARD: JSON.stringify(settings) },
+      ...(prof ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${prof}`] } : {}),
+    });
     p.on('message', (e: ShardEvent) => {
       if (e.ev === 'stats') {
         stats[k] = e.stats;
@@ -112,18 +139,18 @@ async function main(): Promise<void> {
     });
     return p;
   });
-  const all = (cmd: ShardCommand, ev: ShardEvent['ev']) =>
+  const all = (cmd: (k: number) => ShardCommand, ev: ShardEvent['ev']) =>
     Promise.all(
       procs.map(
-        (p) =>
-          new Promise<void>((resolve) => {
+        (p, k) =>
+          new Promise<ShardEvent>((resolve) => {
             const on = (e: ShardEvent) => {
               if (e.ev !== ev) return;
               p.off('message', on);
-              resolve();
+              resolve(e);
             };
             p.on('message', on);
-            p.send(cmd);
+            p.send(cmd(k));
           }),
       ),
     );
@@ -131,22 +158,68 @@ async function main(): Promise<void> {
     stats.reduce(
       (a, s) => {
         for (const [code, n] of Object.entries(s?.drops ?? {})) a.drops[code] = (a.drops[code] ?? 0) + n;
+        for (const [age, n] of Object.entries(s?.dropsByPingAge ?? {}))
+          a.dropsByPingAge[age] = (a.dropsByPingAge[age] ?? 0) + n;
         return {
           applied: a.applied + (s?.applied ?? 0),
           failedOver: a.failedOver + (s?.failedOver ?? 0),
           deploys: a.deploys + (s?.deploys ?? 0),
           connected: a.connected + (s?.connected ?? 0),
           drops: a.drops,
+          dropsByPingAge: a.dropsByPingAge,
+          loopDelayMaxMs: Math.max(a.loopDelayMaxMs, s?.loopDelayMaxMs ?? 0),
         };
       },
-      { applied: 0, failedOver: 0, deploys: 0, connected: 0, drops: {} as Record<string, number> },
+      {
+        applied: 0,
+        failedOver: 0,
+        deploys: 0,
+        connected: 0,
+        drops: {} as Record<string, number>,
+        dropsByPingAge: {} as Record<string, number>,
+        loopDelayMaxMs: 0,
+      },
     );
 
+  // --verbose: the simulator's counts every 10 s, whatever the phase (a stalled phase shows too).
+  let phase = 'enroll';
+  const started = performance.now();
+  const progress = verbose
+    ? setInterval(
+        () =>
+          console.error(
+            `[${secs(performance.now() - started)} s ${phase}] devices ${JSON.stringify(total())}`,
+          ),
+        10_000,
+      )
+    : null;
+  progress?.unref();
   let t = performance.now();
-  await all({ cmd: 'enroll', token: enrollToken }, 'enrolled');
+  const enrolled = await all(
+    (k) =>
+      kept
+        ? { cmd: 'credentials', credentials: kept.credentials.slice(...range(k)) }
+        : { cmd: 'enroll', token: enrollToken },
+    'enrolled',
+  );
   const enrollS = (performance.now() - t) / 1000;
+  if (reuseFile && !kept) {
+    const credentials = enrolled.flatMap((e) => (e.ev === 'enrolled' ? e.credentials : []));
+    saveKept(reuseFile, { version: 1, schema, devices: N, adminToken, enrollToken, credentials });
+    console.error(
+      `fleet-bench: ${N} devices enrolled in ${secs(enrollS * 1000)} s, kept in ${reuseFile} (schema ${schema})`,
+    );
+  }
+  if (enrollOnly) {
+    for (const p of procs) p.send({ cmd: 'stop' });
+    await Promise.all(replicas.map((r) => r.stop()));
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
   t = performance.now();
-  await all({ cmd: 'connect' }, 'connected');
+  phase = 'connect';
+  await all(() => ({ cmd: 'connect' }), 'connected');
+  phase = 'connected';
   const checkinS = (performance.now() - t) / 1000;
   // Let the servers finish the post-welcome work (facts + reconcile) before measuring memory.
   await new Promise((r) => setTimeout(r, 2000 + N / 20));
@@ -168,13 +241,14 @@ async function main(): Promise<void> {
     };
   });
   t = performance.now();
+  phase = 'deploy';
   if (killAt.endsWith('ms')) setTimeout(kill, Number(killAt.slice(0, -2)));
   const dep = await admin.post('/v1/deployments', { patchId: fx.patchId, policy: 'default', expedite: true });
   const id = dep.json.deployment.id as string;
   // Bounded: a fleet that does not converge is reported (devicesLostPatch), not waited for forever.
   const converged = await Promise.race([
     appliedAll.then(() => true),
-    new Promise<boolean>((r) => setTimeout(r, 600_000, false)),
+    new Promise<boolean>((r) => setTimeout(r, 600_000, false).unref()),
   ]);
   if (!converged) console.error(`fleet-bench: devices applied after 600 s: ${total().applied} of ${N}`);
   const deliveredS = (performance.now() - t) / 1000;
@@ -205,7 +279,10 @@ async function main(): Promise<void> {
     onStats();
   });
   const settled = killed
-    ? await Promise.race([reconnected.then(() => true), new Promise((r) => setTimeout(r, 120_000, false))])
+    ? await Promise.race([
+        reconnected.then(() => true),
+        new Promise((r) => setTimeout(r, 120_000, false).unref()),
+      ])
     : true;
   const allConnectedS = (performance.now() - t) / 1000;
   const sim = total();
@@ -216,7 +293,8 @@ async function main(): Promise<void> {
     replicas: R,
     workersPerReplica: W,
     simulatorShards: shards,
-    enrollPerSecond: Math.round(N / enrollS),
+    enrollPerSecond: kept ? null : Math.round(N / enrollS),
+    reusedSchema: kept ? schema : null,
     checkinsPerSecond: Math.round(N / checkinS),
     serverRssMb: replicas.map((_, r) => ({
       before: Math.round((mem0[r]?.rss ?? 0) / 2 ** 20),
@@ -243,10 +321,11 @@ async function main(): Promise<void> {
     deployMessages: sim.deploys,
     devicesLostPatch: N - recorded,
   };
+  if (progress) clearInterval(progress);
   console.log(JSON.stringify(result));
   for (const p of procs) p.send({ cmd: 'stop' });
   await Promise.all(replicas.map((r) => r.stop()));
-  if (databaseUrl) {
+  if (databaseUrl && !reuseFile) {
     const c = new pg.Client({ connectionString: databaseUrl });
     await c.connect();
     await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);

@@ -6,6 +6,7 @@
  * (all its processes).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,6 +28,9 @@ export async function startReplica(opts: {
   databaseUrl?: string;
   schema?: string;
   workers?: number;
+  /** Where the replica's log (JSON lines) goes; none without it. */
+  logFile?: string;
+  logLevel?: string;
 }): Promise<Replica> {
   const serverJs = fileURLToPath(new URL('../index.js', import.meta.url));
   const workers = opts.workers ?? 1;
@@ -35,6 +39,7 @@ export async function startReplica(opts: {
     port: 0,
     trustedKeys: opts.trustedKeys,
     ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl, databaseSchema: opts.schema } : {}),
+    ...(opts.logFile ? { logger: { level: opts.logLevel ?? 'info' } } : {}),
   };
   const code = `
     import { readFileSync } from 'node:fs';
@@ -58,9 +63,17 @@ export async function startReplica(opts: {
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     detached: true, // its own process group: kill9 takes the workers too
   });
+  // stdout carries the replica's address (one JSON line without a level), then its log lines.
+  const log = opts.logFile ? createWriteStream(opts.logFile) : null;
   const info = await new Promise<{ url: string; admin: string | null; enroll: string | null }>(
     (resolve, reject) => {
-      child.stdout?.once('data', (d: Buffer) => resolve(JSON.parse(String(d))));
+      let rest = '';
+      child.stdout?.on('data', (d: Buffer) => {
+        log?.write(d);
+        const lines = (rest + String(d)).split('\n');
+        rest = lines.pop() ?? '';
+        for (const l of lines) if (l.startsWith('{"url"')) resolve(JSON.parse(l));
+      });
       child.once('exit', (code) => reject(new Error(`replica exited (${code}) before listening`)));
     },
   );

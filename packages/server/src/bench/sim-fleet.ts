@@ -20,8 +20,14 @@ export interface SimFleetOptions {
   devices: SimDeviceSpec[];
   /** Baseline files of minimist 1.2.5 (path, sha256), as the runtime reports them. */
   files: Array<{ path: string; sha256: string }>;
-  /** Local address the sockets bind to (a shard of 20,000 devices needs its own port range). */
-  localAddress?: string;
+  /**
+   * Local (loopback) addresses the sockets bind to, device i to the (i mod length)-th. A socket
+   * bound before connecting takes a port of its address for itself, and the kernel looks for a
+   * free one synchronously, in the process's event loop: with ~10,000 sockets on one address each
+   * reconnect of a storm stalled the simulator for milliseconds, long enough in all for the server
+   * to drop every device whose pong came late. A few hundred addresses keep each one nearly empty.
+   */
+  localAddresses?: string[];
   /** A real apply takes some of the process's own time: answer after a random delay in [0, applyDelayMs]. */
   applyDelayMs?: number;
   backoffInitialMs?: number;
@@ -40,6 +46,14 @@ export interface SimStats {
   connected: number;
   /** Close codes of channels that dropped after the welcome (1006: the peer vanished), with counts. */
   drops: Record<string, number>;
+  /**
+   * Channels that dropped after the welcome, by how long before the drop the device last received a
+   * ping (`<30s`, `>=30s`, `never`): tells a server that stopped pinging (or whose pings were not
+   * read) from one that dropped a device that had just answered.
+   */
+  dropsByPingAge: Record<string, number>;
+  /** The simulator process's longest event-loop stall since its previous report (set by the shard). */
+  loopDelayMaxMs?: number;
 }
 
 interface Device {
@@ -51,6 +65,8 @@ interface Device {
   welcomed: boolean;
   dropped: boolean;
   failedOver: boolean;
+  /** performance.now() of the last ping received on the current channel (0: none yet). */
+  lastPing: number;
   applied: string | null;
   /** Latest state per deployment, re-sent after every (re)connect like the agent's. */
   states: Map<string, Record<string, unknown>>;
@@ -63,12 +79,13 @@ const backoff = (attempt: number, initial: number, max: number) => {
 };
 
 export class SimFleet {
-  readonly #opts: Required<Omit<SimFleetOptions, 'localAddress'>> & { localAddress?: string };
+  readonly #opts: Required<Omit<SimFleetOptions, 'localAddresses'>> & { localAddresses?: string[] };
   readonly #devices: Device[];
   readonly #startedAt = new Date().toISOString();
   #stopped = false;
   #deploys = 0;
   readonly #drops: Record<string, number> = {};
+  readonly #dropsByPingAge: Record<string, number> = {};
   #onChange: () => void = () => {};
 
   constructor(opts: SimFleetOptions) {
@@ -82,6 +99,7 @@ export class SimFleet {
       welcomed: false,
       dropped: false,
       failedOver: false,
+      lastPing: 0,
       applied: null,
       states: new Map(),
     }));
@@ -108,6 +126,7 @@ export class SimFleet {
       deploys: this.#deploys,
       connected,
       drops: { ...this.#drops },
+      dropsByPingAge: { ...this.#dropsByPingAge },
     };
   }
 
@@ -119,6 +138,20 @@ export class SimFleet {
       applied: d.applied !== null,
       failedOver: d.failedOver,
     }));
+  }
+
+  /** The devices' credentials, in order (kept by `fleet-bench --reuse` for the next run). */
+  credentials(): string[] {
+    return this.#devices.map((d) => d.credential);
+  }
+
+  /** Devices enrolled by an earlier run: their credentials, in order, instead of enroll(). */
+  useCredentials(credentials: readonly string[]): void {
+    if (credentials.length !== this.#devices.length)
+      throw new Error(`${credentials.length} credentials for ${this.#devices.length} devices`);
+    this.#devices.forEach((d, k) => {
+      d.credential = credentials[k] as string;
+    });
   }
 
   /** Enrolls every device with its first URL, `width` requests in flight. */
@@ -201,7 +234,9 @@ export class SimFleet {
       headers: { authorization: `Bearer ${d.credential}` },
       perMessageDeflate: false,
       handshakeTimeout: 30_000,
-      ...(this.#opts.localAddress ? { localAddress: this.#opts.localAddress } : {}),
+      ...(this.#opts.localAddresses?.length
+        ? { localAddress: this.#opts.localAddresses[d.spec.i % this.#opts.localAddresses.length] }
+        : {}),
     });
     d.ws = ws;
     return new Promise<void>((resolve, reject) => {
@@ -211,7 +246,11 @@ export class SimFleet {
       });
       ws.on('close', (code) => {
         if (!welcomed) reject(new Error('closed before the welcome'));
-        else if (!this.#stopped) this.#drops[code] = (this.#drops[code] ?? 0) + 1;
+        else if (!this.#stopped) {
+          this.#drops[code] = (this.#drops[code] ?? 0) + 1;
+          const age = d.lastPing === 0 ? 'never' : performance.now() - d.lastPing < 30_000 ? '<30s' : '>=30s';
+          this.#dropsByPingAge[age] = (this.#dropsByPingAge[age] ?? 0) + 1;
+        }
         const was = d.welcomed;
         d.welcomed = false;
         if (d.ws === ws) d.ws = null;
@@ -221,11 +260,15 @@ export class SimFleet {
         }
         this.#onChange();
       });
+      ws.on('ping', () => {
+        d.lastPing = performance.now();
+      });
       ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', protocol: 1, facts: this.#facts(d) })));
       ws.on('message', (data) => {
         const m = JSON.parse(String(data)) as { type: string; deploymentId?: string; patchId?: string };
         if (m.type === 'welcome') {
           welcomed = true;
+          d.lastPing = 0;
           d.welcomed = true;
           d.attempt = 0;
           if (d.dropped) d.failedOver = true;

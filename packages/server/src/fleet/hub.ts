@@ -211,15 +211,18 @@ export class Hub {
 
   /** Half-open connections (the peer vanished without a FIN) answer no ping: drop them. */
   #pingAll(): void {
+    let dropped = 0;
     for (const set of this.#conns.values())
       for (const c of set) {
         if (!c.alive) {
           c.socket.terminate();
+          dropped++;
           continue;
         }
         c.alive = false;
         c.socket.ping();
       }
+    if (dropped > 0) this.log.warn({ dropped }, 'connections that answered no ping: dropped');
   }
 
   #send(conn: Connection, msg: ServerMessage): boolean {

@@ -155,6 +155,9 @@ export class Reconciler {
         continue;
       }
       for (const conn of this.channels.of(id) ?? []) {
+        // A channel whose hello is not yet recorded has no facts: evaluating it would record the
+        // device `ineligible` (runtime not loaded). Its hello requests a reconcile of its own.
+        if (conn.instanceId === null) continue;
         for (const dep of deployments) {
           const k = rowKey(dep.id, id);
           const dbRow = rows.get(k) ?? null;

@@ -70,17 +70,24 @@ export class Writer {
   ) {
     const dropped = (what: string) => (item: object, e: Error) =>
       this.log.warn({ item: summary(item), err: e.message.slice(0, 200) }, `dropped one ${what} write`);
+    const split = (what: string) => (size: number, e: Error) =>
+      this.log.warn(
+        { size, err: e.message.slice(0, 200) },
+        `a batch of ${what} writes failed: split in halves`,
+      );
     this.#rows = new Batcher<RowWrite, null>(
       (items) => this.#writeRows(items),
       5,
       2000,
       dropped('device state'),
+      split('device state'),
     );
     this.#instances = new Batcher<InstanceWrite, number>(
       (items) => this.#writeInstances(items),
       5,
       2000,
       dropped('instance'),
+      split('instance'),
     );
     this.#facts = new Batcher<{ deviceId: string; facts: StoredFacts }, null>(
       async (items) => {
@@ -91,6 +98,7 @@ export class Writer {
       10,
       2000,
       dropped('facts'),
+      split('facts'),
     );
   }
 

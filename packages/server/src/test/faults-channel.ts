@@ -133,6 +133,36 @@ export function channelFaults(shared: FaultHarness): void {
     },
   );
 
+  test(
+    `[${storage}] a device reconnecting whose hello is not yet in is never recorded ineligible`,
+    { timeout: 60_000 },
+    async () => {
+      const { srv, admin } = shared;
+      const c = await canary('prehello', {});
+      const late = await enrollOk(srv.url, c.token, host('late'));
+      const peer = await enrollOk(srv.url, c.token, host('peer'));
+      // `late` has said hello before (its facts are stored), then reconnects and is slow to say it
+      // again, as a failing-over device on a loaded replica is.
+      (await online(srv.url, late.credential, minimistFacts(fx), sockets)).ws.close();
+      await until(
+        'late disconnected',
+        async () => !(await admin.get(`/v1/devices/${late.deviceId}`)).json.device.connected,
+      );
+      const l = await connect(srv.url, late.credential, sockets);
+      const p = await online(srv.url, peer.credential, minimistFacts(fx, { pid: 31 }), sockets);
+      const id = await deploy('prehello');
+      // The reconcile that sent `peer` its deploy looked at `late`'s channel first, in one batch.
+      await p.next('deploy');
+      const v = await waitDeployment(admin, id, (x) =>
+        x.devices.some((d) => d.deviceId === peer.deviceId && d.state === 'applying'),
+      );
+      const row = v.devices.find((d) => d.deviceId === late.deviceId);
+      assert.notEqual(row?.state, 'ineligible', `recorded ${JSON.stringify(row)}`);
+      l.send({ type: 'hello', protocol: 1, facts: minimistFacts(fx, { pid: 32 }) });
+      assert.equal((await l.next('deploy')).deploymentId, id);
+    },
+  );
+
   test(`[${storage}] limits: message size, connections per device`, { timeout: 60_000 }, async () => {
     const { srv, enrollToken } = shared;
     const d = await enrollOk(srv.url, enrollToken, host('big'));
