@@ -64,14 +64,14 @@ export function variableRenames(
       if (best && best.score > own && best.score > 0 && (!next || next.score < best.score)) {
         wanted.set(vb, best.va);
         claims.set(best.va, [...(claims.get(best.va) ?? []), vb]);
-      } else if (namesake) {
-        // Another variable as alike as the namesake, or a namesake used by none of the same code.
+      } else if (namesake && own === 0 && usedA.get(namesake)!.size > 0) {
+        // The namesake shares no user with it while others of the family do, and none is the
+        // one: the name points at another variable, and the counterpart cannot be told.
         const other = Math.max(0, ...scored.filter((x) => x.va !== namesake).map((x) => x.score));
-        const disjoint = own === 0 && usedA.get(namesake)!.size > 0;
-        if ((other > 0 && other >= own) || disjoint)
+        if (other > 0)
           ambiguous.push({
             vb,
-            detail: `used by ${[...ub].join(', ')} in the fix, by ${[...usedA.get(namesake)!].join(', ') || 'nothing'} in the running code`,
+            detail: `used by ${[...ub].join(', ')} in the fix, by ${[...usedA.get(namesake)!].join(', ')} in the running code`,
           });
       }
     }

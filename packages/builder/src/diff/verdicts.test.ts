@@ -477,8 +477,8 @@ const live: Case[] = [
 const restart: Case[] = [
   {
     name: 'a bundler-renumbered module variable that cannot be paired (its namesake is used by other functions)',
-    a: 'var store;\nfunction a() { if (!store) store = 1; return store; }\nvar store2;\nfunction b(k) { if (!store2) store2 = new Map(); return store2.get(k); }\nexports.a = a;\nexports.b = b;\n',
-    b: 'var store;\nfunction a() { if (!store) store = 1; return store; }\nfunction b(k) { if (!store) store = new Map(); return store.get(k) ?? 0; }\nexports.a = a;\nexports.b = b;\n',
+    a: 'var store;\nfunction a() { if (!store) store = 1; return store; }\nvar store2 = new Map();\nvar store3 = new Map();\nfunction b(k) { return store2.get(k) ?? store3.get(k); }\nexports.a = a;\nexports.b = b;\n',
+    b: 'var store$1;\nfunction a() { if (!store$1) store$1 = 1; return store$1; }\nvar store = new Map();\nfunction b(k) { return store.get(k) ?? 0; }\nexports.a = a;\nexports.b = b;\n',
     expect: [['binding-renamed', 'store']],
   },
   {
