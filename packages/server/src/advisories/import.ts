@@ -12,8 +12,9 @@ export async function importAdvisories(
   source: string,
   actor: string,
 ): Promise<AdvisoryImportResponse> {
-  const out: AdvisoryImportResponse = { added: [], updated: [], unchanged: [] };
-  await db.transaction(async (tx) => {
+  // Built inside: a transaction may run again (db/types.ts).
+  const out = await db.transaction(async (tx) => {
+    const out: AdvisoryImportResponse = { added: [], updated: [], unchanged: [] };
     const before = await advisoryRecords(
       tx,
       records.map((r) => r.id),
@@ -31,6 +32,7 @@ export async function importAdvisories(
       updated: out.updated.length,
       unchanged: out.unchanged.length,
     });
+    return out;
   });
   // Sync runs outside any request: the affected devices are recomputed in the background.
   if (out.added.length || out.updated.length) kickRefresh(db, () => {}, 0);

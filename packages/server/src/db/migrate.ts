@@ -32,14 +32,15 @@ export async function migrate(db: Database, migrations = loadMigrations()): Prom
   });
   const applied: string[] = [];
   for (const m of migrations) {
-    await db.transaction(async (tx) => {
+    const ran = await db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(7245001)');
       const done = await tx.query('SELECT 1 FROM schema_migrations WHERE id = $1', [m.id]);
-      if (done.length > 0) return;
+      if (done.length > 0) return false;
       for (const stmt of splitStatements(m.sql)) await tx.query(stmt);
       await tx.query('INSERT INTO schema_migrations (id, name) VALUES ($1, $2)', [m.id, m.name]);
-      applied.push(m.name);
+      return true;
     });
+    if (ran) applied.push(m.name);
   }
   return applied;
 }

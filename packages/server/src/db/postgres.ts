@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { retryTransient } from './retry.js';
 import type { Database, Row, Sql } from './types.js';
 
 /**
@@ -18,7 +19,25 @@ export async function openPostgres(url: string, schema?: string, poolSize = 10):
       return r.rows;
     },
   });
-  const base = wrap(pool);
+  const inTransaction = async <T>(fn: (tx: Sql) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const out = await fn(wrap(client));
+      await client.query('COMMIT');
+      return out;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      client.release();
+    }
+  };
+  // A statement outside a transaction is its own transaction: aborted by a deadlock, it changed
+  // nothing and is run again, as a whole transaction is (db/retry.ts).
+  const base: Sql = {
+    query: (text, params) => retryTransient(() => wrap(pool).query(text, params)),
+  };
   await pool.query('SELECT 1');
   return {
     kind: 'postgres',
@@ -26,20 +45,7 @@ export async function openPostgres(url: string, schema?: string, poolSize = 10):
     async exec(text) {
       await pool.query(text);
     },
-    async transaction(fn) {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        const out = await fn(wrap(client));
-        await client.query('COMMIT');
-        return out;
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw e;
-      } finally {
-        client.release();
-      }
-    },
+    transaction: (fn) => retryTransient(() => inTransaction(fn)),
     async listen(fn) {
       handlers.push(fn);
       if (listener) return;

@@ -9,7 +9,11 @@ export interface Database extends Sql {
   readonly kind: 'pglite' | 'postgres';
   /** Runs several statements (no parameters): migrations. */
   exec(text: string): Promise<void>;
-  /** Runs fn in one transaction: all of it is written or none. */
+  /**
+   * Runs fn in one transaction: all of it is written or none. On PostgreSQL fn runs again when the
+   * transaction is aborted by a deadlock or a serialization failure (db/retry.ts), so fn keeps its
+   * results in what it returns, not in variables outside it.
+   */
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
   /** Cross-replica messages (PostgreSQL LISTEN/NOTIFY; in-process for PGlite). */
   listen(fn: (payload: string) => void): Promise<void>;

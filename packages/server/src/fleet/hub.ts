@@ -171,12 +171,19 @@ export class Hub {
       if (set.size === 0 && this.#conns.get(deviceId) === set) {
         this.#conns.delete(deviceId);
         this.#rate.delete(deviceId);
-        markDisconnected(this.db, [deviceId], this.replicaId).catch((e: Error) =>
+        this.#disconnected(deviceId).catch((e: Error) =>
           this.log.error({ err: e, deviceId }, 'marking a device disconnected failed'),
         );
       }
     });
     socket.on('error', (e) => this.log.info({ deviceId, err: e.message }, 'device channel error'));
+  }
+
+  /** Records a device gone from this replica, after its check-ins (which set it connected) are in. */
+  async #disconnected(deviceId: string): Promise<void> {
+    await this.#writer.factsWritten(deviceId);
+    if (this.#conns.has(deviceId)) return; // it came back meanwhile
+    await markDisconnected(this.db, [deviceId], this.replicaId);
   }
 
   reconcileAll(): void {

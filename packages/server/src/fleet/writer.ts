@@ -61,6 +61,8 @@ export class Writer {
   readonly #rows: Batcher<RowWrite, null>;
   readonly #instances: Batcher<InstanceWrite, number>;
   readonly #facts: Batcher<{ deviceId: string; facts: StoredFacts }, null>;
+  /** Each device's latest queued facts write, until it is in. */
+  readonly #lastFacts = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly db: Database,
@@ -122,10 +124,23 @@ export class Writer {
 
   /** Queues a facts write; resolves false when the database refused it (logged once by the batcher). */
   facts(deviceId: string, facts: StoredFacts): Promise<boolean> {
-    return this.#facts.add({ deviceId, facts }).then(
+    const done = this.#facts.add({ deviceId, facts }).then(
       () => true,
       () => false,
     );
+    this.#lastFacts.set(deviceId, done);
+    void done.then(() => {
+      if (this.#lastFacts.get(deviceId) === done) this.#lastFacts.delete(deviceId);
+    });
+    return done;
+  }
+
+  /**
+   * Resolves when the device's queued facts writes are in. A facts write sets `connected = true`:
+   * a disconnect written before it would be undone, and the device shown connected for good.
+   */
+  async factsWritten(deviceId: string): Promise<void> {
+    await this.#lastFacts.get(deviceId);
   }
 
   /** Announces state changes of a deployment (coalesced: one event per deployment per flushMs). */

@@ -1,0 +1,66 @@
+/**
+ * A real deadlock on PostgreSQL: two transactions lock two rows in opposite orders; the server
+ * aborts one (40P01). The adapter runs it again, so both land and nothing is written twice.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { openPostgres } from './postgres.js';
+import type { Database } from './types.js';
+
+const url = process.env.HOTPATCH_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const schema = `hp_retry_${randomBytes(5).toString('hex')}`;
+let admin: Database;
+let db: Database;
+
+before(async () => {
+  admin = await openPostgres(url);
+  await admin.exec(`CREATE SCHEMA ${schema}`);
+  db = await openPostgres(url, schema, 4);
+  await db.exec('CREATE TABLE t (id integer PRIMARY KEY, v integer NOT NULL)');
+  await db.exec('INSERT INTO t VALUES (1, 0), (2, 0)');
+});
+
+after(async () => {
+  await db?.close();
+  await admin?.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await admin?.close();
+});
+
+test(
+  '[postgres] a transaction aborted by a deadlock runs again; both transactions land once',
+  { timeout: 30_000 },
+  async () => {
+    let runs = 0;
+    const firstLocks: Array<() => void> = [];
+    const bothLocked = new Promise<void>((resolve) => {
+      let n = 0;
+      for (let i = 0; i < 2; i++) firstLocks.push(() => ++n === 2 && resolve());
+    });
+    const crossing = (first: number, second: number, i: number) =>
+      db.transaction(async (tx) => {
+        runs++;
+        await tx.query('UPDATE t SET v = v + 1 WHERE id = $1', [first]);
+        // Only the first run of each waits for the other: the retry must be free to go.
+        const signal = firstLocks[i];
+        if (signal) {
+          firstLocks[i] = undefined as unknown as () => void;
+          signal();
+          await bothLocked;
+        }
+        await tx.query('UPDATE t SET v = v + 1 WHERE id = $1', [second]);
+        return i;
+      });
+    const out = await Promise.allSettled([crossing(1, 2, 0), crossing(2, 1, 1)]);
+    assert.deepEqual(
+      out.map((o) => o.status),
+      ['fulfilled', 'fulfilled'],
+      JSON.stringify(out.map((o) => (o.status === 'rejected' ? String(o.reason) : o.value))),
+    );
+    assert.equal(runs, 3, 'one of the two ran again');
+    assert.deepEqual(await db.query('SELECT id, v FROM t ORDER BY id'), [
+      { id: 1, v: 2 },
+      { id: 2, v: 2 },
+    ]);
+  },
+);
