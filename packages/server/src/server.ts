@@ -104,7 +104,7 @@ export async function createServer(opts: ServerOptions): Promise<HotpatchServer>
     const bus = new Bus(db);
     await bus.start();
     const replicaId = newId('rep_');
-    liveness = new Liveness(db, replicaId, app.log, opts.heartbeatMs ?? 5_000);
+    liveness = new Liveness(db, replicaId, app.log, opts.heartbeatMs ?? 5_000, () => hub?.deviceIds() ?? []);
     await liveness.start();
     hub = new Hub(db, bus, app.log, replicaId, {
       tickMs: opts.tickMs ?? HUB_DEFAULTS.tickMs,

@@ -17,6 +17,7 @@ export async function openPglite(dataDir: string): Promise<Database> {
   return {
     kind: 'pglite',
     query: base.query,
+    priority: base, // one connection, one process: nothing to queue behind
     async exec(text) {
       await db.exec(text);
     },

@@ -38,10 +38,16 @@ export async function openPostgres(url: string, schema?: string, poolSize = 10):
   const base: Sql = {
     query: (text, params) => retryTransient(() => wrap(pool).query(text, params)),
   };
+  const priorityPool = new pg.Pool({ connectionString: url, max: 1, ...(options ? { options } : {}) });
+  priorityPool.on('error', () => {});
+  const priority: Sql = {
+    query: (text, params) => retryTransient(() => wrap(priorityPool).query(text, params)),
+  };
   await pool.query('SELECT 1');
   return {
     kind: 'postgres',
     query: base.query,
+    priority,
     async exec(text) {
       await pool.query(text);
     },
@@ -62,7 +68,7 @@ export async function openPostgres(url: string, schema?: string, poolSize = 10):
     },
     async close() {
       if (listener) await listener.end().catch(() => {});
-      await pool.end();
+      await Promise.all([pool.end(), priorityPool.end()]);
     },
   };
 }

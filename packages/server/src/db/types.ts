@@ -7,6 +7,11 @@ export interface Sql {
 
 export interface Database extends Sql {
   readonly kind: 'pglite' | 'postgres';
+  /**
+   * A connection of its own for small writes that must not wait behind a busy pool: a replica's
+   * heartbeat written late makes the other replicas mark its devices disconnected.
+   */
+  readonly priority: Sql;
   /** Runs several statements (no parameters): migrations. */
   exec(text: string): Promise<void>;
   /**

@@ -21,6 +21,7 @@ import { Batcher } from './batcher.js';
 import type { Bus, BusEvent } from './bus.js';
 import { recordHealth } from './health-report.js';
 import type { StoredFacts } from './model.js';
+import { pingDecision, stalledRound } from './ping.js';
 import { TokenBuckets, WindowBudget } from './ratelimit.js';
 import { type Channel, type Channels, Reconciler } from './reconcile.js';
 import { checkRollback, ERRORS_PER_DEVICE } from './rollback.js';
@@ -57,7 +58,8 @@ interface Connection extends Channel {
   sent: Map<string, 'deploy' | 'revert'>;
   /** Deployments this device may report on (sent to it on this or an earlier connection). */
   reportable: Set<string>;
-  alive: boolean;
+  /** Ping rounds in a row without a pong or a message (fleet/ping.ts). */
+  missed: number;
 }
 
 export class Hub {
@@ -71,6 +73,8 @@ export class Hub {
   readonly #errors = new WindowBudget(ERRORS_PER_DEVICE, 60_000);
   #tick: NodeJS.Timeout | null = null;
   #ping: NodeJS.Timeout | null = null;
+  /** When the last ping round ran (performance.now()). */
+  #lastPingRound: number | null = null;
   readonly #opts: HubOptions;
 
   constructor(
@@ -82,7 +86,7 @@ export class Hub {
   ) {
     this.#opts = { ...HUB_DEFAULTS, ...opts };
     this.#rate = new TokenBuckets(this.#opts.messages.burst, this.#opts.messages.perSecond);
-    this.#writer = new Writer(db, bus, log, replicaId);
+    this.#writer = new Writer(db, bus, log, replicaId, (id) => this.#conns.has(id));
     this.#sent = new Batcher(async (pairs) => {
       const sent = await sentPairs(db, pairs);
       return pairs.map((p) => sent.has(rowKey(p.deploymentId, p.deviceId)));
@@ -106,6 +110,11 @@ export class Hub {
 
   /** Check-ins (hello and facts) received since start, for /metrics. */
   checkins = 0;
+
+  /** The devices with a channel here. */
+  deviceIds(): string[] {
+    return [...this.#conns.keys()];
+  }
 
   get connectedCount(): number {
     let n = 0;
@@ -136,7 +145,7 @@ export class Hub {
       factsKey: '',
       sent: new Map(),
       reportable: new Set(),
-      alive: true,
+      missed: 0,
     };
     const set = this.#conns.get(deviceId) ?? new Set();
     // One credential may not hold many channels (each would be sent every bundle): close the oldest.
@@ -148,10 +157,10 @@ export class Hub {
     set.add(conn);
     this.#conns.set(deviceId, set);
     socket.on('pong', () => {
-      conn.alive = true;
+      conn.missed = 0;
     });
     socket.on('message', (data, isBinary) => {
-      conn.alive = true;
+      conn.missed = 0;
       if (!this.#rate.take(deviceId)) {
         this.log.warn({ deviceId }, 'device over its message rate: disconnected');
         socket.close(CLOSE.policy, 'message rate limit');
@@ -171,19 +180,11 @@ export class Hub {
       if (set.size === 0 && this.#conns.get(deviceId) === set) {
         this.#conns.delete(deviceId);
         this.#rate.delete(deviceId);
-        this.#disconnected(deviceId).catch((e: Error) =>
-          this.log.error({ err: e, deviceId }, 'marking a device disconnected failed'),
-        );
+        // Failures are logged by the writer's batcher.
+        void this.#writer.disconnected(deviceId).catch(() => {});
       }
     });
     socket.on('error', (e) => this.log.info({ deviceId, err: e.message }, 'device channel error'));
-  }
-
-  /** Records a device gone from this replica, after its check-ins (which set it connected) are in. */
-  async #disconnected(deviceId: string): Promise<void> {
-    await this.#writer.factsWritten(deviceId);
-    if (this.#conns.has(deviceId)) return; // it came back meanwhile
-    await markDisconnected(this.db, [deviceId], this.replicaId);
   }
 
   reconcileAll(): void {
@@ -216,20 +217,29 @@ export class Hub {
     this.#errors.sweep();
   }
 
-  /** Half-open connections (the peer vanished without a FIN) answer no ping: drop them. */
+  /** Half-open connections (the peer vanished without a FIN) answer no ping: drop them (fleet/ping.ts). */
   #pingAll(): void {
+    const now = performance.now();
+    const previous = this.#lastPingRound;
+    const stalled = stalledRound(previous, now, this.#opts.pingMs);
+    this.#lastPingRound = now;
     let dropped = 0;
     for (const set of this.#conns.values())
       for (const c of set) {
-        if (!c.alive) {
+        if (pingDecision(c.missed, stalled) === 'drop') {
           c.socket.terminate();
           dropped++;
           continue;
         }
-        c.alive = false;
+        if (!stalled) c.missed++;
         c.socket.ping();
       }
     if (dropped > 0) this.log.warn({ dropped }, 'connections that answered no ping: dropped');
+    if (stalled)
+      this.log.warn(
+        { sincePreviousMs: Math.round(now - (previous ?? now)) },
+        'ping round late (busy): no channel judged',
+      );
   }
 
   #send(conn: Connection, msg: ServerMessage): boolean {

@@ -5,10 +5,18 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../db/types.js';
-import { disconnectAll, expireReplicas, removeReplica, replicaHeartbeat } from '../store.js';
+import {
+  disconnectAll,
+  expireReplicas,
+  reassertConnected,
+  removeReplica,
+  replicaHeartbeat,
+} from '../store.js';
 
 export class Liveness {
   #timer: NodeJS.Timeout | null = null;
+  /** When the last heartbeat was written (monotonic ms). */
+  #lastBeat = 0;
 
   constructor(
     private readonly db: Database,
@@ -16,19 +24,35 @@ export class Liveness {
     private readonly log: FastifyBaseLogger,
     /** Heartbeat period; a replica is dead after three missed heartbeats. */
     private readonly heartbeatMs: number,
+    /** The devices whose channels this replica holds. */
+    private readonly held: () => readonly string[] = () => [],
   ) {}
+
+  get expiryMs(): number {
+    return this.heartbeatMs * 3;
+  }
 
   async start(): Promise<void> {
     if (this.db.kind === 'pglite') await disconnectAll(this.db);
-    await this.#beat();
-    this.#timer = setInterval(() => void this.#beat(), this.heartbeatMs);
+    await this.beat();
+    this.#timer = setInterval(() => void this.beat(), this.heartbeatMs);
     this.#timer.unref();
   }
 
-  async #beat(): Promise<void> {
+  /** One heartbeat (start() runs one every heartbeatMs); never throws. */
+  async beat(): Promise<void> {
     try {
-      await replicaHeartbeat(this.db, this.replicaId);
-      const n = await expireReplicas(this.db, this.heartbeatMs * 3);
+      // On a connection of its own: behind a busy pool it would be late, and this replica expired.
+      await replicaHeartbeat(this.db.priority, this.replicaId);
+      const now = performance.now();
+      const late = this.#lastBeat > 0 && now - this.#lastBeat > this.expiryMs;
+      this.#lastBeat = now;
+      if (late) {
+        // Others may have taken this replica for dead and marked its devices disconnected.
+        const n = await reassertConnected(this.db, this.held(), this.replicaId);
+        this.log.warn({ devices: n }, 'heartbeat was late: devices held here marked connected again');
+      }
+      const n = await expireReplicas(this.db, this.expiryMs);
       if (n > 0) this.log.info({ devices: n }, 'devices of an expired replica marked disconnected');
     } catch (e) {
       this.log.error({ err: e }, 'replica heartbeat failed');

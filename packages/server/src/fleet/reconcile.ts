@@ -121,6 +121,7 @@ export class Reconciler {
   async #batch(ids: string[]): Promise<void> {
     const local = ids.filter((id) => this.channels.has(id));
     if (local.length === 0) return;
+    const mark = this.writer.rowFlushes;
     const { devices, deployments, rows: dbRows } = await reconcileInputs(this.db, local);
     const byId = new Map(devices.map((d) => [d.id, d]));
     const policies = await this.#listPolicies();
@@ -148,6 +149,7 @@ export class Reconciler {
       return (ring: string | null) =>
         ringHold(policy.health, policy.rings, ring, dep.haltReason ?? null, rows);
     };
+    const stale = new Set<string>();
     for (const id of local) {
       const device = byId.get(id);
       if (!device || device.revoked) {
@@ -162,6 +164,10 @@ export class Reconciler {
           const k = rowKey(dep.id, id);
           const dbRow = rows.get(k) ?? null;
           const pendingWrite = this.writer.pending(dep.id, id);
+          if (!pendingWrite && this.writer.landedSince(dep.id, id, mark)) {
+            stale.add(id); // its row as read may be older than a write that just landed
+            continue;
+          }
           const row = pendingWrite
             ? {
                 state: pendingWrite.state,
@@ -225,5 +231,7 @@ export class Reconciler {
         }
       }
     }
+    this.writer.forgetLandedBefore(mark);
+    if (stale.size > 0) this.request(stale);
   }
 }

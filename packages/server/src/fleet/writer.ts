@@ -10,6 +10,7 @@ import { markDevicesStale } from '../store/status-columns.js';
 import {
   auditMany,
   type InstanceWrite,
+  markDisconnected,
   type RowWrite,
   writeFactsBatch,
   writeInstancesBatch,
@@ -54,6 +55,10 @@ function lastPerKey<T>(items: readonly T[], k: (t: T) => string): Map<string, T>
 export class Writer {
   /** Writes queued but not yet in the database: reconcile reads them first. */
   readonly #overlay = new Map<string, RowWrite>();
+  /** State batches finished so far (see landedSince). */
+  #rowFlushes = 0;
+  /** Pairs whose write left the overlay, with the value of #rowFlushes when it did. */
+  readonly #landed = new Map<string, number>();
   /** Deployments whose device states changed: announced together, at most every flushMs. */
   readonly #dirty = new Set<string>();
   #flush: NodeJS.Timeout | null = null;
@@ -61,6 +66,8 @@ export class Writer {
   readonly #rows: Batcher<RowWrite, null>;
   readonly #instances: Batcher<InstanceWrite, number>;
   readonly #facts: Batcher<{ deviceId: string; facts: StoredFacts }, null>;
+  /** Devices whose last channel here closed: one statement for a wave of closes. */
+  readonly #gone: Batcher<string, null>;
   /** Each device's latest queued facts write, until it is in. */
   readonly #lastFacts = new Map<string, Promise<boolean>>();
 
@@ -69,6 +76,8 @@ export class Writer {
     private readonly bus: Bus,
     private readonly log: FastifyBaseLogger,
     private readonly replicaId: string,
+    /** Whether a device has a channel here (again): such a device is not written disconnected. */
+    private readonly holds: (deviceId: string) => boolean = () => false,
   ) {
     const dropped = (what: string) => (item: object, e: Error) =>
       this.log.warn({ item: summary(item), err: e.message.slice(0, 200) }, `dropped one ${what} write`);
@@ -102,6 +111,36 @@ export class Writer {
       dropped('facts'),
       split('facts'),
     );
+    this.#gone = new Batcher<string, null>(
+      async (ids) => {
+        await markDisconnected(this.db, [...new Set(ids.filter((id) => !this.holds(id)))], this.replicaId);
+        return ids.map(() => null);
+      },
+      20,
+      5000,
+      (deviceId, e) =>
+        this.log.warn({ deviceId, err: e.message.slice(0, 200) }, 'dropped one disconnect write'),
+      split('disconnect'),
+    );
+  }
+
+  /** A mark to take before reading rows from the database (see landedSince). */
+  get rowFlushes(): number {
+    return this.#rowFlushes;
+  }
+
+  /**
+   * Whether a write of this pair left the overlay at or after `mark`: a read of the database begun
+   * at `mark` may hold the row from before it, and the overlay no longer shows it. Deciding on
+   * such a row would write over a device's newer report (`applied` back to `applying`).
+   */
+  landedSince(deploymentId: string, deviceId: string, mark: number): boolean {
+    return (this.#landed.get(rowKey(deploymentId, deviceId)) ?? -1) >= mark;
+  }
+
+  /** Forgets what landed before `mark`: no read that began earlier is still being used. */
+  forgetLandedBefore(mark: number): void {
+    for (const [k, n] of this.#landed) if (n < mark) this.#landed.delete(k);
   }
 
   /** The queued write for a (deployment, device), if any. */
@@ -136,11 +175,13 @@ export class Writer {
   }
 
   /**
-   * Resolves when the device's queued facts writes are in. A facts write sets `connected = true`:
-   * a disconnect written before it would be undone, and the device shown connected for good.
+   * Records that the device's last channel here closed. Its queued facts writes go first: they set
+   * `connected = true`, and a disconnect written before them would be undone for good.
    */
-  async factsWritten(deviceId: string): Promise<void> {
+  async disconnected(deviceId: string): Promise<void> {
     await this.#lastFacts.get(deviceId);
+    if (this.holds(deviceId)) return; // it came back meanwhile
+    await this.#gone.add(deviceId);
   }
 
   /** Announces state changes of a deployment (coalesced: one event per deployment per flushMs). */
@@ -164,7 +205,12 @@ export class Writer {
   }
 
   async drain(): Promise<void> {
-    await Promise.allSettled([this.#rows.drain(), this.#instances.drain(), this.#facts.drain()]);
+    await Promise.allSettled([
+      this.#rows.drain(),
+      this.#instances.drain(),
+      this.#facts.drain(),
+      this.#gone.drain(),
+    ]);
     if (this.#flush) {
       clearTimeout(this.#flush);
       this.#flush = null;
@@ -235,7 +281,11 @@ export class Writer {
       for (const id of failed)
         if (await this.db.transaction((tx) => checkRollback(tx, id))) this.reverted(id);
     } finally {
-      for (const [k, w] of latest) if (this.#overlay.get(k) === w) this.#overlay.delete(k);
+      const n = this.#rowFlushes++;
+      for (const [k, w] of latest) {
+        this.#landed.set(k, n);
+        if (this.#overlay.get(k) === w) this.#overlay.delete(k);
+      }
     }
     return items.map(() => null);
   }

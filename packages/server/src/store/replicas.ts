@@ -20,6 +20,20 @@ export async function expireReplicas(q: Sql, expiryMs: number): Promise<number> 
   return r.length;
 }
 
+/** Devices this replica holds, marked disconnected while its heartbeat was late; returns how many. */
+export async function reassertConnected(
+  q: Sql,
+  deviceIds: readonly string[],
+  replicaId: string,
+): Promise<number> {
+  if (deviceIds.length === 0) return 0;
+  const r = await q.query(
+    'UPDATE devices SET connected = true WHERE id = ANY($1) AND replica_id = $2 AND NOT connected RETURNING 1',
+    [deviceIds, replicaId],
+  );
+  return r.length;
+}
+
 /** At the start of the only replica (embedded storage): nothing is connected yet. */
 export async function disconnectAll(q: Sql): Promise<void> {
   await q.query('UPDATE devices SET connected = false WHERE connected');
