@@ -271,6 +271,41 @@ describe('buildPatch: files', () => {
   });
 });
 
+describe('buildPatch: properties added to an object literal handed on at load', () => {
+  const define = 'exports.define = function (C, proto) { C.prototype = proto; proto.constructor = C; };\n';
+  const color = (methods: string) =>
+    `const { define } = require('./define');\nfunction Rgb(r) { this.r = r; }\ndefine(Rgb, {\n${methods}\n});\nexports.Rgb = Rgb;\n`;
+  const a = {
+    'define.js': define,
+    'index.js': color('  brighter: function(k) { return new Rgb(this.r * k); }'),
+    'show.js': "exports.show = function (c) { return 'rgb(' + c.r + ')'; };\n",
+  };
+  const clamp =
+    '  brighter(k) { return new Rgb(this.r * k); },\n  clamp() { return new Rgb(Math.min(255, this.r)); }';
+
+  it('a new method no patched code reads: deferred, the fix applied live', async () => {
+    const r = await build(a, {
+      ...a,
+      'index.js': color(clamp),
+      'show.js': "exports.show = function (c) { return 'rgb(' + Math.min(255, c.r) + ')'; };\n",
+    });
+    assertLive(r);
+    assert.equal(find(r, 'clamp').id, 'property-added-unused');
+  });
+
+  it("a new method another file's patched code calls: restart, the running object lacks it", async () => {
+    const r = await build(a, {
+      ...a,
+      'index.js': color(clamp),
+      'show.js': "exports.show = function (c) { return 'rgb(' + c.clamp().r + ')'; };\n",
+    });
+    assert.equal(r.refusal, 'restart');
+    const c = find(r, 'clamp');
+    assert.equal(c.id, 'property-added-needed');
+    assert.equal(c.file, 'index.js');
+  });
+});
+
 describe('buildPatch: package.json', () => {
   it('version ignored, dependency ranges and entry points deferred, metadata ignored', async () => {
     const pkg = (v: string, dep: string, main: string, desc: string) =>

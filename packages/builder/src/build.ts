@@ -15,6 +15,7 @@ import {
   type Target,
 } from '@hotpatch/core';
 import { CONVENTION_VERSION } from '@hotpatch/instrument';
+import { checkAddedProperties } from './added-properties-check.js';
 import { changedCodeFiles } from './changed-files.js';
 import { copiedExports } from './copied-exports.js';
 import { entryFiles, reachableFiles } from './entry-points.js';
@@ -122,6 +123,7 @@ export function buildPatch(opts: BuildOptions): BuildResult {
   for (const file of [...new Set([...filesA, ...filesB])].sort()) scanFile(scan, file);
 
   addAuthorMigrations(opts.migrate ?? [], from, filesA, patches, note);
+  checkAddedProperties(changes, patches, newFiles);
 
   checkOnly(only, changes);
 
