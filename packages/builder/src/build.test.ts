@@ -271,6 +271,76 @@ describe('buildPatch: files', () => {
   });
 });
 
+describe('buildPatch: chunks the bundler renamed (content hashes)', () => {
+  const pkg = (v: string) =>
+    JSON.stringify({ name: 'demo', version: v, type: 'module', main: 'dist/index.js' });
+  // A chunk is mostly code the fix leaves alone (pairing wants nearly the same lines).
+  const chunk = (limit: number) =>
+    `export function parse(s) {\n  if (s.length > ${limit}) throw new Error('too long');\n  return s.split(',');\n}\nexport function count(s) {\n  return parse(s).length;\n}\n${[1, 2, 3, 4, 5, 6].map((i) => `export function part${i}(s) {\n  return parse(s)[${i}];\n}\n`).join('')}`;
+  const reexport = (name: string) => `import { parse } from './${name}';\nexport { parse };\n`;
+  const index = (name: string, other: string) =>
+    `import { parse, count } from './chunks/${name}';\nexport { parse, count };\nexport const lazy = () => import('./chunks/${other}');\n`;
+  const a = {
+    'package.json': pkg('1.0.0'),
+    'dist/index.js': index('dep-C6pp_iVS.js', 'dep-DMXKBGET.js'),
+    'dist/chunks/dep-C6pp_iVS.js': chunk(1000000),
+    'dist/chunks/dep-DMXKBGET.js': reexport('dep-C6pp_iVS.js'),
+  };
+
+  it('a renamed chunk holding the fix is patched at its running path; importers and re-exporting chunks are unchanged', async () => {
+    const r = await build(
+      a,
+      {
+        'package.json': pkg('1.0.1'),
+        'dist/index.js': index('dep-M_KD0XSK.js', 'dep-D_YDhiNx.js'),
+        'dist/chunks/dep-M_KD0XSK.js': chunk(1000),
+        'dist/chunks/dep-D_YDhiNx.js': reexport('dep-M_KD0XSK.js'),
+      },
+      {},
+      ['demo', 'demo'],
+      'npm',
+    );
+    assertLive(r);
+    assert.deepEqual(
+      r.payload!.files.map((f) => [f.path, f.functions.map((x) => x.key)]),
+      [['dist/chunks/dep-C6pp_iVS.js', ['parse']]],
+    );
+    assert.deepEqual(r.payload!.newFiles, []);
+    assert.deepEqual(
+      r.changes
+        .filter((c) => c.id === 'chunk-renamed')
+        .map((c) => [c.file, c.reason.includes('dep-M_KD0XSK.js') || c.reason.includes('dep-D_YDhiNx.js')]),
+      [
+        ['dist/chunks/dep-C6pp_iVS.js', true],
+        ['dist/chunks/dep-DMXKBGET.js', true],
+      ],
+    );
+    assert.ok(
+      !r.changes.some((c) => c.verdict === 'restart' || c.id === 'file-added' || c.id === 'removed-file'),
+    );
+  });
+
+  it('files with word names are not chunks: a new file and a removed one, as before', async () => {
+    const r = await build(
+      {
+        ...a,
+        'dist/index.js': index('dep-helpers.js', 'dep-DMXKBGET.js'),
+        'dist/chunks/dep-helpers.js': chunk(5),
+      },
+      {
+        ...a,
+        'dist/index.js': index('dep-utilities.js', 'dep-DMXKBGET.js'),
+        'dist/chunks/dep-utilities.js': chunk(5),
+      },
+      {},
+      ['demo', 'demo'],
+      'npm',
+    );
+    assert.ok(!r.changes.some((c) => c.id === 'chunk-renamed'));
+    assert.ok(r.changes.some((c) => c.id === 'removed-file' && c.file === 'dist/chunks/dep-helpers.js'));
+  });
+});
+
 describe('buildPatch: properties added to an object literal handed on at load', () => {
   const define = 'exports.define = function (C, proto) { C.prototype = proto; proto.constructor = C; };\n';
   const color = (methods: string) =>

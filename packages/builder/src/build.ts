@@ -17,6 +17,7 @@ import {
 import { CONVENTION_VERSION } from '@hotpatch/instrument';
 import { checkAddedProperties } from './added-properties-check.js';
 import { changedCodeFiles } from './changed-files.js';
+import { hashedChunkRenames, withRunningChunkNames } from './chunk-renames.js';
 import { copiedExports } from './copied-exports.js';
 import { entryFiles, reachableFiles } from './entry-points.js';
 import { listFiles } from './files.js';
@@ -65,7 +66,10 @@ export interface BuildResult {
   refusal: 'restart' | 'nothing' | null;
 }
 
-/** Turns two versions into a hotpatch payload with a verdict per change. Pure apart from reading files. */
+/**
+ * Turns two versions into a hotpatch payload with a verdict per change. Pure apart from reading
+ * files (and a temporary copy of the fixed release when the bundler renamed chunks).
+ */
 export function buildPatch(opts: BuildOptions): BuildResult {
   const { from, to } = opts;
   if (from.name !== to.name) {
@@ -74,11 +78,38 @@ export function buildPatch(opts: BuildOptions): BuildResult {
       `--from is ${from.name} but --to is ${to.name}: both must be versions of one package`,
     );
   }
-  const only = parseOnly(opts.only ?? []);
-  const exclude = parseExclude(opts.exclude ?? []);
   const filesA = new Set(listFiles(from.dir));
   const filesB = new Set(listFiles(to.dir));
-  const changes: Array<Change & { file: string }> = [];
+  // Chunks the bundler renamed (chunk-renames.ts): compared under their running names.
+  const chunks = hashedChunkRenames(from.dir, to.dir, filesA, filesB);
+  if (chunks.size === 0) return buildBetween(opts, filesA, filesB, []);
+  const copy = withRunningChunkNames(to.dir, filesB, chunks);
+  try {
+    const renamed = [...chunks].map(([fixed, running]) => ({
+      ...changeOf('chunk-renamed', running, { detail: fixed }),
+      file: running,
+    }));
+    return buildBetween(
+      { ...opts, to: { ...to, dir: copy.dir } },
+      filesA,
+      new Set(listFiles(copy.dir)),
+      renamed,
+    );
+  } finally {
+    copy.remove();
+  }
+}
+
+function buildBetween(
+  opts: BuildOptions,
+  filesA: Set<string>,
+  filesB: Set<string>,
+  initial: Array<Change & { file: string }>,
+): BuildResult {
+  const { from, to } = opts;
+  const only = parseOnly(opts.only ?? []);
+  const exclude = parseExclude(opts.exclude ?? []);
+  const changes: Array<Change & { file: string }> = [...initial];
   const patches: FilePatch[] = [];
   const entryPoints = new Set([...entryFiles(from.dir), ...entryFiles(to.dir)]);
   // What Node loads: from the running release's entry points, and from the fixed release's.

@@ -274,6 +274,12 @@ export const VERDICTS = {
     verdict: 'deferred',
     message: 'removed code that ran once {where}; its effect stays until the next baseline',
   },
+  'chunk-renamed': {
+    kind: 'removed-file',
+    verdict: 'live',
+    message:
+      'the bundler renamed this chunk to {detail} (its content hash changed): the fixed release is compared, and patched, under the running name',
+  },
   'entry-moved': {
     kind: 'removed-file',
     verdict: 'live',
