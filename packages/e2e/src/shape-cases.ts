@@ -26,6 +26,10 @@ function _createClass(Constructor, protoProps, staticProps) { if (protoProps) _d
 function _toPropertyKey(arg) { var key = _toPrimitive(arg, "string"); return typeof key === "symbol" ? key : String(key); }
 function _toPrimitive(input, hint) { if (typeof input !== "object" || input === null) return input; var prim = input[Symbol.toPrimitive]; if (prim !== undefined) { var res = prim.call(input, hint || "default"); if (typeof res !== "object") return res; throw new TypeError("@@toPrimitive must return a primitive value."); } return (hint === "string" ? String : Number)(input); }`;
 
+/** A bundle chunk: the function the fix changes (its extra check first), and code the fix leaves alone. */
+const chunkSource = (check: string) =>
+  `export function parse(s) {\n${check}  return s.split('/');\n}\nexport function count(s) {\n  return parse(s).length;\n}\n${[1, 2, 3, 4, 5, 6].map((i) => `export function part${i}(s) {\n  return parse(s)[${i}];\n}\n`).join('')}`;
+
 export const SHAPE_CASES: ShapeCase[] = [
   {
     name: 'a variable the fix adds to a factory, read by a closure made at load before the patch (body-parser depth)',
@@ -852,6 +856,24 @@ function clampi(value) { return Math.max(0, Math.min(255, Math.round(value) || 0
     normal: `const c = pkg.rgb(1, 2, 3); return String(c) === 'rgb(1, 2, 3)' && c.copy({ r: 9 }).r === 9 && c instanceof pkg.Color && String(pkg.color(4)) === 'rgb(4, 4, 4)';`,
     expect: 'live',
     verdicts: ['function-changed'],
+  },
+  {
+    name: "a bundle chunk the bundler renamed by content hash, holding the fix (vite 7.1.5's chunks/dep-*.js), with a re-exporting chunk loaded on demand",
+    esm: true,
+    a: {
+      'index.js': `import { parse, count } from './chunks/dep-C6pp_iVS.js';\nexport { parse, count };\nexport const lazy = () => import('./chunks/dep-DMXKBGET.js');\n`,
+      'chunks/dep-C6pp_iVS.js': chunkSource(''),
+      'chunks/dep-DMXKBGET.js': `import { parse } from './dep-C6pp_iVS.js';\nexport { parse };\n`,
+    },
+    b: {
+      'index.js': `import { parse, count } from './chunks/dep-M_KD0XSK.js';\nexport { parse, count };\nexport const lazy = () => import('./chunks/dep-D_YDhiNx.js');\n`,
+      'chunks/dep-M_KD0XSK.js': chunkSource(`  if (s.includes('..')) throw new Error('outside the root');\n`),
+      'chunks/dep-D_YDhiNx.js': `import { parse } from './dep-M_KD0XSK.js';\nexport { parse };\n`,
+    },
+    old: `try { pkg.parse('a/../b'); return true; } catch { return false; }`,
+    normal: `const m = await pkg.lazy(); return pkg.count('a/b/c') === 3 && m.parse('x/y').length === 2;`,
+    expect: 'live',
+    verdicts: ['chunk-renamed'],
   },
   // ---- need a restart
   {
