@@ -373,6 +373,34 @@ describe('buildPatch: properties added to an object literal handed on at load', 
     const c = find(r, 'clamp');
     assert.equal(c.id, 'property-added-needed');
     assert.equal(c.file, 'index.js');
+    assert.match(c.reason, /patched code reads/);
+  });
+
+  it('a new hook the platform calls by itself (toJSON): restart, the fix may be that hook', async () => {
+    const r = await build(a, {
+      ...a,
+      'index.js': color(`${clamp},\n  toJSON() { return { r: Math.min(255, this.r) }; }`),
+      'show.js': "exports.show = function (c) { return 'rgb(' + Math.min(255, c.r) + ')'; };\n",
+    });
+    assert.equal(r.refusal, 'restart');
+    assert.equal(find(r, 'toJSON').id, 'property-added-needed');
+    assert.equal(find(r, 'clamp').id, 'property-added-unused');
+  });
+
+  it('a new property named like one the running release has (it may override it): restart', async () => {
+    const withFormat = {
+      ...a,
+      'define.js': `${define}exports.base = { format: function () { return '?'; } };\n`,
+    };
+    const r = await build(withFormat, {
+      ...withFormat,
+      'index.js': color(`${clamp},\n  format() { return 'rgb(' + Math.min(255, this.r) + ')'; }`),
+      'show.js': "exports.show = function (c) { return 'rgb(' + Math.min(255, c.r) + ')'; };\n",
+    });
+    assert.equal(r.refusal, 'restart');
+    const c = find(r, 'format');
+    assert.equal(c.id, 'property-added-needed');
+    assert.match(c.reason, /may override/);
   });
 });
 

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   BUNDLE_FORMAT,
   BUNDLE_FORMAT_VERSION,
@@ -20,7 +22,7 @@ import { changedCodeFiles } from './changed-files.js';
 import { hashedChunkRenames, withRunningChunkNames } from './chunk-renames.js';
 import { copiedExports } from './copied-exports.js';
 import { entryFiles, reachableFiles } from './entry-points.js';
-import { listFiles } from './files.js';
+import { isCode, isDocLike, listFiles } from './files.js';
 import { addedExports, importedConstantChanges } from './package-exports.js';
 import { type PackageScan, scanFile } from './package-file.js';
 import { renamedEntryFiles } from './renamed-entries.js';
@@ -154,7 +156,12 @@ function buildBetween(
   for (const file of [...new Set([...filesA, ...filesB])].sort()) scanFile(scan, file);
 
   addAuthorMigrations(opts.migrate ?? [], from, filesA, patches, note);
-  checkAddedProperties(changes, patches, newFiles);
+  checkAddedProperties(changes, patches, newFiles, () =>
+    [...filesA]
+      .filter((f) => isCode(f) && !isDocLike(f))
+      .map((f) => readFileSync(join(from.dir, f), 'utf8'))
+      .join('\n'),
+  );
 
   checkOnly(only, changes);
 

@@ -161,7 +161,7 @@ export const VERDICTS = {
     kind: 'export-shape',
     verdict: 'restart',
     message:
-      'new property {name} of an object literal handed on at load: patched code reads a property of that name, and the running object does not have it',
+      'new property {name} of an object literal handed on at load, which the running object would not get: {detail}',
   },
   'binding-renamed': {
     kind: 'module-state',
