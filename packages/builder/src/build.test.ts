@@ -271,6 +271,139 @@ describe('buildPatch: files', () => {
   });
 });
 
+describe('buildPatch: chunks the bundler renamed (content hashes)', () => {
+  const pkg = (v: string) =>
+    JSON.stringify({ name: 'demo', version: v, type: 'module', main: 'dist/index.js' });
+  // A chunk is mostly code the fix leaves alone (pairing wants nearly the same lines).
+  const chunk = (limit: number) =>
+    `export function parse(s) {\n  if (s.length > ${limit}) throw new Error('too long');\n  return s.split(',');\n}\nexport function count(s) {\n  return parse(s).length;\n}\n${[1, 2, 3, 4, 5, 6].map((i) => `export function part${i}(s) {\n  return parse(s)[${i}];\n}\n`).join('')}`;
+  const reexport = (name: string) => `import { parse } from './${name}';\nexport { parse };\n`;
+  const index = (name: string, other: string) =>
+    `import { parse, count } from './chunks/${name}';\nexport { parse, count };\nexport const lazy = () => import('./chunks/${other}');\n`;
+  const a = {
+    'package.json': pkg('1.0.0'),
+    'dist/index.js': index('dep-C6pp_iVS.js', 'dep-DMXKBGET.js'),
+    'dist/chunks/dep-C6pp_iVS.js': chunk(1000000),
+    'dist/chunks/dep-DMXKBGET.js': reexport('dep-C6pp_iVS.js'),
+  };
+
+  it('a renamed chunk holding the fix is patched at its running path; importers and re-exporting chunks are unchanged', async () => {
+    const r = await build(
+      a,
+      {
+        'package.json': pkg('1.0.1'),
+        'dist/index.js': index('dep-M_KD0XSK.js', 'dep-D_YDhiNx.js'),
+        'dist/chunks/dep-M_KD0XSK.js': chunk(1000),
+        'dist/chunks/dep-D_YDhiNx.js': reexport('dep-M_KD0XSK.js'),
+      },
+      {},
+      ['demo', 'demo'],
+      'npm',
+    );
+    assertLive(r);
+    assert.deepEqual(
+      r.payload!.files.map((f) => [f.path, f.functions.map((x) => x.key)]),
+      [['dist/chunks/dep-C6pp_iVS.js', ['parse']]],
+    );
+    assert.deepEqual(r.payload!.newFiles, []);
+    assert.deepEqual(
+      r.changes
+        .filter((c) => c.id === 'chunk-renamed')
+        .map((c) => [c.file, c.reason.includes('dep-M_KD0XSK.js') || c.reason.includes('dep-D_YDhiNx.js')]),
+      [
+        ['dist/chunks/dep-C6pp_iVS.js', true],
+        ['dist/chunks/dep-DMXKBGET.js', true],
+      ],
+    );
+    assert.ok(
+      !r.changes.some((c) => c.verdict === 'restart' || c.id === 'file-added' || c.id === 'removed-file'),
+    );
+  });
+
+  it('files with word names are not chunks: a new file and a removed one, as before', async () => {
+    const r = await build(
+      {
+        ...a,
+        'dist/index.js': index('dep-helpers.js', 'dep-DMXKBGET.js'),
+        'dist/chunks/dep-helpers.js': chunk(5),
+      },
+      {
+        ...a,
+        'dist/index.js': index('dep-utilities.js', 'dep-DMXKBGET.js'),
+        'dist/chunks/dep-utilities.js': chunk(5),
+      },
+      {},
+      ['demo', 'demo'],
+      'npm',
+    );
+    assert.ok(!r.changes.some((c) => c.id === 'chunk-renamed'));
+    assert.ok(r.changes.some((c) => c.id === 'removed-file' && c.file === 'dist/chunks/dep-helpers.js'));
+  });
+});
+
+describe('buildPatch: properties added to an object literal handed on at load', () => {
+  const define = 'exports.define = function (C, proto) { C.prototype = proto; proto.constructor = C; };\n';
+  const color = (methods: string) =>
+    `const { define } = require('./define');\nfunction Rgb(r) { this.r = r; }\ndefine(Rgb, {\n${methods}\n});\nexports.Rgb = Rgb;\n`;
+  const a = {
+    'define.js': define,
+    'index.js': color('  brighter: function(k) { return new Rgb(this.r * k); }'),
+    'show.js': "exports.show = function (c) { return 'rgb(' + c.r + ')'; };\n",
+  };
+  const clamp =
+    '  brighter(k) { return new Rgb(this.r * k); },\n  clamp() { return new Rgb(Math.min(255, this.r)); }';
+
+  it('a new method no patched code reads: deferred, the fix applied live', async () => {
+    const r = await build(a, {
+      ...a,
+      'index.js': color(clamp),
+      'show.js': "exports.show = function (c) { return 'rgb(' + Math.min(255, c.r) + ')'; };\n",
+    });
+    assertLive(r);
+    assert.equal(find(r, 'clamp').id, 'property-added-unused');
+  });
+
+  it("a new method another file's patched code calls: restart, the running object lacks it", async () => {
+    const r = await build(a, {
+      ...a,
+      'index.js': color(clamp),
+      'show.js': "exports.show = function (c) { return 'rgb(' + c.clamp().r + ')'; };\n",
+    });
+    assert.equal(r.refusal, 'restart');
+    const c = find(r, 'clamp');
+    assert.equal(c.id, 'property-added-needed');
+    assert.equal(c.file, 'index.js');
+    assert.match(c.reason, /patched code reads/);
+  });
+
+  it('a new hook the platform calls by itself (toJSON): restart, the fix may be that hook', async () => {
+    const r = await build(a, {
+      ...a,
+      'index.js': color(`${clamp},\n  toJSON() { return { r: Math.min(255, this.r) }; }`),
+      'show.js': "exports.show = function (c) { return 'rgb(' + Math.min(255, c.r) + ')'; };\n",
+    });
+    assert.equal(r.refusal, 'restart');
+    assert.equal(find(r, 'toJSON').id, 'property-added-needed');
+    assert.equal(find(r, 'clamp').id, 'property-added-unused');
+  });
+
+  it('a new property named like one the running release has (it may override it): restart', async () => {
+    const withFormat = {
+      ...a,
+      'define.js': `${define}exports.base = { format: function () { return '?'; } };\n`,
+    };
+    const r = await build(withFormat, {
+      ...withFormat,
+      'index.js': color(`${clamp},\n  format() { return 'rgb(' + Math.min(255, this.r) + ')'; }`),
+      'show.js': "exports.show = function (c) { return 'rgb(' + Math.min(255, c.r) + ')'; };\n",
+    });
+    assert.equal(r.refusal, 'restart');
+    const c = find(r, 'format');
+    assert.equal(c.id, 'property-added-needed');
+    assert.match(c.reason, /may override/);
+  });
+});
+
 describe('buildPatch: package.json', () => {
   it('version ignored, dependency ranges and entry points deferred, metadata ignored', async () => {
     const pkg = (v: string, dep: string, main: string, desc: string) =>

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   BUNDLE_FORMAT,
   BUNDLE_FORMAT_VERSION,
@@ -15,10 +17,12 @@ import {
   type Target,
 } from '@hotpatch/core';
 import { CONVENTION_VERSION } from '@hotpatch/instrument';
+import { checkAddedProperties } from './added-properties-check.js';
 import { changedCodeFiles } from './changed-files.js';
+import { hashedChunkRenames, withRunningChunkNames } from './chunk-renames.js';
 import { copiedExports } from './copied-exports.js';
 import { entryFiles, reachableFiles } from './entry-points.js';
-import { listFiles } from './files.js';
+import { isCode, isDocLike, listFiles } from './files.js';
 import { addedExports, importedConstantChanges } from './package-exports.js';
 import { type PackageScan, scanFile } from './package-file.js';
 import { renamedEntryFiles } from './renamed-entries.js';
@@ -64,7 +68,10 @@ export interface BuildResult {
   refusal: 'restart' | 'nothing' | null;
 }
 
-/** Turns two versions into a hotpatch payload with a verdict per change. Pure apart from reading files. */
+/**
+ * Turns two versions into a hotpatch payload with a verdict per change. Pure apart from reading
+ * files (and a temporary copy of the fixed release when the bundler renamed chunks).
+ */
 export function buildPatch(opts: BuildOptions): BuildResult {
   const { from, to } = opts;
   if (from.name !== to.name) {
@@ -73,11 +80,38 @@ export function buildPatch(opts: BuildOptions): BuildResult {
       `--from is ${from.name} but --to is ${to.name}: both must be versions of one package`,
     );
   }
-  const only = parseOnly(opts.only ?? []);
-  const exclude = parseExclude(opts.exclude ?? []);
   const filesA = new Set(listFiles(from.dir));
   const filesB = new Set(listFiles(to.dir));
-  const changes: Array<Change & { file: string }> = [];
+  // Chunks the bundler renamed (chunk-renames.ts): compared under their running names.
+  const chunks = hashedChunkRenames(from.dir, to.dir, filesA, filesB);
+  if (chunks.size === 0) return buildBetween(opts, filesA, filesB, []);
+  const copy = withRunningChunkNames(to.dir, filesB, chunks);
+  try {
+    const renamed = [...chunks].map(([fixed, running]) => ({
+      ...changeOf('chunk-renamed', running, { detail: fixed }),
+      file: running,
+    }));
+    return buildBetween(
+      { ...opts, to: { ...to, dir: copy.dir } },
+      filesA,
+      new Set(listFiles(copy.dir)),
+      renamed,
+    );
+  } finally {
+    copy.remove();
+  }
+}
+
+function buildBetween(
+  opts: BuildOptions,
+  filesA: Set<string>,
+  filesB: Set<string>,
+  initial: Array<Change & { file: string }>,
+): BuildResult {
+  const { from, to } = opts;
+  const only = parseOnly(opts.only ?? []);
+  const exclude = parseExclude(opts.exclude ?? []);
+  const changes: Array<Change & { file: string }> = [...initial];
   const patches: FilePatch[] = [];
   const entryPoints = new Set([...entryFiles(from.dir), ...entryFiles(to.dir)]);
   // What Node loads: from the running release's entry points, and from the fixed release's.
@@ -122,6 +156,12 @@ export function buildPatch(opts: BuildOptions): BuildResult {
   for (const file of [...new Set([...filesA, ...filesB])].sort()) scanFile(scan, file);
 
   addAuthorMigrations(opts.migrate ?? [], from, filesA, patches, note);
+  checkAddedProperties(changes, patches, newFiles, () =>
+    [...filesA]
+      .filter((f) => isCode(f) && !isDocLike(f))
+      .map((f) => readFileSync(join(from.dir, f), 'utf8'))
+      .join('\n'),
+  );
 
   checkOnly(only, changes);
 

@@ -157,6 +157,12 @@ export const VERDICTS = {
     message:
       'code that runs once {where} (at load) depends on {detail}, which the fix changed: the state it built then is the old version’s',
   },
+  'property-added-needed': {
+    kind: 'export-shape',
+    verdict: 'restart',
+    message:
+      'new property {name} of an object literal handed on at load, which the running object would not get: {detail}',
+  },
   'binding-renamed': {
     kind: 'module-state',
     verdict: 'restart',
@@ -268,6 +274,12 @@ export const VERDICTS = {
     verdict: 'deferred',
     message: 'removed code that ran once {where}; its effect stays until the next baseline',
   },
+  'chunk-renamed': {
+    kind: 'removed-file',
+    verdict: 'live',
+    message:
+      'the bundler renamed this chunk to {detail} (its content hash changed): the fixed release is compared, and patched, under the running name',
+  },
   'entry-moved': {
     kind: 'removed-file',
     verdict: 'live',
@@ -278,6 +290,12 @@ export const VERDICTS = {
     kind: 'removed-file',
     verdict: 'deferred',
     message: 'removed in the fix; a running copy stays loaded',
+  },
+  'property-added-unused': {
+    kind: 'export-shape',
+    verdict: 'deferred',
+    message:
+      'new property {name} of an object literal that code run {where} (at load) hands on ({detail}): the running object does not get it (no patched code reads it); available after the next baseline',
   },
   'export-added-unused': {
     kind: 'export-shape',
@@ -327,6 +345,12 @@ export const VERDICTS = {
     verdict: 'ignored',
     message:
       'version literal left as is: the process keeps reporting its baseline version, with its hotpatch level',
+  },
+  'helper-equivalent': {
+    kind: 'compiler-helper',
+    verdict: 'ignored',
+    message:
+      'compiler helper from a newer compiler, not part of the fix: the running release of it stays, and what it built at load ({detail})',
   },
   'package-version': { kind: 'version-string', verdict: 'ignored', message: '{detail}' },
   'package-metadata': { kind: 'not-code', verdict: 'ignored', message: 'package metadata' },

@@ -14,6 +14,22 @@ ${body}
 }));
 `;
 
+/** Babel 7 helpers as nunjucks 3.2.3 and 3.2.4 ship them (compiler-helpers.ts lists both releases). */
+const BABEL_HELPERS_OLD = `function _inheritsLoose(subClass, superClass) { subClass.prototype = Object.create(superClass.prototype); subClass.prototype.constructor = subClass; _setPrototypeOf(subClass, superClass); }
+function _setPrototypeOf(o, p) { _setPrototypeOf = Object.setPrototypeOf || function _setPrototypeOf(o, p) { o.__proto__ = p; return o; }; return _setPrototypeOf(o, p); }
+function _defineProperties(target, props) { for (var i = 0; i < props.length; i++) { var descriptor = props[i]; descriptor.enumerable = descriptor.enumerable || false; descriptor.configurable = true; if ("value" in descriptor) descriptor.writable = true; Object.defineProperty(target, descriptor.key, descriptor); } }
+function _createClass(Constructor, protoProps, staticProps) { if (protoProps) _defineProperties(Constructor.prototype, protoProps); if (staticProps) _defineProperties(Constructor, staticProps); return Constructor; }`;
+const BABEL_HELPERS_NEW = `function _inheritsLoose(subClass, superClass) { subClass.prototype = Object.create(superClass.prototype); subClass.prototype.constructor = subClass; _setPrototypeOf(subClass, superClass); }
+function _setPrototypeOf(o, p) { _setPrototypeOf = Object.setPrototypeOf ? Object.setPrototypeOf.bind() : function _setPrototypeOf(o, p) { o.__proto__ = p; return o; }; return _setPrototypeOf(o, p); }
+function _defineProperties(target, props) { for (var i = 0; i < props.length; i++) { var descriptor = props[i]; descriptor.enumerable = descriptor.enumerable || false; descriptor.configurable = true; if ("value" in descriptor) descriptor.writable = true; Object.defineProperty(target, _toPropertyKey(descriptor.key), descriptor); } }
+function _createClass(Constructor, protoProps, staticProps) { if (protoProps) _defineProperties(Constructor.prototype, protoProps); if (staticProps) _defineProperties(Constructor, staticProps); Object.defineProperty(Constructor, "prototype", { writable: false }); return Constructor; }
+function _toPropertyKey(arg) { var key = _toPrimitive(arg, "string"); return typeof key === "symbol" ? key : String(key); }
+function _toPrimitive(input, hint) { if (typeof input !== "object" || input === null) return input; var prim = input[Symbol.toPrimitive]; if (prim !== undefined) { var res = prim.call(input, hint || "default"); if (typeof res !== "object") return res; throw new TypeError("@@toPrimitive must return a primitive value."); } return (hint === "string" ? String : Number)(input); }`;
+
+/** A bundle chunk: the function the fix changes (its extra check first), and code the fix leaves alone. */
+const chunkSource = (check: string) =>
+  `export function parse(s) {\n${check}  return s.split('/');\n}\nexport function count(s) {\n  return parse(s).length;\n}\n${[1, 2, 3, 4, 5, 6].map((i) => `export function part${i}(s) {\n  return parse(s)[${i}];\n}\n`).join('')}`;
+
 export const SHAPE_CASES: ShapeCase[] = [
   {
     name: 'a variable the fix adds to a factory, read by a closure made at load before the patch (body-parser depth)',
@@ -759,6 +775,105 @@ exports.check = schema(3).run('abc', { max: 5 });
     old: `return !pkg.isBIC('ZZ01');`,
     normal: `return pkg.isBIC('AD01') && !pkg.isBIC('QQ01');`,
     expect: 'live',
+  },
+  {
+    name: 'Babel output rebuilt by a newer Babel beside the fix (nunjucks 3.2.4): new releases of _setPrototypeOf, _createClass and _defineProperties, and `var Symbol` renamed `_Symbol`',
+    a: {
+      'index.js': `'use strict';
+${BABEL_HELPERS_OLD}
+var Obj = function () { function Obj() { this.init.apply(this, arguments); } var _proto = Obj.prototype; _proto.init = function init() {}; _createClass(Obj, [{ key: "typename", get: function get() { return this.constructor.name; } }]); return Obj; }();
+var Node = /*#__PURE__*/function (_Obj) { _inheritsLoose(Node, _Obj); function Node() { return _Obj.apply(this, arguments) || this; } var _proto2 = Node.prototype; _proto2.init = function init(value) { this.value = value; }; _proto2.render = function render() { return escape(this.value); }; return Node; }(Obj);
+function extend(parent) { var C = function (_parent) { _inheritsLoose(C, _parent); function C() { return _parent.apply(this, arguments) || this; } return C; }(parent); return C; }
+var Symbol = extend(Node);
+function escape(s) { return String(s).replace(/[<>]/g, function (c) { return c === '<' ? '&lt;' : '&gt;'; }); }
+function isSymbol(x) { return x instanceof Symbol; }
+module.exports = { Obj: Obj, Node: Node, Symbol: Symbol, isSymbol: isSymbol };
+`,
+    },
+    b: {
+      'index.js': `'use strict';
+${BABEL_HELPERS_NEW}
+var Obj = function () { function Obj() { this.init.apply(this, arguments); } var _proto = Obj.prototype; _proto.init = function init() {}; _createClass(Obj, [{ key: "typename", get: function get() { return this.constructor.name; } }]); return Obj; }();
+var Node = /*#__PURE__*/function (_Obj) { _inheritsLoose(Node, _Obj); function Node() { return _Obj.apply(this, arguments) || this; } var _proto2 = Node.prototype; _proto2.init = function init(value) { this.value = value; }; _proto2.render = function render() { return escape(this.value); }; return Node; }(Obj);
+function extend(parent) { var C = function (_parent) { _inheritsLoose(C, _parent); function C() { return _parent.apply(this, arguments) || this; } return C; }(parent); return C; }
+var _Symbol = extend(Node);
+function escape(s) { return String(s).replace(/[<>"]/g, function (c) { return c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&quot;'; }); }
+function isSymbol(x) { return x instanceof _Symbol; }
+module.exports = { Obj: Obj, Node: Node, Symbol: _Symbol, isSymbol: isSymbol };
+`,
+    },
+    old: `return new pkg.Node('"').render() === '"';`,
+    normal: `const s = new pkg.Symbol('<'); return s.render() === '&lt;' && pkg.isSymbol(s) && s instanceof pkg.Node && s instanceof pkg.Obj && new pkg.Node('x').typename === 'Node' && Object.getPrototypeOf(pkg.Node) === pkg.Obj;`,
+    expect: 'live',
+    verdicts: ['function-changed'],
+  },
+  {
+    name: "an object literal of methods handed on at load (d3-color's define(Rgb, rgb, extend(Color, {…}))): method syntax, a changed method reached through the prototype, new methods left off",
+    esm: true,
+    a: {
+      'define.js': `export default function (constructor, factory, prototype) {\n  constructor.prototype = factory.prototype = prototype;\n  prototype.constructor = constructor;\n}\nexport function extend(parent, definition) {\n  var prototype = Object.create(parent.prototype);\n  for (var key in definition) prototype[key] = definition[key];\n  return prototype;\n}\n`,
+      'index.js': `import define, { extend } from './define.js';
+export function Color() {}
+define(Color, color, {
+  copy: function(channels) { return Object.assign(new this.constructor, this, channels); },
+  toString: color_format
+});
+function color_format() { return this.rgb().format(); }
+export function color(v) { return new Rgb(v, v, v); }
+export function Rgb(r, g, b) { this.r = r; this.g = g; this.b = b; }
+export function rgb(r, g, b) { return new Rgb(r, g, b); }
+define(Rgb, rgb, extend(Color, {
+  rgb: function() { return this; },
+  format: rgb_format
+}));
+function rgb_format() { return 'rgb(' + this.r + ', ' + this.g + ', ' + this.b + ')'; }
+`,
+    },
+    b: {
+      'define.js': `export default function (constructor, factory, prototype) {\n  constructor.prototype = factory.prototype = prototype;\n  prototype.constructor = constructor;\n}\nexport function extend(parent, definition) {\n  var prototype = Object.create(parent.prototype);\n  for (var key in definition) prototype[key] = definition[key];\n  return prototype;\n}\n`,
+      'index.js': `import define, { extend } from './define.js';
+export function Color() {}
+define(Color, color, {
+  copy(channels) { return Object.assign(new this.constructor, this, channels); },
+  toString: color_format
+});
+function color_format() { return this.rgb().format(); }
+export function color(v) { return new Rgb(v, v, v); }
+export function Rgb(r, g, b) { this.r = r; this.g = g; this.b = b; }
+export function rgb(r, g, b) { return new Rgb(r, g, b); }
+define(Rgb, rgb, extend(Color, {
+  rgb() { return this; },
+  clamp() { return new Rgb(clampi(this.r), clampi(this.g), clampi(this.b)); },
+  format: rgb_format,
+  formatHex: rgb_formatHex,
+}));
+function rgb_format() { return 'rgb(' + clampi(this.r) + ', ' + clampi(this.g) + ', ' + clampi(this.b) + ')'; }
+function rgb_formatHex() { return '#' + [this.r, this.g, this.b].map((v) => clampi(v).toString(16).padStart(2, '0')).join(''); }
+function clampi(value) { return Math.max(0, Math.min(255, Math.round(value) || 0)); }
+`,
+    },
+    old: `return String(pkg.rgb(300, 0, 0)) === 'rgb(300, 0, 0)';`,
+    normal: `const c = pkg.rgb(1, 2, 3); return String(c) === 'rgb(1, 2, 3)' && c.copy({ r: 9 }).r === 9 && c instanceof pkg.Color && String(pkg.color(4)) === 'rgb(4, 4, 4)';`,
+    expect: 'live',
+    verdicts: ['function-changed'],
+  },
+  {
+    name: "a bundle chunk the bundler renamed by content hash, holding the fix (vite 7.1.5's chunks/dep-*.js), with a re-exporting chunk loaded on demand",
+    esm: true,
+    a: {
+      'index.js': `import { parse, count } from './chunks/dep-C6pp_iVS.js';\nexport { parse, count };\nexport const lazy = () => import('./chunks/dep-DMXKBGET.js');\n`,
+      'chunks/dep-C6pp_iVS.js': chunkSource(''),
+      'chunks/dep-DMXKBGET.js': `import { parse } from './dep-C6pp_iVS.js';\nexport { parse };\n`,
+    },
+    b: {
+      'index.js': `import { parse, count } from './chunks/dep-M_KD0XSK.js';\nexport { parse, count };\nexport const lazy = () => import('./chunks/dep-D_YDhiNx.js');\n`,
+      'chunks/dep-M_KD0XSK.js': chunkSource(`  if (s.includes('..')) throw new Error('outside the root');\n`),
+      'chunks/dep-D_YDhiNx.js': `import { parse } from './dep-M_KD0XSK.js';\nexport { parse };\n`,
+    },
+    old: `try { pkg.parse('a/../b'); return true; } catch { return false; }`,
+    normal: `const m = await pkg.lazy(); return pkg.count('a/b/c') === 3 && m.parse('x/y').length === 2;`,
+    expect: 'live',
+    verdicts: ['chunk-renamed'],
   },
   // ---- need a restart
   {

@@ -44,6 +44,8 @@ export interface Place {
 export class DiffContext {
   readonly changes: Change[] = [];
   restart = false;
+  /** Fixed-version compiler helpers left as they run (compiler-helpers.ts): never redirected. */
+  readonly keptHelpers = new Set<FunctionInfo>();
 
   constructor(
     readonly input: DiffInput,
@@ -75,13 +77,23 @@ export class DiffContext {
 
   /**
    * Tokens of a range of A or B, with nested functions replaced by their keys (in A's naming),
-   * B's renamed bindings in their running names, and the version literal neutralised.
+   * B's renamed bindings in their running names, and the version literal neutralised. Tokens in
+   * `extraHoles` are replaced by their label (nothing when the label is empty).
    */
-  tokens(a: ModuleAnalysis, start: number, end: number, nested: FunctionInfo[] = []): string[] {
+  tokens(
+    a: ModuleAnalysis,
+    start: number,
+    end: number,
+    nested: FunctionInfo[] = [],
+    extraHoles: Array<{ start: number; end: number; label: string }> = [],
+  ): string[] {
     const keyOf = (f: FunctionInfo) => (a === this.B ? this.m.keyInA(f) : f.key);
-    const holes = nested.map((f) => ({ start: f.node.start, end: f.node.end, label: `ƒ${keyOf(f)}` }));
+    const holes = [
+      ...nested.map((f) => ({ start: f.node.start, end: f.node.end, label: `ƒ${keyOf(f)}` })),
+      ...extraHoles,
+    ];
     const toks = tokenTexts(a, start, end, holes, a === this.B ? this.m.rename : undefined);
-    return withoutVersion(toks, this.#versioned(a));
+    return withoutVersion(extraHoles.length ? toks.filter((t) => t !== '') : toks, this.#versioned(a));
   }
 }
 

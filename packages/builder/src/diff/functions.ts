@@ -1,5 +1,6 @@
 import type { VerdictId } from '@hotpatch/core';
 import type { FunctionInfo, Variable } from '@hotpatch/instrument';
+import { equivalentHelper } from './compiler-helpers.js';
 import { type DiffContext, sameTokens } from './context.js';
 import { innermostFunction, lineOf } from './scope.js';
 import type { Cell } from './state.js';
@@ -16,7 +17,11 @@ export interface ChangedFunction {
   detail?: string;
 }
 
-/** Functions (of the fixed version) whose own code changed; run-once bodies are units instead. */
+/**
+ * Functions (of the fixed version) whose own code changed; run-once bodies are units instead. A
+ * compiler helper replaced by another release of itself (compiler-helpers.ts) is not a change: the
+ * running one stays, and so does what it built at load.
+ */
 export function textChanged(ctx: DiffContext): Set<FunctionInfo> {
   const { A, B, m } = ctx;
   const out = new Set<FunctionInfo>();
@@ -25,7 +30,13 @@ export function textChanged(ctx: DiffContext): Set<FunctionInfo> {
     if (!fa || fb.once) continue;
     const ta = ctx.tokens(A, fa.node.start, fa.node.end, fa.children);
     const tb = ctx.tokens(B, fb.node.start, fb.node.end, fb.children);
-    if (!sameTokens(ta, tb)) out.add(fb);
+    if (sameTokens(ta, tb)) continue;
+    const difference = equivalentHelper(A, fa, B, fb);
+    if (difference === null) out.add(fb);
+    else {
+      ctx.keptHelpers.add(fb);
+      ctx.note('helper-equivalent', fa.key, { detail: difference }, lineOf(B.source, fb.node.start));
+    }
   }
   return out;
 }
@@ -47,7 +58,7 @@ export function changedFunctions(
       if (cell.init && r.identifier.start >= cell.init.start && r.identifier.end <= cell.init.end) continue;
       let target = innermostFunction(B, r.identifier.start);
       while (target && !m.toA.has(target)) target = target.parent;
-      if (!target || target.once || changed.has(target)) continue;
+      if (!target || target.once || changed.has(target) || ctx.keptHelpers.has(target)) continue;
       changed.set(target, {
         id: 'uses-changed-state',
         detail: `${cell.name}, ${cell.unit ? `new in ${m.keyInA(cell.unit)}` : 'new at module level'}`,

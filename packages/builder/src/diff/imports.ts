@@ -1,3 +1,4 @@
+import { isBuiltin } from 'node:module';
 import { type AstNode, bindingNames } from '@hotpatch/instrument';
 import type { DiffContext } from './context.js';
 import type { ModuleLevel, UnitPair } from './module-level.js';
@@ -40,7 +41,7 @@ export function imports(ctx: DiffContext, pair: UnitPair, out: ModuleLevel): voi
   const after = importBindings(pair.ub.body);
   for (const [local, b] of after) {
     const a = before.get(m.rename(local));
-    if (a && a.source === b.source && a.imported === b.imported) continue;
+    if (a && sameModule(a.source, b.source) && a.imported === b.imported) continue;
     const line = lineOf(B.source, b.node.start);
     if (a) {
       ctx.refuse(
@@ -96,6 +97,13 @@ export function imports(ctx: DiffContext, pair: UnitPair, out: ModuleLevel): voi
         where: pair.where,
         detail: `import '${spec}' for its effects at load`,
       });
+}
+
+/** Two specifiers of one module: the same text, or one Node built-in with and without `node:` (`path`, `node:path`). */
+export function sameModule(x: string, y: string): boolean {
+  if (x === y) return true;
+  const bare = (s: string) => s.replace(/^node:/, '');
+  return bare(x) === bare(y) && isBuiltin(x) && isBuiltin(y);
 }
 
 /** The file of the patch a relative import names (path in the package), if it is one with new exports. */

@@ -1,4 +1,5 @@
 import type { AstNode, Variable } from '@hotpatch/instrument';
+import { keyOf, withAddedProperties } from './added-properties.js';
 import { changedStatement, rerun, statementName } from './changed-statements.js';
 import type { DiffContext } from './context.js';
 import { isCall, type Load, loadTimeCalls, nestedIn } from './load-time.js';
@@ -35,15 +36,32 @@ export function statements(ctx: DiffContext, pair: UnitPair, out: ModuleLevel, l
   const execA = ua.executable.filter((s) => !isDeclarationStatement(s));
   const execB = ub.executable.filter((s) => !isDeclarationStatement(s));
   const remaining = new Map<string, number>();
-  for (const s of execA) {
-    const t = text('A', ua, s);
-    remaining.set(t, (remaining.get(t) ?? 0) + 1);
-  }
+  const textsA = execA.map((s) => ({ stmt: s, text: text('A', ua, s) }));
+  for (const { text: t } of textsA) remaining.set(t, (remaining.get(t) ?? 0) + 1);
   // Unchanged statements that call a changed function at load: one verdict per function called.
   const stale = new Map<string, AstNode[]>();
   for (const stmt of execB) {
-    const t = text('B', ub, stmt);
-    const n = remaining.get(t) ?? 0;
+    let t = text('B', ub, stmt);
+    let n = remaining.get(t) ?? 0;
+    let added: AstNode[] = [];
+    if (n === 0) {
+      // The running statement up to method syntax and new properties of its object literals
+      // (added-properties.ts): the same statement, with new API the running object goes without.
+      const unpaired = textsA.filter((x) => (remaining.get(x.text) ?? 0) > 0);
+      const same = withAddedProperties(ctx, pair, stmt, unpaired);
+      if (same) {
+        t = same.textA;
+        n = remaining.get(t)!;
+        added = same.added;
+        for (const p of same.added)
+          ctx.note(
+            'property-added-unused',
+            keyOf(p),
+            { where, detail: statementName(ctx, stmt) },
+            lineOf(B.source, p.start),
+          );
+      }
+    }
     if (n > 0) {
       remaining.set(t, n - 1);
       // Same text, but what it computed at load changed: a function it calls, or a value the fix
@@ -54,7 +72,7 @@ export function statements(ctx: DiffContext, pair: UnitPair, out: ModuleLevel, l
         stmt.type === 'ExpressionStatement' && isCall(stmt.expression as AstNode) ? load.units : undefined;
       const why = [
         ...loadTimeCalls(load, stmt, units),
-        ...usedCells(ctx, stmt, out.cells).map((c) => `uses ${c.name}`),
+        ...usedCells(ctx, stmt, out.cells, added).map((c) => `uses ${c.name}`),
       ];
       if (why.length === 0) continue;
       if (stmt.type.startsWith('Export')) {
@@ -97,12 +115,22 @@ export function statements(ctx: DiffContext, pair: UnitPair, out: ModuleLevel, l
   }
 }
 
-/** Cells a statement reads or writes at load (not inside functions it defines, which run later). */
-export function usedCells(ctx: DiffContext, stmt: AstNode, cells: Map<Variable, Cell>): Cell[] {
+/**
+ * Cells a statement reads or writes at load (not inside functions it defines, which run later,
+ * nor inside `left` parts: properties that are not installed, added-properties.ts).
+ */
+export function usedCells(
+  ctx: DiffContext,
+  stmt: AstNode,
+  cells: Map<Variable, Cell>,
+  left: AstNode[] = [],
+): Cell[] {
   const out = new Set<Cell>();
   for (const r of freeRefs(ctx.B, stmt)) {
     const cell = cells.get(r.resolved!);
     if (!cell) continue;
+    const at = r.identifier.start;
+    if (left.some((p) => p.start <= at && at < p.end)) continue;
     const inFunction = ctx.B.functions.some(
       (f) =>
         !f.once &&

@@ -43,6 +43,7 @@ export function variableRenames(
   const familiesA = family(A);
   const renames = new Map<string, string>();
   const unpaired: VariableRenames['unpaired'] = [];
+  uidRenames(A, B, usersA, usersB, renames);
   for (const [base, inB] of family(B)) {
     const inA = familiesA.get(base) ?? [];
     if (inA.length < 2 && inB.length < 2) continue; // no counters: names are identities
@@ -85,6 +86,43 @@ export function variableRenames(
     for (const a of ambiguous) if (!wanted.has(a.vb)) unpaired.push({ name: a.vb.name, detail: a.detail });
   }
   return { renames, unpaired };
+}
+
+/**
+ * A module variable renamed with nothing else of its name family around: Babel renames a binding
+ * whose name a helper it adds needs as a global (`var Symbol = …` → `var _Symbol = …` once
+ * `_toPrimitive` reads `Symbol.toPrimitive`), a bundler gives a lone binding a suffix. Paired when
+ * each name exists in one version only, one of each per family (`_`-prefix and counter suffix
+ * aside), and the same functions present in both versions use them.
+ */
+function uidRenames(
+  A: ModuleAnalysis,
+  B: ModuleAnalysis,
+  usersA: (v: Variable) => Set<string>,
+  usersB: (v: Variable) => Set<string>,
+  renames: Map<string, string>,
+): void {
+  const only = (a: ModuleAnalysis, other: ModuleAnalysis) => {
+    const out = new Map<string, Variable[]>();
+    for (const v of a.moduleScope.variables as Variable[]) {
+      if (v.defs.length !== 1 || v.defs[0]!.type !== 'Variable' || other.moduleScope.set.has(v.name))
+        continue;
+      const base = uidBase(v.name);
+      out.set(base, [...(out.get(base) ?? []), v]);
+    }
+    return out;
+  };
+  const onlyA = only(A, B);
+  for (const [base, inB] of only(B, A)) {
+    const inA = onlyA.get(base) ?? [];
+    if (inA.length !== 1 || inB.length !== 1) continue;
+    if (overlap(usersB(inB[0]!), usersA(inA[0]!)) > 0) renames.set(inB[0]!.name, inA[0]!.name);
+  }
+}
+
+/** `_Symbol`, `_Symbol2`, `Symbol$1` → `Symbol`. */
+function uidBase(name: string): string {
+  return baseName(name.replace(/^_+/, '')) || name;
 }
 
 /** The keys of the functions (or `<load>`) that use `v`. */

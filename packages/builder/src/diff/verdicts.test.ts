@@ -17,9 +17,55 @@ interface Case {
   input?: Partial<DiffInput>;
   /** Every [id, name] must be among the changes (name optional). */
   expect: Array<[VerdictId, string?]>;
+  /** No [id, name] of these may be among them (name optional). */
+  absent?: Array<[VerdictId, string?]>;
 }
 
 const live: Case[] = [
+  {
+    name: "an import of a Node built-in now spelt with node: (vite 7.1.5's `sep` from 'node:path'): the same binding",
+    a: "import { sep } from 'path';\nexport function join(a, b) { return a + sep + b; }\n",
+    b: "import { sep } from 'node:path';\nexport function join(a, b) { return String(a) + sep + String(b); }\n",
+    sourceType: 'module',
+    expect: [['function-changed', 'join']],
+    absent: [['dependency-unloadable'], ['import-added']],
+  },
+  {
+    name: 'Babel helpers from a newer Babel (nunjucks 3.2.4: _setPrototypeOf binds, _createClass, _defineProperties with _toPropertyKey) beside the fix: the running helpers stay, the classes they built at load too',
+    a: 'function _inheritsLoose(subClass, superClass) { subClass.prototype = Object.create(superClass.prototype); subClass.prototype.constructor = subClass; _setPrototypeOf(subClass, superClass); }\nfunction _setPrototypeOf(o, p) { _setPrototypeOf = Object.setPrototypeOf || function _setPrototypeOf(o, p) { o.__proto__ = p; return o; }; return _setPrototypeOf(o, p); }\nfunction _defineProperties(target, props) { for (var i = 0; i < props.length; i++) { var descriptor = props[i]; descriptor.enumerable = descriptor.enumerable || false; descriptor.configurable = true; if ("value" in descriptor) descriptor.writable = true; Object.defineProperty(target, descriptor.key, descriptor); } }\nfunction _createClass(Constructor, protoProps, staticProps) { if (protoProps) _defineProperties(Constructor.prototype, protoProps); if (staticProps) _defineProperties(Constructor, staticProps); return Constructor; }\nvar Base = function () { function Base() {} var _proto = Base.prototype; _proto.init = function init() {}; _createClass(Base, [{ key: "typename", get: function get() { return "Base"; } }]); return Base; }();\nvar Node = /*#__PURE__*/function (_Base) { _inheritsLoose(Node, _Base); function Node() { return _Base.apply(this, arguments) || this; } var _proto2 = Node.prototype; _proto2.render = function render(s) { return escape(s); }; return Node; }(Base);\nfunction escape(s) { return String(s).replace(/[<]/g, \'&lt;\'); }\nexports.Node = Node;\n',
+    b: 'function _inheritsLoose(subClass, superClass) { subClass.prototype = Object.create(superClass.prototype); subClass.prototype.constructor = subClass; _setPrototypeOf(subClass, superClass); }\nfunction _setPrototypeOf(o, p) { _setPrototypeOf = Object.setPrototypeOf ? Object.setPrototypeOf.bind() : function _setPrototypeOf(o, p) { o.__proto__ = p; return o; }; return _setPrototypeOf(o, p); }\nfunction _defineProperties(target, props) { for (var i = 0; i < props.length; i++) { var descriptor = props[i]; descriptor.enumerable = descriptor.enumerable || false; descriptor.configurable = true; if ("value" in descriptor) descriptor.writable = true; Object.defineProperty(target, _toPropertyKey(descriptor.key), descriptor); } }\nfunction _createClass(Constructor, protoProps, staticProps) { if (protoProps) _defineProperties(Constructor.prototype, protoProps); if (staticProps) _defineProperties(Constructor, staticProps); Object.defineProperty(Constructor, "prototype", { writable: false }); return Constructor; }\nfunction _toPropertyKey(arg) { var key = _toPrimitive(arg, "string"); return typeof key === "symbol" ? key : String(key); }\nfunction _toPrimitive(input, hint) { if (typeof input !== "object" || input === null) return input; var prim = input[Symbol.toPrimitive]; if (prim !== undefined) { var res = prim.call(input, hint || "default"); if (typeof res !== "object") return res; throw new TypeError("@@toPrimitive must return a primitive value."); } return (hint === "string" ? String : Number)(input); }\nvar Base = function () { function Base() {} var _proto = Base.prototype; _proto.init = function init() {}; _createClass(Base, [{ key: "typename", get: function get() { return "Base"; } }]); return Base; }();\nvar Node = /*#__PURE__*/function (_Base) { _inheritsLoose(Node, _Base); function Node() { return _Base.apply(this, arguments) || this; } var _proto2 = Node.prototype; _proto2.render = function render(s) { return escape(s); }; return Node; }(Base);\nfunction escape(s) { return String(s).replace(/[<\\\\]/g, \'&lt;\'); }\nexports.Node = Node;\n',
+    expect: [
+      ['helper-equivalent', '_setPrototypeOf'],
+      ['helper-equivalent', '_createClass'],
+      ['helper-equivalent', '_defineProperties'],
+      ['declaration-unused', '_toPropertyKey'],
+      ['function-changed', 'escape'],
+    ],
+    absent: [
+      ['function-changed', '_setPrototypeOf'],
+      ['uses-changed-state', '_defineProperties'],
+      ['changed-at-load'],
+    ],
+  },
+  {
+    name: "a module variable Babel renamed because a helper now needs the global of its name (nunjucks's `var Symbol` → `var _Symbol`): paired with the running one",
+    a: "function make(n) { return { typename: n }; }\nvar Symbol = make('Symbol');\nfunction check(x) { return x === Symbol; }\nmodule.exports = { Symbol: Symbol, check: check };\n",
+    b: "function make(n) { return { typename: n }; }\nvar _Symbol = make('Symbol');\nfunction check(x) { return x === _Symbol && typeof Symbol === 'function'; }\nmodule.exports = { Symbol: _Symbol, check: check };\n",
+    expect: [['function-changed', 'check']],
+    absent: [['new-constant', '_Symbol'], ['export-assigned'], ['removed-statement']],
+  },
+  {
+    name: "an object literal of methods handed to code at load (d3-color's define(Rgb, rgb, extend(Color, {…}))): method syntax, a changed method and new methods nothing patched reads",
+    a: "function define(C, f, proto) { C.prototype = f.prototype = proto; proto.constructor = C; }\nfunction Rgb(r) { this.r = r; }\nfunction rgb(r) { return new Rgb(r); }\nfunction rgb_format() { return 'rgb(' + this.r + ')'; }\ndefine(Rgb, rgb, {\n  brighter: function(k) { return new Rgb(this.r * k); },\n  format: rgb_format,\n  toString: rgb_format\n});\nexports.rgb = rgb;\n",
+    b: "function define(C, f, proto) { C.prototype = f.prototype = proto; proto.constructor = C; }\nfunction Rgb(r) { this.r = r; }\nfunction rgb(r) { return new Rgb(r); }\nfunction rgb_format() { return 'rgb(' + clampi(this.r) + ')'; }\nfunction rgb_hex() { return '#' + clampi(this.r).toString(16); }\nfunction clampi(v) { return Math.max(0, Math.min(255, Math.round(v) || 0)); }\ndefine(Rgb, rgb, {\n  brighter(k) { return new Rgb(this.r * k); },\n  clamp() { return new Rgb(clampi(this.r)); },\n  format: rgb_format,\n  formatHex: rgb_hex,\n  toString: rgb_format,\n});\nexports.rgb = rgb;\n",
+    expect: [
+      ['property-added-unused', 'clamp'],
+      ['property-added-unused', 'formatHex'],
+      ['function-changed', 'rgb_format'],
+      ['new-helper', 'clampi'],
+    ],
+    absent: [['side-effect-changed'], ['removed-statement'], ['new-helper', 'rgb_hex']],
+  },
   {
     name: "registration calls inside a UMD factory (moment's addParseToken), with a borrowed Object.prototype.toString and entry calls tokens[tok](…): run again through the wrapper's accessor",
     a: "(function (global, factory) {\n  typeof exports === 'object' && typeof module !== 'undefined' ? module.exports = factory() : global.mo = factory();\n}(this, (function () { 'use strict';\n  function isNumber(input) { return typeof input === 'number' || Object.prototype.toString.call(input) === '[object Number]'; }\n  function toInt(x) { return x | 0; }\n  var tokens = {};\n  function addParseToken(token, callback) {\n    var i, func = callback;\n    if (typeof token === 'string') { token = [token]; }\n    if (isNumber(callback)) { func = function (input, array) { array[callback] = toInt(input); }; }\n    for (i = 0; i < token.length; i++) { tokens[token[i]] = func; }\n  }\n  function addWeekParseToken(token, callback) {\n    addParseToken(token, function (input, array, config, token) { config._w = config._w || {}; callback(input, config._w, config, token); });\n  }\n  addParseToken(['M', 'MM'], function (input, array) { array[1] = toInt(input) - 1; });\n  addParseToken('D', 2);\n  addWeekParseToken(['w', 'ww'], function (input, week) { week.w = toInt(input); });\n  function parse(tok, input) { var a = [], c = {}; tokens[tok](input, a, c, tok); return [a, c]; }\n  return { parse: parse };\n})));\n",
@@ -476,6 +522,31 @@ const live: Case[] = [
 
 const restart: Case[] = [
   {
+    name: 'an import that moves to another package of the same name without node: (not a built-in)',
+    a: "import { parse } from 'qs';\nexport function f(s) { return parse(s); }\n",
+    b: "import { parse } from 'node:qs';\nexport function f(s) { return parse(s); }\n",
+    sourceType: 'module',
+    expect: [['dependency-unloadable']],
+  },
+  {
+    name: 'a compiler helper whose new version is not a listed release (edited by hand): compared as code, its load-time calls refused',
+    a: 'function _inheritsLoose(subClass, superClass) { subClass.prototype = Object.create(superClass.prototype); subClass.prototype.constructor = subClass; _setPrototypeOf(subClass, superClass); }\nfunction _setPrototypeOf(o, p) { _setPrototypeOf = Object.setPrototypeOf || function _setPrototypeOf(o, p) { o.__proto__ = p; return o; }; return _setPrototypeOf(o, p); }\nfunction _defineProperties(target, props) { for (var i = 0; i < props.length; i++) { var descriptor = props[i]; descriptor.enumerable = descriptor.enumerable || false; descriptor.configurable = true; if ("value" in descriptor) descriptor.writable = true; Object.defineProperty(target, descriptor.key, descriptor); } }\nfunction _createClass(Constructor, protoProps, staticProps) { if (protoProps) _defineProperties(Constructor.prototype, protoProps); if (staticProps) _defineProperties(Constructor, staticProps); return Constructor; }\nvar Base = function () { function Base() {} var _proto = Base.prototype; _proto.init = function init() {}; _createClass(Base, [{ key: "typename", get: function get() { return "Base"; } }]); return Base; }();\nvar Node = /*#__PURE__*/function (_Base) { _inheritsLoose(Node, _Base); function Node() { return _Base.apply(this, arguments) || this; } var _proto2 = Node.prototype; _proto2.render = function render(s) { return escape(s); }; return Node; }(Base);\nexports.Node = Node;\n',
+    b: 'function _inheritsLoose(subClass, superClass) { subClass.prototype = Object.create(superClass.prototype); subClass.prototype.constructor = subClass; _setPrototypeOf(subClass, superClass); }\nfunction _setPrototypeOf(o, p) { _setPrototypeOf = Object.setPrototypeOf ? Object.setPrototypeOf.bind(Object) : function _setPrototypeOf(o, p) { o.__proto__ = p; return o; }; return _setPrototypeOf(o, p); }\nfunction _defineProperties(target, props) { for (var i = 0; i < props.length; i++) { var descriptor = props[i]; descriptor.enumerable = descriptor.enumerable || false; descriptor.configurable = true; if ("value" in descriptor) descriptor.writable = true; Object.defineProperty(target, _toPropertyKey(descriptor.key), descriptor); } }\nfunction _createClass(Constructor, protoProps, staticProps) { if (protoProps) _defineProperties(Constructor.prototype, protoProps); if (staticProps) _defineProperties(Constructor, staticProps); Object.defineProperty(Constructor, "prototype", { writable: false }); return Constructor; }\nfunction _toPropertyKey(arg) { var key = _toPrimitive(arg, "string"); return typeof key === "symbol" ? key : String(key); }\nfunction _toPrimitive(input, hint) { if (typeof input !== "object" || input === null) return input; var prim = input[Symbol.toPrimitive]; if (prim !== undefined) { var res = prim.call(input, hint || "default"); if (typeof res !== "object") return res; throw new TypeError("@@toPrimitive must return a primitive value."); } return (hint === "string" ? String : Number)(input); }\nvar Base = function () { function Base() {} var _proto = Base.prototype; _proto.init = function init() {}; _createClass(Base, [{ key: "typename", get: function get() { return "Base"; } }]); return Base; }();\nvar Node = /*#__PURE__*/function (_Base) { _inheritsLoose(Node, _Base); function Node() { return _Base.apply(this, arguments) || this; } var _proto2 = Node.prototype; _proto2.render = function render(s) { return escape(s); }; return Node; }(Base);\nexports.Node = Node;\n',
+    expect: [['changed-at-load']],
+  },
+  {
+    name: 'an object literal handed on at load that gains a property computed by a call: not a quiet addition',
+    a: 'function define(C, proto) { C.prototype = proto; }\nfunction Rgb() {}\ndefine(Rgb, { a: function() { return 1; } });\nexports.Rgb = Rgb;\n',
+    b: 'function define(C, proto) { C.prototype = proto; }\nfunction Rgb() {}\nfunction make() { return function () { return 2; }; }\ndefine(Rgb, { a() { return 1; }, b: make() });\nexports.Rgb = Rgb;\n',
+    expect: [['side-effect-changed']],
+  },
+  {
+    name: 'an object literal handed on at load whose existing property changes value: not only additions',
+    a: 'function define(C, proto) { C.prototype = proto; }\nfunction Rgb() {}\nfunction f() { return 1; }\nfunction g() { return 2; }\ndefine(Rgb, { a: f });\nexports.Rgb = Rgb;\n',
+    b: 'function define(C, proto) { C.prototype = proto; }\nfunction Rgb() {}\nfunction f() { return 1; }\nfunction g() { return 2; }\ndefine(Rgb, { a: g, b: f });\nexports.Rgb = Rgb;\n',
+    expect: [['side-effect-changed']],
+  },
+  {
     name: 'a bundler-renumbered module variable that cannot be paired (its namesake is used by other functions)',
     a: 'var store;\nfunction a() { if (!store) store = 1; return store; }\nvar store2 = new Map();\nvar store3 = new Map();\nfunction b(k) { return store2.get(k) ?? store3.get(k); }\nexports.a = a;\nexports.b = b;\n',
     b: 'var store$1;\nfunction a() { if (!store$1) store$1 = 1; return store$1; }\nvar store = new Map();\nfunction b(k) { return store.get(k) ?? 0; }\nexports.a = a;\nexports.b = b;\n',
@@ -720,6 +791,11 @@ function assertReports(c: Case, changes: ReturnType<typeof run>['changes']): voi
       changes.some((x) => x.id === id && (name === undefined || x.name === name)),
       `${c.name}: expected ${id}${name ? ` ${name}` : ''}; got\n  ${got}`,
     );
+  for (const [id, name] of c.absent ?? [])
+    assert.ok(
+      !changes.some((x) => x.id === id && (name === undefined || x.name === name)),
+      `${c.name}: did not expect ${id}${name ? ` ${name}` : ''}; got\n  ${got}`,
+    );
 }
 
 describe('verdicts: applied live', () => {
@@ -766,6 +842,8 @@ export const BUILD_LEVEL: VerdictId[] = [
   'docs-or-tests',
   'parse-error',
   'migration-author',
+  'property-added-needed',
+  'chunk-renamed',
 ];
 
 describe('verdict catalogue', () => {
