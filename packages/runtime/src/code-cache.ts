@@ -1,0 +1,108 @@
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import Module from 'node:module';
+import { dirname, join } from 'node:path';
+import * as vm from 'node:vm';
+import { isMainThread } from 'node:worker_threads';
+
+/**
+ * Runs a CommonJS file (the runtime's bundle) compiled with a V8 code cache: the preload is
+ * compiled in every process of a service, and most of its cost at start was V8 parsing it and
+ * compiling the functions that start-up calls. The cache is V8's own (`vm.Script` cachedData,
+ * made with `createCachedData()` once start-up has run, so it holds those functions compiled).
+ *
+ * Which cache is the right one: V8 checks its version, its flags and the source's length, and
+ * rejects the cache otherwise (the file then compiles as without one, and the cache is written
+ * again). The length is not enough for a rebuilt bundle, so the cache file is named by the
+ * bundle's identity on disk (size, inode, modification and change times: a reinstall or rebuild
+ * changes the change time, which no one can set), the build's id and the Node version and
+ * architecture. Written whole or not at all (a temporary file renamed), in HOTPATCH_HOME next to
+ * the instrumentation cache, which the runtime trusts alike. Any problem with the cache only
+ * costs the compile; a problem with the bundle itself is thrown, as a plain require() would.
+ */
+export interface CodeCacheResult {
+  /** The cache was used (not missing, not rejected by V8). */
+  used: boolean;
+  /** Where the cache is (or would be) kept. */
+  cacheFile: string;
+}
+
+/** How long after start-up the cache is written (functions compiled by then are in it). */
+const WRITE_AFTER_MS = 2000;
+
+export function runWithCodeCache(file: string, cacheDir: string, buildId: string): CodeCacheResult {
+  const source = readFileSync(file, 'utf8');
+  const cacheFile = join(cacheDir, `${cacheName(file, buildId)}.bin`);
+  let cachedData: Buffer | undefined;
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {
+    cachedData = undefined; // none yet (or unreadable): compiled from source
+  }
+  const script = new vm.Script(Module.wrap(source), {
+    filename: file,
+    cachedData,
+    // the bundle's own import() calls, if any, resolve as a file's would
+    importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  } as vm.ScriptOptions);
+  const used = cachedData !== undefined && !script.cachedDataRejected;
+  if (!used && isMainThread) writeLater(script, cacheFile);
+  const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
+  const module = { exports: {}, filename: file, id: file, loaded: false };
+  wrapper.call(module.exports, module.exports, Module.createRequire(file), module, file, dirname(file));
+  module.loaded = true;
+  return { used, cacheFile };
+}
+
+/**
+ * The cache's name: what identifies this build of the bundle and this Node. Not a hash of the
+ * bundle's text (that would cost a read and sha256 of ~1 MB, and node:crypto, at every start).
+ */
+export function cacheName(file: string, buildId: string): string {
+  const s = statSync(file, { bigint: true });
+  const identity = [
+    buildId,
+    process.version,
+    process.arch,
+    s.size,
+    s.ino,
+    s.mtimeNs,
+    s.ctimeNs,
+    // V8 rejects a cache made under other flags: each set of flags keeps its own
+    process.execArgv.join(' '),
+  ].join('\u0000');
+  return `runtime-${process.version}-${fnv1a(identity)}`;
+}
+
+/** 64-bit FNV-1a, hex: a short file name for a long identity (not a check of content). */
+function fnv1a(text: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (let i = 0; i < text.length; i++) {
+    h ^= BigInt(text.charCodeAt(i));
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return h.toString(16).padStart(16, '0');
+}
+
+/** Writes the cache once start-up has run (or at exit, if sooner); never throws. */
+function writeLater(script: vm.Script, cacheFile: string): void {
+  let done = false;
+  const write = () => {
+    if (done) return;
+    done = true;
+    const tmp = `${cacheFile}.${process.pid}.tmp`;
+    try {
+      mkdirSync(dirname(cacheFile), { recursive: true, mode: 0o700 });
+      writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
+      renameSync(tmp, cacheFile);
+    } catch {
+      // an unwritable home only costs the compile at the next start
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        // nothing was written
+      }
+    }
+  };
+  setTimeout(write, WRITE_AFTER_MS).unref();
+  process.once('exit', write);
+}
