@@ -170,13 +170,15 @@ function installHooks(runtime: HotpatchRuntime): void {
     filename: string,
     ...rest: unknown[]
   ) {
+    // The runtime's own files (heavy.cjs and agent.cjs, required on first use) are neither
+    // instrumented nor a reason to start the ESM hooks (the agent's text has import( in it).
+    if (exclude(filename)) return compile.call(this, content, filename, ...rest);
     // ES modules reaching here (require(esm), the main entry on newer Node) are handled by the ESM
     // load hook; transforming them here too would instrument them twice. Where the in-thread hooks
     // were not started yet, this one was loaded without them: instrument it here, start them for
     // its imports.
     if (rest[0] === 'module' || extname(filename) === '.mjs') {
-      // (The runtime's own chunks, require()d on first use, are neither instrumented nor a reason.)
-      if (!esmHere || exclude(filename)) return compile.call(this, content, filename, ...rest);
+      if (!esmHere) return compile.call(this, content, filename, ...rest);
       startEsmHooks?.();
       return compile.call(this, instrumentOrOwn(runtime, filename, content, 'module'), filename, ...rest);
     }
