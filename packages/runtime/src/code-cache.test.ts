@@ -19,9 +19,11 @@ const r = runWithCodeCache(file, cache, build);
 process.stdout.write(JSON.stringify({ used: r.used, out: globalThis.out, file: r.cacheFile }));\n`,
 );
 
-/** The target's text: what it reports, through the CommonJS names a bundle uses. */
+/** The target's text: what it reports, through the CommonJS names a bundle uses and a chunk. */
 const source = (word: string) =>
-  `globalThis.out = require('node:path').basename(__filename) + ':' + ${JSON.stringify(word)};\nmodule.exports = 1;\n`;
+  `globalThis.out = require('node:path').basename(__filename) + ':' + ${JSON.stringify(word)} + require('./chunk.cjs').mark;\nmodule.exports = 1;\n`;
+// A chunk the target requires (with its own cache) and that requires the target back (a cycle).
+writeFileSync(join(dir, 'chunk.cjs'), `exports.mark = '!';\nexports.target = require('./target.cjs');\n`);
 
 /** Runs the target through the code cache in a new process (the cache is written as it exits). */
 function run(cache = cacheDir, build = 'build-1'): { used: boolean; out: string; file: string } {
@@ -38,24 +40,24 @@ describe('the runtime bundle with a V8 code cache', () => {
       () => writeFileSync(target, source('A')),
       {
         used: false,
-        out: 'target.cjs:A',
+        out: 'target.cjs:A!',
       },
     ],
-    ['next start: the cache written at exit is used', () => {}, { used: true, out: 'target.cjs:A' }],
+    ['next start: the cache written at exit is used', () => {}, { used: true, out: 'target.cjs:A!' }],
     [
       'the bundle rebuilt with text of the same length: not the old cache (V8 checks only the length)',
       () => writeFileSync(target, source('B')),
-      { used: false, out: 'target.cjs:B' },
+      { used: false, out: 'target.cjs:B!' },
     ],
-    ['and its own cache after that', () => {}, { used: true, out: 'target.cjs:B' }],
+    ['and its own cache after that', () => {}, { used: true, out: 'target.cjs:B!' }],
     [
       'a cache V8 cannot read: rejected, compiled from source',
       () => {
         for (const f of readdirSync(cacheDir)) writeFileSync(join(cacheDir, f), 'not a code cache');
       },
-      { used: false, out: 'target.cjs:B' },
+      { used: false, out: 'target.cjs:B!' },
     ],
-    ['written again after that', () => {}, { used: true, out: 'target.cjs:B' }],
+    ['written again after that', () => {}, { used: true, out: 'target.cjs:B!' }],
   ];
   for (const [what, before, expected] of steps) {
     it(what, () => {
@@ -63,6 +65,11 @@ describe('the runtime bundle with a V8 code cache', () => {
       const r = run();
       assert.deepEqual({ used: r.used, out: r.out }, expected);
       assert.ok(existsSync(r.file), 'the cache is on disk after the run');
+      assert.equal(
+        readdirSync(cacheDir).filter((f) => f.startsWith('runtime-')).length >= 2,
+        true,
+        'the chunk has its own',
+      );
     });
   }
 
@@ -74,7 +81,7 @@ describe('the runtime bundle with a V8 code cache', () => {
   it('an unusable cache directory only costs the compile', () => {
     const notADir = join(dir, 'file');
     writeFileSync(notADir, '');
-    assert.deepEqual(run(notADir), { used: false, out: 'target.cjs:B', file: run(notADir).file });
+    assert.deepEqual(run(notADir), { used: false, out: 'target.cjs:B!', file: run(notADir).file });
   });
 
   it('why the cache is named by the file: V8 itself takes a cache of other text of the same length', () => {
@@ -84,13 +91,13 @@ describe('the runtime bundle with a V8 code cache', () => {
     run(cacheDir, 'build-3');
     writeFileSync(target, source('B'));
     const b = run(cacheDir, 'build-3');
-    assert.equal(b.out, 'target.cjs:B');
+    assert.equal(b.out, 'target.cjs:B!');
     copyFileSync(a.file, b.file);
     assert.deepEqual(
       { used: run(cacheDir, 'build-3').used, out: run(cacheDir, 'build-3').out },
       {
         used: true,
-        out: 'target.cjs:A',
+        out: 'target.cjs:A!',
       },
     );
   });

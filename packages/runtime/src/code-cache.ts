@@ -26,10 +26,52 @@ export interface CodeCacheResult {
   cacheFile: string;
 }
 
-/** How long after start-up the cache is written (functions compiled by then are in it). */
+/** How long after start-up the caches are written (functions compiled by then are in them). */
 const WRITE_AFTER_MS = 2000;
 
+/**
+ * Runs `file`; the files next to it that it require()s as `./NAME.cjs` (the bundle's chunks, and
+ * heavy.cjs and agent.cjs when first used) run the same way, each with a cache of its own, and
+ * once each (the bundle's own module table). Anything else is required as usual.
+ */
 export function runWithCodeCache(file: string, cacheDir: string, buildId: string): CodeCacheResult {
+  const modules = new Map<string, { exports: unknown }>();
+  const unwritten: Array<{ script: vm.Script; cacheFile: string }> = [];
+  const fallback = Module.createRequire(file);
+  const bundleRequire = Object.assign(
+    (request: string): unknown => {
+      if (!/^\.\/[\w.-]+\.cjs$/.test(request)) return fallback(request);
+      const sibling = join(dirname(file), request.slice(2));
+      const known = modules.get(sibling);
+      if (known) return known.exports;
+      const module = { exports: {} };
+      modules.set(sibling, module); // before it runs: a cycle gets the exports so far, as require() does
+      runCached(sibling, module);
+      return module.exports;
+    },
+    { resolve: fallback.resolve, cache: fallback.cache, main: fallback.main },
+  );
+  const runCached = (path: string, module: { exports: unknown }): CodeCacheResult => {
+    const { script, used, cacheFile } = compileCached(path, cacheDir, buildId);
+    if (!used && isMainThread) {
+      if (unwritten.length === 0) writeLater(unwritten);
+      unwritten.push({ script, cacheFile });
+    }
+    const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
+    wrapper.call(module.exports, module.exports, bundleRequire, module, path, dirname(path));
+    return { used, cacheFile };
+  };
+  const entry = { exports: {} };
+  modules.set(file, entry);
+  return runCached(file, entry);
+}
+
+/** A file compiled with its cache where V8 takes it. */
+function compileCached(
+  file: string,
+  cacheDir: string,
+  buildId: string,
+): { script: vm.Script; used: boolean; cacheFile: string } {
   const source = readFileSync(file, 'utf8');
   const cacheFile = join(cacheDir, `${cacheName(file, buildId)}.bin`);
   let cachedData: Buffer | undefined;
@@ -44,13 +86,7 @@ export function runWithCodeCache(file: string, cacheDir: string, buildId: string
     // the bundle's own import() calls, if any, resolve as a file's would
     importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   } as vm.ScriptOptions);
-  const used = cachedData !== undefined && !script.cachedDataRejected;
-  if (!used && isMainThread) writeLater(script, cacheFile);
-  const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
-  const module = { exports: {}, filename: file, id: file, loaded: false };
-  wrapper.call(module.exports, module.exports, Module.createRequire(file), module, file, dirname(file));
-  module.loaded = true;
-  return { used, cacheFile };
+  return { script, used: cachedData !== undefined && !script.cachedDataRejected, cacheFile };
 }
 
 /**
@@ -83,26 +119,27 @@ function fnv1a(text: string): string {
   return h.toString(16).padStart(16, '0');
 }
 
-/** Writes the cache once start-up has run (or at exit, if sooner); never throws. */
-function writeLater(script: vm.Script, cacheFile: string): void {
-  let done = false;
+/** Writes the caches once start-up has run (or at exit, if sooner); never throws. */
+function writeLater(unwritten: Array<{ script: vm.Script; cacheFile: string }>): void {
   const write = () => {
-    if (done) return;
-    done = true;
-    const tmp = `${cacheFile}.${process.pid}.tmp`;
-    try {
-      mkdirSync(dirname(cacheFile), { recursive: true, mode: 0o700 });
-      writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
-      renameSync(tmp, cacheFile);
-    } catch {
-      // an unwritable home only costs the compile at the next start
-      try {
-        rmSync(tmp, { force: true });
-      } catch {
-        // nothing was written
-      }
-    }
+    for (const { script, cacheFile } of unwritten.splice(0)) writeCache(script, cacheFile);
   };
   setTimeout(write, WRITE_AFTER_MS).unref();
   process.once('exit', write);
+}
+
+function writeCache(script: vm.Script, cacheFile: string): void {
+  const tmp = `${cacheFile}.${process.pid}.tmp`;
+  try {
+    mkdirSync(dirname(cacheFile), { recursive: true, mode: 0o700 });
+    writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
+    renameSync(tmp, cacheFile);
+  } catch {
+    // an unwritable home only costs the compile at the next start
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // nothing was written
+    }
+  }
 }
