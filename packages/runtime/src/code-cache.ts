@@ -105,6 +105,7 @@ export function cacheName(file: string, buildId: string): string {
     s.ctimeNs,
     // V8 rejects a cache made under other flags: each set of flags keeps its own
     process.execArgv.join(' '),
+    process.env.NODE_OPTIONS ?? '',
   ].join('\u0000');
   return `runtime-${process.version}-${fnv1a(identity)}`;
 }

@@ -117,11 +117,10 @@ function runToExit(
 ): Promise<{ ms: number; maxRssMiB: number }> {
   const report = join(home, `report-${process.pid}.json`);
   rmSync(report, { force: true });
-  const child = spawn(
-    node,
-    ['--require', reporterFile, ...(mode.runtime ? preloadArgs : []), script],
-    { env: { ...envFor(dir, mode, service), BENCH_REPORT: report }, stdio: ['ignore', 'inherit', 'inherit'] },
-  );
+  const child = spawn(node, ['--require', reporterFile, ...(mode.runtime ? preloadArgs : []), script], {
+    env: { ...envFor(dir, mode, service), BENCH_REPORT: report },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => {
       if (code !== 0) return reject(new Error(`${script} exited ${code}`));
