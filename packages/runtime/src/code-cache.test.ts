@@ -78,6 +78,19 @@ describe('the runtime bundle with a V8 code cache', () => {
     assert.equal(run(cacheDir, 'build-2').used, true);
   });
 
+  it('a file of the bundle that throws as it loads throws again when required again', () => {
+    const bad = join(dir, 'bad.cjs');
+    writeFileSync(bad, `exports.half = true;\nthrow new Error('bad file');\n`);
+    const entry = join(dir, 'entry.cjs');
+    writeFileSync(
+      entry,
+      `const seen = [];\nfor (let i = 0; i < 2; i++) { try { seen.push(require('./bad.cjs').half); } catch (e) { seen.push(e.message); } }\nglobalThis.out = seen.join(',');\n`,
+    );
+    const r = spawnSync(process.execPath, [driver, entry, cacheDir, 'build-bad'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { out: string }).out, 'bad file,bad file');
+  });
+
   it('an unusable cache directory only costs the compile', () => {
     const notADir = join(dir, 'file');
     writeFileSync(notADir, '');

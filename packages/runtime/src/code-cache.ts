@@ -14,8 +14,8 @@ import { isMainThread } from 'node:worker_threads';
  * rejects the cache otherwise (the file then compiles as without one, and the cache is written
  * again). The length is not enough for a rebuilt bundle, so the cache file is named by the
  * bundle's identity on disk (size, inode, modification and change times: a reinstall or rebuild
- * changes the change time, which no one can set), the build's id and the Node version and
- * architecture. Written whole or not at all (a temporary file renamed), in HOTPATCH_HOME next to
+ * changes the change time, which no one can set), the build's id, the Node version and
+ * architecture, and the process's flags (V8 rejects a cache made under other flags). Written whole or not at all (a temporary file renamed), in HOTPATCH_HOME next to
  * the instrumentation cache, which the runtime trusts alike. Any problem with the cache only
  * costs the compile; a problem with the bundle itself is thrown, as a plain require() would.
  */
@@ -46,7 +46,12 @@ export function runWithCodeCache(file: string, cacheDir: string, buildId: string
       if (known) return known.exports;
       const module = { exports: {} };
       modules.set(sibling, module); // before it runs: a cycle gets the exports so far, as require() does
-      runCached(sibling, module);
+      try {
+        runCached(sibling, module);
+      } catch (e) {
+        modules.delete(sibling); // as require() does: the next require() tries again
+        throw e;
+      }
       return module.exports;
     },
     { resolve: fallback.resolve, cache: fallback.cache, main: fallback.main },
