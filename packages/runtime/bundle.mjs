@@ -1,17 +1,24 @@
 /**
- * Bundles the runtime's preload (dist/bundle): register.js (what `node --import` loads),
- * heavy.js (the parser, the instrumenter and bundle validation, loaded on first use by lazy.ts),
- * agent.js (the fleet agent, loaded when HOTPATCH_SERVER is set), esm-hooks.js (Node 20's
- * off-thread hooks) and checker.js (an apply's pure checks, in a worker thread while it runs),
- * sharing chunks so that there is one instance of each module.
+ * Bundles the runtime (dist/bundle):
+ * - runtime.cjs: the in-process runtime (register.ts), CommonJS, one file. The parser, the
+ *   instrumenter and bundle validation (heavy.ts) and the fleet agent (agent.ts) are in it but
+ *   run on first use only (lazy-bundled.ts takes lazy.ts's place: esbuild initialises a module
+ *   require()d this way when it is first required). One file means one instance of each module.
+ * - register.cjs: the preload (preload.ts, for --require), which runs runtime.cjs with a V8 code
+ *   cache (code-cache.ts); register.js: the same for --import (preload-import.ts).
+ * - esm-hooks.js (Node 20's off-thread hooks) and checker.js (an apply's pure checks in a worker
+ *   thread), with heavy.js: ES modules sharing chunks; they run in threads of their own.
  *
- * The workspace packages are marked free of side effects: the preload imports a few light parts
+ * The workspace packages are marked free of side effects: the runtime imports a few light parts
  * of @hotpatch/core and @hotpatch/instrument (errors, signing, the convention's names), and
- * their index files would otherwise bring the bundle schema (TypeBox) and the parser with them.
+ * their index files would otherwise bring the bundle schema (TypeBox) and the parser with them
+ * into the start-up path.
  */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, transform } from 'esbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const workspace = [resolve(here, '../core/dist'), resolve(here, '../instrument/dist')];
@@ -66,31 +73,102 @@ const builtinsByRequire = {
   },
 };
 
-const result = await build({
-  entryPoints: [
-    'dist/register.js',
-    'dist/heavy.js',
-    'dist/agent.js',
-    'dist/esm-hooks.js',
-    'dist/checker.js',
-  ].map((f) => resolve(here, f)),
+const outdir = resolve(here, 'dist/bundle');
+mkdirSync(outdir, { recursive: true });
+const common = {
   bundle: true,
-  splitting: true,
   platform: 'node',
-  format: 'esm',
   target: 'node20',
-  outdir: resolve(here, 'dist/bundle'),
-  chunkNames: 'chunk-[hash]',
   logLevel: 'warning',
   metafile: process.argv.includes('--sizes'),
-  // ws (the agent's WebSocket client) is CommonJS: its require() of Node's modules needs one.
+  // ws (the agent's WebSocket client) is CommonJS: its optional native helpers stay out.
   external: ['bufferutil', 'utf-8-validate'],
-  banner: {
-    js: "import { createRequire as __hotpatchCreateRequire } from 'node:module'; const require = __hotpatchCreateRequire(import.meta.url);",
+};
+/** In a CommonJS bundle, import.meta.url is the bundle's own file URL. */
+const cjsUrl = {
+  define: { 'import.meta.url': '__hotpatchUrl' },
+  banner: { js: "const __hotpatchUrl = require('node:url').pathToFileURL(__filename).href;" },
+};
+
+/** lazy.ts's place in the in-process runtime is lazy-bundled.ts's. */
+const lazyBundled = {
+  name: 'lazy-bundled',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/lazy\.js$/ }, (args) => ({
+      path: resolve(args.resolveDir, 'lazy-bundled.js'),
+    }));
   },
-  plugins: [pureWorkspace, builtinsByRequire],
+};
+
+/**
+ * The in-process runtime: runtime.cjs (register.ts), heavy.cjs and agent.cjs sharing chunks, so
+ * that there is one instance of each module; esbuild splits ES modules only, so each output is
+ * then turned into CommonJS (imports of chunks become require() calls).
+ */
+const results = [];
+const inProcess = await build({
+  ...common,
+  entryPoints: { runtime: 'dist/register.js', heavy: 'dist/heavy.js', agent: 'dist/agent.js' },
+  absWorkingDir: here,
+  splitting: true,
+  format: 'esm',
+  outdir,
+  outExtension: { '.js': '.cjs' },
+  chunkNames: 'chunk-[hash]',
+  metafile: true,
+  write: false,
+  plugins: [lazyBundled, pureWorkspace],
 });
-if (result.metafile) {
+results.push(inProcess);
+for (const file of inProcess.outputFiles) {
+  const { code } = await transform(file.text, {
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    define: cjsUrl.define,
+    banner: cjsUrl.banner.js,
+  });
+  writeFileSync(file.path, code);
+}
+// The preload names the cache by the runtime's build (and by the file's identity on disk).
+const runtimeBuild = createHash('sha256')
+  .update(readFileSync(resolve(outdir, 'runtime.cjs')))
+  .digest('hex')
+  .slice(0, 16);
+results.push(
+  await build({
+    ...common,
+    ...cjsUrl,
+    entryPoints: [resolve(here, 'dist/preload.js')],
+    format: 'cjs',
+    outfile: resolve(outdir, 'register.cjs'),
+    define: { ...cjsUrl.define, HOTPATCH_RUNTIME_BUILD: JSON.stringify(runtimeBuild) },
+    plugins: [pureWorkspace],
+  }),
+  await build({
+    ...common,
+    entryPoints: [resolve(here, 'dist/preload-import.js')],
+    format: 'esm',
+    outfile: resolve(outdir, 'register.js'),
+    external: [...common.external, './register.cjs'],
+  }),
+  await build({
+    ...common,
+    entryPoints: ['dist/esm-hooks.js', 'dist/checker.js', 'dist/heavy.js'].map((f) => resolve(here, f)),
+    splitting: true,
+    format: 'esm',
+    outdir,
+    chunkNames: 'chunk-[hash]',
+    // heavy.js's CommonJS dependencies (estraverse, esrecurse) need a require() in an ES module.
+    banner: {
+      js: "import { createRequire as __hotpatchCreateRequire } from 'node:module'; const require = __hotpatchCreateRequire(import.meta.url);",
+    },
+    plugins: [pureWorkspace, builtinsByRequire],
+  }),
+);
+for (const result of results) {
+  if (!result.metafile) continue;
+  if (!process.argv.includes('--sizes')) continue;
   for (const [file, out] of Object.entries(result.metafile.outputs))
     console.log(`${(out.bytes / 1024).toFixed(0).padStart(5)} KiB  ${file}`);
 }

@@ -79,36 +79,51 @@ export function relativeTo(root: string, filename: string): string {
 /**
  * A module's record, its package looked up when first asked for (a patch for the package, a
  * status): most modules of a service are never patched, and a start need not read their
- * package.json files.
+ * package.json files. A class, not an object literal with getters: every module loading makes
+ * one, and a literal with accessors is built on V8's slow path with four closures per record.
  */
+class Record implements ModuleRecord {
+  patchId: string | null = null;
+  /** The package, once asked for (undefined: not looked up yet). */
+  #pkg: { name: string; version: string; relPath: string } | null | undefined = undefined;
+
+  constructor(
+    readonly id: string,
+    readonly filename: string,
+    readonly sha256: string,
+    readonly sourceType: ModuleRecord['sourceType'],
+  ) {}
+
+  get pkgName(): string | null {
+    return this.#info()?.name ?? null;
+  }
+
+  get pkgVersion(): string | null {
+    return this.#info()?.version ?? null;
+  }
+
+  get relPath(): string | null {
+    return this.#info()?.relPath ?? null;
+  }
+
+  #info(): { name: string; version: string; relPath: string } | null {
+    if (this.#pkg === undefined) {
+      const found = packageOf(this.filename);
+      this.#pkg = found && {
+        name: found.name,
+        version: found.version,
+        relPath: relativeTo(found.root, this.filename),
+      };
+    }
+    return this.#pkg;
+  }
+}
+
 export function newRecord(
   id: string,
   filename: string,
   sha256: string,
   sourceType: ModuleRecord['sourceType'],
 ): ModuleRecord {
-  let pkg: { name: string; version: string; relPath: string } | null | undefined;
-  const info = () => {
-    if (pkg === undefined) {
-      const found = packageOf(filename);
-      pkg = found && { name: found.name, version: found.version, relPath: relativeTo(found.root, filename) };
-    }
-    return pkg;
-  };
-  return {
-    id,
-    filename,
-    sourceType,
-    sha256,
-    get pkgName() {
-      return info()?.name ?? null;
-    },
-    get pkgVersion() {
-      return info()?.version ?? null;
-    },
-    get relPath() {
-      return info()?.relPath ?? null;
-    },
-    patchId: null,
-  };
+  return new Record(id, filename, sha256, sourceType);
 }

@@ -1,10 +1,10 @@
 import { createRequire } from 'node:module';
 
 /**
- * heavy.ts, loaded on first use. It is an ES module: require() loads it synchronously (the load
- * hooks and the compile hook need it there and then) and shares the module instances the preload
- * already has (one HotpatchError class, one core). Node versions without require(esm) load it at
- * start instead (preloadHeavy).
+ * heavy.ts, loaded on first use, for code that runs as ES module chunks (Node 20's off-thread
+ * hooks, esm-hooks.ts). It is an ES module: require() loads it synchronously where Node can
+ * require() an ES module, else import() does. The in-process runtime (dist/bundle/runtime.cjs)
+ * uses lazy-bundled.ts instead, where heavy.ts is part of the bundle, initialised on first use.
  */
 type Heavy = typeof import('./heavy.js');
 const require = createRequire(import.meta.url);
@@ -20,7 +20,7 @@ export function heavyLoaded(): boolean {
   return loaded !== null;
 }
 
-/** heavy.ts, loaded asynchronously where that is possible (Node 20's off-thread hooks, an apply). */
+/** heavy.ts, loaded asynchronously where that is possible. */
 export async function heavyAsync(): Promise<Heavy> {
   // Where require(esm) exists, load synchronously: an import() in flight while the compile hook
   // require()s the same shared chunks makes Node 20's loader throw ("reading 'getStatus'").
@@ -31,10 +31,7 @@ export async function heavyAsync(): Promise<Heavy> {
 
 type Agent = typeof import('./agent.js');
 
-/**
- * agent.ts, loaded off the start-up path. Same rule as heavyAsync: require() where require(esm)
- * exists (on a later turn, so the application's first modules load first), import() elsewhere.
- */
+/** agent.ts, loaded off the start-up path (on a later turn, so the application's first modules load first). */
 export function loadAgent(): Promise<Agent> {
   if (!process.features.require_module) return import('./agent.js');
   return new Promise((resolve, reject) =>
@@ -46,9 +43,4 @@ export function loadAgent(): Promise<Agent> {
       }
     }),
   );
-}
-
-/** For Node versions that cannot require() an ES module: load it now, asynchronously. */
-export async function preloadHeavy(): Promise<void> {
-  if (!process.features.require_module) await heavyAsync();
 }

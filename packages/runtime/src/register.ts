@@ -1,7 +1,9 @@
 /**
- * The runtime's entry point: `node --import @hotpatch/runtime/register app.js`, or what
- * `hotpatch run` sets up. Installs the load hooks, picks the engine, starts the local control
- * socket and re-applies the service's active patches as their modules load.
+ * The runtime's entry point, bundled as dist/bundle/runtime.cjs and run by the preload
+ * (preload.ts, with a V8 code cache): `node --require @hotpatch/runtime/preload app.js`, what
+ * `hotpatch run` sets up, or `--import @hotpatch/runtime/register`. Installs the load hooks,
+ * picks the engine, starts the local control socket and re-applies the service's active patches
+ * as their modules load.
  *
  * It must never take the service down: a problem found at start (unreadable trusted key,
  * unwritable HOTPATCH_HOME, bad HOTPATCH_* variable, an agent that throws) is written as one
@@ -22,7 +24,7 @@ import type { Engine } from './engines/types.js';
 import { entryMayBeModule } from './entry.js';
 import { instrumentOrOwn, inThreadHooks, registerInThreadHooks } from './in-thread-hooks.js';
 import { openPack } from './instrument-cache.js';
-import { heavy, loadAgent, preloadHeavy } from './lazy.js';
+import { heavy, loadAgent } from './lazy.js';
 import { installRequireHooks, patchMayImport } from './new-files.js';
 import { hotpatchHome, legacyServiceName, serviceName } from './paths.js';
 import { HotpatchRuntime } from './runtime.js';
@@ -168,13 +170,15 @@ function installHooks(runtime: HotpatchRuntime): void {
     filename: string,
     ...rest: unknown[]
   ) {
+    // The runtime's own files (heavy.cjs and agent.cjs, required on first use) are neither
+    // instrumented nor a reason to start the ESM hooks (the agent's text has import( in it).
+    if (exclude(filename)) return compile.call(this, content, filename, ...rest);
     // ES modules reaching here (require(esm), the main entry on newer Node) are handled by the ESM
     // load hook; transforming them here too would instrument them twice. Where the in-thread hooks
     // were not started yet, this one was loaded without them: instrument it here, start them for
     // its imports.
     if (rest[0] === 'module' || extname(filename) === '.mjs') {
-      // (The runtime's own chunks, require()d on first use, are neither instrumented nor a reason.)
-      if (!esmHere || exclude(filename)) return compile.call(this, content, filename, ...rest);
+      if (!esmHere) return compile.call(this, content, filename, ...rest);
       startEsmHooks?.();
       return compile.call(this, instrumentOrOwn(runtime, filename, content, 'module'), filename, ...rest);
     }
@@ -253,9 +257,9 @@ let esmHere = false;
  */
 function mayLoadEsModules(): boolean {
   const options = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
-  const preloads = options.filter((o) => o === '--import' || o.startsWith('--import=')).length;
+  const imports = options.filter((o) => o === '--import' || o.startsWith('--import=')).length;
   if (
-    preloads > 1 ||
+    imports > (preloadedByImport ? 1 : 0) ||
     options.some((o) => /^--(experimental-)?loader|^--input-type=module|^--experimental-default-type/.test(o))
   )
     return true;
@@ -263,8 +267,11 @@ function mayLoadEsModules(): boolean {
   if (!main) return true; // -e, -p, the REPL, stdin
   return entryMayBeModule(main);
 }
+/** Set by the `--import` entry (preload-import.ts) before it loads the runtime: that --import is ours. */
+const BY_IMPORT = Symbol.for('hotpatch.preloadedByImport');
+const preloadedByImport = (globalThis as Record<symbol, unknown>)[BY_IMPORT] === true;
+delete (globalThis as Record<symbol, unknown>)[BY_IMPORT];
 const problems: string[] = [];
-await preloadHeavy();
 let runtime: HotpatchRuntime | null = null;
 try {
   runtime = install(problems);

@@ -12,7 +12,7 @@ import {
   signBundle,
 } from '@hotpatch/core';
 import { createClient, type Method } from '@hotpatch/protocol/client';
-import { registerPath } from '@hotpatch/runtime';
+import { preloadPath } from '@hotpatch/runtime';
 import { createServer, type HotpatchServer } from '@hotpatch/server';
 import type { Command } from 'commander';
 
@@ -105,7 +105,7 @@ async function demo(opts: DemoOptions): Promise<void> {
     await run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', 'express@4.19.2'], {
       cwd: app,
     });
-    service = spawn(process.execPath, ['--import', registerPath, 'server.js'], {
+    service = spawn(process.execPath, ['--require', preloadPath, 'server.js'], {
       cwd: app,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: {

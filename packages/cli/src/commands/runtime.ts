@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { HotpatchError, loadPublicKey, parseBundle } from '@hotpatch/core';
 import {
   type ApplyResult,
@@ -9,13 +8,22 @@ import {
   ensurePrivateDir,
   launcherFile,
   listProcesses,
+  preloadPath,
   type RuntimeStatus,
-  registerPath,
   revertIn,
   socketDir,
   status,
 } from '@hotpatch/runtime';
 import { type Command, InvalidArgumentError } from 'commander';
+
+/**
+ * `--require` of the runtime's preload, as NODE_OPTIONS reads it (a path with a space, a quote or
+ * a backslash in double quotes, those escaped). A CommonJS preload: with --import, Node 20 runs a
+ * CommonJS service's main script through its ES module loader too (BENCHMARKS.md §3).
+ */
+export function requireOption(path: string): string {
+  return /[\s"\\]/.test(path) ? `--require="${path.replace(/["\\]/g, '\\$&')}"` : `--require=${path}`;
+}
 
 function pidArg(value: string): number {
   const pid = Number(value);
@@ -165,7 +173,7 @@ export function registerRuntimeCommands(program: Command): void {
       }
       if (opts.service) env.HOTPATCH_SERVICE = opts.service;
       if (opts.engine) env.HOTPATCH_ENGINE = opts.engine;
-      env.NODE_OPTIONS = `${env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ` : ''}--import=${pathToFileURL(registerPath).href}`;
+      env.NODE_OPTIONS = `${env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ` : ''}${requireOption(preloadPath)}`;
       const [cmd, ...args] = command;
       return new Promise<void>((done) => {
         const child = spawn(cmd!, args, { stdio: 'inherit', env });

@@ -28,7 +28,7 @@ import { applyTo, revertIn } from '@hotpatch/runtime';
 import autocannon from 'autocannon';
 import { advisoryOf, buildSigned, cacheDir } from '../testing/advisories.js';
 import { nodeBinaries } from '../testing/nodes.js';
-import { registerFile as builtRegisterFile } from '../testing/processes.js';
+import { preloadFile } from '../testing/processes.js';
 import { appFile, MODULES, prepareApp } from './bench-app.js';
 
 const quick = process.argv.includes('--quick');
@@ -38,8 +38,17 @@ const onlyNode = arg('--node') ? Number(arg('--node')) : null;
 const only = new Set((arg('--only') ?? 'start,cpu,apply').split(','));
 const engines = new Set((arg('--engines') ?? 'redirect,liveedit').split(','));
 const applies = Number(arg('--applies') ?? (quick ? 3 : 10));
-// BENCH_REGISTER: another build of the runtime's preload (e.g. the previous commit's, to compare).
-const registerFile = process.env.BENCH_REGISTER ?? builtRegisterFile;
+// The runtime as `hotpatch run` preloads it (--require); BENCH_REGISTER: another build of the
+// preload (e.g. the previous commit's, to compare), an ES module one (.js, .mjs) with --import.
+const preloadArgs = (() => {
+  const file = process.env.BENCH_REGISTER;
+  if (!file) return ['--require', preloadFile];
+  return /\.m?js$/.test(file) ? ['--import', file] : ['--require', file];
+})();
+// A machine-wide NODE_EXTRA_CA_CERTS makes every Node 20 process parse those certificates at
+// start (~80% of an empty script's instructions on the machine of BENCHMARKS.md §3): it is not
+// the runtime's, and it would hide the runtime's share of a start, so the services run without.
+delete process.env.NODE_EXTRA_CA_CERTS;
 const smallAppFile = fileURLToPath(new URL('./small-app.cjs', import.meta.url));
 const home = mkdtempSync(join(tmpdir(), 'hotpatch-bench-'));
 process.env.HOTPATCH_HOME = home;
@@ -88,7 +97,7 @@ function envFor(dir: string, mode: Mode, service: string): NodeJS.ProcessEnv {
 function start(node: string, dir: string, mode: Mode, service: string): Promise<Started> {
   // BENCH_NODE_ARGS: extra flags for the service (e.g. --cpu-prof to see where an apply stalls).
   const extra = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(node, [...extra, ...(mode.runtime ? ['--import', registerFile] : []), appFile], {
+  const child = spawn(node, [...extra, ...(mode.runtime ? preloadArgs : []), appFile], {
     env: envFor(dir, mode, service),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -108,11 +117,10 @@ function runToExit(
 ): Promise<{ ms: number; maxRssMiB: number }> {
   const report = join(home, `report-${process.pid}.json`);
   rmSync(report, { force: true });
-  const child = spawn(
-    node,
-    ['--require', reporterFile, ...(mode.runtime ? ['--import', registerFile] : []), script],
-    { env: { ...envFor(dir, mode, service), BENCH_REPORT: report }, stdio: ['ignore', 'inherit', 'inherit'] },
-  );
+  const child = spawn(node, ['--require', reporterFile, ...(mode.runtime ? preloadArgs : []), script], {
+    env: { ...envFor(dir, mode, service), BENCH_REPORT: report },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => {
       if (code !== 0) return reject(new Error(`${script} exited ${code}`));
@@ -200,6 +208,8 @@ async function startupRows(node: string, dir: string, tag: string): Promise<Reco
   const smallService = `bench-${tag}-small`;
   await runToExit(node, dir, smallAppFile, { runtime: true }, smallService);
   const small = await paired(n, (runtime) => runToExit(node, dir, smallAppFile, { runtime }, smallService));
+  // The runtime's own caches (its V8 code cache) are written by a first run, as for the others.
+  await runToExit(node, dir, emptyFile, { runtime: true }, `bench-${tag}-empty`);
   const empty = await paired(quick ? 5 : 11, (runtime) =>
     runToExit(node, dir, emptyFile, { runtime }, `bench-${tag}-empty`),
   );

@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+/** The preload for `node --import` (tests use it: it loads preloadFile, so both paths run). */
 export const registerFile = fileURLToPath(import.meta.resolve('@hotpatch/runtime/register'));
+/** The preload for `node --require`, as `hotpatch run` sets it up. */
+export const preloadFile = fileURLToPath(import.meta.resolve('@hotpatch/runtime/preload'));
 export const probeFile = fileURLToPath(new URL('./probe.js', import.meta.url));
 
 export interface CheckResult {
