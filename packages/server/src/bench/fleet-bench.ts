@@ -26,6 +26,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { parseBundle } from '@hotpatch/core';
 import pg from 'pg';
 import { client, fixture, waitDeployment } from '../test/fixture.js';
@@ -34,20 +35,47 @@ import { type Kept, loadKept, resetKept, saveKept } from './reuse.js';
 import type { SimStats } from './sim-fleet.js';
 import type { ShardCommand, ShardEvent, ShardSettings } from './sim-shard.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, dflt: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? (args[i + 1] ?? dflt) : dflt;
-};
-const N = Number(arg('devices', '1000'));
-const R = Number(arg('replicas', '1'));
-const W = Number(arg('workers', '1'));
-const databaseUrl = arg('database-url', '');
-const killAt = arg('kill-replica-at', '');
+const USAGE = `Usage: node packages/server/dist/bench/fleet-bench.js [--devices N] [--database-url URL]
+       [--replicas R] [--workers W] [--kill-replica-at FRACTION|MSms] [--shards K]
+       [--reuse FILE [--enroll-only]] [--verbose]
+N simulated devices (default 1000) on R replicas (PGlite with one, PostgreSQL otherwise): enroll,
+connect, deploy the minimist bundle, record applied; prints one JSON line of figures. Exit 1 if a
+device lost its patch, 2 on bad flags. See packages/server/BENCHMARKS.md.`;
+
+function parseFlags() {
+  try {
+    return parseArgs({
+      options: {
+        devices: { type: 'string', default: '1000' },
+        replicas: { type: 'string', default: '1' },
+        workers: { type: 'string', default: '1' },
+        'database-url': { type: 'string', default: '' },
+        'kill-replica-at': { type: 'string', default: '' },
+        shards: { type: 'string', default: '1' },
+        reuse: { type: 'string', default: '' },
+        'enroll-only': { type: 'boolean', default: false },
+        verbose: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (e) {
+    die(`${(e as Error).message} (--help for usage)`);
+  }
+}
+const flags = parseFlags();
+if (flags.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const N = Number(flags.devices);
+const R = Number(flags.replicas);
+const W = Number(flags.workers);
+const databaseUrl = flags['database-url'];
+const killAt = flags['kill-replica-at'];
 /** --verbose: progress on stderr (recorded states, the simulator's counts) at every wait answer. */
-const verbose = args.includes('--verbose');
-const reuseFile = arg('reuse', '');
-const enrollOnly = args.includes('--enroll-only');
+const verbose = flags.verbose;
+const reuseFile = flags.reuse;
+const enrollOnly = flags['enroll-only'];
 if (enrollOnly && !reuseFile) die('--enroll-only needs --reuse FILE (where the credentials are kept)');
 if (reuseFile && !databaseUrl)
   die('--reuse needs --database-url (the devices are kept in a PostgreSQL schema)');
@@ -76,7 +104,7 @@ function limits(): { shards: number } {
     die(
       `a server process would hold ~${Math.round(perWorker)} sockets but a process may open ${files} files (ulimit -n): use more --workers or --replicas, or fewer --devices`,
     );
-  const shards = Math.max(Number(arg('shards', '1')), Math.ceil(N / room));
+  const shards = Math.max(Number(flags.shards), Math.ceil(N / room));
   return { shards };
 }
 
