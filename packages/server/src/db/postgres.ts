@@ -35,14 +35,13 @@ export async function openPostgres(url: string, schema?: string, poolSize = 10):
   };
   // A statement outside a transaction is its own transaction: aborted by a deadlock, it changed
   // nothing and is run again, as a whole transaction is (db/retry.ts).
-  const base: Sql = {
-    query: (text, params) => retryTransient(() => wrap(pool).query(text, params)),
-  };
+  const retrying = (sql: Sql): Sql => ({
+    query: (text, params) => retryTransient(() => sql.query(text, params)),
+  });
+  const base = retrying(wrap(pool));
   const priorityPool = new pg.Pool({ connectionString: url, max: 1, ...(options ? { options } : {}) });
   priorityPool.on('error', () => {});
-  const priority: Sql = {
-    query: (text, params) => retryTransient(() => wrap(priorityPool).query(text, params)),
-  };
+  const priority = retrying(wrap(priorityPool));
   await pool.query('SELECT 1');
   return {
     kind: 'postgres',

@@ -3,28 +3,28 @@
  * aborts one (40P01). The adapter runs it again, so both land and nothing is written twice.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import { openPostgres } from './postgres.js';
+import { dropSchema, freshSchema, TEST_DATABASE_URL } from '../test/test-server.js';
+import { openDatabase } from './open.js';
 import type { Database } from './types.js';
 
-const url = process.env.HOTPATCH_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const schema = `hp_retry_${randomBytes(5).toString('hex')}`;
-let admin: Database;
+const schema = freshSchema('hp_retry');
 let db: Database;
 
 before(async () => {
-  admin = await openPostgres(url);
-  await admin.exec(`CREATE SCHEMA ${schema}`);
-  db = await openPostgres(url, schema, 4);
+  db = await openDatabase({
+    dataDir: '',
+    databaseUrl: TEST_DATABASE_URL,
+    databaseSchema: schema,
+    databasePoolSize: 4,
+  });
   await db.exec('CREATE TABLE t (id integer PRIMARY KEY, v integer NOT NULL)');
   await db.exec('INSERT INTO t VALUES (1, 0), (2, 0)');
 });
 
 after(async () => {
   await db?.close();
-  await admin?.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await admin?.close();
+  await dropSchema(schema);
 });
 
 test(

@@ -180,8 +180,7 @@ export class Hub {
       if (set.size === 0 && this.#conns.get(deviceId) === set) {
         this.#conns.delete(deviceId);
         this.#rate.delete(deviceId);
-        // Failures are logged by the writer's batcher.
-        void this.#writer.disconnected(deviceId).catch(() => {});
+        void this.#writer.disconnected(deviceId);
       }
     });
     socket.on('error', (e) => this.log.info({ deviceId, err: e.message }, 'device channel error'));

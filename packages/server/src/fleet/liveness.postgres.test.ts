@@ -4,31 +4,29 @@
  * the devices it still holds connected again at its next beat.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
-import { migrate } from '../db/migrate.js';
-import { openPostgres } from '../db/postgres.js';
+import { openDatabase } from '../db/open.js';
 import type { Database } from '../db/types.js';
+import { dropSchema, freshSchema, TEST_DATABASE_URL } from '../test/test-server.js';
 import { Liveness } from './liveness.js';
 
-const url = process.env.HOTPATCH_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const schema = `hp_liveness_${randomBytes(5).toString('hex')}`;
+const schema = freshSchema('hp_liveness');
 const log = pino({ level: 'silent' });
-let admin: Database;
 let db: Database;
 
 before(async () => {
-  admin = await openPostgres(url);
-  await admin.exec(`CREATE SCHEMA ${schema}`);
-  db = await openPostgres(url, schema, 4);
-  await migrate(db);
+  db = await openDatabase({
+    dataDir: '',
+    databaseUrl: TEST_DATABASE_URL,
+    databaseSchema: schema,
+    databasePoolSize: 4,
+  });
 });
 
 after(async () => {
   await db?.close();
-  await admin?.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await admin?.close();
+  await dropSchema(schema);
 });
 
 const connectedOf = async (id: string) =>

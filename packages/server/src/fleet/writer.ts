@@ -176,12 +176,16 @@ export class Writer {
 
   /**
    * Records that the device's last channel here closed. Its queued facts writes go first: they set
-   * `connected = true`, and a disconnect written before them would be undone for good.
+   * `connected = true`, and a disconnect written before them would be undone for good. Resolves
+   * false when the database refused it (logged once by the batcher).
    */
-  async disconnected(deviceId: string): Promise<void> {
+  async disconnected(deviceId: string): Promise<boolean> {
     await this.#lastFacts.get(deviceId);
-    if (this.holds(deviceId)) return; // it came back meanwhile
-    await this.#gone.add(deviceId);
+    if (this.holds(deviceId)) return true; // it came back meanwhile
+    return this.#gone.add(deviceId).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** Announces state changes of a deployment (coalesced: one event per deployment per flushMs). */
