@@ -1,8 +1,9 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import Module from 'node:module';
 import { dirname, join } from 'node:path';
 import * as vm from 'node:vm';
 import { isMainThread } from 'node:worker_threads';
+import { writeFileAtomic } from './atomic-file.js';
 
 /**
  * Runs a CommonJS file (the runtime's bundle) compiled with a V8 code cache: the preload is
@@ -135,17 +136,10 @@ function writeLater(unwritten: Array<{ script: vm.Script; cacheFile: string }>):
 }
 
 function writeCache(script: vm.Script, cacheFile: string): void {
-  const tmp = `${cacheFile}.${process.pid}.tmp`;
   try {
     mkdirSync(dirname(cacheFile), { recursive: true, mode: 0o700 });
-    writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
-    renameSync(tmp, cacheFile);
+    writeFileAtomic(cacheFile, script.createCachedData());
   } catch {
-    // an unwritable home only costs the compile at the next start
-    try {
-      rmSync(tmp, { force: true });
-    } catch {
-      // nothing was written
-    }
+    // an unwritable home only costs the compile at the next start (no partial file is left)
   }
 }

@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModuleTable, PatchImport, SourceType } from '@hotpatch/instrument';
+import { writeFileAtomic } from './atomic-file.js';
 import { DYNAMIC_IMPORT_MARK, mayImport } from './dynamic-import.js';
 import { sha256 } from './hash.js';
 import { heavy } from './lazy.js';
@@ -97,20 +98,12 @@ function fromFiles(key: string, source: string, sourceType: SourceType): string 
     const r = instrumentNow(source, sourceType, MARKER);
     code = r.code;
     table = JSON.stringify(r.table);
-    const tmp = `${file}.${process.pid}.tmp`;
     try {
       mkdirSync(dir(), { recursive: true, mode: 0o700 });
-      writeFileSync(tmp, table, { mode: 0o600 });
-      renameSync(tmp, `${file}.json`);
-      writeFileSync(tmp, code, { mode: 0o600 });
-      renameSync(tmp, file);
+      writeFileAtomic(`${file}.json`, table);
+      writeFileAtomic(file, code);
     } catch {
-      // a read-only or full home only costs speed; leave no partial file behind
-      try {
-        rmSync(tmp, { force: true });
-      } catch {
-        // the directory itself is unusable: nothing was written
-      }
+      // a read-only or full home only costs speed (writeFileAtomic leaves no partial file)
     }
   }
   pack?.added.set(key, { code, table });

@@ -1,4 +1,4 @@
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileAtomic } from './atomic-file.js';
 
 /**
  * The instrumentation cache's pack: many entries (instrumented code and its table, by key) in
@@ -70,12 +70,5 @@ export function packBytes(entries: ReadonlyArray<PackEntry & { key: string }>): 
 
 /** Writes a pack atomically (a reader sees the old pack or the new one, never a part). */
 export function writePack(file: string, entries: ReadonlyArray<PackEntry & { key: string }>): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, packBytes(entries), { mode: 0o600 });
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomic(file, packBytes(entries));
 }
