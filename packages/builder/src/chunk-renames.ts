@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { isCode } from './files.js';
+import { sharedCount } from './multiset.js';
 
 /**
  * Bundle chunks the bundler renamed because their content hash changed (rollup, rolldown, vite,
@@ -29,18 +30,9 @@ function splitHashed(base: string): { stem: string; ext: string } | null {
 
 /** How alike two texts are by their lines (shared / all, as multisets). */
 function lineSimilarity(x: string, y: string): number {
-  const count = new Map<string, number>();
   const xs = x.split('\n');
   const ys = y.split('\n');
-  for (const l of xs) count.set(l, (count.get(l) ?? 0) + 1);
-  let shared = 0;
-  for (const l of ys) {
-    const n = count.get(l) ?? 0;
-    if (n > 0) {
-      shared++;
-      count.set(l, n - 1);
-    }
-  }
+  const shared = sharedCount(xs, ys);
   return shared / (xs.length + ys.length - shared);
 }
 

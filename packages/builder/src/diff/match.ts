@@ -1,4 +1,5 @@
 import { type AstNode, type FunctionInfo, type ModuleAnalysis, tokenTexts } from '@hotpatch/instrument';
+import { sharedCount } from '../multiset.js';
 import { parameterRenames } from './local-renames.js';
 import { extraArgumentsReason } from './params.js';
 import { type VariableRenames, variableRenames } from './variable-renames.js';
@@ -87,15 +88,5 @@ export function matchFunctions(A: ModuleAnalysis, B: ModuleAnalysis): Matching {
 function similar(A: ModuleAnalysis, fa: FunctionInfo, B: ModuleAnalysis, fb: FunctionInfo): boolean {
   const ta = tokenTexts(A, fa.node.start, fa.node.end);
   const tb = tokenTexts(B, fb.node.start, fb.node.end);
-  const setA = new Map<string, number>();
-  for (const t of ta) setA.set(t, (setA.get(t) ?? 0) + 1);
-  let common = 0;
-  for (const t of tb) {
-    const n = setA.get(t) ?? 0;
-    if (n > 0) {
-      common++;
-      setA.set(t, n - 1);
-    }
-  }
-  return common / Math.max(ta.length, tb.length) >= 0.5;
+  return sharedCount(ta, tb) / Math.max(ta.length, tb.length) >= 0.5;
 }
