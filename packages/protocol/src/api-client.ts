@@ -8,6 +8,7 @@ import type { BaselineView, BundleView, PublishResponse } from './api-catalog.js
 import type {
   DeploymentCreated,
   DeploymentListItem,
+  DeploymentProgress,
   DeploymentView,
   DeploymentWaitResponse,
   RetryResponse,
@@ -74,6 +75,10 @@ export function apiCalls(c: Client) {
     waitDeployment: (id: string, since?: string, timeoutMs = 2000) =>
       get<DeploymentWaitResponse>(
         `/v1/deployments/${enc(id)}/wait${since === undefined ? '' : `?since=${enc(since)}&timeoutMs=${timeoutMs}`}`,
+      ),
+    deploymentProgress: (id: string, since?: string, timeoutMs = 2000) =>
+      get<DeploymentProgress>(
+        `/v1/deployments/${enc(id)}/progress${since === undefined ? '' : `?since=${enc(since)}&timeoutMs=${timeoutMs}`}`,
       ),
     deploy: (patchId: string, policy: string, expedite = false) =>
       post<DeploymentCreated>('/v1/deployments', { patchId, policy, expedite }),

@@ -94,6 +94,18 @@ export const DeploymentWaitResponse = Type.Composite([
   Type.Object({ fingerprint: Type.String() }),
 ]);
 export type DeploymentWaitResponse = Static<typeof DeploymentWaitResponse>;
+/**
+ * GET /v1/deployments/:id/progress: the deployment and its counts per state, without the per-device
+ * rows (a fleet of 100,000 devices makes the full view ~30 MB). Long-polls like /wait.
+ */
+export const DeploymentProgress = Type.Object({
+  deployment: DeploymentInfo,
+  summary: DeploymentSummary,
+  /** Health gate reports received so far (GET /v1/deployments/:id lists them). */
+  healthReports: Type.Integer(),
+  fingerprint: Type.String(),
+});
+export type DeploymentProgress = Static<typeof DeploymentProgress>;
 export const DeploymentCreated = Type.Composite([DeploymentView, Type.Object({ created: Type.Boolean() })]);
 export type DeploymentCreated = Static<typeof DeploymentCreated>;
 export const DeploymentListItem = Type.Composite([

@@ -1,8 +1,10 @@
+import type { EventEmitter } from 'node:events';
 import { sha256 } from '@hotpatch/core';
 import {
   DeploymentCreate as CreateBody,
   DeploymentCreated,
   DeploymentListResponse,
+  DeploymentProgress,
   DeploymentView,
   DeploymentWaitResponse,
   IdParams,
@@ -28,7 +30,9 @@ import {
   activeDeployment,
   allDeploymentRows,
   deploymentHealth,
+  deploymentHealthCount,
   deploymentRows,
+  deploymentStateCounts,
   deviceNames,
   expediteDeployment,
   getBundle,
@@ -47,15 +51,21 @@ import { routes } from './route.js';
 
 /** Counts per state; settled when no device has anything left to do (reverted: nothing still applied). */
 export function summarize(rows: readonly DeploymentDevice[], state: Deployment['state'] = 'active') {
-  const counts = Object.fromEntries(DEVICE_STATES.map((s) => [s, 0])) as Record<
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
+  return summarizeCounts(counts, state);
+}
+
+/** The same summary from counts per state (GROUP BY state), without reading every row. */
+export function summarizeCounts(byState: ReadonlyMap<string, number>, state: Deployment['state'] = 'active') {
+  const counts = Object.fromEntries(DEVICE_STATES.map((s) => [s, byState.get(s) ?? 0])) as Record<
     (typeof DEVICE_STATES)[number],
     number
   >;
-  for (const r of rows) counts[r.state]++;
-  const settled = rows.every(
-    (r) => TERMINAL_STATES.has(r.state) && !(state === 'reverted' && r.state === 'applied'),
+  const settled = DEVICE_STATES.every(
+    (s) => counts[s] === 0 || (TERMINAL_STATES.has(s) && !(state === 'reverted' && s === 'applied')),
   );
-  return { total: rows.length, counts, settled };
+  return { total: DEVICE_STATES.reduce((n, s) => n + counts[s], 0), counts, settled };
 }
 
 /** in progress → completed once every device settled; reverted stays reverted. */
@@ -151,6 +161,17 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
         health: health.map((h) => ({ ...h, device: names.get(String(h.deviceId)) ?? h.deviceId })),
       };
     };
+    const progress = async (d: Deployment) => {
+      const [byState, healthReports, policies, bundle] = await Promise.all([
+        deploymentStateCounts(ctx.db, d.id),
+        deploymentHealthCount(ctx.db, d.id),
+        listPolicies(ctx.db),
+        getBundle(ctx.db, d.patchId),
+      ]);
+      const summary = summarizeCounts(byState, d.state);
+      const policy = policies.find((p) => p.id === d.policyId);
+      return { deployment: deploymentInfo(d, policy, bundle, summary), summary, healthReports };
+    };
     r.post(
       '/v1/deployments',
       'operator',
@@ -217,14 +238,47 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
       async (req) => view(await find(req.params.id)),
     );
     // Long poll: answers when the deployment's device states change (any replica) or after timeoutMs.
+    const longPoll = async <V>(
+      id: string,
+      query: { since?: string; timeoutMs?: number },
+      client: EventEmitter,
+      build: (d: Deployment) => Promise<V>,
+      fingerprint: (v: V) => string,
+    ) => {
+      const d = await find(id);
+      const first = await build(d);
+      if (query.since === undefined || query.since !== fingerprint(first))
+        return { ...first, fingerprint: fingerprint(first) };
+      await changeOf(d.id, query.timeoutMs ?? 10_000, client);
+      const v = await build(await find(d.id));
+      return { ...v, fingerprint: fingerprint(v) };
+    };
+    // Resolves on the deployment's next state event, after timeoutMs, or when the client goes away.
+    const changeOf = (deploymentId: string, timeoutMs: number, client: EventEmitter) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(done, timeoutMs);
+        function done() {
+          clearTimeout(timer);
+          ctx.bus.off('event', on);
+          client.off('close', done);
+          resolve();
+        }
+        const on = (e: { kind: string; deploymentId?: string; id?: string }) => {
+          if (
+            (e.kind === 'state' && e.deploymentId === deploymentId) ||
+            (e.kind === 'deployment' && e.id === deploymentId)
+          )
+            done();
+        };
+        ctx.bus.on('event', on);
+        client.on('close', done);
+      });
     r.get(
       '/v1/deployments/:id/wait',
       'viewer',
       { params: IdParams, querystring: WaitQuery, response: { 200: DeploymentWaitResponse } },
-      async (req) => {
-        const d = await find(req.params.id);
-        const first = await view(d);
-        const fingerprint = (v: typeof first) =>
+      async (req) =>
+        longPoll(req.params.id, req.query, req.raw, view, (v) =>
           sha256(
             JSON.stringify([
               v.deployment.state,
@@ -232,27 +286,25 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
               v.health.length,
               v.devices.map((r) => [r.deviceId, r.state, r.reason]),
             ]),
-          ).slice(0, 32);
-        if (req.query.since === undefined || req.query.since !== fingerprint(first))
-          return { ...first, fingerprint: fingerprint(first) };
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, req.query.timeoutMs ?? 10_000);
-          function done() {
-            clearTimeout(timer);
-            ctx.bus.off('event', on);
-            req.raw.off('close', done);
-            resolve();
-          }
-          const on = (e: { kind: string; deploymentId?: string; id?: string }) => {
-            if ((e.kind === 'state' && e.deploymentId === d.id) || (e.kind === 'deployment' && e.id === d.id))
-              done();
-          };
-          ctx.bus.on('event', on);
-          req.raw.on('close', done);
-        });
-        const v = await view(await find(d.id));
-        return { ...v, fingerprint: fingerprint(v) };
-      },
+          ).slice(0, 32),
+        ),
+    );
+    // The same long poll with counts only: what a script or a large fleet's progress bar needs.
+    r.get(
+      '/v1/deployments/:id/progress',
+      'viewer',
+      { params: IdParams, querystring: WaitQuery, response: { 200: DeploymentProgress } },
+      async (req) =>
+        longPoll(req.params.id, req.query, req.raw, progress, (v) =>
+          sha256(
+            JSON.stringify([
+              v.deployment.state,
+              v.deployment.haltReason ?? null,
+              v.healthReports,
+              v.summary.counts,
+            ]),
+          ).slice(0, 32),
+        ),
     );
     r.post(
       '/v1/deployments/:id/expedite',

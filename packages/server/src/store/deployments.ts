@@ -92,6 +92,15 @@ export async function deploymentRows(q: Sql, deploymentId: string): Promise<Depl
   ).map(toDeploymentDevice);
 }
 
+/** How many of a deployment's devices are in each state (states with none are absent). */
+export async function deploymentStateCounts(q: Sql, deploymentId: string): Promise<Map<string, number>> {
+  const rows = await q.query<{ state: string; n: number | string }>(
+    'SELECT state, count(*) AS n FROM deployment_devices WHERE deployment_id = $1 GROUP BY state',
+    [deploymentId],
+  );
+  return new Map(rows.map((r) => [r.state, Number(r.n)]));
+}
+
 /**
  * The planner's rows (one per device, at deployment creation), in statements of up to 5,000 rows:
  * a row per device per round trip took most of the deploy time at 100,000 devices.

@@ -78,6 +78,14 @@ export async function haltDeployment(q: Sql, deploymentId: string, reason: strin
 }
 
 /** A deployment's reports, oldest first. */
+export async function deploymentHealthCount(q: Sql, deploymentId: string): Promise<number> {
+  const [row] = await q.query<{ n: number | string }>(
+    'SELECT count(*) AS n FROM deployment_health WHERE deployment_id = $1',
+    [deploymentId],
+  );
+  return Number(row?.n ?? 0);
+}
+
 export async function deploymentHealth(q: Sql, deploymentId: string) {
   const rows = await q.query<Record<string, unknown>>(
     'SELECT device_id, ring, verdict, breaches, before, after, reported_at FROM deployment_health WHERE deployment_id = $1 ORDER BY reported_at',

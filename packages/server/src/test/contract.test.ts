@@ -10,6 +10,7 @@ import {
   ApiError,
   BundleView,
   DeploymentListItem,
+  DeploymentProgress,
   DeploymentView,
   DeviceDetailResponse,
   DeviceListResponse,
@@ -69,6 +70,17 @@ test('a real agent enrolls and is deployed to; every view the client reads match
   while (!v.devices.some((d) => d.state === 'applied'))
     v = await api.waitDeployment(dep.deployment.id, v.fingerprint);
   assert.equal((await app.get()).polluted, false, "the hotpatch is live in the agent's process");
+  // The counts-only long poll says what the full view says, and waits while nothing changes.
+  const p = await api.deploymentProgress(dep.deployment.id);
+  conforms(DeploymentProgress, p, 'GET /v1/deployments/:id/progress');
+  const full = await api.deployment(dep.deployment.id);
+  assert.deepEqual(p.summary, full.summary);
+  assert.equal(p.healthReports, full.health.length);
+  assert.equal(p.deployment.phase, full.deployment.phase);
+  const t0 = Date.now();
+  const same = await api.deploymentProgress(dep.deployment.id, p.fingerprint, 300);
+  assert.equal(same.fingerprint, p.fingerprint);
+  assert.ok(Date.now() - t0 >= 250, 'an unchanged deployment is long-polled, not answered at once');
   conforms(Type.Array(DeploymentListItem), await api.deployments(), 'GET /v1/deployments');
   conforms(Type.Array(PolicyView), await api.policies(), 'GET /v1/policies');
   conforms(ReportResponse, await api.client.request('GET', '/v1/report'), 'GET /v1/report');
