@@ -2,7 +2,7 @@
 import type { Row, Sql } from '../db/types.js';
 import type { Deployment, DeploymentDevice, DeviceState } from '../fleet/model.js';
 import { iso, isoReq } from './convert.js';
-import { markDevicesStale } from './status-columns.js';
+import { markDeploymentStale, markDevicesStale } from './status-columns.js';
 
 export function toDeployment(r: Row): Deployment {
   return {
@@ -150,10 +150,7 @@ export async function revertDeployment(q: Sql, id: string, reason: string): Prom
   );
   if (r.length === 0) return false;
   // Its rows no longer count for the devices' status (fleet/status-columns.ts).
-  await q.query(
-    'UPDATE devices SET status_dirty = status_dirty + 1 WHERE id IN (SELECT device_id FROM deployment_devices WHERE deployment_id = $1)',
-    [id],
-  );
+  await markDeploymentStale(q, id);
   await q.query(
     "UPDATE deployment_devices SET state = 'reverted', reason = 'deployment reverted before it reached the device', updated_at = now() WHERE deployment_id = $1 AND state = 'scheduled'",
     [id],

@@ -18,12 +18,24 @@ export interface RowWrite {
   sent: boolean;
 }
 
+const byPair = (a: RowWrite, b: RowWrite) =>
+  a.deploymentId === b.deploymentId
+    ? a.deviceId < b.deviceId
+      ? -1
+      : a.deviceId > b.deviceId
+        ? 1
+        : 0
+    : a.deploymentId < b.deploymentId
+      ? -1
+      : 1;
+
 /** Writes many rows in one statement (last write per key); returns the rows that changed. */
 export async function writeRowsBatch(
   q: Sql,
   rows: readonly RowWrite[],
 ): Promise<Array<{ deployment_id: string; device_id: string; state: string; reason: string | null }>> {
-  const payload = rows.map((w) => ({
+  // In key order: concurrent batches (several server processes) then lock their rows in one order.
+  const payload = [...rows].sort(byPair).map((w) => ({
     deployment_id: w.deploymentId,
     device_id: w.deviceId,
     patch_id: w.patchId,

@@ -2,6 +2,7 @@
 import type { Row, Sql } from '../db/types.js';
 import type { Device, Labels, StoredFacts } from '../fleet/model.js';
 import { iso, isoReq, json } from './convert.js';
+import { lockDevicesInOrder } from './lock-order.js';
 
 export function toDevice(r: Row): Device {
   return {
@@ -120,9 +121,10 @@ export async function writeFactsBatch(
 ): Promise<void> {
   await q.query(
     // Changed facts leave the device's status columns stale (fleet/status-columns.ts).
-    `UPDATE devices d SET facts = x.facts, connected = true, replica_id = $2, last_seen = now(),
+    `${lockDevicesInOrder('id IN (SELECT x.id FROM jsonb_to_recordset($1::jsonb) AS x(id text))')}
+     UPDATE devices d SET facts = x.facts, connected = true, replica_id = $2, last_seen = now(),
        status_dirty = d.status_dirty + CASE WHEN d.facts IS DISTINCT FROM x.facts THEN 1 ELSE 0 END
-     FROM jsonb_to_recordset($1::jsonb) AS x(id text, facts jsonb) WHERE d.id = x.id`,
+     FROM locked, jsonb_to_recordset($1::jsonb) AS x(id text, facts jsonb) WHERE d.id = locked.id AND d.id = x.id`,
     [JSON.stringify(items.map((i) => ({ id: i.deviceId, facts: i.facts }))), replicaId],
   );
 }
@@ -134,7 +136,8 @@ export async function markDisconnected(
 ): Promise<void> {
   if (deviceIds.length === 0) return;
   await q.query(
-    'UPDATE devices SET connected = false, last_seen = now() WHERE id = ANY($1) AND (replica_id = $2 OR replica_id IS NULL)',
+    `${lockDevicesInOrder('id = ANY($1) AND (replica_id = $2 OR replica_id IS NULL)')}
+     UPDATE devices d SET connected = false, last_seen = now() FROM locked WHERE d.id = locked.id`,
     [deviceIds, replicaId],
   );
 }

@@ -6,21 +6,26 @@
 import type { OsvRecord } from '@hotpatch/protocol';
 import { affectedNames, affects } from '../advisories/osv.js';
 import type { Row, Sql } from '../db/types.js';
+import { lockDevicesInOrder } from './lock-order.js';
 
 // Joins the search fields: no field a needle is matched against can hold it.
 export const SEARCH_SEP = '\u0001';
 
-const BUMP = 'status_dirty = status_dirty + 1';
+const BUMP = 'status_dirty = d.status_dirty + 1';
+
+/** Bumps the dirty value of the devices matching `where`, locked in id order (lock-order.ts). */
+const bumpWhere = (where: string) =>
+  `${lockDevicesInOrder(where)} UPDATE devices d SET ${BUMP} FROM locked WHERE d.id = locked.id`;
 
 /** Facts, labels, policy assignment, revocation, or deployment rows of these devices changed. */
 export async function markDevicesStale(q: Sql, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
-  await q.query(`UPDATE devices SET ${BUMP} WHERE id = ANY($1)`, [[...new Set(ids)]]);
+  await q.query(bumpWhere('id = ANY($1)'), [[...new Set(ids)]]);
 }
 
 /** A policy changed (placement, allowHotpatch, paused): every device may follow another rule. */
 export async function markAllStale(q: Sql): Promise<void> {
-  await q.query(`UPDATE devices SET ${BUMP}`);
+  await q.query(bumpWhere('true'));
 }
 
 // Stale devices too: a refresh under way may have read facts their stored versions do not show yet.
@@ -29,9 +34,7 @@ const OR_UNSURE = 'OR status_versions IS NULL OR status_clean < status_dirty';
 /** Hotpatches for these npm packages changed: the devices that loaded one of them. */
 export async function markPackagesStale(q: Sql, names: readonly string[]): Promise<void> {
   if (names.length === 0) return;
-  await q.query(`UPDATE devices SET ${BUMP} WHERE status_versions ?| $1::text[] ${OR_UNSURE}`, [
-    [...new Set(names)],
-  ]);
+  await q.query(bumpWhere(`status_versions ?| $1::text[] ${OR_UNSURE}`), [[...new Set(names)]]);
 }
 
 /**
@@ -43,8 +46,9 @@ export async function markAdvisoriesStale(q: Sql, records: readonly OsvRecord[])
   const hit = await affectedVersions(q, records);
   if (hit.length === 0) return;
   await q.query(
-    `UPDATE devices SET ${BUMP}
-      WHERE EXISTS (SELECT 1 FROM jsonb_array_elements($1::jsonb) AS h WHERE status_versions @> h) ${OR_UNSURE}`,
+    bumpWhere(
+      `EXISTS (SELECT 1 FROM jsonb_array_elements($1::jsonb) AS h WHERE status_versions @> h) ${OR_UNSURE}`,
+    ),
     [JSON.stringify(hit)],
   );
 }
@@ -74,10 +78,9 @@ export async function affectedVersions(
 
 /** A deployment was created, reverted or retried: the devices with a row in it. */
 export async function markDeploymentStale(q: Sql, deploymentId: string): Promise<void> {
-  await q.query(
-    `UPDATE devices SET ${BUMP} WHERE id IN (SELECT device_id FROM deployment_devices WHERE deployment_id = $1)`,
-    [deploymentId],
-  );
+  await q.query(bumpWhere('id IN (SELECT device_id FROM deployment_devices WHERE deployment_id = $1)'), [
+    deploymentId,
+  ]);
 }
 
 /** Up to `limit` stale devices, with their dirty values (read before the inputs: see refreshBatch). */
@@ -91,14 +94,15 @@ export async function staleDevices(q: Sql, limit: number): Promise<Row[]> {
 /** Writes computed columns; a device marked stale again since its read keeps its newer dirty value. */
 export async function writeStatusColumns(q: Sql, out: readonly Record<string, unknown>[]): Promise<void> {
   await q.query(
-    `UPDATE devices d SET status_clean = x.dirty, status_kind = x.kind, status_rank = x.rank, status_label = x.label,
+    `${lockDevicesInOrder('id IN (SELECT x.id FROM jsonb_to_recordset($1::jsonb) AS x(id text))')}
+     UPDATE devices d SET status_clean = x.dirty, status_kind = x.kind, status_rank = x.rank, status_label = x.label,
        status_cves = x.cves, status_action = x.action, status_vulnerable = x.vulnerable, status_eligible = x.eligible,
        status_reasons = x.reasons, status_policy = x.policy, status_ring = x.ring, status_node = x.node, status_engine = x.engine, status_signature_enforcement = x.sig,
        status_versions = x.versions, status_search = x.search, sort_name = x.sort_name
-     FROM jsonb_to_recordset($1::jsonb) AS x(id text, dirty integer, kind text, rank integer, label text, cves jsonb,
+     FROM locked, jsonb_to_recordset($1::jsonb) AS x(id text, dirty integer, kind text, rank integer, label text, cves jsonb,
        action text, vulnerable boolean, eligible boolean, reasons jsonb, policy text, ring text, node text, engine text, sig boolean,
        versions jsonb, search text, sort_name text)
-     WHERE d.id = x.id AND d.status_clean < x.dirty`,
+     WHERE d.id = locked.id AND d.id = x.id AND d.status_clean < x.dirty`,
     [JSON.stringify(out)],
   );
 }
