@@ -85,3 +85,29 @@ test('a batch that failed for a passing reason (a deadlock) lands whole on the r
   await Promise.all([1, 2, 3, 4, 5].map((i) => b.add(i)));
   assert.deepEqual(landed, [1, 2, 3, 4, 5]);
 });
+
+test('items added while a flush runs go together in the next call (group commit), within maxItems', async () => {
+  const calls: number[][] = [];
+  let release: () => void = () => {};
+  const slow = new Promise<void>((r) => {
+    release = r;
+  });
+  const b = new Batcher<number, null>(
+    async (items) => {
+      calls.push(items);
+      if (calls.length === 1) await slow;
+      return items.map(() => null);
+    },
+    1,
+    4,
+  );
+  const first = b.add(0);
+  await new Promise((r) => setTimeout(r, 20)); // the first flush is running, held
+  const rest = [1, 2, 3, 4, 5, 6].map((i) => b.add(i));
+  await new Promise((r) => setTimeout(r, 20)); // several timer periods pass while it runs
+  assert.equal(calls.length, 1, 'nothing else is sent while the first flush runs');
+  release();
+  await Promise.all([first, ...rest]);
+  await b.drain();
+  assert.deepEqual(calls, [[0], [1, 2, 3, 4], [5, 6]]);
+});

@@ -3,6 +3,11 @@
  * `maxItems`) are flushed together by one call; flushes run one at a time, in order, so a later
  * write never lands before an earlier one. Each add() resolves with its item's result.
  *
+ * Items that arrive while a flush runs wait for it and then go together (group commit), up to
+ * `maxItems` per call: cutting a batch every `delayMs` regardless queued dozens of small
+ * statements behind a slow one when the database was busy (a replica's devices failing over),
+ * and on this kind of machine each round trip costs the server more than its rows do.
+ *
  * One bad item (a row the database refuses) must not fail the others: when a batch fails, it is
  * split in halves, each tried again (and split again if it fails), so that only the items that
  * fail alone are rejected (and reported to onDropped, one line each). Halving, not item by item:
@@ -15,6 +20,7 @@ export class Batcher<T, R> {
   #items: Array<Entry<T, R>> = [];
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> = Promise.resolve();
+  #busy = false;
 
   constructor(
     private readonly flushFn: (items: T[]) => Promise<R[]>,
@@ -33,31 +39,33 @@ export class Batcher<T, R> {
     });
   }
 
-  /**
-   * Resolves when everything added so far has been flushed. The pending items are queued at once:
-   * waiting for the timer instead would spin (the awaited flush chain is already settled, so the
-   * check would run again before any timer could fire).
-   */
+  /** Resolves when everything added so far has been flushed. */
   async drain(): Promise<void> {
     this.#flush();
-    await this.#running;
-    if (this.#items.length > 0) await this.drain();
+    while (this.#busy || this.#items.length > 0) {
+      await this.#running;
+      this.#flush();
+    }
   }
 
   #kick(ms: number): void {
+    if (this.#busy) return; // the running flush takes these when it ends
     if (this.#timer && ms > 0) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.#flush(), ms);
   }
 
-  /** Queues the items added so far as one batch behind the running ones. */
+  /** Starts a flush of the items added so far (up to maxItems), unless one is running. */
   #flush(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    const batch = this.#items;
-    this.#items = [];
-    if (batch.length === 0) return;
-    this.#running = this.#running.then(() => this.#run(batch));
+    if (this.#busy || this.#items.length === 0) return;
+    const batch = this.#items.splice(0, this.maxItems);
+    this.#busy = true;
+    this.#running = this.#run(batch).finally(() => {
+      this.#busy = false;
+      this.#flush();
+    });
   }
 
   async #run(batch: Array<Entry<T, R>>): Promise<void> {
