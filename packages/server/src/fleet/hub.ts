@@ -71,6 +71,8 @@ export class Hub {
   readonly #rate: TokenBuckets;
   /** Errors a device reports count for at most ERRORS_PER_DEVICE per minute. */
   readonly #errors = new WindowBudget(ERRORS_PER_DEVICE, 60_000);
+  /** Deploy messages encoded once for all devices (the bundle is most of it; see #encode). */
+  readonly #encoded = new Map<string, Buffer>();
   #tick: NodeJS.Timeout | null = null;
   #ping: NodeJS.Timeout | null = null;
   /** When the last ping round ran (performance.now()). */
@@ -251,8 +253,26 @@ export class Hub {
       conn.socket.terminate();
       return false;
     }
-    conn.socket.send(JSON.stringify(msg));
+    conn.socket.send(this.#encode(msg), { binary: false });
     return true;
+  }
+
+  /**
+   * A deploy carries the whole bundle (base64) and is the same for every device of a deployment:
+   * it is serialized and encoded once and the one buffer is written to every socket (server frames
+   * are not masked), instead of a JSON.stringify and a UTF-8 copy per device.
+   */
+  #encode(msg: ServerMessage): Buffer | string {
+    if (msg.type !== 'deploy') return JSON.stringify(msg);
+    // Every field but the bundle, which the patch id names (bundles are immutable once published).
+    const key = JSON.stringify({ ...msg, bundle: msg.bundle.length });
+    let buf = this.#encoded.get(key);
+    if (!buf) {
+      buf = Buffer.from(JSON.stringify(msg));
+      if (this.#encoded.size >= 16) this.#encoded.clear(); // a few deployments at a time, in practice
+      this.#encoded.set(key, buf);
+    }
+    return buf;
   }
 
   #push(conn: Connection, msg: Extract<ServerMessage, { type: 'deploy' | 'revert' }>): boolean {
