@@ -63,7 +63,7 @@ interface Proc {
 const procs: Proc[] = [];
 let srv: HotpatchServer;
 let admin: ReturnType<typeof client>;
-let load: NodeJS.Timeout | null = null;
+let load: ChildProcess | null = null;
 const answers = new Map<string, number[]>();
 
 async function startService(host: string, ring: string, enrollToken: string): Promise<Proc> {
@@ -111,20 +111,34 @@ async function startService(host: string, ring: string, enrollToken: string): Pr
   return p;
 }
 
-/** Light steady load on every service (about 40 requests/s each), recording status codes. */
+/**
+ * The load generator's script: about 40 requests/s to each service, each answer's status sent back
+ * over IPC. It runs in a process of its own: in this test's process the embedded database and the
+ * server share the event loop, and under a busy machine a timer here fired so rarely that a
+ * health window saw fewer than 10 requests.
+ */
+const LOAD_JS = `const targets = JSON.parse(process.argv[1]);
+setInterval(() => {
+  for (const [host, port] of Object.entries(targets))
+    fetch('http://127.0.0.1:' + port + '/')
+      .then(async (r) => { await r.arrayBuffer(); process.send([host, r.status]); })
+      .catch(() => {});
+}, 25);
+process.on('disconnect', () => process.exit(0));`;
+
+/** Light steady load on every service, from a child process, recording status codes. */
 function startLoad(services: Record<string, Proc>): void {
-  load = setInterval(() => {
-    for (const [host, p] of Object.entries(services))
-      fetch(`http://127.0.0.1:${p.port}/`)
-        .then(async (r) => {
-          await r.arrayBuffer();
-          const list = answers.get(host) ?? [];
-          list.push(r.status);
-          if (list.length > 200) list.shift();
-          answers.set(host, list);
-        })
-        .catch(() => {});
-  }, 25);
+  const targets = Object.fromEntries(Object.entries(services).map(([host, p]) => [host, p.port]));
+  load = spawn(process.execPath, ['-e', LOAD_JS, JSON.stringify(targets)], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  load.on('message', (m: [string, number]) => {
+    const [host, status] = m;
+    const list = answers.get(host) ?? [];
+    list.push(status);
+    if (list.length > 200) list.shift();
+    answers.set(host, list);
+  });
 }
 
 const recent = (host: string, n = 20) => (answers.get(host) ?? []).slice(-n);
@@ -139,7 +153,7 @@ export function healthGateSuite(storage: 'pglite' | 'postgres'): void {
   });
 
   after(async () => {
-    if (load) clearInterval(load);
+    load?.kill();
     await Promise.all(procs.map((p) => p.stop()));
     await ts?.close();
     rmSync(dir, { recursive: true, force: true });
