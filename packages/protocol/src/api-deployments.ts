@@ -12,6 +12,15 @@ export const DeploymentCreate = Type.Object(
   { additionalProperties: false },
 );
 export type DeploymentCreate = Static<typeof DeploymentCreate>;
+/**
+ * `?view=summary`: the answer carries the deployment and its counts, with `devices` and `health`
+ * left empty (GET /v1/deployments/:id has them). Planning is the same; a fleet of 100,000 devices
+ * makes the full answer ~30 MB, computed while the server starts sending the deploys.
+ */
+export const DeploymentCreateQuery = Type.Object(
+  { view: Type.Optional(Type.Union([Type.Literal('full'), Type.Literal('summary')])) },
+  { additionalProperties: false },
+);
 export const WaitQuery = Type.Object(
   {
     timeoutMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })),

@@ -3,6 +3,7 @@ import { sha256 } from '@hotpatch/core';
 import {
   DeploymentCreate as CreateBody,
   DeploymentCreated,
+  DeploymentCreateQuery,
   DeploymentListResponse,
   DeploymentProgress,
   DeploymentView,
@@ -175,7 +176,11 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
     r.post(
       '/v1/deployments',
       'operator',
-      { body: CreateBody, response: { 200: DeploymentCreated, 201: DeploymentCreated } },
+      {
+        body: CreateBody,
+        querystring: DeploymentCreateQuery,
+        response: { 200: DeploymentCreated, 201: DeploymentCreated },
+      },
       async (req, reply) => {
         const bundle = await getBundle(ctx.db, req.body.patchId);
         if (!bundle) throw new NotFoundError(`patch ${req.body.patchId}`, 'body.patchId');
@@ -203,9 +208,11 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
           return { dep, created: true };
         });
         if (result.created) await ctx.bus.publish({ kind: 'deployment', id: result.dep.id });
-        return reply
-          .status(result.created ? 201 : 200)
-          .send({ ...(await view(result.dep)), created: result.created });
+        const answer =
+          req.query.view === 'summary'
+            ? { ...(await progress(result.dep)), devices: [], health: [], healthReports: undefined }
+            : await view(result.dep);
+        return reply.status(result.created ? 201 : 200).send({ ...answer, created: result.created });
       },
     );
     r.get('/v1/deployments', 'viewer', { response: { 200: DeploymentListResponse } }, async () => {

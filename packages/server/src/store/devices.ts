@@ -19,8 +19,12 @@ export function toDevice(r: Row): Device {
   };
 }
 
+/** What toDevice reads: not the status columns (kilobytes per device of search text and versions). */
+const DEVICE_COLUMNS =
+  'id, host, service, labels, policy_id, enrolled_at, revoked_at, last_seen, connected, facts';
+
 export async function listDevices(q: Sql): Promise<Device[]> {
-  return (await q.query('SELECT * FROM devices ORDER BY host, service')).map(toDevice);
+  return (await q.query(`SELECT ${DEVICE_COLUMNS} FROM devices ORDER BY host, service`)).map(toDevice);
 }
 
 /**
@@ -40,13 +44,13 @@ export async function listDevicesLight(q: Sql): Promise<Device[]> {
 }
 
 export async function getDevice(q: Sql, id: string): Promise<Device | null> {
-  const r = await q.query('SELECT * FROM devices WHERE id = $1', [id]);
+  const r = await q.query(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE id = $1`, [id]);
   return r[0] ? toDevice(r[0]) : null;
 }
 
 /** These devices, in no particular order (missing ones left out). */
 export async function getDevices(q: Sql, ids: readonly string[]): Promise<Device[]> {
-  return (await q.query('SELECT * FROM devices WHERE id = ANY($1)', [ids])).map(toDevice);
+  return (await q.query(`SELECT ${DEVICE_COLUMNS} FROM devices WHERE id = ANY($1)`, [ids])).map(toDevice);
 }
 
 /** The process instances seen for a device, oldest first, as stored. */

@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import {
   ApiError,
   BundleView,
+  type DeploymentCreated,
   DeploymentListItem,
   DeploymentProgress,
   DeploymentView,
@@ -81,6 +82,15 @@ test('a real agent enrolls and is deployed to; every view the client reads match
   const same = await api.deploymentProgress(dep.deployment.id, p.fingerprint, 300);
   assert.equal(same.fingerprint, p.fingerprint);
   assert.ok(Date.now() - t0 >= 250, 'an unchanged deployment is long-polled, not answered at once');
+  // The creation's summary answer: the same deployment and counts, no per-device rows.
+  const again = await api.client.request<DeploymentCreated>('POST', '/v1/deployments?view=summary', {
+    patchId: fx.patchId,
+    policy: 'default',
+  });
+  assert.equal(again.created, false, 'the active deployment is answered, not a second one');
+  assert.equal(again.deployment.id, dep.deployment.id);
+  assert.deepEqual(again.summary, full.summary);
+  assert.deepEqual([again.devices.length, again.health.length], [0, 0]);
   conforms(Type.Array(DeploymentListItem), await api.deployments(), 'GET /v1/deployments');
   conforms(Type.Array(PolicyView), await api.policies(), 'GET /v1/policies');
   conforms(ReportResponse, await api.client.request('GET', '/v1/report'), 'GET /v1/report');
