@@ -4,6 +4,7 @@
  * .cache/bench/runtime.json.
  *   node packages/e2e/dist/bench/runtime-bench.js [--quick] [--node N] [--only start,cpu,apply]
  *     [--engines redirect,liveedit] [--applies N] [--measure time|instructions] [--pairs N]
+ *     [--rows warm,cold,small,empty]
  * --measure time (the default): start-up rows as wall time and as the process's own CPU time
  * (user + system, all its threads, read by the process itself at listening or exit).
  * --measure instructions: the start-up rows only, each process run under valgrind's callgrind
@@ -52,6 +53,8 @@ if (measure !== 'time' && measure !== 'instructions')
   throw new Error(`--measure ${measure}: time or instructions`);
 const instructions = measure === 'instructions';
 const pairsArg = arg('--pairs') ? Number(arg('--pairs')) : undefined;
+// Which start-up rows run (all by default): e.g. the cold start alone, the slowest under callgrind.
+const rows = new Set((arg('--rows') ?? 'warm,cold,small,empty').split(','));
 // The runtime as `hotpatch run` preloads it (--require); BENCH_REGISTER: another build of the
 // preload (e.g. the previous commit's, to compare), an ES module one (.js, .mjs) with --import.
 const preloadArgs = (() => {
@@ -249,48 +252,63 @@ async function startupRows(node: string, dir: string, tag: string): Promise<Reco
       ? { instructions: countsOf(s.countsDir, s.child.pid!, 'listening') }
       : { ms: s.uptimeMs, cpuMs: s.cpuMs, rssMiB: s.rss / 2 ** 20 };
   };
+  const none = { without: [], with: [] };
   const service = `bench-${tag}-start`;
-  // Warm: the instrumentation cache filled by one start first (its pack is written as it exits).
-  const first = await start(node, dir, { runtime: true }, service, false);
-  await new Promise((r) => {
-    first.child.once('exit', r);
-    first.child.send({ op: 'exit' });
-  });
-  const warm = await paired(n, async (runtime) => atListening(await start(node, dir, { runtime }, service)));
+  let warm: Awaited<ReturnType<typeof paired>> = none;
+  if (rows.has('warm')) {
+    // Warm: the instrumentation cache filled by one start first (its pack is written as it exits).
+    const first = await start(node, dir, { runtime: true }, service, false);
+    await new Promise((r) => {
+      first.child.once('exit', r);
+      first.child.send({ op: 'exit' });
+    });
+    warm = await paired(n, async (runtime) => atListening(await start(node, dir, { runtime }, service)));
+  }
   // Cold: a new HOTPATCH_HOME each time (the first start of a new release).
-  const cold = await paired(coldPairs, async (runtime, r) => {
-    const fresh = join(home, `cold-${tag}-${r}`);
-    const out = await atListening(await start(node, dir, { runtime, home: fresh }, service));
-    rmSync(fresh, { recursive: true, force: true });
-    return out;
-  });
+  const cold = rows.has('cold')
+    ? await paired(coldPairs, async (runtime, r) => {
+        const fresh = join(home, `cold-${tag}-${r}`);
+        const out = await atListening(await start(node, dir, { runtime, home: fresh }, service));
+        rmSync(fresh, { recursive: true, force: true });
+        return out;
+      })
+    : none;
   const smallService = `bench-${tag}-small`;
-  await runToExit(node, dir, smallAppFile, { runtime: true }, smallService, false);
-  const small = await paired(n, (runtime) => runToExit(node, dir, smallAppFile, { runtime }, smallService));
-  // The runtime's own caches (its V8 code cache) are written by a first run, as for the others.
-  await runToExit(node, dir, emptyFile, { runtime: true }, `bench-${tag}-empty`, false);
-  const empty = await paired(emptyPairs, (runtime) =>
-    runToExit(node, dir, emptyFile, { runtime }, `bench-${tag}-empty`),
-  );
+  let small: Awaited<ReturnType<typeof paired>> = none;
+  if (rows.has('small')) {
+    await runToExit(node, dir, smallAppFile, { runtime: true }, smallService, false);
+    small = await paired(n, (runtime) => runToExit(node, dir, smallAppFile, { runtime }, smallService));
+  }
+  let empty: Awaited<ReturnType<typeof paired>> = none;
+  if (rows.has('empty')) {
+    // The runtime's own caches (its V8 code cache) are written by a first run, as for the others.
+    await runToExit(node, dir, emptyFile, { runtime: true }, `bench-${tag}-empty`, false);
+    empty = await paired(emptyPairs, (runtime) =>
+      runToExit(node, dir, emptyFile, { runtime }, `bench-${tag}-empty`),
+    );
+  }
+  // A row that did not run is left out.
+  const row = (p: typeof none | Awaited<ReturnType<typeof paired>>, k: string) =>
+    p.with.length ? ratioRow(p, k) : undefined;
   if (instructions)
     return {
-      startWarmInstructions: ratioRow(warm, 'instructions'),
-      startColdInstructions: ratioRow(cold, 'instructions'),
-      smallAppInstructions: ratioRow(small, 'instructions'),
-      emptyInstructions: ratioRow(empty, 'instructions'),
+      startWarmInstructions: row(warm, 'instructions'),
+      startColdInstructions: row(cold, 'instructions'),
+      smallAppInstructions: row(small, 'instructions'),
+      emptyInstructions: row(empty, 'instructions'),
     };
   return {
-    startWarm: ratioRow(warm, 'ms'),
-    rssAtListening: ratioRow(warm, 'rssMiB'),
-    startWarmCpu: ratioRow(warm, 'cpuMs'),
-    startCold: ratioRow(cold, 'ms'),
-    startColdCpu: ratioRow(cold, 'cpuMs'),
-    smallApp: ratioRow(small, 'ms'),
-    smallAppCpu: ratioRow(small, 'cpuMs'),
-    smallAppPeakRss: ratioRow(small, 'maxRssMiB'),
-    empty: ratioRow(empty, 'ms'),
-    emptyCpu: ratioRow(empty, 'cpuMs'),
-    emptyPeakRss: ratioRow(empty, 'maxRssMiB'),
+    startWarm: row(warm, 'ms'),
+    rssAtListening: row(warm, 'rssMiB'),
+    startWarmCpu: row(warm, 'cpuMs'),
+    startCold: row(cold, 'ms'),
+    startColdCpu: row(cold, 'cpuMs'),
+    smallApp: row(small, 'ms'),
+    smallAppCpu: row(small, 'cpuMs'),
+    smallAppPeakRss: row(small, 'maxRssMiB'),
+    empty: row(empty, 'ms'),
+    emptyCpu: row(empty, 'cpuMs'),
+    emptyPeakRss: row(empty, 'maxRssMiB'),
   };
 }
 
