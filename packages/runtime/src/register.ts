@@ -25,6 +25,7 @@ import { entryMayBeModule } from './entry.js';
 import { instrumentOrOwn, inThreadHooks, registerInThreadHooks } from './in-thread-hooks.js';
 import { openPack } from './instrument-cache.js';
 import { heavy, loadAgent } from './lazy.js';
+import { enableModuleCompileCache } from './module-compile-cache.js';
 import { installRequireHooks, patchMayImport } from './new-files.js';
 import { hotpatchHome, legacyServiceName, serviceName } from './paths.js';
 import { HotpatchRuntime } from './runtime.js';
@@ -123,6 +124,8 @@ function install(problems: string[]): HotpatchRuntime | null {
     configurable: false,
     writable: false,
   });
+  // The instrumented text is compiled from Node's code cache where it has one (22.8+).
+  if (engine instanceof RedirectEngine) enableModuleCompileCache();
   // One pack of instrumented modules per service and main script (workers load a part of it).
   if (isMainThread && engine instanceof RedirectEngine) openPack(`${service}\u0000${process.argv[1] ?? ''}`);
   installHooks(runtime);

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { callgrindArgs, markTotals, pairSlopes } from './callgrind.js';
+import { callgrindArgs, markTotals, pairSlopes, processTotal } from './callgrind.js';
 
 describe('callgrind marks', () => {
   it('takes (I2 - I1) / (n2 - n1) per consecutive pair of windows', () => {
@@ -52,6 +52,9 @@ describe('callgrind marks', () => {
       // The loop ran between marks 1 and 2; nothing but the mark itself between 2 and 3.
       assert.ok(totals[1]! > 3e6, `loop window ${totals[1]}`);
       assert.ok(totals[2]! < totals[1]! / 10, `empty window ${totals[2]} vs ${totals[1]}`);
+      // The whole process: the three dumps and what ran after the last mark, as it exited.
+      const whole = processTotal(out, pid);
+      assert.ok(whole > totals[0]! + totals[1]! + totals[2]!, `whole ${whole}`);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -7,6 +7,7 @@
  * Node calls): a mark. Dump k holds what ran between mark k-1 and mark k, in every thread (V8's
  * compiler and GC threads included).
  */
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -37,6 +38,24 @@ export function markTotals(outDir: string, pid: number): number[] {
     if (!m) throw new Error(`no totals in ${prefix}${k}`);
     return Number(m[1]);
   });
+}
+
+/** All the instructions a process ran: its dumps at marks and the last one, written as it exits. */
+export function processTotal(outDir: string, pid: number): number {
+  const last = readFileSync(join(outDir, `cg.${pid}`), 'utf8');
+  const m = /^(?:totals|summary): (\d+)/m.exec(last);
+  if (!m) throw new Error(`no totals in cg.${pid}`);
+  return markTotals(outDir, pid).reduce((a, b) => a + b, Number(m[1]));
+}
+
+/** Whether valgrind can run here (the instructions measures need it). */
+export function hasValgrind(): boolean {
+  try {
+    execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface Window {

@@ -3,7 +3,16 @@
  * without it, measured side by side in one run. Prints a table per Node version and writes
  * .cache/bench/runtime.json.
  *   node packages/e2e/dist/bench/runtime-bench.js [--quick] [--node N] [--only start,cpu,apply]
- *     [--engines redirect,liveedit] [--applies N]
+ *     [--engines redirect,liveedit] [--applies N] [--measure time|instructions] [--pairs N]
+ *     [--rows warm,cold,small,empty]
+ * --measure time (the default): start-up rows as wall time and as the process's own CPU time
+ * (user + system, all its threads, read by the process itself at listening or exit).
+ * --measure instructions: the start-up rows only, each process run under valgrind's callgrind
+ * (instructions of all threads, up to listening or to exit): counts that do not depend on the
+ * machine's load, for the figures a shared machine cannot give in time. Slow (callgrind runs a
+ * process ~50x slower): 3 pairs by default, 1 for the cold start (--pairs N sets all); one pair
+ * of each took 10.5 min for Node 20 at load 5-12, most of it the cold start with the runtime
+ * (~10 G instructions).
  * Rows, on Node 20, 22, 24 and 26:
  * - start-up to listening of an Express app with 1,000 generated modules (1,131 loaded), warm
  *   instrumentation cache and cold (a new HOTPATCH_HOME each time: the first start of a release);
@@ -17,7 +26,7 @@
  * Start-up figures are paired, alternating runs; each ratio is the median of the per-pair ratios,
  * with the range of those ratios (the machine is shared: a single pair can be off by 20%).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { tmpdir } from 'node:os';
@@ -30,6 +39,7 @@ import { advisoryOf, buildSigned, cacheDir } from '../testing/advisories.js';
 import { nodeBinaries } from '../testing/nodes.js';
 import { preloadFile } from '../testing/processes.js';
 import { appFile, MODULES, prepareApp } from './bench-app.js';
+import { callgrindArgs, hasValgrind, markTotals, processTotal } from './callgrind.js';
 
 const quick = process.argv.includes('--quick');
 const arg = (name: string) =>
@@ -38,6 +48,13 @@ const onlyNode = arg('--node') ? Number(arg('--node')) : null;
 const only = new Set((arg('--only') ?? 'start,cpu,apply').split(','));
 const engines = new Set((arg('--engines') ?? 'redirect,liveedit').split(','));
 const applies = Number(arg('--applies') ?? (quick ? 3 : 10));
+const measure = arg('--measure') ?? 'time';
+if (measure !== 'time' && measure !== 'instructions')
+  throw new Error(`--measure ${measure}: time or instructions`);
+const instructions = measure === 'instructions';
+const pairsArg = arg('--pairs') ? Number(arg('--pairs')) : undefined;
+// Which start-up rows run (all by default): e.g. the cold start alone, the slowest under callgrind.
+const rows = new Set((arg('--rows') ?? 'warm,cold,small,empty').split(','));
 // The runtime as `hotpatch run` preloads it (--require); BENCH_REGISTER: another build of the
 // preload (e.g. the previous commit's, to compare), an ES module one (.js, .mjs) with --import.
 const preloadArgs = (() => {
@@ -61,7 +78,7 @@ writeFileSync(emptyFile, '');
 const reporterFile = join(home, 'report-exit.cjs');
 writeFileSync(
   reporterFile,
-  `process.on('exit', () => require('node:fs').writeFileSync(process.env.BENCH_REPORT, JSON.stringify({ uptimeMs: process.uptime() * 1000, maxRssKiB: process.resourceUsage().maxRSS })));\n`,
+  `process.on('exit', () => { const u = process.resourceUsage(); require('node:fs').writeFileSync(process.env.BENCH_REPORT, JSON.stringify({ uptimeMs: process.uptime() * 1000, cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000, maxRssKiB: u.maxRSS })); });\n`,
 );
 
 interface Started {
@@ -69,8 +86,25 @@ interface Started {
   port: number;
   startMs: number;
   uptimeMs: number;
+  cpuMs: number;
   rss: number;
   modules: number;
+  /** Under callgrind (--measure instructions): where its counts are written. */
+  countsDir?: string;
+}
+
+/**
+ * The command for a service: node itself, or node under callgrind (counts written to a new
+ * directory; the dump at the first mark is what ran up to it, the rest is written at exit).
+ */
+function commandFor(
+  node: string,
+  args: string[],
+  counted: boolean,
+): { cmd: string; args: string[]; countsDir?: string } {
+  if (!instructions || !counted) return { cmd: node, args };
+  const countsDir = mkdtempSync(join(home, 'cg-'));
+  return { cmd: 'valgrind', args: [...callgrindArgs(countsDir), node, ...args], countsDir };
 }
 
 interface Mode {
@@ -94,16 +128,18 @@ function envFor(dir: string, mode: Mode, service: string): NodeJS.ProcessEnv {
   };
 }
 
-function start(node: string, dir: string, mode: Mode, service: string): Promise<Started> {
+/** Starts a service to listening; `counted: false` runs it without callgrind (a warm-up). */
+function start(node: string, dir: string, mode: Mode, service: string, counted = true): Promise<Started> {
   // BENCH_NODE_ARGS: extra flags for the service (e.g. --cpu-prof to see where an apply stalls).
   const extra = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(node, [...extra, ...(mode.runtime ? preloadArgs : []), appFile], {
-    env: envFor(dir, mode, service),
+  const run = commandFor(node, [...extra, ...(mode.runtime ? preloadArgs : []), appFile], counted);
+  const child = spawn(run.cmd, run.args, {
+    env: { ...envFor(dir, mode, service), ...(run.countsDir ? { BENCH_MARK_READY: '1' } : {}) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {
     child.once('exit', (c) => reject(new Error(`bench app exited ${c}`)));
-    child.once('message', (m: Omit<Started, 'child'>) => resolve({ child, ...m }));
+    child.once('message', (m: Omit<Started, 'child'>) => resolve({ child, ...m, countsDir: run.countsDir }));
   });
 }
 
@@ -114,18 +150,33 @@ function runToExit(
   script: string,
   mode: Mode,
   service: string,
-): Promise<{ ms: number; maxRssMiB: number }> {
+  counted = true,
+): Promise<{ ms: number; cpuMs: number; maxRssMiB: number; instructions: number }> {
   const report = join(home, `report-${process.pid}.json`);
   rmSync(report, { force: true });
-  const child = spawn(node, ['--require', reporterFile, ...(mode.runtime ? preloadArgs : []), script], {
+  const run = commandFor(
+    node,
+    ['--require', reporterFile, ...(mode.runtime ? preloadArgs : []), script],
+    counted,
+  );
+  const child = spawn(run.cmd, run.args, {
     env: { ...envFor(dir, mode, service), BENCH_REPORT: report },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => {
       if (code !== 0) return reject(new Error(`${script} exited ${code}`));
-      const r = JSON.parse(readFileSync(report, 'utf8')) as { uptimeMs: number; maxRssKiB: number };
-      resolve({ ms: r.uptimeMs, maxRssMiB: r.maxRssKiB / 1024 });
+      const r = JSON.parse(readFileSync(report, 'utf8')) as {
+        uptimeMs: number;
+        cpuMs: number;
+        maxRssKiB: number;
+      };
+      resolve({
+        ms: r.uptimeMs,
+        cpuMs: r.cpuMs,
+        maxRssMiB: r.maxRssKiB / 1024,
+        instructions: run.countsDir ? countsOf(run.countsDir, child.pid!, 'exit') : Number.NaN,
+      });
     });
   });
 }
@@ -143,11 +194,18 @@ function ask(child: ChildProcess, op: string): Promise<Record<string, number>> {
   });
 }
 
+/** Millions of instructions a process under callgrind ran up to listening (its first mark) or to its exit. */
+function countsOf(countsDir: string, pid: number, upTo: 'listening' | 'exit'): number {
+  const n = upTo === 'listening' ? markTotals(countsDir, pid)[0]! : processTotal(countsDir, pid);
+  rmSync(countsDir, { recursive: true, force: true });
+  return n / 1e6;
+}
+
 async function stop(child: ChildProcess): Promise<void> {
   const done = new Promise((r) => child.once('exit', r));
   // A clean exit (a profile asked for with BENCH_NODE_ARGS is written then), else SIGKILL.
   child.send({ op: 'exit' });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
+  const killer = setTimeout(() => child.kill('SIGKILL'), instructions ? 60_000 : 3000);
   await done;
   clearTimeout(killer);
 }
@@ -184,43 +242,73 @@ function ratioRow(p: { without: Record<string, number>[]; with: Record<string, n
 }
 
 async function startupRows(node: string, dir: string, tag: string): Promise<Record<string, unknown>> {
-  const n = quick ? 3 : 7;
+  const n = pairsArg ?? (instructions ? 3 : quick ? 3 : 7);
+  const coldPairs = pairsArg ?? (instructions ? 1 : quick ? 2 : 4);
+  const emptyPairs = pairsArg ?? (instructions ? 3 : quick ? 5 : 11);
+  // What a start to listening measured: wall and CPU time, or instructions under callgrind.
+  const atListening = async (s: Started): Promise<Record<string, number>> => {
+    await stop(s.child);
+    return s.countsDir
+      ? { instructions: countsOf(s.countsDir, s.child.pid!, 'listening') }
+      : { ms: s.uptimeMs, cpuMs: s.cpuMs, rssMiB: s.rss / 2 ** 20 };
+  };
+  const none = { without: [], with: [] };
   const service = `bench-${tag}-start`;
-  // Warm: the instrumentation cache filled by one start first (its pack is written as it exits).
-  const first = await start(node, dir, { runtime: true }, service);
-  await new Promise((r) => {
-    first.child.once('exit', r);
-    first.child.send({ op: 'exit' });
-  });
-  const warm = await paired(n, async (runtime) => {
-    const s = await start(node, dir, { runtime }, service);
-    await stop(s.child);
-    return { ms: s.uptimeMs, rssMiB: s.rss / 2 ** 20 };
-  });
+  let warm: Awaited<ReturnType<typeof paired>> = none;
+  if (rows.has('warm')) {
+    // Warm: the instrumentation cache filled by one start first (its pack is written as it exits).
+    const first = await start(node, dir, { runtime: true }, service, false);
+    await new Promise((r) => {
+      first.child.once('exit', r);
+      first.child.send({ op: 'exit' });
+    });
+    warm = await paired(n, async (runtime) => atListening(await start(node, dir, { runtime }, service)));
+  }
   // Cold: a new HOTPATCH_HOME each time (the first start of a new release).
-  const cold = await paired(quick ? 2 : 4, async (runtime, r) => {
-    const fresh = join(home, `cold-${tag}-${r}`);
-    const s = await start(node, dir, { runtime, home: fresh }, service);
-    await stop(s.child);
-    rmSync(fresh, { recursive: true, force: true });
-    return { ms: s.uptimeMs };
-  });
+  const cold = rows.has('cold')
+    ? await paired(coldPairs, async (runtime, r) => {
+        const fresh = join(home, `cold-${tag}-${r}`);
+        const out = await atListening(await start(node, dir, { runtime, home: fresh }, service));
+        rmSync(fresh, { recursive: true, force: true });
+        return out;
+      })
+    : none;
   const smallService = `bench-${tag}-small`;
-  await runToExit(node, dir, smallAppFile, { runtime: true }, smallService);
-  const small = await paired(n, (runtime) => runToExit(node, dir, smallAppFile, { runtime }, smallService));
-  // The runtime's own caches (its V8 code cache) are written by a first run, as for the others.
-  await runToExit(node, dir, emptyFile, { runtime: true }, `bench-${tag}-empty`);
-  const empty = await paired(quick ? 5 : 11, (runtime) =>
-    runToExit(node, dir, emptyFile, { runtime }, `bench-${tag}-empty`),
-  );
+  let small: Awaited<ReturnType<typeof paired>> = none;
+  if (rows.has('small')) {
+    await runToExit(node, dir, smallAppFile, { runtime: true }, smallService, false);
+    small = await paired(n, (runtime) => runToExit(node, dir, smallAppFile, { runtime }, smallService));
+  }
+  let empty: Awaited<ReturnType<typeof paired>> = none;
+  if (rows.has('empty')) {
+    // The runtime's own caches (its V8 code cache) are written by a first run, as for the others.
+    await runToExit(node, dir, emptyFile, { runtime: true }, `bench-${tag}-empty`, false);
+    empty = await paired(emptyPairs, (runtime) =>
+      runToExit(node, dir, emptyFile, { runtime }, `bench-${tag}-empty`),
+    );
+  }
+  // A row that did not run is left out.
+  const row = (p: typeof none | Awaited<ReturnType<typeof paired>>, k: string) =>
+    p.with.length ? ratioRow(p, k) : undefined;
+  if (instructions)
+    return {
+      startWarmInstructions: row(warm, 'instructions'),
+      startColdInstructions: row(cold, 'instructions'),
+      smallAppInstructions: row(small, 'instructions'),
+      emptyInstructions: row(empty, 'instructions'),
+    };
   return {
-    startWarm: ratioRow(warm, 'ms'),
-    rssAtListening: ratioRow(warm, 'rssMiB'),
-    startCold: ratioRow(cold, 'ms'),
-    smallApp: ratioRow(small, 'ms'),
-    smallAppPeakRss: ratioRow(small, 'maxRssMiB'),
-    empty: ratioRow(empty, 'ms'),
-    emptyPeakRss: ratioRow(empty, 'maxRssMiB'),
+    startWarm: row(warm, 'ms'),
+    rssAtListening: row(warm, 'rssMiB'),
+    startWarmCpu: row(warm, 'cpuMs'),
+    startCold: row(cold, 'ms'),
+    startColdCpu: row(cold, 'cpuMs'),
+    smallApp: row(small, 'ms'),
+    smallAppCpu: row(small, 'cpuMs'),
+    smallAppPeakRss: row(small, 'maxRssMiB'),
+    empty: row(empty, 'ms'),
+    emptyCpu: row(empty, 'cpuMs'),
+    emptyPeakRss: row(empty, 'maxRssMiB'),
   };
 }
 
@@ -321,12 +409,18 @@ async function applyRow(
 
 async function main(): Promise<void> {
   const dir = prepareApp();
-  const bundle = (await buildSigned(advisoryOf('express@4.19.2'), key)).bytes;
-  if (bundle.length === 0) throw new Error('express bundle did not build');
+  if (instructions && !hasValgrind()) throw new Error('--measure instructions needs valgrind');
+  // Instructions are counted for the start-up rows only (a request or an apply under callgrind:
+  // cpu-instructions.ts).
+  if (instructions) for (const o of ['cpu', 'apply']) only.delete(o);
+  const bundle = only.has('apply')
+    ? (await buildSigned(advisoryOf('express@4.19.2'), key)).bytes
+    : Buffer.alloc(0);
+  if (only.has('apply') && bundle.length === 0) throw new Error('express bundle did not build');
   const nodes = nodeBinaries()
     .filter((n) => (onlyNode ? n.major === onlyNode : [20, 22, 24, 26].includes(n.major)))
     .sort((a, b) => a.major - b.major);
-  const results: Record<string, unknown> = { machine: machine(), modules: MODULES, quick };
+  const results: Record<string, unknown> = { machine: machine(), modules: MODULES, quick, measure };
   for (const node of nodes) {
     const tag = `node${node.major}`;
     const row: Record<string, unknown> = {};
@@ -340,16 +434,24 @@ async function main(): Promise<void> {
       if (engines.has('liveedit') && node.major <= 25)
         row.applyLiveEdit = await applyRow(node.bin, dir, tag, 'liveedit', bundle);
     }
-    results[tag] = row;
+    results[tag] = { version: versionOf(node.bin), loadAfter: os.loadavg().map((x) => round(x)), ...row };
     print(tag, row);
   }
-  writeFileSync(join(cacheDir('bench'), 'runtime.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(
+    join(cacheDir('bench'), instructions ? 'runtime-instructions.json' : 'runtime.json'),
+    `${JSON.stringify(results, null, 2)}\n`,
+  );
   rmSync(home, { recursive: true, force: true });
 }
 
 type Row = ReturnType<typeof ratioRow>;
 function print(tag: string, row: Record<string, unknown>): void {
-  const lines: string[] = [`${tag} (${machine()})`];
+  const lines: string[] = [
+    `${tag} (${machine()}; load average ${os
+      .loadavg()
+      .map((x) => round(x))
+      .join(' ')})`,
+  ];
   const r = (name: string, unit: string, x: unknown) => {
     if (!x) return;
     const v = x as Row;
@@ -358,10 +460,18 @@ function print(tag: string, row: Record<string, unknown>): void {
     );
   };
   r('start-up warm, 1,131 modules', ' ms', row.startWarm);
+  r('  CPU (user + system)', ' ms', row.startWarmCpu);
+  r('start-up warm, 1,131 modules: instructions', ' M', row.startWarmInstructions);
   r('start-up cold (new release), 1,131 modules', ' ms', row.startCold);
+  r('  CPU (user + system)', ' ms', row.startColdCpu);
+  r('start-up cold, 1,131 modules: instructions', ' M', row.startColdInstructions);
   r('small app (express + fastify, listen, exit)', ' ms', row.smallApp);
+  r('  CPU (user + system)', ' ms', row.smallAppCpu);
+  r('small app: instructions to exit', ' M', row.smallAppInstructions);
   r('small app peak RSS', ' MiB', row.smallAppPeakRss);
   r('empty script', ' ms', row.empty);
+  r('  CPU (user + system)', ' ms', row.emptyCpu);
+  r('empty script: instructions to exit', ' M', row.emptyInstructions);
   r('empty script peak RSS', ' MiB', row.emptyPeakRss);
   r('RSS at listening, 1,131 modules', ' MiB', row.rssAtListening);
   for (const fw of ['express', 'fastify'] as const) {
@@ -384,6 +494,11 @@ function print(tag: string, row: Record<string, unknown>): void {
       );
   }
   console.log(lines.join('\n'));
+}
+
+/** The exact Node version of a binary (BENCHMARKS.md records it with each figure). */
+function versionOf(bin: string): string {
+  return execFileSync(bin, ['--version']).toString().trim();
 }
 
 function machine(): string {
