@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
@@ -12,6 +12,12 @@ import { httpApp, sleep, until } from './testing/faults.js';
 import { appDir, baseEnv, hotpatch, start, useProcessFaults } from './testing/process-faults.js';
 
 useProcessFaults();
+
+/** CPU seconds a process has used (user + system, /proc): unlike wall time, not stretched by a busy machine. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime (fields 14, 15) in clock ticks
+}
 
 /** Sends raw bytes to a process's control socket; resolves with every answer line until it closes. */
 function raw(pid: number, data: Buffer | string, expect: number): Promise<{ lines: string[]; ms: number }> {
@@ -60,18 +66,23 @@ describe('5. the control socket', () => {
     })();
     const big = `${JSON.stringify({ op: 'apply', bundle: Buffer.alloc(15 << 20, 1).toString('base64') })}\n`;
     assert.ok(big.length > 20 << 20);
+    const cpu0 = cpuSeconds(app.pid);
     const r = await raw(app.pid, big, 1);
+    const cpu = cpuSeconds(app.pid) - cpu0;
     const answer = JSON.parse(r.lines[0]!) as { ok: boolean; code: string };
     assert.equal(answer.ok, false);
     assert.equal(answer.code, 'E_BUNDLE_CORRUPT');
     // Quadratic buffering took about 7 s for 16 MiB here (66 s for 40 MiB); decoding 20 MiB of JSON
-    // and base64 takes ~1.5 s. The bounds leave room for a busy shared machine.
-    assert.ok(r.ms < 8000, `answered in ${r.ms} ms`);
+    // and base64 takes ~1.5 s. Bounded in the app's CPU time, which a busy machine does not stretch
+    // (the wall time did: 9.3 s once under load).
+    assert.ok(cpu < 5, `answered after ${cpu.toFixed(2)} s of the app's CPU (${r.ms} ms wall)`);
     const huge = Buffer.alloc(40 << 20, 0x61);
+    const cpu1 = cpuSeconds(app.pid);
     const r2 = await raw(app.pid, huge, 1);
+    const cpu2 = cpuSeconds(app.pid) - cpu1;
     const answer2 = JSON.parse(r2.lines[0]!) as { ok: boolean; error: string };
     assert.match(answer2.error, /request too large: more than 32 MiB/);
-    assert.ok(r2.ms < 8000, `refused in ${r2.ms} ms`);
+    assert.ok(cpu2 < 5, `refused after ${cpu2.toFixed(2)} s of the app's CPU (${r2.ms} ms wall)`);
     stop = true;
     await pinger;
     // The app is held up while the request is decoded, not for as long as it takes to arrive.
