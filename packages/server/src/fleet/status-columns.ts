@@ -61,37 +61,51 @@ function columns(d: Device, dirty: number, assessed: ReturnType<typeof assessDev
   };
 }
 
-/** Recomputes one batch of stale devices; returns how many it wrote. */
-async function refreshBatch(db: Database): Promise<number> {
-  // The rows (and their dirty values) first, then the inputs: an input changed after this read
-  // bumps the dirty value again, so the device stays stale.
-  const rows = await staleDevices(db, BATCH);
-  if (rows.length === 0) return 0;
-  const devices = rows.map(toDevice);
-  const names = [...new Set(devices.flatMap((d) => (d.facts?.packages ?? []).map((p) => p.name)))];
-  const [policies, sources] = await Promise.all([
-    listPolicies(db),
-    loadStatusSources(
-      db,
-      devices.map((d) => d.id),
-      names,
-    ),
-  ]);
-  const out = devices.map((d, i) =>
-    columns(d, Number(rows[i]?.status_dirty), assessDevice(d, policies, sources)),
-  );
-  await writeStatusColumns(db, out);
-  return out.length;
+/**
+ * Recomputes one batch of stale devices; returns how many it wrote. The batch is claimed: its rows
+ * stay locked until its columns are written, and with `skipLocked` rows another server process is
+ * refreshing are passed over. Every worker of every replica refreshes, and before they all took the
+ * same first 250 stale devices and computed them 14 times over (at 100,000 devices on two replicas
+ * of seven workers).
+ */
+async function refreshBatch(db: Database, skipLocked: boolean): Promise<number> {
+  return db.transaction(async (tx) => {
+    // The rows (and their dirty values) first, then the inputs: an input changed after this read
+    // bumps the dirty value again (after this transaction), so the device stays stale.
+    const rows = await staleDevices(tx, BATCH, skipLocked);
+    if (rows.length === 0) return 0;
+    const devices = rows.map(toDevice);
+    const names = [...new Set(devices.flatMap((d) => (d.facts?.packages ?? []).map((p) => p.name)))];
+    const [policies, sources] = await Promise.all([
+      listPolicies(tx),
+      loadStatusSources(
+        tx,
+        devices.map((d) => d.id),
+        names,
+      ),
+    ]);
+    const out = devices.map((d, i) =>
+      columns(d, Number(rows[i]?.status_dirty), assessDevice(d, policies, sources)),
+    );
+    await writeStatusColumns(tx, out);
+    return out.length;
+  });
 }
 
 const yieldLoop = () => new Promise<void>((r) => setImmediate(r));
 
 async function refreshAll(db: Database): Promise<number> {
   let total = 0;
-  // Bounded: a device re-marked on every pass (a fault) must not hold the caller forever.
-  for (let pass = 0; pass < 1000; pass++) {
-    const n = await refreshBatch(db);
-    if (n === 0) break;
+  // Bounded: a device re-marked on every pass (a fault) must not hold the caller forever. The
+  // last pass waits for the batches other processes hold, so that what was stale at the call is
+  // written when this resolves (reads refresh first).
+  for (let pass = 0, skipLocked = true; pass < 1000; pass++) {
+    const n = await refreshBatch(db, skipLocked);
+    if (n === 0) {
+      if (!skipLocked) break;
+      skipLocked = false;
+      continue;
+    }
     total += n;
     await yieldLoop();
   }

@@ -83,11 +83,15 @@ export async function markDeploymentStale(q: Sql, deploymentId: string): Promise
   ]);
 }
 
-/** Up to `limit` stale devices, with their dirty values (read before the inputs: see refreshBatch). */
-export async function staleDevices(q: Sql, limit: number): Promise<Row[]> {
+/**
+ * Up to `limit` stale devices, with their dirty values (read before the inputs: see refreshBatch),
+ * locked for the transaction; with skipLocked, rows another transaction holds are passed over.
+ */
+export async function staleDevices(q: Sql, limit: number, skipLocked = false): Promise<Row[]> {
   return q.query(
     `SELECT id, host, service, labels, policy_id, enrolled_at, revoked_at, last_seen, connected, facts, status_dirty
-       FROM devices WHERE status_clean < status_dirty ORDER BY id LIMIT ${limit}`,
+       FROM devices WHERE status_clean < status_dirty ORDER BY id LIMIT ${limit}
+       FOR NO KEY UPDATE${skipLocked ? ' SKIP LOCKED' : ''}`,
   );
 }
 
