@@ -30,7 +30,7 @@ import { parseArgs } from 'node:util';
 import { parseBundle } from '@hotpatch/core';
 import type { DeploymentProgress } from '@hotpatch/protocol';
 import pg from 'pg';
-import { client, fixture } from '../test/fixture.js';
+import { client, fixture, pollDeployment } from '../test/fixture.js';
 import { type Replica, startReplica } from './replicas.js';
 import { type Kept, loadKept, resetKept, saveKept } from './reuse.js';
 import type { SimStats } from './sim-fleet.js';
@@ -291,23 +291,23 @@ async function main(): Promise<void> {
   try {
     // Counts only (/progress): the full view re-reads every row and every device name per answer
     // (~30 MB at 100,000 devices), which the watched replica paid while holding its devices.
-    const end = Date.now() + (converged ? 600_000 : 10_000);
-    let since: string | undefined;
-    for (;;) {
-      const q = since === undefined ? '' : `?since=${encodeURIComponent(since)}&timeoutMs=2000`;
-      const r = await admin.get(`/v1/deployments/${id}/progress${q}`);
-      if (r.status !== 200) throw new Error(`progress: HTTP ${r.status} ${JSON.stringify(r.json)}`);
-      const v = r.json as DeploymentProgress;
-      recorded = v.summary.counts.applied ?? 0;
-      if (verbose) {
-        const states = Object.entries(v.summary.counts).filter(([, n]) => n > 0);
-        console.error(
-          `${secs(performance.now() - t)} s: recorded ${JSON.stringify(Object.fromEntries(states))}, devices ${JSON.stringify(total())}`,
-        );
-      }
-      if (recorded === N || Date.now() > end) break;
-      since = v.fingerprint;
-    }
+    await pollDeployment<DeploymentProgress>(
+      admin,
+      id,
+      'progress',
+      (v) => {
+        recorded = v.summary.counts.applied ?? 0;
+        if (verbose) {
+          const states = Object.entries(v.summary.counts).filter(([, n]) => n > 0);
+          console.error(
+            `${secs(performance.now() - t)} s: recorded ${JSON.stringify(Object.fromEntries(states))}, devices ${JSON.stringify(total())}`,
+          );
+        }
+        return recorded === N;
+      },
+      converged ? 600_000 : 10_000,
+      (v) => v.summary.counts,
+    );
   } catch {
     // reported below as devices that lost their patch
   }

@@ -245,20 +245,20 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
       async (req) => view(await find(req.params.id)),
     );
     // Long poll: answers when the deployment's device states change (any replica) or after timeoutMs.
+    // `watched` is what a waiter is told about: its hash is the fingerprint passed back as `since`.
     const longPoll = async <V>(
       id: string,
       query: { since?: string; timeoutMs?: number },
       client: EventEmitter,
       build: (d: Deployment) => Promise<V>,
-      fingerprint: (v: V) => string,
+      watched: (v: V) => unknown,
     ) => {
+      const answer = (v: V) => ({ ...v, fingerprint: sha256(JSON.stringify(watched(v))).slice(0, 32) });
       const d = await find(id);
-      const first = await build(d);
-      if (query.since === undefined || query.since !== fingerprint(first))
-        return { ...first, fingerprint: fingerprint(first) };
+      const first = answer(await build(d));
+      if (query.since === undefined || query.since !== first.fingerprint) return first;
       await changeOf(d.id, query.timeoutMs ?? 10_000, client);
-      const v = await build(await find(d.id));
-      return { ...v, fingerprint: fingerprint(v) };
+      return answer(await build(await find(d.id)));
     };
     // Resolves on the deployment's next state event, after timeoutMs, or when the client goes away.
     const changeOf = (deploymentId: string, timeoutMs: number, client: EventEmitter) =>
@@ -285,16 +285,12 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
       'viewer',
       { params: IdParams, querystring: WaitQuery, response: { 200: DeploymentWaitResponse } },
       async (req) =>
-        longPoll(req.params.id, req.query, req.raw, view, (v) =>
-          sha256(
-            JSON.stringify([
-              v.deployment.state,
-              v.deployment.haltReason ?? null,
-              v.health.length,
-              v.devices.map((r) => [r.deviceId, r.state, r.reason]),
-            ]),
-          ).slice(0, 32),
-        ),
+        longPoll(req.params.id, req.query, req.raw, view, (v) => [
+          v.deployment.state,
+          v.deployment.haltReason ?? null,
+          v.health.length,
+          v.devices.map((r) => [r.deviceId, r.state, r.reason]),
+        ]),
     );
     // The same long poll with counts only: what a script or a large fleet's progress bar needs.
     r.get(
@@ -302,16 +298,12 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
       'viewer',
       { params: IdParams, querystring: WaitQuery, response: { 200: DeploymentProgress } },
       async (req) =>
-        longPoll(req.params.id, req.query, req.raw, progress, (v) =>
-          sha256(
-            JSON.stringify([
-              v.deployment.state,
-              v.deployment.haltReason ?? null,
-              v.healthReports,
-              v.summary.counts,
-            ]),
-          ).slice(0, 32),
-        ),
+        longPoll(req.params.id, req.query, req.raw, progress, (v) => [
+          v.deployment.state,
+          v.deployment.haltReason ?? null,
+          v.healthReports,
+          v.summary.counts,
+        ]),
     );
     r.post(
       '/v1/deployments/:id/expedite',

@@ -18,16 +18,9 @@ export interface RowWrite {
   sent: boolean;
 }
 
+const compare = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
 const byPair = (a: RowWrite, b: RowWrite) =>
-  a.deploymentId === b.deploymentId
-    ? a.deviceId < b.deviceId
-      ? -1
-      : a.deviceId > b.deviceId
-        ? 1
-        : 0
-    : a.deploymentId < b.deploymentId
-      ? -1
-      : 1;
+  compare(a.deploymentId, b.deploymentId) || compare(a.deviceId, b.deviceId);
 
 /** Writes many rows in one statement (last write per key); returns the rows that changed. */
 export async function writeRowsBatch(

@@ -232,21 +232,36 @@ type Api = ReturnType<typeof client>;
 export type DeploymentView = DeploymentWaitResponse;
 
 /** Waits on the server's long poll (device state change events) until pred holds. */
-export async function waitDeployment(
+export function waitDeployment(
   api: Api,
   id: string,
   pred: (v: DeploymentView) => boolean,
   timeoutMs = 30_000,
 ): Promise<DeploymentView> {
+  return pollDeployment<DeploymentView>(api, id, 'wait', pred, timeoutMs, (v) => v.devices);
+}
+
+/**
+ * Follows one of a deployment's long polls (`wait`: the full view; `progress`: counts only) until
+ * pred holds; throws after timeoutMs with `last` of the latest answer.
+ */
+export async function pollDeployment<V extends { fingerprint: string }>(
+  api: Api,
+  id: string,
+  poll: 'wait' | 'progress',
+  pred: (v: V) => boolean,
+  timeoutMs: number,
+  last: (v: V) => unknown,
+): Promise<V> {
   const end = Date.now() + timeoutMs;
   let since: string | undefined;
   for (;;) {
     const q = since === undefined ? '' : `?since=${encodeURIComponent(since)}&timeoutMs=2000`;
-    const r = await api.get(`/v1/deployments/${id}/wait${q}`);
-    if (r.status !== 200) throw new Error(`wait: HTTP ${r.status} ${JSON.stringify(r.json)}`);
-    const v = r.json as DeploymentView;
+    const r = await api.get(`/v1/deployments/${id}/${poll}${q}`);
+    if (r.status !== 200) throw new Error(`${poll}: HTTP ${r.status} ${JSON.stringify(r.json)}`);
+    const v = r.json as V;
     if (pred(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out; last: ${JSON.stringify(v.devices)}`);
+    if (Date.now() > end) throw new Error(`timed out; last: ${JSON.stringify(last(v))}`);
     since = v.fingerprint;
   }
 }
