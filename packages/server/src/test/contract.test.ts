@@ -91,6 +91,12 @@ test('a real agent enrolls and is deployed to; every view the client reads match
   assert.equal(again.deployment.id, dep.deployment.id);
   assert.deepEqual(again.summary, full.summary);
   assert.deepEqual([again.devices.length, again.health.length], [0, 0]);
+  // An unknown view is refused, naming the parameter, and creates nothing.
+  await assert.rejects(
+    api.client.request('POST', '/v1/deployments?view=rows', { patchId: fx.patchId, policy: 'default' }),
+    (e: unknown) => e instanceof ApiError && e.status === 400 && /view/.test(`${e.field} ${e.message}`),
+  );
+  assert.equal((await api.deployments()).length, 1);
   conforms(Type.Array(DeploymentListItem), await api.deployments(), 'GET /v1/deployments');
   conforms(Type.Array(PolicyView), await api.policies(), 'GET /v1/policies');
   conforms(ReportResponse, await api.client.request('GET', '/v1/report'), 'GET /v1/report');
