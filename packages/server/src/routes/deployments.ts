@@ -255,10 +255,25 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
     ) => {
       const answer = (v: V) => ({ ...v, fingerprint: sha256(JSON.stringify(watched(v))).slice(0, 32) });
       const d = await find(id);
-      const first = answer(await build(d));
-      if (query.since === undefined || query.since !== first.fingerprint) return first;
-      await changeOf(d.id, query.timeoutMs ?? 10_000, client);
-      return answer(await build(await find(d.id)));
+      let latest = answer(await build(d));
+      if (query.since === undefined) return latest;
+      // An event may change nothing a waiter watches (a device re-reporting its state): wait on
+      // until what is watched differs from `since`, the time is up, or the client has gone.
+      const deadline = Date.now() + (query.timeoutMs ?? 10_000);
+      let gone = false;
+      const leave = () => {
+        gone = true;
+      };
+      client.once('close', leave);
+      try {
+        while (latest.fingerprint === query.since && !gone && Date.now() < deadline) {
+          await changeOf(d.id, deadline - Date.now(), client);
+          latest = answer(await build(await find(d.id)));
+        }
+      } finally {
+        client.off('close', leave);
+      }
+      return latest;
     };
     // Resolves on the deployment's next state event, after timeoutMs, or when the client goes away.
     const changeOf = (deploymentId: string, timeoutMs: number, client: EventEmitter) =>

@@ -78,10 +78,14 @@ test('a real agent enrolls and is deployed to; every view the client reads match
   assert.deepEqual(p.summary, full.summary);
   assert.equal(p.healthReports, full.health.length);
   assert.equal(p.deployment.phase, full.deployment.phase);
+  // A state event that changes nothing watched (a device re-reporting its state) does not end it.
   const t0 = Date.now();
-  const same = await api.deploymentProgress(dep.deployment.id, p.fingerprint, 300);
+  const pending = api.deploymentProgress(dep.deployment.id, p.fingerprint, 600);
+  await new Promise((r) => setTimeout(r, 100));
+  await ts.srv.db.notify(JSON.stringify({ kind: 'state', deploymentId: dep.deployment.id }));
+  const same = await pending;
   assert.equal(same.fingerprint, p.fingerprint);
-  assert.ok(Date.now() - t0 >= 250, 'an unchanged deployment is long-polled, not answered at once');
+  assert.ok(Date.now() - t0 >= 550, 'an unchanged deployment is long-polled, not answered at once');
   // The creation's summary answer: the same deployment and counts, no per-device rows.
   const again = await api.client.request<DeploymentCreated>('POST', '/v1/deployments?view=summary', {
     patchId: fx.patchId,

@@ -181,7 +181,8 @@ async function scenario(): Promise<void> {
     health: {
       windowSeconds: WINDOW_S,
       max5xxDeltaPoints: 1,
-      maxLoopP99Ratio: 20,
+      // No event-loop signal here: this test is about the 5xx rate, and on a busy machine one slow
+      // turn after an apply can pass any loop ratio (the loop signal has its table test).
       minRequests: 10,
       onBreach: 'halt',
     },
@@ -221,7 +222,8 @@ async function scenario(): Promise<void> {
   );
   const broadRow = held.devices.find((d) => d.device === 'broad-1/gated-web');
   assert.equal(broadRow?.state, 'scheduled');
-  assert.match(broadRow?.reason ?? '', /health gate: waiting for ring canary/);
+  // Waiting for the canary's window, or, if this poll came after the window closed, halted by it.
+  assert.match(broadRow?.reason ?? '', /health gate: waiting for ring canary|^halted by the health gate/);
   const halted = await waitDeployment(
     admin,
     depBad,
