@@ -39,9 +39,11 @@ export async function resolveSpec(spec: string, onProgress?: (msg: string) => vo
   if (spec.startsWith('npm:')) throw new HotpatchError('E_SPEC', `${spec}: expected npm:NAME@VERSION`);
   const dir = resolve(spec);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    // `name@1.2.3` is how npm users write a release: point them at the spelling we take.
+    const hint = NPM_SPEC.test(`npm:${spec}`) ? `; did you mean npm:${spec}?` : '';
     throw new HotpatchError(
       'E_SPEC',
-      `${spec}: no such directory (a SPEC is a directory or npm:NAME@VERSION)`,
+      `${spec}: no such directory (a SPEC is a directory or npm:NAME@VERSION)${hint}`,
     );
   }
   const pkgFile = join(dir, 'package.json');

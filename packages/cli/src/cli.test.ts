@@ -347,6 +347,26 @@ describe('hotpatch CLI', () => {
     }
   });
 
+  it('a release written as NAME@VERSION (no npm:) exits 2 and names the spelling to use; -o is --out', () => {
+    const r = hotpatch(
+      'build',
+      '--from',
+      'left-pad@1.3.0',
+      '--to',
+      v2,
+      '--key',
+      join(keys, 'hotpatch.key'),
+      '-o',
+      'x',
+    );
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^hotpatch: left-pad@1\.3\.0: no such directory .*; did you mean npm:left-pad@1\.3\.0\?$/m,
+    );
+    assert.doesNotMatch(r.stderr, /required option/, '-o is accepted for --out');
+  });
+
   it('an unknown npm spec exits 2 with a one-line error', () => {
     const r = hotpatch(
       'build',

@@ -73,7 +73,7 @@ export function registerBuildCommand(program: Command): void {
     )
     .requiredOption('--to <spec>', 'the fixed version (directory or npm:NAME@VERSION)')
     .requiredOption('--key <keyfile>', 'Ed25519 private key (PKCS8 PEM, from `hotpatch keygen`)')
-    .requiredOption('--out <file>', 'bundle file to write')
+    .requiredOption('-o, --out <file>', 'bundle file to write')
     .option('--advisory <id>', 'advisory the fix addresses (CVE-… or GHSA-…); repeatable', collect)
     .option(
       '--only <file:function>',
