@@ -19,11 +19,24 @@ export async function openPostgres(url: string, schema?: string, poolSize = 10):
       return r.rows;
     },
   });
+  // One connection runs one statement at a time: callers may issue a transaction's statements
+  // together (Promise.all), so they are queued here in call order (pg queues them itself today but
+  // deprecates it, and will refuse them in pg 9).
+  const serial = (c: pg.PoolClient): Sql => {
+    let tail: Promise<unknown> = Promise.resolve();
+    return {
+      query<T extends Row = Row>(text: string, params: readonly unknown[] = []) {
+        const run = tail.then(() => c.query<T>(text, params as unknown[]));
+        tail = run.catch(() => {});
+        return run.then((r) => r.rows);
+      },
+    };
+  };
   const inTransaction = async <T>(fn: (tx: Sql) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      const out = await fn(wrap(client));
+      const out = await fn(serial(client));
       await client.query('COMMIT');
       return out;
     } catch (e) {

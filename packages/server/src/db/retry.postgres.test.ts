@@ -64,3 +64,34 @@ test(
     ]);
   },
 );
+
+test('[postgres] statements issued together in a transaction run one at a time, in call order, with no warning', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  try {
+    const order = await db.transaction(async (tx) => {
+      const [a, b, c] = await Promise.all([
+        tx.query('UPDATE t SET v = 10 WHERE id = 1 RETURNING v'),
+        tx.query('UPDATE t SET v = v + 1 WHERE id = 1 RETURNING v'),
+        tx.query('SELECT v FROM t WHERE id = 1'),
+      ]);
+      return [a[0]?.v, b[0]?.v, c[0]?.v];
+    });
+    assert.deepEqual(order, [10, 11, 11]);
+    // A failing statement fails its caller only; the ones after it are still sent (and fail with
+    // the aborted transaction, which then rolls back as a whole).
+    await assert.rejects(
+      db.transaction(async (tx) => {
+        const results = await Promise.allSettled([tx.query('SELECT 1/0'), tx.query('SELECT 1 AS one')]);
+        assert.equal(results[0].status, 'rejected');
+        throw new Error('rolled back');
+      }),
+      /rolled back/,
+    );
+    await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    assert.deepEqual(warnings, []);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
