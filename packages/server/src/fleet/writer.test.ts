@@ -53,3 +53,39 @@ test('Writer: a write that left the overlay after a mark is reported landed sinc
   w.forgetLandedBefore(after);
   assert.equal(w.landedSince('dep_1', 'dev_1', before), false, 'forgotten');
 });
+
+test('Writer: a state lands without waiting for its device to be marked stale (devices rows may be locked by others)', async () => {
+  let release = () => {};
+  const locked = new Promise<void>((r) => {
+    release = r;
+  });
+  const marks: unknown[] = [];
+  const sql = {
+    query: async (text: string, params: readonly unknown[] = []) => {
+      if (/INSERT INTO deployment_devices/.test(text))
+        return [{ deployment_id: 'dep_1', device_id: 'dev_1', state: 'applied', reason: null }];
+      if (/status_dirty/.test(text)) {
+        await locked; // another transaction holds the device's row
+        marks.push(params[0]);
+      }
+      return [];
+    },
+  } as unknown as Sql;
+  const db = {
+    ...acceptingDb(),
+    ...sql,
+    priority: sql,
+    transaction: <T>(fn: (tx: Sql) => Promise<T>) => fn(sql),
+  };
+  const w = new Writer(db, bus, pino({ level: 'silent' }), 'rep_1');
+  const landed = await Promise.race([
+    w.row(write('applied')),
+    new Promise<string>((r) => setTimeout(() => r('waited for the stale mark'), 2000)),
+  ]);
+  assert.equal(landed, true);
+  assert.deepEqual(marks, [], 'the stale mark is still waiting');
+  release();
+  await w.drain();
+  assert.equal(marks.length, 1, 'then it is written');
+  assert.match(JSON.stringify(marks[0]), /dev_1/);
+});
