@@ -76,6 +76,29 @@ export async function affectedVersions(
     .map((p) => ({ [p.name]: [p.version] }));
 }
 
+/**
+ * The same, after the deployment's transaction, a chunk of devices per statement: each statement
+ * holds its rows' locks only briefly, where one statement over a large fleet (100,000 rows) held
+ * them all until it ended, while the devices that had the deploy were writing their facts.
+ */
+export async function markDeploymentStaleInChunks(q: Sql, deploymentId: string, chunk = 5000): Promise<void> {
+  let after = '';
+  for (;;) {
+    const ids = await q.query<{ device_id: string }>(
+      `SELECT device_id FROM deployment_devices WHERE deployment_id = $1 AND device_id > $2
+        ORDER BY device_id LIMIT ${chunk}`,
+      [deploymentId, after],
+    );
+    if (ids.length === 0) return;
+    await markDevicesStale(
+      q,
+      ids.map((r) => r.device_id),
+    );
+    if (ids.length < chunk) return;
+    after = ids[ids.length - 1]?.device_id ?? after;
+  }
+}
+
 /** A deployment was created, reverted or retried: the devices with a row in it. */
 export async function markDeploymentStale(q: Sql, deploymentId: string): Promise<void> {
   await q.query(bumpWhere('id IN (SELECT device_id FROM deployment_devices WHERE deployment_id = $1)'), [
