@@ -59,6 +59,7 @@ export function toRunningNames(A: ModuleAnalysis, B: ModuleAnalysis): MangledRen
   for (let round = 0; round < 20; round++) {
     for (const b of sharedInScope(inB, names)) names.refresh(b);
     const source = rewrite(B.source, inB, names, shorthand);
+    if (source === B.source) return { analysis: B, renamed: 0, fresh: 0 }; // the minifier kept every name
     let C: ModuleAnalysis;
     try {
       C = analyzeModule(source, { sourceType: B.sourceType });
