@@ -83,7 +83,8 @@ export function scanFile(scan: PackageScan, file: string): void {
     note(file, changeOf('excluded', file, { detail: 'file' }));
     return;
   }
-  if (isMinified(file, newSource) && !entryPoints.has(file)) {
+  const minified = isMinified(file, newSource);
+  if (minified && !entryPoints.has(file)) {
     note(file, changeOf('minified-build', file));
     return;
   }
@@ -97,6 +98,7 @@ export function scanFile(scan: PackageScan, file: string): void {
       newSource,
       oldVersion: from.version,
       newVersion: to.version,
+      minified,
       ...(fileOnly ? { only: fileOnly } : {}),
       ...(fileExclude ? { exclude: fileExclude } : {}),
       ...(imported.has(file) ? { importedConstants: imported.get(file)! } : {}),

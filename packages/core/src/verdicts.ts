@@ -346,6 +346,12 @@ export const VERDICTS = {
     message:
       'version literal left as is: the process keeps reporting its baseline version, with its hotpatch level',
   },
+  'mangled-names': {
+    kind: 'mangled-names',
+    verdict: 'ignored',
+    message:
+      'minified build whose variable names the minifier chose anew ({detail}): compared and patched under the running names',
+  },
   'helper-equivalent': {
     kind: 'compiler-helper',
     verdict: 'ignored',

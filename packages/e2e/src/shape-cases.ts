@@ -30,7 +30,33 @@ function _toPrimitive(input, hint) { if (typeof input !== "object" || input === 
 const chunkSource = (check: string) =>
   `export function parse(s) {\n${check}  return s.split('/');\n}\nexport function count(s) {\n  return parse(s).length;\n}\n${[1, 2, 3, 4, 5, 6].map((i) => `export function part${i}(s) {\n  return parse(s)[${i}];\n}\n`).join('')}`;
 
+/**
+ * A webpack + terser build (fast-xml-parser's lib/fxp.cjs): one line, names chosen by the minifier.
+ * The long string makes it a minified build by size, as real ones are.
+ */
+const minifiedBundle = (body: string) =>
+  `(()=>{"use strict";var t={};const z="${'x'.repeat(20_000)}";${body}module.exports=t})();\n`;
+
 export const SHAPE_CASES: ShapeCase[] = [
+  {
+    name: 'a minified bundle whose minifier renamed its variables between releases: the fixed function, under the running names, builds the class the running bundle calls `w` (reached through the scope accessor)',
+    a: {
+      'index.js': minifiedBundle(
+        'class w{constructor(t){this.n=t}get(){return this.n}}function x(t){return new Error("E:"+t)}function m(t,e){return t+e}const v=function(t){const e=new w(t);if(e.get()>9)throw x(e.get());return m(e.get(),z.length>0?2:0)};t.check=v,',
+      ),
+    },
+    b: {
+      'index.js': minifiedBundle(
+        'class n{constructor(t){this.n=t}get(){return this.n}}function m(t){return new Error("E:"+t)}function x(t,e){return t+e}const v=function(t){const i=new n(t);if(i.get()>5)throw m(i.get());return x(i.get(),z.length>0?2:0)};t.check=v,',
+      ),
+    },
+    old: `try { return pkg.check(7) === 9; } catch { return false; }`,
+    normal: `try { pkg.check(12); return false; } catch (e) { return e.message === 'E:12' && pkg.check(3) === 5; }`,
+    expect: 'live',
+    // Live only under the running names (the verdict `mangled-names`, ignored): read by name,
+    // `m` and `x` changed their parameters (parameters-changed, a restart).
+    verdicts: ['function-changed'],
+  },
   {
     name: 'a variable the fix adds to a factory, read by a closure made at load before the patch (body-parser depth)',
     a: {

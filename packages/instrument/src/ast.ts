@@ -43,6 +43,11 @@ export function isFunctionNode(node: AstNode): boolean {
   );
 }
 
+/** The fields of a node type that hold its children, in source order (ESTree visitor keys). */
+export function childKeys(type: string): readonly string[] {
+  return KEYS[type] ?? [];
+}
+
 /** Children of a node in source order, by ESTree visitor keys. */
 export function childrenOf(node: AstNode): AstNode[] {
   const keys = KEYS[node.type] ?? [];

@@ -25,12 +25,13 @@ import type { SourceType } from './ast.js';
  * patch that was active before it loaded can run now.
  *
  * A function whose variables nested functions can reach declares a scope accessor:
- *   function __hp$a3(n, v, w) { switch (n) { case "x": return w === 1 ? (x = v) : ... ; default: <outer> } }
- * listing `scopeVariables(f)`, with `w` one of ACCESS; a name it does not list goes to the next
+ *   function __hp$a3(__hp$n, __hp$v, __hp$w) { switch (__hp$n) { case "x": return __hp$w === 1 ? (x = __hp$v) : ... ; default: <outer> } }
+ * listing `scopeVariables(f)`, with `__hp$w` one of ACCESS (ACCESSOR_PARAMS: reserved names, so
+ * that they shadow no variable of the scope); a name it does not list goes to the next
  * accessor outward, and past the last one it throws a ReferenceError. A run-once wrapper also
  * registers its accessor: `__hotpatch$.scope(__hp$s, <index>, __hp$a2)`.
  */
-export const CONVENTION_VERSION = 3;
+export const CONVENTION_VERSION = 4;
 
 export const SLOTS = '__hp$s';
 /**
@@ -41,6 +42,11 @@ export const SLOTS = '__hp$s';
 export const GATE_PARAM = '__hp$c';
 export const RESULT = '__hp$r';
 export const ACCESSOR_PREFIX = '__hp$a';
+/**
+ * A scope accessor's parameters (name, value, access code). Convention 4: they were `n, v, w`,
+ * which shadowed the scope's own variables of those names (common in minified code).
+ */
+export const ACCESSOR_PARAMS = ['__hp$n', '__hp$v', '__hp$w'] as const;
 /** Replacement parameter: the scope accessor the guard passes. */
 export const SCOPE_PARAM = '__hp$sc';
 /** Replacement parameter: the running function itself (named function expressions). */

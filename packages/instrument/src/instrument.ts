@@ -3,6 +3,7 @@ import type { AstNode, SourceType } from './ast.js';
 
 import {
   ACCESS,
+  ACCESSOR_PARAMS,
   accessorName,
   enclosingAccessor,
   GATE_PARAM,
@@ -53,6 +54,12 @@ function guardText(f: FunctionInfo): string {
   return `${head}return ${yieldStar}${RESULT}.call(this${args ? `, ${args}` : ''});`;
 }
 
+/**
+ * The accessor's own parameters: reserved names, so that no variable of the scope it serves is
+ * shadowed by them (they were `n, v, w`, and a minified module's variable `w` read the access code).
+ */
+const [NAME, VALUE, HOW] = ACCESSOR_PARAMS;
+
 function accessorText(f: FunctionInfo): string {
   const name = accessorName(f)!;
   const outer = enclosingAccessor(f);
@@ -60,13 +67,13 @@ function accessorText(f: FunctionInfo): string {
   const cases = scopeVariables(f)
     .map(
       (v) =>
-        `case ${JSON.stringify(v)}: return w === ${A.assign} ? (${v} = v) : w === ${A.preIncrement} ? ++${v} : w === ${A.postIncrement} ? ${v}++ : w === ${A.preDecrement} ? --${v} : w === ${A.postDecrement} ? ${v}-- : ${v};`,
+        `case ${JSON.stringify(v)}: return ${HOW} === ${A.assign} ? (${v} = ${VALUE}) : ${HOW} === ${A.preIncrement} ? ++${v} : ${HOW} === ${A.postIncrement} ? ${v}++ : ${HOW} === ${A.preDecrement} ? --${v} : ${HOW} === ${A.postDecrement} ? ${v}-- : ${v};`,
     )
     .join(' ');
   const fallback = outer
-    ? `return ${accessorName(outer)}(n, v, w);`
-    : 'throw new ReferenceError(n + " is not reachable from hotpatch code");';
-  return `function ${name}(n, v, w) { switch (n) { ${cases} default: ${fallback} } }`;
+    ? `return ${accessorName(outer)}(${NAME}, ${VALUE}, ${HOW});`
+    : `throw new ReferenceError(${NAME} + " is not reachable from hotpatch code");`;
+  return `function ${name}(${NAME}, ${VALUE}, ${HOW}) { switch (${NAME}) { ${cases} default: ${fallback} } }`;
 }
 
 /** Position just after the `=>` of an arrow function. */

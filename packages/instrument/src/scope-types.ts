@@ -33,6 +33,8 @@ export interface Scope {
   childScopes: Scope[];
   set: Map<string, Variable>;
   isStrict: boolean;
+  /** A direct eval() runs in this scope or one nested in it: names are looked up at run time. */
+  directCallToEvalScope?: boolean;
   functionExpressionScope: boolean;
 }
 export interface ScopeManager {

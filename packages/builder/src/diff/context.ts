@@ -30,6 +30,11 @@ export interface DiffInput {
   changedFiles?: ReadonlyMap<string, ExportChanges>;
   /** This file names one of `changedFiles` in a require()/import: its load-time calls into it are checked. */
   importsChangedFile?: boolean;
+  /**
+   * A minified build: variable names are the minifier's, and the fixed version's are matched to
+   * the running ones before diffing (mangled-names.ts).
+   */
+  minified?: boolean;
   /** Whether the package module a relative specifier of this file names only writes output when called (diff/quiet-module.ts). */
   quietModule?: (spec: string) => boolean;
 }

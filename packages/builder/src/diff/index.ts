@@ -4,6 +4,7 @@ import { DiffContext, type DiffInput, sameTokens } from './context.js';
 import { applyEditsTo } from './emit.js';
 import { functionPatches } from './function-patches.js';
 import { changedFunctions, textChanged } from './functions.js';
+import { toRunningNames } from './mangled-names.js';
 import { matchFunctions } from './match.js';
 import { migrationsOf } from './migrations.js';
 import { moduleLevel, unitPairs } from './module-level.js';
@@ -26,11 +27,19 @@ export interface FileDiff {
  * migrations (migrations.ts), emission (emit.ts), self-check (self-check.ts). The output serves both engines: `functions` and `migrations` for
  * the redirect engine, `edits` for LiveEdit where it can take them (`liveEdit` says why not).
  */
-export function diffFile(input: DiffInput): FileDiff {
-  const A = analyzeModule(input.oldSource, { sourceType: input.sourceType });
-  const B = analyzeModule(input.newSource, { sourceType: input.sourceType });
+export function diffFile(given: DiffInput): FileDiff {
+  const A = analyzeModule(given.oldSource, { sourceType: given.sourceType });
+  let B = analyzeModule(given.newSource, { sourceType: given.sourceType });
+  // Phase 0 for minified builds: the fixed version under the running names (mangled-names.ts).
+  const mangled = given.minified ? toRunningNames(A, B) : null;
+  if (mangled) B = mangled.analysis;
+  const input = mangled ? { ...given, newSource: B.source } : given;
   const m = matchFunctions(A, B);
   const ctx = new DiffContext(input, A, B, m);
+  if (mangled && mangled.renamed + mangled.fresh > 0)
+    ctx.note('mangled-names', input.path, {
+      detail: `${mangled.renamed} variable(s) renamed to their running names, ${mangled.fresh} new one(s) given fresh names`,
+    });
 
   const allSame = sameTokens(tokenTexts(A, 0, A.source.length), tokenTexts(B, 0, B.source.length));
   if (allSame && !input.importedConstants?.size && !input.importsChangedFile) {

@@ -23,6 +23,20 @@ interface Case {
 
 const live: Case[] = [
   {
+    name: 'a minified webpack/terser build whose minifier swapped two module variables (`x` ↔ `m`) and renamed locals, beside the fix (fast-xml-parser 5.3.6 lib/fxp.cjs): only the fixed function changes, under the running names',
+    a: '(()=>{"use strict";var t={};function x(t){return new Error("E:"+t)}function m(t,e){return t+e}function a(t,e){const i=[];let n=e.exec(t);for(;n;)i.push(m(n[0],1)),n=e.exec(t);return i}function b(t){if(t>9)throw x(t);return m(t,2)}t.a=a,t.b=b,module.exports=t})();\n',
+    b: '(()=>{"use strict";var e={};function m(t){return new Error("E:"+t)}function x(t,e){return t+e}function a(t,e){const n=[];let i=e.exec(t);for(;i;)n.push(x(i[0],1)),i=e.exec(t);return n}function b(t){if(t>5)throw m(t);return x(t,2)}e.a=a,e.b=b,module.exports=e})();\n',
+    input: { minified: true },
+    expect: [['mangled-names'], ['function-changed', '<iife>/b']],
+    absent: [
+      ['function-changed', '<iife>/a'],
+      ['function-changed', '<iife>/x'],
+      ['function-changed', '<iife>/m'],
+      ['parameters-changed'],
+      ['side-effect-changed'],
+    ],
+  },
+  {
     name: "an import of a Node built-in now spelt with node: (vite 7.1.5's `sep` from 'node:path'): the same binding",
     a: "import { sep } from 'path';\nexport function join(a, b) { return a + sep + b; }\n",
     b: "import { sep } from 'node:path';\nexport function join(a, b) { return String(a) + sep + String(b); }\n",
@@ -521,6 +535,15 @@ const live: Case[] = [
 ];
 
 const restart: Case[] = [
+  {
+    name: 'a minified build whose module counter really starts elsewhere now, under a new minified name (`t` became `n`): the same variable, a changed initial value of state running code assigns (read by name, it looked like new state)',
+    a: '(()=>{let t=0;const r=10;function e(){if(t>=r)throw new Error("full");return++t}module.exports={take:e}})();\n',
+    b: '(()=>{let n=1;const r=10;function e(){if(n>=r)throw new Error("full");return++n}module.exports={take:e}})();\n',
+    input: { minified: true },
+    expect: [['state-mutated-changed', 't']],
+    absent: [['function-changed', '<iife>/e'], ['new-state']],
+  },
+
   {
     name: 'an import that moves to another package of the same name without node: (not a built-in)',
     a: "import { parse } from 'qs';\nexport function f(s) { return parse(s); }\n",
