@@ -10,7 +10,6 @@ import { applyTo, socketPath, status } from '@hotpatch/runtime';
 import { httpApp, until } from './testing/faults.js';
 import {
   appDir,
-  appFile,
   baseEnv,
   bundle,
   cli,
@@ -19,6 +18,7 @@ import {
   keyFile,
   start,
   useProcessFaults,
+  v1,
   v2,
 } from './testing/process-faults.js';
 
@@ -58,9 +58,11 @@ describe('6. clear words for what goes wrong', () => {
   });
 
   test('apply --pid <launcher> names the app pid; run --trust <not a key> is one line, exit 2', async () => {
+    const loadsV1 = join(appDir, 'loads-v1.js');
+    writeFileSync(loadsV1, `require(${JSON.stringify(join(v1, 'index.js'))});\n${httpApp}`);
     const launcher = spawn(
       process.execPath,
-      [cli, 'run', '--trust', keyFile, '--', process.execPath, appFile],
+      [cli, 'run', '--trust', keyFile, '--', process.execPath, loadsV1],
       {
         env: { ...process.env, HOTPATCH_HOME: home, HOTPATCH_SERVICE: 'launched' },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -83,6 +85,18 @@ describe('6. clear words for what goes wrong', () => {
       assert.match(
         r.stderr,
         new RegExp(`pid ${launcher.pid} is the hotpatch launcher; the app is pid ${appPid}`),
+      );
+      // Under `hotpatch run` the preload comes through NODE_OPTIONS, which reaches every worker
+      // thread, the runtime's own checker too: that thread must not join the apply as a thread of
+      // the service (it did, and its store raced the main thread's: "pending … ENOENT", exit 3).
+      const ok = await hotpatch(['apply', bundleFile, '--pid', String(appPid), '--json']);
+      assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+      const applied = JSON.parse(ok.stdout) as { state: string; threads: unknown[] };
+      assert.equal(applied.state, 'applied');
+      assert.deepEqual(applied.threads, [], 'no thread of the service but the main one');
+      assert.deepEqual(
+        (await status(appPid)).patches.map((p) => p.state),
+        ['applied'],
       );
     } finally {
       launcher.kill('SIGTERM');

@@ -13,6 +13,8 @@ import { heavy } from './lazy.js';
  * Only the main thread uses it (an application's worker threads check in their own thread).
  */
 const IDLE_MS = 10_000;
+/** In the checker's workerData: the runtime does not start in that thread (register.ts). */
+export const CHECKER_MARK = 'hotpatchChecker';
 let worker: Worker | null = null;
 let broken = false;
 let idle: NodeJS.Timeout | null = null;
@@ -23,8 +25,13 @@ const waiting = new Map<number, (a: CheckAnswer | null) => void>();
 function start(): Worker | null {
   if (worker || broken || !isMainThread) return worker;
   try {
-    // No execArgv: the service's preloads (this runtime) and flags are not the checker's.
-    const w = new Worker(new URL('./checker.js', import.meta.url), { execArgv: [] });
+    // No execArgv: the service's flags are not the checker's. A preload given in NODE_OPTIONS
+    // (what `hotpatch run` sets) still runs in every worker: the mark tells the runtime not to
+    // start in this one (it would join every apply as a thread of the service).
+    const w = new Worker(new URL('./checker.js', import.meta.url), {
+      execArgv: [],
+      workerData: { [CHECKER_MARK]: true },
+    });
     w.on('message', (a: CheckAnswer) => waiting.get(a.id)?.(a));
     const gone = () => {
       if (worker === w) worker = null;

@@ -12,7 +12,7 @@
 import Module from 'node:module';
 import { dirname, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isMainThread } from 'node:worker_threads';
+import { isMainThread, workerData } from 'node:worker_threads';
 import { GLOBAL, READY, SCOPE_REGISTER } from '@hotpatch/instrument';
 import { agentOptionsFromEnv } from './agent-env.js';
 import { cellStore } from './cells.js';
@@ -27,6 +27,7 @@ import { openPack } from './instrument-cache.js';
 import { heavy, loadAgent } from './lazy.js';
 import { enableModuleCompileCache } from './module-compile-cache.js';
 import { installRequireHooks, patchMayImport } from './new-files.js';
+import { CHECKER_MARK } from './off-thread.js';
 import { hotpatchHome, legacyServiceName, serviceName } from './paths.js';
 import { HotpatchRuntime } from './runtime.js';
 import { adoptLegacyStore, fsReason } from './store.js';
@@ -87,6 +88,8 @@ function warn(problems: string[]): void {
 }
 
 function install(problems: string[]): HotpatchRuntime | null {
+  // The runtime's own checker thread (off-thread.ts) is not a thread of the service.
+  if (!isMainThread && (workerData as Record<string, unknown> | null)?.[CHECKER_MARK] === true) return null;
   if (Object.getOwnPropertyDescriptor(globalThis, GLOBAL)) {
     problems.push('the runtime is preloaded twice; the second copy does nothing');
     return null;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import {
   closeSync,
@@ -11,6 +12,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { HotpatchError } from '@hotpatch/core';
 import { activeDir, ensurePrivateDir } from './paths.js';
 
@@ -42,10 +44,21 @@ export function fsReason(e: unknown): string {
   return code ?? (e as Error).message;
 }
 
+/**
+ * A temporary name no other writer uses: the threads of one process (each runs its runtime) store
+ * the same bundle at once, and with the pid alone one's rename took the other's file (ENOENT).
+ */
+function tempName(file: string): string {
+  return join(
+    dirname(file),
+    `.${basename(file)}.${process.pid}.${threadId}.${randomBytes(4).toString('hex')}.tmp`,
+  );
+}
+
 /** Writes `bytes` to `file` atomically and durably, or throws E_IO having left nothing behind. */
 export function writeDurable(file: string, bytes: Uint8Array): void {
   const dir = dirname(file);
-  const tmp = join(dir, `.${basename(file)}.${process.pid}.tmp`);
+  const tmp = tempName(file);
   try {
     ensurePrivateDir(dir);
     const fd = openSync(tmp, 'w', 0o600);
@@ -86,7 +99,7 @@ const fsp = {
  */
 export async function writeDurableAsync(file: string, bytes: Uint8Array): Promise<void> {
   const dir = dirname(file);
-  const tmp = join(dir, `.${basename(file)}.${process.pid}.tmp`);
+  const tmp = tempName(file);
   try {
     ensurePrivateDir(dir);
     const fd = await fsp.open(tmp, 'w', 0o600);
