@@ -348,7 +348,7 @@ export function registrationCalls(stmt: AstNode): AstNode[] | null {
 /**
  * The variables a `for` loop's head steps, when the head is made of values alone: its init sets
  * them from pure expressions (`i = 0`, `let t = 'S'`), its test reads, its update writes only
- * them (`i++`, `t += 'S'`). Null for any other head.
+ * them (`i++`, `t += 'S'`), and it reads no other variable. Null for any other head.
  */
 export function loopVariables(loop: AstNode, refs: Map<number, Reference>): Variable[] | null {
   const vars = new Set<Variable>();
@@ -392,7 +392,19 @@ export function loopVariables(loop: AstNode, refs: Map<number, Reference>): Vari
   }
   const test = loop.test as AstNode | null;
   if (test && !pureArguments([test])) return null;
-  return [...vars];
+  // The head reads nothing but its own variables: a value running code may have changed since
+  // load (`i < list.length`) would make the re-run take other steps.
+  const values = [init, test, update].filter((n): n is AstNode => n !== null);
+  return values.every((n) => readsOnly(n, vars, refs)) ? [...vars] : null;
+}
+
+/** Whether every variable `node` reads is one of `vars`. */
+function readsOnly(node: AstNode, vars: ReadonlySet<Variable>, refs: Map<number, Reference>): boolean {
+  if (node.type === 'Identifier') {
+    const r = refs.get(node.start);
+    return !r || (!!r.resolved && vars.has(r.resolved));
+  }
+  return childrenOf(node).every((c) => readsOnly(c, vars, refs));
 }
 
 /** Statement patches that run the plan at apply: counters reset, then every registration call. */

@@ -594,6 +594,20 @@ const restart: Case[] = [
     absent: [['registrations-rerun']],
   },
   {
+    name: 'a registration loop whose head reads a list that running code extends: not run again',
+    a: registrationModule(
+      "  var k, names = ['S', 'SS'];\n  for (k = 0; k < names.length; k++) addParseToken(names[k], parseMs);",
+      '  function more(n) { names.push(n); }',
+    ),
+    b: registrationModule(
+      "  var k, names = ['S', 'SS'];\n  for (k = 0; k < names.length; k++) addParseToken(names[k], parseMs);",
+      '  function more(n) { names.push(n); }',
+      true,
+    ),
+    expect: [['changed-at-load']],
+    absent: [['registrations-rerun']],
+  },
+  {
     name: 'a registration loop whose head calls a function (its steps may differ when run again): not run again',
     a: registrationModule(
       "  var k, m = [3];\n  function count() { return m.length; }\n  for (k = 0; k < count(); k++) addParseToken('S' + k, parseMs);",
