@@ -672,6 +672,67 @@ exports.check = schema(3).run('abc', { max: 5 });
     verdicts: ['registrations-rerun'],
   },
   {
+    // moment 2.29.1's millisecond tokens: registration calls made by a load-time loop
+    // (`for (token = 'S'; …; token += 'S') addParseToken(token, parseMs)`), and a helper of the
+    // registration function (isNumber) that running code calls too. The loop runs again.
+    name: 'registration calls made by a load-time loop, with a helper running code also calls: the loop runs again',
+    a: {
+      'index.js': `(function (global, factory) {
+  typeof exports === 'object' && typeof module !== 'undefined' ? module.exports = factory() : global.mo = factory();
+}(this, (function () { 'use strict';
+  function isNumber(input) { return typeof input === 'number' || Object.prototype.toString.call(input) === '[object Number]'; }
+  function toInt(x) { return x | 0; }
+  var tokens = {};
+  function addParseToken(token, callback) {
+    var i, func = callback;
+    if (typeof token === 'string') { token = [token]; }
+    if (isNumber(callback)) { func = function (input, array) { array[callback] = toInt(input); }; }
+    for (i = 0; i < token.length; i++) { tokens[token[i]] = func; }
+  }
+  function parseMs(input, array) { array[6] = toInt(input); }
+  var token;
+  for (token = 'S'; token.length <= 3; token += 'S') {
+    addParseToken(token, parseMs);
+  }
+  addParseToken('D', 2);
+  function parse(tok, input) { var a = [], c = {}; tokens[tok](input, a, c, tok); return a; }
+  function set(x) { return isNumber(x) ? x : NaN; }
+  return { parse: parse, set: set };
+})));
+`,
+    },
+    b: {
+      'index.js': `(function (global, factory) {
+  typeof exports === 'object' && typeof module !== 'undefined' ? module.exports = factory() : global.mo = factory();
+}(this, (function () { 'use strict';
+  function isNumber(input) { return typeof input === 'number' || Object.prototype.toString.call(input) === '[object Number]'; }
+  function toInt(x) { return x | 0; }
+  var tokens = {};
+  function addParseToken(token, callback) {
+    var i, func = callback;
+    if (typeof token === 'string') { token = [token]; }
+    if (isNumber(callback)) { func = function (input, array) { array[callback] = Math.min(toInt(input), 99); }; }
+    else { func = function (input, array, config, tok) { if (String(input).length <= 3) { callback(input, array, config, tok); } }; }
+    for (i = 0; i < token.length; i++) { tokens[token[i]] = func; }
+  }
+  function parseMs(input, array) { array[6] = toInt(input); }
+  var token;
+  for (token = 'S'; token.length <= 3; token += 'S') {
+    addParseToken(token, parseMs);
+  }
+  addParseToken('D', 2);
+  function parse(tok, input) { var a = [], c = {}; tokens[tok](input, a, c, tok); return a; }
+  function set(x) { return isNumber(x) ? x : NaN; }
+  return { parse: parse, set: set };
+})));
+`,
+    },
+    old: `return pkg.parse('D', '500')[2] === 500 || pkg.parse('SS', '5000')[6] === 5000;`,
+    normal: `return pkg.parse('D', '12')[2] === 12 && pkg.parse('SSS', '120')[6] === 120 && pkg.parse('S', '7')[6] === 7 && pkg.set(3) === 3;`,
+    expect: 'live',
+    verdicts: ['registrations-rerun'],
+  },
+  {
     // valibot 1.1.0 → 1.2.0 (tsup → tsdown): the bundler numbered the colliding `store` variables
     // the other way round; pairing them by name made _getWordCount read another function's store.
     name: 'module variables a bundler renumbered (store2 → store, store → store$1): paired by the functions that use them',

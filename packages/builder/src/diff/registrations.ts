@@ -75,22 +75,26 @@ export function registrationPlan(
     if (def.type === 'Variable' && node.init) return byNode.get(node.init as AstNode) ?? null;
     return null;
   };
-  const calleeOf = (stmt: AstNode): Variable | null => {
-    if (stmt.type !== 'ExpressionStatement') return null;
-    const e = stmt.expression as AstNode;
-    return e.type === 'CallExpression' ? unitVar(e.callee as AstNode) : null;
+  // The functions a load-time statement calls to register (null: it does anything else).
+  const calleesOf = (stmt: AstNode): FunctionInfo[] | null => {
+    const calls = registrationCalls(stmt);
+    const fns = calls?.map((c) => functionOf(unitVar(c.callee as AstNode)));
+    return fns?.every((f) => f !== null) ? (fns as FunctionInfo[]) : null;
   };
 
   // The functions the stale statements call, and those they call in turn.
   const registrars = new Set<FunctionInfo>();
   for (const stmt of stale) {
-    const f = functionOf(calleeOf(stmt));
-    if (!f) return null;
-    registrars.add(f);
+    const fns = calleesOf(stmt);
+    if (!fns) return null;
+    for (const f of fns) registrars.add(f);
   }
   const tables = new Set<Variable>();
   const counters = new Set<Variable>();
   const closure = new Set<FunctionInfo>();
+  // What each function of the closure calls, and those that write a table or counter themselves.
+  const callees = new Map<FunctionInfo, FunctionInfo[]>();
+  const writing = new Set<FunctionInfo>();
   const queue = [...registrars];
   while (queue.length) {
     const f = queue.pop()!;
@@ -98,8 +102,10 @@ export function registrationPlan(
     closure.add(f);
     const more = effects(f);
     if (more === null) return null;
+    callees.set(f, more);
     queue.push(...more);
   }
+  const writers = writersOf(callees, writing);
 
   /** The module functions `f` calls, or null when it does anything but fill tables and counters. */
   function effects(f: FunctionInfo): FunctionInfo[] | null {
@@ -112,6 +118,7 @@ export function registrationPlan(
         if (isLocal(v)) return true;
         if (!update || !v || v.scope !== scope) return false;
         counters.add(v);
+        writing.add(f);
         return true;
       }
       if (n.type !== 'MemberExpression') return false;
@@ -120,6 +127,7 @@ export function registrationPlan(
       const v = unitVar(root);
       if (!v) return false;
       tables.add(v);
+      writing.add(f);
       return true;
     };
     // A value of the function's own: a literal, a local, or a read-only method's result on one.
@@ -216,47 +224,68 @@ export function registrationPlan(
       if (inClosure(pos) || isDeclaration(v, r)) continue;
       const stmt = statementOf(pos);
       if (stmt && !runsLater(pos, stmt)) {
-        if (!closure.has(functionOf(calleeOf(stmt)) as FunctionInfo)) return null;
+        if (!registers(stmt)) return null;
         continue;
       }
       if (r.isWrite()) return null; // running code changes it: not a table built once
     }
   // Functions the registration code may store in its tables: made inside the registration
   // functions or in the arguments of the load-time calls.
-  const registering = unit.executable.filter((s) => closure.has(functionOf(calleeOf(s)) as FunctionInfo));
+  const registering = unit.executable.filter(registers);
   const stored = B.functions.filter(
     (f) => inClosure(f.node.start) || registering.some((s) => f.node.start >= s.start && f.node.end <= s.end),
   );
   const mayUseThis = stored.some((f) => f.usesThis && !f.isArrow);
   if (changedLater(B.ast, touched, refs, inClosure, mayUseThis)) return null;
-  // The registration functions are called at load, by whole statements, and from nowhere else.
-  for (const f of closure) {
+  // The registration functions that write are called at load, by whole statements, and from
+  // nowhere else; helpers that only read (moment's isNumber) may be called by running code too.
+  for (const f of writers) {
     const v = (scope.variables as Variable[]).find((x) => functionOf(x) === f);
     if (!v) return null;
     for (const r of v.references) {
       const pos = r.identifier.start;
       if (inClosure(pos) || isDeclaration(v, r)) continue;
       const stmt = statementOf(pos);
-      if (!stmt || calleeOf(stmt) !== v || (stmt.expression as AstNode).callee !== r.identifier) return null;
+      const calls = stmt && registers(stmt) ? registrationCalls(stmt)! : [];
+      if (!calls.some((c) => c.callee === r.identifier)) return null;
     }
   }
   for (const s of unit.executable) {
-    const f = functionOf(calleeOf(s));
-    if (f && closure.has(f)) {
-      if (!pureArguments((s.expression as AstNode).arguments as AstNode[])) return null;
-      loadCalls.push(s);
-    }
+    if (!registers(s)) continue;
+    if (!registrationCalls(s)!.every((c) => pureArguments(c.arguments as AstNode[]))) return null;
+    if (s.type === 'ForStatement' && !rerunnableLoop(s)) return null;
+    loadCalls.push(s);
   }
   if (!stale.every((s) => loadCalls.includes(s))) return null;
   const resets = [...counters].map((v) => v.defs[0]!.node as unknown as AstNode);
   return {
     resets,
     calls: loadCalls,
-    names: [...closure].map((f) => ctx.m.keyInA(f)),
+    names: [...closure].filter((f) => writers.has(f)).map((f) => ctx.m.keyInA(f)),
     // New tables are cells (dropped on revert); the running ones are saved and put back.
     tables: [...tables].map((v) => v.name).filter((n) => unit.decls.has(n) && running.set.has(n)),
   };
 
+  /** A load-time statement whose every call is a call of a registration function. */
+  function registers(stmt: AstNode): boolean {
+    return calleesOf(stmt)?.every((f) => closure.has(f)) ?? false;
+  }
+  /**
+   * A loop of registration calls that runs the same way again: its head computes its variables
+   * from values alone, and only load-time code uses them (nothing that runs later reads what the
+   * loop leaves in them; a re-run from the same start takes the same steps).
+   */
+  function rerunnableLoop(loop: AstNode): boolean {
+    const vars = loopVariables(loop, refs);
+    if (!vars) return false;
+    return vars.every((v) =>
+      v.references.every((r) => {
+        const pos = r.identifier.start;
+        const stmt = statementOf(pos);
+        return !!stmt && !runsLater(pos, stmt);
+      }),
+    );
+  }
   function runsLater(pos: number, stmt: AstNode): boolean {
     return B.functions.some(
       (f) => !f.once && f.node.start >= stmt.start && f.node.start <= pos && pos < f.node.end,
@@ -279,6 +308,103 @@ export function registrationPlan(
     const init = (def.node as unknown as AstNode).init as AstNode | null;
     return init?.type === 'Literal' && typeof init.value === 'number';
   }
+}
+
+/** The functions that write (`writing`) or call, directly or not, one that does. */
+export function writersOf(
+  callees: ReadonlyMap<FunctionInfo, FunctionInfo[]>,
+  writing: ReadonlySet<FunctionInfo>,
+): Set<FunctionInfo> {
+  const out = new Set(writing);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [f, gs] of callees)
+      if (!out.has(f) && gs.some((g) => out.has(g))) {
+        out.add(f);
+        grew = true;
+      }
+  }
+  return out;
+}
+
+/**
+ * The calls a load-time statement makes: `f(…);`, or a `for` loop whose body is only such
+ * statements (moment's `for (token = 'S'; token.length <= 9; token += 'S') addParseToken(token, parseMs);`).
+ */
+export function registrationCalls(stmt: AstNode): AstNode[] | null {
+  const callOf = (s: AstNode): AstNode | null =>
+    s.type === 'ExpressionStatement' && (s.expression as AstNode).type === 'CallExpression'
+      ? (s.expression as AstNode)
+      : null;
+  if (stmt.type !== 'ForStatement') {
+    const c = callOf(stmt);
+    return c ? [c] : null;
+  }
+  const body = stmt.body as AstNode;
+  const calls = (body.type === 'BlockStatement' ? (body.body as AstNode[]) : [body]).map(callOf);
+  return calls.length > 0 && calls.every((c) => c !== null) ? (calls as AstNode[]) : null;
+}
+
+/**
+ * The variables a `for` loop's head steps, when the head is made of values alone: its init sets
+ * them from pure expressions (`i = 0`, `let t = 'S'`), its test reads, its update writes only
+ * them (`i++`, `t += 'S'`), and it reads no other variable. Null for any other head.
+ */
+export function loopVariables(loop: AstNode, refs: Map<number, Reference>): Variable[] | null {
+  const vars = new Set<Variable>();
+  const bind = (id: AstNode): boolean => {
+    const v = id.type === 'Identifier' ? refs.get(id.start)?.resolved : null;
+    if (v) vars.add(v);
+    return !!v;
+  };
+  const init = loop.init as AstNode | null;
+  if (!init) return null;
+  if (init.type === 'VariableDeclaration') {
+    for (const d of init.declarations as AstNode[])
+      if (!d.init || !pureArguments([d.init as AstNode]) || !bind(d.id as AstNode)) return null;
+  } else {
+    const parts = init.type === 'SequenceExpression' ? (init.expressions as AstNode[]) : [init];
+    for (const e of parts)
+      if (
+        e.type !== 'AssignmentExpression' ||
+        e.operator !== '=' ||
+        !pureArguments([e.right as AstNode]) ||
+        !bind(e.left as AstNode)
+      )
+        return null;
+  }
+  const stepped = (id: AstNode): boolean =>
+    id.type === 'Identifier' && vars.has(refs.get(id.start)?.resolved as Variable);
+  const update = loop.update as AstNode | null;
+  const steps = !update
+    ? []
+    : update.type === 'SequenceExpression'
+      ? (update.expressions as AstNode[])
+      : [update];
+  for (const e of steps) {
+    const ok =
+      (e.type === 'UpdateExpression' && stepped(e.argument as AstNode)) ||
+      (e.type === 'AssignmentExpression' &&
+        !/^(&&|\|\||\?\?)=$/.test(e.operator as string) &&
+        stepped(e.left as AstNode) &&
+        pureArguments([e.right as AstNode]));
+    if (!ok) return null;
+  }
+  const test = loop.test as AstNode | null;
+  if (test && !pureArguments([test])) return null;
+  // The head reads nothing but its own variables: a value running code may have changed since
+  // load (`i < list.length`) would make the re-run take other steps.
+  const values = [init, test, update].filter((n): n is AstNode => n !== null);
+  return values.every((n) => readsOnly(n, vars, refs)) ? [...vars] : null;
+}
+
+/** Whether every variable `node` reads is one of `vars`. */
+function readsOnly(node: AstNode, vars: ReadonlySet<Variable>, refs: Map<number, Reference>): boolean {
+  if (node.type === 'Identifier') {
+    const r = refs.get(node.start);
+    return !r || (!!r.resolved && vars.has(r.resolved));
+  }
+  return childrenOf(node).every((c) => readsOnly(c, vars, refs));
 }
 
 /** Statement patches that run the plan at apply: counters reset, then every registration call. */

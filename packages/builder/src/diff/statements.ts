@@ -4,7 +4,7 @@ import { changedStatement, rerun, statementName } from './changed-statements.js'
 import type { DiffContext } from './context.js';
 import { isCall, type Load, loadTimeCalls, nestedIn } from './load-time.js';
 import type { ModuleLevel, UnitPair } from './module-level.js';
-import { registrationPatches, registrationPlan } from './registrations.js';
+import { type RegistrationPlan, registrationPatches, registrationPlan } from './registrations.js';
 import { freeRefs, lineOf } from './scope.js';
 import type { Cell } from './state.js';
 import { calleeName, type Unit } from './units.js';
@@ -95,24 +95,38 @@ export function statements(ctx: DiffContext, pair: UnitPair, out: ModuleLevel, l
     }
     changedStatement(ctx, pair, stmt, execA, out, []);
   }
-  // Registration calls (every stale statement calls a function that only fills the unit's
+  // Registration calls (stale statements that call a function that only fills the unit's
   // tables and counters): run again at apply, in order, counters reset first.
-  const staleStatements = [...new Set([...stale.values()].flat())];
-  const plan = staleStatements.length
-    ? registrationPlan(ctx, ub, staleStatements, ctx.input.quietModule ?? (() => false))
-    : null;
+  const plan = registrations(ctx, ub, stale);
   if (plan) {
     out.statements.push(...registrationPatches(ctx, ub, plan));
     const what = `${plan.calls.length} calls of ${plan.names.join(', ')}`;
     ctx.note('registrations-rerun', what, { where, detail: what }, lineOf(B.source, plan.calls[0]!.start));
-  } else
-    for (const [why, stmts] of stale) {
-      const name = stmts.length === 1 ? statementName(ctx, stmts[0]!) : `${stmts.length} statements`;
-      ctx.refuse('changed-at-load', name, { where, detail: why }, lineOf(B.source, stmts[0]!.start));
-    }
+  }
+  for (const [why, all] of stale) {
+    const stmts = all.filter((s) => !plan?.calls.includes(s));
+    if (stmts.length === 0) continue;
+    const name = stmts.length === 1 ? statementName(ctx, stmts[0]!) : `${stmts.length} statements`;
+    ctx.refuse('changed-at-load', name, { where, detail: why }, lineOf(B.source, stmts[0]!.start));
+  }
   for (const [t, n] of remaining) {
     if (n > 0) ctx.note('removed-statement', t.slice(0, 60), { where });
   }
+}
+
+/**
+ * The registration plan for the stale statements (by reason: the changed function they reach):
+ * for all of them when it exists, else for the reasons whose statements are registration code on
+ * their own (the others are refused, each with its reason). Null when none is.
+ */
+function registrations(ctx: DiffContext, unit: Unit, stale: Map<string, AstNode[]>): RegistrationPlan | null {
+  const quiet = ctx.input.quietModule ?? (() => false);
+  const plan = (stmts: AstNode[]) =>
+    stmts.length ? registrationPlan(ctx, unit, [...new Set(stmts)], quiet) : null;
+  const all = plan([...stale.values()].flat());
+  if (all) return all;
+  const groups = [...stale.values()].filter((stmts) => plan(stmts) !== null);
+  return groups.length < stale.size ? plan(groups.flat()) : null;
 }
 
 /**

@@ -21,6 +21,19 @@ interface Case {
   absent?: Array<[VerdictId, string?]>;
 }
 
+/**
+ * A UMD factory with moment's registration code (addParseToken filling `tokens`): `load` is its
+ * load-time code, `extra` more of the factory; `fixed` the new addParseToken (it caches the length).
+ */
+function registrationModule(load: string, extra = '', fixed = false): string {
+  const loop = fixed
+    ? 'var n = token.length;\n    for (i = 0; i < n; i++) { tokens[token[i]] = func; }'
+    : 'for (i = 0; i < token.length; i++) { tokens[token[i]] = func; }';
+  return `(function (global, factory) {\n  module.exports = factory();\n}(this, (function () { 'use strict';\n  function isNumber(input) { return typeof input === 'number' || Object.prototype.toString.call(input) === '[object Number]'; }\n  function toInt(x) { return x | 0; }\n  var tokens = {};\n  function addParseToken(token, callback) {\n    var i, func = callback;\n    if (typeof token === 'string') { token = [token]; }\n    if (isNumber(callback)) { func = function (input, array) { array[callback] = toInt(input); }; }\n    ${loop}\n  }\n  function parseMs(input, array) { array[6] = toInt(input); }\n${load}\n${extra}\n  function parse(tok, input) { var a = []; tokens[tok](input, a, {}, tok); return a; }\n  return { parse: parse };\n})));\n`;
+}
+const MS_LOOP =
+  "  var token;\n  for (token = 'S'; token.length <= 3; token += 'S') {\n    addParseToken(token, parseMs);\n  }\n  addParseToken('D', 2);";
+
 const live: Case[] = [
   {
     name: 'a minified webpack/terser build whose minifier swapped two module variables (`x` ↔ `m`) and renamed locals, beside the fix (fast-xml-parser 5.3.6 lib/fxp.cjs): only the fixed function changes, under the running names',
@@ -85,6 +98,27 @@ const live: Case[] = [
     a: "(function (global, factory) {\n  typeof exports === 'object' && typeof module !== 'undefined' ? module.exports = factory() : global.mo = factory();\n}(this, (function () { 'use strict';\n  function isNumber(input) { return typeof input === 'number' || Object.prototype.toString.call(input) === '[object Number]'; }\n  function toInt(x) { return x | 0; }\n  var tokens = {};\n  function addParseToken(token, callback) {\n    var i, func = callback;\n    if (typeof token === 'string') { token = [token]; }\n    if (isNumber(callback)) { func = function (input, array) { array[callback] = toInt(input); }; }\n    for (i = 0; i < token.length; i++) { tokens[token[i]] = func; }\n  }\n  function addWeekParseToken(token, callback) {\n    addParseToken(token, function (input, array, config, token) { config._w = config._w || {}; callback(input, config._w, config, token); });\n  }\n  addParseToken(['M', 'MM'], function (input, array) { array[1] = toInt(input) - 1; });\n  addParseToken('D', 2);\n  addWeekParseToken(['w', 'ww'], function (input, week) { week.w = toInt(input); });\n  function parse(tok, input) { var a = [], c = {}; tokens[tok](input, a, c, tok); return [a, c]; }\n  return { parse: parse };\n})));\n",
     b: "(function (global, factory) {\n  typeof exports === 'object' && typeof module !== 'undefined' ? module.exports = factory() : global.mo = factory();\n}(this, (function () { 'use strict';\n  function isNumber(input) { return typeof input === 'number' || Object.prototype.toString.call(input) === '[object Number]'; }\n  function toInt(x) { return x | 0; }\n  var tokens = {};\n  function addParseToken(token, callback) {\n    var i, func = callback, tokenLen;\n    if (typeof token === 'string') { token = [token]; }\n    if (isNumber(callback)) { func = function (input, array) { array[callback] = toInt(input); }; }\n    tokenLen = token.length;\n    for (i = 0; i < tokenLen; i++) { tokens[token[i]] = func; }\n  }\n  function addWeekParseToken(token, callback) {\n    addParseToken(token, function (input, array, config, token) { config._w = config._w || {}; callback(input, config._w, config, token); });\n  }\n  addParseToken(['M', 'MM'], function (input, array) { array[1] = toInt(input) - 1; });\n  addParseToken('D', 2);\n  addWeekParseToken(['w', 'ww'], function (input, week) { week.w = toInt(input); });\n  function parse(tok, input) { var a = [], c = {}; tokens[tok](input, a, c, tok); return [a, c]; }\n  return { parse: parse };\n})));\n",
     expect: [['registrations-rerun'], ['function-changed', 'call:arg1/addParseToken']],
+  },
+  {
+    name: "registration calls made by a load-time loop (moment's `for (token = 'S'; …; token += 'S') addParseToken(token, parseMs)`): the loop runs again",
+    a: registrationModule(MS_LOOP),
+    b: registrationModule(MS_LOOP, '', true),
+    expect: [
+      ['registrations-rerun', '2 calls of call:arg1/addParseToken'],
+      ['function-changed', 'call:arg1/addParseToken'],
+    ],
+    absent: [['changed-at-load']],
+  },
+  {
+    name: "a helper of the registration function that running code calls too and that writes nothing (moment's isNumber): the registrations run again",
+    a: registrationModule("  addParseToken('D', 2);", '  function set(x) { return isNumber(x) ? x : NaN; }'),
+    b: registrationModule(
+      "  addParseToken('D', 2);",
+      '  function set(x) { return isNumber(x) ? x : NaN; }',
+      true,
+    ),
+    expect: [['registrations-rerun', '1 calls of call:arg1/addParseToken']],
+    absent: [['changed-at-load']],
   },
   {
     name: 'an array callback that gains a parameter, in an unchanged function: the function is redirected and makes it anew',
@@ -576,6 +610,54 @@ const restart: Case[] = [
     expect: [['binding-renamed', 'store']],
   },
   {
+    name: 'a registration loop whose variable running code reads afterwards: not run again',
+    a: registrationModule(MS_LOOP, '  function last() { return token; }'),
+    b: registrationModule(MS_LOOP, '  function last() { return token; }', true),
+    expect: [['changed-at-load']],
+    absent: [['registrations-rerun']],
+  },
+  {
+    name: 'a registration loop whose head reads a list that running code extends: not run again',
+    a: registrationModule(
+      "  var k, names = ['S', 'SS'];\n  for (k = 0; k < names.length; k++) addParseToken(names[k], parseMs);",
+      '  function more(n) { names.push(n); }',
+    ),
+    b: registrationModule(
+      "  var k, names = ['S', 'SS'];\n  for (k = 0; k < names.length; k++) addParseToken(names[k], parseMs);",
+      '  function more(n) { names.push(n); }',
+      true,
+    ),
+    expect: [['changed-at-load']],
+    absent: [['registrations-rerun']],
+  },
+  {
+    name: 'a registration loop whose head calls a function (its steps may differ when run again): not run again',
+    a: registrationModule(
+      "  var k, m = [3];\n  function count() { return m.length; }\n  for (k = 0; k < count(); k++) addParseToken('S' + k, parseMs);",
+    ),
+    b: registrationModule(
+      "  var k, m = [3];\n  function count() { return m.length; }\n  for (k = 0; k < count(); k++) addParseToken('S' + k, parseMs);",
+      '',
+      true,
+    ),
+    expect: [['changed-at-load']],
+    absent: [['registrations-rerun']],
+  },
+  {
+    name: 'a helper of the registration function that writes the table and that running code calls too: not run again',
+    a: registrationModule(
+      "  function put(k, f) { tokens[k] = f; }\n  addParseToken('D', 2);",
+      '  function later(k) { put(k, parseMs); }',
+    ).replace('tokens[token[i]] = func;', 'put(token[i], func);'),
+    b: registrationModule(
+      "  function put(k, f) { tokens[k] = f; }\n  addParseToken('D', 2);",
+      '  function later(k) { put(k, parseMs); }',
+      true,
+    ).replace('tokens[token[i]] = func;', 'put(token[i], func);'),
+    expect: [['changed-at-load']],
+    absent: [['registrations-rerun']],
+  },
+  {
     name: 'registration calls that store a function reading `this` in a table called as tokens[tok](…): not run again',
     a: "(function (global, factory) {\n  typeof exports === 'object' && typeof module !== 'undefined' ? module.exports = factory() : global.mo = factory();\n}(this, (function () { 'use strict';\n  function isNumber(input) { return typeof input === 'number' || Object.prototype.toString.call(input) === '[object Number]'; }\n  function toInt(x) { return x | 0; }\n  var tokens = {};\n  function addParseToken(token, callback) {\n    var i, func = callback;\n    if (typeof token === 'string') { token = [token]; }\n    if (isNumber(callback)) { func = function (input, array) { array[callback] = toInt(input); }; }\n    for (i = 0; i < token.length; i++) { tokens[token[i]] = func; }\n  }\n  function addWeekParseToken(token, callback) {\n    addParseToken(token, function (input, array, config, token) { config._w = config._w || {}; callback(input, config._w, config, token); });\n  }\n  addParseToken(['M', 'MM'], function (input, array) { array[1] = toInt(input) - 1; });\n  addParseToken('D', 2);\n  addParseToken('T', function (input, array) { this.last = input; });\n  addWeekParseToken(['w', 'ww'], function (input, week) { week.w = toInt(input); });\n  function parse(tok, input) { var a = [], c = {}; tokens[tok](input, a, c, tok); return [a, c]; }\n  return { parse: parse };\n})));\n",
     b: "(function (global, factory) {\n  typeof exports === 'object' && typeof module !== 'undefined' ? module.exports = factory() : global.mo = factory();\n}(this, (function () { 'use strict';\n  function isNumber(input) { return typeof input === 'number' || Object.prototype.toString.call(input) === '[object Number]'; }\n  function toInt(x) { return x | 0; }\n  var tokens = {};\n  function addParseToken(token, callback) {\n    var i, func = callback, tokenLen;\n    if (typeof token === 'string') { token = [token]; }\n    if (isNumber(callback)) { func = function (input, array) { array[callback] = toInt(input); }; }\n    tokenLen = token.length;\n    for (i = 0; i < tokenLen; i++) { tokens[token[i]] = func; }\n  }\n  function addWeekParseToken(token, callback) {\n    addParseToken(token, function (input, array, config, token) { config._w = config._w || {}; callback(input, config._w, config, token); });\n  }\n  addParseToken(['M', 'MM'], function (input, array) { array[1] = toInt(input) - 1; });\n  addParseToken('D', 2);\n  addParseToken('T', function (input, array) { this.last = input; });\n  addWeekParseToken(['w', 'ww'], function (input, week) { week.w = toInt(input); });\n  function parse(tok, input) { var a = [], c = {}; tokens[tok](input, a, c, tok); return [a, c]; }\n  return { parse: parse };\n})));\n",
@@ -845,6 +927,36 @@ describe('verdicts: need a restart', () => {
       assertReports(c, r.changes);
       assert.equal(r.patch, null, `${c.name}: expected no patch`);
       for (const [id] of c.expect) assert.ok(r.changes.some((x) => x.id === id && x.verdict === 'restart'));
+    });
+  }
+});
+
+/** Cases whose changes are both live and refused: the reports, and no patch. */
+const mixed: Case[] = [
+  {
+    name: "registration calls beside another load-time call of a changed function (moment 2.29.1's getSetGlobalLocale('en', …) reaching loadLocale): the registrations run again, only the other is refused",
+    a: registrationModule(
+      "  addParseToken('D', 2);\n  var current = null;\n  function choose(name) { current = name; }\n  choose('en');",
+    ),
+    b: registrationModule(
+      "  addParseToken('D', 2);\n  var current = null;\n  function choose(name) { current = name.slice(0, 8); }\n  choose('en');",
+      '',
+      true,
+    ),
+    expect: [
+      ['registrations-rerun', '1 calls of call:arg1/addParseToken'],
+      ['changed-at-load', "choose('en');"],
+    ],
+    absent: [['changed-at-load', "addParseToken('D', 2);"]],
+  },
+];
+
+describe('verdicts: part live, part refused', () => {
+  for (const c of mixed) {
+    it(c.name, () => {
+      const r = run(c);
+      assertReports(c, r.changes);
+      assert.equal(r.patch, null, `${c.name}: expected no patch`);
     });
   }
 });
