@@ -25,12 +25,18 @@ import { sha256 } from './hash.js';
  * - When: entries missing or rejected are written once start-up settles (no module compiled for a
  *   second), or at exit if sooner, with `createCachedData()`: by then they hold the functions
  *   start-up compiled lazily, not only the top level. Only the main thread writes.
- * - Stack traces, the inspector and import() see the module's own file: the script is named by it,
- *   the wrapper is on a line of its own compiled at line offset -1 (every line and column is where
- *   Node's own compile puts it), and import() goes to Node's default loader, as in the loader.
+ * - Stack traces and the inspector see the module's own file: the script is named by it, and the
+ *   wrapper is on a line of its own compiled at line offset -1 (every line and column is where
+ *   Node's own compile puts it).
+ * - No import() in these scripts: Node 20's V8 (11.3) drops a script's host-defined options when it
+ *   comes from a code cache, so its import() throws ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING (seen
+ *   from a second process; 22+ keep them), and vm's public way to Node's loader
+ *   (USE_MAIN_CONTEXT_DEFAULT_LOADER) prints an ExperimentalWarning into the service's stderr. So a
+ *   module that may call import() (its text says so: dynamic-import.ts) is compiled by Node, as are
+ *   modules loading while an active patch may call import(); a patch that may, for a module
+ *   compiled here, is refused and the module's entry declined (a restart then compiles it by Node).
  * Where this is not used, Node compiles the module as before: source maps on (vm.Script would not
- * register the module's map), --inspect-brk (Node pauses at the module it runs), a module that may
- * call import() on a Node without vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER, no zlib.crc32.
+ * register the module's map), --inspect-brk (Node pauses at the module it runs), no zlib.crc32.
  * NODE_DEBUG=hotpatch logs each module's cache state.
  */
 const FORMAT = 1;
@@ -52,9 +58,6 @@ function crc32(): Crc32 | null {
   crc ??= (createRequire(import.meta.url)('node:zlib') as { crc32?: Crc32 }).crc32 ?? null;
   return crc;
 }
-const defaultLoader = (vm as unknown as { constants?: { USE_MAIN_CONTEXT_DEFAULT_LOADER?: symbol } })
-  .constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
-
 export type CacheState = 'accepted' | 'missing' | 'corrupt' | 'rejected';
 
 /** The text compiled for a module: Node's wrapper around its code, the code's lines unmoved. */
@@ -97,8 +100,7 @@ export function cacheDirectory(home: string): string {
 export function compilesHere(mayImport: boolean): boolean {
   if (!crc32()) return false;
   if ((process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled) return false;
-  if (mayImport && !defaultLoader) return false;
-  return !inspectBrk;
+  return !mayImport && !inspectBrk;
 }
 const inspectBrk = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((o) =>
   o.startsWith('--inspect-brk'),
@@ -114,34 +116,44 @@ let compiles = 0;
 let exitHook = false;
 
 /**
- * The module's wrapper function, compiled from its entry in `dir` where there is a good one;
- * an entry missing or refused is written later. Throws what V8 throws for text it cannot compile.
+ * The module's wrapper function, compiled from its entry in `dir` where there is a good one
+ * (an entry missing or refused is written later); null when the entry was declined (Node
+ * compiles the module). Throws what V8 throws for text it cannot compile.
  */
 export function compileModule(
   code: string,
   filename: string,
   dir: string,
-): { wrapper: (...args: unknown[]) => unknown; state: CacheState } {
-  const file = join(dir, `${sha256(code)}.bin`);
+): { wrapper: (...args: unknown[]) => unknown; state: CacheState; entry: string } | null {
+  const entry = join(dir, `${sha256(code)}.bin`);
   let cachedData: Buffer | undefined;
   let state: CacheState = 'missing';
   try {
-    cachedData = openEntry(readFileSync(file), crc32()!) ?? undefined;
+    const data = openEntry(readFileSync(entry), crc32()!);
+    if (data?.length === 0) {
+      debug('%s: code cache declined', filename);
+      return null;
+    }
+    cachedData = data ?? undefined;
     if (!cachedData) state = 'corrupt';
   } catch {
     // none yet (or unreadable): compiled from the text
   }
-  const script = new vm.Script(wrapModule(code), {
-    filename,
-    lineOffset: -1,
-    cachedData,
-    importModuleDynamically: defaultLoader,
-  } as vm.ScriptOptions);
+  const script = new vm.Script(wrapModule(code), { filename, lineOffset: -1, cachedData });
   if (cachedData) state = script.cachedDataRejected ? 'rejected' : 'accepted';
   debug('%s: code cache %s', filename, state);
-  if (state !== 'accepted' && isMainThread) writeLater({ script, file });
+  if (state !== 'accepted' && isMainThread) writeLater({ script, file: entry });
   else noteCompile();
-  return { wrapper: script.runInThisContext() as (...args: unknown[]) => unknown, state };
+  return { wrapper: script.runInThisContext() as (...args: unknown[]) => unknown, state, entry };
+}
+
+/** From now on, the module of this entry is compiled by Node (an empty entry says so). Never throws. */
+export function declineEntry(entry: string): void {
+  try {
+    writeFileAtomic(entry, sealEntry(new Uint8Array(0), crc32()!));
+  } catch {
+    // an unwritable home: the next start compiles it here again, and the patch is refused again
+  }
 }
 
 /** Queues an entry; the queue is written once start-up settles (or at exit). */

@@ -200,8 +200,11 @@ function installHooks(runtime: HotpatchRuntime, codeCache: string | null): void 
     // instrumented is judged by its text).
     const mayImport = code === content ? content.includes('import(') : code.endsWith(DYNAMIC_IMPORT_MARK);
     if (startEsmHooks && mayImport) startEsmHooks();
+    // Not while an active patch may call import(): a module compiled here cannot (cjs-code-cache.ts).
     const wrapper =
-      codeCache && code !== content ? cachedWrapper(code, filename, mayImport, codeCache) : null;
+      codeCache && code !== content && !runtime.patchesMayImport()
+        ? cachedWrapper(runtime, code, filename, mayImport, codeCache)
+        : null;
     if (wrapper)
       return compileThrough((stub) => compile.call(this, stub, filename, ...rest), GLOBAL, wrapper);
     return compile.call(this, code, filename, ...rest);
@@ -264,6 +267,7 @@ function installHooks(runtime: HotpatchRuntime, codeCache: string | null): void 
  * it (where the cache is not used, and for text V8 cannot compile: the error is then Node's).
  */
 function cachedWrapper(
+  runtime: HotpatchRuntime,
   code: string,
   filename: string,
   mayImport: boolean,
@@ -271,7 +275,9 @@ function cachedWrapper(
 ): ((...args: unknown[]) => unknown) | null {
   if (!compilesHere(mayImport)) return null;
   try {
-    return compileModule(code, filename, dir).wrapper;
+    const compiled = compileModule(code, filename, dir);
+    if (compiled) runtime.compiledByCodeCache(filename, compiled.entry);
+    return compiled?.wrapper ?? null;
   } catch {
     return null;
   }

@@ -116,6 +116,12 @@ export class HotpatchRuntime {
     return code;
   }
 
+  /** The module loading now was compiled by the runtime's code cache (its entry), not by Node. */
+  compiledByCodeCache(filename: string, entry: string): void {
+    const record = this.records.at(-1);
+    if (record?.filename === filename) record.codeCacheEntry = entry;
+  }
+
   /** Called by instrumented code at the top of each module (redirect engine). */
   registerModule(gate: (code: string) => unknown, meta: unknown, functions: number): unknown[] {
     // Packed, filled with undefined: what the guards read on every call.
