@@ -20,7 +20,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { generateSigningKey } from '@hotpatch/core';
+import { buildPatch, resolveSpec } from '@hotpatch/builder';
+import { generateSigningKey, loadPrivateKey, serializeBundle, signBundle } from '@hotpatch/core';
 import { applyTo } from '@hotpatch/runtime';
 import { advisoryOf, buildSigned, installApp } from './testing/advisories.js';
 import { nodeBinaries } from './testing/nodes.js';
@@ -243,6 +244,98 @@ describe('a hotpatch applies to a module compiled from the runtime’s code cach
         assert.deepEqual([after.exploit, after.normal], [false, true]);
       } finally {
         await probe.stop();
+      }
+    },
+  );
+});
+
+describe('a patch whose code calls import(), for a module compiled from the runtime’s code cache', () => {
+  const node = nodeBinaries().find((n) => !hasCompileCache(n.bin));
+  const home = join(dir, 'import-home');
+  const key = generateSigningKey();
+  const keyFile = join(dir, 'import.pub');
+  const root = join(dir, 'import-fixture');
+  // v1 answers -1; the fix imports a builtin (import() in a replacement, compiled in the module's scope).
+  const lib = (body: string) => `async function load() {\n  ${body}\n}\nmodule.exports = { load };\n`;
+  const check = join(root, 'check.cjs');
+  let bundle: Buffer;
+  before(async () => {
+    writeFileSync(keyFile, key.publicKeyPem);
+    for (const [v, body] of [
+      ['v1', 'return -1;'],
+      ['v2', "return (await import('node:os')).EOL.length;"],
+    ] as const) {
+      mkdirSync(join(root, v), { recursive: true });
+      writeFileSync(join(root, v, 'package.json'), JSON.stringify({ name: 'import-app', version: '1.0.0' }));
+      writeFileSync(join(root, v, 'lib.js'), lib(body));
+    }
+    writeFileSync(
+      check,
+      `module.exports = {
+      async exploit(load) { return (await load('./lib.js').load()) === -1; },
+      normal() { return true; },
+    };`,
+    );
+    const result = buildPatch({
+      from: await resolveSpec(join(root, 'v1')),
+      to: await resolveSpec(join(root, 'v2')),
+      advisories: ['GHSA-test-impo-rt00'],
+    });
+    assert.ok(result.payload, 'fixture builds live');
+    bundle = Buffer.from(serializeBundle(signBundle(result.payload, loadPrivateKey(key.privateKeyPem))));
+  });
+
+  it(
+    'is refused (never applied to code that cannot run it), and applies after a restart',
+    {
+      skip: !node && 'no Node without a compile cache',
+    },
+    async () => {
+      const env = {
+        ...process.env,
+        HOTPATCH_HOME: home,
+        HOTPATCH_TRUSTED_KEYS: keyFile,
+        HOTPATCH_SERVICE: 'cjs-cache-import',
+        NODE_DEBUG: 'hotpatch',
+      };
+      const libState = (stderr: string) => /import-fixture\/v1\/lib\.js: code cache (\w+)/.exec(stderr)?.[1];
+      process.env.HOTPATCH_HOME = home; // where applyTo finds the process's socket
+      const start = async (state: string) => {
+        const probe = new Probe(node!.bin, env);
+        assert.equal((await probe.check(check, join(root, 'v1'))).exploit, true);
+        assert.equal(libState(probe.stderr), state);
+        return probe;
+      };
+      const first = await start('missing');
+      const deadline = Date.now() + 20_000;
+      while (
+        entries(home).length < first.stderr.split('code cache missing').length - 1 &&
+        Date.now() < deadline
+      )
+        await new Promise((r) => setTimeout(r, 200));
+      await first.stop();
+
+      const cached = await start('accepted');
+      try {
+        await assert.rejects(
+          applyTo(cached.pid, bundle),
+          /calls import\(\).*restart the process and apply again/,
+        );
+        assert.equal((await cached.check(check, join(root, 'v1'))).exploit, true, 'the old code still runs');
+      } finally {
+        await cached.stop();
+      }
+
+      const restarted = await start('declined');
+      try {
+        assert.equal((await applyTo(restarted.pid, bundle)).state, 'applied');
+        assert.equal(
+          (await restarted.check(check, join(root, 'v1'))).exploit,
+          false,
+          'the fix runs, import() too',
+        );
+      } finally {
+        await restarted.stop();
       }
     },
   );
