@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as vm from 'node:vm';
 import * as zlib from 'node:zlib';
-import { openEntry, sealEntry, wrapModule } from './cjs-code-cache.js';
+import { entryName, openEntry, sealEntry, wrapModule } from './cjs-code-cache.js';
 
-const crc32 = (zlib as unknown as { crc32?: (d: Uint8Array) => number }).crc32;
+const crc32 = (zlib as unknown as { crc32?: (d: Uint8Array | string) => number }).crc32;
 
 describe('the code cache entry: V8 data with a checked header', { skip: !crc32 && 'no zlib.crc32' }, () => {
   const data = Buffer.from('v8 cached data, any bytes \u0000\u00ff');
@@ -51,3 +51,18 @@ describe('the wrapped text keeps every line and column of the module (line offse
     assert.deepEqual(positionOf("\nthrow new Error('x'); // the end"), [2, 7]);
   });
 });
+
+describe(
+  'an entry is named by the source and the text compiled from it',
+  { skip: !crc32 && 'no zlib.crc32' },
+  () => {
+    const sha = 'a'.repeat(64);
+    const name = (code: string, source = sha) => entryName(source, code, crc32!);
+    it('the same source and text: the same entry', () =>
+      assert.equal(name('var a = 1;'), name('var a = 1;')));
+    it('the same length, another text (V8 alone would take the entry): another entry', () =>
+      assert.notEqual(name('var a = 1;'), name('var b = 1;')));
+    it('another source, the same text: another entry', () =>
+      assert.notEqual(name('var a = 1;'), name('var a = 1;', 'b'.repeat(64))));
+  },
+);

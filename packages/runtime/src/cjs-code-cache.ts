@@ -6,7 +6,6 @@ import * as vm from 'node:vm';
 import { isMainThread } from 'node:worker_threads';
 import { writeFileAtomic } from './atomic-file.js';
 import { fnv1a } from './code-cache.js';
-import { sha256 } from './hash.js';
 
 /**
  * A V8 code cache for the instrumented CommonJS modules, where Node has no module compile cache
@@ -17,8 +16,12 @@ import { sha256 } from './hash.js';
  * loader's state and errors stay Node's own.
  *
  * - Which entry: V8 checks a cache's version, flags and the source's length, not the source, so an
- *   entry is named by the sha256 of the text compiled, in a directory per Node version,
- *   architecture and the process's flags (a cache made under other flags would be rejected).
+ *   entry is named by the text compiled: the sha256 of the module's source (computed for every
+ *   module already: the baseline a patch names), the CRC-32 and the length of the instrumented
+ *   text (what the instrumentation made of that source, the module's id in it), in a directory
+ *   per Node version, architecture and the process's flags (V8 rejects a cache made under other
+ *   flags). A second sha256, of the instrumented text, cost 12.8 ms for this repository's
+ *   1,131-module benchmark app (2 MB), its CRC-32 1 ms (BENCHMARKS.md §3, fifth pass).
  * - Whole or not at all: written atomically, and each entry carries a CRC-32 of V8's data, checked
  *   before V8 sees it (V8 checks no checksum of a code cache in a release build: a corrupt one would
  *   run). Anything wrong (missing, corrupt, rejected by V8, unwritable home) only costs the compile.
@@ -51,7 +54,7 @@ const SETTLE_MS = 1000;
 const WRITE_BUDGET_MS = 10;
 
 const debug = debuglog('hotpatch');
-type Crc32 = (data: Uint8Array) => number;
+type Crc32 = (data: Uint8Array | string) => number;
 let crc: Crc32 | null | undefined;
 /** zlib.crc32 (Node 20.15+, 22.2+), loaded on first use: only where this cache is used. */
 function crc32(): Crc32 | null {
@@ -123,9 +126,10 @@ let exitHook = false;
 export function compileModule(
   code: string,
   filename: string,
+  sourceSha: string,
   dir: string,
 ): { wrapper: (...args: unknown[]) => unknown; state: CacheState; entry: string } | null {
-  const entry = join(dir, `${sha256(code)}.bin`);
+  const entry = join(dir, entryName(sourceSha, code, crc32()!));
   let cachedData: Buffer | undefined;
   let state: CacheState = 'missing';
   try {
@@ -145,6 +149,11 @@ export function compileModule(
   if (state !== 'accepted' && isMainThread) writeLater({ script, file: entry });
   else noteCompile();
   return { wrapper: script.runInThisContext() as (...args: unknown[]) => unknown, state, entry };
+}
+
+/** An entry's file name: the module's source (its sha256) and the text compiled from it. */
+export function entryName(sourceSha: string, code: string, crc: Crc32): string {
+  return `${sourceSha}-${(crc(code) >>> 0).toString(16).padStart(8, '0')}-${code.length}.bin`;
 }
 
 /** From now on, the module of this entry is compiled by Node (an empty entry says so). Never throws. */

@@ -275,8 +275,10 @@ function cachedWrapper(
 ): ((...args: unknown[]) => unknown) | null {
   if (!compilesHere(mayImport)) return null;
   try {
-    const compiled = compileModule(code, filename, dir);
-    if (compiled) runtime.compiledByCodeCache(filename, compiled.entry);
+    const record = runtime.loading(filename);
+    if (!record) return null;
+    const compiled = compileModule(code, filename, record.sha256, dir);
+    if (compiled) record.codeCacheEntry = compiled.entry;
     return compiled?.wrapper ?? null;
   } catch {
     return null;

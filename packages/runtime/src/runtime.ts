@@ -116,10 +116,10 @@ export class HotpatchRuntime {
     return code;
   }
 
-  /** The module loading now was compiled by the runtime's code cache (its entry), not by Node. */
-  compiledByCodeCache(filename: string, entry: string): void {
+  /** The record of the module loading now (onCompile just made it), if it is this file's. */
+  loading(filename: string): ModuleRecord | null {
     const record = this.records.at(-1);
-    if (record?.filename === filename) record.codeCacheEntry = entry;
+    return record?.filename === filename ? record : null;
   }
 
   /** Called by instrumented code at the top of each module (redirect engine). */
