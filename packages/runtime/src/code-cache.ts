@@ -117,7 +117,7 @@ export function cacheName(file: string, buildId: string): string {
 }
 
 /** 64-bit FNV-1a, hex: a short file name for a long identity (not a check of content). */
-function fnv1a(text: string): string {
+export function fnv1a(text: string): string {
   let h = 0xcbf29ce484222325n;
   for (let i = 0; i < text.length; i++) {
     h ^= BigInt(text.charCodeAt(i));

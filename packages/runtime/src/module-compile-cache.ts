@@ -13,16 +13,19 @@ import { ensurePrivateDir, hotpatchHome } from './paths.js';
  * atomically (seen on 22.23, 24.21 and 26.12: once the entry script has run, for modules loaded
  * later too, so a service stopped by a signal keeps them).
  * Where the user set NODE_COMPILE_CACHE, theirs is kept (Node enabled it first);
- * NODE_DISABLE_COMPILE_CACHE=1 turns it off. Node 20 has no such cache: nothing happens there.
+ * NODE_DISABLE_COMPILE_CACHE=1 turns it off. Node 20 has no such cache: the runtime keeps its own
+ * there (cjs-code-cache.ts).
  */
 type CompileCacheApi = { enableCompileCache?: (dir: string) => unknown };
 const api = nodeModule as unknown as CompileCacheApi;
 
-export function enableModuleCompileCache(): void {
-  if (typeof api.enableCompileCache !== 'function') return;
+/** Turns the cache on; false where this Node has none (the runtime's own cache is used there). */
+export function enableModuleCompileCache(): boolean {
+  if (typeof api.enableCompileCache !== 'function') return false;
   try {
     api.enableCompileCache(ensurePrivateDir(join(hotpatchHome(), 'compiled')));
   } catch {
     // an unwritable home only costs the compile
   }
+  return true;
 }

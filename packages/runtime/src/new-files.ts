@@ -16,7 +16,12 @@ const EXTENSIONS = ['', '.js', '.json', '.cjs', '.mjs', '/index.js', '/index.jso
  * replacement, a migration) may call import(). A false "yes" only costs the load hooks.
  */
 export function patchMayImport(payload: Pick<BundlePayload, 'files' | 'newFiles'>): boolean {
-  return payload.newFiles.length > 0 || /\bimport\s*\(/.test(JSON.stringify(payload.files));
+  return payload.newFiles.length > 0 || payload.files.some(fileMayImport);
+}
+
+/** Whether a patch's code for one file (a replacement, a migration) may call import(). */
+export function fileMayImport(file: BundlePayload['files'][number]): boolean {
+  return /\bimport\s*\(/.test(JSON.stringify(file));
 }
 
 /** Absolute candidates a relative specifier may name, in Node's order. */

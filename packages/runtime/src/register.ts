@@ -16,6 +16,13 @@ import { isMainThread, workerData } from 'node:worker_threads';
 import { GLOBAL, READY, SCOPE_REGISTER } from '@hotpatch/instrument';
 import { agentOptionsFromEnv } from './agent-env.js';
 import { cellStore } from './cells.js';
+import {
+  cacheDirectory,
+  compileModule,
+  compilesHere,
+  compileThrough,
+  takePending,
+} from './cjs-code-cache.js';
 import { startControlServer } from './control.js';
 import { DYNAMIC_IMPORT_MARK } from './dynamic-import.js';
 import { LiveEditEngine } from './engines/liveedit.js';
@@ -121,17 +128,20 @@ function install(problems: string[]): HotpatchRuntime | null {
       [SCOPE_REGISTER]: (holder: unknown[], index: number, accessor: unknown) =>
         runtime.registerScope(holder, index, accessor),
       [READY]: (holder: unknown[]) => runtime.moduleReady(holder),
+      compiled: takePending,
       runtime,
     }),
     enumerable: false,
     configurable: false,
     writable: false,
   });
-  // The instrumented text is compiled from Node's code cache where it has one (22.8+).
-  if (engine instanceof RedirectEngine) enableModuleCompileCache();
+  // The instrumented text is compiled from Node's code cache where it has one (22.8+), else from
+  // the runtime's own (CommonJS).
+  const codeCache =
+    engine instanceof RedirectEngine && !enableModuleCompileCache() ? cacheDirectory(hotpatchHome()) : null;
   // One pack of instrumented modules per service and main script (workers load a part of it).
   if (isMainThread && engine instanceof RedirectEngine) openPack(`${service}\u0000${process.argv[1] ?? ''}`);
-  installHooks(runtime);
+  installHooks(runtime, codeCache);
 
   const threads = new Threads(runtime);
   if (!isMainThread) return runtime;
@@ -166,7 +176,7 @@ function install(problems: string[]): HotpatchRuntime | null {
   return runtime;
 }
 
-function installHooks(runtime: HotpatchRuntime): void {
+function installHooks(runtime: HotpatchRuntime, codeCache: string | null): void {
   type Compile = (this: unknown, content: string, filename: string, ...rest: unknown[]) => unknown;
   const proto = (Module as unknown as { prototype: { _compile: Compile } }).prototype;
   const compile = proto._compile;
@@ -191,11 +201,15 @@ function installHooks(runtime: HotpatchRuntime): void {
     const code = instrumentOrOwn(runtime, filename, content, 'commonjs');
     // A module that may call import() runs once the ESM hooks are there (code that was not
     // instrumented is judged by its text).
-    if (
-      startEsmHooks &&
-      (code === content ? content.includes('import(') : code.endsWith(DYNAMIC_IMPORT_MARK))
-    )
-      startEsmHooks();
+    const mayImport = code === content ? content.includes('import(') : code.endsWith(DYNAMIC_IMPORT_MARK);
+    if (startEsmHooks && mayImport) startEsmHooks();
+    // Not while an active patch may call import(): a module compiled here cannot (cjs-code-cache.ts).
+    const wrapper =
+      codeCache && code !== content && !runtime.patchesMayImport()
+        ? cachedWrapper(runtime, code, filename, mayImport, codeCache)
+        : null;
+    if (wrapper)
+      return compileThrough((stub) => compile.call(this, stub, filename, ...rest), GLOBAL, wrapper);
     return compile.call(this, code, filename, ...rest);
   };
 
@@ -248,6 +262,29 @@ function installHooks(runtime: HotpatchRuntime): void {
     };
     if (!isMainThread || mayLoadEsModules()) start();
     else startEsmHooks = start;
+  }
+}
+
+/**
+ * An instrumented module's wrapper compiled with the runtime's code cache, or null: Node compiles
+ * it (where the cache is not used, and for text V8 cannot compile: the error is then Node's).
+ */
+function cachedWrapper(
+  runtime: HotpatchRuntime,
+  code: string,
+  filename: string,
+  mayImport: boolean,
+  dir: string,
+): ((...args: unknown[]) => unknown) | null {
+  if (!compilesHere(mayImport)) return null;
+  try {
+    const record = runtime.loading(filename);
+    if (!record) return null;
+    const compiled = compileModule(code, filename, record.sha256, dir);
+    if (compiled) record.codeCacheEntry = compiled.entry;
+    return compiled?.wrapper ?? null;
+  } catch {
+    return null;
   }
 }
 

@@ -116,6 +116,12 @@ export class HotpatchRuntime {
     return code;
   }
 
+  /** The record of the module loading now (onCompile just made it), if it is this file's. */
+  loading(filename: string): ModuleRecord | null {
+    const record = this.records.at(-1);
+    return record?.filename === filename ? record : null;
+  }
+
   /** Called by instrumented code at the top of each module (redirect engine). */
   registerModule(gate: (code: string) => unknown, meta: unknown, functions: number): unknown[] {
     // Packed, filled with undefined: what the guards read on every call.

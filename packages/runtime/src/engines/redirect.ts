@@ -1,6 +1,8 @@
 import type { FunctionPatch } from '@hotpatch/core';
 import { cellKey, type ModuleTable } from '@hotpatch/instrument';
 import { dropCells, installedCells } from '../cells.js';
+import { declineEntry } from '../cjs-code-cache.js';
+import { fileMayImport } from '../new-files.js';
 import { checkedReplacements } from '../off-thread.js';
 import { type Committed, cellKeysOf, compileMigration, type Effect, type Step } from './migrations.js';
 import { type Compiled, compileChecked, compileReplacement, type Precompiled } from './replacements.js';
@@ -37,6 +39,8 @@ export class RedirectEngine implements Engine {
       for (const k of loaded) delete cells()[k];
     };
     for (const w of work) {
+      const blocked = importBlocked(w);
+      if (blocked) return blocked;
       for (const m of w.file.migrations) {
         if (m.kind !== 'import') continue;
         if (!w.record.gate) return notInstrumented(w.record);
@@ -91,6 +95,8 @@ export class RedirectEngine implements Engine {
     for (const w of work) {
       const { record, file } = w;
       if (!record.holder || !record.gate) return fail(notInstrumented(record));
+      const blocked = importBlocked(w);
+      if (blocked) return fail(blocked);
       const table = tableOf(record);
       const fills = new Map<number, unknown>();
       for (const fp of file.functions) {
@@ -263,6 +269,20 @@ function undoCommitted(
 
 function refusal(reason: string): Refusal {
   return { ok: false, pending: false, reason };
+}
+
+/**
+ * A patch whose code may call import() cannot run in a module the runtime's code cache compiled
+ * (such a script has no import() of its own: cjs-code-cache.ts). Refused, and the module's entry
+ * is declined, so that after a restart Node compiles it and the patch applies.
+ */
+function importBlocked(w: FileWork): Refusal | null {
+  const entry = w.record.codeCacheEntry;
+  if (!entry || !fileMayImport(w.file)) return null;
+  declineEntry(entry);
+  return refusal(
+    `${w.file.path}: the patch's code calls import(), which this module cannot (it was compiled by the runtime's code cache); restart the process and apply again (it is then compiled by Node)`,
+  );
 }
 
 function notInstrumented(record: ModuleRecord): Refusal {

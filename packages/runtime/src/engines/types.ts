@@ -28,6 +28,11 @@ export interface ModuleRecord {
   loadTable?: () => import('@hotpatch/instrument').ModuleTable | null;
   /** Redirect engine: scope accessors of run-once wrappers, by slot index (for migrations). */
   scopes?: Map<number, unknown>;
+  /**
+   * Compiled by the runtime's code cache (cjs-code-cache.ts), whose entry this is: code compiled
+   * in the module's scope (a patch's) cannot call import() there.
+   */
+  codeCacheEntry?: string;
   /** LiveEdit engine: the sources it went through from the baseline (undone in reverse). */
   liveEditPath?: string[];
 }
