@@ -7,7 +7,7 @@ import { declaratorOf, type Load, loadTimeCalls, nestedIn, patternMember, varOf 
 import type { ModuleLevel, UnitPair } from './module-level.js';
 import { objectInPlace } from './objects.js';
 import { regexInPlace } from './regexes.js';
-import { isReassigned, lineOf } from './scope.js';
+import { isReassigned, lineOf, mutatedInPlace } from './scope.js';
 import type { Cell } from './state.js';
 import { usedCells } from './statements.js';
 import { calleeName, type Decl } from './units.js';
@@ -103,6 +103,17 @@ export function declarations(
     if (!da && !db.init && !mutable) continue; // `let x;` nobody assigns: nothing to carry
     if (da && !rebuilt.has(name) && objectInPlace(ctx, pair, name, da, db, out, load)) continue;
     if (da && !rebuilt.has(name) && regexInPlace(ctx, pair, name, da, db, out)) continue;
+    // A changed object or array that running code changes in place (`t.n++`, `list.push(x)`): a
+    // new value in a cell would drop what it holds now (a counter, a cache, a registry). Objects at
+    // module level were updated in place above; here (inside a run-once wrapper) none can be.
+    if (
+      da &&
+      isContainerLiteral(db.init) &&
+      [vA && mutatedInPlace(A, vA, ua.fn), mutatedInPlace(B, vB, ub.fn)].some(Boolean)
+    ) {
+      ctx.refuse('state-mutated-changed', name, { where }, line);
+      continue;
+    }
     const member = patternMember(db, name);
     if (member === false) {
       ctx.refuse('state-initialised-at-load', name, { where, detail: 'a destructuring pattern' }, line);
@@ -231,4 +242,16 @@ function isPlainRead(node: AstNode): boolean {
     default:
       return false;
   }
+}
+
+/** An object or array literal, or a new Map/Set/Array/Date/WeakMap: a value code may change in place. */
+function isContainerLiteral(init: AstNode | null | undefined): boolean {
+  if (!init) return false;
+  if (init.type === 'ObjectExpression' || init.type === 'ArrayExpression') return true;
+  const callee = init.callee as AstNode | undefined;
+  return (
+    init.type === 'NewExpression' &&
+    callee?.type === 'Identifier' &&
+    ['Map', 'Set', 'WeakMap', 'WeakSet', 'Array', 'Date', 'Object'].includes(callee.name as string)
+  );
 }

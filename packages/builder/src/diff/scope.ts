@@ -106,6 +106,96 @@ export function parentOfIdentifier(a: ModuleAnalysis, idStart: number): AstNode 
   return found;
 }
 
+/** The nodes from the root down to the identifier at `idStart` (it last), or [] if there is none. */
+function pathToIdentifier(a: ModuleAnalysis, idStart: number): AstNode[] {
+  const path: AstNode[] = [];
+  const visit = (n: AstNode): boolean => {
+    if (n.start > idStart || n.end <= idStart) return false;
+    path.push(n);
+    if (n.type === 'Identifier' && n.start === idStart) return true;
+    for (const c of childrenOf(n)) if (visit(c)) return true;
+    path.pop();
+    return false;
+  };
+  visit(a.ast);
+  return path;
+}
+
+/** Methods that change the object they are called on (arrays, maps, sets, dates). */
+const MUTATORS = new Set([
+  'push',
+  'pop',
+  'shift',
+  'unshift',
+  'splice',
+  'sort',
+  'reverse',
+  'fill',
+  'copyWithin',
+  'set',
+  'add',
+  'delete',
+  'clear',
+  'setTime',
+  'setFullYear',
+  'setMonth',
+  'setDate',
+  'setHours',
+  'setMinutes',
+  'setSeconds',
+  'setMilliseconds',
+]);
+/** Functions that change the object passed first. */
+const MUTATING_CALLS = new Set([
+  'Object.assign',
+  'Object.defineProperty',
+  'Object.defineProperties',
+  'Object.setPrototypeOf',
+]);
+
+const memberName = (m: AstNode): string | null => {
+  const p = m.property as AstNode;
+  if (!m.computed && p.type === 'Identifier') return p.name as string;
+  return p.type === 'Literal' && typeof p.value === 'string' ? (p.value as string) : null;
+};
+
+/**
+ * Whether code changes the value held by `v` in place, through the name: a property written,
+ * updated or deleted (`t.n++`, `t.a.b = 1`, `delete t.x`), a mutating method called on it or on a
+ * property of it (`list.push(x)`, `t.seen.add(k)`), or `Object.assign(t, …)`. What it reaches
+ * through other names (passed to a function, stored elsewhere) is not seen here. Only code in
+ * functions of `unit` (the module, or a run-once wrapper) counts: what runs after load.
+ */
+export function mutatedInPlace(a: ModuleAnalysis, v: Variable, unit: FunctionInfo | null): boolean {
+  return v.references.some((r) => {
+    // Code of the unit itself ran once, at load (what it built is rebuilt or refused elsewhere);
+    // what runs later is in the functions it holds.
+    if (r.init || innermostFunction(a, r.identifier.start)?.node === unit?.node) return false;
+    const path = pathToIdentifier(a, r.identifier.start);
+    let i = path.length - 1;
+    let cur = path[i];
+    const parent = path[i - 1];
+    if (
+      parent?.type === 'CallExpression' &&
+      (parent.arguments as AstNode[])[0] === cur &&
+      (parent.callee as AstNode).type === 'MemberExpression'
+    ) {
+      const callee = parent.callee as AstNode;
+      const obj = callee.object as AstNode;
+      if (obj.type === 'Identifier' && MUTATING_CALLS.has(`${obj.name}.${memberName(callee)}`)) return true;
+    }
+    while (path[i - 1]?.type === 'MemberExpression' && path[i - 1]?.object === cur) cur = path[--i];
+    if (cur === path[path.length - 1]) return false; // the name itself, not a member of it
+    const up = path[i - 1];
+    if (!up || !cur) return false;
+    if (up.type === 'AssignmentExpression' && up.left === cur) return true;
+    if (up.type === 'UpdateExpression') return true;
+    if (up.type === 'UnaryExpression' && up.operator === 'delete') return true;
+    if (up.type === 'CallExpression' && up.callee === cur) return MUTATORS.has(memberName(cur) ?? '');
+    return false;
+  });
+}
+
 /** Starts of expression statements (ASI hazards for rewrites that begin with '('). */
 export function statementStarts(a: ModuleAnalysis): Set<number> {
   const out = new Set<number>();

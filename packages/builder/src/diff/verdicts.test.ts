@@ -36,6 +36,13 @@ const MS_LOOP =
 
 const live: Case[] = [
   {
+    name: 'a changed object inside a run-once wrapper that running code only reads (`limits.max`): a constant, every function using it gets the new value',
+    a: '(function () {\n  var limits = { max: 10 };\n  var n = 0;\n  function hit() { n++; return n <= limits.max; }\n  module.exports = { hit: hit };\n})();\n',
+    b: '(function () {\n  var limits = { max: 5 };\n  var n = 0;\n  function hit() { n++; return n <= limits.max; }\n  module.exports = { hit: hit };\n})();\n',
+    expect: [['constant-changed', 'limits']],
+    absent: [['state-mutated-changed']],
+  },
+  {
     name: 'a minified webpack/terser build whose minifier swapped two module variables (`x` ↔ `m`) and renamed locals, beside the fix (fast-xml-parser 5.3.6 lib/fxp.cjs): only the fixed function changes, under the running names',
     a: '(()=>{"use strict";var t={};function x(t){return new Error("E:"+t)}function m(t,e){return t+e}function a(t,e){const i=[];let n=e.exec(t);for(;n;)i.push(m(n[0],1)),n=e.exec(t);return i}function b(t){if(t>9)throw x(t);return m(t,2)}t.a=a,t.b=b,module.exports=t})();\n',
     b: '(()=>{"use strict";var e={};function m(t){return new Error("E:"+t)}function x(t,e){return t+e}function a(t,e){const n=[];let i=e.exec(t);for(;i;)n.push(x(i[0],1)),i=e.exec(t);return n}function b(t){if(t>5)throw m(t);return x(t,2)}e.a=a,e.b=b,module.exports=e})();\n',
@@ -569,6 +576,23 @@ const live: Case[] = [
 ];
 
 const restart: Case[] = [
+  {
+    name: 'a changed object inside a run-once wrapper that running code changes in place (a counter `t.n++`): a new object would drop what it holds',
+    a: '(function () {\n  var t = { n: 0, max: 10 };\n  function hit() { t.n++; return t.n <= t.max; }\n  module.exports = { hit: hit };\n})();\n',
+    b: '(function () {\n  var t = { n: 0, max: 5 };\n  function hit() { t.n++; return t.n <= t.max; }\n  module.exports = { hit: hit };\n})();\n',
+    expect: [['state-mutated-changed', 't']],
+    absent: [['constant-changed'], ['uses-changed-state']],
+  },
+  {
+    name: 'a changed list inside a run-once wrapper that running code pushes to, or a property of it (`seen.list.push(x)`, `Object.assign(o, …)`)',
+    a: '(function () {\n  var seen = { list: [] };\n  var o = { a: 1 };\n  function see(x) { seen.list.push(x); Object.assign(o, x); return seen.list.length; }\n  module.exports = { see: see };\n})();\n',
+    b: '(function () {\n  var seen = { list: [], max: 3 };\n  var o = { a: 2 };\n  function see(x) { seen.list.push(x); Object.assign(o, x); return seen.list.length; }\n  module.exports = { see: see };\n})();\n',
+    expect: [
+      ['state-mutated-changed', 'seen'],
+      ['state-mutated-changed', 'o'],
+    ],
+    absent: [['constant-changed']],
+  },
   {
     name: 'a minified build whose module counter really starts elsewhere now, under a new minified name (`t` became `n`): the same variable, a changed initial value of state running code assigns (read by name, it looked like new state)',
     a: '(()=>{let t=0;const r=10;function e(){if(t>=r)throw new Error("full");return++t}module.exports={take:e}})();\n',
