@@ -151,7 +151,9 @@ export interface PlanLimits {
 
 export const DEFAULT_LIMITS: PlanLimits = { maxCalls: 2500, perTarget: 150 };
 
-const targetKey = (spec: string, t: TargetShape) => `${spec}|${t.path.join('.')}`;
+/** An entry is its specifier and how it is loaded: a dual package's require and import are two. */
+const entryKey = (e: { spec: string; how: string }) => `${e.how}:${e.spec}`;
+const targetKey = (e: EntryShape, t: TargetShape) => `${entryKey(e)}|${t.path.join('.')}`;
 
 /**
  * Merges the shapes seen in several processes (vulnerable and fixed releases): a target present
@@ -162,10 +164,10 @@ export function mergeShapes(...shapes: EntryShape[][]): EntryShape[] {
   const targets = new Map<string, TargetShape>();
   for (const shape of shapes)
     for (const e of shape) {
-      const entry = entries.get(e.spec) ?? { spec: e.spec, how: e.how, targets: [] };
-      entries.set(e.spec, entry);
+      const entry = entries.get(entryKey(e)) ?? { spec: e.spec, how: e.how, targets: [] };
+      entries.set(entryKey(e), entry);
       for (const t of e.targets) {
-        const k = targetKey(e.spec, t);
+        const k = targetKey(e, t);
         const seen = targets.get(k);
         if (!seen) {
           const copy: TargetShape = { ...t, ...(t.methods ? { methods: [...t.methods] } : {}) };
@@ -210,7 +212,7 @@ export function planCalls(entries: EntryShape[], limits: PlanLimits = DEFAULT_LI
       if (calls.length >= limits.maxCalls) return calls;
       const name = `${u.t.path.join('.') || '(root)'}${u.method ? `#${u.method}` : ''}`;
       calls.push({
-        id: `${u.e.spec}|${u.op}|${name}|${args.join(',')}`,
+        id: `${entryKey(u.e)}|${u.op}|${name}|${args.join(',')}`,
         spec: u.e.spec,
         how: u.e.how,
         path: u.t.path,
@@ -232,16 +234,19 @@ export function describeCall(c: Call): string {
 
 /**
  * The entries a pair is exercised through: the package root (require for CommonJS, import for ES
- * modules and dual packages) and every specifier its exploit check loads (the check knows which
- * entry carries the fix, e.g. `svelte/compiler`).
+ * modules, both for dual packages, whose two builds are patched apart: fast-xml-parser's CommonJS
+ * build broke after an apply while its ES module build, the only one called, was right) and every
+ * specifier its exploit check loads (the check knows which entry carries the fix, e.g.
+ * `svelte/compiler`).
  */
 export function entriesOf(
   name: string,
   format: string,
   checkSource: string,
 ): { spec: string; how: 'require' | 'import' }[] {
-  const rootHow = format === 'cjs' ? 'require' : 'import';
-  const out = [{ spec: name, how: rootHow as 'require' | 'import' }];
+  const hows: Array<'require' | 'import'> =
+    format === 'cjs' ? ['require'] : format === 'dual' ? ['import', 'require'] : ['import'];
+  const out = hows.map((how) => ({ spec: name, how }));
   for (const m of checkSource.matchAll(/\b(load|imp)\(\s*(['"`])([^'"`$]+)\2\s*\)/g)) {
     const how = m[1] === 'load' ? 'require' : 'import';
     const spec = m[3]!;

@@ -77,6 +77,21 @@ describe('input generation', () => {
     assert.equal(shapeV[0]!.targets[1]!.methods!.length, 1);
   });
 
+  test("a dual package's require and import are two entries, each called (their builds are patched apart)", () => {
+    const cjs: EntryShape[] = [
+      { spec: 'pkg', how: 'require', targets: [{ path: ['parse'], kind: 'function', length: 2 }] },
+    ];
+    const m = mergeShapes(shapeF, cjs);
+    assert.deepEqual(m.map((e) => `${e.how} ${e.spec} ${e.targets.length}`).sort(), [
+      'import pkg 3',
+      'require pkg 1',
+    ]);
+    const plan = planCalls(m, { maxCalls: 1000, perTarget: 2 });
+    assert.equal(new Set(plan.map((c) => c.id)).size, plan.length, 'ids differ between the two entries');
+    assert.ok(plan.some((c) => c.how === 'require' && c.path[0] === 'parse'));
+    assert.ok(plan.some((c) => c.how === 'import' && c.path[0] === 'parse'));
+  });
+
   test('the plan calls functions, constructs classes and calls methods, with unique ids, within limits', () => {
     const plan = planCalls(mergeShapes(shapeV, shapeF), { maxCalls: 40, perTarget: 10 });
     assert.ok(plan.length <= 40);
@@ -101,6 +116,7 @@ describe('input generation', () => {
     const check = "const a = load('svelte/compiler'); await imp('svelte'); load('react'); load(`x$" + '{y}`)';
     assert.deepEqual(entriesOf('svelte', 'dual', check), [
       { spec: 'svelte', how: 'import' },
+      { spec: 'svelte', how: 'require' },
       { spec: 'svelte/compiler', how: 'require' },
     ]);
     assert.deepEqual(entriesOf('qs', 'cjs', ''), [{ spec: 'qs', how: 'require' }]);
