@@ -23,7 +23,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildPatch, resolveSpec } from '@hotpatch/builder';
 import { generateSigningKey, loadPrivateKey, serializeBundle, signBundle } from '@hotpatch/core';
 import { applyTo } from '@hotpatch/runtime';
-import { advisoryOf, buildSigned, installApp } from './testing/advisories.js';
+import { advisoryOf, buildSigned, checkFile, installApp } from './testing/advisories.js';
 import { nodeBinaries } from './testing/nodes.js';
 import { Probe, preloadFile } from './testing/processes.js';
 
@@ -188,21 +188,11 @@ describe('a hotpatch applies to a module compiled from the runtime’s code cach
   const home = join(dir, 'apply-home');
   const key = generateSigningKey();
   const keyFile = join(dir, 'apply.pub');
-  const checkPath = join(dir, 'minimist-check.cjs');
+  const minimist = advisoryOf('minimist@1.2.5');
+  const checkPath = checkFile(minimist); // the corpus's exploit check (CVE-2021-44906)
   let minimistDir: string;
   before(() => {
     writeFileSync(keyFile, key.publicKeyPem);
-    // Prototype pollution through constructor.prototype (CVE-2021-44906), as runtime-safety.test.ts.
-    writeFileSync(
-      checkPath,
-      `module.exports = {
-      exploit(load) {
-        try { load('minimist')(['--_.constructor.constructor.prototype.hpPolluted', 'yes']); return (function () {}).hpPolluted === 'yes'; }
-        finally { delete Function.prototype.hpPolluted; }
-      },
-      normal(load) { const a = load('minimist')(['-x', '3', '--name=hp', 'rest']); return a.x === 3 && a.name === 'hp' && a._[0] === 'rest'; },
-    };`,
-    );
     minimistDir = installApp('minimist', '1.2.5');
   });
 
@@ -233,7 +223,7 @@ describe('a hotpatch applies to a module compiled from the runtime’s code cach
       } finally {
         await first.stop();
       }
-      const bundle = (await buildSigned(advisoryOf('minimist@1.2.5'), key)).bytes;
+      const bundle = (await buildSigned(minimist, key)).bytes;
       const probe = new Probe(node!.bin, env);
       process.env.HOTPATCH_HOME = home; // where applyTo finds the process's socket
       try {

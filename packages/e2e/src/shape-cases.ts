@@ -37,6 +37,52 @@ const chunkSource = (check: string) =>
 const minifiedBundle = (body: string) =>
   `(()=>{"use strict";var t={};const z="${'x'.repeat(20_000)}";${body}module.exports=t})();\n`;
 
+/**
+ * moment's shape: a UMD factory whose `addParseToken` fills the `tokens` table, called at load;
+ * `numberBranch` is what it does with a number callback (the line a fix changes), `load` the rest
+ * of the factory (its registrations, its API).
+ */
+const momentLike = (o: {
+  helpers?: string;
+  numberBranch: string;
+  load: string;
+}) => `(function (global, factory) {
+  typeof exports === 'object' && typeof module !== 'undefined' ? module.exports = factory() : global.mo = factory();
+}(this, (function () { 'use strict';
+  function isNumber(input) { return typeof input === 'number' || Object.prototype.toString.call(input) === '[object Number]'; }
+  function toInt(x) { return x | 0; }
+  var tokens = {};
+${o.helpers ?? ''}  function addParseToken(token, callback) {
+    var i, func = callback;
+    if (typeof token === 'string') { token = [token]; }
+${o.numberBranch}    for (i = 0; i < token.length; i++) { tokens[token[i]] = func; }
+  }
+${o.load}})));
+`;
+const NUMBER_AS_IS =
+  '    if (isNumber(callback)) { func = function (input, array) { array[callback] = toInt(input); }; }\n';
+/** Registrations by calls, one of them through a wrapper (addWeekParseToken). */
+const WEEK_TOKENS = `  function addWeekParseToken(token, callback) {
+    addParseToken(token, function (input, array, config, token) { config._w = config._w || {}; callback(input, config._w, config, token); });
+  }
+  addParseToken(['M', 'MM'], function (input, array) { array[1] = toInt(input) - 1; });
+  addParseToken('D', 2);
+  addWeekParseToken(['w', 'ww'], function (input, week) { week.w = toInt(input); });
+  function parse(tok, input) { var a = [], c = {}; tokens[tok](input, a, c, tok); return [a, c]; }
+  return { parse: parse };
+`;
+/** Registrations by a load-time loop (moment's millisecond tokens), and a helper running code calls. */
+const MS_TOKEN_LOOP = `  function parseMs(input, array) { array[6] = toInt(input); }
+  var token;
+  for (token = 'S'; token.length <= 3; token += 'S') {
+    addParseToken(token, parseMs);
+  }
+  addParseToken('D', 2);
+  function parse(tok, input) { var a = [], c = {}; tokens[tok](input, a, c, tok); return a; }
+  function set(x) { return isNumber(x) ? x : NaN; }
+  return { parse: parse, set: set };
+`;
+
 export const SHAPE_CASES: ShapeCase[] = [
   {
     name: 'a minified bundle whose minifier renamed its variables between releases: the fixed function, under the running names, builds the class the running bundle calls `w` (reached through the scope accessor)',
@@ -618,53 +664,15 @@ exports.check = schema(3).run('abc', { max: 5 });
     // fix changes the parser the registration function makes. Run again through the accessor.
     name: 'registration calls inside a UMD factory whose registration function the fix changes: run again, table restored on revert',
     a: {
-      'index.js': `(function (global, factory) {
-  typeof exports === 'object' && typeof module !== 'undefined' ? module.exports = factory() : global.mo = factory();
-}(this, (function () { 'use strict';
-  function isNumber(input) { return typeof input === 'number' || Object.prototype.toString.call(input) === '[object Number]'; }
-  function toInt(x) { return x | 0; }
-  var tokens = {};
-  function addParseToken(token, callback) {
-    var i, func = callback;
-    if (typeof token === 'string') { token = [token]; }
-    if (isNumber(callback)) { func = function (input, array) { array[callback] = toInt(input); }; }
-    for (i = 0; i < token.length; i++) { tokens[token[i]] = func; }
-  }
-  function addWeekParseToken(token, callback) {
-    addParseToken(token, function (input, array, config, token) { config._w = config._w || {}; callback(input, config._w, config, token); });
-  }
-  addParseToken(['M', 'MM'], function (input, array) { array[1] = toInt(input) - 1; });
-  addParseToken('D', 2);
-  addWeekParseToken(['w', 'ww'], function (input, week) { week.w = toInt(input); });
-  function parse(tok, input) { var a = [], c = {}; tokens[tok](input, a, c, tok); return [a, c]; }
-  return { parse: parse };
-})));
-`,
+      'index.js': momentLike({ numberBranch: NUMBER_AS_IS, load: WEEK_TOKENS }),
     },
     b: {
-      'index.js': `(function (global, factory) {
-  typeof exports === 'object' && typeof module !== 'undefined' ? module.exports = factory() : global.mo = factory();
-}(this, (function () { 'use strict';
-  function isNumber(input) { return typeof input === 'number' || Object.prototype.toString.call(input) === '[object Number]'; }
-  function toInt(x) { return x | 0; }
-  var tokens = {};
-  function numberParser(index) { return function (input, array) { array[index] = Math.min(toInt(input), 99); }; }
-  function addParseToken(token, callback) {
-    var i, func = callback;
-    if (typeof token === 'string') { token = [token]; }
-    if (isNumber(callback)) { func = numberParser(callback); }
-    for (i = 0; i < token.length; i++) { tokens[token[i]] = func; }
-  }
-  function addWeekParseToken(token, callback) {
-    addParseToken(token, function (input, array, config, token) { config._w = config._w || {}; callback(input, config._w, config, token); });
-  }
-  addParseToken(['M', 'MM'], function (input, array) { array[1] = toInt(input) - 1; });
-  addParseToken('D', 2);
-  addWeekParseToken(['w', 'ww'], function (input, week) { week.w = toInt(input); });
-  function parse(tok, input) { var a = [], c = {}; tokens[tok](input, a, c, tok); return [a, c]; }
-  return { parse: parse };
-})));
-`,
+      'index.js': momentLike({
+        helpers:
+          '  function numberParser(index) { return function (input, array) { array[index] = Math.min(toInt(input), 99); }; }\n',
+        numberBranch: '    if (isNumber(callback)) { func = numberParser(callback); }\n',
+        load: WEEK_TOKENS,
+      }),
     },
     old: `return pkg.parse('D', '500')[0][2] === 500;`,
     normal: `return pkg.parse('M', '3')[0][1] === 2 && pkg.parse('w', '7')[1]._w.w === 7 && pkg.parse('D', '12')[0][2] === 12;`,
@@ -677,55 +685,15 @@ exports.check = schema(3).run('abc', { max: 5 });
     // registration function (isNumber) that running code calls too. The loop runs again.
     name: 'registration calls made by a load-time loop, with a helper running code also calls: the loop runs again',
     a: {
-      'index.js': `(function (global, factory) {
-  typeof exports === 'object' && typeof module !== 'undefined' ? module.exports = factory() : global.mo = factory();
-}(this, (function () { 'use strict';
-  function isNumber(input) { return typeof input === 'number' || Object.prototype.toString.call(input) === '[object Number]'; }
-  function toInt(x) { return x | 0; }
-  var tokens = {};
-  function addParseToken(token, callback) {
-    var i, func = callback;
-    if (typeof token === 'string') { token = [token]; }
-    if (isNumber(callback)) { func = function (input, array) { array[callback] = toInt(input); }; }
-    for (i = 0; i < token.length; i++) { tokens[token[i]] = func; }
-  }
-  function parseMs(input, array) { array[6] = toInt(input); }
-  var token;
-  for (token = 'S'; token.length <= 3; token += 'S') {
-    addParseToken(token, parseMs);
-  }
-  addParseToken('D', 2);
-  function parse(tok, input) { var a = [], c = {}; tokens[tok](input, a, c, tok); return a; }
-  function set(x) { return isNumber(x) ? x : NaN; }
-  return { parse: parse, set: set };
-})));
-`,
+      'index.js': momentLike({ numberBranch: NUMBER_AS_IS, load: MS_TOKEN_LOOP }),
     },
     b: {
-      'index.js': `(function (global, factory) {
-  typeof exports === 'object' && typeof module !== 'undefined' ? module.exports = factory() : global.mo = factory();
-}(this, (function () { 'use strict';
-  function isNumber(input) { return typeof input === 'number' || Object.prototype.toString.call(input) === '[object Number]'; }
-  function toInt(x) { return x | 0; }
-  var tokens = {};
-  function addParseToken(token, callback) {
-    var i, func = callback;
-    if (typeof token === 'string') { token = [token]; }
-    if (isNumber(callback)) { func = function (input, array) { array[callback] = Math.min(toInt(input), 99); }; }
-    else { func = function (input, array, config, tok) { if (String(input).length <= 3) { callback(input, array, config, tok); } }; }
-    for (i = 0; i < token.length; i++) { tokens[token[i]] = func; }
-  }
-  function parseMs(input, array) { array[6] = toInt(input); }
-  var token;
-  for (token = 'S'; token.length <= 3; token += 'S') {
-    addParseToken(token, parseMs);
-  }
-  addParseToken('D', 2);
-  function parse(tok, input) { var a = [], c = {}; tokens[tok](input, a, c, tok); return a; }
-  function set(x) { return isNumber(x) ? x : NaN; }
-  return { parse: parse, set: set };
-})));
-`,
+      'index.js': momentLike({
+        numberBranch:
+          '    if (isNumber(callback)) { func = function (input, array) { array[callback] = Math.min(toInt(input), 99); }; }\n' +
+          '    else { func = function (input, array, config, tok) { if (String(input).length <= 3) { callback(input, array, config, tok); } }; }\n',
+        load: MS_TOKEN_LOOP,
+      }),
     },
     old: `return pkg.parse('D', '500')[2] === 500 || pkg.parse('SS', '5000')[6] === 5000;`,
     normal: `return pkg.parse('D', '12')[2] === 12 && pkg.parse('SSS', '120')[6] === 120 && pkg.parse('S', '7')[6] === 7 && pkg.set(3) === 3;`,

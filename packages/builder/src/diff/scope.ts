@@ -90,20 +90,8 @@ export function innermostFunction(a: ModuleAnalysis, pos: number): FunctionInfo 
 
 /** The node whose direct child is the identifier at `idStart` (assignment, update, ...). */
 export function parentOfIdentifier(a: ModuleAnalysis, idStart: number): AstNode | null {
-  let found: AstNode | null = null;
-  const visit = (n: AstNode): void => {
-    if (n.start > idStart || n.end <= idStart) return;
-    for (const c of childrenOf(n)) {
-      if (c.type === 'Identifier' && c.start === idStart) {
-        found = n;
-        return;
-      }
-      visit(c);
-      if (found) return;
-    }
-  };
-  visit(a.ast);
-  return found;
+  const path = pathToIdentifier(a, idStart);
+  return path.length >= 2 ? (path[path.length - 2] ?? null) : null;
 }
 
 /** The nodes from the root down to the identifier at `idStart` (it last), or [] if there is none. */

@@ -130,7 +130,7 @@ export class Writer {
     );
     this.#stale = new Batcher<string, null>(
       async (ids) => {
-        await markDevicesStale(this.db, [...new Set(ids)]);
+        await markDevicesStale(this.db, ids); // it drops repeats
         this.#statusChanged();
         return ids.map(() => null);
       },

@@ -51,6 +51,9 @@ import {
 } from '../store.js';
 import { routes } from './route.js';
 
+/** The request a long poll answers: it ends early when the client goes away. */
+type Client = EventEmitter & { destroyed?: boolean };
+
 /** Counts per state; settled when no device has anything left to do (reverted: nothing still applied). */
 export function summarize(rows: readonly DeploymentDevice[], state: Deployment['state'] = 'active') {
   const counts = new Map<string, number>();
@@ -259,7 +262,7 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
     const longPoll = async <V>(
       id: string,
       query: { since?: string; timeoutMs?: number },
-      client: EventEmitter,
+      client: Client,
       build: (d: Deployment) => Promise<V>,
       watched: (v: V) => unknown,
     ) => {
@@ -270,40 +273,35 @@ export function deploymentsPlugin(ctx: Ctx): FastifyPluginAsync {
       // An event may change nothing a waiter watches (a device re-reporting its state): wait on
       // until what is watched differs from `since`, the time is up, or the client has gone.
       const deadline = Date.now() + (query.timeoutMs ?? 10_000);
-      let gone = false;
-      const leave = () => {
-        gone = true;
-      };
-      client.once('close', leave);
-      try {
-        while (latest.fingerprint === query.since && !gone && Date.now() < deadline) {
-          await changeOf(d.id, deadline - Date.now(), client);
-          latest = answer(await build(await find(d.id)));
-        }
-      } finally {
-        client.off('close', leave);
+      while (latest.fingerprint === query.since) {
+        const why = await changeOf(d.id, deadline - Date.now(), client);
+        if (why === 'gone') break;
+        latest = answer(await build(await find(d.id)));
+        if (why === 'timeout') break;
       }
       return latest;
     };
-    // Resolves on the deployment's next state event, after timeoutMs, or when the client goes away.
-    const changeOf = (deploymentId: string, timeoutMs: number, client: EventEmitter) =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(done, timeoutMs);
-        function done() {
+    // The deployment's next state event, the end of timeoutMs, or the client gone (or already gone).
+    const changeOf = (deploymentId: string, timeoutMs: number, client: Client) =>
+      new Promise<'event' | 'timeout' | 'gone'>((resolve) => {
+        if (client.destroyed) return resolve('gone');
+        const timer = setTimeout(() => done('timeout'), timeoutMs);
+        const gone = () => done('gone');
+        function done(why: 'event' | 'timeout' | 'gone') {
           clearTimeout(timer);
           ctx.bus.off('event', on);
-          client.off('close', done);
-          resolve();
+          client.off('close', gone);
+          resolve(why);
         }
         const on = (e: { kind: string; deploymentId?: string; id?: string }) => {
           if (
             (e.kind === 'state' && e.deploymentId === deploymentId) ||
             (e.kind === 'deployment' && e.id === deploymentId)
           )
-            done();
+            done('event');
         };
         ctx.bus.on('event', on);
-        client.on('close', done);
+        client.once('close', gone);
       });
     r.get(
       '/v1/deployments/:id/wait',
