@@ -200,6 +200,27 @@ exports.check = schema(3).run('abc', { max: 5 });
     verdicts: ['closure-changed'],
   },
   {
+    // The redirect engine reads the factory's helpers through the scope accessor; a replacement
+    // that did so at every use made V8 name our plumbing in its messages (`__hp$sc(...)(...).match
+    // is not a function`): a service's logs and its callers' error matching would change.
+    name: 'a TypeError inside a patched function of a UMD factory names the helper as the running code does',
+    a: {
+      'index.js': umd(`
+  function expand(s) { return s; }
+  function format(s) { var m = expand(s).match(/\\d+/g); return m ? m.length : 0; }
+  exports.format = format;`),
+    },
+    b: {
+      'index.js': umd(`
+  function expand(s) { return s; }
+  function format(s) { if (String(s).length > 10) throw new Error('too long'); var m = expand(s).match(/\\d+/g); return m ? m.length : 0; }
+  exports.format = format;`),
+    },
+    old: `try { pkg.format('1'.repeat(20)); return true; } catch { return false; }`,
+    normal: `try { pkg.format(5); return false; } catch (e) { return e.message === 'expand(...).match is not a function' && pkg.format('a1b22') === 2; }`,
+    expect: 'live',
+  },
+  {
     name: 'a literal inside a UMD wrapper that no running closure captured',
     a: {
       'index.js': umd(

@@ -86,3 +86,16 @@ export function bindingNames(pattern: AstNode, out: string[] = []): string[] {
   }
   return out;
 }
+
+/** Where code may be inserted in a block without moving its directive prologue ('use strict'). */
+export function directiveEnd(block: AstNode): { pos: number; afterDirective: boolean } {
+  let pos = block.type === 'Program' ? block.start : block.start + 1;
+  let afterDirective = false;
+  for (const stmt of block.body as AstNode[]) {
+    if (stmt.type === 'ExpressionStatement' && typeof stmt.directive === 'string') {
+      pos = stmt.end;
+      afterDirective = true;
+    } else break;
+  }
+  return { pos, afterDirective };
+}

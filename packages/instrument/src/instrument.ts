@@ -1,5 +1,5 @@
 import { analyzeModule, type FunctionInfo, type ModuleAnalysis } from './analyze.js';
-import type { AstNode, SourceType } from './ast.js';
+import { directiveEnd, type SourceType } from './ast.js';
 
 import {
   ACCESS,
@@ -85,19 +85,6 @@ function arrowBodyStart(a: ModuleAnalysis, f: FunctionInfo): number {
     if (tok.type.label === '=>') return tok.end;
   }
   throw new Error(`cannot find => of ${f.key}`);
-}
-
-/** Where code may be inserted in a block without moving its directive prologue ('use strict'). */
-function directiveEnd(block: AstNode): { pos: number; afterDirective: boolean } {
-  let pos = block.type === 'Program' ? block.start : block.start + 1;
-  let afterDirective = false;
-  for (const stmt of block.body as AstNode[]) {
-    if (stmt.type === 'ExpressionStatement' && typeof stmt.directive === 'string') {
-      pos = stmt.end;
-      afterDirective = true;
-    } else break;
-  }
-  return { pos, afterDirective };
 }
 
 /**

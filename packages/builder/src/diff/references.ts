@@ -2,10 +2,12 @@ import {
   type AstNode,
   cellExpression,
   cellRead,
+  directiveEnd,
   type FunctionInfo,
   GLOBAL,
   type Reference,
   reachableEnclosing,
+  SCOPE_PARAM,
   SELF_PARAM,
   scopeVariables,
   shadowRead,
@@ -22,7 +24,7 @@ import {
   rewriteRange,
   scopeAccess,
 } from './rewrites.js';
-import { declaringFunction, freeRefs, outerClassBinding, parentOfIdentifier } from './scope.js';
+import { declaringFunction, freeRefs, isReassigned, outerClassBinding, parentOfIdentifier } from './scope.js';
 import { type ShadowPlan, shadowable } from './shadows.js';
 import type { Cell } from './state.js';
 import { SyntaxFixups } from './syntax-fixups.js';
@@ -59,6 +61,7 @@ export class Resolver {
   resolve(node: AstNode, site: Site): Resolution {
     const out: Resolution = { rewrites: [], problems: [], stale: [], liveEditNote: null };
     for (const r of freeRefs(this.ctx.B, node)) this.#ref(r, site, out, out.rewrites, 0);
+    if (site.kind === 'function') out.rewrites = snapshotAtEntry(site.fb, out.rewrites);
     this.#fixups.shorthands(out.rewrites, node);
     this.#fixups.newCallees(out.rewrites);
     return out;
@@ -141,7 +144,16 @@ export class Resolver {
     }
     const access = scopeAccess(this.ctx, id, oldName, r.isWrite(), r.isReadWrite());
     if (typeof access === 'string') res.problems.push({ id: 'write-unsupported', detail: access });
-    else for (const a of access) into.push({ ...a, redirectOnly: true });
+    else {
+      const snapshot =
+        depth === 0 &&
+        site.kind === 'function' &&
+        oldName === newName &&
+        settledAtEntry(site.fb, id, v, A.scopeOf.get(whereA.node)?.set.get(oldName))
+          ? oldName
+          : undefined;
+      for (const a of access) into.push({ ...a, redirectOnly: true, ...(snapshot ? { snapshot } : {}) });
+    }
   }
 
   /**
@@ -331,4 +343,47 @@ export class Resolver {
     // named function/class expressions).
     return rewriteRange(this.ctx.B.source, cell.init.start, cell.init.end, redirectRewrites(inner));
   }
+}
+
+/**
+ * A function declaration of an enclosing function, never reassigned (here and in the running
+ * code), holds the same value from the moment that function is entered: before any closure of it
+ * exists, and so before the replacement can run (at load after a restart too). The replacement
+ * reads it once, at its entry, into a local of the same name, instead of through the scope accessor
+ * at every use: V8's messages then name it as the running code does (`expandFormat(...) is not a
+ * function`, not `__hp$sc(...)(...)`), and a call costs one accessor call per name, not per use.
+ * Only in a block body (after its directives) and for references in it, not in parameter defaults.
+ */
+function settledAtEntry(
+  fb: FunctionInfo,
+  id: { start: number },
+  v: Variable,
+  va: Variable | undefined,
+): boolean {
+  if (fb.bodyIsExpression || id.start < fb.body.start) return false;
+  const declared = (x: Variable | undefined) =>
+    !!x && x.defs.length === 1 && x.defs[0]!.type === 'FunctionName' && !isReassigned(x);
+  return declared(v) && declared(va);
+}
+
+/**
+ * Turns the accessor reads marked `snapshot` into plain reads of a local the replacement declares
+ * at its entry (settledAtEntry), unless another rewrite writes that name as text (a renamed
+ * binding would then read our local).
+ */
+function snapshotAtEntry(fb: FunctionInfo, rewrites: Rewrite[]): Rewrite[] {
+  const names = new Set(rewrites.flatMap((r) => (r.snapshot ? [r.snapshot] : [])));
+  for (const r of rewrites) if (!r.snapshot && names.has(r.text)) names.delete(r.text);
+  if (names.size === 0) return rewrites.map(({ snapshot: _, ...r }) => r);
+  const at = directiveEnd(fb.body);
+  const decls = [...names].map((n) => `${n} = ${SCOPE_PARAM}(${JSON.stringify(n)})`).join(', ');
+  const entry: Rewrite = {
+    start: at.pos,
+    end: at.pos,
+    text: '',
+    redirectText: `${at.afterDirective ? ';' : ''} const ${decls};`,
+    redirectOnly: true,
+  };
+  // First, so that it stays before other insertions at the same place (`0, ` before a statement).
+  return [entry, ...rewrites.flatMap(({ snapshot, ...r }) => (snapshot && names.has(snapshot) ? [] : [r]))];
 }

@@ -20,6 +20,8 @@ export interface Rewrite {
   redirectOnly?: boolean;
   /** Only in the LiveEdit form (dead references that keep V8's scope layout). */
   liveOnly?: boolean;
+  /** An accessor read the replacement may take once at its entry instead (references.ts). */
+  snapshot?: string;
 }
 
 /**
@@ -112,7 +114,9 @@ export function redirectRewrites(rs: Rewrite[]): Rewrite[] {
   const acc = rs.filter((r) => r.redirectOnly);
   return rs
     .filter((r) => !r.liveOnly)
-    .filter((r) => r.redirectOnly || !acc.some((o) => o.start <= r.start && o.end >= r.end))
+    .filter(
+      (r) => r.redirectOnly || !acc.some((o) => o.end > o.start && o.start <= r.start && o.end >= r.end),
+    )
     .map((r) => (r.redirectText === undefined ? r : { ...r, text: r.redirectText }));
 }
 
