@@ -108,7 +108,7 @@ async function main(): Promise<void> {
       reports.push(r);
       const c = r.counts;
       process.stderr.write(
-        `[${i + 1}/${advisories.length}] node ${n.major} ${label(a).padEnd(36)} ${r.status.padEnd(12)} calls ${r.calls} agree ${c.agree} working ${c['fix-working']} not-applied ${c['fix-not-applied']} DEFECT ${c['patch-defect']} nondet ${c.unstable} api ${c['api-added']} ${Math.round(r.ms / 1000)}s ${r.detail.slice(0, 120)}\n`,
+        `[${i + 1}/${advisories.length}] node ${n.major} ${label(a).padEnd(36)} ${r.status.padEnd(12)} calls ${r.calls} agree ${c.agree} working ${c['fix-working']} not-applied ${c['fix-not-applied']} DEFECT ${c['patch-defect']} names-kept ${c['names-kept']} nondet ${c.unstable} api ${c['api-added']} ${Math.round(r.ms / 1000)}s ${r.detail.slice(0, 120)}\n`,
       );
     }
   }

@@ -9,6 +9,9 @@
  * A′ agrees with the fixed release, what differed was state the unpatched code had left in the
  * process before the patch (nanoid 5.0.8's `nanoid('x')` leaves its pool offset NaN for good), not
  * the patch: `pre-patch-state`.
+ * A hotpatch keeps the running release's classes and functions, so where a release renamed them
+ * (a minifier's `et` → `it`), A shows the running names: A = B up to a consistent renaming whose
+ * names C shows too is `names-kept`, not a divergence of behaviour.
  * Calls whose fixed-release result differs between two fresh processes are nondeterministic
  * (random ids, time, addresses) and are counted but not compared. A call on an export that the
  * vulnerable release does not have is an API difference, not a defect.
@@ -22,6 +25,7 @@ export type CallClass =
   | 'fix-not-applied'
   | 'patch-defect'
   | 'pre-patch-state'
+  | 'names-kept'
   | 'unstable'
   | 'api-added';
 
@@ -56,8 +60,62 @@ export function classifyCall(r: CallResults): CallClass {
   const aOk = r.a === undefined ? cOk : r.a === r.b2;
   if (aOk) return cOk ? 'agree' : 'fix-working';
   if (r.aFresh !== undefined && r.aFresh === r.b1) return 'pre-patch-state';
+  if (r.a !== undefined && namesKept(r.a, r.b2, r.c)) return 'names-kept';
   if (!cOk) return missing(r.c) && (r.a === undefined || missing(r.a)) ? 'api-added' : 'fix-not-applied';
   return 'patch-defect';
+}
+
+/** A canonical result with its class and function names blanked, and those names in order. */
+function splitNames(s: string): { shape: string; names: string[] } | null {
+  let tree: unknown;
+  try {
+    tree = JSON.parse(s);
+  } catch {
+    return null; // cut to length (canonical.ts): not compared by shape
+  }
+  const names: string[] = [];
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (!v || typeof v !== 'object') return v;
+    const o = v as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(o)) {
+      const isName =
+        typeof x === 'string' &&
+        ((k === 'class' && o.$ !== undefined) || (k === 'name' && o.$ === 'function'));
+      if (isName) names.push(x);
+      out[k] = isName ? '#' : walk(x);
+    }
+    return out;
+  };
+  const shape = JSON.stringify(walk(tree));
+  return { shape, names };
+}
+
+/**
+ * A and B have the same shape and differ only in names, renamed consistently (one B name per A
+ * name and back), and every A name that differs is one the unpatched release (C) shows too.
+ */
+export function namesKept(a: string, b: string, c: string): boolean {
+  const sa = splitNames(a);
+  const sb = splitNames(b);
+  const sc = splitNames(c);
+  if (!sa || !sb || !sc || sa.shape !== sb.shape || sa.names.length !== sb.names.length) return false;
+  const there = new Map<string, string>();
+  const back = new Map<string, string>();
+  const running = new Set(sc.names);
+  let renamed = 0;
+  for (const [i, x] of sa.names.entries()) {
+    const y = sb.names[i]!;
+    if ((there.get(x) ?? y) !== y || (back.get(y) ?? x) !== x) return false;
+    there.set(x, y);
+    back.set(y, x);
+    if (x !== y) {
+      if (!running.has(x)) return false;
+      renamed++;
+    }
+  }
+  return renamed > 0;
 }
 
 export interface Divergence {
@@ -92,6 +150,7 @@ const EMPTY: Record<CallClass, number> = {
   'fix-not-applied': 0,
   'patch-defect': 0,
   'pre-patch-state': 0,
+  'names-kept': 0,
   unstable: 0,
   'api-added': 0,
 };
@@ -159,7 +218,8 @@ function totals(reports: PairReport[]): string {
     `${status('apply-failed')} not applied by the runtime, ${status('error') + status('timeout')} error or timeout.`,
     `Compared pairs: ${compared.reduce((n, r) => n + r.calls, 0)} calls; agreement ${sum('agree')}, fix working ${sum('fix-working')}`,
     `(in ${pairsWith('fix-working')} pairs), fix not applied ${sum('fix-not-applied')} (in ${pairsWith('fix-not-applied')} pairs),`,
-    `**defects introduced by the hotpatch ${sum('patch-defect')} (in ${pairsWith('patch-defect')} pairs)**, state left before the patch ${sum('pre-patch-state')} (in ${pairsWith('pre-patch-state')} pairs), nondeterministic ${sum('unstable')},`,
+    `**defects introduced by the hotpatch ${sum('patch-defect')} (in ${pairsWith('patch-defect')} pairs)**, state left before the patch ${sum('pre-patch-state')} (in ${pairsWith('pre-patch-state')} pairs),`,
+    `running names kept ${sum('names-kept')} (in ${pairsWith('names-kept')} pairs), nondeterministic ${sum('unstable')},`,
     `API added by the fix ${sum('api-added')}.`,
   ].join(' ');
 }
@@ -182,7 +242,9 @@ export function oracleMarkdown(
     'the fixed release (B) and the vulnerable release before the patch (C). A = B: agreement; A = B ≠ C: the fix working;',
     'A ≠ B, C ≠ B: the fix not applied there; A ≠ B = C: a defect the hotpatch introduced. Calls whose fixed-release result',
     'differs between two fresh processes are nondeterministic and not compared. For a pair the builder refused there is',
-    'no A: its "not applied" count is the calls where the fix changes behaviour (C ≠ B).',
+    'no A: its "not applied" count is the calls where the fix changes behaviour (C ≠ B). Where the fixed release renamed',
+    'classes or functions (a minifier), A keeps the running names: A = B up to that renaming, with names C shows, is',
+    '"running names kept", not a divergence.',
     '',
     totals(reports),
     '',
@@ -193,19 +255,20 @@ export function oracleMarkdown(
   }
   lines.push(
     '',
-    '| pair | set | Node | status | calls | agree | fix working | not applied | **patch defect** | nondet. | API added | notes |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| pair | set | Node | status | calls | agree | fix working | not applied | **patch defect** | names kept | nondet. | API added | notes |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const r of reports) {
     const c = r.counts;
     lines.push(
-      `| ${r.pair} → ${r.fixed} | ${r.set} | ${r.node} | ${r.status} | ${r.calls} | ${c.agree} | ${c['fix-working']} | ${c['fix-not-applied']} | ${c['patch-defect']} | ${c.unstable} | ${c['api-added']} | ${short(r.detail, 200)} |`,
+      `| ${r.pair} → ${r.fixed} | ${r.set} | ${r.node} | ${r.status} | ${r.calls} | ${c.agree} | ${c['fix-working']} | ${c['fix-not-applied']} | ${c['patch-defect']} | ${c['names-kept'] ?? 0} | ${c.unstable} | ${c['api-added']} | ${short(r.detail, 200)} |`,
     );
   }
   lines.push('');
   if (opts.divergences === false) return `${lines.join('\n')}\n`;
   const listed = opts.listed ?? 5;
-  const unexplained = (r: PairReport) => r.divergences.filter((d) => d.class !== 'fix-working');
+  const unexplained = (r: PairReport) =>
+    r.divergences.filter((d) => d.class !== 'fix-working' && d.class !== 'names-kept');
   const section = (title: string, rs: PairReport[], n: number) => {
     if (rs.length === 0) return;
     lines.push(`#${heading}: ${title}`, '');
