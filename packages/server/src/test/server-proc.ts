@@ -24,7 +24,11 @@ export async function spawnServer(opts: ServerOptions & Record<string, unknown>)
     if (process.env.HOTPATCH_TEST_VERBOSE) process.stderr.write(`[server] ${d}`);
   });
   const url = await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`server did not start in 90 s: ${err}`)), 90_000);
+    // A server that never listens is killed: it would outlive the test run.
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start in 90 s: ${err}`));
+    }, 90_000);
     child.stdout?.on('data', (d: Buffer) => {
       const m = /URL (\S+)/.exec(String(d));
       if (m) {
