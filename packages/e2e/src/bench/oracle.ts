@@ -8,6 +8,7 @@
  *        [--max-calls N] [--pair-ms MS] [--no-write]
  *   node packages/e2e/dist/bench/oracle.js --only PAIR --pair-ms 600000 --merge   (rows replaced in the full run)
  *   node packages/e2e/dist/bench/oracle.js --report-only   (docs/oracle.md from the last full run's JSON)
+ *   node packages/e2e/dist/bench/oracle.js --releases semver,qs --last 3   (consecutive releases, not the corpus)
  * Writes .cache/bench/oracle.json and the generated part of docs/oracle.md (unless --no-write or a
  * partial run); the section is the one docs/coverage.md shows beside the coverage table.
  */
@@ -16,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKey } from '@hotpatch/core';
 import { oracleMarkdown, type PairReport } from '../oracle/classify.js';
+import { publishedFormat } from '../oracle/inputs.js';
 import { DEFAULT_RUN, type OraclePair, runPair } from '../oracle/run.js';
 import {
   cacheDir,
@@ -26,13 +28,17 @@ import {
   readSelections,
 } from '../testing/advisories.js';
 import { nodeBinaries, repoRoot } from '../testing/nodes.js';
+import { consecutivePairs, registryVersions } from '../testing/releases.js';
 import { exitOnHelp } from './usage.js';
 
 exitOnHelp(`Usage: node packages/e2e/dist/bench/oracle.js [--node 26] [--set seed,tune,holdout] [--only name@version,...]
        [--max-calls N] [--pair-ms MS] [--no-write] [--merge] [--report-only]
+       [--releases NAME,... [--last K]]
 The vulnerable release with the hotpatch applied and the fixed release answer the same generated
 calls; every divergence is classified. Writes .cache/bench/oracle.json and docs/oracle.md (unless
---no-write or a partial run).`);
+--no-write or a partial run). --releases: instead of the corpus, the last K+1 stable releases of
+each package (default K = 3) as K consecutive pairs, each release hotpatched to the next; written to
+.cache/bench/oracle-releases.json and its own section of docs/oracle.md.`);
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(name);
@@ -45,7 +51,9 @@ const partial = Boolean(wantOnly || wantSets);
 // --merge: a partial run (e.g. a pair again with a longer --pair-ms) replaces its rows in the last
 // full run's .cache/bench/oracle.json, and docs/oracle.md is written from the result.
 const merge = process.argv.includes('--merge');
-const write = !process.argv.includes('--no-write') && !partial;
+const wantReleases = arg('--releases')?.split(',');
+const last = Number(arg('--last') ?? 3);
+const write = !process.argv.includes('--no-write') && !partial && !wantReleases;
 const opts = {
   ...DEFAULT_RUN,
   pairMs: Number(arg('--pair-ms') ?? DEFAULT_RUN.pairMs),
@@ -67,15 +75,19 @@ async function main(): Promise<void> {
   const keyFile = join(home, 'k.pub');
   writeFileSync(keyFile, key.publicKeyPem);
   const selections = readSelections();
-  const advisories = readAdvisories().filter(
-    (a) => (!wantOnly || wantOnly.includes(label(a))) && (!wantSets || wantSets.includes(corpusSet(a))),
-  );
+  const advisories = wantReleases
+    ? wantReleases.flatMap((name) => consecutivePairs(name, registryVersions(name), last))
+    : readAdvisories().filter(
+        (a) => (!wantOnly || wantOnly.includes(label(a))) && (!wantSets || wantSets.includes(corpusSet(a))),
+      );
   const nodes = nodeBinaries().filter((n) => wantNodes.includes(n.major));
   const reports: PairReport[] = [];
   for (const [i, a] of advisories.entries()) {
     let pair: OraclePair;
     try {
       const b = await prepareCase(a, key, selections);
+      // A release pair has no advisory row saying how it is published: its package.json does.
+      if (a.origin === 'releases') a.format = publishedFormat(installedPackage(b.fixedDir, a.name));
       const refused = b.build.result.changes
         .filter((c) => c.verdict === 'restart')
         .map((c) => `${c.id} (${c.file}: ${c.name})`);
@@ -87,7 +99,13 @@ async function main(): Promise<void> {
         check: b.check,
         bundle: b.build.result.payload
           ? b.build.bytes
-          : { refused: refused.slice(0, 2).join('; ') || (b.build.result.refusal ?? 'no payload') },
+          : {
+              refused:
+                refused.slice(0, 2).join('; ') ||
+                (b.build.result.refusal === 'nothing'
+                  ? 'nothing to patch (no code change)'
+                  : (b.build.result.refusal ?? 'no payload')),
+            },
       };
     } catch (e) {
       process.stderr.write(
@@ -111,6 +129,14 @@ async function main(): Promise<void> {
         `[${i + 1}/${advisories.length}] node ${n.major} ${label(a).padEnd(36)} ${r.status.padEnd(12)} calls ${r.calls} agree ${c.agree} working ${c['fix-working']} not-applied ${c['fix-not-applied']} DEFECT ${c['patch-defect']} names-kept ${c['names-kept']} nondet ${c.unstable} api ${c['api-added']} ${Math.round(r.ms / 1000)}s ${r.detail.slice(0, 120)}\n`,
       );
     }
+  }
+  if (wantReleases) {
+    writeFileSync(join(cacheDir('bench'), 'oracle-releases.json'), `${JSON.stringify(reports, null, 2)}\n`);
+    const md = oracleMarkdown(reports, { heading: '## Consecutive releases' });
+    if (!process.argv.includes('--no-write'))
+      writeDoc(join(repoRoot, 'docs', 'oracle.md'), md, RELEASES_BEGIN, RELEASES_END);
+    console.log(md);
+    return;
   }
   writeFileSync(
     join(cacheDir('bench'), partial ? 'oracle-partial.json' : 'oracle.json'),
@@ -136,16 +162,22 @@ function mergeInto(reports: PairReport[]): PairReport[] {
 
 const BEGIN = '<!-- bench:oracle begin (generated, do not edit) -->';
 const END = '<!-- bench:oracle end -->';
+const RELEASES_BEGIN = '<!-- bench:oracle-releases begin (generated, do not edit) -->';
+const RELEASES_END = '<!-- bench:oracle-releases end -->';
 
-/** Replaces the generated part of docs/oracle.md, keeping the written explanations around it. */
-function writeDoc(file: string, md: string): void {
-  const old = existsSync(file) ? readFileSync(file, 'utf8') : `# Behaviour oracle\n\n${BEGIN}\n${END}\n`;
-  const i = old.indexOf(BEGIN);
-  const j = old.indexOf(END);
+function installedPackage(dir: string, name: string): { type?: unknown; exports?: unknown } {
+  return JSON.parse(readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8'));
+}
+
+/** Replaces a generated part of docs/oracle.md, keeping the written explanations around it. */
+function writeDoc(file: string, md: string, begin = BEGIN, end = END): void {
+  const old = existsSync(file) ? readFileSync(file, 'utf8') : `# Behaviour oracle\n\n${begin}\n${end}\n`;
+  const i = old.indexOf(begin);
+  const j = old.indexOf(end);
   const text =
     i === -1 || j < i
-      ? `${old.trimEnd()}\n\n${BEGIN}\n${md}${END}\n`
-      : `${old.slice(0, i + BEGIN.length)}\n${md}${old.slice(j)}`;
+      ? `${old.trimEnd()}\n\n${begin}\n${md}${end}\n`
+      : `${old.slice(0, i + begin.length)}\n${md}${old.slice(j)}`;
   writeFileSync(file, text);
 }
 

@@ -206,7 +206,7 @@ export function comparePair(
 const short = (s: string, n = 160) =>
   (s.length > n ? `${s.slice(0, n)}…` : s).replaceAll('|', '\\|').replaceAll('\n', ' ');
 
-const SETS = ['seed', 'tune', 'holdout'];
+const SETS = ['seed', 'tune', 'holdout', 'releases'];
 
 function totals(reports: PairReport[]): string {
   const compared = reports.filter((r) => r.status === 'compared');

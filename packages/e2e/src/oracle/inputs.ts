@@ -255,3 +255,26 @@ export function entriesOf(
   }
   return out;
 }
+
+/** The conditions an `exports` field names anywhere (`import`, `require`, `node`, `default`, ...). */
+function conditionsOf(exports: unknown, out = new Set<string>()): Set<string> {
+  if (Array.isArray(exports)) for (const x of exports) conditionsOf(x, out);
+  else if (exports && typeof exports === 'object')
+    for (const [k, v] of Object.entries(exports)) {
+      if (!k.startsWith('.')) out.add(k);
+      conditionsOf(v, out);
+    }
+  return out;
+}
+
+/**
+ * How a package is published, as entriesOf names it, from its package.json: `dual` when its
+ * exports offer both `import` and `require`, `esm` for an ES module package without a `require`
+ * condition, `cjs` otherwise (an `import` condition of a CommonJS package makes it dual).
+ */
+export function publishedFormat(pkg: { type?: unknown; exports?: unknown }): 'cjs' | 'esm' | 'dual' {
+  const c = conditionsOf(pkg.exports);
+  if (c.has('import') && c.has('require')) return 'dual';
+  if (pkg.type === 'module') return c.has('require') ? 'dual' : 'esm';
+  return c.has('import') ? 'dual' : 'cjs';
+}

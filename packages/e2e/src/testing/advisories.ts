@@ -55,8 +55,10 @@ export function parseAdvisories(text: string): Advisory[] {
  * `holdout` (about a quarter of the rest, set aside by a hash of the pair's label, so the choice
  * was made before any result was seen and cannot drift) or `tune`.
  */
-export function corpusSet(a: Advisory): 'seed' | 'tune' | 'holdout' {
+export function corpusSet(a: Advisory): 'seed' | 'tune' | 'holdout' | 'releases' {
   if (a.origin === 'seed') return 'seed';
+  // Consecutive releases of a package, not a security fix (testing/releases.ts): outside the corpus.
+  if (a.origin === 'releases') return 'releases';
   const h = createHash('sha256')
     .update(`hotpatch-holdout-v1\0${label(a)}`)
     .digest();
