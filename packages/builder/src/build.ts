@@ -21,7 +21,8 @@ import { checkAddedProperties } from './added-properties-check.js';
 import { changedCodeFiles } from './changed-files.js';
 import { hashedChunkRenames, withRunningChunkNames } from './chunk-renames.js';
 import { copiedExports } from './copied-exports.js';
-import { entryFiles, reachableFiles } from './entry-points.js';
+import { entryFiles, reachableFiles, relativeImports } from './entry-points.js';
+import { dependenciesFirst } from './file-order.js';
 import { isCode, isDocLike, listFiles } from './files.js';
 import { addedExports, importedConstantChanges } from './package-exports.js';
 import { type PackageScan, scanFile } from './package-file.js';
@@ -199,7 +200,10 @@ function buildBetween(
   const level = opts.level ?? 1;
   const advisories = opts.advisories ?? [];
   const now = opts.now ?? new Date();
-  const body = { target, files: patches, newFiles };
+  // Migrations run in file order at apply: a file's after those of the files it may load.
+  const graph = relativeImports(to.dir, filesB);
+  const files = dependenciesFirst(patches, (f) => graph.get(f) ?? []);
+  const body = { target, files, newFiles };
   const contentHash = sha256(JSON.stringify(body));
   const payload: BundlePayload = {
     format: BUNDLE_FORMAT,
@@ -220,7 +224,7 @@ function buildBetween(
     target,
     fixedIn: to.version,
     supersedes: opts.supersedes ?? [],
-    files: patches,
+    files,
     newFiles,
     ignored: changes
       .filter((c) => !patches.some((p) => p.path === c.file))

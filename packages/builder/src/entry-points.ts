@@ -63,3 +63,24 @@ export function importsAny(file: string, text: string, targets: Set<string>, fil
   }
   return false;
 }
+
+/** Each code file's relative require()/import targets among `files` (what it may load). */
+export function relativeImports(dir: string, files: Set<string>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const file of files) {
+    if (!isCode(file)) continue;
+    let text: string;
+    try {
+      text = readFileSync(join(dir, file), 'utf8');
+    } catch {
+      continue;
+    }
+    const targets = new Set<string>();
+    for (const m of text.matchAll(RELATIVE_SPECIFIER)) {
+      const target = resolveFrom(file, m[1]!, files);
+      if (target && target !== file) targets.add(target);
+    }
+    out.set(file, [...targets]);
+  }
+  return out;
+}

@@ -432,6 +432,26 @@ exports.check = schema(3).run('abc', { max: 5 });
     verdicts: ['file-added', 'dependency-added'],
   },
   {
+    // semver 7.8.6 (found by the oracle on consecutive releases): `index.js` loads a new file at
+    // apply, and that file reads an export `util/constants.js` gains in the same patch. Files were
+    // migrated in name order, so the new file read the running exports (undefined) and the apply
+    // failed; a file's migrations now run after those of the files it may load.
+    name: 'a new file that reads a new export of a sibling the patch changes (migrations in dependency order)',
+    a: {
+      'index.js': `const { MAX } = require('./util/constants');\nexports.parse = function parse(s) { return s.replace(/\\s/g, ' '); };\nexports.max = MAX;\n`,
+      'util/constants.js': `const MAX = 10;\nmodule.exports = { MAX };\n`,
+    },
+    b: {
+      'index.js': `const { MAX } = require('./util/constants');\nconst trim = require('./lib/trim');\nexports.parse = function parse(s) { if (s.length > MAX) throw new Error('too long'); return trim(s); };\nexports.max = MAX;\n`,
+      'lib/trim.js': `const { SPACES } = require('../util/constants');\nconst spaces = new Set(SPACES);\nmodule.exports = function trim(s) { let out = ''; for (const c of s) out += spaces.has(c) ? ' ' : c; return out; };\n`,
+      'util/constants.js': `const MAX = 10;\nconst SPACES = [' ', '\\t', '\\n'];\nmodule.exports = { MAX, SPACES };\n`,
+    },
+    old: `try { pkg.parse('a'.repeat(20)); return true; } catch { return false; }`,
+    normal: `return pkg.parse('a\\tb') === 'a b' && pkg.max === 10;`,
+    expect: 'live',
+    verdicts: ['file-added', 'dependency-added', 'export-assigned'],
+  },
+  {
     name: 'a module variable no running closure retains (a config object)',
     a: {
       'index.js': `const config = require('./config');\nconst banner = config.name;\nexports.banner = banner;\nexports.size = function (s) { return s.length; };\n`,
