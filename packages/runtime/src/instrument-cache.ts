@@ -2,10 +2,19 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModuleTable, PatchImport, SourceType } from '@hotpatch/instrument';
 import { writeFileAtomic } from './atomic-file.js';
+import { fnv1a } from './code-cache.js';
 import { DYNAMIC_IMPORT_MARK, mayImport } from './dynamic-import.js';
-import { sha256 } from './hash.js';
 import { heavy } from './lazy.js';
-import { type PackIndex, packCode, packEntry, packIndex, writePack } from './pack.js';
+import {
+  type PackEntry,
+  type PackIndex,
+  packCode,
+  packEntry,
+  packFile,
+  packIndex,
+  packSource,
+  writePack,
+} from './pack.js';
 import { hotpatchHome } from './paths.js';
 
 /**
@@ -16,6 +25,10 @@ import { hotpatchHome } from './paths.js';
  * Two tiers, both keyed by the sha256 of the module's text (so any entry found is the right one):
  * - a pack per service and main script (pack.ts): what one start of the service loaded, in one
  *   file, read once at start; written again, after the start-up burst, when a module was missing;
+ *   it also keeps each entry's source and which file loaded it, so that a start finds a module's
+ *   entry by its file and compares the text it loads with that source: the same text, so the
+ *   entry's sha256 is the text's, without hashing it (`packedSha`; the sha256 of every module
+ *   was ~28-50 M instructions of a start, BENCHMARKS.md §3, sixth pass);
  * - one file per module (and its table as `.json`), written when a module is instrumented: what a
  *   start that misses the pack (a new release, two releases side by side) falls back to.
  * A module's table (what an apply checks replacements against) is read only when a patch targets it.
@@ -27,7 +40,9 @@ const QUOTED_MARKER = JSON.stringify(MARKER);
 const SETTLE_MS = 1000;
 
 const dir = () => join(hotpatchHome(), 'instrumented', `v${VERSION}`);
-const keyOf = (sha: string, sourceType: SourceType) => `${sha}.${sourceType === 'module' ? 'mjs' : 'cjs'}`;
+const extOf = (sourceType: SourceType) => (sourceType === 'module' ? 'mjs' : 'cjs');
+const keyOf = (sha: string, sourceType: SourceType) => `${sha}.${extOf(sourceType)}`;
+const fileKeyOf = (filename: string, sourceType: SourceType) => `${extOf(sourceType)}:${filename}`;
 
 interface PackState {
   file: string;
@@ -37,7 +52,11 @@ interface PackState {
   /** Keys this process loaded, in order: the next pack holds exactly these. */
   used: Set<string>;
   /** Entries instrumented or read from per-module files since the pack was read. */
-  added: Map<string, { code: string; table: string }>;
+  added: Map<string, PackEntry>;
+  /** Files this process loaded -> their entry's key (the next pack names them). */
+  files: Map<string, string>;
+  /** A file loaded that the pack does not name with this entry: the pack is written again. */
+  renamed: boolean;
   timer: NodeJS.Timeout | null;
   /** Modules loaded since the timer was armed (start-up has settled when a period sees none). */
   loads: number;
@@ -50,7 +69,8 @@ let pack: PackState | null = null;
  * main script). Without a call, only per-module files are used.
  */
 export function openPack(name: string): void {
-  const file = join(dir(), 'packs', `${sha256(name).slice(0, 32)}.pack`);
+  // Not a check of anything (entries are checked by their text): a short name for a long one.
+  const file = join(dir(), 'packs', `${fnv1a(name)}.pack`);
   let bytes: Buffer | null = null;
   let index: PackIndex | null = null;
   try {
@@ -59,8 +79,31 @@ export function openPack(name: string): void {
   } catch {
     bytes = null; // no pack yet, or unreadable: every module comes from the second tier
   }
-  pack = { file, bytes, index, used: new Set(), added: new Map(), timer: null, loads: 0 };
+  pack = {
+    file,
+    bytes,
+    index,
+    used: new Set(),
+    added: new Map(),
+    files: new Map(),
+    renamed: false,
+    timer: null,
+    loads: 0,
+  };
   process.once('exit', () => settle());
+}
+
+/**
+ * The sha256 of a module's text when the pack has an entry made from exactly this text for this
+ * file (the entry's key is that text's sha256), else null (the caller hashes it). Equal text, not
+ * a cheaper hash: an entry made from other text is never taken for this one.
+ */
+export function packedSha(filename: string, sourceType: SourceType, source: string): string | null {
+  if (!pack?.bytes || !pack.index) return null;
+  const key = packFile(pack.index, fileKeyOf(filename, sourceType));
+  if (!key?.endsWith(`.${extOf(sourceType)}`) || packSource(pack.bytes, pack.index, key) !== source)
+    return null;
+  return key.slice(0, -4);
 }
 
 /** Instrumented code for a module, and a way to its table (null: derive it from the source). */
@@ -69,14 +112,22 @@ export function instrumentCached(
   sha: string,
   sourceType: SourceType,
   moduleId: string,
+  filename?: string,
 ): { code: string; table: () => ModuleTable | null } {
   if (source.includes(QUOTED_MARKER)) {
     const r = instrumentNow(source, sourceType, moduleId);
     return { code: r.code, table: () => r.table };
   }
   const key = keyOf(sha, sourceType);
+  if (pack && filename !== undefined) nameFile(pack, fileKeyOf(filename, sourceType), key);
   const code = fromPack(key) ?? fromFiles(key, source, sourceType);
   return { code: code.replace(QUOTED_MARKER, JSON.stringify(moduleId)), table: () => tableOf(key) };
+}
+
+/** Notes which entry a file loaded; one the pack does not name so makes the pack written again. */
+function nameFile(p: PackState, fileKey: string, key: string): void {
+  p.files.set(fileKey, key);
+  if (!p.renamed && (!p.index || packFile(p.index, fileKey) !== key)) p.renamed = true;
 }
 
 function fromPack(key: string): string | null {
@@ -106,7 +157,7 @@ function fromFiles(key: string, source: string, sourceType: SourceType): string 
       // a read-only or full home only costs speed (writeFileAtomic leaves no partial file)
     }
   }
-  pack?.added.set(key, { code, table });
+  pack?.added.set(key, { code, table, source });
   return code;
 }
 
@@ -162,27 +213,29 @@ function schedule(p: PackState): void {
  * After start-up: the pack is written again when a module was missing from it (the next start
  * reads one file), and the bytes read at start are let go.
  */
-function settle(): void {
+export function settle(): void {
   const p = pack;
   if (!p) return;
   if (p.timer) clearTimeout(p.timer);
   p.timer = null;
-  if (p.added.size > 0) {
+  if (p.added.size > 0 || p.renamed) {
     try {
       // What another process wrote since is as good as ours (same keys, same content).
       let bytes = p.bytes;
+      let index = p.index;
       try {
-        bytes = readFileSync(p.file);
+        const onDisk = readFileSync(p.file);
+        index = packIndex(onDisk);
+        bytes = onDisk;
       } catch {
-        // none on disk: ours, or nothing
+        // none on disk, or not a pack of this format: ours, or nothing
       }
-      const index = bytes ? packIndex(bytes) : null;
       const entries = [...p.used].flatMap((key) => {
         const e = p.added.get(key) ?? (bytes && index ? packEntry(bytes, index, key) : null);
         return e ? [{ key, ...e }] : [];
       });
       mkdirSync(join(dir(), 'packs'), { recursive: true, mode: 0o700 });
-      writePack(p.file, entries);
+      writePack(p.file, entries, Object.fromEntries(p.files));
     } catch {
       // an unwritable home only costs speed at the next start
     }
@@ -190,4 +243,6 @@ function settle(): void {
   p.bytes = null;
   p.index = null;
   p.added.clear();
+  p.files.clear();
+  p.renamed = false;
 }

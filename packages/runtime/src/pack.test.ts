@@ -1,30 +1,51 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { packBytes, packCode, packEntry, packIndex } from './pack.js';
+import { packBytes, packCode, packEntry, packFile, packIndex, packSource } from './pack.js';
 
 describe('instrumentation cache pack', () => {
   const entries = [
-    { key: 'a.cjs', code: 'var __hp$s = 1; // é', table: '{"functions":[]}' },
-    { key: 'b.mjs', code: 'export const ü = 2;', table: '{"functions":[{"key":"f"}]}' },
+    { key: 'a.cjs', code: 'var __hp$s = 1; // é', table: '{"functions":[]}', source: 'var a = 1; // é' },
+    {
+      key: 'b.mjs',
+      code: 'export const ü = 2;',
+      table: '{"functions":[{"key":"f"}]}',
+      source: 'export const ü=2',
+    },
   ];
+  const files = { 'cjs:/app/a.js': 'a.cjs', 'cjs:/app/copy/a.js': 'a.cjs', 'mjs:/app/b.mjs': 'b.mjs' };
 
   it('gives back each entry by key, multi-byte text included, and nothing for other keys', () => {
-    const bytes = packBytes(entries);
+    const bytes = packBytes(entries, files);
     const index = packIndex(bytes);
     for (const e of entries) {
-      assert.deepEqual(packEntry(bytes, index, e.key), { code: e.code, table: e.table });
+      assert.deepEqual(packEntry(bytes, index, e.key), { code: e.code, table: e.table, source: e.source });
       assert.equal(packCode(bytes, index, e.key), e.code);
+      assert.equal(packSource(bytes, index, e.key), e.source);
     }
     assert.equal(packEntry(bytes, index, 'c.cjs'), null);
     assert.equal(packCode(bytes, index, 'c.cjs'), null);
+    assert.equal(packSource(bytes, index, 'c.cjs'), null);
     assert.equal(packEntry(bytes, index, 'constructor'), null, 'no key from the prototype');
     assert.equal(packCode(bytes, index, 'constructor'), null, 'no key from the prototype');
   });
 
-  it('refuses a truncated or foreign file', () => {
-    const bytes = packBytes(entries);
+  it('names the entry each file loaded; only files whose entry it holds', () => {
+    const index = packIndex(packBytes(entries.slice(0, 1), files));
+    assert.equal(packFile(index, 'cjs:/app/a.js'), 'a.cjs');
+    assert.equal(packFile(index, 'cjs:/app/copy/a.js'), 'a.cjs');
+    assert.equal(packFile(index, 'mjs:/app/b.mjs'), null, 'its entry is not in this pack');
+    assert.equal(packFile(index, 'cjs:/app/other.js'), null);
+    assert.equal(packFile(index, 'constructor'), null, 'no file from the prototype');
+  });
+
+  it('refuses a truncated or foreign file, and a pack of the previous format', () => {
+    const bytes = packBytes(entries, files);
     assert.throws(() => packIndex(bytes.subarray(0, bytes.length - 1)), /truncated/);
     assert.throws(() => packIndex(Buffer.concat([bytes, Buffer.from('x')])), /truncated/);
     assert.throws(() => packIndex(Buffer.from('{"a.cjs":[0,1,1,1]}\nxx')), /not a hotpatch pack/);
+    assert.throws(
+      () => packIndex(Buffer.from('hotpatch-pack 1\n{"a.cjs":[0,1,1,1]}\nxx')),
+      /not a hotpatch pack/,
+    );
   });
 });

@@ -1,18 +1,23 @@
 import { writeFileAtomic } from './atomic-file.js';
 
 /**
- * The instrumentation cache's pack: many entries (instrumented code and its table, by key) in
- * one file, so that a start reads one file instead of two per module, and decodes only the
- * entries it uses. Layout:
- *   hotpatch-pack 1\n
- *   <index: JSON object, key -> [code offset, code length, table offset, table length]>\n
+ * The instrumentation cache's pack: many entries (instrumented code, its table and the source it
+ * was made from, by key) in one file, so that a start reads one file instead of two per module,
+ * and decodes only the entries it uses. `files` names, per module file loaded by the start that
+ * wrote the pack, the entry of its text then: a start finds a module's entry by its file and
+ * compares the text (no sha256 of every module at every start; instrument-cache.ts). Layout:
+ *   hotpatch-pack 2\n
+ *   <index: JSON {entries: key -> [code offset, code length, table offset, table length,
+ *     source offset, source length], files: file key -> entry key}>\n
  *   <data: the entries' UTF-8 bytes; offsets are from the start of the data>
  */
-const MAGIC = 'hotpatch-pack 1\n';
+const MAGIC = 'hotpatch-pack 2\n';
 
 export interface PackIndex {
-  /** key -> [code offset, code length, table offset, table length] */
-  entries: Record<string, [number, number, number, number]>;
+  /** key -> [code offset, code length, table offset, table length, source offset, source length] */
+  entries: Record<string, [number, number, number, number, number, number]>;
+  /** A module file (its source type and path) -> the key of the entry made from its text. */
+  files: Record<string, string>;
   /** Where the data starts in the file. */
   data: number;
 }
@@ -21,6 +26,8 @@ export interface PackEntry {
   code: string;
   /** The module table as JSON text (parsed only when an apply needs it). */
   table: string;
+  /** The module's text the code was made from. */
+  source: string;
 }
 
 /** The index and where the data starts; throws on anything that is not a whole pack. */
@@ -28,47 +35,76 @@ export function packIndex(bytes: Buffer): PackIndex {
   if (bytes.toString('latin1', 0, MAGIC.length) !== MAGIC) throw new Error('not a hotpatch pack');
   const end = bytes.indexOf(10, MAGIC.length);
   if (end < 0) throw new Error('truncated pack');
-  const entries = JSON.parse(bytes.toString('utf8', MAGIC.length, end)) as PackIndex['entries'];
+  const { entries, files } = JSON.parse(bytes.toString('utf8', MAGIC.length, end)) as Omit<PackIndex, 'data'>;
+  if (!entries || !files) throw new Error('not a hotpatch pack');
   let size = 0;
-  for (const [, , tableOffset, tableLength] of Object.values(entries))
-    size = Math.max(size, tableOffset + tableLength);
+  for (const [, , , , sourceOffset, sourceLength] of Object.values(entries))
+    size = Math.max(size, sourceOffset + sourceLength);
   if (end + 1 + size !== bytes.length) throw new Error('truncated pack');
-  return { entries, data: end + 1 };
+  return { entries, files, data: end + 1 };
 }
+
+const at = (index: PackIndex, key: string) =>
+  Object.hasOwn(index.entries, key) ? index.entries[key] : undefined;
+const text = (bytes: Buffer, index: PackIndex, offset: number, length: number) =>
+  bytes.toString('utf8', index.data + offset, index.data + offset + length);
 
 /** An entry's code alone (a module loading needs no table: ~30% of a pack's bytes not decoded). */
 export function packCode(bytes: Buffer, index: PackIndex, key: string): string | null {
-  const at = Object.hasOwn(index.entries, key) ? index.entries[key] : undefined;
-  return at ? bytes.toString('utf8', index.data + at[0], index.data + at[0] + at[1]) : null;
+  const e = at(index, key);
+  return e ? text(bytes, index, e[0], e[1]) : null;
+}
+
+/** The key of the entry made from `file`'s text when the pack was written, if any. */
+export function packFile(index: PackIndex, file: string): string | null {
+  return Object.hasOwn(index.files, file) ? index.files[file]! : null;
+}
+
+/** An entry's source: the text its code was made from. */
+export function packSource(bytes: Buffer, index: PackIndex, key: string): string | null {
+  const e = at(index, key);
+  return e ? text(bytes, index, e[4], e[5]) : null;
 }
 
 export function packEntry(bytes: Buffer, index: PackIndex, key: string): PackEntry | null {
-  const at = Object.hasOwn(index.entries, key) ? index.entries[key] : undefined;
-  if (!at) return null;
-  const base = index.data;
-  const [codeOffset, codeLength, tableOffset, tableLength] = at;
+  const e = at(index, key);
+  if (!e) return null;
   return {
-    code: bytes.toString('utf8', base + codeOffset, base + codeOffset + codeLength),
-    table: bytes.toString('utf8', base + tableOffset, base + tableOffset + tableLength),
+    code: text(bytes, index, e[0], e[1]),
+    table: text(bytes, index, e[2], e[3]),
+    source: text(bytes, index, e[4], e[5]),
   };
 }
 
-/** The bytes of a pack holding `entries`. */
-export function packBytes(entries: ReadonlyArray<PackEntry & { key: string }>): Buffer {
+/** The bytes of a pack holding `entries`, and the files whose text each was made from. */
+export function packBytes(
+  entries: ReadonlyArray<PackEntry & { key: string }>,
+  files: Readonly<Record<string, string>> = {},
+): Buffer {
   const index: PackIndex['entries'] = {};
   const chunks: Buffer[] = [];
   let offset = 0;
   for (const e of entries) {
     const code = Buffer.from(e.code, 'utf8');
     const table = Buffer.from(e.table, 'utf8');
-    index[e.key] = [offset, code.length, offset + code.length, table.length];
-    chunks.push(code, table);
-    offset += code.length + table.length;
+    const source = Buffer.from(e.source, 'utf8');
+    const tableAt = offset + code.length;
+    const sourceAt = tableAt + table.length;
+    index[e.key] = [offset, code.length, tableAt, table.length, sourceAt, source.length];
+    chunks.push(code, table, source);
+    offset = sourceAt + source.length;
   }
-  return Buffer.concat([Buffer.from(`${MAGIC}${JSON.stringify(index)}\n`, 'utf8'), ...chunks]);
+  // Only files whose entry is in this pack.
+  const named = Object.fromEntries(Object.entries(files).filter(([, key]) => Object.hasOwn(index, key)));
+  const head = `${MAGIC}${JSON.stringify({ entries: index, files: named })}\n`;
+  return Buffer.concat([Buffer.from(head, 'utf8'), ...chunks]);
 }
 
 /** Writes a pack atomically (a reader sees the old pack or the new one, never a part). */
-export function writePack(file: string, entries: ReadonlyArray<PackEntry & { key: string }>): void {
-  writeFileAtomic(file, packBytes(entries));
+export function writePack(
+  file: string,
+  entries: ReadonlyArray<PackEntry & { key: string }>,
+  files: Readonly<Record<string, string>> = {},
+): void {
+  writeFileAtomic(file, packBytes(entries, files));
 }

@@ -9,7 +9,7 @@ import { RedirectEngine } from './engines/redirect.js';
 import { patchedSource, patchImports } from './engines/source.js';
 import type { Engine, FileWork, ModuleRecord, PrepareResult } from './engines/types.js';
 import { sha256 } from './hash.js';
-import { instrumentCached, instrumentNow } from './instrument-cache.js';
+import { instrumentCached, instrumentNow, packedSha } from './instrument-cache.js';
 import { ModuleIndex } from './module-index.js';
 import { patchMayImport } from './new-files.js';
 import type { ApplyResult, Patching, RuntimeStatus } from './patching.js';
@@ -97,7 +97,9 @@ export class HotpatchRuntime {
   /** CommonJS compile hook: returns the source to compile for this module. */
   onCompile(filename: string, content: string, sourceType: SourceType): string {
     if (this.#exclude(filename)) return content;
-    const record = this.#modules.add(filename, sha256(content), sourceType);
+    // The pack knows the sha256 of text it has seen from this file (compared whole); else hashed.
+    const sha = packedSha(filename, sourceType, content) ?? sha256(content);
+    const record = this.#modules.add(filename, sha, sourceType);
     const work = workFor(this.#p.active.values(), record);
     if (this.engineOf(record).name === 'liveedit') {
       if (!work) return content;
@@ -111,7 +113,7 @@ export class HotpatchRuntime {
       record.table = r.table;
       return r.code;
     }
-    const { code, table } = instrumentCached(content, record.sha256, sourceType, record.id);
+    const { code, table } = instrumentCached(content, record.sha256, sourceType, record.id, filename);
     record.loadTable = table;
     return code;
   }
