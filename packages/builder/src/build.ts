@@ -57,6 +57,11 @@ export interface BuildOptions {
    */
   migrate?: AuthorMigration[];
   now?: Date;
+  /**
+   * Load both releases' files in child processes to compare the state their load builds
+   * (load-state/), for files refused only for that (default true; `--no-load-replay`).
+   */
+  loadReplay?: boolean;
 }
 
 export interface BuildResult {
@@ -152,6 +157,7 @@ function buildBetween(
     note,
     patches,
     newFiles,
+    loadReplay: opts.loadReplay ?? true,
   };
   for (const file of [...new Set([...filesA, ...filesB])].sort()) scanFile(scan, file);
 
