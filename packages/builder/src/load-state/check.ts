@@ -26,58 +26,60 @@ export interface LoadStateInput {
  * pairing of functions (pairing.ts).
  */
 export function checkLoadState(input: LoadStateInput): LoadStateDecision {
-  const [oldPrefix, newPrefix] = distinctPrefixes(input.oldDir, input.newDir);
-  const load = (dir: string, prefix: string) =>
+  const [oldAbove, newAbove] = distinctAncestors(input.oldDir, input.newDir);
+  const load = (dir: string, above: string) =>
     loadState({
       file: join(dir, input.file),
-      prefix,
+      dir,
+      above,
       readable: [dir],
       sourceType: input.sourceType === 'module' ? 'module' : 'commonjs',
     });
-  const old1 = load(input.oldDir, oldPrefix);
-  const old2 = old1.ok ? load(input.oldDir, oldPrefix) : null;
+  const old1 = load(input.oldDir, oldAbove);
+  const old2 = old1.ok ? load(input.oldDir, oldAbove) : null;
   const repeat = old1.ok && old2?.ok ? compareLoads(old1, old2, IDENTITY) : null;
-  const fixed = repeat?.equal ? load(input.newDir, newPrefix) : null;
+  const fixed = repeat?.equal ? load(input.newDir, newAbove) : null;
   let compared = null;
   if (old1.ok && fixed?.ok) {
-    const url = (dir: string, prefix: string) =>
-      pathToFileURL(join(dir, input.file)).href.replace(pathToFileURL(prefix).href, 'file://<pkg>');
-    const target = url(input.oldDir, oldPrefix);
     const pairing = filePairing({
-      url: target,
+      url: urlOf(input.file),
       sourceType: input.sourceType,
       oldSource: input.oldSource,
       newSource: input.newSource,
       oldVersion: input.oldVersion,
       newVersion: input.newVersion,
-      unchangedFile: (u) => sameFile(u, oldPrefix, newPrefix),
+      unchangedFile: (u) => sameFile(u, input.oldDir, input.newDir),
     });
     compared = compareLoads(old1, fixed, pairing);
   }
   return loadStateDecision({ old1, old2, fixed, compared, repeat });
 }
 
+/** A file of the release as the loads name it. */
+function urlOf(file: string): string {
+  return `file://<pkg>${pathToFileURL(join('/', file)).pathname}`;
+}
+
 /** Whether a file both loads reached (its URL with `<pkg>`) has the same bytes in both releases. */
-function sameFile(url: string, oldPrefix: string, newPrefix: string): boolean {
+function sameFile(url: string, oldDir: string, newDir: string): boolean {
   const rest = url.startsWith('file://<pkg>/') ? decodeURIComponent(url.slice('file://<pkg>/'.length)) : null;
   if (rest === null) return false;
   try {
-    return readFileSync(join(oldPrefix, rest)).equals(readFileSync(join(newPrefix, rest)));
+    return readFileSync(join(oldDir, rest)).equals(readFileSync(join(newDir, rest)));
   } catch {
     return false;
   }
 }
 
 /**
- * The ancestors of the two releases' directories just below the one they share
- * (`…/moment@2.29.1`, `…/moment@2.29.2`): written `<pkg>` in both loads' strings, so that paths
- * under them compare equal.
+ * The first ancestors of the two releases' directories that differ (`…/moment@2.29.1` for
+ * `…/moment@2.29.1/package`): node_modules directories under them are where a dependency of
+ * either would be found, and compare equal as `<up>/…`.
  */
-export function distinctPrefixes(a: string, b: string): [string, string] {
+export function distinctAncestors(a: string, b: string): [string, string] {
   const pa = a.split(sep);
   const pb = b.split(sep);
   let i = 0;
   while (i < pa.length && i < pb.length && pa[i] === pb[i]) i++;
-  if (i === pa.length || i === pb.length) return [a, b];
   return [pa.slice(0, i + 1).join(sep), pb.slice(0, i + 1).join(sep)];
 }

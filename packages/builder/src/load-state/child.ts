@@ -1,9 +1,9 @@
 /**
  * Runs in a fresh child `node` (load-state/runner.ts): loads one file of a package and prints, as
  * JSON, the state that load built (load-state/graph.ts's LoadGraph). No import of our packages: it
- * must run on its own. Usage: node child.js FILE PREFIX commonjs|module MAXNODES, where PREFIX (the
- * release's directory, or the ancestor of it that differs between the two releases) is written
- * `<pkg>` in every string, so that paths compare equal across the two loads.
+ * must run on its own. Usage: node child.js FILE DIR ABOVE commonjs|module MAXNODES: the release's
+ * directory DIR is written `<pkg>` in every string, and ABOVE (its first ancestor that differs
+ * between the two releases) `<up>`, so that paths compare equal across the two loads.
  *
  * Roots: the file's exports (module.exports, or the ES namespace), every other module the load
  * put in require.cache, what the load added to or changed on objects that existed before it
@@ -21,7 +21,13 @@ interface Node {
   [field: string]: unknown;
 }
 
-const [file, prefix, sourceType, maxArg] = process.argv.slice(2) as [string, string, string, string];
+const [file, dir, above, sourceType, maxArg] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+];
 const MAX_NODES = Number(maxArg) || 200000;
 const require = createRequire(import.meta.url);
 const inspector = require('node:inspector') as typeof import('node:inspector');
@@ -100,8 +106,21 @@ function keyName(k: PropertyKey): string {
   return typeof k === 'symbol' ? `[${k.description ?? ''}]` : String(k);
 }
 function scanPreexisting(): void {
-  const queue: Array<[object, string]> = [[globalThis, 'globalThis']];
+  // process (and Buffer, …) are accessors on globalThis: their values are roots of their own.
+  const queue: Array<[object, string]> = [
+    [globalThis, 'globalThis'],
+    [process, 'process'],
+  ];
   for (const m of BUILTIN_MODULES) queue.push([require(`node:${m}`) as object, `node:${m}`]);
+  for (const key of Reflect.ownKeys(globalThis)) {
+    const get = Reflect.getOwnPropertyDescriptor(globalThis, key)?.get;
+    let value: unknown;
+    try {
+      value = get?.call(globalThis);
+    } catch {}
+    if ((typeof value === 'object' && value !== null) || typeof value === 'function')
+      queue.push([value as object, `globalThis.${keyName(key)}`]);
+  }
   for (let i = 0; i < queue.length; i++) {
     const [o, path] = queue[i]!;
     if (preexisting.has(o)) continue;
@@ -173,7 +192,7 @@ const ids = new Map<unknown, number>();
 const nodes: Node[] = [];
 const queue: Array<[unknown, number]> = [];
 const SCOPES = new Set(['closure', 'block', 'catch', 'with', 'module', 'eval', 'local']);
-const normalise = (s: string) => (prefix ? s.split(prefix).join('<pkg>') : s);
+const normalise = (s: string) => s.split(dir).join('<pkg>').split(above).join('<up>');
 
 function ref(x: unknown): Ref {
   if (x === undefined) return { u: 'undefined' };

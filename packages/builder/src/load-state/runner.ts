@@ -15,8 +15,10 @@ import type { LoadResult } from './graph.js';
 export interface LoadOptions {
   /** Absolute path of the file to load. */
   file: string;
-  /** Written `<pkg>` in every string of the state (the release's directory). */
-  prefix: string;
+  /** The release's directory, written `<pkg>` in every string of the state. */
+  dir: string;
+  /** Its first ancestor that differs between the two releases, written `<up>`. */
+  above: string;
   /** Directories the child may read (the release). */
   readable: string[];
   sourceType: 'commonjs' | 'module';
@@ -45,7 +47,7 @@ export function loadState(opts: LoadOptions): LoadResult {
   const timeout = opts.timeoutMs ?? 60000;
   const run = spawnSync(
     process.execPath,
-    [...flags, CHILD, opts.file, opts.prefix, opts.sourceType, String(maxNodes)],
+    [...flags, CHILD, opts.file, opts.dir, opts.above, opts.sourceType, String(maxNodes)],
     {
       cwd: dirname(opts.file),
       encoding: 'utf8',
