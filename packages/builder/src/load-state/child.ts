@@ -272,6 +272,12 @@ function internals(o: object): Record<string, unknown> {
     return { bytes: Buffer.from(view).toString('base64') };
   }
   if (typeof o === 'function') return { fn: functionInternals(o) };
+  const proto = Object.getPrototypeOf(o) as object | null;
+  if (proto !== null && !preexisting.has(proto)) {
+    const priv = privateFields(inspect(o));
+    post('Runtime.releaseObjectGroup', { objectGroup: 'walk' });
+    if (priv) return { priv };
+  }
   if (
     types.isWeakMap(o) ||
     types.isWeakSet(o) ||
@@ -293,22 +299,43 @@ interface Remote {
 interface PropertiesResult {
   result: Array<{ name: string; value?: Remote }>;
   internalProperties?: Array<{ name: string; value?: Remote & { value?: unknown } }>;
+  privateProperties?: Array<{ name: string; value?: Remote; get?: Remote; set?: Remote }>;
 }
-const stash = globalThis as unknown as { __hpLoadState?: unknown };
-/** A function's location and closure scopes, through the inspector. */
-function functionInternals(f: object): Record<string, unknown> {
-  stash.__hpLoadState = f;
+
+/** An object's own properties as the inspector sees them (private fields included). */
+function inspect(o: object): PropertiesResult {
+  stash.__hpLoadState = o;
   const remote = post<{ result: Remote }>('Runtime.evaluate', {
     expression: 'globalThis.__hpLoadState',
     objectGroup: 'walk',
   }).result;
-  const props = post<PropertiesResult>('Runtime.getProperties', {
+  return post<PropertiesResult>('Runtime.getProperties', {
     objectId: remote.objectId,
     ownProperties: true,
     objectGroup: 'walk',
   });
+}
+
+/**
+ * Private fields (`#x`), which no reflection reaches: read for instances of the package's own
+ * classes (an object whose prototype is not one that existed before the load) and for functions.
+ */
+function privateFields(props: PropertiesResult): Array<[string, Ref]> | undefined {
+  const fields = props.privateProperties ?? [];
+  if (fields.length === 0) return undefined;
+  return fields.map((p) => [
+    p.name,
+    ref(p.value ? remoteValue(p.value) : [remoteValue(p.get), remoteValue(p.set)]),
+  ]);
+}
+const stash = globalThis as unknown as { __hpLoadState?: unknown };
+/** A function's location and closure scopes, through the inspector. */
+function functionInternals(f: object): Record<string, unknown> {
+  const props = inspect(f);
   const internal = new Map((props.internalProperties ?? []).map((p) => [p.name, p.value]));
   const out: Record<string, unknown> = {};
+  const priv = privateFields(props);
+  if (priv) out.priv = priv;
   const loc = internal.get('[[FunctionLocation]]')?.value as
     | { scriptId: string; lineNumber: number; columnNumber: number }
     | undefined;

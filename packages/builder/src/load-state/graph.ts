@@ -37,7 +37,10 @@ export interface GraphNode {
   prim?: Ref;
   bytes?: string;
   opaque?: string;
+  /** Private fields (`#x`): name, value (or [getter, setter]). */
+  priv?: Array<[string, Ref]>;
   fn?: {
+    priv?: Array<[string, Ref]>;
     loc?: Location;
     native?: string;
     bound?: { target: Ref; this: Ref; args: Ref };
@@ -175,6 +178,11 @@ function sameNode(
   sameList(x.entries ?? [], y.entries ?? [], `${path}.[[Entries]]`, differs, (p, q, at) => {
     sameRef(p[0], q[0], `${at}.key`);
     sameRef(p[1], q[1], `${at}.value`);
+  });
+  const privateOf = (n: GraphNode) => n.priv ?? n.fn?.priv ?? [];
+  sameList(privateOf(x), privateOf(y), `${path}.[[PrivateFields]]`, differs, ([nx, rx], [ny, ry], at) => {
+    if (nx !== ny) differs(at, `private field ${nx} vs ${ny}`);
+    sameRef(rx, ry, `${at}.${nx}`);
   });
   sameList(x.values ?? [], y.values ?? [], `${path}.[[Entries]]`, differs, (p, q, at) => {
     sameRef(p, q, at);

@@ -5,7 +5,9 @@ import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { type BuildResult, buildPatch } from '../build.js';
 import { resolveSpec } from '../spec.js';
-import { permissionWithInspector } from './runner.js';
+import { distinctAncestors } from './check.js';
+import { compareLoads, IDENTITY } from './graph.js';
+import { loadState, permissionWithInspector } from './runner.js';
 
 /**
  * Load-state comparison through the whole builder: two hand-made releases on disk, each file
@@ -147,5 +149,24 @@ module.exports = function (s) { return handler(s); };
     const r = await build(source('exit'), source('beforeExit'));
     assert.deepEqual(ids(r), ['deferred removed-statement', 'restart side-effect-changed']);
     assert.match(reasons(r), /build different state at load: .*process\._events/);
+  });
+
+  // The builder refuses private members on its own (unsupported-syntax); the walk reads them anyway.
+  it('(9) the loads differ only in a private field of an instance made at load: found', () => {
+    const source = (step: number) =>
+      `'use strict';\nclass Counter {\n  #n = 0;\n  bump() { this.#n += ${step}; return this; }\n}\nvar shared = new Counter().bump();\nmodule.exports = function () { return shared; };\n`;
+    const a = release(source(1), '1.0.0');
+    const b = release(source(2), '1.0.0');
+    const [aboveA, aboveB] = distinctAncestors(a, b);
+    const load = (dir: string, above: string) =>
+      loadState({ file: join(dir, 'index.js'), dir, above, readable: [dir], sourceType: 'commonjs' });
+    const x = load(a, aboveA);
+    const y = load(b, aboveB);
+    assert.ok(x.ok && y.ok);
+    const result = compareLoads(x, y, IDENTITY);
+    assert.equal(result.equal, false);
+    assert.match(result.equal ? '' : result.why, /shared\.\[\[PrivateFields\]\]\[0\]\.#n: 1 vs 2/);
+    const again = load(a, aboveA);
+    assert.ok(again.ok && compareLoads(x, again, IDENTITY).equal);
   });
 });
