@@ -58,6 +58,11 @@ export interface BuildOptions {
    */
   migrate?: AuthorMigration[];
   now?: Date;
+  /**
+   * Load both releases' files in child processes to compare the state their load builds
+   * (load-state/), for files refused only for that (default true; `--no-load-replay`).
+   */
+  loadReplay?: boolean;
 }
 
 export interface BuildResult {
@@ -153,6 +158,7 @@ function buildBetween(
     note,
     patches,
     newFiles,
+    loadReplay: opts.loadReplay ?? true,
   };
   for (const file of [...new Set([...filesA, ...filesB])].sort()) scanFile(scan, file);
 

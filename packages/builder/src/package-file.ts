@@ -2,11 +2,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Change, changeOf, type FilePatch, type NewFile, sha256 } from '@hotpatch/core';
 import type { changedCodeFiles } from './changed-files.js';
-import { diffFile } from './diff/index.js';
+import type { DiffInput } from './diff/context.js';
+import { diffFile, type FileDiff } from './diff/index.js';
 import { resolveFrom } from './diff/paths.js';
 import { isQuietModule } from './diff/quiet-module.js';
 import { importsAny } from './entry-points.js';
 import { isCode, isDocLike, isMinified, sourceTypeOf } from './files.js';
+import { checkLoadState } from './load-state/check.js';
+import { needsLoadState, withLoadStateReason } from './load-state/verdict.js';
 import type { importedConstantChanges } from './package-exports.js';
 import type { ResolvedSpec } from './spec.js';
 
@@ -30,6 +33,8 @@ export interface PackageScan {
   note: (file: string, c: Change) => void;
   patches: FilePatch[];
   newFiles: NewFile[];
+  /** Whether files refused for what their load built may be loaded from both releases (load-state/). */
+  loadReplay: boolean;
 }
 
 /** One file of the package: its changes with their verdicts, and its patch or new-file entry. */
@@ -89,8 +94,9 @@ export function scanFile(scan: PackageScan, file: string): void {
     return;
   }
   let diff: ReturnType<typeof diffFile>;
+  let input: DiffInput;
   try {
-    diff = diffFile({
+    input = {
       path: file,
       // A moved entry point is loaded as the running release says (its path, its package.json).
       sourceType: movedTo ? sourceTypeOf(from.dir, file, oldSource) : sourceTypeOf(to.dir, file, newSource),
@@ -116,7 +122,8 @@ export function scanFile(scan: PackageScan, file: string): void {
         }
         return known;
       },
-    });
+    };
+    diff = diffFile(input);
   } catch (e) {
     // Anything but a syntax error is the builder's own fault: say so, never "cannot parse".
     if (!(e instanceof SyntaxError)) {
@@ -151,8 +158,33 @@ export function scanFile(scan: PackageScan, file: string): void {
       );
     return;
   }
+  if (scan.loadReplay && !minified && needsLoadState(diff.changes))
+    diff = withLoadState(diff, input, { from, to, file, oldSource, newSource });
   for (const c of diff.changes) note(file, c);
   if (diff.patch) patches.push(diff.patch);
+}
+
+/**
+ * A file refused only for what its load built (load-state/): both releases are loaded and, when
+ * they build the same state, diffed again with those refusals live; otherwise the refusals say why.
+ */
+function withLoadState(
+  diff: FileDiff,
+  input: DiffInput,
+  f: { from: ResolvedSpec; to: ResolvedSpec; file: string; oldSource: string; newSource: string },
+): FileDiff {
+  const decision = checkLoadState({
+    oldDir: f.from.dir,
+    newDir: f.to.dir,
+    file: f.file,
+    sourceType: input.sourceType,
+    oldSource: f.oldSource,
+    newSource: f.newSource,
+    oldVersion: f.from.version,
+    newVersion: f.to.version,
+  });
+  const again = decision.lift ? diffFile({ ...input, loadState: decision }) : diff;
+  return { ...again, changes: withLoadStateReason(again.changes, decision) };
 }
 
 /** The verdicts on what the fix changes in package.json. */

@@ -130,6 +130,11 @@ export const VERDICTS = {
     message:
       '{name}, which {detail} builds once and keeps, is reset at apply so that the new code builds it again (revert puts the old value back)',
   },
+  'load-state-equal': {
+    kind: 'top-level-side-effect',
+    verdict: 'live',
+    message: 'load-time code: {detail}',
+  },
   'migration-author': {
     kind: 'migration',
     verdict: 'live',

@@ -37,6 +37,11 @@ export interface DiffInput {
   minified?: boolean;
   /** Whether the package module a relative specifier of this file names only writes output when called (diff/quiet-module.ts). */
   quietModule?: (spec: string) => boolean;
+  /**
+   * Both releases were loaded and built the same state (load-state/): these load-time refusals
+   * (verdict ids) are live, with `detail` saying how that was established.
+   */
+  loadState?: { lift: ReadonlySet<string>; detail: string };
 }
 
 /** Where a verdict's words go: `{where}` in the catalogue's messages. */
@@ -68,6 +73,11 @@ export class DiffContext {
   refuse(id: VerdictId, name: string, place: Place = {}, line?: number): void {
     if (this.input.exclude?.has(name)) {
       this.note('excluded', name, { detail: verdictMessage(id, { name, ...place }) }, line);
+      return;
+    }
+    if (this.input.loadState?.lift.has(id)) {
+      const detail = `${verdictMessage(id, { name, ...place })}; but ${this.input.loadState.detail}`;
+      this.note('load-state-equal', name, { detail }, line);
       return;
     }
     this.note(id, name, place, line);
