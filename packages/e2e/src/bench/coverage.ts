@@ -223,7 +223,9 @@ function summary(rows: Row[], nodes: number[]): string[] {
     const mine = rows.filter((r) => r.node === n);
     const count = (o: Outcome) => mine.filter((r) => r.outcome === o).length;
     // Rounded down, one decimal: 94 of 99 is 94.9 %, not "95 %" (the goal is ≥ 95 %).
-    const pct = mine.length ? (Math.floor((1000 * count('fixed live')) / mine.length) / 10).toFixed(1) : '0.0';
+    const pct = mine.length
+      ? (Math.floor((1000 * count('fixed live')) / mine.length) / 10).toFixed(1)
+      : '0.0';
     return `- Node ${n}: **${count('fixed live')} of ${mine.length} fixed live (${pct} %)**, ${count('refused: restart')} refused as needing a restart, ${count('failed')} failed, ${count('INVALID OUTPUT')} invalid output, ${count('FALSE SUCCESS')} falsely reported fixed`;
   });
 }
