@@ -47,5 +47,29 @@ describe('instrumentation cache pack', () => {
       () => packIndex(Buffer.from('hotpatch-pack 1\n{"a.cjs":[0,1,1,1]}\nxx')),
       /not a hotpatch pack/,
     );
+    const v2 = bytes.toString('latin1').replace('hotpatch-pack 3', 'hotpatch-pack 2');
+    assert.throws(() => packIndex(Buffer.from(v2, 'latin1')), /not a hotpatch pack/);
+  });
+
+  it('never gives back an entry whose bytes changed (CRC-32), and still gives the others', () => {
+    const bytes = packBytes(entries, files);
+    const index = packIndex(bytes);
+    // Flip one byte of a.cjs's code: what would run as the module.
+    const at = index.data + index.entries['a.cjs']![0] + 4;
+    const corrupt = Buffer.from(bytes);
+    corrupt[at] = corrupt[at]! ^ 0x20;
+    const ci = packIndex(corrupt);
+    assert.equal(packCode(corrupt, ci, 'a.cjs'), null);
+    assert.equal(packEntry(corrupt, ci, 'a.cjs'), null);
+    assert.equal(packSource(corrupt, ci, 'a.cjs'), null);
+    assert.equal(packCode(corrupt, ci, 'b.mjs'), entries[1]!.code);
+    // A byte of its source, which identifies the module's text: the same.
+    const src = index.data + index.entries['b.mjs']![4];
+    const corrupt2 = Buffer.from(bytes);
+    corrupt2[src] = corrupt2[src]! ^ 0x01;
+    const ci2 = packIndex(corrupt2);
+    assert.equal(packSource(corrupt2, ci2, 'b.mjs'), null);
+    assert.equal(packCode(corrupt2, ci2, 'b.mjs'), null);
+    assert.equal(packCode(corrupt2, ci2, 'a.cjs'), entries[0]!.code);
   });
 });
