@@ -1,11 +1,11 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { debuglog } from 'node:util';
 import * as vm from 'node:vm';
 import { isMainThread } from 'node:worker_threads';
 import { writeFileAtomic } from './atomic-file.js';
 import { fnv1a } from './code-cache.js';
+import { type Crc32, zlibCrc32 } from './crc32.js';
 
 /**
  * A V8 code cache for the instrumented CommonJS modules, where Node has no module compile cache
@@ -54,13 +54,6 @@ const SETTLE_MS = 1000;
 const WRITE_BUDGET_MS = 10;
 
 const debug = debuglog('hotpatch');
-type Crc32 = (data: Uint8Array | string) => number;
-let crc: Crc32 | null | undefined;
-/** zlib.crc32 (Node 20.15+, 22.2+), loaded on first use: only where this cache is used. */
-function crc32(): Crc32 | null {
-  crc ??= (createRequire(import.meta.url)('node:zlib') as { crc32?: Crc32 }).crc32 ?? null;
-  return crc;
-}
 export type CacheState = 'accepted' | 'missing' | 'corrupt' | 'rejected';
 
 /** The text compiled for a module: Node's wrapper around its code, the code's lines unmoved. */
@@ -101,7 +94,7 @@ export function cacheDirectory(home: string): string {
 
 /** Whether a module's code may be compiled here rather than by Node (see the file's comment). */
 export function compilesHere(mayImport: boolean): boolean {
-  if (!crc32()) return false;
+  if (!zlibCrc32()) return false;
   if ((process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled) return false;
   return !mayImport && !inspectBrk;
 }
@@ -129,11 +122,11 @@ export function compileModule(
   sourceSha: string,
   dir: string,
 ): { wrapper: (...args: unknown[]) => unknown; state: CacheState; entry: string } | null {
-  const entry = join(dir, entryName(sourceSha, code, crc32()!));
+  const entry = join(dir, entryName(sourceSha, code, zlibCrc32()!));
   let cachedData: Buffer | undefined;
   let state: CacheState = 'missing';
   try {
-    const data = openEntry(readFileSync(entry), crc32()!);
+    const data = openEntry(readFileSync(entry), zlibCrc32()!);
     if (data?.length === 0) {
       debug('%s: code cache declined', filename);
       return null;
@@ -159,7 +152,7 @@ export function entryName(sourceSha: string, code: string, crc: Crc32): string {
 /** From now on, the module of this entry is compiled by Node (an empty entry says so). Never throws. */
 export function declineEntry(entry: string): void {
   try {
-    writeFileAtomic(entry, sealEntry(new Uint8Array(0), crc32()!));
+    writeFileAtomic(entry, sealEntry(new Uint8Array(0), zlibCrc32()!));
   } catch {
     // an unwritable home: the next start compiles it here again, and the patch is refused again
   }
@@ -204,7 +197,7 @@ function writeEntries(budgetMs: number): boolean {
     try {
       if (!made) mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       made = true;
-      writeFileAtomic(file, sealEntry(script.createCachedData(), crc32()!));
+      writeFileAtomic(file, sealEntry(script.createCachedData(), zlibCrc32()!));
     } catch {
       // an unwritable or full home only costs the compile at the next start (no partial file)
     }

@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import { writeFileAtomic } from './atomic-file.js';
+import { type Crc32, zlibCrc32 } from './crc32.js';
 
 /**
  * The instrumentation cache's pack: many entries (instrumented code, its table and the source it
@@ -18,10 +18,8 @@ import { writeFileAtomic } from './atomic-file.js';
  */
 const MAGIC = 'hotpatch-pack 3\n';
 
-type Crc32 = (data: Uint8Array) => number;
-let crc: Crc32 | null | undefined;
 function crc32(): Crc32 {
-  crc ??= (createRequire(import.meta.url)('node:zlib') as { crc32?: Crc32 }).crc32 ?? null;
+  const crc = zlibCrc32();
   if (!crc) throw new Error('no zlib.crc32 on this Node: no pack');
   return crc;
 }
@@ -116,7 +114,8 @@ export function packBytes(
     const source = Buffer.from(e.source, 'utf8');
     const tableAt = offset + code.length;
     const sourceAt = tableAt + table.length;
-    const sum = crc32()(Buffer.concat([code, table, source]));
+    const crc = crc32();
+    const sum = crc(source, crc(table, crc(code)));
     index[e.key] = [offset, code.length, tableAt, table.length, sourceAt, source.length, sum];
     chunks.push(code, table, source);
     offset = sourceAt + source.length;
