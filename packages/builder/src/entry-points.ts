@@ -38,18 +38,25 @@ export function reachableFiles(dir: string, entries: Set<string>, files: Set<str
     const file = queue.pop()!;
     if (seen.has(file)) continue;
     seen.add(file);
-    let text: string;
-    try {
-      text = readFileSync(join(dir, file), 'utf8');
-    } catch {
-      continue;
-    }
-    for (const m of text.matchAll(RELATIVE_SPECIFIER)) {
-      const target = resolveFrom(file, m[1]!, files);
-      if (target && !seen.has(target)) queue.push(target);
-    }
+    for (const target of importsOf(dir, file, files)) if (!seen.has(target)) queue.push(target);
   }
   return seen;
+}
+
+/** The files `file` names in relative require()/import specifiers (none if it cannot be read). */
+function importsOf(dir: string, file: string, files: Set<string>): Set<string> {
+  const out = new Set<string>();
+  let text: string;
+  try {
+    text = readFileSync(join(dir, file), 'utf8');
+  } catch {
+    return out;
+  }
+  for (const m of text.matchAll(RELATIVE_SPECIFIER)) {
+    const target = resolveFrom(file, m[1]!, files);
+    if (target) out.add(target);
+  }
+  return out;
 }
 
 const RELATIVE_SPECIFIER = /(?:require\s*\(\s*|from\s+|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]*)['"]/g;
@@ -69,17 +76,8 @@ export function relativeImports(dir: string, files: Set<string>): Map<string, st
   const out = new Map<string, string[]>();
   for (const file of files) {
     if (!isCode(file)) continue;
-    let text: string;
-    try {
-      text = readFileSync(join(dir, file), 'utf8');
-    } catch {
-      continue;
-    }
-    const targets = new Set<string>();
-    for (const m of text.matchAll(RELATIVE_SPECIFIER)) {
-      const target = resolveFrom(file, m[1]!, files);
-      if (target && target !== file) targets.add(target);
-    }
+    const targets = importsOf(dir, file, files);
+    targets.delete(file);
     out.set(file, [...targets]);
   }
   return out;
