@@ -548,6 +548,32 @@ exports.check = schema(3).run('abc', { max: 5 });
     expect: 'live',
   },
   {
+    name: 'ES module, ES2022 class: a method using private fields, a private getter, a private method and a static private field, on an instance made at load before the patch',
+    esm: true,
+    a: {
+      'index.js': `export class Limiter {\n  #max;\n  #used = 0;\n  static #count = 0;\n  constructor(max) { this.#max = max; Limiter.#count++; }\n  get #left() { return this.#max - this.#used; }\n  #record(n) { this.#used += n; return this.#left; }\n  take(n) { return this.#record(n); }\n  static count() { return Limiter.#count; }\n}\nexport const shared = new Limiter(10);\n`,
+    },
+    b: {
+      'index.js': `export class Limiter {\n  #max;\n  #used = 0;\n  static #count = 0;\n  constructor(max) { this.#max = max; Limiter.#count++; }\n  get #left() { return this.#max - this.#used; }\n  #record(n) { this.#used += n; return this.#left; }\n  take(n) {\n    if (!Number.isInteger(n) || n <= 0 || n > this.#left) throw new RangeError('over limit (' + Limiter.#count + ')');\n    return this.#record(n);\n  }\n  static count() { return Limiter.#count; }\n}\nexport const shared = new Limiter(10);\n`,
+    },
+    old: `try { pkg.shared.take(-5); return true; } catch { return false; }`,
+    normal: `const l = new pkg.Limiter(3); return l.take(2) === 1 && typeof pkg.shared.take(1) === 'number' && pkg.Limiter.count() >= 2;`,
+    expect: 'live',
+    verdicts: ['method-changed'],
+  },
+  {
+    name: 'a method with a nested callback using private names: a static private method, `#x in o`, another instance’s private field',
+    a: {
+      'index.js': `class Registry {\n  #items = new Map();\n  static #isRegistry(o) { return #items in o; }\n  add(name, v) { this.#items.set(name, v); return this; }\n  merge(other) {\n    if (!Registry.#isRegistry(other)) throw new TypeError('not a registry');\n    other.#items.forEach((v, k) => this.add(k, v));\n    return this;\n  }\n  get(k) { return this.#items.get(k); }\n}\nmodule.exports = { Registry };\n`,
+    },
+    b: {
+      'index.js': `class Registry {\n  #items = new Map();\n  static #isRegistry(o) { return #items in o; }\n  add(name, v) { this.#items.set(name, v); return this; }\n  merge(other) {\n    if (!Registry.#isRegistry(other)) throw new TypeError('not a registry');\n    other.#items.forEach((v, k) => {\n      if (k === '__proto__' || k === 'constructor') return;\n      this.#items.set(k, v);\n    });\n    return this;\n  }\n  get(k) { return this.#items.get(k); }\n}\nmodule.exports = { Registry };\n`,
+    },
+    old: `return new pkg.Registry().merge(new pkg.Registry().add('__proto__', 1)).get('__proto__') === 1;`,
+    normal: `let bad = false; try { new pkg.Registry().merge({}); } catch (e) { bad = e instanceof TypeError; } return bad && new pkg.Registry().merge(new pkg.Registry().add('x', 2)).get('x') === 2;`,
+    expect: 'live',
+  },
+  {
     name: 'ES module: changed exported function using a new import of an existing file',
     esm: true,
     a: {
@@ -997,9 +1023,9 @@ function clampi(value) { return Math.max(0, Math.min(255, Math.round(value) || 0
     expect: 'side-effect-changed',
   },
   {
-    name: 'a method using a private field',
-    a: { 'index.js': `class Box { #v = 1; get() { return this.#v; } }\nmodule.exports = { Box };\n` },
-    b: { 'index.js': `class Box { #v = 1; get() { return this.#v + 0; } }\nmodule.exports = { Box };\n` },
+    name: 'a method using a private field of an anonymous class (no name reaches its private accessor)',
+    a: { 'index.js': `module.exports = { Box: class { #v = 1; get() { return this.#v; } } };\n` },
+    b: { 'index.js': `module.exports = { Box: class { #v = 1; get() { return this.#v + 0; } } };\n` },
     old: `return true;`,
     normal: `return true;`,
     expect: 'unsupported-syntax',

@@ -5,6 +5,9 @@ import { type AstNode, bindingNames, childrenOf, isFunctionNode, parse, type Sou
 import { baseName, classDisplayName, isOnce, type WalkFrame } from './function-names.js';
 import type { Scope, ScopeManager, Variable } from './scope-types.js';
 
+/** Prefix of a class's private accessor (convention.ts; here to keep the import graph one-way). */
+const PRIVATE_ACCESSOR = '#__hp$p';
+
 /**
  * Source analysis shared by the builder and the runtime. Both must name functions identically
  * (the bundle refers to functions by key, the runtime finds them by key in the code it loaded),
@@ -63,6 +66,26 @@ export interface FunctionInfo {
   selfName: string | null;
   /** Functions directly nested in this one. */
   children: FunctionInfo[];
+  /**
+   * The classes around this function that declare private names (`#x`) and whose own name this
+   * function sees, innermost first: its guard hands each one's private accessor to a replacement,
+   * which cannot name `#x` itself (it is compiled outside the class body; convention.ts).
+   */
+  privateClasses: PrivateClass[];
+}
+
+/** A class that declares private names, with the name its body sees it by. */
+export interface PrivateClass {
+  node: AstNode;
+  /** The class's own name (declaration or named class expression): the body's binding of it. */
+  binding: string;
+  /** The private names it declares, without `#`, in source order. */
+  names: string[];
+  /**
+   * Its private accessor's name (`#__hp$p0`, …): one per class of the module, since an inner
+   * class's private name hides an outer class's of the same name.
+   */
+  accessor: string;
 }
 
 export interface ModuleAnalysis {
@@ -80,6 +103,8 @@ export interface ModuleAnalysis {
   /** Function scope (eslint-scope) per function node, and the module scope. */
   scopeOf: Map<AstNode, Scope>;
   moduleScope: Scope;
+  /** Classes some function's guard hands a private accessor of (instrument.ts declares it). */
+  privateClasses: PrivateClass[];
 }
 
 const ECMA = 2022 as const;
@@ -97,6 +122,7 @@ export function analyzeModule(source: string, options: AnalyzeOptions): ModuleAn
 
   const stack: WalkFrame[] = [];
   const fnStack: FunctionInfo[] = [];
+  const classesSeen = new Map<AstNode, PrivateClass | null>();
 
   const visit = (node: AstNode, parent: AstNode | null): void => {
     let info: FunctionInfo | null = null;
@@ -163,6 +189,7 @@ export function analyzeModule(source: string, options: AnalyzeOptions): ModuleAn
         declared: [],
         selfName: null,
         children: [],
+        privateClasses: enclosingPrivateClasses(stack, classesSeen),
       };
       functions.push(info);
       if (owner) owner.children.push(info);
@@ -216,6 +243,15 @@ export function analyzeModule(source: string, options: AnalyzeOptions): ModuleAn
     }
   }
 
+  const handed = new Set<PrivateClass>();
+  for (const info of functions) {
+    info.privateClasses = info.privateClasses.filter((c) => !shadowedIn(scopeOf.get(info.node), c));
+    for (const c of info.privateClasses) handed.add(c);
+  }
+  [...handed].forEach((c, i) => {
+    c.accessor = `${PRIVATE_ACCESSOR}${i}`;
+  });
+
   const byKey = new Map(functions.map((f) => [f.key, f]));
   return {
     source,
@@ -229,7 +265,48 @@ export function analyzeModule(source: string, options: AnalyzeOptions): ModuleAn
     scopes,
     scopeOf,
     moduleScope,
+    privateClasses: [...handed],
   };
+}
+
+/** The named classes around the walk's position that declare private names, innermost first. */
+function enclosingPrivateClasses(
+  stack: WalkFrame[],
+  seen: Map<AstNode, PrivateClass | null>,
+): PrivateClass[] {
+  const out: PrivateClass[] = [];
+  for (let i = stack.length - 1; i >= 0; i--) {
+    const node = stack[i]!.node;
+    if (node.type !== 'ClassDeclaration' && node.type !== 'ClassExpression') continue;
+    if (!seen.has(node)) seen.set(node, privateClassOf(node));
+    const c = seen.get(node);
+    if (c) out.push(c);
+  }
+  return out;
+}
+
+function privateClassOf(node: AstNode): PrivateClass | null {
+  const id = node.id as AstNode | null;
+  const names: string[] = [];
+  for (const el of (node.body as AstNode).body as AstNode[]) {
+    const key = el.key as AstNode | undefined;
+    if (key?.type === 'PrivateIdentifier' && !names.includes(key.name as string))
+      names.push(key.name as string);
+  }
+  // An anonymous class has no name its body could reach it by: its private names stay unreachable.
+  return id && names.length ? { node, binding: id.name as string, names, accessor: '' } : null;
+}
+
+/**
+ * Whether something between a function's own scope and the class (a parameter, a variable, a
+ * function's name) hides the class's name where the guard names it.
+ */
+function shadowedIn(scope: Scope | undefined, c: PrivateClass): boolean {
+  for (let s: Scope | null | undefined = scope; s; s = s.upper) {
+    if (s.type === 'class' && (s.block as unknown) === c.node) return false;
+    if (s.set.has(c.binding)) return true;
+  }
+  return true;
 }
 
 function markUse(node: AstNode, fnStack: FunctionInfo[]): void {

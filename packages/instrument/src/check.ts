@@ -5,6 +5,7 @@ import {
   CONVENTION_VERSION,
   GLOBAL,
   type ModuleTable,
+  PRIVATE_PARAM_PREFIX,
   RESERVED_PREFIX,
   replacementParams,
   SCOPE_PARAM,
@@ -89,7 +90,8 @@ export function checkReplacement(
   const problem = freeNames(expr, (name) => {
     if (name === GLOBAL) return null;
     // The convention's parameters are bound by the replacement itself when the guard passes them.
-    if (name === SCOPE_PARAM || name === SELF_PARAM) return `uses ${name}, which the guard does not pass`;
+    if (name === SCOPE_PARAM || name === SELF_PARAM || name.startsWith(PRIVATE_PARAM_PREFIX))
+      return `uses ${name}, which the guard does not pass`;
     if (name === SLOTS) return null; // direct calls: checked below
     if (name.startsWith(RESERVED_PREFIX)) return `uses ${name}, which is not part of the calling convention`;
     if (moduleVars.has(name) || isGlobal(name) || fp.globals?.includes(name)) return null;
@@ -98,6 +100,9 @@ export function checkReplacement(
   if (problem) return `${fp.key}: ${problem}`;
   const slots = directSlotProblem(expr, table);
   if (slots) return `${fp.key}: ${slots}`;
+
+  const privates = privateProblem(expr, table, shape);
+  if (privates) return `${fp.key}: ${privates}`;
 
   for (const call of accessorCalls(expr)) {
     if (!shape.scope) return `${fp.key}: uses the scope accessor, but the guard passes none`;
@@ -132,13 +137,46 @@ function directSlotProblem(expr: AstNode, table: ModuleTable): string | null {
         logical.operator === '??' &&
         logical.left === chain;
       if (!shape || !direct) problem = `uses ${SLOTS} other than as a direct call of a slot`;
-      else if (shape.call !== 'params' || shape.scope || shape.self)
+      else if (shape.call !== 'params' || shape.scope || shape.self || shape.privates?.length)
         problem = `calls ${shape.key} directly, whose replacement does not take its parameters alone`;
       return;
     }
     for (const c of childrenOf(n)) visit(c, [n, ...up]);
   };
   visit(expr, []);
+  return problem;
+}
+
+/**
+ * Every call of a private accessor the guard passes (`__hp$p0("x", o, …)`) names, as a string
+ * literal, a private name of the class that accessor serves.
+ */
+function privateProblem(
+  expr: AstNode,
+  table: ModuleTable,
+  shape: ModuleTable['functions'][number],
+): string | null {
+  let problem: string | null = null;
+  const visit = (n: AstNode): void => {
+    if (problem) return;
+    if (n.type === 'CallExpression') {
+      const callee = n.callee as AstNode;
+      const name = callee.type === 'Identifier' ? (callee.name as string) : '';
+      if (name.startsWith(PRIVATE_PARAM_PREFIX)) {
+        const i = Number(name.slice(PRIVATE_PARAM_PREFIX.length));
+        const cls = shape.privateNames?.[i];
+        const names = cls === undefined ? undefined : table.privateClasses?.[cls];
+        const arg = (n.arguments as AstNode[])[0];
+        const key = arg?.type === 'Literal' && typeof arg.value === 'string' ? arg.value : null;
+        if (!names) problem = `uses ${name}, which the guard does not pass`;
+        else if (key === null) problem = `asks ${name} for a private name that is not a string literal`;
+        else if (!names.includes(key))
+          problem = `needs #${key}, which ${shape.privates[i]?.split('.')[0]} does not declare in the running code`;
+      }
+    }
+    for (const c of childrenOf(n)) visit(c);
+  };
+  visit(expr);
   return problem;
 }
 

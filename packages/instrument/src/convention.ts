@@ -30,8 +30,15 @@ import type { SourceType } from './ast.js';
  * that they shadow no variable of the scope); a name it does not list goes to the next
  * accessor outward, and past the last one it throws a ReferenceError. A run-once wrapper also
  * registers its accessor: `__hotpatch$.scope(__hp$s, <index>, __hp$a2)`.
+ *
+ * A named class that declares private names gets a private accessor as its first element:
+ *   static #__hp$p0(__hp$n, __hp$o, __hp$v, __hp$w) { switch (__hp$n) { case "x": return … __hp$o.#x …; default: throw … } }
+ * (PRIVATE_ACCESS codes; a static private method, so no instance and no reflection sees it). A
+ * replacement is compiled outside the class body, where `#x` is a syntax error: the guard of every
+ * function inside such classes passes `C.#__hp$p0` for each (innermost first, after the scope
+ * accessor), and the replacement calls it (`__hp$p0("x", this)` for `this.#x`).
  */
-export const CONVENTION_VERSION = 4;
+export const CONVENTION_VERSION = 5;
 
 export const SLOTS = '__hp$s';
 /**
@@ -49,6 +56,10 @@ export const ACCESSOR_PREFIX = '__hp$a';
 export const ACCESSOR_PARAMS = ['__hp$n', '__hp$v', '__hp$w'] as const;
 /** Replacement parameter: the scope accessor the guard passes. */
 export const SCOPE_PARAM = '__hp$sc';
+/** Replacement parameters: the private accessors the guard passes, `__hp$p0` innermost. */
+export const PRIVATE_PARAM_PREFIX = '__hp$p';
+/** A private accessor's parameters (name, object, value, access code). */
+export const PRIVATE_ACCESSOR_PARAMS = ['__hp$n', '__hp$o', '__hp$v', '__hp$w'] as const;
 /** Replacement parameter: the running function itself (named function expressions). */
 export const SELF_PARAM = '__hp$self';
 /** Replacement parameter: the `arguments` object (`apply` shape with a scope or self). */
@@ -79,6 +90,21 @@ export const ACCESS = {
   postDecrement: 5,
 } as const;
 
+/**
+ * How a private accessor is asked to touch `o.#x` (its fourth argument): the scope accessor's
+ * codes, and `#x in o`, a call `o.#x(...v)` (this = o), `o.#x = v(o.#x)` for compound
+ * assignments, and the logical assignments with `v` a thunk of the right-hand side.
+ */
+export const PRIVATE_ACCESS = {
+  ...ACCESS,
+  has: 6,
+  call: 7,
+  update: 8,
+  orAssign: 9,
+  andAssign: 10,
+  nullishAssign: 11,
+} as const;
+
 export type CallShape = 'params' | 'apply' | 'arrow' | 'construct';
 
 export interface GuardShape {
@@ -89,6 +115,8 @@ export interface GuardShape {
   self: string | null;
   /** Parameter bindings passed (`params` and `arrow` shapes), in order. */
   params: string[];
+  /** The private accessors passed (after the scope accessor), innermost first: `C.#__hp$p0`. */
+  privates: string[];
 }
 
 /** Depth of a function (1 for module-level functions): accessor names are unique along a chain. */
@@ -142,6 +170,7 @@ export function guardShape(f: FunctionInfo): GuardShape {
     scope: outer ? accessorName(outer) : null,
     self: call === 'construct' ? null : f.selfName,
     params: call === 'params' || call === 'arrow' ? f.paramNames : [],
+    privates: call === 'construct' ? [] : f.privateClasses.map((c) => `${c.binding}.${c.accessor}`),
   };
 }
 
@@ -150,7 +179,8 @@ export function replacementParams(shape: GuardShape): string[] {
   return [
     ...(shape.self ? [SELF_PARAM] : []),
     ...(shape.scope ? [SCOPE_PARAM] : []),
-    ...(shape.call === 'apply' && (shape.self || shape.scope) ? [ARGS_PARAM] : []),
+    ...shape.privates.map((_, i) => `${PRIVATE_PARAM_PREFIX}${i}`),
+    ...(shape.call === 'apply' && (shape.self || shape.scope || shape.privates.length) ? [ARGS_PARAM] : []),
     ...shape.params,
   ];
 }
@@ -203,8 +233,13 @@ export function cellRead(key: string, shared = false): string {
 export interface ModuleTable {
   convention: number;
   sourceType: SourceType;
-  /** By slot index. `scopeOwner`: the function whose accessor the guard passes. */
-  functions: Array<{ key: string; scopeOwner: number | null } & GuardShape>;
+  /**
+   * By slot index. `scopeOwner`: the function whose accessor the guard passes; `privateNames`: the
+   * names each private accessor it passes serves (index in `privateClasses`).
+   */
+  functions: Array<{ key: string; scopeOwner: number | null; privateNames?: number[] } & GuardShape>;
+  /** Private names of each class with a private accessor (without `#`). */
+  privateClasses?: string[][];
   /** By the index of the function declaring it: its variables and the next accessor outward. */
   accessors: Record<string, { vars: string[]; outer: number | null }>;
   moduleVars: string[];
@@ -216,16 +251,22 @@ export function moduleTable(a: ModuleAnalysis): ModuleTable {
     if (!accessorName(f)) continue;
     accessors[`${f.index}`] = { vars: scopeVariables(f), outer: enclosingAccessor(f)?.index ?? null };
   }
+  const classIndex = new Map(a.privateClasses.map((c, i) => [c, i]));
   return {
     convention: CONVENTION_VERSION,
     sourceType: a.sourceType,
-    functions: a.functions.map((f) => ({
-      key: f.key,
-      scopeOwner: enclosingAccessor(f)?.index ?? null,
-      ...guardShape(f),
-    })),
+    functions: a.functions.map((f) => {
+      const shape = guardShape(f);
+      return {
+        key: f.key,
+        scopeOwner: enclosingAccessor(f)?.index ?? null,
+        ...shape,
+        ...(shape.privates.length ? { privateNames: f.privateClasses.map((c) => classIndex.get(c)!) } : {}),
+      };
+    }),
     accessors,
     moduleVars: [...a.moduleScope.set.keys()],
+    ...(a.privateClasses.length ? { privateClasses: a.privateClasses.map((c) => c.names) } : {}),
   };
 }
 

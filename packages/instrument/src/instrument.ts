@@ -1,5 +1,5 @@
-import { analyzeModule, type FunctionInfo, type ModuleAnalysis } from './analyze.js';
-import { directiveEnd, type SourceType } from './ast.js';
+import { analyzeModule, type FunctionInfo, type ModuleAnalysis, type PrivateClass } from './analyze.js';
+import { type AstNode, directiveEnd, type SourceType } from './ast.js';
 
 import {
   ACCESS,
@@ -11,6 +11,8 @@ import {
   guardShape,
   type ModuleTable,
   moduleTable,
+  PRIVATE_ACCESS,
+  PRIVATE_ACCESSOR_PARAMS,
   READY,
   RESERVED_PREFIX,
   RESULT,
@@ -45,7 +47,11 @@ function guardText(f: FunctionInfo): string {
   if (shape.call === 'construct') {
     return `${head}return Reflect.construct(${RESULT}, arguments, new.target);`;
   }
-  const lead = [...(shape.self ? [shape.self] : []), ...(shape.scope ? [shape.scope] : [])];
+  const lead = [
+    ...(shape.self ? [shape.self] : []),
+    ...(shape.scope ? [shape.scope] : []),
+    ...shape.privates,
+  ];
   if (shape.call === 'apply') {
     if (lead.length === 0) return `${head}return ${yieldStar}${RESULT}.apply(this, arguments);`;
     return `${head}return ${yieldStar}${RESULT}.call(this, ${lead.join(', ')}, arguments);`;
@@ -74,6 +80,32 @@ function accessorText(f: FunctionInfo): string {
     ? `return ${accessorName(outer)}(${NAME}, ${VALUE}, ${HOW});`
     : `throw new ReferenceError(${NAME} + " is not reachable from hotpatch code");`;
   return `function ${name}(${NAME}, ${VALUE}, ${HOW}) { switch (${NAME}) { ${cases} default: ${fallback} } }`;
+}
+
+/** A class's private accessor: every access a replacement may make to one of its private names. */
+function privateAccessorText(c: PrivateClass): string {
+  const [n, o, v, w] = PRIVATE_ACCESSOR_PARAMS;
+  const P = PRIVATE_ACCESS;
+  const cases = c.names
+    .map((name) => {
+      const x = `${o}.#${name}`;
+      const ops: Array<[number, string]> = [
+        [P.call, `${x}(...${v})`],
+        [P.assign, `(${x} = ${v})`],
+        [P.has, `#${name} in ${o}`],
+        [P.update, `(${x} = ${v}(${x}))`],
+        [P.preIncrement, `++${x}`],
+        [P.postIncrement, `${x}++`],
+        [P.preDecrement, `--${x}`],
+        [P.postDecrement, `${x}--`],
+        [P.orAssign, `(${x} ||= ${v}())`],
+        [P.andAssign, `(${x} &&= ${v}())`],
+        [P.nullishAssign, `(${x} ??= ${v}())`],
+      ];
+      return `case ${JSON.stringify(name)}: return ${w} === undefined ? ${x} : ${ops.map(([code, e]) => `${w} === ${code} ? ${e} : `).join('')}${x};`;
+    })
+    .join(' ');
+  return `static ${c.accessor}(${n}, ${o}, ${v}, ${w}) { switch (${n}) { ${cases} default: throw new ReferenceError("#" + ${n} + " is not a private name of ${c.binding}"); } }`;
 }
 
 /** Position just after the `=>` of an arrow function. */
@@ -136,6 +168,10 @@ export function instrumentModule(
       add(at.pos, `${at.afterDirective ? ';' : ''} ${guard} ${acc}`);
     }
   }
+
+  // Each class a guard hands a private accessor of declares it, first in its body.
+  for (const c of analysis.privateClasses)
+    add((c.node.body as AstNode).start + 1, ` ${privateAccessorText(c)}`);
 
   // After the module's own code has run (on a line of its own, past any trailing line comment).
   add(source.length, `\n;${GLOBAL}.${READY}(${SLOTS});`);

@@ -33,7 +33,7 @@ import { hotpatchHome } from './paths.js';
  *   start that misses the pack (a new release, two releases side by side) falls back to.
  * A module's table (what an apply checks replacements against) is read only when a patch targets it.
  */
-const VERSION = 9; // 9: accessors' own parameters are reserved names (convention 4)
+const VERSION = 10; // 10: private accessors in classes with private names (convention 5)
 const MARKER = '\u0000hotpatch-module-id';
 const QUOTED_MARKER = JSON.stringify(MARKER);
 /** The pack is written this long after the last module loaded (start-up is a burst of loads). */

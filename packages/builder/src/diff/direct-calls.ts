@@ -43,7 +43,8 @@ export function directCalls(ctx: DiffContext, changed: Map<FunctionInfo, Changed
     const fa = m.toA.get(fb);
     if (!fa || (fb.parent && !fb.parent.once)) continue;
     const shape = guardShape(fa);
-    if (shape.call !== 'params' || shape.self || shape.scope || !fa.simpleParams) continue;
+    if (shape.call !== 'params' || shape.self || shape.scope || shape.privates.length || !fa.simpleParams)
+      continue;
     const v = bindingOf(ctx, fb);
     if (v && !isReassigned(v)) callees.set(v, { fb, index: fa.index });
   }

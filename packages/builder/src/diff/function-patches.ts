@@ -6,6 +6,7 @@ import { replacement, retention } from './emit.js';
 import type { ChangedFunction } from './functions.js';
 import { parameterRenames } from './local-renames.js';
 import { argumentsReadAsDefaults, extraArgumentsReason, paramName } from './params.js';
+import { privateRewrites } from './privates.js';
 import { type Problem, type Resolver, refuseWith, runningName, type Site } from './references.js';
 import { liveRewrites, type Rewrite, rewriteRange } from './rewrites.js';
 import { declaringFunction, freeRefs, globalRefs, isReassigned, lineOf } from './scope.js';
@@ -68,7 +69,13 @@ export function functionPatches(
       rewrites.push({ start: ownId.start, end: ownId.end, text: m.rename(ownId.name as string) });
     if (outermost.has(fb)) keepLayout(ctx, fb, fa, cells, rewrites);
     withDirectCalls(rewrites, direct, fb.node);
-    const problems = [...res.problems, ...functionProblems(ctx, fb, fa, shape, direct)];
+    const privates = shape.call === 'construct' ? null : privateRewrites(B.ast, fb, fa);
+    if (privates) rewrites.push(...privates.rewrites);
+    const problems = [
+      ...res.problems,
+      ...(privates?.problems ?? []),
+      ...functionProblems(ctx, fb, fa, shape, direct),
+    ];
     // Closures the old code made, still alive, cannot see variables only the new parent declares.
     if (res.stale.length)
       problems.push({
@@ -209,11 +216,6 @@ function functionProblems(
       id: 'unsupported-syntax',
       detail: 'derived-class constructor of a class with private members',
     });
-  if (shape.call !== 'construct' && usesPrivate(fb.body))
-    out.push({
-      id: 'unsupported-syntax',
-      detail: 'uses private members (#name), which only the class body can reach',
-    });
   return out;
 }
 
@@ -237,19 +239,6 @@ function hasPrivate(cls: AstNode | null): boolean {
   return ((cls.body as AstNode).body as AstNode[]).some(
     (x) => (x.key as AstNode | undefined)?.type === 'PrivateIdentifier',
   );
-}
-
-function usesPrivate(node: AstNode): boolean {
-  if (node.type === 'PrivateIdentifier') return true;
-  for (const [k, v] of Object.entries(node)) {
-    if (k === 'type') continue;
-    if (Array.isArray(v)) {
-      for (const x of v)
-        if (x && typeof x === 'object' && 'type' in x && usesPrivate(x as AstNode)) return true;
-    } else if (v && typeof v === 'object' && 'type' in (v as object) && usesPrivate(v as AstNode))
-      return true;
-  }
-  return false;
 }
 
 /** The prototype `super` resolves against in a method of a module-level class, as an expression. */

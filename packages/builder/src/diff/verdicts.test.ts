@@ -36,6 +36,18 @@ const MS_LOOP =
 
 const live: Case[] = [
   {
+    name: 'private members in a changed method: reads, writes, updates, calls, `#x in o`, static ones, a nested arrow, a class inside the new code',
+    a:
+      'class A { #p = 1; static #n = 0; #q() { return 2; } get #g() { return this.#p; } set #g(v) { this.#p = v; }\n' +
+      '  m(o) { return this.#p; } }\nmodule.exports = A;\n',
+    b:
+      'class A { #p = 1; static #n = 0; #q() { return 2; } get #g() { return this.#p; } set #g(v) { this.#p = v; }\n' +
+      '  m(o) { A.#n++; this.#p += this.#q(1, ...[2]); this.#g = this.#g * 2; this.#p ??= 0; --this.#p;\n' +
+      '    const f = () => #p in o && o.#p; class L { #z = 3; z() { return this.#z; } }\n' +
+      '    return [f(), new L().z(), A.#n, this.#p]; } }\nmodule.exports = A;\n',
+    expect: [['method-changed', 'A#m']],
+  },
+  {
     name: 'a changed object inside a run-once wrapper that running code only reads (`limits.max`): a constant, every function using it gets the new value',
     a: '(function () {\n  var limits = { max: 10 };\n  var n = 0;\n  function hit() { n++; return n <= limits.max; }\n  module.exports = { hit: hit };\n})();\n',
     b: '(function () {\n  var limits = { max: 5 };\n  var n = 0;\n  function hit() { n++; return n <= limits.max; }\n  module.exports = { hit: hit };\n})();\n',
@@ -871,9 +883,33 @@ const restart: Case[] = [
     expect: [['function-kind-changed', 'f']],
   },
   {
-    name: 'private members in a changed method',
+    name: 'private members of an anonymous class in a changed method (no name reaches its accessor)',
+    a: 'module.exports = class { #p = 1; m() { return this.#p; } };\n',
+    b: 'module.exports = class { #p = 1; m() { return this.#p + 1; } };\n',
+    expect: [['unsupported-syntax', 'module.exports#m']],
+  },
+  {
+    name: 'private members of a class whose name a parameter hides',
+    a: 'class A { #p = 1; m(A) { return this.#p; } }\nmodule.exports = A;\n',
+    b: 'class A { #p = 1; m(A) { return this.#p + 1; } }\nmodule.exports = A;\n',
+    expect: [['unsupported-syntax', 'A#m']],
+  },
+  {
+    name: 'a private name the running class does not declare',
     a: 'class A { #p = 1; m() { return this.#p; } }\nmodule.exports = A;\n',
-    b: 'class A { #p = 1; m() { return this.#p + 1; } }\nmodule.exports = A;\n',
+    b: 'class A { #p = 1; #q = 2; m() { return this.#p + this.#q; } }\nmodule.exports = A;\n',
+    expect: [['unsupported-syntax']],
+  },
+  {
+    name: 'a private member after an optional chain',
+    a: 'class A { #p = 1; m(o) { return o.x; } }\nmodule.exports = A;\n',
+    b: 'class A { #p = 1; m(o) { return o?.x.#p; } }\nmodule.exports = A;\n',
+    expect: [['unsupported-syntax', 'A#m']],
+  },
+  {
+    name: 'a compound assignment to a private field from an await',
+    a: 'class A { #p = 1; async m(f) { return this.#p; } }\nmodule.exports = A;\n',
+    b: 'class A { #p = 1; async m(f) { this.#p += await f(); return this.#p; } }\nmodule.exports = A;\n',
     expect: [['unsupported-syntax', 'A#m']],
   },
   {

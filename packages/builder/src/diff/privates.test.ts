@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as vm from 'node:vm';
+import { checkReplacement, instrumentModule } from '@hotpatch/instrument';
+import { diffFile } from './index.js';
+
+/**
+ * Private names in replacements, run: the baseline is instrumented as the runtime does it, objects
+ * are made by the running code before the patch, the builder's replacements fill their slots, and
+ * the same calls must give what the fixed release gives on objects it made itself. A rewrite that
+ * parses but reaches the wrong private name, or loses an instance's state, fails here.
+ */
+
+type Exports = Record<string, unknown>;
+
+/** Runs CommonJS source in a fresh context; `__hotpatch$` is a minimal runtime (slots and the gate). */
+function load(code: string): { exports: Exports; slots: unknown[]; gate: (src: string) => unknown } {
+  const state: { slots: unknown[]; gate: (src: string) => unknown } = { slots: [], gate: () => undefined };
+  const runtime = {
+    module: (gate: (src: string) => unknown, _id: string, n: number) => {
+      state.slots = new Array(n).fill(undefined);
+      state.gate = gate;
+      return state.slots;
+    },
+    scope: () => {},
+    ready: () => {},
+    c: {},
+  };
+  const module = { exports: {} as Exports };
+  vm.runInNewContext(`(function (module, exports) {${code}\n})`, { __hotpatch$: runtime })(
+    module,
+    module.exports,
+  );
+  return { exports: module.exports, ...state };
+}
+
+/** `calls` on objects the running code made, after the patch; and the same on the fixed release. */
+function compare(
+  a: string,
+  b: string,
+  setup: (e: Exports) => unknown,
+  calls: (x: unknown, e: Exports) => unknown,
+) {
+  const result = diffFile({ path: 'index.js', sourceType: 'commonjs', oldSource: a, newSource: b });
+  assert.ok(result.patch, result.changes.map((c) => `${c.id}: ${c.reason}`).join('; '));
+  const inst = instrumentModule(a, 'commonjs', 'test');
+  const running = load(inst.code);
+  const made = setup(running.exports);
+  for (const fp of result.patch.functions) {
+    assert.equal(
+      checkReplacement(inst.table, fp, (n) => n in globalThis),
+      null,
+    );
+    const index = inst.table.functions.findIndex((f) => f.key === fp.key);
+    running.slots[index] = running.gate(fp.source);
+  }
+  const fixed = load(b);
+  const expected = calls(setup(fixed.exports), fixed.exports);
+  // Through JSON: the values come from another realm.
+  const got = JSON.parse(JSON.stringify(calls(made, running.exports)));
+  assert.deepEqual(got, JSON.parse(JSON.stringify(expected)));
+  return got;
+}
+
+describe('private names in replacements, run', () => {
+  it('reads, writes, compound and logical assignments, updates, calls, `#x in o` and static names reach the running instance’s own state', () => {
+    const cls = (m: string) =>
+      `class Counter {\n  #n = 0; #limit; static #made = 0; #log = [];\n  constructor(limit) { this.#limit = limit; Counter.#made++; }\n  #push(x, y) { this.#log.push(x + (y ?? '')); return this.#log.length; }\n  get #room() { return this.#limit - this.#n; }\n  add(k) { ${m} }\n  bump() { this.#n++; }\n  static made() { return Counter.#made; }\n}\nmodule.exports = { Counter };\n`;
+    const a = cls('this.#n += k; return this.#n;');
+    const b = cls(
+      "if (k > this.#room) throw new RangeError('full'); this.#n += k; this.#limit ??= 9; this.#log ||= []; this.#limit &&= this.#limit; this.#n++; --this.#n; const same = (o) => #n in o; return [this.#n, this.#push(k, '!'), Counter.#made, same(this), same({}), this.#room];",
+    );
+    const got = compare(
+      a,
+      b,
+      (e) => {
+        const C = e.Counter as new (l: number) => { bump(): void };
+        const c = new C(5);
+        c.bump(); // state made by the running code, before the patch
+        c.bump();
+        return c;
+      },
+      (x) => {
+        const c = x as { add(k: number): unknown };
+        const out: unknown[] = [c.add(1)];
+        try {
+          c.add(10);
+        } catch (e) {
+          out.push((e as Error).message);
+        }
+        return out;
+      },
+    );
+    assert.deepEqual(got, [[3, 1, 1, true, false, 2], 'full']);
+  });
+
+  it('a nested class’s private names inside an outer class’s method, and a class the new code defines', () => {
+    const src = (body: string) =>
+      `class Outer {\n  #secret = 's';\n  static Inner = class Inner {\n    #v = 1;\n    read(o) { ${body} }\n  };\n}\nmodule.exports = { Outer };\n`;
+    compare(
+      src('return this.#v;'),
+      src(
+        'class Local { #w = 5; get() { return this.#w; } } return [this.#v + 1, o.#secret, new Local().get(), #secret in o];',
+      ),
+      (e) => {
+        const O = e.Outer as { new (): object; Inner: new () => { read(o: object): unknown } };
+        return { i: new O.Inner(), o: new O() };
+      },
+      (x) => {
+        const { i, o } = x as { i: { read(o: object): unknown }; o: object };
+        return i.read(o);
+      },
+    );
+  });
+
+  it('a private method called with spread arguments keeps `this`, and errors of the running class are its own', () => {
+    const src = (body: string) =>
+      `class P {\n  #k = 2;\n  #mul(...xs) { return xs.map((x) => x * this.#k); }\n  run(xs, other) { ${body} }\n}\nmodule.exports = { P };\n`;
+    compare(
+      src('return this.#mul(...xs);'),
+      src(
+        'let e = null; try { other.#mul(1); } catch (err) { e = err.constructor.name; } return [this.#mul(...xs, 10), e];',
+      ),
+      (e) => new (e.P as new () => object)(),
+      (x) => (x as { run(xs: number[], o: object): unknown }).run([1, 2], {}),
+    );
+  });
+});

@@ -1,0 +1,226 @@
+import {
+  type AstNode,
+  childrenOf,
+  type FunctionInfo,
+  isFunctionNode,
+  PRIVATE_ACCESS,
+  PRIVATE_PARAM_PREFIX,
+} from '@hotpatch/instrument';
+import type { Problem } from './resolution.js';
+import type { Rewrite } from './rewrites.js';
+
+/**
+ * Phase 4, private names: a replacement is compiled outside its class body, where `#x` does not
+ * parse. Each use of a private name of an enclosing class becomes a call of that class's private
+ * accessor, which the guard passes (convention.ts: `__hp$p0("x", o)` for `o.#x`). Only the redirect
+ * form changes: the LiveEdit form stays in the class body, where `#x` means what it meant.
+ */
+
+/** The parameter a replacement receives the i-th enclosing class's private accessor as. */
+const accessor = (i: number) => `${PRIVATE_PARAM_PREFIX}${i}`;
+
+/** Variable the compound-assignment updater takes the current value as (reserved, shadows nothing). */
+const CURRENT = '__hp$u';
+
+const LOGICAL: Record<string, number> = {
+  '||=': PRIVATE_ACCESS.orAssign,
+  '&&=': PRIVATE_ACCESS.andAssign,
+  '??=': PRIVATE_ACCESS.nullishAssign,
+};
+
+export interface PrivateRewrites {
+  rewrites: Rewrite[];
+  problems: Problem[];
+}
+
+/**
+ * Rewrites of every private-name use in `fb` (fixed version) that refers to a class around it,
+ * for the running function `fa` whose guard passes the accessors; or why one cannot be reached.
+ */
+export function privateRewrites(program: AstNode, fb: FunctionInfo, fa: FunctionInfo): PrivateRewrites {
+  const out: PrivateRewrites = { rewrites: [], problems: [] };
+  const around = classesAround(program, fb.node);
+  const problem = (detail: string) => {
+    if (!out.problems.some((p) => p.detail === detail))
+      out.problems.push({ id: 'unsupported-syntax', detail });
+  };
+  const visit = (node: AstNode, up: AstNode[]): void => {
+    if (node.type === 'PrivateIdentifier' && !isDeclaration(node, up[0])) {
+      const name = node.name as string;
+      const index = accessorIndex(fb, fa, name, [...up, ...around]);
+      if (typeof index === 'string') problem(index);
+      else if (index !== null) {
+        const r = useRewrites(node, up, accessor(index), name);
+        if (typeof r === 'string') problem(`#${name} ${r}`);
+        else out.rewrites.push(...r.map((x) => ({ ...x, redirectOnly: true })));
+      }
+    }
+    for (const c of childrenOf(node)) visit(c, [node, ...up]);
+  };
+  visit(fb.node, []);
+  return out;
+}
+
+/** The classes whose bodies contain `node`, innermost first. */
+function classesAround(program: AstNode, node: AstNode): AstNode[] {
+  const out: AstNode[] = [];
+  for (let n: AstNode | undefined = program; n && n !== node; ) {
+    if (n.type === 'ClassDeclaration' || n.type === 'ClassExpression') out.unshift(n);
+    n = childrenOf(n).find((c) => c.start <= node.start && node.end <= c.end);
+  }
+  return out;
+}
+
+/** A class element's own key (`#x = 1`, `#m() {}`): not a use. */
+function isDeclaration(id: AstNode, parent: AstNode | undefined): boolean {
+  return (parent?.type === 'PropertyDefinition' || parent?.type === 'MethodDefinition') && parent.key === id;
+}
+
+/**
+ * Which accessor the guard passes serves `#name` here: the innermost class around the use that
+ * declares it must be one the guard hands over, at the same position in the running code and
+ * declaring the same name there. Null for a class inside the new code itself (it keeps its `#name`).
+ */
+function accessorIndex(
+  fb: FunctionInfo,
+  fa: FunctionInfo,
+  name: string,
+  up: AstNode[],
+): number | string | null {
+  const cls = up.find(
+    (n) =>
+      (n.type === 'ClassDeclaration' || n.type === 'ClassExpression') &&
+      ((n.body as AstNode).body as AstNode[]).some(
+        (el) =>
+          (el.key as AstNode | undefined)?.type === 'PrivateIdentifier' && (el.key as AstNode).name === name,
+      ),
+  );
+  if (!cls) return `#${name} is declared by no class around the function`;
+  if (cls.start >= fb.node.start && cls.end <= fb.node.end) return null;
+  const index = fb.privateClasses.findIndex((c) => c.node === cls);
+  if (index === -1)
+    return `uses #${name} of a class whose name the function does not see (anonymous or shadowed)`;
+  const running = fa.privateClasses[index];
+  if (fa.privateClasses.length !== fb.privateClasses.length || !running?.names.includes(name))
+    return `uses #${name}, which the running class ${running?.binding ?? ''} does not declare`.replace(
+      '  ',
+      ' ',
+    );
+  return index;
+}
+
+type Edit = { start: number; end: number; text: string };
+
+/**
+ * The edits that turn one use of `#name` (`id`, with its ancestors `up`) into an accessor call, or
+ * why this form of use cannot be. Edits only touch the text around the object expression and the
+ * right-hand side, so that rewrites inside them (scope accessors, renames) still apply.
+ */
+function useRewrites(id: AstNode, up: AstNode[], acc: string, name: string): Edit[] | string {
+  const q = JSON.stringify(name);
+  const open = (at: number) => ({ start: at, end: at, text: `${acc}(${q}, (` });
+  const [parent, grand] = up;
+  if (parent?.type === 'BinaryExpression' && parent.left === id) {
+    // `#x in o`
+    const o = parent.right as AstNode;
+    return [
+      { start: parent.start, end: o.start, text: `${acc}(${q}, (` },
+      { start: o.end, end: parent.end, text: `), undefined, ${PRIVATE_ACCESS.has})` },
+    ];
+  }
+  if (parent?.type !== 'MemberExpression' || parent.property !== id)
+    return 'in a form the builder does not know';
+  const member = parent;
+  const o = member.object as AstNode;
+  if (member.optional || hasOptionalLink(o)) return 'after an optional chain (`?.`)';
+  const where = grand;
+  if (where?.type === 'CallExpression' && where.callee === member) {
+    if (where.optional) return 'called with `?.()`';
+    const args = where.arguments as AstNode[];
+    const close = `], ${PRIVATE_ACCESS.call})`;
+    if (args.length === 0) return [open(o.start), { start: o.end, end: where.end, text: `), [${close}` }];
+    return [
+      open(o.start),
+      { start: o.end, end: args[0]!.start, text: '), [' },
+      { start: args[args.length - 1]!.end, end: where.end, text: close },
+    ];
+  }
+  if (where?.type === 'AssignmentExpression' && where.left === member) {
+    const v = where.right as AstNode;
+    const op = where.operator as string;
+    if (op !== '=' && suspends(v)) return `assigned with ${op} from an expression that awaits or yields`;
+    const head =
+      op === '='
+        ? '), ('
+        : op in LOGICAL
+          ? '), () => ('
+          : `), (${CURRENT}) => ${CURRENT} ${op.slice(0, -1)} (`;
+    const code = op === '=' ? PRIVATE_ACCESS.assign : (LOGICAL[op] ?? PRIVATE_ACCESS.update);
+    return [
+      open(o.start),
+      { start: o.end, end: v.start, text: head },
+      { start: v.end, end: v.end, text: `), ${code})` },
+    ];
+  }
+  if (where?.type === 'UpdateExpression') {
+    const P = PRIVATE_ACCESS;
+    const code =
+      where.operator === '++'
+        ? where.prefix
+          ? P.preIncrement
+          : P.postIncrement
+        : where.prefix
+          ? P.preDecrement
+          : P.postDecrement;
+    return [
+      { start: where.start, end: o.start, text: `${acc}(${q}, (` },
+      { start: o.end, end: where.end, text: `), undefined, ${code})` },
+    ];
+  }
+  if (where?.type === 'TaggedTemplateExpression' && where.tag === member) return 'as a template tag';
+  if (isPatternTarget(member, up.slice(1))) return 'as a destructuring or loop target';
+  // A read: parenthesised, since it may stand after `new` or before a call.
+  return [
+    { start: o.start, end: o.start, text: `(${acc}(${q}, (` },
+    { start: o.end, end: member.end, text: ')))' },
+  ];
+}
+
+/** `a?.b.#x`: the object's own chain short-circuits, which an accessor call would not. */
+function hasOptionalLink(o: AstNode): boolean {
+  for (let n: AstNode | undefined = o; n; ) {
+    if (n.type === 'ChainExpression') return true;
+    if ((n.type === 'MemberExpression' || n.type === 'CallExpression') && n.optional) return true;
+    n =
+      n.type === 'MemberExpression'
+        ? (n.object as AstNode)
+        : n.type === 'CallExpression'
+          ? (n.callee as AstNode)
+          : undefined;
+  }
+  return false;
+}
+
+/** Whether the member is written by a pattern (destructuring, `for (o.#x of …)`). */
+function isPatternTarget(member: AstNode, up: AstNode[]): boolean {
+  let child = member;
+  for (const n of up) {
+    if (n.type === 'ArrayPattern' || n.type === 'RestElement') return true;
+    if (n.type === 'AssignmentPattern') return n.left === child;
+    if (n.type === 'Property' && up.includes(n) && n.value === child) {
+      child = n;
+      continue;
+    }
+    if (n.type === 'ObjectPattern') return true;
+    if ((n.type === 'ForOfStatement' || n.type === 'ForInStatement') && n.left === child) return true;
+    return false;
+  }
+  return false;
+}
+
+/** Whether an expression awaits or yields outside functions of its own (a thunk would break it). */
+function suspends(node: AstNode): boolean {
+  if (node.type === 'AwaitExpression' || node.type === 'YieldExpression') return true;
+  if (isFunctionNode(node)) return false;
+  return childrenOf(node).some(suspends);
+}
