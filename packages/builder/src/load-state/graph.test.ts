@@ -28,6 +28,11 @@ const fn = (line: number, scopes: Ref[] = []): GraphNode => ({
   props: [],
   fn: { loc: { url: 'file://<pkg>/index.js', line, col: 0 }, scopes },
 });
+/** A function whose `prototype` (node 1) has the attributes `f`. */
+const withProto = (f: GraphNode, attrs: string): GraphNode => ({
+  ...f,
+  props: [['prototype', { v: r(1), f: attrs }]],
+});
 const scope = (vars: Array<[string, Ref]>): GraphNode => ({ k: 'scope', type: 'closure', vars });
 /** Functions paired when the fixed one stands one line lower (a line added above them). */
 const SHIFTED: Pairing = { ...IDENTITY, sameFunction: (a, b) => a.line + 1 === b.line };
@@ -39,6 +44,24 @@ const cases: Array<{ name: string; a: LoadGraph; b: LoadGraph; pairing?: Pairing
       a: graph([['exports', r(0)]], [obj([['a', v(1)]])]),
       b: graph([['exports', r(0)]], [obj([['a', v(1)]])]),
       equal: true,
+    },
+    {
+      name: 'a class prototype writable in the running load, read-only in the fixed one (a newer compiler helper): tolerated',
+      a: graph([['exports', r(0)]], [withProto(fn(1), 'w'), obj([])]),
+      b: graph([['exports', r(0)]], [withProto(fn(1), ''), obj([])]),
+      equal: true,
+    },
+    {
+      name: 'a class prototype read-only in the running load, writable in the fixed one: differs',
+      a: graph([['exports', r(0)]], [withProto(fn(1), ''), obj([])]),
+      b: graph([['exports', r(0)]], [withProto(fn(1), 'w'), obj([])]),
+      equal: /exports\.prototype: attributes differ \(none vs w\)/,
+    },
+    {
+      name: 'another property made read-only: differs',
+      a: graph([['exports', r(0)]], [{ ...obj([]), props: [['limit', { v: v(1), f: 'ew' }]] }]),
+      b: graph([['exports', r(0)]], [{ ...obj([]), props: [['limit', { v: v(1), f: 'e' }]] }]),
+      equal: /attributes differ/,
     },
     {
       name: 'a value differs',

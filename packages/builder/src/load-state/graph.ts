@@ -70,7 +70,17 @@ export interface Pairing {
   sameString(a: string, b: string): boolean;
 }
 
-export type Comparison = { equal: true; size: number } | { equal: false; why: string };
+export type Comparison =
+  | {
+      equal: true;
+      size: number;
+      /**
+       * Functions whose `prototype` is writable in the running load and read-only in the fixed one
+       * (a newer compiler helper, e.g. Babel's _createClass): tolerated, and said in the verdict.
+       */
+      readOnlyPrototypes?: number;
+    }
+  | { equal: false; why: string };
 
 /** Pairs functions by location only: two loads of one release. */
 export const IDENTITY: Pairing = {
@@ -94,6 +104,7 @@ export function compareLoads(a: LoadGraph, b: LoadGraph, pairing: Pairing): Comp
     throw new Differs(`${path}: ${what}`);
   };
   const show = (r: Ref) => ('r' in r ? 'an object' : 'v' in r ? JSON.stringify(r.v).slice(0, 40) : r.u);
+  const tolerated = { readOnlyPrototypes: 0 };
 
   const sameRef = (x: Ref, y: Ref, path: string): void => {
     if ('r' in x && 'r' in y) {
@@ -129,13 +140,27 @@ export function compareLoads(a: LoadGraph, b: LoadGraph, pairing: Pairing): Comp
     }
     for (let i = 0; i < work.length; i++) {
       const [x, y, path] = work[i]!;
-      sameNode(a.nodes[x]!, b.nodes[y]!, path, sameRef, differs, pairing);
+      sameNode(a.nodes[x]!, b.nodes[y]!, path, sameRef, differs, pairing, tolerated);
     }
   } catch (e) {
     if (e instanceof Differs) return { equal: false, why: e.message };
     throw e;
   }
-  return { equal: true, size: work.length };
+  return {
+    equal: true,
+    size: work.length,
+    ...(tolerated.readOnlyPrototypes ? { readOnlyPrototypes: tolerated.readOnlyPrototypes } : {}),
+  };
+}
+
+/**
+ * A function's `prototype` writable in the running load, read-only in the fixed one: what a newer
+ * compiler helper does to the same class (Babel 7.16's _createClass, native class syntax). Code
+ * that works with the fixed release's classes works with the running ones (nothing assigns a
+ * read-only `prototype` without failing there); the converse difference is not tolerated.
+ */
+function prototypeMadeReadOnly(x: GraphNode, name: string, fx: string, fy: string): boolean {
+  return x.k === 'function' && name === 'prototype' && fx === 'w' && fy === '';
 }
 
 type SameRef = (x: Ref, y: Ref, path: string) => void;
@@ -148,6 +173,7 @@ function sameNode(
   sameRef: SameRef,
   differs: DiffersFn,
   pairing: Pairing,
+  tolerated: { readOnlyPrototypes: number },
 ): void {
   if (x.k !== y.k) differs(path, `${x.k} vs ${y.k}`);
   if (x.opaque || y.opaque) differs(path, `${x.opaque ?? y.opaque}, whose contents cannot be read`);
@@ -193,7 +219,8 @@ function sameNode(
     if (typeof kx === 'string' || typeof ky === 'string') {
       if (kx !== ky) differs(path, `property ${String(name)} vs ${typeof ky === 'string' ? ky : '[symbol]'}`);
     } else sameRef(kx, ky, `${path}[key]`);
-    if (dx.f !== dy.f) differs(at, 'attributes differ');
+    if (prototypeMadeReadOnly(x, name, dx.f, dy.f)) tolerated.readOnlyPrototypes++;
+    else if (dx.f !== dy.f) differs(at, `attributes differ (${dx.f || 'none'} vs ${dy.f || 'none'})`);
     if ('v' in dx && 'v' in dy) sameRef(dx.v, dy.v, at);
     else if ('g' in dx && 'g' in dy) {
       sameRef(dx.g, dy.g, `${at}.get`);

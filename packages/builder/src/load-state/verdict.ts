@@ -58,7 +58,8 @@ export function loadStateDecision(runs: LoadRuns): LoadStateDecision {
     );
   const detail =
     `both releases were loaded in the builder (Node ${old1.node}${old1.permission ? ', permission model' : ''}, ` +
-    `the running one twice) and built the same state (${compared.size} objects and functions compared, closures included); ` +
+    `the running one twice) and built the same state (${compared.size} objects and functions compared, closures included` +
+    `${compared.readOnlyPrototypes ? `; ${compared.readOnlyPrototypes} class prototypes stay writable, as the running release made them, where the fixed one makes them read-only` : ''}); ` +
     'not covered: loads that depend on the environment (process.env, platform, time, Node version) and effects outside that state';
   return { lift, detail, refused };
 }
