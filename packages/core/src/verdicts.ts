@@ -47,6 +47,12 @@ export const VERDICTS = {
     message:
       'makes {detail}, a short-lived closure that changed and needs variables of this function: calls redirected to the new code (calls already running finish on the old code)',
   },
+  'private-method-inlined': {
+    kind: 'class-method',
+    verdict: 'live',
+    message:
+      'private method the fix adds; running instances cannot gain one, so {detail} calls its code in its place',
+  },
   'uses-changed-state': {
     kind: 'function-body',
     verdict: 'live',

@@ -574,6 +574,20 @@ exports.check = schema(3).run('abc', { max: 5 });
     expect: 'live',
   },
   {
+    name: 'ES module: a fix that adds a private method (a validator) and calls it from a changed method; instances made before the patch',
+    esm: true,
+    a: {
+      'index.js': `const MAX = 4;\nexport class Parser {\n  #depth = 0;\n  parse(s) { this.#depth = 0; return this.#walk(s); }\n  #walk(s) { if (s.startsWith('[')) { this.#depth++; return [this.#walk(s.slice(1, -1))]; } return s; }\n}\nexport const shared = new Parser();\n`,
+    },
+    b: {
+      'index.js': `const MAX = 4;\nexport class Parser {\n  #depth = 0;\n  parse(s) { this.#depth = 0; return this.#walk(s); }\n  #enter() { if (++this.#depth > MAX) throw new RangeError('too deep: ' + this.#depth); }\n  #walk(s) { if (s.startsWith('[')) { this.#enter(); return [this.#walk(s.slice(1, -1))]; } return s; }\n}\nexport const shared = new Parser();\n`,
+    },
+    old: `try { pkg.shared.parse('[[[[[[x]]]]]]'); return true; } catch { return false; }`,
+    normal: `return JSON.stringify(pkg.shared.parse('[[x]]')) === '[["x"]]' && JSON.stringify(new pkg.Parser().parse('y')) === '"y"';`,
+    expect: 'live',
+    verdicts: ['private-method-inlined'],
+  },
+  {
     name: 'ES module: changed exported function using a new import of an existing file',
     esm: true,
     a: {

@@ -98,6 +98,14 @@ function classAdditions(
       });
       continue;
     }
+    // A new private method: no running instance can gain it, and no running code calls it; each
+    // replacement that calls it inlines its code (privates.ts), and says so.
+    if (
+      mb.type === 'MethodDefinition' &&
+      (mb.key as AstNode).type === 'PrivateIdentifier' &&
+      mb.kind === 'method'
+    )
+      continue;
     if (mb.type !== 'MethodDefinition' || mb.computed || (mb.key as AstNode).type === 'PrivateIdentifier')
       return `new ${mb.type === 'MethodDefinition' ? 'private or computed method' : 'field or block'} ${k.trim()}`;
     if (usesSuperOrPrivate(mb)) return `new method ${k.trim()} uses super or private members`;

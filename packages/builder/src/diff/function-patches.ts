@@ -6,9 +6,9 @@ import { replacement, retention } from './emit.js';
 import type { ChangedFunction } from './functions.js';
 import { parameterRenames } from './local-renames.js';
 import { argumentsReadAsDefaults, extraArgumentsReason, paramName } from './params.js';
-import { privateRewrites } from './privates.js';
+import { type MethodInliner, privateRewrites } from './privates.js';
 import { type Problem, type Resolver, refuseWith, runningName, type Site } from './references.js';
-import { liveRewrites, type Rewrite, rewriteRange } from './rewrites.js';
+import { liveRewrites, type Rewrite, redirectRewrites, rewriteRange } from './rewrites.js';
 import { declaringFunction, freeRefs, globalRefs, isReassigned, lineOf } from './scope.js';
 import type { Cell } from './state.js';
 import { Transience } from './transient.js';
@@ -69,7 +69,8 @@ export function functionPatches(
       rewrites.push({ start: ownId.start, end: ownId.end, text: m.rename(ownId.name as string) });
     if (outermost.has(fb)) keepLayout(ctx, fb, fa, cells, rewrites);
     withDirectCalls(rewrites, direct, fb.node);
-    const privates = shape.call === 'construct' ? null : privateRewrites(B.ast, fb, fa);
+    const privates =
+      shape.call === 'construct' ? null : privateRewrites(B.ast, fb, fa, methodInliner(ctx, resolver));
     if (privates) rewrites.push(...privates.rewrites);
     const problems = [
       ...res.problems,
@@ -93,6 +94,10 @@ export function functionPatches(
       continue;
     }
     ctx.note(info.id, fa.key, { detail: info.detail ?? '' }, line);
+    for (const name of privates?.inlined ?? []) {
+      ctx.note('private-method-inlined', name, { detail: fa.key }, line);
+      liveEdit ??= `${name} is a private method the fix adds, which LiveEdit cannot add to a running class`;
+    }
     if (res.shadowed?.length)
       ctx.note('closure-state-shadowed', fa.key, { detail: res.shadowed.join(', ') }, line);
     const added = addedParameters(fa, fb, shape);
@@ -217,6 +222,33 @@ function functionProblems(
       detail: 'derived-class constructor of a class with private members',
     });
   return out;
+}
+
+/**
+ * A new private method's code as a function expression, for a replacement to call in its place
+ * (privates.ts): its references resolved where the method stands — the module, or the run-once
+ * wrapper around its class, which the replacement's scope accessor reaches too.
+ */
+function methodInliner(ctx: DiffContext, resolver: Resolver): MethodInliner {
+  const { B, m } = ctx;
+  return (method, privateEdits) => {
+    const fn = method.value as AstNode;
+    const info = B.functions.find((f) => f.node === fn);
+    const unitB = info?.parent ?? null;
+    if (unitB && !unitB.once)
+      return { id: 'unsupported-syntax', detail: 'its class is made inside a function' };
+    if (info?.usesSuper || info?.usesNewTarget)
+      return { id: 'unsupported-syntax', detail: 'uses `super` or `new.target`' };
+    const unitA = unitB ? (m.toA.get(unitB) ?? null) : null;
+    if (unitB && !unitA) return { id: 'unsupported-syntax', detail: 'its class is in new code' };
+    const res = resolver.resolve(fn, { kind: 'unit', unitB, unitA });
+    if (res.problems.length) return res.problems[0]!;
+    const within = [...redirectRewrites(res.rewrites), ...privateEdits].filter(
+      (r) => r.start >= fn.start && r.end <= fn.end,
+    );
+    const head = `${fn.async ? 'async ' : ''}function${fn.generator ? '*' : ''} `;
+    return `${head}${rewriteRange(B.source, fn.start, fn.end, within)}`;
+  };
 }
 
 /** What new parameters the fixed function takes (they get their defaults), or null. */

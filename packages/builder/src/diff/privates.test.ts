@@ -113,6 +113,28 @@ describe('private names in replacements, run', () => {
     );
   });
 
+  it('private methods the fix adds are inlined where the new code calls them, one calling another, with `this`, `arguments` and module bindings', () => {
+    const src = (extra: string, body: string) =>
+      `const PREFIX = 'k:';\nclass Keys {\n  #seen = new Set();\n${extra}  add(k) { ${body} }\n  size() { return this.#seen.size; }\n}\nmodule.exports = { Keys };\n`;
+    const got = compare(
+      src('', 'this.#seen.add(PREFIX + k); return this.#seen.size;'),
+      src(
+        '  #norm(k) { return PREFIX + this.#trim(String(k), arguments.length); }\n  static #limit(n) { return Math.min(n, 3); }\n  #trim(s, n) { return s.trim().slice(0, Keys.#limit(8) + n); }\n',
+        "if (k === '__proto__') return -1; this.#seen.add(this.#norm(k)); return this.#seen.size;",
+      ),
+      (e) => {
+        const k = new (e.Keys as new () => { add(k: string): number })();
+        k.add('a');
+        return k;
+      },
+      (x) => {
+        const k = x as { add(k: string): number; size(): number };
+        return [k.add('  bbbbbbb '), k.add('__proto__'), k.size()];
+      },
+    );
+    assert.deepEqual(got, [2, -1, 2]);
+  });
+
   it('a private method called with spread arguments keeps `this`, and errors of the running class are its own', () => {
     const src = (body: string) =>
       `class P {\n  #k = 2;\n  #mul(...xs) { return xs.map((x) => x * this.#k); }\n  run(xs, other) { ${body} }\n}\nmodule.exports = { P };\n`;

@@ -31,33 +31,90 @@ const LOGICAL: Record<string, number> = {
 export interface PrivateRewrites {
   rewrites: Rewrite[];
   problems: Problem[];
+  /** New private methods whose calls were inlined (`Class#name`). */
+  inlined: string[];
 }
+
+/**
+ * How a new private method's code becomes an expression a replacement can call: its function
+ * text, references resolved where the method stands, with `privateEdits` (its own uses of private
+ * names) applied; or why it cannot.
+ */
+export type MethodInliner = (method: AstNode, privateEdits: Rewrite[]) => string | Problem;
 
 /**
  * Rewrites of every private-name use in `fb` (fixed version) that refers to a class around it,
  * for the running function `fa` whose guard passes the accessors; or why one cannot be reached.
+ * A call of a private method the fix adds (the running class has none, and running instances
+ * cannot gain one) is inlined through `inline`: `this.#m(a)` → `(function (a) { … }).call(this, a)`.
  */
-export function privateRewrites(program: AstNode, fb: FunctionInfo, fa: FunctionInfo): PrivateRewrites {
-  const out: PrivateRewrites = { rewrites: [], problems: [] };
-  const around = classesAround(program, fb.node);
+export function privateRewrites(
+  program: AstNode,
+  fb: FunctionInfo,
+  fa: FunctionInfo,
+  inline?: MethodInliner,
+): PrivateRewrites {
+  const out: PrivateRewrites = { rewrites: [], problems: [], inlined: [] };
   const problem = (detail: string) => {
     if (!out.problems.some((p) => p.detail === detail))
       out.problems.push({ id: 'unsupported-syntax', detail });
   };
-  const visit = (node: AstNode, up: AstNode[]): void => {
-    if (node.type === 'PrivateIdentifier' && !isDeclaration(node, up[0])) {
-      const name = node.name as string;
-      const index = accessorIndex(fb, fa, name, [...up, ...around]);
-      if (typeof index === 'string') problem(index);
-      else if (index !== null) {
-        const r = useRewrites(node, up, accessor(index), name);
-        if (typeof r === 'string') problem(`#${name} ${r}`);
-        else out.rewrites.push(...r.map((x) => ({ ...x, redirectOnly: true })));
-      }
-    }
-    for (const c of childrenOf(node)) visit(c, [node, ...up]);
+  const inlining: AstNode[] = [];
+  const rewritesIn = (root: AstNode): Rewrite[] => {
+    const into: Rewrite[] = [];
+    const around = classesAround(program, root);
+    const visit = (node: AstNode, up: AstNode[]): void => {
+      if (node.type === 'PrivateIdentifier' && !isDeclaration(node, up[0]))
+        use(node, [...up, ...around], into);
+      for (const c of childrenOf(node)) visit(c, [node, ...up]);
+    };
+    visit(root, []);
+    return into;
   };
-  visit(fb.node, []);
+  const use = (id: AstNode, up: AstNode[], into: Rewrite[]): void => {
+    const name = id.name as string;
+    const found = accessorIndex(fb, fa, name, up);
+    if (found === null) return;
+    if (typeof found === 'string') {
+      problem(found);
+      return;
+    }
+    if ('added' in found) {
+      const r = inlineCall(id, up, found.added, found.index);
+      if (typeof r === 'string') problem(`#${name}, a private method the fix adds, ${r}`);
+      else into.push(...r);
+      return;
+    }
+    const r = useRewrites(id, up, accessor(found.index), name);
+    if (typeof r === 'string') problem(`#${name} ${r}`);
+    else into.push(...r.map((x) => ({ ...x, redirectOnly: true })));
+  };
+  const inlineCall = (id: AstNode, up: AstNode[], method: AstNode, index: number): Rewrite[] | string => {
+    const [member, call] = up;
+    if (!inline) return 'cannot be inlined here';
+    if (call?.type !== 'CallExpression' || call.callee !== member || call.optional || member!.optional)
+      return 'is used other than by a call';
+    const o = member!.object as AstNode;
+    if (hasOptionalLink(o)) return 'is called after an optional chain (`?.`)';
+    if (method.kind !== 'method') return `is a ${method.kind === 'get' ? 'getter' : 'setter'}`;
+    if (inlining.includes(method)) return 'calls itself';
+    inlining.push(method);
+    const edits = rewritesIn(method.value as AstNode);
+    inlining.pop();
+    const text = inline(method, edits);
+    if (typeof text !== 'string') return text.detail;
+    const owner = `${fb.privateClasses[index]!.binding}#${id.name as string}`;
+    if (!out.inlined.includes(owner)) out.inlined.push(owner);
+    const args = call.arguments as AstNode[];
+    const head = { start: o.start, end: o.start, text: `(${text}).call((`, redirectOnly: true };
+    if (args.length === 0) return [head, { start: o.end, end: call.end, text: '))', redirectOnly: true }];
+    return [
+      head,
+      { start: o.end, end: args[0]!.start, text: '), ', redirectOnly: true },
+      { start: args[args.length - 1]!.end, end: call.end, text: ')', redirectOnly: true },
+    ];
+  };
+  out.rewrites = rewritesIn(fb.node);
   return out;
 }
 
@@ -86,7 +143,7 @@ function accessorIndex(
   fa: FunctionInfo,
   name: string,
   up: AstNode[],
-): number | string | null {
+): { index: number } | { index: number; added: AstNode } | string | null {
   const cls = up.find(
     (n) =>
       (n.type === 'ClassDeclaration' || n.type === 'ClassExpression') &&
@@ -101,12 +158,17 @@ function accessorIndex(
   if (index === -1)
     return `uses #${name} of a class whose name the function does not see (anonymous or shadowed)`;
   const running = fa.privateClasses[index];
-  if (fa.privateClasses.length !== fb.privateClasses.length || !running?.names.includes(name))
-    return `uses #${name}, which the running class ${running?.binding ?? ''} does not declare`.replace(
-      '  ',
-      ' ',
-    );
-  return index;
+  if (fa.privateClasses.length !== fb.privateClasses.length || !running)
+    return `uses #${name} of a class the running code does not have around the function`;
+  if (running.names.includes(name)) return { index };
+  const method = ((cls.body as AstNode).body as AstNode[]).find(
+    (el) =>
+      el.type === 'MethodDefinition' &&
+      (el.key as AstNode).type === 'PrivateIdentifier' &&
+      (el.key as AstNode).name === name,
+  );
+  if (method) return { index, added: method };
+  return `uses #${name}, which the running class ${running.binding} does not declare`;
 }
 
 type Edit = { start: number; end: number; text: string };

@@ -36,6 +36,16 @@ const MS_LOOP =
 
 const live: Case[] = [
   {
+    name: 'a private method the fix adds, called by a changed method: inlined there',
+    a: 'class A { #p = 1; m(x) { return this.#p + x; } }\nmodule.exports = A;\n',
+    b: 'class A { #p = 1; #check(x) { if (typeof x !== "number") throw new TypeError("x"); return x; } m(x) { return this.#p + this.#check(x); } }\nmodule.exports = A;\n',
+    expect: [
+      ['method-changed', 'A#m'],
+      ['private-method-inlined', 'A#check'],
+    ],
+    absent: [['side-effect-changed']],
+  },
+  {
     name: 'private members in a changed method: reads, writes, updates, calls, `#x in o`, static ones, a nested arrow, a class inside the new code',
     a:
       'class A { #p = 1; static #n = 0; #q() { return 2; } get #g() { return this.#p; } set #g(v) { this.#p = v; }\n' +
@@ -899,6 +909,18 @@ const restart: Case[] = [
     a: 'class A { #p = 1; m() { return this.#p; } }\nmodule.exports = A;\n',
     b: 'class A { #p = 1; #q = 2; m() { return this.#p + this.#q; } }\nmodule.exports = A;\n',
     expect: [['unsupported-syntax']],
+  },
+  {
+    name: 'a private method the fix adds, read as a value (only calls can be inlined)',
+    a: 'class A { #p = 1; m() { return this.#p; } }\nmodule.exports = A;\n',
+    b: 'class A { #p = 1; #q() { return 2; } m() { const f = this.#q; return f.call(this); } }\nmodule.exports = A;\n',
+    expect: [['unsupported-syntax', 'A#m']],
+  },
+  {
+    name: 'a private method the fix adds that calls itself',
+    a: 'class A { #p = 1; m(n) { return n; } }\nmodule.exports = A;\n',
+    b: 'class A { #p = 1; #f(n) { return n > 0 ? this.#f(n - 1) : this.#p; } m(n) { return this.#f(n); } }\nmodule.exports = A;\n',
+    expect: [['unsupported-syntax', 'A#m']],
   },
   {
     name: 'a private member after an optional chain',
