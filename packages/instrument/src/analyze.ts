@@ -77,8 +77,14 @@ export interface FunctionInfo {
 /** A class that declares private names, with the name its body sees it by. */
 export interface PrivateClass {
   node: AstNode;
-  /** The class's own name (declaration or named class expression): the body's binding of it. */
+  /**
+   * The name the class's methods reach it by: its own (a declaration or a named class expression),
+   * or, for an anonymous class expression that initializes a variable never assigned again
+   * (esbuild's `var k = class { … }`), that variable's.
+   */
   binding: string;
+  /** For a variable's name: its declarator (the variable must be that one, not a shadowing one). */
+  declarator?: AstNode;
   /** The private names it declares, without `#`, in source order. */
   names: string[];
   /**
@@ -278,14 +284,14 @@ function enclosingPrivateClasses(
   for (let i = stack.length - 1; i >= 0; i--) {
     const node = stack[i]!.node;
     if (node.type !== 'ClassDeclaration' && node.type !== 'ClassExpression') continue;
-    if (!seen.has(node)) seen.set(node, privateClassOf(node));
+    if (!seen.has(node)) seen.set(node, privateClassOf(node, stack[i]!.parent));
     const c = seen.get(node);
     if (c) out.push(c);
   }
   return out;
 }
 
-function privateClassOf(node: AstNode): PrivateClass | null {
+function privateClassOf(node: AstNode, parent: AstNode | null): PrivateClass | null {
   const id = node.id as AstNode | null;
   const names: string[] = [];
   for (const el of (node.body as AstNode).body as AstNode[]) {
@@ -293,8 +299,45 @@ function privateClassOf(node: AstNode): PrivateClass | null {
     if (key?.type === 'PrivateIdentifier' && !names.includes(key.name as string))
       names.push(key.name as string);
   }
-  // An anonymous class has no name its body could reach it by: its private names stay unreachable.
-  return id && names.length ? { node, binding: id.name as string, names, accessor: '' } : null;
+  if (!names.length) return null;
+  if (id) return { node, binding: id.name as string, names, accessor: '' };
+  // An anonymous class is reached through the variable it initializes, which holds it only once
+  // the class is made: no code of the class may run before (a static block or initializer).
+  const target =
+    parent?.type === 'VariableDeclarator' && parent.init === node ? (parent.id as AstNode) : null;
+  if (target?.type !== 'Identifier' || !staticInert(node)) return null;
+  return { node, binding: target.name as string, declarator: parent!, names, accessor: '' };
+}
+
+/** Whether making the class runs none of its own code (no static block, static values inert). */
+function staticInert(cls: AstNode): boolean {
+  const inert = (n: AstNode | null | undefined): boolean => {
+    if (!n) return true;
+    switch (n.type) {
+      case 'Literal':
+      case 'Identifier':
+      case 'FunctionExpression':
+      case 'ArrowFunctionExpression':
+        return true;
+      case 'TemplateLiteral':
+        return (n.expressions as AstNode[]).length === 0;
+      case 'UnaryExpression':
+        return n.operator !== 'delete' && inert(n.argument as AstNode);
+      case 'ArrayExpression':
+        return (n.elements as Array<AstNode | null>).every((e) => e?.type !== 'SpreadElement' && inert(e));
+      case 'ObjectExpression':
+        return (n.properties as AstNode[]).every(
+          (p) => p.type === 'Property' && !p.computed && inert(p.value as AstNode),
+        );
+      default:
+        return false;
+    }
+  };
+  return ((cls.body as AstNode).body as AstNode[]).every(
+    (el) =>
+      el.type !== 'StaticBlock' &&
+      !(el.type === 'PropertyDefinition' && el.static && !inert(el.value as AstNode | null)),
+  );
 }
 
 /**
@@ -303,8 +346,16 @@ function privateClassOf(node: AstNode): PrivateClass | null {
  */
 function shadowedIn(scope: Scope | undefined, c: PrivateClass): boolean {
   for (let s: Scope | null | undefined = scope; s; s = s.upper) {
-    if (s.type === 'class' && (s.block as unknown) === c.node) return false;
-    if (s.set.has(c.binding)) return true;
+    if (!c.declarator && s.type === 'class' && (s.block as unknown) === c.node) return false;
+    const v = s.set.get(c.binding);
+    if (!v) continue;
+    // The class's variable: declared once, by that declarator, and never assigned again.
+    return !(
+      c.declarator &&
+      v.defs.length === 1 &&
+      (v.defs[0]!.node as unknown) === c.declarator &&
+      !v.references.some((r) => r.isWrite() && !r.init)
+    );
   }
   return true;
 }

@@ -135,6 +135,26 @@ describe('private names in replacements, run', () => {
     assert.deepEqual(got, [2, -1, 2]);
   });
 
+  it('an anonymous class in a variable, as esbuild emits it (`var k = class { … }`), minified private names', () => {
+    const src = (body: string) =>
+      `var k = class { #t = 0; static #e = 'x'; cksumValid = !1; m(s) { ${body} } };\nmodule.exports = { k };\n`;
+    compare(
+      src('this.#t++; return s + this.#t;'),
+      src('if (typeof s !== "string") throw new TypeError(k.#e); this.#t += 2; return s + this.#t;'),
+      (e) => new (e.k as new () => object)(),
+      (x) => {
+        const o = x as { m(s: unknown): unknown };
+        let err = '';
+        try {
+          o.m(1);
+        } catch (e) {
+          err = (e as Error).message;
+        }
+        return [o.m('a'), o.m('b'), err];
+      },
+    );
+  });
+
   it('a private method called with spread arguments keeps `this`, and errors of the running class are its own', () => {
     const src = (body: string) =>
       `class P {\n  #k = 2;\n  #mul(...xs) { return xs.map((x) => x * this.#k); }\n  run(xs, other) { ${body} }\n}\nmodule.exports = { P };\n`;

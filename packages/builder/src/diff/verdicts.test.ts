@@ -899,6 +899,18 @@ const restart: Case[] = [
     expect: [['unsupported-syntax', 'module.exports#m']],
   },
   {
+    name: 'private members of an anonymous class in a variable whose static block runs at load (the variable is empty then)',
+    a: 'var K = class { #p = 1; static { K.n = 0; } m() { return this.#p; } };\nmodule.exports = K;\n',
+    b: 'var K = class { #p = 1; static { K.n = 0; } m() { return this.#p + 1; } };\nmodule.exports = K;\n',
+    expect: [['unsupported-syntax', 'K#m']],
+  },
+  {
+    name: 'private members of an anonymous class in a variable assigned again',
+    a: 'var K = class { #p = 1; m() { return this.#p; } };\nK = wrap(K);\nfunction wrap(c) { return c; }\nmodule.exports = K;\n',
+    b: 'var K = class { #p = 1; m() { return this.#p + 1; } };\nK = wrap(K);\nfunction wrap(c) { return c; }\nmodule.exports = K;\n',
+    expect: [['unsupported-syntax', 'K#m']],
+  },
+  {
     name: 'private members of a class whose name a parameter hides',
     a: 'class A { #p = 1; m(A) { return this.#p; } }\nmodule.exports = A;\n',
     b: 'class A { #p = 1; m(A) { return this.#p + 1; } }\nmodule.exports = A;\n',
