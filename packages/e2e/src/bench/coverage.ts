@@ -37,10 +37,11 @@ import { Probe } from '../testing/processes.js';
 import { exitOnHelp } from './usage.js';
 
 exitOnHelp(`Usage: node packages/e2e/dist/bench/coverage.js [--node 20,26] [--set seed,tune,holdout]
-       [--only name@version,...] [--engine redirect|liveedit] [--no-write] [--docs]
+       [--only name@version,...] [--engine redirect|liveedit] [--no-write] [--docs] [--report-only]
 Every pair of corpus/advisories.tsv: exploit shown, hotpatch built and applied live, exploit gone,
 same pid; reported by corpus part (seed, tune, holdout). Writes .cache/bench/coverage.json and
-docs/coverage.md (unless --no-write or a partial run; --docs writes the page from a partial run).`);
+docs/coverage.md (unless --no-write or a partial run; --docs writes the page from a partial run).
+--report-only: the page again from .cache/bench/coverage.json and the oracle's .cache/bench/oracle.json.`);
 
 type Outcome = 'fixed live' | 'refused: restart' | 'failed' | 'INVALID OUTPUT' | 'FALSE SUCCESS';
 type CorpusSet = ReturnType<typeof corpusSet>;
@@ -74,6 +75,16 @@ const selections = readSelections();
 const SETS: CorpusSet[] = ['seed', 'tune', 'holdout'];
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--report-only')) {
+    // The page again from the last run's rows, with the oracle's last full run beside them
+    // (a whole-corpus oracle run that ended after the coverage run), running nothing.
+    const rows = JSON.parse(readFileSync(join(cacheDir('bench'), 'coverage.json'), 'utf8')) as Row[];
+    report(
+      rows,
+      readAdvisories().filter((a) => rows.some((r) => r.advisory === label(a))),
+    );
+    return;
+  }
   const home = mkdtempSync(join(tmpdir(), 'hotpatch-coverage-'));
   process.env.HOTPATCH_HOME = home;
   const key = generateSigningKey();

@@ -7,7 +7,7 @@
  *   node packages/e2e/dist/bench/oracle.js [--node 26] [--set seed,tune,holdout] [--only name@version,...]
  *        [--max-calls N] [--pair-ms MS] [--no-write]
  *   node packages/e2e/dist/bench/oracle.js --only PAIR --pair-ms 600000 --merge   (rows replaced in the full run)
- *   node packages/e2e/dist/bench/oracle.js --report-only   (docs/oracle.md from the last full run's JSON)
+ *   node packages/e2e/dist/bench/oracle.js --report-only [--releases X]  (docs/oracle.md from the last run's JSON)
  *   node packages/e2e/dist/bench/oracle.js --releases semver,qs --last 3   (consecutive releases, not the corpus)
  * Writes .cache/bench/oracle.json and the generated part of docs/oracle.md (unless --no-write or a
  * partial run); the section is the one docs/coverage.md shows beside the coverage table.
@@ -62,10 +62,12 @@ const opts = {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--report-only')) {
-    // Regenerates the doc from the last full run, without running anything.
-    const reports = JSON.parse(readFileSync(join(cacheDir('bench'), 'oracle.json'), 'utf8')) as PairReport[];
-    const md = oracleMarkdown(reports);
-    writeDoc(join(repoRoot, 'docs', 'oracle.md'), md);
+    // Regenerates the doc from the last full run (or the last --releases run), running nothing.
+    const file = wantReleases ? 'oracle-releases.json' : 'oracle.json';
+    const reports = JSON.parse(readFileSync(join(cacheDir('bench'), file), 'utf8')) as PairReport[];
+    const md = oracleMarkdown(reports, wantReleases ? { heading: '## Consecutive releases' } : {});
+    if (wantReleases) writeDoc(join(repoRoot, 'docs', 'oracle.md'), md, RELEASES_BEGIN, RELEASES_END);
+    else writeDoc(join(repoRoot, 'docs', 'oracle.md'), md);
     console.log(md);
     return;
   }
