@@ -53,6 +53,12 @@ export const VERDICTS = {
     message:
       'private method the fix adds; running instances cannot gain one, so {detail} calls its code in its place',
   },
+  'private-field-shadowed': {
+    kind: 'class-method',
+    verdict: 'live',
+    message:
+      'private field the fix adds; running instances cannot gain one, so {detail} keeps it beside each instance, set to its initial value on first use',
+  },
   'uses-changed-state': {
     kind: 'function-body',
     verdict: 'live',

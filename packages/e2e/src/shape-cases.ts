@@ -588,6 +588,19 @@ exports.check = schema(3).run('abc', { max: 5 });
     verdicts: ['private-method-inlined'],
   },
   {
+    name: 'a fix that adds a private field (a counter, `#failures = 0`) read and updated by a changed method; an instance made at load before the patch gets it on first use',
+    a: {
+      'index.js': `class Login {\n  #users = new Map([['ann', 'pw']]);\n  check(user, pw) { return this.#users.get(user) === pw; }\n}\nmodule.exports = { Login, shared: new Login() };\n`,
+    },
+    b: {
+      'index.js': `class Login {\n  #users = new Map([['ann', 'pw']]);\n  #failures = 0;\n  check(user, pw) {\n    if (this.#failures >= 3) throw new Error('locked');\n    const ok = this.#users.get(user) === pw;\n    if (!ok) this.#failures++;\n    return ok;\n  }\n}\nmodule.exports = { Login, shared: new Login() };\n`,
+    },
+    old: `try { for (let i = 0; i < 5; i++) pkg.shared.check('ann', 'guess' + i); return pkg.shared.check('ann', 'pw'); } catch (e) { if (e.message !== 'locked') throw e; return false; }`,
+    normal: `const l = new pkg.Login(); return l.check('ann', 'pw') === true && l.check('ann', 'x') === false && l.check('ann', 'pw') === true;`,
+    expect: 'live',
+    verdicts: ['private-field-shadowed'],
+  },
+  {
     name: 'ES module: changed exported function using a new import of an existing file',
     esm: true,
     a: {

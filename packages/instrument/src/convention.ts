@@ -105,6 +105,14 @@ export const PRIVATE_ACCESS = {
   nullishAssign: 11,
 } as const;
 
+/**
+ * `__hotpatch$.pf(key, has, init, name, o, v, w)`: a private field the fix adds, which running
+ * instances lack, kept beside each instance (held weakly) under `key`; `has(o)` tells instances of
+ * the class from other objects (as V8's brand check would), `init()` gives its first value; `name`,
+ * `v` and `w` as a private accessor takes them (PRIVATE_ACCESS).
+ */
+export const PRIVATE_SHADOW = 'pf';
+
 export type CallShape = 'params' | 'apply' | 'arrow' | 'construct';
 
 export interface GuardShape {

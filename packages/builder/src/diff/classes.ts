@@ -106,6 +106,10 @@ function classAdditions(
       mb.kind === 'method'
     )
       continue;
+    // A new private instance field: running instances cannot gain one either; replacements keep it
+    // beside each instance when its initializer allows (privates.ts), and say so.
+    if (mb.type === 'PropertyDefinition' && !mb.static && (mb.key as AstNode).type === 'PrivateIdentifier')
+      continue;
     if (mb.type !== 'MethodDefinition' || mb.computed || (mb.key as AstNode).type === 'PrivateIdentifier')
       return `new ${mb.type === 'MethodDefinition' ? 'private or computed method' : 'field or block'} ${k.trim()}`;
     if (usesSuperOrPrivate(mb)) return `new method ${k.trim()} uses super or private members`;

@@ -70,7 +70,9 @@ export function functionPatches(
     if (outermost.has(fb)) keepLayout(ctx, fb, fa, cells, rewrites);
     withDirectCalls(rewrites, direct, fb.node);
     const privates =
-      shape.call === 'construct' ? null : privateRewrites(B.ast, fb, fa, methodInliner(ctx, resolver));
+      shape.call === 'construct'
+        ? null
+        : privateRewrites(B.source, B.ast, fb, fa, methodInliner(ctx, resolver));
     if (privates) rewrites.push(...privates.rewrites);
     const problems = [
       ...res.problems,
@@ -94,6 +96,10 @@ export function functionPatches(
       continue;
     }
     ctx.note(info.id, fa.key, { detail: info.detail ?? '' }, line);
+    for (const name of privates?.shadowed ?? []) {
+      ctx.note('private-field-shadowed', name, { detail: fa.key }, line);
+      liveEdit ??= `${name} is a private field the fix adds, which LiveEdit cannot add to running instances`;
+    }
     for (const name of privates?.inlined ?? []) {
       ctx.note('private-method-inlined', name, { detail: fa.key }, line);
       liveEdit ??= `${name} is a private method the fix adds, which LiveEdit cannot add to a running class`;

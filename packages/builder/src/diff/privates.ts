@@ -1,10 +1,13 @@
 import {
   type AstNode,
+  cellKey,
   childrenOf,
   type FunctionInfo,
+  GLOBAL,
   isFunctionNode,
   PRIVATE_ACCESS,
   PRIVATE_PARAM_PREFIX,
+  PRIVATE_SHADOW,
 } from '@hotpatch/instrument';
 import type { Problem } from './resolution.js';
 import type { Rewrite } from './rewrites.js';
@@ -33,6 +36,8 @@ export interface PrivateRewrites {
   problems: Problem[];
   /** New private methods whose calls were inlined (`Class#name`). */
   inlined: string[];
+  /** New private fields kept beside the running instances (`Class#name`). */
+  shadowed: string[];
 }
 
 /**
@@ -49,12 +54,13 @@ export type MethodInliner = (method: AstNode, privateEdits: Rewrite[]) => string
  * cannot gain one) is inlined through `inline`: `this.#m(a)` → `(function (a) { … }).call(this, a)`.
  */
 export function privateRewrites(
+  source: string,
   program: AstNode,
   fb: FunctionInfo,
   fa: FunctionInfo,
   inline?: MethodInliner,
 ): PrivateRewrites {
-  const out: PrivateRewrites = { rewrites: [], problems: [], inlined: [] };
+  const out: PrivateRewrites = { rewrites: [], problems: [], inlined: [], shadowed: [] };
   const problem = (detail: string) => {
     if (!out.problems.some((p) => p.detail === detail))
       out.problems.push({ id: 'unsupported-syntax', detail });
@@ -79,13 +85,29 @@ export function privateRewrites(
       problem(found);
       return;
     }
+    if ('field' in found) {
+      const key = cellKey(`${fb.privateClasses[found.index]!.binding}.#${name}`);
+      const shadow = shadowField(found.field, found.brand, accessor(found.index), key, source);
+      if (typeof shadow === 'string') {
+        problem(`#${name} ${shadow}`);
+        return;
+      }
+      const r = useRewrites(id, up, shadow.head, name);
+      if (typeof r === 'string') problem(`#${name} ${r}`);
+      else {
+        into.push(...r.map((x) => ({ ...x, redirectOnly: true })));
+        const owner = `${fb.privateClasses[found.index]!.binding}#${name}`;
+        if (!out.shadowed.includes(owner)) out.shadowed.push(owner);
+      }
+      return;
+    }
     if ('added' in found) {
       const r = inlineCall(id, up, found.added, found.index);
       if (typeof r === 'string') problem(`#${name}, a private method the fix adds, ${r}`);
       else into.push(...r);
       return;
     }
-    const r = useRewrites(id, up, accessor(found.index), name);
+    const r = useRewrites(id, up, `${accessor(found.index)}(`, name);
     if (typeof r === 'string') problem(`#${name} ${r}`);
     else into.push(...r.map((x) => ({ ...x, redirectOnly: true })));
   };
@@ -143,7 +165,7 @@ function accessorIndex(
   fa: FunctionInfo,
   name: string,
   up: AstNode[],
-): { index: number } | { index: number; added: AstNode } | string | null {
+): Found | string | null {
   const cls = up.find(
     (n) =>
       (n.type === 'ClassDeclaration' || n.type === 'ClassExpression') &&
@@ -168,7 +190,95 @@ function accessorIndex(
       (el.key as AstNode).name === name,
   );
   if (method) return { index, added: method };
+  const field = ((cls.body as AstNode).body as AstNode[]).find(
+    (el) =>
+      el.type === 'PropertyDefinition' &&
+      (el.key as AstNode).type === 'PrivateIdentifier' &&
+      (el.key as AstNode).name === name,
+  );
+  if (field) return { index, field, brand: instanceBrand(running.node) };
   return `uses #${name}, which the running class ${running.binding} does not declare`;
+}
+
+type Found =
+  | { index: number }
+  | { index: number; added: AstNode }
+  | { index: number; field: AstNode; brand: string | null };
+
+/** A private name every instance of the running class has (a field or method): its brand. */
+function instanceBrand(cls: AstNode): string | null {
+  const el = ((cls.body as AstNode).body as AstNode[]).find(
+    (e) =>
+      !e.static &&
+      (e.type === 'PropertyDefinition' || (e.type === 'MethodDefinition' && e.kind !== 'constructor')) &&
+      (e.key as AstNode).type === 'PrivateIdentifier',
+  );
+  return el ? ((el.key as AstNode).name as string) : null;
+}
+
+/**
+ * A private field the fix adds, which running instances do not have (nor those the running
+ * constructor makes after the patch): kept beside each instance by the runtime (`__hotpatch$.pf`),
+ * its initializer computed on first read — the same value only for an initializer that computes
+ * nothing from its context (a literal, a new empty object, array or collection). Instances are told
+ * from other objects by a private name the running class already gives them.
+ */
+function shadowField(
+  field: AstNode,
+  brand: string | null,
+  acc: string,
+  key: string,
+  source: string,
+): { head: string } | string {
+  if (field.static) return 'is a static field the fix adds';
+  if (!brand) return 'is a field the fix adds to a class whose instances have no other private name';
+  const value = field.value as AstNode | null;
+  if (!freshValue(value)) return 'is a field the fix adds, with an initializer that depends on where it runs';
+  // It names nothing a replacement could see otherwise (freshValue): its text as written.
+  const init = value ? `() => (${source.slice(value.start, value.end)})` : '() => undefined';
+  const has = `(${SHADOW_OBJECT}) => ${acc}(${JSON.stringify(brand)}, ${SHADOW_OBJECT}, undefined, ${PRIVATE_ACCESS.has})`;
+  return { head: `${GLOBAL}.${PRIVATE_SHADOW}(${JSON.stringify(key)}, ${has}, ${init}, ` };
+}
+
+const SHADOW_OBJECT = '__hp$x';
+
+/** Globals whose `new X()` with no arguments makes a fresh, empty object. */
+const EMPTY_COLLECTIONS = new Set(['Map', 'Set', 'WeakMap', 'WeakSet', 'Array', 'Object']);
+
+function freshValue(n: AstNode | null): boolean {
+  if (!n) return true;
+  switch (n.type) {
+    case 'Literal':
+      return !(n as { regex?: unknown }).regex;
+    case 'TemplateLiteral':
+      return (n.expressions as AstNode[]).length === 0;
+    case 'UnaryExpression':
+      return (
+        (n.operator === '-' || n.operator === '!' || n.operator === 'void') &&
+        freshValue(n.argument as AstNode)
+      );
+    case 'ArrayExpression':
+      return (n.elements as Array<AstNode | null>).every(
+        (e) => e !== null && e.type !== 'SpreadElement' && freshValue(e),
+      );
+    case 'ObjectExpression':
+      return (n.properties as AstNode[]).every(
+        (p) =>
+          p.type === 'Property' &&
+          !p.computed &&
+          p.kind === 'init' &&
+          !p.method &&
+          freshValue(p.value as AstNode),
+      );
+    case 'NewExpression':
+      return (
+        (n.callee as AstNode).type === 'Identifier' &&
+        EMPTY_COLLECTIONS.has((n.callee as AstNode).name as string) &&
+        (n.arguments as AstNode[]).length === 0
+      );
+    default:
+      return false;
+  }
 }
 
 type Edit = { start: number; end: number; text: string };
@@ -178,15 +288,15 @@ type Edit = { start: number; end: number; text: string };
  * why this form of use cannot be. Edits only touch the text around the object expression and the
  * right-hand side, so that rewrites inside them (scope accessors, renames) still apply.
  */
-function useRewrites(id: AstNode, up: AstNode[], acc: string, name: string): Edit[] | string {
+function useRewrites(id: AstNode, up: AstNode[], head: string, name: string): Edit[] | string {
   const q = JSON.stringify(name);
-  const open = (at: number) => ({ start: at, end: at, text: `${acc}(${q}, (` });
+  const open = (at: number) => ({ start: at, end: at, text: `${head}${q}, (` });
   const [parent, grand] = up;
   if (parent?.type === 'BinaryExpression' && parent.left === id) {
     // `#x in o`
     const o = parent.right as AstNode;
     return [
-      { start: parent.start, end: o.start, text: `${acc}(${q}, (` },
+      { start: parent.start, end: o.start, text: `${head}${q}, (` },
       { start: o.end, end: parent.end, text: `), undefined, ${PRIVATE_ACCESS.has})` },
     ];
   }
@@ -235,7 +345,7 @@ function useRewrites(id: AstNode, up: AstNode[], acc: string, name: string): Edi
           ? P.preDecrement
           : P.postDecrement;
     return [
-      { start: where.start, end: o.start, text: `${acc}(${q}, (` },
+      { start: where.start, end: o.start, text: `${head}${q}, (` },
       { start: o.end, end: where.end, text: `), undefined, ${code})` },
     ];
   }
@@ -243,7 +353,7 @@ function useRewrites(id: AstNode, up: AstNode[], acc: string, name: string): Edi
   if (isPatternTarget(member, up.slice(1))) return 'as a destructuring or loop target';
   // A read: parenthesised, since it may stand after `new` or before a call.
   return [
-    { start: o.start, end: o.start, text: `(${acc}(${q}, (` },
+    { start: o.start, end: o.start, text: `(${head}${q}, (` },
     { start: o.end, end: member.end, text: ')))' },
   ];
 }

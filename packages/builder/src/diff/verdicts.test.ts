@@ -36,6 +36,16 @@ const MS_LOOP =
 
 const live: Case[] = [
   {
+    name: 'a private field the fix adds, with a literal initializer: kept beside each running instance',
+    a: 'class A { #p = 1; m(x) { return this.#p + x; } }\nmodule.exports = A;\n',
+    b: 'class A { #p = 1; #calls = 0; m(x) { if (++this.#calls > 100) throw new Error("busy"); return this.#p + x; } }\nmodule.exports = A;\n',
+    expect: [
+      ['method-changed', 'A#m'],
+      ['private-field-shadowed', 'A#calls'],
+    ],
+    absent: [['side-effect-changed']],
+  },
+  {
     name: 'a private method the fix adds, called by a changed method: inlined there',
     a: 'class A { #p = 1; m(x) { return this.#p + x; } }\nmodule.exports = A;\n',
     b: 'class A { #p = 1; #check(x) { if (typeof x !== "number") throw new TypeError("x"); return x; } m(x) { return this.#p + this.#check(x); } }\nmodule.exports = A;\n',
@@ -917,9 +927,9 @@ const restart: Case[] = [
     expect: [['unsupported-syntax', 'A#m']],
   },
   {
-    name: 'a private name the running class does not declare',
+    name: 'a private getter the fix adds (running instances cannot gain one; only methods are inlined)',
     a: 'class A { #p = 1; m() { return this.#p; } }\nmodule.exports = A;\n',
-    b: 'class A { #p = 1; #q = 2; m() { return this.#p + this.#q; } }\nmodule.exports = A;\n',
+    b: 'class A { #p = 1; get #q() { return 2; } m() { return this.#p + this.#q; } }\nmodule.exports = A;\n',
     expect: [['unsupported-syntax']],
   },
   {
@@ -933,6 +943,24 @@ const restart: Case[] = [
     a: 'class A { #p = 1; m(n) { return n; } }\nmodule.exports = A;\n',
     b: 'class A { #p = 1; #f(n) { return n > 0 ? this.#f(n - 1) : this.#p; } m(n) { return this.#f(n); } }\nmodule.exports = A;\n',
     expect: [['unsupported-syntax', 'A#m']],
+  },
+  {
+    name: 'a private field the fix adds, initialized from its context',
+    a: 'const LIMIT = 3;\nclass A { #p = 1; m() { return this.#p; } }\nmodule.exports = A;\n',
+    b: 'const LIMIT = 3;\nclass A { #p = 1; #left = LIMIT; m() { return this.#left-- > 0 ? this.#p : 0; } }\nmodule.exports = A;\n',
+    expect: [['unsupported-syntax', 'A#m']],
+  },
+  {
+    name: 'a private field the fix adds to a class whose instances have no other private name',
+    a: 'class A { static #s = 1; m() { return A.#s; } }\nmodule.exports = A;\n',
+    b: 'class A { static #s = 1; #n = 0; m() { return A.#s + this.#n++; } }\nmodule.exports = A;\n',
+    expect: [['unsupported-syntax', 'A#m']],
+  },
+  {
+    name: 'a static private field the fix adds',
+    a: 'class A { #p = 1; m() { return this.#p; } }\nmodule.exports = A;\n',
+    b: 'class A { #p = 1; static #n = 0; m() { return this.#p + A.#n++; } }\nmodule.exports = A;\n',
+    expect: [['side-effect-changed']],
   },
   {
     name: 'a private member after an optional chain',
