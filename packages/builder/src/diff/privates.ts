@@ -181,7 +181,7 @@ function accessorIndex(
     return `uses #${name} of a class whose name the function does not see (anonymous or shadowed)`;
   const running = fa.privateClasses[index];
   if (fa.privateClasses.length !== fb.privateClasses.length || !running)
-    return `uses #${name} of a class the running code does not have around the function`;
+    return `uses #${name} of ${fb.privateClasses[index]!.binding}, which declares no private names in the running code (or is not around the running function)`;
   if (running.names.includes(name)) return { index };
   const method = ((cls.body as AstNode).body as AstNode[]).find(
     (el) =>
