@@ -51,7 +51,8 @@ export type MethodInliner = (method: AstNode, privateEdits: Rewrite[]) => string
  * Rewrites of every private-name use in `fb` (fixed version) that refers to a class around it,
  * for the running function `fa` whose guard passes the accessors; or why one cannot be reached.
  * A call of a private method the fix adds (the running class has none, and running instances
- * cannot gain one) is inlined through `inline`: `this.#m(a)` → `(function (a) { … }).call(this, a)`.
+ * cannot gain one) is inlined through `inline`: `this.#m(a)` → `(function (a) { … }).call(this, a)`;
+ * a private field the fix adds is kept beside each instance (shadowField).
  */
 export function privateRewrites(
   source: string,
@@ -60,73 +61,91 @@ export function privateRewrites(
   fa: FunctionInfo,
   inline?: MethodInliner,
 ): PrivateRewrites {
-  const out: PrivateRewrites = { rewrites: [], problems: [], inlined: [], shadowed: [] };
-  const problem = (detail: string) => {
-    if (!out.problems.some((p) => p.detail === detail))
-      out.problems.push({ id: 'unsupported-syntax', detail });
-  };
-  const inlining: AstNode[] = [];
-  const rewritesIn = (root: AstNode): Rewrite[] => {
+  const names = new PrivateNames(source, program, fb, fa, inline);
+  names.out.rewrites = names.rewritesIn(fb.node);
+  return names.out;
+}
+
+class PrivateNames {
+  readonly out: PrivateRewrites = { rewrites: [], problems: [], inlined: [], shadowed: [] };
+  /** New private methods being inlined (one calling itself is refused). */
+  readonly #inlining: AstNode[] = [];
+
+  constructor(
+    readonly source: string,
+    readonly program: AstNode,
+    readonly fb: FunctionInfo,
+    readonly fa: FunctionInfo,
+    readonly inline?: MethodInliner,
+  ) {}
+
+  /** The rewrites of the private-name uses in `root` (the function, or an inlined method). */
+  rewritesIn(root: AstNode): Rewrite[] {
     const into: Rewrite[] = [];
-    const around = classesAround(program, root);
+    const around = classesAround(this.program, root);
     const visit = (node: AstNode, up: AstNode[]): void => {
-      if (node.type === 'PrivateIdentifier' && !isDeclaration(node, up[0]))
-        use(node, [...up, ...around], into);
+      if (node.type === 'PrivateIdentifier' && !isDeclaration(node, up[0])) {
+        const problem = this.#use(node, [...up, ...around], into);
+        if (problem) this.#problem(problem);
+      }
       for (const c of childrenOf(node)) visit(c, [node, ...up]);
     };
     visit(root, []);
     return into;
-  };
-  const use = (id: AstNode, up: AstNode[], into: Rewrite[]): void => {
+  }
+
+  #problem(detail: string): void {
+    if (!this.out.problems.some((p) => p.detail === detail))
+      this.out.problems.push({ id: 'unsupported-syntax', detail });
+  }
+
+  #owner(index: number, name: string): string {
+    return `${this.fb.privateClasses[index]!.binding}#${name}`;
+  }
+
+  /** Adds the rewrites of one use to `into`; or why it cannot be reached. */
+  #use(id: AstNode, up: AstNode[], into: Rewrite[]): string | null {
     const name = id.name as string;
-    const found = accessorIndex(fb, fa, name, up);
-    if (found === null) return;
-    if (typeof found === 'string') {
-      problem(found);
-      return;
+    const found = accessorIndex(this.fb, this.fa, name, up);
+    if (found === null) return null;
+    if (typeof found === 'string') return found;
+    let head = `${accessor(found.index)}(`;
+    if ('added' in found) {
+      const r = this.#inlineCall(id, up, found.added, found.index);
+      if (typeof r === 'string') return `#${name}, a private method the fix adds, ${r}`;
+      into.push(...r);
+      return null;
     }
     if ('field' in found) {
-      const key = cellKey(`${fb.privateClasses[found.index]!.binding}.#${name}`);
-      const shadow = shadowField(found.field, found.brand, accessor(found.index), key, source);
-      if (typeof shadow === 'string') {
-        problem(`#${name} ${shadow}`);
-        return;
-      }
-      const r = useRewrites(id, up, shadow.head, name);
-      if (typeof r === 'string') problem(`#${name} ${r}`);
-      else {
-        into.push(...r.map((x) => ({ ...x, redirectOnly: true })));
-        const owner = `${fb.privateClasses[found.index]!.binding}#${name}`;
-        if (!out.shadowed.includes(owner)) out.shadowed.push(owner);
-      }
-      return;
+      const key = cellKey(`${this.fb.privateClasses[found.index]!.binding}.#${name}`);
+      const shadow = shadowField(found.field, found.brand, accessor(found.index), key, this.source);
+      if (typeof shadow === 'string') return `#${name} ${shadow}`;
+      head = shadow.head;
     }
-    if ('added' in found) {
-      const r = inlineCall(id, up, found.added, found.index);
-      if (typeof r === 'string') problem(`#${name}, a private method the fix adds, ${r}`);
-      else into.push(...r);
-      return;
-    }
-    const r = useRewrites(id, up, `${accessor(found.index)}(`, name);
-    if (typeof r === 'string') problem(`#${name} ${r}`);
-    else into.push(...r.map((x) => ({ ...x, redirectOnly: true })));
-  };
-  const inlineCall = (id: AstNode, up: AstNode[], method: AstNode, index: number): Rewrite[] | string => {
+    const r = useRewrites(id, up, head, name);
+    if (typeof r === 'string') return `#${name} ${r}`;
+    into.push(...r.map((x) => ({ ...x, redirectOnly: true })));
+    const owner = this.#owner(found.index, name);
+    if ('field' in found && !this.out.shadowed.includes(owner)) this.out.shadowed.push(owner);
+    return null;
+  }
+
+  #inlineCall(id: AstNode, up: AstNode[], method: AstNode, index: number): Rewrite[] | string {
     const [member, call] = up;
-    if (!inline) return 'cannot be inlined here';
+    if (!this.inline) return 'cannot be inlined here';
     if (call?.type !== 'CallExpression' || call.callee !== member || call.optional || member!.optional)
       return 'is used other than by a call';
     const o = member!.object as AstNode;
     if (hasOptionalLink(o)) return 'is called after an optional chain (`?.`)';
     if (method.kind !== 'method') return `is a ${method.kind === 'get' ? 'getter' : 'setter'}`;
-    if (inlining.includes(method)) return 'calls itself';
-    inlining.push(method);
-    const edits = rewritesIn(method.value as AstNode);
-    inlining.pop();
-    const text = inline(method, edits);
+    if (this.#inlining.includes(method)) return 'calls itself';
+    this.#inlining.push(method);
+    const edits = this.rewritesIn(method.value as AstNode);
+    this.#inlining.pop();
+    const text = this.inline(method, edits);
     if (typeof text !== 'string') return text.detail;
-    const owner = `${fb.privateClasses[index]!.binding}#${id.name as string}`;
-    if (!out.inlined.includes(owner)) out.inlined.push(owner);
+    const owner = this.#owner(index, id.name as string);
+    if (!this.out.inlined.includes(owner)) this.out.inlined.push(owner);
     const args = call.arguments as AstNode[];
     const head = { start: o.start, end: o.start, text: `(${text}).call((`, redirectOnly: true };
     if (args.length === 0) return [head, { start: o.end, end: call.end, text: '))', redirectOnly: true }];
@@ -135,9 +154,7 @@ export function privateRewrites(
       { start: o.end, end: args[0]!.start, text: '), ', redirectOnly: true },
       { start: args[args.length - 1]!.end, end: call.end, text: ')', redirectOnly: true },
     ];
-  };
-  out.rewrites = rewritesIn(fb.node);
-  return out;
+  }
 }
 
 /** The classes whose bodies contain `node`, innermost first. */
