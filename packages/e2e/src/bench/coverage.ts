@@ -15,7 +15,7 @@
  * Writes .cache/bench/coverage.json and docs/coverage.md (unless --no-write or a partial run;
  * --docs writes the page from a run on some Node versions, which its table names).
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSigningKey } from '@hotpatch/core';
@@ -78,7 +78,13 @@ async function main(): Promise<void> {
   if (process.argv.includes('--report-only')) {
     // The page again from the last run's rows, with the oracle's last full run beside them
     // (a whole-corpus oracle run that ended after the coverage run), running nothing.
-    const rows = JSON.parse(readFileSync(join(cacheDir('bench'), 'coverage.json'), 'utf8')) as Row[];
+    // The last run's rows: a whole run, or one on some Node versions with --docs (the newer file).
+    const files = ['coverage.json', 'coverage-partial.json']
+      .map((f) => join(cacheDir('bench'), f))
+      .filter((f) => existsSync(f))
+      .sort((x, y) => statSync(y).mtimeMs - statSync(x).mtimeMs);
+    if (!files[0]) throw new Error('no coverage run to report: run the benchmark first');
+    const rows = JSON.parse(readFileSync(files[0], 'utf8')) as Row[];
     report(
       rows,
       readAdvisories().filter((a) => rows.some((r) => r.advisory === label(a))),
