@@ -155,6 +155,28 @@ describe('private names in replacements, run', () => {
     );
   });
 
+  it('a method that reads `arguments` (the guard passes the accessor, then `arguments`)', () => {
+    const src = (body: string) =>
+      `class V {\n  #sep = ',';\n  join() { ${body} }\n}\nmodule.exports = { V };\n`;
+    compare(
+      src('return Array.prototype.join.call(arguments, this.#sep);'),
+      src(
+        "if (arguments.length > 3) throw new RangeError('too many'); return Array.prototype.join.call(arguments, this.#sep + ' ');",
+      ),
+      (e) => new (e.V as new () => object)(),
+      (x) => {
+        const v = x as { join(...a: string[]): string };
+        let err = '';
+        try {
+          v.join('a', 'b', 'c', 'd');
+        } catch (e) {
+          err = (e as Error).message;
+        }
+        return [v.join('a', 'b'), err];
+      },
+    );
+  });
+
   it('a private method called with spread arguments keeps `this`, and errors of the running class are its own', () => {
     const src = (body: string) =>
       `class P {\n  #k = 2;\n  #mul(...xs) { return xs.map((x) => x * this.#k); }\n  run(xs, other) { ${body} }\n}\nmodule.exports = { P };\n`;
