@@ -93,7 +93,7 @@ export const ACCESS = {
 /**
  * How a private accessor is asked to touch `o.#x` (its fourth argument): the scope accessor's
  * codes, and `#x in o`, a call `o.#x(...v)` (this = o), `o.#x = v(o.#x)` for compound
- * assignments, and the logical assignments with `v` a thunk of the right-hand side.
+ * assignments, the logical assignments with `v` a thunk of the right-hand side, and `o.#x?.(...v)`.
  */
 export const PRIVATE_ACCESS = {
   ...ACCESS,
@@ -103,6 +103,7 @@ export const PRIVATE_ACCESS = {
   orAssign: 9,
   andAssign: 10,
   nullishAssign: 11,
+  optionalCall: 12,
 } as const;
 
 /**

@@ -120,6 +120,9 @@ describe('instrumentModule: private accessors', () => {
       acc('ok', c, () => 'yes', P.andAssign),
       'yes',
     );
+    assert.equal(acc('twice', c, [1], P.optionalCall), acc('twice', c, [1], P.call), 'o.#twice?.(1)');
+    assert.equal(acc('list', c, null, P.assign), null);
+    assert.equal(acc('list', c, [1], P.optionalCall), undefined, 'o.#list?.(1) on null: short-circuits');
     assert.equal(acc('s', C), 5, 'a static private field, on the class');
     assert.equal(acc('n', c, undefined, P.has), true);
     assert.equal(acc('n', {}, undefined, P.has), false);

@@ -101,6 +101,7 @@ function privateAccessorText(c: PrivateClass): string {
         [P.orAssign, `(${x} ||= ${v}())`],
         [P.andAssign, `(${x} &&= ${v}())`],
         [P.nullishAssign, `(${x} ??= ${v}())`],
+        [P.optionalCall, `${x}?.(...${v})`],
       ];
       return `case ${JSON.stringify(name)}: return ${w} === undefined ? ${x} : ${ops.map(([code, e]) => `${w} === ${code} ? ${e} : `).join('')}${x};`;
     })

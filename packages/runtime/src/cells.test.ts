@@ -63,6 +63,9 @@ describe('cellStore: private fields the fix adds', () => {
       return [this, a];
     });
     assert.deepEqual(pf(o, P.call, [3]), [o, 3], 'called with this = the instance');
+    assert.deepEqual(pf(o, P.optionalCall, [4]), [o, 4]);
+    pf(o, P.assign, undefined);
+    assert.equal(pf(o, P.optionalCall, [4]), undefined, 'o.#n?.(4) on undefined: short-circuits');
     pf(o, P.assign, 10n);
     assert.equal(pf(o, P.preIncrement), 11n, 'a BigInt stays one');
     assert.equal(pf(o, P.has), true);

@@ -41,7 +41,7 @@ export function cellStore(): CellStore {
       if (w === PRIVATE_ACCESS.has) return has(o);
       if (!has(o))
         throw new TypeError(
-          `Cannot ${w === undefined || w === PRIVATE_ACCESS.read || w === PRIVATE_ACCESS.call ? 'read' : 'write'} private member #${name} from an object whose class did not declare it`,
+          `Cannot ${w === undefined || w === PRIVATE_ACCESS.read || w === PRIVATE_ACCESS.call || w === PRIVATE_ACCESS.optionalCall ? 'read' : 'write'} private member #${name} from an object whose class did not declare it`,
         );
       const target = o as object;
       let values = fields.get(target);
@@ -120,6 +120,8 @@ function privateFieldAccess(
       return cur || set((v as () => unknown)());
     case P.andAssign:
       return cur && set((v as () => unknown)());
+    case P.optionalCall:
+      return (cur as ((...a: unknown[]) => unknown) | null | undefined)?.call(o, ...(v as unknown[]));
     case P.nullishAssign:
       return cur ?? set((v as () => unknown)());
     default:

@@ -179,11 +179,11 @@ describe('private names in replacements, run', () => {
 
   it('a private method called with spread arguments keeps `this`, and errors of the running class are its own', () => {
     const src = (body: string) =>
-      `class P {\n  #k = 2;\n  #mul(...xs) { return xs.map((x) => x * this.#k); }\n  run(xs, other) { ${body} }\n}\nmodule.exports = { P };\n`;
+      `class P {\n  #k = 2;\n  #cb = null;\n  #mul(...xs) { return xs.map((x) => x * this.#k); }\n  run(xs, other) { ${body} }\n}\nmodule.exports = { P };\n`;
     compare(
       src('return this.#mul(...xs);'),
       src(
-        'let e = null; try { other.#mul(1); } catch (err) { e = err.constructor.name; } return [this.#mul(...xs, 10), e];',
+        'let e = null; try { other.#mul(1); } catch (err) { e = err.constructor.name; } return [this.#mul(...xs, 10), e, this.#mul?.(4), this.#cb?.(1)];',
       ),
       (e) => new (e.P as new () => object)(),
       (x) => (x as { run(xs: number[], o: object): unknown }).run([1, 2], {}),

@@ -324,9 +324,12 @@ function useRewrites(id: AstNode, up: AstNode[], head: string, name: string): Ed
   if (member.optional || hasOptionalLink(o)) return 'after an optional chain (`?.`)';
   const where = grand;
   if (where?.type === 'CallExpression' && where.callee === member) {
-    if (where.optional) return 'called with `?.()`';
+    // `o.#f?.()`: the accessor short-circuits the call itself; only as the last link of its chain
+    // (a longer chain would short-circuit what follows too).
+    if (where.optional && up[2]?.type !== 'ChainExpression')
+      return 'called with `?.()` inside a longer chain';
     const args = where.arguments as AstNode[];
-    const close = `], ${PRIVATE_ACCESS.call})`;
+    const close = `], ${where.optional ? PRIVATE_ACCESS.optionalCall : PRIVATE_ACCESS.call})`;
     if (args.length === 0) return [open(o.start), { start: o.end, end: where.end, text: `), [${close}` }];
     return [
       open(o.start),

@@ -963,6 +963,12 @@ const restart: Case[] = [
     expect: [['side-effect-changed']],
   },
   {
+    name: 'a private callback called with ?.() inside a longer chain',
+    a: 'class A { #cb = null; m(o) { return o; } }\nmodule.exports = A;\n',
+    b: 'class A { #cb = null; m(o) { return this.#cb?.(o).x; } }\nmodule.exports = A;\n',
+    expect: [['unsupported-syntax', 'A#m']],
+  },
+  {
     name: 'a private member after an optional chain',
     a: 'class A { #p = 1; m(o) { return o.x; } }\nmodule.exports = A;\n',
     b: 'class A { #p = 1; m(o) { return o?.x.#p; } }\nmodule.exports = A;\n',
