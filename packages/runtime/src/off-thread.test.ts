@@ -21,6 +21,12 @@ const trust = new TrustStore([loadPublicKey(keys.publicKeyPem)]);
 const signed = () => signBundle(payload(), loadPrivateKey(keys.privateKeyPem));
 const bytes = (b: unknown) => Buffer.from(JSON.stringify(b));
 
+// core's sample payload names the convention by number (core cannot import instrument): it must be this one,
+// or every test that publishes or applies the sample tests a bundle of another convention.
+it('the sample payload is built for the calling convention the runtime implements', () => {
+  assert.equal(samplePayload().convention, CONVENTION_VERSION);
+});
+
 // Each check below would load the parser here if it ran in this thread (heavyLoaded).
 describe("an apply's pure checks, in the checker thread", () => {
   it('a signed bundle: parsed, validated, its label; errors keep their codes', async () => {
