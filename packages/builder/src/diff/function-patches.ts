@@ -70,9 +70,7 @@ export function functionPatches(
     if (outermost.has(fb)) keepLayout(ctx, fb, fa, cells, rewrites);
     withDirectCalls(rewrites, direct, fb.node);
     const privates =
-      shape.call === 'construct'
-        ? null
-        : privateRewrites(B.source, B.ast, fb, fa, methodInliner(ctx, resolver));
+      shape.call === 'construct' ? null : privateRewrites(B, fb, fa, methodInliner(ctx, resolver));
     if (privates) rewrites.push(...privates.rewrites);
     const problems = [
       ...res.problems,

@@ -5,6 +5,7 @@ import {
   type FunctionInfo,
   GLOBAL,
   isFunctionNode,
+  type ModuleAnalysis,
   PRIVATE_ACCESS,
   PRIVATE_PARAM_PREFIX,
   PRIVATE_SHADOW,
@@ -55,13 +56,12 @@ export type MethodInliner = (method: AstNode, privateEdits: Rewrite[]) => string
  * a private field the fix adds is kept beside each instance (shadowField).
  */
 export function privateRewrites(
-  source: string,
-  program: AstNode,
+  B: ModuleAnalysis,
   fb: FunctionInfo,
   fa: FunctionInfo,
   inline?: MethodInliner,
 ): PrivateRewrites {
-  const names = new PrivateNames(source, program, fb, fa, inline);
+  const names = new PrivateNames(B, fb, fa, inline);
   names.out.rewrites = names.rewritesIn(fb.node);
   return names.out;
 }
@@ -72,8 +72,7 @@ class PrivateNames {
   readonly #inlining: AstNode[] = [];
 
   constructor(
-    readonly source: string,
-    readonly program: AstNode,
+    readonly B: ModuleAnalysis,
     readonly fb: FunctionInfo,
     readonly fa: FunctionInfo,
     readonly inline?: MethodInliner,
@@ -82,7 +81,7 @@ class PrivateNames {
   /** The rewrites of the private-name uses in `root` (the function, or an inlined method). */
   rewritesIn(root: AstNode): Rewrite[] {
     const into: Rewrite[] = [];
-    const around = classesAround(this.program, root);
+    const around = classesAround(this.B.ast, root);
     const visit = (node: AstNode, up: AstNode[]): void => {
       if (node.type === 'PrivateIdentifier' && !isDeclaration(node, up[0])) {
         const problem = this.#use(node, [...up, ...around], into);
@@ -118,7 +117,7 @@ class PrivateNames {
     }
     if ('field' in found) {
       const key = cellKey(`${this.fb.privateClasses[found.index]!.binding}.#${name}`);
-      const shadow = shadowField(found.field, found.brand, accessor(found.index), key, this.source);
+      const shadow = shadowField(found.field, found.brand, accessor(found.index), key, this.B.source);
       if (typeof shadow === 'string') return `#${name} ${shadow}`;
       head = shadow.head;
     }
@@ -184,12 +183,7 @@ function accessorIndex(
   up: AstNode[],
 ): Found | string | null {
   const cls = up.find(
-    (n) =>
-      (n.type === 'ClassDeclaration' || n.type === 'ClassExpression') &&
-      ((n.body as AstNode).body as AstNode[]).some(
-        (el) =>
-          (el.key as AstNode | undefined)?.type === 'PrivateIdentifier' && (el.key as AstNode).name === name,
-      ),
+    (n) => (n.type === 'ClassDeclaration' || n.type === 'ClassExpression') && declaring(n, name),
   );
   if (!cls) return `#${name} is declared by no class around the function`;
   if (cls.start >= fb.node.start && cls.end <= fb.node.end) return null;
@@ -200,21 +194,19 @@ function accessorIndex(
   if (fa.privateClasses.length !== fb.privateClasses.length || !running)
     return `uses #${name} of ${fb.privateClasses[index]!.binding}, which declares no private names in the running code (or is not around the running function)`;
   if (running.names.includes(name)) return { index };
-  const method = ((cls.body as AstNode).body as AstNode[]).find(
-    (el) =>
-      el.type === 'MethodDefinition' &&
-      (el.key as AstNode).type === 'PrivateIdentifier' &&
-      (el.key as AstNode).name === name,
-  );
-  if (method) return { index, added: method };
-  const field = ((cls.body as AstNode).body as AstNode[]).find(
-    (el) =>
-      el.type === 'PropertyDefinition' &&
-      (el.key as AstNode).type === 'PrivateIdentifier' &&
-      (el.key as AstNode).name === name,
-  );
-  if (field) return { index, field, brand: instanceBrand(running.node) };
+  // A name the fix adds: a method (a getter and setter pair shares it) or a field, never both.
+  const el = declaring(cls, name)!;
+  if (el.type === 'MethodDefinition') return { index, added: el };
+  if (el.type === 'PropertyDefinition') return { index, field: el, brand: instanceBrand(running.node) };
   return `uses #${name}, which the running class ${running.binding} does not declare`;
+}
+
+/** The first element of a class that declares the private name `#name`. */
+function declaring(cls: AstNode, name: string): AstNode | undefined {
+  return ((cls.body as AstNode).body as AstNode[]).find(
+    (el) =>
+      (el.key as AstNode | undefined)?.type === 'PrivateIdentifier' && (el.key as AstNode).name === name,
+  );
 }
 
 type Found =
