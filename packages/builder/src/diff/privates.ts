@@ -12,6 +12,7 @@ import {
 } from '@hotpatch/instrument';
 import type { Problem } from './resolution.js';
 import type { Rewrite } from './rewrites.js';
+import { globalRefs } from './scope.js';
 
 /**
  * Phase 4, private names: a replacement is compiled outside its class body, where `#x` does not
@@ -117,7 +118,7 @@ class PrivateNames {
     }
     if ('field' in found) {
       const key = cellKey(`${this.fb.privateClasses[found.index]!.binding}.#${name}`);
-      const shadow = shadowField(found.field, found.brand, accessor(found.index), key, this.B.source);
+      const shadow = shadowField(found.field, found.brand, accessor(found.index), key, this.B);
       if (typeof shadow === 'string') return `#${name} ${shadow}`;
       head = shadow.head;
     }
@@ -237,14 +238,17 @@ function shadowField(
   brand: string | null,
   acc: string,
   key: string,
-  source: string,
+  B: ModuleAnalysis,
 ): { head: string } | string {
   if (field.static) return 'is a static field the fix adds';
   if (!brand) return 'is a field the fix adds to a class whose instances have no other private name';
   const value = field.value as AstNode | null;
-  if (!freshValue(value)) return 'is a field the fix adds, with an initializer that depends on where it runs';
+  // `new Map()` makes the same empty Map in the replacement only if `Map` is the global one there too.
+  const globals = new Set(value ? globalRefs(B, value) : []);
+  if (!freshValue(value, globals))
+    return 'is a field the fix adds, with an initializer that depends on where it runs';
   // It names nothing a replacement could see otherwise (freshValue): its text as written.
-  const init = value ? `() => (${source.slice(value.start, value.end)})` : '() => undefined';
+  const init = value ? `() => (${B.source.slice(value.start, value.end)})` : '() => undefined';
   const has = `(${SHADOW_OBJECT}) => ${acc}(${JSON.stringify(brand)}, ${SHADOW_OBJECT}, undefined, ${PRIVATE_ACCESS.has})`;
   return { head: `${GLOBAL}.${PRIVATE_SHADOW}(${JSON.stringify(key)}, ${has}, ${init}, ` };
 }
@@ -254,7 +258,8 @@ const SHADOW_OBJECT = '__hp$x';
 /** Globals whose `new X()` with no arguments makes a fresh, empty object. */
 const EMPTY_COLLECTIONS = new Set(['Map', 'Set', 'WeakMap', 'WeakSet', 'Array', 'Object']);
 
-function freshValue(n: AstNode | null): boolean {
+/** Whether `n` makes a value that depends on nothing around it (`globals`: the names it uses that are globals). */
+function freshValue(n: AstNode | null, globals: Set<string>): boolean {
   if (!n) return true;
   switch (n.type) {
     case 'Literal':
@@ -264,11 +269,11 @@ function freshValue(n: AstNode | null): boolean {
     case 'UnaryExpression':
       return (
         (n.operator === '-' || n.operator === '!' || n.operator === 'void') &&
-        freshValue(n.argument as AstNode)
+        freshValue(n.argument as AstNode, globals)
       );
     case 'ArrayExpression':
       return (n.elements as Array<AstNode | null>).every(
-        (e) => e !== null && e.type !== 'SpreadElement' && freshValue(e),
+        (e) => e !== null && e.type !== 'SpreadElement' && freshValue(e, globals),
       );
     case 'ObjectExpression':
       return (n.properties as AstNode[]).every(
@@ -277,12 +282,13 @@ function freshValue(n: AstNode | null): boolean {
           !p.computed &&
           p.kind === 'init' &&
           !p.method &&
-          freshValue(p.value as AstNode),
+          freshValue(p.value as AstNode, globals),
       );
     case 'NewExpression':
       return (
         (n.callee as AstNode).type === 'Identifier' &&
         EMPTY_COLLECTIONS.has((n.callee as AstNode).name as string) &&
+        globals.has((n.callee as AstNode).name as string) &&
         (n.arguments as AstNode[]).length === 0
       );
     default:

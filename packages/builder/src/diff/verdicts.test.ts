@@ -951,6 +951,12 @@ const restart: Case[] = [
     expect: [['unsupported-syntax', 'A#m']],
   },
   {
+    name: 'a private field the fix adds, `new Map()` where `Map` is not the global one (a parameter of the factory making the class)',
+    a: 'function make(Map) { return class K { #p = 1; m() { return this.#p; } }; }\nmodule.exports = make;\n',
+    b: 'function make(Map) { return class K { #p = 1; #c = new Map(); m() { return this.#c.size + this.#p; } }; }\nmodule.exports = make;\n',
+    expect: [['unsupported-syntax']],
+  },
+  {
     name: 'a private field the fix adds to a class whose instances have no other private name',
     a: 'class A { static #s = 1; m() { return A.#s; } }\nmodule.exports = A;\n',
     b: 'class A { static #s = 1; #n = 0; m() { return A.#s + this.#n++; } }\nmodule.exports = A;\n',
