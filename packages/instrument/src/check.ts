@@ -156,28 +156,16 @@ function privateProblem(
   table: ModuleTable,
   shape: ModuleTable['functions'][number],
 ): string | null {
-  let problem: string | null = null;
-  const visit = (n: AstNode): void => {
-    if (problem) return;
-    if (n.type === 'CallExpression') {
-      const callee = n.callee as AstNode;
-      const name = callee.type === 'Identifier' ? (callee.name as string) : '';
-      if (name.startsWith(PRIVATE_PARAM_PREFIX)) {
-        const i = Number(name.slice(PRIVATE_PARAM_PREFIX.length));
-        const cls = shape.privateNames?.[i];
-        const names = cls === undefined ? undefined : table.privateClasses?.[cls];
-        const arg = (n.arguments as AstNode[])[0];
-        const key = arg?.type === 'Literal' && typeof arg.value === 'string' ? arg.value : null;
-        if (!names) problem = `uses ${name}, which the guard does not pass`;
-        else if (key === null) problem = `asks ${name} for a private name that is not a string literal`;
-        else if (!names.includes(key))
-          problem = `needs #${key}, which ${shape.privates[i]?.split('.')[0]} does not declare in the running code`;
-      }
-    }
-    for (const c of childrenOf(n)) visit(c);
-  };
-  visit(expr);
-  return problem;
+  for (const { callee, name: key } of calls(expr, (n) => n.startsWith(PRIVATE_PARAM_PREFIX))) {
+    const i = Number(callee.slice(PRIVATE_PARAM_PREFIX.length));
+    const cls = shape.privateNames?.[i];
+    const names = cls === undefined ? undefined : table.privateClasses?.[cls];
+    if (!names) return `uses ${callee}, which the guard does not pass`;
+    if (key === null) return `asks ${callee} for a private name that is not a string literal`;
+    if (!names.includes(key))
+      return `needs #${key}, which ${shape.privates[i]?.split('.')[0]} does not declare in the running code`;
+  }
+  return null;
 }
 
 /**
@@ -228,14 +216,27 @@ function freeNames(expr: AstNode, check: (name: string) => string | null): strin
 }
 
 /** Names asked of the scope accessor: `__hp$sc("x", ...)`; null for a call with a non-literal name. */
-function accessorCalls(node: AstNode, out: Array<string | null> = []): Array<string | null> {
+function accessorCalls(node: AstNode): Array<string | null> {
+  return calls(node, (n) => n === SCOPE_PARAM).map((c) => c.name);
+}
+
+/**
+ * Calls of a plain identifier the test accepts (an accessor a replacement takes), with the name
+ * each asks for: its first argument when a string literal, else null.
+ */
+function calls(
+  node: AstNode,
+  test: (callee: string) => boolean,
+  out: Array<{ callee: string; name: string | null }> = [],
+): Array<{ callee: string; name: string | null }> {
   if (node.type === 'CallExpression') {
     const callee = node.callee as AstNode;
-    if (callee.type === 'Identifier' && callee.name === SCOPE_PARAM) {
+    if (callee.type === 'Identifier' && test(callee.name as string)) {
       const first = (node.arguments as AstNode[])[0];
-      out.push(first?.type === 'Literal' && typeof first.value === 'string' ? first.value : null);
+      const name = first?.type === 'Literal' && typeof first.value === 'string' ? first.value : null;
+      out.push({ callee: callee.name as string, name });
     }
   }
-  for (const c of childrenOf(node)) accessorCalls(c, out);
+  for (const c of childrenOf(node)) calls(c, test, out);
   return out;
 }
