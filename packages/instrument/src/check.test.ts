@@ -61,3 +61,54 @@ describe('checkReplacement: direct calls of slots', () => {
       else assert.match(problem ?? '', c.problem);
     });
 });
+
+/**
+ * Private accessors (convention 5), table-driven: every call of one names, as a string literal, a
+ * private name the running class declares, and only accessors the guard passes are called.
+ */
+const privateTable = moduleTable(
+  analyzeModule('class C { #n = 0; #m() { return 1; } get(o) { return this.#n; } }\nmodule.exports = C;\n', {
+    sourceType: 'commonjs',
+  }),
+);
+const privateGet = (source: string, params = ['__hp$p0', 'o']) =>
+  checkReplacement(privateTable, { key: 'C#get', call: 'params', params, source }, isGlobal);
+
+const privateCases: Array<{ name: string; source: string; params?: string[]; problem: RegExp | null }> = [
+  {
+    name: 'names the running class declares',
+    source: '(function (__hp$p0, o) { return __hp$p0("n", this) + __hp$p0("m", this, [], 7); })',
+    problem: null,
+  },
+  {
+    name: 'a name the running class does not declare',
+    source: '(function (__hp$p0, o) { return __hp$p0("x", this); })',
+    problem: /needs #x, which C does not declare/,
+  },
+  {
+    name: 'a name that is not a string literal',
+    source: '(function (__hp$p0, o) { return __hp$p0(o, this); })',
+    problem: /not a string literal/,
+  },
+  {
+    name: 'an accessor the guard does not pass',
+    source: '(function (__hp$p0, __hp$p1, o) { return __hp$p1("n", this); })',
+    params: ['__hp$p0', '__hp$p1', 'o'],
+    problem: /uses __hp\$p1, which the guard does not pass/,
+  },
+  {
+    name: 'an accessor it does not take',
+    source: '(function (o) { return __hp$p0("n", this); })',
+    params: ['o'],
+    problem: /the guard passes \(__hp\$p0, o\)/,
+  },
+];
+
+describe('checkReplacement: private accessors', () => {
+  for (const c of privateCases)
+    it(c.name, () => {
+      const got = privateGet(c.source, c.params);
+      if (c.problem === null) assert.equal(got, null);
+      else assert.match(got ?? '', c.problem);
+    });
+});
