@@ -83,7 +83,11 @@ async function main(): Promise<void> {
       .map((f) => join(cacheDir('bench'), f))
       .filter((f) => existsSync(f))
       .sort((x, y) => statSync(y).mtimeMs - statSync(x).mtimeMs);
-    if (!files[0]) throw new Error('no coverage run to report: run the benchmark first');
+    if (!files[0]) {
+      console.error('coverage: no run to report in .cache/bench: run the benchmark first');
+      process.exitCode = 2;
+      return;
+    }
     const rows = JSON.parse(readFileSync(files[0], 'utf8')) as Row[];
     report(
       rows,

@@ -63,8 +63,13 @@ const opts = {
 async function main(): Promise<void> {
   if (process.argv.includes('--report-only')) {
     // Regenerates the doc from the last full run (or the last --releases run), running nothing.
-    const file = wantReleases ? 'oracle-releases.json' : 'oracle.json';
-    const reports = JSON.parse(readFileSync(join(cacheDir('bench'), file), 'utf8')) as PairReport[];
+    const file = join(cacheDir('bench'), wantReleases ? 'oracle-releases.json' : 'oracle.json');
+    if (!existsSync(file)) {
+      console.error(`oracle: no run to report (${file}): run the benchmark first`);
+      process.exitCode = 2;
+      return;
+    }
+    const reports = JSON.parse(readFileSync(file, 'utf8')) as PairReport[];
     const md = oracleMarkdown(reports, wantReleases ? { heading: '## Consecutive releases' } : {});
     if (wantReleases) writeDoc(join(repoRoot, 'docs', 'oracle.md'), md, RELEASES_BEGIN, RELEASES_END);
     else writeDoc(join(repoRoot, 'docs', 'oracle.md'), md);
