@@ -23,7 +23,7 @@ export function samplePayload(over: Partial<BundlePayload> = {}): BundlePayload 
     formatVersion: BUNDLE_FORMAT_VERSION,
     keyScheme: KEY_SCHEME,
     // The calling convention instrument's CONVENTION_VERSION names (core cannot import it).
-    convention: 5,
+    convention: 6,
     patchId: 'HP-20250101-abcdef',
     version: hotpatchVersion('1.0.0', 1),
     level: 1,

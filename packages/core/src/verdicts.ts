@@ -85,6 +85,12 @@ export const VERDICTS = {
     verdict: 'live',
     message: 'changed constant {where}: every function using it gets the new value',
   },
+  'symbol-kept': {
+    kind: 'module-constant',
+    verdict: 'live',
+    message:
+      "changed symbol {where}: the running symbol is kept, since running objects hold properties keyed by it; only its description differs from the fixed release's",
+  },
   'imported-constant-changed': {
     kind: 'module-constant',
     verdict: 'live',
@@ -111,6 +117,12 @@ export const VERDICTS = {
     kind: 'export-shape',
     verdict: 'live',
     message: 'module-level assignment {detail} re-run at apply with the new value (undone on revert)',
+  },
+  'export-getter-added': {
+    kind: 'export-shape',
+    verdict: 'live',
+    message:
+      "new export {detail} of a bundled module's namespace object: its getter is defined on the running object at apply (removed on revert)",
   },
   'object-updated': {
     kind: 'module-state',

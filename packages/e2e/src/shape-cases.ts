@@ -38,6 +38,25 @@ const minifiedBundle = (body: string) =>
   `(()=>{"use strict";var t={};const z="${'x'.repeat(20_000)}";${body}module.exports=t})();\n`;
 
 /**
+ * esbuild's CommonJS output for a package of two modules: `__commonJS` wraps each, run the first
+ * time it is required (`types`, then `header`, which requires it). `types` is the body of the first
+ * module (exports `x`), `ctor` the body of Header's constructor (`t`: types' exports, `c`: a code).
+ */
+const esbuildCjs = (types: string, ctor: string) =>
+  `"use strict";\nvar d = (s, e) => () => (e || s((e = { exports: {} }).exports, e), e.exports);\nvar T = d((x) => {\n  "use strict";\n  ${types}\n});\nvar H = d((exp, mod) => {\n  var t = T();\n  class Header { constructor(c) { ${ctor} } }\n  mod.exports = { Header, isCode: t.isCode };\n});\nmodule.exports = H();\n`;
+
+/** esbuild's ES module output: a namespace object built by `__export`, and a `var X = class`. */
+const esbuildEsm = (o: {
+  getters: string;
+  decls: string;
+  symbol: string;
+  version: number;
+  add: string;
+  kind: string;
+}) =>
+  `var __defProp = Object.defineProperty;\nvar __export = (target, all) => {\n  for (var name in all) __defProp(target, name, { get: all[name], enumerable: true });\n};\nvar types_exports = {};\n__export(types_exports, { ${o.getters} });\n${o.decls}\nvar QUEUE = Symbol("${o.symbol}");\nvar Packer = class {\n  static VERSION = ${o.version};\n  [QUEUE] = new Map();\n  add(k) { ${o.add} return this[QUEUE].size; }\n  kind(c) { ${o.kind} }\n};\nexport { Packer, types_exports as types };\n`;
+
+/**
  * moment's shape: a UMD factory whose `addParseToken` fills the `tokens` table, called at load;
  * `numberBranch` is what it does with a number callback (the line a fix changes), `load` the rest
  * of the factory (its registrations, its API).
@@ -1024,7 +1043,67 @@ function clampi(value) { return Math.max(0, Math.min(255, Math.round(value) || 0
     expect: 'live',
     verdicts: ['chunk-renamed'],
   },
+  {
+    name: "an esbuild CommonJS bundle: a lazily required module (`__commonJS`) gains an export a changed constructor reads (tar 7.5.16's shape)",
+    a: {
+      'index.js': esbuildCjs(
+        `x.name = x.isCode = void 0; x.name = new Map([["0", "File"], ["5", "Directory"], ["D", "GNUDumpDir"]]); x.isCode = (c) => x.name.has(c);`,
+        `this.type = t.name.get(c); this.usesPath = true;`,
+      ),
+    },
+    b: {
+      'index.js': esbuildCjs(
+        `x.name = x.normal = x.isCode = void 0; x.name = new Map([["0", "File"], ["5", "Directory"], ["D", "GNUDumpDir"]]); x.normal = new Set(["0", "5"]); x.isCode = (c) => x.name.has(c);`,
+        `this.type = t.name.get(c); this.usesPath = t.normal.has(c);`,
+      ),
+    },
+    old: `return new pkg.Header('D').usesPath === true;`,
+    normal: `return new pkg.Header('0').usesPath === true && new pkg.Header('5').type === 'Directory' && pkg.isCode('0');`,
+    expect: 'live',
+    verdicts: ['export-assigned'],
+  },
+  {
+    name: "an esbuild ES module bundle: a namespace object (`__export`) gains a getter, a `var X = class` a static field and a renamed symbol key (tar 7.5.16's shape)",
+    esm: true,
+    a: {
+      'index.js': esbuildEsm({
+        getters: 'code: () => code',
+        decls: 'var code = new Map([["0", "File"], ["D", "GNUDumpDir"]]);',
+        symbol: 'queue',
+        version: 1,
+        add: 'this[QUEUE].set(k, 1);',
+        kind: 'return types_exports.code.get(c);',
+      }),
+    },
+    b: {
+      'index.js': esbuildEsm({
+        getters: 'code: () => code, normalFsTypes: () => normalFsTypes',
+        decls: 'var code = new Map([["0", "File"], ["D", "GNUDumpDir"]]), normalFsTypes = new Set(["0"]);',
+        symbol: 'pendingLinks',
+        version: 2,
+        add: `if (typeof k !== 'string') throw new TypeError('key'); this[QUEUE].set(k, 1);`,
+        kind: `return types_exports.normalFsTypes.has(c) ? types_exports.code.get(c) : 'unsupported';`,
+      }),
+    },
+    // An instance made before the patch keeps working: its map is keyed by the running symbol.
+    old: `globalThis.__shapePacker ??= new pkg.Packer(); return new pkg.Packer().kind('D') !== 'unsupported' || !('normalFsTypes' in pkg.types) || pkg.Packer.VERSION !== 2;`,
+    normal: `const p = (globalThis.__shapePacker ??= new pkg.Packer()); return p.add('a') >= 1 && new pkg.Packer().kind('0') === 'File' && pkg.types.code.size === 2;`,
+    expect: 'live',
+    verdicts: ['export-getter-added', 'symbol-kept', 'constant-changed'],
+  },
   // ---- need a restart
+  {
+    name: 'an esbuild CommonJS bundle: a lazily required module changes the initial value of state running code mutates',
+    a: {
+      'index.js': `var d = (s, e) => () => (e || s((e = { exports: {} }).exports, e), e.exports);\nvar L = d((x) => { var budget = { n: 0, max: 10 }; x.take = () => ++budget.n <= budget.max; });\nmodule.exports = L();\n`,
+    },
+    b: {
+      'index.js': `var d = (s, e) => () => (e || s((e = { exports: {} }).exports, e), e.exports);\nvar L = d((x) => { var budget = { n: 0, max: 5 }; x.take = () => ++budget.n <= budget.max; });\nmodule.exports = L();\n`,
+    },
+    old: `return true;`,
+    normal: `return true;`,
+    expect: 'state-mutated-changed',
+  },
   {
     name: 'changed initial value of state that running code mutates',
     a: { 'index.js': `let seen = 0;\nexports.hit = function () { return ++seen; };\n` },

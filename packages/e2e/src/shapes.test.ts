@@ -101,7 +101,9 @@ for (const node of nodeBinaries()) {
       } finally {
         await probe.stop();
       }
-      const restarted = new Probe(node.bin, env);
+      // Restarted with the preload `hotpatch run` gives (--require, where the first used --import):
+      // both ways in, with ES modules among the shapes (Node 20 instrumented them twice this way).
+      const restarted = new Probe(node.bin, env, { preload: 'require' });
       try {
         await restarted.ready;
         for (const p of live) {

@@ -3,6 +3,7 @@ import { analyze as analyzeScopes } from 'eslint-scope';
 import { KEYS } from 'eslint-visitor-keys';
 import { type AstNode, bindingNames, childrenOf, isFunctionNode, parse, type SourceType } from './ast.js';
 import { baseName, classDisplayName, isOnce, type WalkFrame } from './function-names.js';
+import { lazyOnceHelpers } from './lazy-once.js';
 import type { Scope, ScopeManager, Variable } from './scope-types.js';
 
 /** Prefix of a class's private accessor (convention.ts; here to keep the import graph one-way). */
@@ -129,6 +130,7 @@ export function analyzeModule(source: string, options: AnalyzeOptions): ModuleAn
   const stack: WalkFrame[] = [];
   const fnStack: FunctionInfo[] = [];
   const classesSeen = new Map<AstNode, PrivateClass | null>();
+  const lazy = lazyOnceHelpers(ast);
 
   const visit = (node: AstNode, parent: AstNode | null): void => {
     let info: FunctionInfo | null = null;
@@ -179,7 +181,7 @@ export function analyzeModule(source: string, options: AnalyzeOptions): ModuleAn
         classNode,
         ownerClass,
         // Once per module load: an IIFE or UMD factory at module level (or in another such one).
-        once: isOnce(node, stack) && (owner === null || owner.once),
+        once: isOnce(node, stack, lazy) && (owner === null || owner.once),
         paramNames: params.flatMap((p) => bindingNames(p)),
         simpleParams: params.every((p) => p.type === 'Identifier'),
         paramsRange: params.length

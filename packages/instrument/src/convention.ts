@@ -38,7 +38,7 @@ import type { SourceType } from './ast.js';
  * function inside such classes passes `C.#__hp$p0` for each (innermost first, after the scope
  * accessor), and the replacement calls it (`__hp$p0("x", this)` for `this.#x`).
  */
-export const CONVENTION_VERSION = 5;
+export const CONVENTION_VERSION = 6;
 
 export const SLOTS = '__hp$s';
 /**

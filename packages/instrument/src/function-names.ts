@@ -133,8 +133,11 @@ function objectPlace(obj: AstNode, stack: WalkFrame[]): string | null {
   return null;
 }
 
-/** Is `fn` run once where it stands: an IIFE (also via .call/.apply) or a UMD factory argument? */
-export function isOnce(fn: AstNode, stack: WalkFrame[]): boolean {
+/**
+ * Is `fn` run once where it stands: an IIFE (also via .call/.apply), a UMD factory argument, or
+ * the argument of a lazy run-once helper (`lazy`: lazy-once.ts; esbuild's `__commonJS`, `__esm`)?
+ */
+export function isOnce(fn: AstNode, stack: WalkFrame[], lazy?: Map<string, Set<number>>): boolean {
   let child = fn;
   let i = stack.length - 1;
   while (
@@ -160,6 +163,8 @@ export function isOnce(fn: AstNode, stack: WalkFrame[]): boolean {
   if (p.type === 'CallExpression' && (p.arguments as AstNode[]).includes(child)) {
     let callee = p.callee as AstNode;
     while (callee.type === 'ParenthesizedExpression') callee = callee.expression as AstNode;
+    if (callee.type === 'Identifier')
+      return lazy?.get(callee.name as string)?.has((p.arguments as AstNode[]).indexOf(child)) ?? false;
     return callee.type === 'FunctionExpression' || callee.type === 'ArrowFunctionExpression';
   }
   return false;

@@ -33,7 +33,7 @@ import { hotpatchHome } from './paths.js';
  *   start that misses the pack (a new release, two releases side by side) falls back to.
  * A module's table (what an apply checks replacements against) is read only when a patch targets it.
  */
-const VERSION = 10; // 10: private accessors in classes with private names (convention 5)
+const VERSION = 11; // 11: lazy run-once wrappers (esbuild __commonJS/__esm) register their scope (convention 6)
 const MARKER = '\u0000hotpatch-module-id';
 const QUOTED_MARKER = JSON.stringify(MARKER);
 /** The pack is written this long after the last module loaded (start-up is a burst of loads). */

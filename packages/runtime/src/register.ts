@@ -82,6 +82,9 @@ export function chooseEngine(problems: string[] = []): { engine: Engine; why: st
   };
 }
 
+/** Set in the environment Node 20's module hooks thread is created with. */
+const HOOKS_THREAD_MARK = 'HOTPATCH_INTERNAL_HOOKS_THREAD';
+
 // Our own code (and its dependencies, loaded before the hooks) is never instrumented.
 const ownRoot = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 const exclude = (filename: string) =>
@@ -97,6 +100,8 @@ function warn(problems: string[]): void {
 function install(problems: string[]): HotpatchRuntime | null {
   // The runtime's own checker thread (off-thread.ts) is not a thread of the service.
   if (!isMainThread && (workerData as Record<string, unknown> | null)?.[CHECKER_MARK] === true) return null;
+  // Node 20's module hooks thread (see startEsmHooks): not a thread of the service either.
+  if (!isMainThread && process.env[HOOKS_THREAD_MARK] === '1') return null;
   if (Object.getOwnPropertyDescriptor(globalThis, GLOBAL)) {
     problems.push('the runtime is preloaded twice; the second copy does nothing');
     return null;
@@ -251,14 +256,22 @@ function installHooks(runtime: HotpatchRuntime, codeCache: string | null): void 
       } catch (e) {
         runtime.problems.push(`instrumenter not loaded: ${(e as Error).message}`);
       }
-      Module.register('./esm-hooks.js', import.meta.url, {
-        data: {
-          service: runtime.service,
-          ownRoot,
-          home: hotpatchHome(),
-          trustedKeys: process.env.HOTPATCH_TRUSTED_KEYS ?? '',
-        },
-      });
+      // Node 20 runs preloads in the hooks thread too: marked in the environment it is created
+      // with (register() returns once it is up), the runtime does not start there, where it would
+      // register a second layer of these hooks.
+      process.env[HOOKS_THREAD_MARK] = '1';
+      try {
+        Module.register('./esm-hooks.js', import.meta.url, {
+          data: {
+            service: runtime.service,
+            ownRoot,
+            home: hotpatchHome(),
+            trustedKeys: process.env.HOTPATCH_TRUSTED_KEYS ?? '',
+          },
+        });
+      } finally {
+        delete process.env[HOOKS_THREAD_MARK];
+      }
     };
     if (!isMainThread || mayLoadEsModules()) start();
     else startEsmHooks = start;

@@ -18,8 +18,9 @@ export function classChange(
   db: Decl,
   out: ModuleLevel,
   load: Load,
+  binding?: AstNode,
 ): void {
-  const problem = classAdditions(ctx, pair, da, db, out, load);
+  const problem = classAdditions(ctx, pair, da, db, out, load, binding ?? (db.init!.id as AstNode | null));
   if (problem)
     ctx.refuse(
       'side-effect-changed',
@@ -37,6 +38,7 @@ function classAdditions(
   db: Decl,
   out: ModuleLevel,
   load: Load,
+  target: AstNode | null,
 ): string | null {
   const { A, B } = ctx;
   const ca = da.init!;
@@ -81,13 +83,13 @@ function classAdditions(
       if (usesSuperOrPrivate(mb) || (value && usesThis(value)))
         return `new static field ${k.trim()} uses this, super or private members`;
       const v = B.moduleScope.set.get(db.name);
-      if (!v || declaringFunction(B, v) !== null || !cb.id) return 'not a module-level class';
+      if (!v || declaringFunction(B, v) !== null || !target) return 'not a module-level class';
       const key = memberKey(mb);
       if (ma)
         ctx.note('constant-changed', `${db.name}.${key}`, { where: pair.where }, lineOf(B.source, mb.start));
       out.statements.push({
         kind: 'assign',
-        target: cb.id as AstNode,
+        target,
         key: JSON.stringify(key),
         value: value ?? mb,
         ...(value ? {} : { valueText: 'void 0' }),
@@ -114,12 +116,12 @@ function classAdditions(
       return `new ${mb.type === 'MethodDefinition' ? 'private or computed method' : 'field or block'} ${k.trim()}`;
     if (usesSuperOrPrivate(mb)) return `new method ${k.trim()} uses super or private members`;
     const v = B.moduleScope.set.get(db.name);
-    if (!v || declaringFunction(B, v) !== null) return 'not a module-level class';
+    if (!v || declaringFunction(B, v) !== null || !target) return 'not a module-level class';
     const keyNode = mb.key as AstNode;
     const key = keyNode.type === 'Identifier' ? (keyNode.name as string) : String(keyNode.value);
     out.statements.push({
       kind: 'define',
-      target: cb.id as AstNode,
+      target,
       key: JSON.stringify(key),
       value: mb,
       descriptorOf: { member: mb, isStatic: Boolean(mb.static) },
@@ -131,13 +133,13 @@ function classAdditions(
   // Static fields the fix removed are deleted from the running class; other members stay a restart.
   for (const [k, ma] of before) {
     if (!isStaticField(ma)) return `member ${k.trim()} removed`;
-    if (!cb.id) return 'not a module-level class';
+    if (!target) return 'not a module-level class';
     const key = memberKey(ma);
     out.statements.push({
       kind: 'delete',
-      target: cb.id as AstNode,
+      target,
       key: JSON.stringify(key),
-      value: cb.id as AstNode,
+      value: target,
       valueText: 'void 0',
       name: `${db.name}.${key} (removed)`,
       unit: pair.ub.fn,

@@ -63,6 +63,28 @@ export function declarations(
     const vB = varOf(ctx, 'B', ub, name);
     if (!vB) continue;
     const line = lineOf(B.source, db.stmt.start);
+    // `var Pack = class extends A { … }` (esbuild's and many ES modules' form): the same class as a
+    // declaration, reached through the variable, when neither release ever reassigns it. (Its
+    // methods' bodies are diffed as functions; this is its heritage, fields and members.)
+    const declarator = da && classBinding(db);
+    if (declarator && classBinding(da)) {
+      const vA = varOf(ctx, 'A', ua, oldName);
+      if (!isReassigned(vB) && !(vA && isReassigned(vA)))
+        classChange(ctx, pair, da!, db, out, load, declarator);
+      else if (
+        !sameTokens(
+          ctx.tokens(A, da!.init!.start, da!.init!.end, nestedIn(ctx, 'A', ua, da!.init!)),
+          ctx.tokens(B, db.init!.start, db.init!.end, nestedIn(ctx, 'B', ub, db.init!)),
+        )
+      )
+        ctx.refuse(
+          'state-mutated-changed',
+          name,
+          { where, detail: 'a class in a variable running code reassigns' },
+          line,
+        );
+      continue;
+    }
     if (db.kind === 'function') {
       if (!da)
         out.cells.set(vB, {
@@ -90,6 +112,13 @@ export function declarations(
       !rebuilt.has(name)
     )
       continue;
+    // `Symbol('queue')` → `Symbol('pendingLinks')`: a symbol is an identity, and running objects
+    // hold properties keyed by the running one (`[QUEUE] = new Map()`). A new symbol in a cell
+    // would find none of them; the running one, kept, differs only in its description.
+    if (da && isSymbolCall(da.init) && isSymbolCall(db.init)) {
+      ctx.note('symbol-kept', name, { where }, line);
+      continue;
+    }
     const vA = varOf(ctx, 'A', ua, oldName);
     if (da?.init?.type === 'ClassDeclaration' && db.init?.type === 'ClassDeclaration') {
       classChange(ctx, pair, da, db, out, load);
@@ -254,4 +283,18 @@ function isContainerLiteral(init: AstNode | null | undefined): boolean {
     callee?.type === 'Identifier' &&
     ['Map', 'Set', 'WeakMap', 'WeakSet', 'Array', 'Date', 'Object'].includes(callee.name as string)
   );
+}
+
+/** The identifier a `var X = class { … }` declaration binds, or null for any other declaration. */
+function classBinding(d: Decl): AstNode | null {
+  if (d.init?.type !== 'ClassExpression') return null;
+  const declarator = declaratorOf(d, d.name);
+  const id = declarator?.id as AstNode | undefined;
+  return declarator?.init === d.init && id?.type === 'Identifier' ? id : null;
+}
+
+/** `Symbol(…)` (not `Symbol.for`, which is keyed by its text): a fresh identity each time it runs. */
+function isSymbolCall(node: AstNode | null): boolean {
+  const callee = node?.type === 'CallExpression' ? (node.callee as AstNode) : null;
+  return callee?.type === 'Identifier' && callee.name === 'Symbol';
 }

@@ -155,7 +155,10 @@ export function statementMigration(
     kind: 'define',
     target: object,
     key: s.key,
-    source: text(s.value, value),
+    // A getter defined at apply is configurable (the helper's are not), so that a revert can remove it.
+    source: s.getter
+      ? `({ get: (${text(s.value, value)}), enumerable: true, configurable: true })`
+      : text(s.value, value),
     author: false,
     ...scoped,
   };

@@ -43,7 +43,8 @@ export function migrationsOf(
     statementMigrations.push(mg);
     position.set(mg, s.value.start);
     if (s.registration) continue; // reported once for the unit (registrations-rerun)
-    if (s.kind === 'rerun') ctx.note('state-rebuilt', s.name, { detail: s.name }, s.line);
+    if (s.getter) ctx.note('export-getter-added', s.name, { detail: s.name }, s.line);
+    else if (s.kind === 'rerun') ctx.note('state-rebuilt', s.name, { detail: s.name }, s.line);
     else if (s.kind === 'recompile') ctx.note('regex-recompiled', s.name, { detail: s.name }, s.line);
     else ctx.note(s.inPlace ? 'object-updated' : 'export-assigned', s.name, { detail: s.name }, s.line);
   }

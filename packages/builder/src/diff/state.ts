@@ -48,6 +48,8 @@ export interface StatementPatch {
   value: AstNode;
   /** Synthetic value text instead of a node (e.g. `void 0` for new tsc export slots). */
   valueText?: string;
+  /** define: `value` is a getter; the descriptor is an enumerable, configurable accessor with it. */
+  getter?: true;
   /** Wrap the descriptor text (define of a class member: make it non-enumerable). */
   descriptorOf?: { member: AstNode; isStatic: boolean };
   name: string;

@@ -2,6 +2,7 @@ import type { AstNode, Variable } from '@hotpatch/instrument';
 import { keyOf, withAddedProperties } from './added-properties.js';
 import { changedStatement, rerun, statementName } from './changed-statements.js';
 import type { DiffContext } from './context.js';
+import { getterDefiners } from './getter-definers.js';
 import { isCall, type Load, loadTimeCalls, nestedIn } from './load-time.js';
 import type { ModuleLevel, UnitPair } from './module-level.js';
 import { type RegistrationPlan, registrationPatches, registrationPlan } from './registrations.js';
@@ -53,13 +54,30 @@ export function statements(ctx: DiffContext, pair: UnitPair, out: ModuleLevel, l
         t = same.textA;
         n = remaining.get(t)!;
         added = same.added;
-        for (const p of same.added)
+        const getters = addedGetters(ctx, stmt, same.added);
+        for (const p of same.added) {
+          const name = keyOf(p);
+          if (getters) {
+            // One more getter on the running namespace object, defined at apply (getter-definers.ts).
+            out.statements.push({
+              kind: 'define',
+              target: getters,
+              key: JSON.stringify(name),
+              value: p.value as AstNode,
+              getter: true,
+              name,
+              unit: ub.fn,
+              line: lineOf(B.source, p.start),
+            });
+            continue;
+          }
           ctx.note(
             'property-added-unused',
-            keyOf(p),
+            name,
             { where, detail: statementName(ctx, stmt) },
             lineOf(B.source, p.start),
           );
+        }
       }
     }
     if (n > 0) {
@@ -166,4 +184,25 @@ function isReRunnable(stmt: AstNode): boolean {
     (e.type === 'AssignmentExpression' && e.operator === '=') ||
     (e.type === 'CallExpression' && calleeName(e.callee as AstNode) === 'Object.defineProperty')
   );
+}
+
+const definersOf = new WeakMap<AstNode, Set<string>>();
+
+/**
+ * The namespace object `stmt` defines getters on, when it is a call of a getter-defining helper
+ * (`__export(ns, { k: () => k, … })`, getter-definers.ts) and every added property is one of its
+ * getters: the apply defines those on the running object. Null otherwise.
+ */
+function addedGetters(ctx: DiffContext, stmt: AstNode, added: AstNode[]): AstNode | null {
+  const call = stmt.type === 'ExpressionStatement' ? (stmt.expression as AstNode) : null;
+  if (call?.type !== 'CallExpression' || (call.callee as AstNode).type !== 'Identifier') return null;
+  const [target, all, ...rest] = call.arguments as AstNode[];
+  if (rest.length || target?.type !== 'Identifier' || all?.type !== 'ObjectExpression') return null;
+  let definers = definersOf.get(ctx.B.ast);
+  if (!definers) definersOf.set(ctx.B.ast, (definers = getterDefiners(ctx.B.ast)));
+  if (!definers.has((call.callee as AstNode).name as string)) return null;
+  const own = all.properties as AstNode[];
+  const getter = (p: AstNode) =>
+    own.includes(p) && ['ArrowFunctionExpression', 'FunctionExpression'].includes((p.value as AstNode).type);
+  return added.every(getter) ? target : null;
 }

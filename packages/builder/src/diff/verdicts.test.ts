@@ -36,6 +36,56 @@ const MS_LOOP =
 
 const live: Case[] = [
   {
+    name: 'a symbol constant whose description changed: the running symbol kept (objects hold properties keyed by it)',
+    a: 'const QUEUE = Symbol("queue");\nclass P { [QUEUE] = []; add(x) { this[QUEUE].push(x); } }\nmodule.exports = P;\n',
+    b: 'const QUEUE = Symbol("pending");\nclass P { [QUEUE] = []; add(x) { if (x == null) throw new TypeError("x"); this[QUEUE].push(x); } }\nmodule.exports = P;\n',
+    expect: [
+      ['symbol-kept', 'QUEUE'],
+      ['method-changed', 'P#add'],
+    ],
+    absent: [['constant-changed'], ['uses-changed-state']],
+  },
+  {
+    name: "a getter added to a bundled namespace object (esbuild's __export): defined on the running object",
+    sourceType: 'module',
+    a:
+      'var __defProp = Object.defineProperty;\nvar __export = (t, all) => { for (var n in all) __defProp(t, n, { get: all[n], enumerable: true }); };\n' +
+      'var ns = {};\n__export(ns, { code: () => code });\nvar code = new Map([["0", "File"]]);\nexport function kind(c) { return ns.code.get(c); }\n',
+    b:
+      'var __defProp = Object.defineProperty;\nvar __export = (t, all) => { for (var n in all) __defProp(t, n, { get: all[n], enumerable: true }); };\n' +
+      'var ns = {};\n__export(ns, { code: () => code, normal: () => normal });\nvar code = new Map([["0", "File"]]), normal = new Set(["0"]);\n' +
+      'export function kind(c) { return ns.normal.has(c) ? ns.code.get(c) : "unsupported"; }\n',
+    expect: [
+      ['export-getter-added', 'normal'],
+      ['function-changed', 'kind'],
+    ],
+    absent: [['property-added-needed'], ['property-added-unused']],
+  },
+  {
+    name: 'a `var X = class` whose static field changed: set on the running class, as for a class declaration',
+    sourceType: 'module',
+    a: 'var Limits = class { static MAX = 100; check(n) { return n <= Limits.MAX; } };\nexport { Limits };\n',
+    b: 'var Limits = class { static MAX = 10; check(n) { return n <= Limits.MAX; } };\nexport { Limits };\n',
+    expect: [['constant-changed', 'Limits.MAX']],
+    absent: [['export-changed']],
+  },
+  {
+    name: 'a module function an esbuild __commonJS helper runs once: its new export is assigned at apply',
+    a:
+      'var d = (s, e) => () => (e || s((e = { exports: {} }).exports, e), e.exports);\n' +
+      'var T = d((x) => { x.name = new Map([["0", "File"]]); });\n' +
+      'var H = d((x) => { var t = T(); x.kind = (c) => t.name.get(c); });\nmodule.exports = H();\n',
+    b:
+      'var d = (s, e) => () => (e || s((e = { exports: {} }).exports, e), e.exports);\n' +
+      'var T = d((x) => { x.name = new Map([["0", "File"]]); x.normal = new Set(["0"]); });\n' +
+      'var H = d((x) => { var t = T(); x.kind = (c) => (t.normal.has(c) ? t.name.get(c) : "unsupported"); });\nmodule.exports = H();\n',
+    expect: [
+      ['export-assigned', 'x.normal'],
+      ['function-changed', 'd:arg0@2/x.kind'],
+    ],
+    absent: [['function-changed', 'd:arg0']],
+  },
+  {
     name: 'a private field the fix adds, with a literal initializer: kept beside each running instance',
     a: 'class A { #p = 1; m(x) { return this.#p + x; } }\nmodule.exports = A;\n',
     b: 'class A { #p = 1; #calls = 0; m(x) { if (++this.#calls > 100) throw new Error("busy"); return this.#p + x; } }\nmodule.exports = A;\n',
@@ -608,6 +658,12 @@ const live: Case[] = [
 ];
 
 const restart: Case[] = [
+  {
+    name: 'a `var X = class` that running code reassigns, changed beyond its methods',
+    a: 'var C = class { static N = 1; };\nexports.reset = () => { C = class {}; };\nexports.C = () => C;\n',
+    b: 'var C = class { static N = 2; };\nexports.reset = () => { C = class {}; };\nexports.C = () => C;\n',
+    expect: [['state-mutated-changed', 'C']],
+  },
   {
     name: 'a changed object inside a run-once wrapper that running code changes in place (a counter `t.n++`): a new object would drop what it holds',
     a: '(function () {\n  var t = { n: 0, max: 10 };\n  function hit() { t.n++; return t.n <= t.max; }\n  module.exports = { hit: hit };\n})();\n',

@@ -25,9 +25,17 @@ export class Probe {
   /** What the process wrote to stderr (kept for failure messages). */
   stderr = '';
 
-  /** `wrap` runs the probe through a command, e.g. ['prlimit', '--fsize=1024', '--']. */
-  constructor(nodeBin: string, env: NodeJS.ProcessEnv, opts: { runtime?: boolean; wrap?: string[] } = {}) {
-    const args = [...(opts.runtime === false ? [] : ['--import', registerFile]), probeFile];
+  /**
+   * `wrap` runs the probe through a command, e.g. ['prlimit', '--fsize=1024', '--'];
+   * `preload: 'require'` preloads the runtime as `hotpatch run` does (`--require`).
+   */
+  constructor(
+    nodeBin: string,
+    env: NodeJS.ProcessEnv,
+    opts: { runtime?: boolean; wrap?: string[]; preload?: 'import' | 'require' } = {},
+  ) {
+    const preload = opts.preload === 'require' ? ['--require', preloadFile] : ['--import', registerFile];
+    const args = [...(opts.runtime === false ? [] : preload), probeFile];
     const [cmd, ...pre] = [...(opts.wrap ?? []), nodeBin];
     this.child = spawn(cmd!, [...pre, ...args], { env, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
     this.child.stderr?.on('data', (d) => {
