@@ -30,6 +30,9 @@ const CALLED_ONCE = new Set(['setTimeout', 'setImmediate', 'queueMicrotask', 'Pr
 export class Transience {
   readonly #parents = new Map<AstNode, AstNode>();
   readonly #refs: Map<number, Reference>;
+  readonly #byNode: Map<AstNode, FunctionInfo>;
+  /** Parameters being judged (`index:param`): a hand-on back to one is assumed to keep nothing. */
+  readonly #visiting = new Set<string>();
 
   constructor(readonly a: ModuleAnalysis) {
     const visit = (n: AstNode): void => {
@@ -40,6 +43,7 @@ export class Transience {
     };
     visit(a.ast);
     this.#refs = referencesByStart(a);
+    this.#byNode = new Map(a.functions.map((f) => [f.node, f]));
   }
 
   /** Does every closure of `f` (a function of this analysis) die with the call that made it? */
@@ -90,24 +94,59 @@ export class Transience {
     return this.a.functions.find((x) => x.node === fnNode) ?? null;
   }
 
-  /** Is parameter `i` of `f` only ever called (`cb(…)`, `cb.call(…)`), never stored or passed on? */
+  /**
+   * Is parameter `i` of `f` only ever called (`cb(…)`, `cb.call(…)`) or handed on to a parameter
+   * of a function of this code that is itself only called (path-to-regexp's recursive `flatten`
+   * passes its callback to itself), never stored? A use inside a closure counts when that closure
+   * dies with the call too. A cycle of such hand-ons is assumed to keep nothing: anything that
+   * keeps the callback is a use of another kind somewhere on it.
+   */
   #onlyCalls(f: FunctionInfo, i: number): boolean {
+    const key = `${f.index}:${i}`;
+    if (this.#visiting.has(key)) return true;
     const param = (f.node.params as AstNode[])[i];
     if (!param || param.type !== 'Identifier') return false;
     const v = this.a.scopeOf.get(f.node)?.set.get(param.name as string);
     if (!v) return false;
-    return v.references.every((r) => {
-      const at = this.#parents.get(r.identifier as unknown as AstNode);
-      if (at?.type === 'CallExpression' && at.callee === (r.identifier as unknown)) return true;
-      const call = at ? this.#parents.get(at) : undefined;
-      return (
-        at?.type === 'MemberExpression' &&
-        !at.computed &&
-        ['call', 'apply'].includes((at.property as AstNode).name as string) &&
-        call?.type === 'CallExpression' &&
-        call.callee === at
-      );
-    });
+    this.#visiting.add(key);
+    try {
+      return v.references.every((r) => {
+        const id = r.identifier as unknown as AstNode;
+        return (
+          this.#calledOrHandedOn(id) && this.#closuresBetween(id, f.node).every((g) => this.isTransient(g))
+        );
+      });
+    } finally {
+      this.#visiting.delete(key);
+    }
+  }
+
+  /** `id(…)`, `id.call(…)`, `id.apply(…)`, or `g(…, id, …)` where g only calls that parameter. */
+  #calledOrHandedOn(id: AstNode): boolean {
+    const at = this.#parents.get(id);
+    if (at?.type === 'CallExpression' && at.callee === id) return true;
+    const call = at ? this.#parents.get(at) : undefined;
+    if (
+      at?.type === 'MemberExpression' &&
+      !at.computed &&
+      ['call', 'apply'].includes((at.property as AstNode).name as string) &&
+      call?.type === 'CallExpression' &&
+      call.callee === at
+    )
+      return true;
+    if (at?.type !== 'CallExpression' || (at.callee as AstNode).type !== 'Identifier') return false;
+    const target = this.#functionNamed(at.callee as AstNode);
+    return target !== null && this.#onlyCalls(target, (at.arguments as AstNode[]).indexOf(id));
+  }
+
+  /** Functions between a node and the function `outer` around it, innermost first. */
+  #closuresBetween(node: AstNode, outer: AstNode): FunctionInfo[] {
+    const out: FunctionInfo[] = [];
+    for (let n = this.#parents.get(node); n && n !== outer; n = this.#parents.get(n)) {
+      const f = this.#byNode.get(n);
+      if (f) out.push(f);
+    }
+    return out;
   }
 
   #variableAt(id: AstNode) {

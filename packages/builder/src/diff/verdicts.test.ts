@@ -36,6 +36,20 @@ const MS_LOOP =
 
 const live: Case[] = [
   {
+    name: "a callback handed on by a recursive helper that only calls it (path-to-regexp 8.4.1's flatten), in a changed function: made anew by its replacement",
+    a:
+      'function flatten(ts, i, out, cb) { while (i < ts.length) { const t = ts[i++]; if (Array.isArray(t)) { flatten(t, 0, out.slice(), (s) => flatten(ts, i, s, cb)); continue; } out.push(t); } cb(out); }\n' +
+      'function compile(paths) { const srcs = []; for (const p of paths) { flatten(p, 0, [], (ts) => { srcs.push(ts.join("")); }); } return srcs; }\nexports.compile = compile;\n',
+    b:
+      'function flatten(ts, i, out, cb) { while (i < ts.length) { const t = ts[i++]; if (Array.isArray(t)) { flatten(t, 0, out.slice(), (s) => flatten(ts, i, s, cb)); continue; } out.push(t); } cb(out); }\n' +
+      'function compile(paths) { const srcs = []; let n = 0; for (const p of paths) { const data = p; flatten(data, 0, [], (ts) => { if (n++ > 8) throw new Error("too many"); srcs.push(ts.join("|") + data.length); }); } return srcs; }\nexports.compile = compile;\n',
+    expect: [
+      ['function-changed', 'compile'],
+      ['callback-in-changed-function', 'compile/flatten:arg3'],
+    ],
+    absent: [['binding-unreachable']],
+  },
+  {
     name: 'a symbol constant whose description changed: the running symbol kept (objects hold properties keyed by it)',
     a: 'const QUEUE = Symbol("queue");\nclass P { [QUEUE] = []; add(x) { this[QUEUE].push(x); } }\nmodule.exports = P;\n',
     b: 'const QUEUE = Symbol("pending");\nclass P { [QUEUE] = []; add(x) { if (x == null) throw new TypeError("x"); this[QUEUE].push(x); } }\nmodule.exports = P;\n',
@@ -658,6 +672,16 @@ const live: Case[] = [
 ];
 
 const restart: Case[] = [
+  {
+    name: 'a callback a helper keeps in a closure it stores (not only called): the running closures persist, a variable only the new caller has is out of reach',
+    a:
+      'const later = [];\nfunction defer(cb) { later.push(() => cb()); }\n' +
+      'function compile(paths) { for (const p of paths) { defer(() => p.length); } }\nexports.compile = compile;\n',
+    b:
+      'const later = [];\nfunction defer(cb) { later.push(() => cb()); }\n' +
+      'function compile(paths) { for (const p of paths) { const d = p; defer(() => d.length + 1); } }\nexports.compile = compile;\n',
+    expect: [['binding-unreachable', 'compile/defer:arg0']],
+  },
   {
     name: 'a `var X = class` that running code reassigns, changed beyond its methods',
     a: 'var C = class { static N = 1; };\nexports.reset = () => { C = class {}; };\nexports.C = () => C;\n',
