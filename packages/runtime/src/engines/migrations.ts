@@ -60,7 +60,12 @@ export function compileMigration(
   const scope = (): unknown => {
     if (m.scope === undefined) return undefined;
     const accessor = record.scopes?.get(table.functions.findIndex((f) => f.key === m.scope));
-    if (typeof accessor !== 'function') throw new Error(`${m.scope} has not run in this module`);
+    // A wrapper a bundler runs on first require may not have run yet: its state does not exist,
+    // and the patch cannot set it up. Refused with nothing changed; it applies once the code has run.
+    if (typeof accessor !== 'function')
+      throw new Error(
+        `${m.scope} has not run in this module yet (code that runs once, on first use); apply again once it has`,
+      );
     return accessor;
   };
   const compile = (code: string) =>

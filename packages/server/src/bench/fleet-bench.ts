@@ -23,7 +23,7 @@
 import { execSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -270,6 +270,7 @@ async function main(): Promise<void> {
     };
   });
   t = performance.now();
+  const cpu0 = machineCpuS();
   phase = 'deploy';
   if (killAt.endsWith('ms')) setTimeout(kill, Number(killAt.slice(0, -2)));
   const dep = await admin.post('/v1/deployments?view=summary', {
@@ -312,6 +313,10 @@ async function main(): Promise<void> {
     // reported below as devices that lost their patch
   }
   const recordedS = (performance.now() - t) / 1000;
+  // Every process of the machine (servers, simulator shards, PostgreSQL, anything else running):
+  // on a machine left to the benchmark, what the rollout cost in CPU, whatever the core count.
+  const cpu1 = machineCpuS();
+  const rolloutCpuS = cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null;
   // The killed replica's devices may still be failing over (they had all applied): wait for them.
   const reconnected = new Promise<void>((resolve) => {
     onStats = () => total().connected === N && resolve();
@@ -360,6 +365,9 @@ async function main(): Promise<void> {
     channelDrops: sim.drops,
     deployMessages: sim.deploys,
     devicesLostPatch: N - recorded,
+    machineCores: cpus().length,
+    rolloutMachineCpuS: rolloutCpuS === null ? null : secs(rolloutCpuS * 1000),
+    rolloutCpuMsPerDevice: rolloutCpuS === null ? null : Math.round((rolloutCpuS * 1000 * 100) / N) / 100,
   };
   if (progress) clearInterval(progress);
   console.log(JSON.stringify(result));
@@ -376,3 +384,15 @@ async function main(): Promise<void> {
 }
 
 await main();
+
+/** CPU time the whole machine has been busy (all cores, every process), in seconds; null off Linux. */
+function machineCpuS(): number | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    // cpu user nice system idle iowait irq softirq …, in USER_HZ (100 per second on Linux).
+    const [user, nice, system, , , irq, softirq] = line.trim().split(/\s+/).slice(1).map(Number);
+    return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0)) / 100;
+  } catch {
+    return null;
+  }
+}
