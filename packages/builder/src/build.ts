@@ -24,6 +24,7 @@ import { copiedExports } from './copied-exports.js';
 import { entryFiles, reachableFiles, relativeImports } from './entry-points.js';
 import { dependenciesFirst } from './file-order.js';
 import { isCode, isDocLike, listFiles } from './files.js';
+import { namespaceReads } from './namespace-reads.js';
 import { addedExports, importedConstantChanges } from './package-exports.js';
 import { type PackageScan, scanFile } from './package-file.js';
 import { renamedEntryFiles } from './renamed-entries.js';
@@ -170,6 +171,7 @@ function buildBetween(
       .join('\n'),
   );
 
+  namespaceReads(from.dir, patches, newExports, note);
   checkOnly(only, changes);
 
   // An export the patch assigns again that another file copied at load keeps its running value there.

@@ -1091,6 +1091,22 @@ function clampi(value) { return Math.max(0, Math.min(255, Math.round(value) || 0
     expect: 'live',
     verdicts: ['export-getter-added', 'symbol-kept', 'constant-changed'],
   },
+  {
+    name: "an ES module reads an export the fix adds to a sibling through its namespace object (`import * as types`, tar 7.5.16's unbundled build)",
+    esm: true,
+    a: {
+      'types.js': `export const name = new Map([["0", "File"], ["D", "GNUDumpDir"]]);\n`,
+      'index.js': `import * as types from './types.js';\nexport function kind(c) { return types.name.get(c); }\n`,
+    },
+    b: {
+      'types.js': `export const name = new Map([["0", "File"], ["D", "GNUDumpDir"]]);\nexport const normal = new Set(["0"]);\n`,
+      'index.js': `import * as types from './types.js';\nexport function kind(c) { return types.normal.has(c) ? types.name.get(c) : 'unsupported'; }\n`,
+    },
+    old: `return pkg.kind('D') !== 'unsupported';`,
+    normal: `return pkg.kind('0') === 'File';`,
+    expect: 'live',
+    verdicts: ['function-changed'],
+  },
   // ---- need a restart
   {
     name: 'an esbuild CommonJS bundle: a lazily required module changes the initial value of state running code mutates',
