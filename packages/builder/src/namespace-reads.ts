@@ -138,11 +138,11 @@ function namespaceImports(
   return out;
 }
 
-const escape = (s: string) => s.replace(/[$.*+?()[\]{}|\\^]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[$.*+?()[\]{}|\\^]/g, '\\$&');
 
 export function readsMember(code: string, object: string, name: string): boolean {
-  const o = escape(object);
-  const n = escape(name);
+  const o = escapeRegExp(object);
+  const n = escapeRegExp(name);
   return new RegExp(
     `(?<![\\w$])${o}\\s*(?:\\?\\.|\\.)\\s*${n}(?![\\w$])|(?<![\\w$])${o}\\s*\\[\\s*(['"\`])${n}\\1\\s*\\]`,
   ).test(code);
