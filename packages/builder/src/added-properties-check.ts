@@ -78,8 +78,18 @@ function mentions(code: string, name: string): boolean {
   return new RegExp(`(?<![\\w$])${literal(name)}(?![\\w$])`).test(code);
 }
 
+/** The pattern of a read of property `name`: `.name`, `?.name` or `['name']`. */
+const access = (name: string) => {
+  const id = literal(name);
+  return `(?:\\?\\.|\\.)\\s*${id}(?![\\w$])|\\[\\s*(['"\`])${id}\\1\\s*\\]`;
+};
+
 /** `.name`, `?.name` or `['name']`. */
 function readsProperty(code: string, name: string): boolean {
-  const id = literal(name);
-  return new RegExp(`(?:\\?\\.|\\.)\\s*${id}(?![\\w$])|\\[\\s*(['"\`])${id}\\1\\s*\\]`).test(code);
+  return new RegExp(access(name)).test(code);
+}
+
+/** `object.name`, `object?.name` or `object['name']`, `object` as a word. */
+export function readsMember(code: string, object: string, name: string): boolean {
+  return new RegExp(`(?<![\\w$])${literal(object)}\\s*(?:${access(name)})`).test(code);
 }

@@ -9,6 +9,7 @@ import {
   isFunctionNode,
   parse,
 } from '@hotpatch/instrument';
+import { readsMember } from './added-properties-check.js';
 import { resolveFrom } from './diff/paths.js';
 
 /**
@@ -136,14 +137,4 @@ function namespaceImports(
       if (s.type === 'ImportNamespaceSpecifier') out.set((s.local as AstNode).name as string, sibling);
   }
   return out;
-}
-
-const escapeRegExp = (s: string) => s.replace(/[$.*+?()[\]{}|\\^]/g, '\\$&');
-
-export function readsMember(code: string, object: string, name: string): boolean {
-  const o = escapeRegExp(object);
-  const n = escapeRegExp(name);
-  return new RegExp(
-    `(?<![\\w$])${o}\\s*(?:\\?\\.|\\.)\\s*${n}(?![\\w$])|(?<![\\w$])${o}\\s*\\[\\s*(['"\`])${n}\\1\\s*\\]`,
-  ).test(code);
 }

@@ -68,6 +68,11 @@ export const ARGS_PARAM = '__hp$args';
 export const GLOBAL = '__hotpatch$';
 /** `__hotpatch$.scope(slots, index, accessor)`: a run-once wrapper registers its accessor. */
 export const SCOPE_REGISTER = 'scope';
+/**
+ * How the module's slot array is declared at its top (`var __hp$s = __hotpatch$.module(gate, …)`):
+ * text that has it is instrumented already.
+ */
+export const MODULE_PROLOGUE = `var ${SLOTS} = ${GLOBAL}.module(`;
 /** `__hotpatch$.ready(slots)`: the module's own code has run (last line of the module). */
 export const READY = 'ready';
 /** Placeholder the runtime replaces with a module instance id inside patch code. */

@@ -9,6 +9,7 @@ import {
   GATE_PARAM,
   GLOBAL,
   guardShape,
+  MODULE_PROLOGUE,
   type ModuleTable,
   moduleTable,
   PRIVATE_ACCESS,
@@ -144,7 +145,7 @@ export function instrumentModule(
   const importDecls = imports
     .map((im, i) => ` import * as ${RESERVED_PREFIX}i${i} from ${JSON.stringify(im.specifier)};`)
     .join('');
-  const prologue = `${cellsSet}var ${SLOTS} = ${GLOBAL}.module((${GATE_PARAM}) => eval(${GATE_PARAM}), ${JSON.stringify(moduleId)}, ${analysis.functions.length});${importDecls}`;
+  const prologue = `${cellsSet}${MODULE_PROLOGUE}(${GATE_PARAM}) => eval(${GATE_PARAM}), ${JSON.stringify(moduleId)}, ${analysis.functions.length});${importDecls}`;
   const top = directiveEnd(program);
   if (!top.afterDirective && source.startsWith('#!')) {
     // A hashbang line stays first: insert after it, on the same line as the first code.

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Bundle, NewFile } from '@hotpatch/core';
-import { GLOBAL, type PatchImport, SLOTS } from '@hotpatch/instrument';
+import { MODULE_PROLOGUE, type PatchImport } from '@hotpatch/instrument';
 import { assertRunnable } from './compat.js';
 import { patchImports } from './engines/source.js';
 import { sha256 } from './hash.js';
@@ -103,9 +103,6 @@ export async function resolve(
   }
 }
 
-/** The start of every instrumented module (convention.ts). */
-const INSTRUMENTED_MARK = `var ${SLOTS} = ${GLOBAL}.module(`;
-
 /** Our own files: never instrumented, and loaded through these hooks too (heavy.js, by load itself). */
 function own(url: string): boolean {
   if (!data || !url.startsWith('file:')) return false;
@@ -126,7 +123,7 @@ export async function load(url: string, context: unknown, nextLoad: NextLoad): P
       ? result.source
       : Buffer.from(result.source as Uint8Array).toString('utf8');
   // Instrumented already (by another layer of these hooks): twice would declare every guard twice.
-  if (source.includes(INSTRUMENTED_MARK)) return result;
+  if (source.includes(MODULE_PROLOGUE)) return result;
   const sha = sha256(source);
   try {
     const meta = { id: filename, filename, sha256: sha, sourceType: 'module' };

@@ -10,7 +10,7 @@ import { regexInPlace } from './regexes.js';
 import { isReassigned, lineOf, mutatedInPlace } from './scope.js';
 import type { Cell } from './state.js';
 import { usedCells } from './statements.js';
-import { calleeName, type Decl } from './units.js';
+import { calleeName, type Decl, type Unit } from './units.js';
 
 /**
  * Module level, declarations: new and changed declarations of a unit (and constants imported from
@@ -71,12 +71,7 @@ export function declarations(
       const vA = varOf(ctx, 'A', ua, oldName);
       if (!isReassigned(vB) && !(vA && isReassigned(vA)))
         classChange(ctx, pair, da!, db, out, load, declarator);
-      else if (
-        !sameTokens(
-          ctx.tokens(A, da!.init!.start, da!.init!.end, nestedIn(ctx, 'A', ua, da!.init!)),
-          ctx.tokens(B, db.init!.start, db.init!.end, nestedIn(ctx, 'B', ub, db.init!)),
-        )
-      )
+      else if (!sameTokens(initTokens(ctx, 'A', ua, da), initTokens(ctx, 'B', ub, db)))
         ctx.refuse(
           'state-mutated-changed',
           name,
@@ -100,8 +95,8 @@ export function declarations(
         });
       continue; // a changed function is diffed as a function
     }
-    const textB = db.init ? ctx.tokens(B, db.init.start, db.init.end, nestedIn(ctx, 'B', ub, db.init)) : [];
-    const textA = da?.init ? ctx.tokens(A, da.init.start, da.init.end, nestedIn(ctx, 'A', ua, da.init)) : [];
+    const textB = initTokens(ctx, 'B', ub, db);
+    const textA = da ? initTokens(ctx, 'A', ua, da) : [];
     // Same text, but a function it calls at load changed: it has another value now.
     const calls = db.init ? loadTimeCalls(load, db.init) : [];
     if (
@@ -283,6 +278,11 @@ function isContainerLiteral(init: AstNode | null | undefined): boolean {
     callee?.type === 'Identifier' &&
     ['Map', 'Set', 'WeakMap', 'WeakSet', 'Array', 'Date', 'Object'].includes(callee.name as string)
   );
+}
+
+/** A declaration's initializer as compared: its tokens, nested functions as their keys. */
+function initTokens(ctx: DiffContext, side: 'A' | 'B', unit: Unit, d: Decl): string[] {
+  return d.init ? ctx.tokens(ctx[side], d.init.start, d.init.end, nestedIn(ctx, side, unit, d.init)) : [];
 }
 
 /** The identifier a `var X = class { … }` declaration binds, or null for any other declaration. */

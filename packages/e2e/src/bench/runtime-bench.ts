@@ -39,7 +39,7 @@ import { advisoryOf, buildSigned, cacheDir } from '../testing/advisories.js';
 import { nodeBinaries } from '../testing/nodes.js';
 import { preloadFile } from '../testing/processes.js';
 import { appFile, MODULES, prepareApp } from './bench-app.js';
-import { callgrindArgs, hasValgrind, markTotals, processTotal } from './callgrind.js';
+import { callgrindArgs, hasValgrind, markTotals, median, processTotal } from './callgrind.js';
 
 const quick = process.argv.includes('--quick');
 const arg = (name: string) =>
@@ -210,7 +210,6 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(killer);
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const spread = (xs: number[], d = 2) => `${round(Math.min(...xs), d)}–${round(Math.max(...xs), d)}`;
 

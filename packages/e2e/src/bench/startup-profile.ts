@@ -17,6 +17,7 @@ import { generateSigningKey } from '@hotpatch/core';
 import { nodeBinaries } from '../testing/nodes.js';
 import { preloadFile } from '../testing/processes.js';
 import { prepareApp } from './bench-app.js';
+import { median } from './callgrind.js';
 import { bucketsOf, type Profile } from './profile-buckets.js';
 import { exitOnHelp } from './usage.js';
 
@@ -28,6 +29,10 @@ const arg = (name: string) =>
   process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined;
 const versions = new Set((arg('--node') ?? '20,26').split(',').map(Number));
 const runs = Number(arg('--runs') ?? 7);
+if (!Number.isInteger(runs) || runs < 1) {
+  console.error('startup-profile: --runs must be a positive integer');
+  process.exit(2);
+}
 const interval = Number(arg('--interval-us') ?? 100);
 const smallAppFile = fileURLToPath(new URL('./small-app.cjs', import.meta.url));
 const runtimeDir = fileURLToPath(new URL('../../../runtime/', import.meta.url));
@@ -64,11 +69,6 @@ function runOnce(node: string, dir: string, home: string, runtime: boolean): Map
     rmSync(profDir, { recursive: true, force: true });
   }
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor((s.length - 1) / 2)]! : 0;
-};
 
 async function main(): Promise<void> {
   delete process.env.NODE_EXTRA_CA_CERTS; // not the runtime's cost (runtime-bench.ts says why)
