@@ -1,4 +1,5 @@
 import { type AstNode, childrenOf, isFunctionNode } from '@hotpatch/instrument';
+import { calleeName } from './units.js';
 
 /**
  * Bundlers build an ES module's namespace object (`import * as types`) with a helper that
@@ -50,15 +51,7 @@ export function getterDefiners(program: AstNode): Set<string> {
 }
 
 /** `Object.defineProperty`. */
-function isDefineProperty(node: AstNode): boolean {
-  return (
-    node.type === 'MemberExpression' &&
-    !node.computed &&
-    (node.object as AstNode).type === 'Identifier' &&
-    (node.object as AstNode).name === 'Object' &&
-    (node.property as AstNode).name === 'defineProperty'
-  );
-}
+const isDefineProperty = (node: AstNode) => calleeName(node) === 'Object.defineProperty';
 
 function definesGetters(fn: AstNode, isDefiner: (callee: AstNode) => boolean): boolean {
   const params = fn.params as AstNode[];
